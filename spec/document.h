@@ -1,0 +1,48 @@
+// YAML documents with source positions.
+//
+// A recipe (or a graph written in YAML) is loaded into a JSON value, the form
+// the schema validator and the typed Recipe read, plus a SourceMap that gives
+// the file:line:column where every node was written. Errors found later, by the
+// validator or by a frontend reading the graph, point back at the YAML text
+// through the node's JSON pointer.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "support/diagnostic.h"
+
+namespace modelc::spec {
+
+class SourceMap {
+ public:
+  void add(const std::string& pointer, SourceLocation location);
+  // Location of the node at `pointer`, or of its nearest ancestor that has one.
+  SourceLocation locate(std::string_view pointer) const;
+  // Copies every entry of `other` whose pointer starts with `prefix`.
+  void merge(const SourceMap& other);
+
+ private:
+  std::unordered_map<std::string, SourceLocation> locations_;
+};
+
+struct Document {
+  nlohmann::json value;
+  SourceMap marks;
+};
+
+// YAML 1.2 core schema scalars (null/bool/int/float/string; quoted scalars stay
+// strings). Duplicate keys, tabs, syntax errors and non-string keys are
+// modelc::Error with the file:line:column.
+Document parse_yaml(std::string_view text, const std::string& file_name);
+Document load_yaml_file(const std::filesystem::path& path);
+
+// Appends a reference token to a JSON pointer, escaping '~' and '/'.
+std::string pointer_append(std::string_view pointer, std::string_view token);
+std::string pointer_append(std::string_view pointer, size_t index);
+
+}  // namespace modelc::spec

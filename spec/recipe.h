@@ -1,0 +1,100 @@
+// The typed recipe: what the rest of modelc reads after spec/ has loaded the
+// YAML, resolved `extends`, validated it against schemas/recipe.schema.json and
+// applied the defaults the schema states.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "spec/document.h"
+
+namespace modelc::spec {
+
+struct InputSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::string dtype = "float32";
+  std::string pointer;  // e.g. /model/inputs/0, for error messages
+};
+
+struct ModelSpec {
+  // Exactly one of onnx / graph is set.
+  std::optional<std::filesystem::path> onnx;  // absolute, resolved against the recipe's folder
+  std::optional<nlohmann::json> graph;        // the inline YAML graph (see schemas/graph.schema.json)
+  std::string graph_pointer;                  // JSON pointer of `graph` in the resolved recipe
+  std::vector<InputSpec> inputs;              // may be empty for ONNX models with static shapes
+  std::vector<std::string> outputs;           // empty: all model outputs
+};
+
+struct QuantizationSpec {
+  std::string mode = "none";  // none | int8 | fp16 | bf16
+  nlohmann::json options;     // the rest of the quantization block, validated by the schema
+};
+
+struct LayoutSpec {
+  std::string activations = "NCHW";  // NCHW | NHWC | NCHW<k>c
+  std::string weights = "auto";
+};
+
+struct OptimizeSpec {
+  int level = 2;                      // 0..3
+  std::vector<std::string> disable;   // pass names
+  std::vector<std::string> enable;    // pass names
+  std::string schedule = "template";  // template | autoschedule | tuned
+  std::optional<std::filesystem::path> tuning_log;
+};
+
+struct TargetSpec {
+  std::string name;    // key under `targets:`
+  std::string device;  // device profile name, e.g. host, x86-64-avx512
+  int threads = 0;     // 0: all cores of the machine that runs it
+  std::string pointer;
+};
+
+struct BenchmarkSpec {
+  int warmup = 10;
+  int repeats = 50;
+  double min_seconds = 0.5;  // keep repeating until this much time has passed
+};
+
+struct ReportSpec {
+  std::vector<std::string> baselines{"reference"};  // reference | onnxruntime
+  std::vector<std::string> formats{"md", "json"};  // md | html | json | csv
+  BenchmarkSpec benchmark;
+  std::optional<std::filesystem::path> input;  // .npy input data; default: seeded random
+};
+
+struct Recipe {
+  std::filesystem::path file;  // absolute path of the recipe
+  std::string api_version;     // modelc/v1
+  std::string name;
+  std::string version;
+  std::string description;
+  ModelSpec model;
+  QuantizationSpec quantization;
+  LayoutSpec layout;
+  OptimizeSpec optimize;
+  std::vector<TargetSpec> targets;  // in the order written
+  ReportSpec report;
+
+  nlohmann::json resolved;  // the whole recipe after extends and defaults
+  SourceMap marks;          // source positions of `resolved`, across every extended file
+
+  // Location of a node of `resolved`, for errors found after validation.
+  SourceLocation locate(std::string_view pointer) const { return marks.locate(pointer); }
+};
+
+// Loads, resolves `extends`, validates and converts. Throws modelc::Error with
+// every problem found (each with file:line:column and JSON pointer).
+Recipe load_recipe(const std::filesystem::path& path);
+
+// The embedded JSON schemas: "recipe", "graph", "target", "results".
+const nlohmann::json& builtin_schema(std::string_view name);
+
+}  // namespace modelc::spec

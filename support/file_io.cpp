@@ -1,0 +1,109 @@
+#include "support/file_io.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <system_error>
+
+#include "support/diagnostic.h"
+
+namespace fs = std::filesystem;
+
+namespace modelc {
+namespace {
+
+[[noreturn]] void file_error(const fs::path& path, const std::string& what) {
+  throw Error(Diagnostic{Severity::error, {path.string()}, {}, what, {}});
+}
+
+std::string unique_suffix() {
+  std::random_device rd;
+  return std::to_string(::getpid()) + "-" + std::to_string(rd());
+}
+
+template <typename Container>
+Container read_file_as(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) file_error(path, "expected a file, found a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) file_error(path, fs::exists(path, ec) ? "cannot read file" : "file does not exist");
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<size_t>(in.tellg());
+  in.seekg(0);
+  Container out(size, typename Container::value_type{});
+  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(size));
+  if (!in) file_error(path, "cannot read file");
+  return out;
+}
+
+void write_bytes_atomic(const fs::path& path, const void* data, size_t size) {
+  const fs::path tmp = path.string() + ".tmp-" + unique_suffix();
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) file_error(path, "cannot write file");
+    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+    if (!out) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      file_error(path, "cannot write file (disk full?)");
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    file_error(path, "cannot move file into place: " + ec.message());
+  }
+}
+
+}  // namespace
+
+std::string read_text_file(const fs::path& path) { return read_file_as<std::string>(path); }
+
+std::vector<std::byte> read_binary_file(const fs::path& path) {
+  return read_file_as<std::vector<std::byte>>(path);
+}
+
+void write_file_atomic(const fs::path& path, std::string_view text) {
+  write_bytes_atomic(path, text.data(), text.size());
+}
+
+void write_file_atomic(const fs::path& path, std::span<const std::byte> bytes) {
+  write_bytes_atomic(path, bytes.data(), bytes.size());
+}
+
+StagingDirectory::StagingDirectory(fs::path final_path) : final_(std::move(final_path)) {
+  const fs::path parent = final_.has_parent_path() ? final_.parent_path() : fs::path(".");
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) file_error(parent, "cannot create directory: " + ec.message());
+  staging_ = parent / ("." + final_.filename().string() + ".staging-" + unique_suffix());
+  fs::create_directories(staging_, ec);
+  if (ec) file_error(staging_, "cannot create directory: " + ec.message());
+}
+
+StagingDirectory::~StagingDirectory() {
+  if (committed_) return;
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+}
+
+void StagingDirectory::commit() {
+  std::error_code ec;
+  const fs::path old = final_.string() + ".old-" + unique_suffix();
+  const bool had_old = fs::exists(final_, ec);
+  if (had_old) {
+    fs::rename(final_, old, ec);
+    if (ec) file_error(final_, "cannot replace output folder: " + ec.message());
+  }
+  fs::rename(staging_, final_, ec);
+  if (ec) {
+    if (had_old) fs::rename(old, final_, ec);
+    file_error(final_, "cannot move output folder into place");
+  }
+  if (had_old) fs::remove_all(old, ec);
+  committed_ = true;
+}
+
+}  // namespace modelc
