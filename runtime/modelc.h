@@ -1,0 +1,78 @@
+/* modelc.h: the C ABI that every modelc artifact exports.
+ *
+ * An artifact for model <prefix> exports <prefix>_create/_run/_destroy and
+ * <prefix>_api(), which returns a table describing the model's inputs and
+ * outputs together with those functions (handy for dlopen). The generated
+ * model.h of an artifact includes this file. C99, no C++ runtime needed.
+ */
+#ifndef MODELC_H_
+#define MODELC_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MODELC_ABI_VERSION 1
+
+typedef enum modelc_dtype {
+  MODELC_FLOAT32 = 0,
+  MODELC_FLOAT16 = 1,
+  MODELC_BFLOAT16 = 2,
+  MODELC_INT8 = 3,
+  MODELC_UINT8 = 4,
+  MODELC_INT32 = 5,
+  MODELC_INT64 = 6,
+  MODELC_BOOL = 7
+} modelc_dtype;
+
+typedef struct modelc_tensor_info {
+  const char* name;
+  modelc_dtype dtype;
+  int32_t rank;
+  const int64_t* shape; /* rank entries, row-major (C order) */
+  size_t bytes;         /* size of a dense buffer for this tensor */
+} modelc_tensor_info;
+
+/* A caller's buffer, matched to a model input or output by name. */
+typedef struct modelc_buffer {
+  const char* name;
+  void* data;
+  size_t bytes;
+} modelc_buffer;
+
+typedef enum modelc_status {
+  MODELC_OK = 0,
+  MODELC_ERROR_ARGUMENT = 1, /* unknown name, wrong size, missing buffer */
+  MODELC_ERROR_MEMORY = 2,
+  MODELC_ERROR_KERNEL = 3    /* a kernel returned an error */
+} modelc_status;
+
+typedef struct modelc_model modelc_model;
+
+typedef struct modelc_model_api {
+  uint32_t abi_version; /* MODELC_ABI_VERSION */
+  const char* name;
+  int32_t num_inputs;
+  const modelc_tensor_info* inputs;
+  int32_t num_outputs;
+  const modelc_tensor_info* outputs;
+  size_t arena_bytes;
+  size_t weight_bytes;
+  /* num_threads <= 0: all cores. Returns NULL when out of memory. */
+  modelc_model* (*create)(int32_t num_threads);
+  /* Every input and output must be given exactly once, by name. */
+  modelc_status (*run)(modelc_model* model, const modelc_buffer* inputs, int32_t num_inputs,
+                       const modelc_buffer* outputs, int32_t num_outputs);
+  void (*destroy)(modelc_model* model);
+  /* Message of the last failed run, "" when none. */
+  const char* (*last_error)(const modelc_model* model);
+} modelc_model_api;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MODELC_H_ */
