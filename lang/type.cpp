@@ -1,0 +1,65 @@
+#include "lang/type.h"
+
+#include <array>
+
+namespace modelc::lang {
+namespace {
+
+struct DTypeInfo {
+  DType dtype;
+  std::string_view name;
+  size_t bytes;
+};
+
+constexpr std::array<DTypeInfo, 8> kDTypes{{
+    {DType::float32, "float32", 4},
+    {DType::float16, "float16", 2},
+    {DType::bfloat16, "bfloat16", 2},
+    {DType::int8, "int8", 1},
+    {DType::uint8, "uint8", 1},
+    {DType::int32, "int32", 4},
+    {DType::int64, "int64", 8},
+    {DType::boolean, "bool", 1},
+}};
+
+}  // namespace
+
+std::string_view dtype_name(DType dtype) { return kDTypes[static_cast<size_t>(dtype)].name; }
+
+std::optional<DType> parse_dtype(std::string_view name) {
+  for (const DTypeInfo& info : kDTypes)
+    if (info.name == name) return info.dtype;
+  return std::nullopt;
+}
+
+size_t dtype_bytes(DType dtype) { return kDTypes[static_cast<size_t>(dtype)].bytes; }
+
+bool is_float(DType dtype) {
+  return dtype == DType::float32 || dtype == DType::float16 || dtype == DType::bfloat16;
+}
+
+int64_t TensorType::element_count() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::string TensorType::str() const {
+  std::string out = "Tensor[(";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(shape[i]);
+  }
+  out += "), ";
+  out += dtype_name(dtype);
+  out += "]";
+  return out;
+}
+
+std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * shape[i];
+  return strides;
+}
+
+}  // namespace modelc::lang

@@ -1,0 +1,37 @@
+// Element types and tensor types of the IR.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace modelc::lang {
+
+enum class DType : uint8_t { float32, float16, bfloat16, int8, uint8, int32, int64, boolean };
+
+std::string_view dtype_name(DType dtype);            // "float32", ..., "bool"
+std::optional<DType> parse_dtype(std::string_view);  // inverse of dtype_name
+size_t dtype_bytes(DType dtype);
+bool is_float(DType dtype);
+
+// A tensor type with a static shape: the only kind of type modelc compiles.
+struct TensorType {
+  std::vector<int64_t> shape;
+  DType dtype = DType::float32;
+
+  size_t rank() const { return shape.size(); }
+  int64_t element_count() const;
+  size_t bytes() const { return static_cast<size_t>(element_count()) * dtype_bytes(dtype); }
+  // "Tensor[(1, 3, 224, 224), float32]"
+  std::string str() const;
+
+  bool operator==(const TensorType&) const = default;
+};
+
+// Row-major strides in elements.
+std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape);
+
+}  // namespace modelc::lang

@@ -1,0 +1,16 @@
+// Did-you-mean suggestions for misspelled names (keys, enum values, ops).
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace modelc {
+
+// Levenshtein distance.
+size_t edit_distance(std::string_view a, std::string_view b);
+// The candidate closest to `word`, or "" when none is close enough to be a
+// plausible misspelling.
+std::string closest_spelling(std::string_view word, std::span<const std::string> candidates);
+
+}  // namespace modelc
