@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -21,13 +22,23 @@ namespace modelc::spec {
 class SourceMap {
  public:
   void add(const std::string& pointer, SourceLocation location);
+  // Where the key of the mapping member at `pointer` was written (for errors
+  // about the key itself, such as an unknown property).
+  void add_key(const std::string& pointer, SourceLocation location);
   // Location of the node at `pointer`, or of its nearest ancestor that has one.
+  // For a block mapping or sequence under a key this is the key's line.
   SourceLocation locate(std::string_view pointer) const;
-  // Copies every entry of `other` whose pointer starts with `prefix`.
+  // Location of the key at `pointer` if one was recorded, else locate(pointer).
+  SourceLocation locate_key(std::string_view pointer) const;
+  // Exact entries only (no ancestor fallback); nullptr when absent.
+  const SourceLocation* find(std::string_view pointer) const;
+  const SourceLocation* find_key(std::string_view pointer) const;
+  // Copies every entry of `other`, replacing entries at the same pointers.
   void merge(const SourceMap& other);
 
  private:
   std::unordered_map<std::string, SourceLocation> locations_;
+  std::unordered_map<std::string, SourceLocation> key_locations_;
 };
 
 struct Document {
@@ -44,5 +55,7 @@ Document load_yaml_file(const std::filesystem::path& path);
 // Appends a reference token to a JSON pointer, escaping '~' and '/'.
 std::string pointer_append(std::string_view pointer, std::string_view token);
 std::string pointer_append(std::string_view pointer, size_t index);
+// The reference tokens of a JSON pointer, unescaped ("" -> none).
+std::vector<std::string> pointer_tokens(std::string_view pointer);
 
 }  // namespace modelc::spec
