@@ -50,6 +50,21 @@ double Tensor::element_as_double(size_t i) const {
   throw std::logic_error("Tensor: element_as_double of " + std::string(dtype_name(type_.dtype)));
 }
 
+void Tensor::set_element(size_t i, double v) {
+  std::byte* p = mutable_bytes().data();
+  switch (type_.dtype) {
+    case DType::float32: { const float f = static_cast<float>(v); std::memcpy(p + 4 * i, &f, 4); return; }
+    case DType::int64: { const int64_t x = static_cast<int64_t>(v); std::memcpy(p + 8 * i, &x, 8); return; }
+    case DType::int32: { const int32_t x = static_cast<int32_t>(v); std::memcpy(p + 4 * i, &x, 4); return; }
+    case DType::int8: p[i] = static_cast<std::byte>(static_cast<int8_t>(v)); return;
+    case DType::uint8: p[i] = static_cast<std::byte>(static_cast<uint8_t>(v)); return;
+    case DType::boolean: p[i] = static_cast<std::byte>(v != 0); return;
+    case DType::float16:
+    case DType::bfloat16: break;
+  }
+  throw std::logic_error("Tensor: set_element of " + std::string(dtype_name(type_.dtype)));
+}
+
 int64_t Tensor::element_as_int(size_t i) const {
   if (type_.dtype == DType::int64) {
     int64_t v;

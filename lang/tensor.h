@@ -38,7 +38,8 @@ class Tensor {
     return {reinterpret_cast<T*>(b.data()), b.size() / sizeof(T)};
   }
 
-  // Element i converted to double / int64, whatever the dtype.
+  // Element i converted from/to double / int64, whatever the dtype.
+  void set_element(size_t i, double value);
   double element_as_double(size_t i) const;
   int64_t element_as_int(size_t i) const;
   // sha256 of type and data (or the digest an opaque tensor was parsed with).

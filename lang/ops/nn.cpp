@@ -1,0 +1,308 @@
+// nn.* operators: convolution, dense, pooling, normalisation, softmax.
+#include "lang/ops/nn.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "lang/ops/op_helpers.h"
+
+namespace modelc::lang {
+
+int64_t window_output_extent(int64_t input, int64_t window, int64_t stride, int64_t dilation, int64_t pad_before,
+                             int64_t pad_after, bool ceil_mode) {
+  const int64_t effective = (window - 1) * dilation + 1;
+  const int64_t span = input + pad_before + pad_after - effective;
+  if (span < 0) return 0;
+  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  // A window that would start entirely inside the end padding is dropped (ONNX/PyTorch ceil_mode rule).
+  if (ceil_mode && (out - 1) * stride >= input + pad_before) --out;
+  return out;
+}
+
+namespace {
+
+using ops::expect_float;
+using ops::expect_rank;
+using ops::type_error;
+
+void check_pair(const std::vector<int64_t>& v, const char* name, int64_t min_value) {
+  if (v.size() != 2) type_error(std::string(name) + " must have 2 values, found " + std::to_string(v.size()));
+  for (int64_t x : v)
+    if (x < min_value) type_error(std::string(name) + " must be >= " + std::to_string(min_value));
+}
+
+void check_padding(const std::vector<int64_t>& p) {
+  if (p.size() != 4) type_error("padding must have 4 values (top, left, bottom, right), found " + std::to_string(p.size()));
+  for (int64_t x : p)
+    if (x < 0) type_error("padding must be >= 0");
+}
+
+// ---- conv2d (NCHW data, OIHW weights) ----
+
+std::vector<TensorType> conv2d_type(std::span<const TensorType> args, const Attrs& attrs) {
+  const auto& a = attrs_as<Conv2DAttrs>(attrs);
+  const TensorType& x = args[0];
+  const TensorType& w = args[1];
+  expect_rank(x, 4, "input (NCHW)");
+  expect_rank(w, 4, "weight (OIHW)");
+  expect_float(x, "input");
+  expect_float(w, "weight");
+  check_pair(a.strides, "strides", 1);
+  check_pair(a.dilation, "dilation", 1);
+  check_padding(a.padding);
+  if (a.groups < 1 || x.shape[1] % a.groups != 0 || w.shape[0] % a.groups != 0)
+    type_error("groups=" + std::to_string(a.groups) + " must divide input channels " + std::to_string(x.shape[1]) +
+               " and output channels " + std::to_string(w.shape[0]));
+  if (w.shape[1] * a.groups != x.shape[1])
+    type_error("weight " + w.str() + " expects " + std::to_string(w.shape[1] * a.groups) + " input channels, input " +
+               x.str() + " has " + std::to_string(x.shape[1]));
+  const int64_t oh = window_output_extent(x.shape[2], w.shape[2], a.strides[0], a.dilation[0], a.padding[0], a.padding[2], false);
+  const int64_t ow = window_output_extent(x.shape[3], w.shape[3], a.strides[1], a.dilation[1], a.padding[1], a.padding[3], false);
+  if (oh < 1 || ow < 1) type_error("the kernel " + w.str() + " does not fit the padded input " + x.str());
+  return {TensorType{{x.shape[0], w.shape[0], oh, ow}, x.dtype}};
+}
+
+std::vector<Tensor> conv2d_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
+  const auto& a = attrs_as<Conv2DAttrs>(attrs);
+  const auto& xs = args[0].type().shape;
+  const auto& ws = args[1].type().shape;
+  const auto& os = types[0].shape;
+  Tensor out(types[0]);
+  const float* x = args[0].values<float>().data();
+  const float* w = args[1].values<float>().data();
+  float* o = out.mutable_values<float>().data();
+  const int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
+  const int64_t K = ws[0], CG = ws[1], R = ws[2], S = ws[3];
+  const int64_t OH = os[2], OW = os[3];
+  const int64_t KG = K / a.groups;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t g = k / KG;
+      float* oplane = o + ((n * K + k) * OH) * OW;
+      for (int64_t c = 0; c < CG; ++c) {
+        const float* xplane = x + ((n * C + g * CG + c) * H) * W;
+        for (int64_t r = 0; r < R; ++r)
+          for (int64_t s = 0; s < S; ++s) {
+            const float wv = w[((k * CG + c) * R + r) * S + s];
+            for (int64_t oy = 0; oy < OH; ++oy) {
+              const int64_t iy = oy * a.strides[0] - a.padding[0] + r * a.dilation[0];
+              if (iy < 0 || iy >= H) continue;
+              const float* xrow = xplane + iy * W;
+              float* orow = oplane + oy * OW;
+              for (int64_t ox = 0; ox < OW; ++ox) {
+                const int64_t ix = ox * a.strides[1] - a.padding[1] + s * a.dilation[1];
+                if (ix >= 0 && ix < W) orow[ox] += wv * xrow[ix];
+              }
+            }
+          }
+      }
+    }
+  return {std::move(out)};
+}
+
+// ---- dense: x[M, K] . w[N, K]^T -> [M, N] ----
+
+std::vector<TensorType> dense_type(std::span<const TensorType> args, const Attrs&) {
+  expect_rank(args[0], 2, "input");
+  expect_rank(args[1], 2, "weight [units, in_features]");
+  expect_float(args[0], "input");
+  if (args[0].shape[1] != args[1].shape[1])
+    type_error("input " + args[0].str() + " has " + std::to_string(args[0].shape[1]) + " features, weight " +
+               args[1].str() + " expects " + std::to_string(args[1].shape[1]));
+  return {TensorType{{args[0].shape[0], args[1].shape[0]}, args[0].dtype}};
+}
+
+std::vector<Tensor> dense_reference(std::span<const Tensor> args, const Attrs&, std::span<const TensorType> types) {
+  Tensor out(types[0]);
+  const int64_t M = args[0].type().shape[0], K = args[0].type().shape[1], N = args[1].type().shape[0];
+  const float* x = args[0].values<float>().data();
+  const float* w = args[1].values<float>().data();
+  float* o = out.mutable_values<float>().data();
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(x[m * K + k]) * w[n * K + k];
+      o[m * N + n] = static_cast<float>(acc);
+    }
+  return {std::move(out)};
+}
+
+// ---- bias_add: x + bias broadcast along `axis` ----
+
+std::vector<TensorType> bias_add_type(std::span<const TensorType> args, const Attrs& attrs) {
+  const int64_t axis = ops::normalize_axis(attrs_as<AxisAttrs>(attrs).axis, args[0].rank());
+  expect_rank(args[1], 1, "bias");
+  if (args[1].shape[0] != args[0].shape[static_cast<size_t>(axis)])
+    type_error("bias " + args[1].str() + " does not match axis " + std::to_string(axis) + " of " + args[0].str());
+  return {args[0]};
+}
+
+std::vector<Tensor> bias_add_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
+  const auto& shape = types[0].shape;
+  const auto axis = static_cast<size_t>(ops::normalize_axis(attrs_as<AxisAttrs>(attrs).axis, shape.size()));
+  int64_t inner = 1;
+  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  Tensor out = args[0];
+  auto o = out.mutable_values<float>();
+  auto b = args[1].values<float>();
+  for (size_t i = 0; i < o.size(); ++i) o[i] += b[static_cast<size_t>((static_cast<int64_t>(i) / inner) % shape[axis])];
+  return {std::move(out)};
+}
+
+// ---- batch_norm (inference): (x - mean) / sqrt(var + eps) * gamma + beta ----
+
+std::vector<TensorType> batch_norm_type(std::span<const TensorType> args, const Attrs& attrs) {
+  const int64_t axis = ops::normalize_axis(attrs_as<BatchNormAttrs>(attrs).axis, args[0].rank());
+  for (size_t i = 1; i < 5; ++i) {
+    expect_rank(args[i], 1, "scale/bias/mean/variance");
+    if (args[i].shape[0] != args[0].shape[static_cast<size_t>(axis)])
+      type_error("parameter " + args[i].str() + " does not match channels of " + args[0].str());
+  }
+  return {args[0]};
+}
+
+std::vector<Tensor> batch_norm_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
+  const auto& a = attrs_as<BatchNormAttrs>(attrs);
+  const auto& shape = types[0].shape;
+  const auto axis = static_cast<size_t>(ops::normalize_axis(a.axis, shape.size()));
+  int64_t inner = 1;
+  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  Tensor out = args[0];
+  auto o = out.mutable_values<float>();
+  auto gamma = args[1].values<float>(), beta = args[2].values<float>();
+  auto mean = args[3].values<float>(), var = args[4].values<float>();
+  for (size_t i = 0; i < o.size(); ++i) {
+    const auto c = static_cast<size_t>((static_cast<int64_t>(i) / inner) % shape[axis]);
+    o[i] = static_cast<float>((o[i] - mean[c]) / std::sqrt(var[c] + a.epsilon) * gamma[c] + beta[c]);
+  }
+  return {std::move(out)};
+}
+
+// ---- pooling (NCHW) ----
+
+std::vector<TensorType> pool2d_type(std::span<const TensorType> args, const Attrs& attrs) {
+  const auto& a = attrs_as<Pool2DAttrs>(attrs);
+  expect_rank(args[0], 4, "input (NCHW)");
+  expect_float(args[0], "input");
+  check_pair(a.pool_size, "pool_size", 1);
+  check_pair(a.strides, "strides", 1);
+  check_pair(a.dilation, "dilation", 1);
+  check_padding(a.padding);
+  const auto& s = args[0].shape;
+  const int64_t oh = window_output_extent(s[2], a.pool_size[0], a.strides[0], a.dilation[0], a.padding[0], a.padding[2], a.ceil_mode);
+  const int64_t ow = window_output_extent(s[3], a.pool_size[1], a.strides[1], a.dilation[1], a.padding[1], a.padding[3], a.ceil_mode);
+  if (oh < 1 || ow < 1) type_error("the pooling window does not fit the padded input " + args[0].str());
+  return {TensorType{{s[0], s[1], oh, ow}, args[0].dtype}};
+}
+
+template <bool kMax>
+std::vector<Tensor> pool2d_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
+  const auto& a = attrs_as<Pool2DAttrs>(attrs);
+  const auto& s = args[0].type().shape;
+  const auto& os = types[0].shape;
+  Tensor out(types[0]);
+  const float* x = args[0].values<float>().data();
+  float* o = out.mutable_values<float>().data();
+  const int64_t H = s[2], W = s[3];
+  for (int64_t plane = 0; plane < s[0] * s[1]; ++plane)
+    for (int64_t oy = 0; oy < os[2]; ++oy)
+      for (int64_t ox = 0; ox < os[3]; ++ox) {
+        float acc = kMax ? -std::numeric_limits<float>::infinity() : 0.f;
+        int64_t count = 0;
+        for (int64_t r = 0; r < a.pool_size[0]; ++r)
+          for (int64_t c = 0; c < a.pool_size[1]; ++c) {
+            const int64_t iy = oy * a.strides[0] - a.padding[0] + r * a.dilation[0];
+            const int64_t ix = ox * a.strides[1] - a.padding[1] + c * a.dilation[1];
+            const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+            // Padding counts for averages only up to the padded extent (not the ceil_mode overhang).
+            const bool in_padded = iy < H + a.padding[2] && ix < W + a.padding[3];
+            if (inside) {
+              const float v = x[(plane * H + iy) * W + ix];
+              acc = kMax ? std::max(acc, v) : acc + v;
+              ++count;
+            } else if (!kMax && a.count_include_pad && in_padded) {
+              ++count;
+            }
+          }
+        o[(plane * os[2] + oy) * os[3] + ox] = kMax ? acc : (count ? acc / static_cast<float>(count) : 0.f);
+      }
+  return {std::move(out)};
+}
+
+std::vector<TensorType> global_pool_type(std::span<const TensorType> args, const Attrs&) {
+  expect_rank(args[0], 4, "input (NCHW)");
+  expect_float(args[0], "input");
+  return {TensorType{{args[0].shape[0], args[0].shape[1], 1, 1}, args[0].dtype}};
+}
+
+std::vector<Tensor> global_avg_pool_reference(std::span<const Tensor> args, const Attrs&, std::span<const TensorType> types) {
+  const auto& s = args[0].type().shape;
+  Tensor out(types[0]);
+  const float* x = args[0].values<float>().data();
+  float* o = out.mutable_values<float>().data();
+  const int64_t hw = s[2] * s[3];
+  for (int64_t plane = 0; plane < s[0] * s[1]; ++plane) {
+    double acc = 0;
+    for (int64_t i = 0; i < hw; ++i) acc += x[plane * hw + i];
+    o[plane] = static_cast<float>(acc / static_cast<double>(hw));
+  }
+  return {std::move(out)};
+}
+
+// ---- softmax along an axis ----
+
+std::vector<TensorType> softmax_type(std::span<const TensorType> args, const Attrs& attrs) {
+  ops::normalize_axis(attrs_as<AxisAttrs>(attrs).axis, args[0].rank());
+  expect_float(args[0], "input");
+  return {args[0]};
+}
+
+std::vector<Tensor> softmax_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
+  const auto& shape = types[0].shape;
+  const auto axis = static_cast<size_t>(ops::normalize_axis(attrs_as<AxisAttrs>(attrs).axis, shape.size()));
+  int64_t outer = 1, inner = 1;
+  for (size_t d = 0; d < axis; ++d) outer *= shape[d];
+  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  const int64_t n = shape[axis];
+  Tensor out = args[0];
+  float* o = out.mutable_values<float>().data();
+  for (int64_t a = 0; a < outer; ++a)
+    for (int64_t b = 0; b < inner; ++b) {
+      float* p = o + a * n * inner + b;
+      float m = -std::numeric_limits<float>::infinity();
+      for (int64_t i = 0; i < n; ++i) m = std::max(m, p[i * inner]);
+      double sum = 0;
+      for (int64_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(p[i * inner] - m));
+      for (int64_t i = 0; i < n; ++i) p[i * inner] = static_cast<float>(std::exp(static_cast<double>(p[i * inner] - m)) / sum);
+    }
+  return {std::move(out)};
+}
+
+template <typename A>
+std::function<std::unique_ptr<Attrs>()> attrs_factory() {
+  return [] { return std::make_unique<A>(); };
+}
+
+}  // namespace
+
+void register_nn_ops(OpRegistry& r) {
+  r.add({"nn.conv2d", "2-D convolution, NCHW input, OIHW weight, grouped/depthwise via groups", 2, 2,
+         OpPattern::out_elemwise_fusable, attrs_factory<Conv2DAttrs>(), conv2d_type, conv2d_reference});
+  r.add({"nn.dense", "x[M, K] times the transpose of weight[N, K]", 2, 2, OpPattern::out_elemwise_fusable,
+         attrs_factory<NoAttrs>(), dense_type, dense_reference});
+  r.add({"nn.bias_add", "adds a 1-D bias along `axis`", 2, 2, OpPattern::broadcast, attrs_factory<AxisAttrs>(),
+         bias_add_type, bias_add_reference});
+  r.add({"nn.batch_norm", "inference batch normalisation (x, gamma, beta, mean, var)", 5, 5, OpPattern::broadcast,
+         attrs_factory<BatchNormAttrs>(), batch_norm_type, batch_norm_reference});
+  r.add({"nn.max_pool2d", "2-D max pooling, NCHW", 1, 1, OpPattern::out_elemwise_fusable, attrs_factory<Pool2DAttrs>(),
+         pool2d_type, pool2d_reference<true>});
+  r.add({"nn.avg_pool2d", "2-D average pooling, NCHW", 1, 1, OpPattern::out_elemwise_fusable, attrs_factory<Pool2DAttrs>(),
+         pool2d_type, pool2d_reference<false>});
+  r.add({"nn.global_avg_pool2d", "mean over H and W, NCHW -> N,C,1,1", 1, 1, OpPattern::out_elemwise_fusable,
+         attrs_factory<NoAttrs>(), global_pool_type, global_avg_pool_reference});
+  r.add({"nn.softmax", "softmax along `axis`", 1, 1, OpPattern::opaque, attrs_factory<AxisAttrs>(), softmax_type,
+         softmax_reference});
+}
+
+}  // namespace modelc::lang

@@ -1,0 +1,61 @@
+// Attribute structs of the nn.* operators (registered in lang/ops/nn.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lang/attrs.h"
+
+namespace modelc::lang {
+
+struct Conv2DAttrs : AttrsOf<Conv2DAttrs> {
+  std::vector<int64_t> strides{1, 1};
+  std::vector<int64_t> padding{0, 0, 0, 0};  // top, left, bottom, right
+  std::vector<int64_t> dilation{1, 1};
+  int64_t groups = 1;
+  template <typename V> void fields(V& v) {
+    v("strides", strides);
+    v("padding", padding);
+    v("dilation", dilation);
+    v("groups", groups);
+  }
+};
+
+struct Pool2DAttrs : AttrsOf<Pool2DAttrs> {
+  std::vector<int64_t> pool_size{1, 1};
+  std::vector<int64_t> strides{1, 1};
+  std::vector<int64_t> padding{0, 0, 0, 0};  // top, left, bottom, right
+  std::vector<int64_t> dilation{1, 1};
+  bool ceil_mode = false;
+  bool count_include_pad = false;  // avg_pool2d only
+  template <typename V> void fields(V& v) {
+    v("pool_size", pool_size);
+    v("strides", strides);
+    v("padding", padding);
+    v("dilation", dilation);
+    v("ceil_mode", ceil_mode);
+    v("count_include_pad", count_include_pad);
+  }
+};
+
+struct BatchNormAttrs : AttrsOf<BatchNormAttrs> {
+  int64_t axis = 1;
+  double epsilon = 1e-5;
+  template <typename V> void fields(V& v) {
+    v("axis", axis);
+    v("epsilon", epsilon);
+  }
+};
+
+// Used by ops that work along one axis (bias_add, softmax).
+struct AxisAttrs : AttrsOf<AxisAttrs> {
+  int64_t axis = -1;
+  template <typename V> void fields(V& v) { v("axis", axis); }
+};
+
+// Output spatial extent of a sliding window.
+int64_t window_output_extent(int64_t input, int64_t window, int64_t stride, int64_t dilation, int64_t pad_before,
+                             int64_t pad_after, bool ceil_mode);
+
+}  // namespace modelc::lang

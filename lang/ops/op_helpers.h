@@ -1,0 +1,36 @@
+// Building blocks shared by the op families of lang/ops: type-rule checks and
+// loops of the reference kernels. Internal to lang/ops.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lang/op.h"
+#include "support/diagnostic.h"
+
+namespace modelc::lang::ops {
+
+[[noreturn]] inline void type_error(const std::string& message) { throw Error(message); }
+
+void expect_rank(const TensorType& t, size_t rank, const char* what);
+void expect_float(const TensorType& t, const char* what);
+// Numpy broadcasting of two shapes; throws with both shapes in the message.
+std::vector<int64_t> broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b);
+// Normalises a possibly negative axis against `rank`; throws when out of range.
+int64_t normalize_axis(int64_t axis, size_t rank);
+
+// For each output index (flat), the flat index into an input of shape `in`
+// broadcast to `out`.
+std::vector<int64_t> broadcast_index_map(const std::vector<int64_t>& in, const std::vector<int64_t>& out);
+
+// Applies f elementwise over float32 or int64 inputs broadcast to `out_type`.
+Tensor map_broadcast(std::span<const Tensor> args, const TensorType& out_type,
+                     const std::function<double(std::span<const double>)>& f);
+Tensor map_unary_float(const Tensor& x, const std::function<float(float)>& f);
+
+// Registers an elementwise-pattern op y = f(x) on float tensors.
+void add_unary_float_op(OpRegistry& r, std::string name, std::string summary, std::function<float(float)> f);
+
+}  // namespace modelc::lang::ops

@@ -1,0 +1,75 @@
+#include <algorithm>
+
+#include "lang/pass.h"
+#include "support/diagnostic.h"
+#include "support/spelling.h"
+
+namespace modelc::lang {
+
+const PassRegistry& PassRegistry::global() {
+  static const PassRegistry registry = [] {
+    PassRegistry r;
+    r.add({"InferType", 0, {}, "infers the type of every binding from the op type rules", infer_type});
+    r.add({"SimplifyInference", 0, {"InferType"},
+           "folds batch normalisation into the preceding convolution, or into a multiply-add", simplify_inference});
+    r.add({"FoldConstant", 1, {"InferType"}, "evaluates bindings whose arguments are all constants", fold_constant});
+    r.add({"DeadCodeElimination", 1, {}, "removes unused bindings, constants and functions", dead_code_elimination});
+    r.add({"FuseOps", 1, {"InferType"},
+           "groups each anchor op (conv2d, dense, pooling) with its elementwise consumers into primitive functions",
+           fuse_ops});
+    return r;
+  }();
+  return registry;
+}
+
+void PassRegistry::add(PassInfo info) { passes_.push_back(std::move(info)); }
+
+const PassInfo* PassRegistry::find(std::string_view name) const {
+  for (const PassInfo& p : passes_)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+const PassInfo& PassRegistry::get(std::string_view name) const {
+  if (const PassInfo* p = find(name)) return *p;
+  std::vector<std::string> names;
+  for (const PassInfo& p : passes_) names.push_back(p.name);
+  const std::string guess = closest_spelling(name, names);
+  throw Error(Diagnostic{Severity::error, {}, {}, "unknown pass '" + std::string(name) + "'",
+                         guess.empty() ? "" : "did you mean '" + guess + "'?"});
+}
+
+std::vector<std::string> default_pipeline() {
+  return {"InferType", "SimplifyInference", "FoldConstant", "DeadCodeElimination", "FuseOps", "InferType"};
+}
+
+Module run_passes(const Module& module, const std::vector<std::string>& pipeline, const PassContext& context,
+                  std::vector<PassTiming>* timings) {
+  const PassRegistry& registry = PassRegistry::global();
+  for (const std::string& name : context.disabled) registry.get(name);
+  for (const std::string& name : context.enabled) registry.get(name);
+
+  Module current = module;
+  for (const std::string& name : pipeline) {
+    const PassInfo& pass = registry.get(name);
+    PassTiming timing{name, 0, false, {}};
+    if (context.disabled.count(name) && name != "InferType") {
+      timing.skipped_because = "disabled by the recipe";
+    } else if (pass.opt_level > context.opt_level && !context.enabled.count(name)) {
+      timing.skipped_because = "needs opt level " + std::to_string(pass.opt_level);
+    } else {
+      const auto start = std::chrono::steady_clock::now();
+      // Every pass but InferType may assume (and must leave behind) typed IR.
+      if (name != "InferType" && std::find(pass.required.begin(), pass.required.end(), "InferType") != pass.required.end())
+        current = infer_type(current, context);
+      current = pass.run(current, context);
+      timing.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      timing.ran = true;
+      if (context.after_pass) context.after_pass(name, current);
+    }
+    if (timings) timings->push_back(timing);
+  }
+  return current;
+}
+
+}  // namespace modelc::lang
