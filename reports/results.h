@@ -1,0 +1,128 @@
+// results.json: what one `modelc bench` measured, per recipe variant and
+// target, with the baselines measured beside it and the environment needed to
+// judge whether two results are comparable. The renderers (Markdown, CSV) and
+// `modelc diff` read this, never the measuring code.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "reports/benchmark.h"
+#include "reports/machine.h"
+#include "spec/recipe.h"
+
+namespace modelc::reports {
+
+inline constexpr int kResultsSchemaVersion = 1;
+
+enum class RunStatus {
+  ok,           // measured
+  failed,       // compiling or running failed; `note` says why
+  unavailable,  // cannot run here (another ISA, a baseline not installed); `note` says how to get it
+  skipped,      // not asked for
+};
+const char* to_string(RunStatus status);
+// Throws modelc::Error for anything but ok|failed|unavailable|skipped.
+RunStatus parse_run_status(std::string_view text);
+
+struct AccuracyResult {
+  double max_abs_error = 0;
+  double max_rel_error = 0;
+  std::string reference;  // what was compared against: "reference", "onnxruntime", a file name...
+  std::optional<bool> allclose;  // under `rtol`/`atol`, when a tolerance was applied
+  double rtol = 0;
+  double atol = 0;
+
+  bool operator==(const AccuracyResult&) const = default;
+};
+
+struct BaselineResult {
+  std::string name;  // reference | onnxruntime | ...
+  RunStatus status = RunStatus::ok;
+  std::optional<LatencyStats> latency;
+  std::optional<AccuracyResult> accuracy;
+  std::string note;
+
+  bool operator==(const BaselineResult&) const = default;
+};
+
+struct CompileTimes {
+  double seconds = 0;                                   // wall time of the whole compilation
+  std::vector<std::pair<std::string, double>> stages;  // seconds per stage (lang, lower, targets...)
+
+  bool operator==(const CompileTimes&) const = default;
+};
+
+struct ArtifactSizes {
+  uint64_t code_bytes = 0;
+  uint64_t weight_bytes = 0;
+  uint64_t arena_bytes = 0;
+
+  bool operator==(const ArtifactSizes&) const = default;
+};
+
+struct VariantResult {
+  std::string variant;  // e.g. "quantization.mode=int8"; "default" when the recipe has no variants
+  std::string target;   // key under `targets:`
+  std::string device;   // device profile
+  int threads = 0;      // threads the artifact and the baselines ran with
+  RunStatus status = RunStatus::ok;
+  std::string note;
+  CompileTimes compile;
+  std::optional<LatencyStats> latency;  // absent unless status is ok
+  ArtifactSizes sizes;
+  std::optional<AccuracyResult> accuracy;
+  std::vector<BaselineResult> baselines;
+
+  bool operator==(const VariantResult&) const = default;
+};
+
+struct RecipeInfo {
+  std::string name;
+  std::string version;
+  std::string file;
+  std::string sha256;
+
+  bool operator==(const RecipeInfo&) const = default;
+};
+
+struct Environment {
+  MachineInfo machine;
+  std::string modelc_version;
+  std::string halide_version;
+  std::string llvm_version;
+
+  bool operator==(const Environment&) const = default;
+};
+
+struct Results {
+  int schema_version = kResultsSchemaVersion;
+  RecipeInfo recipe;
+  Environment environment;
+  spec::BenchmarkSpec benchmark;  // what was asked for; each LatencyStats says what was done
+  std::vector<VariantResult> results;
+};
+
+bool operator==(const Results& a, const Results& b);
+
+// Non-finite numbers (an infinite error after a NaN output) are written as the
+// strings "inf", "-inf" and "nan", which JSON has no numbers for.
+nlohmann::json to_json(const Results& results);
+nlohmann::json latency_to_json(const LatencyStats& latency);
+
+// Throws modelc::Error naming `source` (a file name) and the JSON pointer of
+// the first field that is missing or has the wrong type.
+Results results_from_json(const nlohmann::json& document, const std::string& source);
+
+Results read_results(const std::filesystem::path& path);
+// Pretty-printed, written atomically.
+void write_results(const std::filesystem::path& path, const Results& results);
+
+}  // namespace modelc::reports

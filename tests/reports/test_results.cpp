@@ -1,0 +1,150 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "reports/results.h"
+#include "support/diagnostic.h"
+#include "support/file_io.h"
+#include "temp_folder.h"
+
+using modelc::reports::testing::TempFolder;
+using nlohmann::json;
+using namespace modelc::reports;
+
+namespace {
+
+LatencyStats latency(double median) {
+  LatencyStats stats;
+  stats.warmup = 10;
+  stats.repeats = 200;
+  stats.median_ms = median;
+  stats.p90_ms = median * 1.1;
+  stats.p99_ms = median * 1.5;
+  stats.min_ms = median * 0.9;
+  stats.max_ms = median * 3;
+  stats.mean_ms = median * 1.05;
+  stats.stddev_ms = median * 0.1;
+  stats.throughput_per_s = 1000.0 / stats.mean_ms;
+  return stats;
+}
+
+Results sample_results() {
+  Results results;
+  results.recipe = {"mlp", "1.0.0", "examples/mlp/recipe.yaml", "ab12"};
+  results.environment.machine = {"AMD EPYC", "x86_64", 2, 2, {"fma", "avx2", "avx512f"}, "Linux 6.1.0", 8ull << 30};
+  results.environment.modelc_version = "0.1.0";
+  results.environment.halide_version = "14.0.0";
+  results.environment.llvm_version = "14.0.6";
+  results.benchmark = {.warmup = 10, .repeats = 200, .min_seconds = 0.5};
+
+  VariantResult ok;
+  ok.variant = "quantization.mode=none";
+  ok.target = "host";
+  ok.device = "x86-64-avx512";
+  ok.threads = 2;
+  ok.compile = {1.25, {{"lang", 0.25}, {"lower", 0.5}, {"targets", 0.5}}};  // alphabetical: JSON keeps objects sorted
+  ok.latency = latency(0.03);
+  ok.sizes = {120000, 2680000, 8192};
+  ok.accuracy = AccuracyResult{2.5e-6, 1e-5, "reference", true, 1e-5, 1e-5};
+  ok.baselines.push_back({"onnxruntime", RunStatus::ok, latency(0.048), std::nullopt, "onnxruntime-node 1.30.0"});
+  ok.baselines.push_back({"reference", RunStatus::unavailable, std::nullopt, std::nullopt, "not built"});
+
+  VariantResult failed;
+  failed.variant = "quantization.mode=int8";
+  failed.target = "pi5";
+  failed.device = "arm64-dotprod";
+  failed.status = RunStatus::unavailable;
+  failed.note = "aarch64 code cannot run on this x86_64 machine";
+  failed.accuracy = AccuracyResult{std::numeric_limits<double>::infinity(), 0, "reference", std::nullopt, 0, 0};
+
+  results.results = {ok, failed};
+  return results;
+}
+
+std::string error_of(const auto& action) {
+  try {
+    action();
+  } catch (const modelc::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("to_json has the documented shape") {
+  const json doc = to_json(sample_results());
+  CHECK(doc["schema_version"] == 1);
+  CHECK(doc["recipe"]["sha256"] == "ab12");
+  CHECK(doc["environment"]["cpu"] == "AMD EPYC");
+  CHECK(doc["environment"]["cores"] == 2);
+  CHECK(doc["environment"]["flags"] == json{"fma", "avx2", "avx512f"});
+  CHECK(doc["environment"]["llvm"] == "14.0.6");
+  const json& first = doc["results"][0];
+  CHECK(first["variant"] == "quantization.mode=none");
+  CHECK(first["status"] == "ok");
+  CHECK(first["compile"]["stages"]["lower"] == 0.5);
+  CHECK(first["latency_ms"]["median"] == 0.03);
+  CHECK(first["latency_ms"]["repeats"] == 200);
+  CHECK(first["throughput_per_s"].get<double>() == doctest::Approx(1000.0 / 0.0315));
+  CHECK(first["sizes"]["weight_bytes"] == 2680000);
+  CHECK(first["accuracy"]["reference"] == "reference");
+  CHECK(first["baselines"][0]["name"] == "onnxruntime");
+  CHECK(first["baselines"][0]["latency_ms"]["median"] == 0.048);
+  CHECK(first["baselines"][1]["latency_ms"].is_null());
+  const json& second = doc["results"][1];
+  CHECK(second["latency_ms"].is_null());
+  CHECK(second["accuracy"]["max_abs_error"] == "inf");  // JSON has no infinity
+}
+
+TEST_CASE("results survive a round trip through JSON text") {
+  const Results original = sample_results();
+  const Results back = results_from_json(json::parse(to_json(original).dump()), "results.json");
+  CHECK(back.recipe == original.recipe);
+  CHECK(back.environment == original.environment);
+  REQUIRE(back.results.size() == 2);
+  CHECK(back.results[0] == original.results[0]);
+  CHECK(std::isinf(back.results[1].accuracy->max_abs_error));
+  CHECK(back == original);
+}
+
+TEST_CASE("write_results and read_results use the file") {
+  const TempFolder temp;
+  const auto path = temp.path() / "results.json";
+  write_results(path, sample_results());
+  CHECK(read_results(path) == sample_results());
+}
+
+TEST_CASE("results_from_json names the file and the field that is wrong") {
+  json doc = to_json(sample_results());
+  doc["results"][0]["baselines"][0]["status"] = "great";
+  CHECK(error_of([&] { results_from_json(doc, "a/results.json"); }) ==
+        "a/results.json: error: unknown status 'great' (expected ok, failed, unavailable or skipped) "
+        "(at /results/0/baselines/0/status)");
+
+  json no_median = to_json(sample_results());
+  no_median["results"][0]["latency_ms"].erase("median");
+  CHECK(error_of([&] { results_from_json(no_median, "r.json"); }) ==
+        "r.json: error: missing field 'median' (at /results/0/latency_ms)");
+
+  json future = to_json(sample_results());
+  future["schema_version"] = 7;
+  CHECK(error_of([&] { results_from_json(future, "r.json"); }).find("schema version 7 is not supported") !=
+        std::string::npos);
+}
+
+TEST_CASE("read_results: bad JSON is an error naming the file") {
+  const TempFolder temp;
+  const auto path = temp.path() / "results.json";
+  modelc::write_file_atomic(path, std::string("not json"));
+  CHECK(error_of([&] { read_results(path); }).rfind(path.string() + ": error: not valid JSON", 0) == 0);
+}
+
+TEST_CASE("run statuses print and parse") {
+  for (const RunStatus status : {RunStatus::ok, RunStatus::failed, RunStatus::unavailable, RunStatus::skipped}) {
+    CHECK(parse_run_status(to_string(status)) == status);
+  }
+  CHECK_THROWS_AS(parse_run_status("OK"), modelc::Error);
+}
