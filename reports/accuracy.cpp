@@ -1,10 +1,13 @@
 #include "reports/accuracy.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "support/diagnostic.h"
+#include "support/npy.h"
 
 namespace modelc::reports {
 namespace {
@@ -24,7 +27,43 @@ ElementError element_error(double a, double b, const Tolerance& tolerance) {
   return {absolute, absolute <= tolerance.atol + tolerance.rtol * std::abs(b)};
 }
 
+std::vector<float> read_float32_npy(const std::filesystem::path& path, std::vector<int64_t>& shape) {
+  const NpyArray array = read_npy(path);
+  if (array.descr != "<f4") {
+    Diagnostic diagnostic;
+    diagnostic.location.file = path.string();
+    diagnostic.message = "expected float32 ('<f4') data, found '" + array.descr + "'";
+    throw Error(std::move(diagnostic));
+  }
+  shape = array.shape;
+  std::vector<float> values(array.element_count());
+  std::memcpy(values.data(), array.data.data(), values.size() * sizeof(float));
+  return values;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string text = "(";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + ")";
+}
+
 }  // namespace
+
+AccuracyStats compare_npy_files(const std::filesystem::path& actual, const std::filesystem::path& expected,
+                                Tolerance tolerance) {
+  std::vector<int64_t> actual_shape;
+  std::vector<int64_t> expected_shape;
+  const std::vector<float> a = read_float32_npy(actual, actual_shape);
+  const std::vector<float> b = read_float32_npy(expected, expected_shape);
+  if (actual_shape != expected_shape) {
+    Diagnostic diagnostic;
+    diagnostic.location.file = actual.string();
+    diagnostic.message = "shape " + shape_text(actual_shape) + " differs from the reference " + expected.string() +
+                         " " + shape_text(expected_shape);
+    throw Error(std::move(diagnostic));
+  }
+  return compare_outputs(a, b, tolerance);
+}
 
 AccuracyStats compare_outputs(std::span<const float> actual, std::span<const float> expected,
                               Tolerance tolerance) {

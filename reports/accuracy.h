@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <span>
 
 namespace modelc::reports {
@@ -32,5 +33,11 @@ AccuracyStats compare_outputs(std::span<const float> actual, std::span<const flo
 
 // numpy.allclose(actual, expected, rtol, atol) for same-sized buffers.
 bool allclose(std::span<const float> actual, std::span<const float> expected, Tolerance tolerance = {});
+
+// Compares two float32 .npy files (an output written by a run or a baseline
+// with a recorded reference). Different shapes or another dtype are a
+// modelc::Error naming the file.
+AccuracyStats compare_npy_files(const std::filesystem::path& actual, const std::filesystem::path& expected,
+                                Tolerance tolerance = {});
 
 }  // namespace modelc::reports
