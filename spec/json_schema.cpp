@@ -60,6 +60,32 @@ size_t code_points(const std::string& s) {
   return n;
 }
 
+// "kernel" is required but the object has "kernal", which additionalProperties
+// will reject with "did you mean 'kernel'?": one mistake, reported once.
+bool is_misspelled_here(const json& schema, const json& object, const std::string& missing) {
+  const auto additional = schema.find("additionalProperties");
+  const auto properties = schema.find("properties");
+  if (additional == schema.end() || *additional != false || properties == schema.end() || !properties->is_object())
+    return false;
+  std::vector<std::string> allowed;
+  for (const auto& [name, p] : properties->items()) allowed.push_back(name);
+  for (const auto& [key, value] : object.items()) {
+    if (properties->contains(key) || schema.contains("patternProperties")) continue;
+    if (closest_match(key, allowed) == missing) return true;
+  }
+  return false;
+}
+
+// "model: The model to compile..." from the property's description, as the
+// hint of a missing-property error.
+std::string property_summary(const json& schema, const json& name) {
+  const auto properties = schema.find("properties");
+  if (properties == schema.end() || !properties->is_object() || !properties->contains(name.get<std::string>())) return {};
+  const json& p = (*properties)[name.get<std::string>()];
+  if (!p.is_object() || !p.contains("description") || !p["description"].is_string()) return {};
+  return name.get<std::string>() + ": " + p["description"].get<std::string>();
+}
+
 std::optional<std::string> decode_base64(const std::string& text) {
   std::string out;
   uint32_t buffer = 0;
@@ -137,9 +163,8 @@ class Evaluation {
               const std::string* at = nullptr, bool about_key = false) {
       valid = false;
       if (!out) return;
-      if (hint.empty()) {
-        if (const auto h = schema.find("x-hint"); h != schema.end() && h->is_string()) hint = h->get<std::string>();
-      }
+      // The schema author's own hint says more than a generated one.
+      if (const auto h = schema.find("x-hint"); h != schema.end() && h->is_string()) hint = h->get<std::string>();
       out->push_back(SchemaError{at ? *at : ipath, spath + "/" + keyword, keyword, std::move(message),
                                  std::move(hint), about_key});
     }
@@ -226,8 +251,12 @@ void Evaluation::check_generic(Scope& s) const {
     bool found = false;
     for (const json& option : *e) found = found || option == s.instance;
     if (!found) {
-      const std::string hint = s.instance.is_string() ? detail::did_you_mean(s.instance.get<std::string>(), string_values(*e)) : "";
-      s.fail("enum", "expected one of " + join_alternatives(shown_values(*e)) + ", found " + describe_found(s.instance), hint);
+      // The schema author's own hint, if any, says more than a spelling guess.
+      std::string hint;
+      if (!schema.contains("x-hint") && s.instance.is_string())
+        hint = detail::did_you_mean(s.instance.get<std::string>(), string_values(*e));
+      const std::string expected = e->size() == 1 ? show_value((*e)[0]) : "one of " + join_alternatives(shown_values(*e));
+      s.fail("enum", "expected " + expected + ", found " + describe_found(s.instance), hint);
     }
   }
   if (const auto c = schema.find("const"); c != schema.end() && *c != s.instance) {
@@ -350,7 +379,11 @@ void Evaluation::check_object(Scope& s) const {
   if (const auto r = schema.find("required"); r != schema.end() && r->is_array()) {
     for (const json& name : *r) {
       if (!name.is_string() || object.contains(name.get<std::string>())) continue;
-      s.fail("required", "missing required property '" + name.get<std::string>() + "'");
+      if (is_misspelled_here(schema, object, name.get<std::string>())) {
+        s.valid = false;  // additionalProperties reports the misspelling, with this name as its suggestion
+        continue;
+      }
+      s.fail("required", "missing required property '" + name.get<std::string>() + "'", property_summary(schema, name));
       if (s.done()) return;
     }
   }

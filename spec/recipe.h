@@ -88,6 +88,11 @@ struct Recipe {
 
   // Location of a node of `resolved`, for errors found after validation.
   SourceLocation locate(std::string_view pointer) const { return marks.locate(pointer); }
+
+  // A path written in the recipe (the string at `pointer`, e.g. a graph
+  // layer's weights file), made absolute against the folder of the file that
+  // wrote it: with `extends`, a base recipe's paths are relative to the base.
+  std::filesystem::path resolve_path(std::string_view pointer) const;
 };
 
 // Loads, resolves `extends`, validates and converts. Throws modelc::Error with
@@ -96,5 +101,18 @@ Recipe load_recipe(const std::filesystem::path& path);
 
 // The embedded JSON schemas: "recipe", "graph", "target", "results".
 const nlohmann::json& builtin_schema(std::string_view name);
+
+// The second half of load_recipe, for a document already loaded and merged
+// (e.g. a variant of a recipe): applies defaults, validates, converts and runs
+// the semantic checks. `file` is the recipe's path.
+Recipe build_recipe(Document resolved, const std::filesystem::path& file);
+
+// Device profile names a target's `device:` may name (the recipe schema's list).
+std::vector<std::string> known_device_profiles();
+
+// The keys of the mapping at `pointer`, in the order they were written
+// (nlohmann::json sorts keys; the marks remember the order).
+std::vector<std::string> keys_in_written_order(const nlohmann::json& object, const std::string& pointer,
+                                               const SourceMap& marks);
 
 }  // namespace modelc::spec

@@ -48,7 +48,11 @@ std::optional<std::string> closest_match(std::string_view word, const std::vecto
     const size_t allowed = std::max<size_t>(1, (std::max(needle.size(), option.size()) + 1) / 3);
     if (distance > allowed && !prefix) continue;
     if (prefix) distance = std::min(distance, allowed);
-    if (distance < best_distance) {
+    const auto length_gap = [&](const std::string& c) {
+      return c.size() > needle.size() ? c.size() - needle.size() : needle.size() - c.size();
+    };
+    // On a tie, prefer the candidate whose length is closer to the word's.
+    if (distance < best_distance || (distance == best_distance && length_gap(option) < length_gap(lowercase(*best)))) {
       best_distance = distance;
       best = candidate;
     }
@@ -79,7 +83,13 @@ std::string show_value(const nlohmann::json& value) {
     }
     case nlohmann::json::value_t::number_integer: return std::to_string(value.get<int64_t>());
     case nlohmann::json::value_t::number_unsigned: return std::to_string(value.get<uint64_t>());
-    case nlohmann::json::value_t::number_float: return show_number(value.get<double>());
+    case nlohmann::json::value_t::number_float: {
+      // 1.0 in YAML is a float: show it as written, not as the integer 1.
+      const double d = value.get<double>();
+      std::string text = show_number(d);
+      if (std::isfinite(d) && d == std::floor(d) && text.find_first_of(".e") == std::string::npos) text += ".0";
+      return text;
+    }
     case nlohmann::json::value_t::boolean: return value.get<bool>() ? "true" : "false";
     case nlohmann::json::value_t::null: return "null";
     case nlohmann::json::value_t::object: return value.empty() ? "an empty mapping" : "a mapping";

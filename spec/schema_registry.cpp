@@ -47,6 +47,8 @@ const json& SchemaRegistry::add(json document, std::string uri) {
   std::string base = split_fragment(uri).first;
   if (base.empty()) base = "modelc-schema:/generated/" + std::to_string(++generated_uris_) + ".json";
   resources_.emplace(base, &root);
+  // The new document may be what an earlier, unresolved $ref was waiting for.
+  std::erase_if(refs_, [](const auto& entry) { return entry.second.node == nullptr; });
   index(root, base);
   link_refs();
   return root;
