@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -53,6 +54,13 @@ std::string first_line(const std::string& text) {
   return text.substr(0, end);
 }
 
+// 0 means "all cores" in a recipe; ORT's own default for 0 differs (physical
+// cores only), so the count is resolved here and both sides use the same one.
+int resolved_threads(int threads) {
+  if (threads > 0) return threads;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
 std::vector<std::string> script_arguments(const fs::path& node, const fs::path& script,
                                           const OnnxRuntimeBaselineOptions& options, const fs::path& output,
                                           const fs::path& modules) {
@@ -61,7 +69,7 @@ std::vector<std::string> script_arguments(const fs::path& node, const fs::path& 
           "--model", options.model.string(),
           "--input", options.input.string(),
           "--output", output.string(),
-          "--threads", std::to_string(std::max(options.threads, 1)),
+          "--threads", std::to_string(resolved_threads(options.threads)),
           "--warmup", std::to_string(std::max(options.benchmark.warmup, 0)),
           "--repeats", std::to_string(std::max(options.benchmark.repeats, 1)),
           "--min-seconds", std::to_string(std::max(options.benchmark.min_seconds, 0.0)),
@@ -149,7 +157,7 @@ OnnxRuntimeMeasurement run_onnxruntime_baseline(const OnnxRuntimeBaselineOptions
   measurement.result.name = kBaselineName;
   measurement.result.status = RunStatus::ok;
   measurement.result.note = "onnxruntime-node " + reply->value("version", std::string("?")) + ", " +
-                            std::to_string(std::max(options.threads, 1)) + " intra-op thread(s), graph optimization all";
+                            std::to_string(resolved_threads(options.threads)) + " intra-op thread(s), graph optimization all";
   measurement.output = output;
   return measurement;
 }

@@ -23,7 +23,7 @@ struct OnnxRuntimeBaselineOptions {
   std::filesystem::path model;   // .onnx
   std::filesystem::path input;   // float32 .npy fed to the model's single input
   std::filesystem::path output;  // where ORT's first output is written (.npy); empty: a temp file
-  int threads = 1;               // intra-op threads
+  int threads = 1;               // intra-op threads; <= 0: every core this machine has
   spec::BenchmarkSpec benchmark;
   std::filesystem::path cache_dir;  // empty: modelc_cache_dir()
   std::filesystem::path script;     // empty: default_ort_script()
