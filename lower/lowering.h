@@ -1,0 +1,52 @@
+// lower/: from a primitive function of the IR to a compiled kernel.
+//
+// Each primitive function (one fused group, see lang FuseOps) becomes one
+// Halide pipeline: the op's compute rule says *what* (lower/ops/<family>.cpp),
+// the anchor op's schedule says *how* for the target (tiling, vectorization at
+// the target's vector width, parallel loops). Shapes are static, so every
+// kernel is specialised to its shapes. This header is free of Halide so that
+// targets/ and the driver can include it cheaply.
+#pragma once
+
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lang/module.h"
+
+namespace modelc::lower {
+
+struct KernelTarget {
+  std::string halide_target = "host";  // a Halide target string, without no_runtime
+  // Increment when a compute rule or schedule changes, so cached kernels of the
+  // old version are not reused.
+  static constexpr int kLoweringVersion = 1;
+};
+
+bool has_lowering(std::string_view op_name);
+// Ops registered in lang/ that have no compute rule here (empty when complete).
+std::vector<std::string> ops_without_lowering();
+
+// Content hash of what determines the kernel's code: the function's printed
+// body (ops, attributes, shapes, dtypes; not its name), the target, and the
+// lowering and Halide versions. Identical layers hash equal and share a kernel.
+std::string kernel_hash(const lang::Module& module, const lang::Function& primitive, const KernelTarget& target);
+
+// Compiles the primitive function ahead of time to an object file exporting
+// `symbol` (buffers in parameter order, then the output) and `symbol`_argv.
+// With stmt_path set, also writes Halide's lowered statement there.
+void compile_kernel_object(const lang::Module& module, const lang::Function& primitive, const std::string& symbol,
+                           const KernelTarget& target, const std::filesystem::path& object_path,
+                           const std::filesystem::path* stmt_path = nullptr);
+
+// Compiles with Halide's JIT for this machine and runs once (tests, the op x
+// target harness).
+std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang::Function& primitive,
+                                         std::span<const lang::Tensor> args);
+
+std::string halide_version();
+std::string llvm_version();
+
+}  // namespace modelc::lower

@@ -1,0 +1,107 @@
+#include "lower/tensor_func.h"
+
+#include "support/diagnostic.h"
+
+namespace modelc::lower {
+
+Halide::Type halide_type(lang::DType dtype) {
+  switch (dtype) {
+    case lang::DType::float32: return Halide::Float(32);
+    case lang::DType::float16: return Halide::Float(16);
+    case lang::DType::bfloat16: return Halide::BFloat(16);
+    case lang::DType::int8: return Halide::Int(8);
+    case lang::DType::uint8: return Halide::UInt(8);
+    case lang::DType::int32: return Halide::Int(32);
+    case lang::DType::int64: return Halide::Int(64);
+    case lang::DType::boolean: return Halide::UInt(8);  // stored as one byte, like the C ABI
+  }
+  return Halide::Float(32);
+}
+
+Halide::Expr TensorFunc::at(const std::vector<Halide::Expr>& index) const {
+  if (index.empty()) return func(Halide::Expr(0));
+  return func(halide_order(index));
+}
+
+std::vector<Halide::Var> make_vars(size_t rank, const std::string& prefix) {
+  std::vector<Halide::Var> vars;
+  for (size_t i = 0; i < rank; ++i) vars.emplace_back(prefix + std::to_string(i));
+  return vars;
+}
+
+std::vector<Halide::Var> halide_order(const std::vector<Halide::Var>& ir_vars) {
+  return {ir_vars.rbegin(), ir_vars.rend()};
+}
+
+std::vector<Halide::Expr> halide_order(const std::vector<Halide::Expr>& ir_index) {
+  return {ir_index.rbegin(), ir_index.rend()};
+}
+
+TensorFunc define(const std::string& name, const lang::TensorType& type,
+                  const std::function<Halide::Expr(const std::vector<Halide::Var>&)>& body) {
+  TensorFunc t{Halide::Func(name), type};
+  const std::vector<Halide::Var> vars = make_vars(type.rank(), name + "_d");
+  Halide::Expr value = Halide::cast(halide_type(type.dtype), body(vars));
+  // Scalars are 1-element buffers of rank 0 in the IR; Halide needs a dimension.
+  if (vars.empty()) t.func(Halide::Var("s0")) = value;
+  else t.func(halide_order(vars)) = value;
+  return t;
+}
+
+const LoweringRegistry& LoweringRegistry::global() {
+  static const LoweringRegistry registry = [] {
+    LoweringRegistry r;
+    register_nn_lowerings(r);
+    register_elementwise_lowerings(r);
+    register_transform_lowerings(r);
+    register_reduce_lowerings(r);
+    return r;
+  }();
+  return registry;
+}
+
+void LoweringRegistry::add(const std::string& op, ComputeRule rule) {
+  if (rules_.count(op)) throw std::logic_error("lowering registered twice: " + op);
+  rules_.emplace(op, std::move(rule));
+}
+
+const ComputeRule* LoweringRegistry::find(std::string_view op) const {
+  auto it = rules_.find(op);
+  return it == rules_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> LoweringRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& [n, _] : rules_) out.push_back(n);
+  return out;
+}
+
+int fitting_lanes(int64_t extent, int lanes) {
+  int v = lanes;
+  while (v > 1 && extent < v) v /= 2;
+  return v;
+}
+
+void schedule_injective(const ScheduleContext& ctx) {
+  Halide::Func out = ctx.output;
+  const auto& shape = ctx.output_type.shape;
+  const std::vector<Halide::Var>& v = ctx.output_vars;
+  if (v.empty()) return;
+  const size_t inner = v.size() - 1;
+  const int lanes = fitting_lanes(shape[inner], ctx.vector_lanes);
+  if (lanes > 1) out.vectorize(v[inner], lanes, Halide::TailStrategy::GuardWithIf);
+  // Parallelize over the outer dims: fuse them into one loop with enough iterations.
+  if (v.size() >= 2) {
+    Halide::Var fused = v[0];
+    int64_t work = shape[0];
+    for (size_t d = 1; d + 1 < v.size() && work < 64; ++d) {
+      Halide::Var f(fused.name() + "_" + v[d].name());
+      out.fuse(v[d], fused, f);  // Halide order: inner var first
+      fused = f;
+      work *= shape[d];
+    }
+    if (work > 1) out.parallel(fused);
+  }
+}
+
+}  // namespace modelc::lower

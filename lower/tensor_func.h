@@ -1,0 +1,93 @@
+// Internal to lower/: Halide Funcs that stand for IR tensors, and the registry
+// of compute rules. Includes Halide.h; never include this from a header
+// outside lower/.
+//
+// Halide indexes the innermost dimension first, the IR the outermost first.
+// TensorFunc hides that: `at` and `define` take indices in IR order.
+#pragma once
+
+#include <Halide.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lang/module.h"
+
+namespace modelc::lower {
+
+Halide::Type halide_type(lang::DType dtype);
+
+struct TensorFunc {
+  Halide::Func func;
+  lang::TensorType type;
+
+  // The element at `index` (IR order: outermost first).
+  Halide::Expr at(const std::vector<Halide::Expr>& index) const;
+};
+
+// The Vars of a func in IR order (outermost first).
+std::vector<Halide::Var> make_vars(size_t rank, const std::string& prefix = "d");
+// Halide's argument order for IR-order vars/exprs.
+std::vector<Halide::Var> halide_order(const std::vector<Halide::Var>& ir_vars);
+std::vector<Halide::Expr> halide_order(const std::vector<Halide::Expr>& ir_index);
+
+// A func of the given type whose value at IR-order `vars` is `body(vars)`.
+TensorFunc define(const std::string& name, const lang::TensorType& type,
+                  const std::function<Halide::Expr(const std::vector<Halide::Var>&)>& body);
+
+// What a schedule hook may touch.
+struct ScheduleContext {
+  Halide::Func output;                  // the kernel's output func (pure)
+  std::vector<Halide::Var> output_vars;  // its vars in IR order
+  lang::TensorType output_type;
+  Halide::Target target;
+  int vector_lanes = 8;  // float32 lanes of the target's natural vector
+};
+
+using ScheduleHook = std::function<void(const ScheduleContext&)>;
+
+struct LoweredOp {
+  TensorFunc value;
+  // For anchor ops: schedules the kernel around this op (it is the group's
+  // first anchor; elementwise consumers are inlined into `output`).
+  ScheduleHook schedule;
+  // Funcs with update definitions that need a place in the loop nest when no
+  // anchor schedule places them (reductions): computed at root by default.
+  std::vector<Halide::Func> needs_root;
+};
+
+struct LowerContext {
+  const lang::Binding& binding;
+  std::span<const lang::TensorType> arg_types;
+  std::string name;  // unique name prefix for funcs of this binding
+};
+
+using ComputeRule = std::function<LoweredOp(std::span<const TensorFunc> args, const LowerContext& ctx)>;
+
+class LoweringRegistry {
+ public:
+  static const LoweringRegistry& global();
+  void add(const std::string& op, ComputeRule rule);
+  const ComputeRule* find(std::string_view op) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::map<std::string, ComputeRule, std::less<>> rules_;
+};
+
+void register_nn_lowerings(LoweringRegistry& registry);
+void register_elementwise_lowerings(LoweringRegistry& registry);
+void register_transform_lowerings(LoweringRegistry& registry);
+void register_reduce_lowerings(LoweringRegistry& registry);
+
+// Schedules shared by rules (lower/schedules.cpp).
+// Output of an elementwise/injective kernel: vectorize the innermost dim, parallelize the outer ones.
+void schedule_injective(const ScheduleContext& ctx);
+// Largest power of two <= lanes that fits `extent` (1 when extent is tiny).
+int fitting_lanes(int64_t extent, int lanes);
+
+}  // namespace modelc::lower
