@@ -1,6 +1,7 @@
 #include "reports/results.h"
 
 #include <cmath>
+#include <ctime>
 #include <limits>
 
 #include "reports/json_reader.h"
@@ -43,12 +44,10 @@ json accuracy_to_json(const AccuracyResult& accuracy) {
 }
 
 json baseline_to_json(const BaselineResult& baseline) {
-  json out{{"name", baseline.name},
-           {"status", to_string(baseline.status)},
-           {"latency_ms", baseline.latency ? latency_to_json(*baseline.latency) : json(nullptr)},
-           {"throughput_per_s", baseline.latency ? number_to_json(baseline.latency->throughput_per_s) : json(nullptr)},
-           {"note", baseline.note}};
+  json out{{"name", baseline.name}, {"status", to_string(baseline.status)}};
+  if (baseline.latency) out["latency_ms"] = latency_to_json(*baseline.latency);
   if (baseline.accuracy) out["accuracy"] = accuracy_to_json(*baseline.accuracy);
+  if (!baseline.note.empty()) out["note"] = baseline.note;
   return out;
 }
 
@@ -58,23 +57,26 @@ json result_to_json(const VariantResult& result) {
   json baselines = json::array();
   for (const BaselineResult& baseline : result.baselines) baselines.push_back(baseline_to_json(baseline));
 
-  return json{
+  json out{
       {"variant", result.variant},
       {"target", result.target},
       {"device", result.device},
       {"threads", result.threads},
       {"status", to_string(result.status)},
-      {"note", result.note},
       {"compile", {{"seconds", number_to_json(result.compile.seconds)}, {"stages", stages}}},
-      {"latency_ms", result.latency ? latency_to_json(*result.latency) : json(nullptr)},
-      {"throughput_per_s", result.latency ? number_to_json(result.latency->throughput_per_s) : json(nullptr)},
       {"sizes",
        {{"code_bytes", result.sizes.code_bytes},
         {"weight_bytes", result.sizes.weight_bytes},
         {"arena_bytes", result.sizes.arena_bytes}}},
-      {"accuracy", result.accuracy ? accuracy_to_json(*result.accuracy) : json(nullptr)},
       {"baselines", baselines},
   };
+  if (!result.note.empty()) out["note"] = result.note;
+  if (result.latency) {
+    out["latency_ms"] = latency_to_json(*result.latency);
+    out["throughput_per_s"] = number_to_json(result.latency->throughput_per_s);
+  }
+  if (result.accuracy) out["accuracy"] = accuracy_to_json(*result.accuracy);
+  return out;
 }
 
 // ---- reading ----------------------------------------------------------------
@@ -93,8 +95,10 @@ std::optional<LatencyStats> read_latency(const JsonFieldReader& read, const json
   stats.max_ms = number_from_json(read, latency, at, "max");
   stats.mean_ms = number_from_json(read, latency, at, "mean");
   stats.stddev_ms = number_from_json(read, latency, at, "stddev");
-  stats.throughput_per_s =
-      read.has(object, "throughput_per_s") ? number_from_json(read, object, pointer, "throughput_per_s") : 0.0;
+  // Baselines carry no throughput of their own: it follows from the mean.
+  stats.throughput_per_s = read.has(object, "throughput_per_s")
+                               ? number_from_json(read, object, pointer, "throughput_per_s")
+                               : (stats.mean_ms > 0 ? 1000.0 / stats.mean_ms : 0.0);
   return stats;
 }
 
@@ -190,6 +194,7 @@ Environment read_environment(const JsonFieldReader& read, const json& document) 
   }
   out.machine.os = read.optional_string(environment, at, "os");
   out.machine.memory_bytes = read.has(environment, "memory_bytes") ? read.count(environment, at, "memory_bytes") : 0;
+  out.timestamp = read.optional_string(environment, at, "timestamp");
   out.modelc_version = read.optional_string(environment, at, "modelc");
   out.halide_version = read.optional_string(environment, at, "halide");
   out.llvm_version = read.optional_string(environment, at, "llvm");
@@ -201,19 +206,22 @@ Environment read_environment(const JsonFieldReader& read, const json& document) 
 const char* to_string(RunStatus status) {
   switch (status) {
     case RunStatus::ok: return "ok";
+    case RunStatus::compiled: return "compiled";
+    case RunStatus::estimated: return "estimated";
     case RunStatus::failed: return "failed";
-    case RunStatus::unavailable: return "unavailable";
     case RunStatus::skipped: return "skipped";
+    case RunStatus::unavailable: return "unavailable";
   }
   return "failed";
 }
 
 RunStatus parse_run_status(std::string_view text) {
-  if (text == "ok") return RunStatus::ok;
-  if (text == "failed") return RunStatus::failed;
-  if (text == "unavailable") return RunStatus::unavailable;
-  if (text == "skipped") return RunStatus::skipped;
-  throw Error("unknown status '" + std::string(text) + "' (expected ok, failed, unavailable or skipped)");
+  for (const RunStatus status : {RunStatus::ok, RunStatus::compiled, RunStatus::estimated, RunStatus::failed,
+                                 RunStatus::skipped, RunStatus::unavailable}) {
+    if (text == to_string(status)) return status;
+  }
+  throw Error("unknown status '" + std::string(text) +
+              "' (expected ok, compiled, estimated, failed, skipped or unavailable)");
 }
 
 bool operator==(const Results& a, const Results& b) {
@@ -238,7 +246,7 @@ json to_json(const Results& results) {
   const MachineInfo& machine = results.environment.machine;
   json entries = json::array();
   for (const VariantResult& result : results.results) entries.push_back(result_to_json(result));
-  return json{
+  json document{
       {"schema_version", results.schema_version},
       {"recipe",
        {{"name", results.recipe.name},
@@ -262,6 +270,8 @@ json to_json(const Results& results) {
         {"min_seconds", results.benchmark.min_seconds}}},
       {"results", entries},
   };
+  if (!results.environment.timestamp.empty()) document["environment"]["timestamp"] = results.environment.timestamp;
+  return document;
 }
 
 Results results_from_json(const json& document, const std::string& source) {
@@ -298,6 +308,15 @@ Results results_from_json(const json& document, const std::string& source) {
 
 Results read_results(const std::filesystem::path& path) {
   return results_from_json(parse_json_text(read_text_file(path), path.string()), path.string());
+}
+
+std::string utc_timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
 }
 
 void write_results(const std::filesystem::path& path, const Results& results) {

@@ -22,14 +22,18 @@ namespace modelc::reports {
 
 inline constexpr int kResultsSchemaVersion = 1;
 
+// The first five are schemas/results.schema.json's statuses; `unavailable` is
+// for a baseline that is not installed here (its note says how to install it).
 enum class RunStatus {
   ok,           // measured
+  compiled,     // built, but cannot run on this machine (another ISA)
+  estimated,    // figures from the roofline model, not measured
   failed,       // compiling or running failed; `note` says why
-  unavailable,  // cannot run here (another ISA, a baseline not installed); `note` says how to get it
-  skipped,      // not asked for
+  skipped,      // not applicable
+  unavailable,  // a baseline whose software is missing; `note` says how to get it
 };
 const char* to_string(RunStatus status);
-// Throws modelc::Error for anything but ok|failed|unavailable|skipped.
+// Throws modelc::Error for any other text.
 RunStatus parse_run_status(std::string_view text);
 
 struct AccuracyResult {
@@ -95,6 +99,7 @@ struct RecipeInfo {
 
 struct Environment {
   MachineInfo machine;
+  std::string timestamp;  // when the run started, RFC 3339 (utc_timestamp()); may be empty
   std::string modelc_version;
   std::string halide_version;
   std::string llvm_version;
@@ -112,8 +117,9 @@ struct Results {
 
 bool operator==(const Results& a, const Results& b);
 
-// Non-finite numbers (an infinite error after a NaN output) are written as the
-// strings "inf", "-inf" and "nan", which JSON has no numbers for.
+// The shape of schemas/results.schema.json; absent optionals are left out (not
+// null). Non-finite numbers (an infinite error after a NaN output) are written
+// as the strings "inf", "-inf" and "nan", which JSON has no numbers for.
 nlohmann::json to_json(const Results& results);
 nlohmann::json latency_to_json(const LatencyStats& latency);
 
@@ -122,6 +128,9 @@ nlohmann::json latency_to_json(const LatencyStats& latency);
 Results results_from_json(const nlohmann::json& document, const std::string& source);
 
 Results read_results(const std::filesystem::path& path);
+// Now, in UTC: "2024-05-01T12:34:56Z".
+std::string utc_timestamp();
+
 // Pretty-printed, written atomically.
 void write_results(const std::filesystem::path& path, const Results& results);
 

@@ -26,6 +26,7 @@ inline Results sample_results() {
   Results results;
   results.recipe = {"mlp", "1.0.0", "examples/mlp/recipe.yaml", "ab12"};
   results.environment.machine = {"AMD EPYC", "x86_64", 2, 2, {"fma", "avx2", "avx512f"}, "Linux 6.1.0", 8ull << 30};
+  results.environment.timestamp = "2024-05-01T12:34:56Z";
   results.environment.modelc_version = "0.1.0";
   results.environment.halide_version = "14.0.0";
   results.environment.llvm_version = "14.0.6";
@@ -47,7 +48,7 @@ inline Results sample_results() {
   failed.variant = "quantization.mode=int8";
   failed.target = "pi5";
   failed.device = "arm64-dotprod";
-  failed.status = RunStatus::unavailable;
+  failed.status = RunStatus::compiled;
   failed.note = "aarch64 code cannot run on this x86_64 machine";
   failed.accuracy = AccuracyResult{std::numeric_limits<double>::infinity(), 0, "reference", std::nullopt, 0, 0};
 

@@ -46,7 +46,7 @@ TEST_CASE("render_markdown: title, one table per target, rows per implementation
   // onnxruntime 0.048 ms: modelc is 1.6 times faster.
   CHECK(has_line(md, "| quantization.mode=none | onnxruntime | ok | 0.0480 | 0.0528 | 1.60× | – | | | | |"));
   CHECK(has_line(md, "| quantization.mode=none | reference | unavailable | – | – | – | – | | | | |"));
-  CHECK(has_line(md, "| quantization.mode=int8 | **modelc** | unavailable | – | – | – | inf vs reference | – | "
+  CHECK(has_line(md, "| quantization.mode=int8 | **modelc** | compiled | – | – | – | inf vs reference | – | "
                      "– | – | – |"));
   CHECK(has_line(md, "- quantization.mode=int8, modelc: aarch64 code cannot run on this x86_64 machine"));
 }
