@@ -12,6 +12,7 @@
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/parser.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -283,11 +284,26 @@ std::string describe_parser_error(const std::string& message) {
 }  // namespace
 
 void SourceMap::add(const std::string& pointer, SourceLocation location) {
+  note_file(location.file);
   locations_[pointer] = std::move(location);
 }
 
 void SourceMap::add_key(const std::string& pointer, SourceLocation location) {
+  note_file(location.file);
   key_locations_[pointer] = std::move(location);
+}
+
+void SourceMap::note_file(const std::string& file) {
+  if (!file.empty() && std::find(files_.begin(), files_.end(), file) == files_.end()) files_.push_back(file);
+}
+
+void SourceMap::note_files_of(const SourceMap& other) {
+  for (const std::string& f : other.files_) note_file(f);
+}
+
+size_t SourceMap::file_rank(const std::string& file) const {
+  const auto it = std::find(files_.begin(), files_.end(), file);
+  return it == files_.end() ? files_.size() : static_cast<size_t>(it - files_.begin());
 }
 
 SourceLocation SourceMap::locate(std::string_view pointer) const {
@@ -315,6 +331,7 @@ const SourceLocation* SourceMap::find_key(std::string_view pointer) const {
 }
 
 void SourceMap::merge(const SourceMap& other) {
+  note_files_of(other);
   for (const auto& [pointer, location] : other.locations_) locations_[pointer] = location;
   for (const auto& [pointer, location] : other.key_locations_) key_locations_[pointer] = location;
 }

@@ -36,7 +36,16 @@ class SourceMap {
   // Copies every entry of `other`, replacing entries at the same pointers.
   void merge(const SourceMap& other);
 
+  // The files marks point into, in the order they were first seen (with
+  // `extends`: base files before the files extending them), so "the order a
+  // person wrote things" is defined across files.
+  void note_files_of(const SourceMap& other);
+  size_t file_rank(const std::string& file) const;
+
  private:
+  void note_file(const std::string& file);
+
+  std::vector<std::string> files_;
   std::unordered_map<std::string, SourceLocation> locations_;
   std::unordered_map<std::string, SourceLocation> key_locations_;
 };

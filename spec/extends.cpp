@@ -37,7 +37,9 @@ json merge_values(const json& base, const Document& base_doc, const json& over, 
     if (value.is_null()) continue;  // null deletes the inherited key
     const std::string child = pointer_append(pointer, key);
     if (const auto inherited = base.find(key); inherited != base.end()) {
-      if (const SourceLocation* key_mark = over_doc.marks.find_key(child)) marks.add_key(child, *key_mark);
+      // The key keeps the mark where it was first written, so inherited keys
+      // keep their place in the written order.
+      if (const SourceLocation* key_mark = base_doc.marks.find_key(child)) marks.add_key(child, *key_mark);
       if (const SourceLocation* at = over_doc.marks.find(child)) marks.add(child, *at);
       out[key] = merge_values(*inherited, base_doc, value, over_doc, child, marks);
     } else {
@@ -130,6 +132,8 @@ class ExtendsResolver {
 
 Document merge_documents(const Document& base, const Document& over) {
   Document out;
+  out.marks.note_files_of(base.marks);
+  out.marks.note_files_of(over.marks);
   if (const SourceLocation* root = over.marks.find("")) out.marks.add("", *root);
   out.value = merge_values(base.value, base, over.value, over, "", out.marks);
   return out;

@@ -4,6 +4,7 @@
 #include "spec/recipe.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <tuple>
 
@@ -158,13 +159,14 @@ fs::path Recipe::resolve_path(std::string_view pointer) const {
 }
 
 std::vector<std::string> keys_in_written_order(const json& object, const std::string& pointer, const SourceMap& marks) {
-  std::vector<std::tuple<int, int, int, std::string>> keyed;
+  std::vector<std::tuple<size_t, int, int, std::string>> keyed;
   int order = 0;
   for (const auto& [key, value] : object.items()) {
     const std::string child = pointer_append(pointer, key);
     const SourceLocation* at = marks.find_key(child);
     // Keys written in no file (defaults) keep their sorted order, after the rest.
-    keyed.emplace_back(at ? 0 : 1, at ? at->line : order, at ? at->column : 0, key);
+    if (at) keyed.emplace_back(marks.file_rank(at->file), at->line, at->column, key);
+    else keyed.emplace_back(std::numeric_limits<size_t>::max(), order, 0, key);
     ++order;
   }
   std::stable_sort(keyed.begin(), keyed.end());

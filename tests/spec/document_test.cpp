@@ -1,1 +1,106 @@
+// YAML loading: the core schema's scalar rules, marks, and the mistakes the
+// loader itself must catch.
 #include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "spec/document.h"
+#include "support/diagnostic.h"
+
+using modelc::spec::parse_yaml;
+using nlohmann::json;
+
+namespace {
+
+std::string first_error(const std::string& yaml) {
+  try {
+    parse_yaml(yaml, "t.yaml");
+  } catch (const modelc::Error& e) {
+    return e.diagnostics().at(0).format();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("plain scalars resolve with the YAML 1.2 core schema") {
+  const json v = parse_yaml(
+                     "a: ~\nb: null\nc:\nd: true\ne: False\nf: 42\ng: -7\nh: 0x1F\ni: 0o17\nj: 1.5\nk: .inf\nl: -.Inf\n"
+                     "m: .nan\nn: 1e3\no: no\np: yes\nq: 1.2.0\nr: 0777\n",
+                     "t.yaml")
+                     .value;
+  CHECK(v["a"].is_null());
+  CHECK(v["b"].is_null());
+  CHECK(v["c"].is_null());
+  CHECK(v["d"] == true);
+  CHECK(v["e"] == false);
+  CHECK(v["f"] == 42);
+  CHECK(v["f"].is_number_integer());
+  CHECK(v["g"] == -7);
+  CHECK(v["h"] == 31);
+  CHECK(v["i"] == 15);
+  CHECK(v["j"] == 1.5);
+  CHECK(std::isinf(v["k"].get<double>()));
+  CHECK(v["l"].get<double>() < 0);
+  CHECK(std::isnan(v["m"].get<double>()));
+  CHECK(v["n"] == 1000.0);
+  // YAML 1.1 booleans are strings in 1.2; a version is not a number.
+  CHECK(v["o"] == "no");
+  CHECK(v["p"] == "yes");
+  CHECK(v["q"] == "1.2.0");
+  CHECK(v["r"] == 777);  // leading zeros are decimal in the core schema
+}
+
+TEST_CASE("quoted and explicitly tagged scalars stay strings") {
+  const json v = parse_yaml("a: \"42\"\nb: 'true'\nc: !!str 3.5\nd: \"\"\ne: 'null'\n", "t.yaml").value;
+  CHECK(v["a"] == "42");
+  CHECK(v["b"] == "true");
+  CHECK(v["c"] == "3.5");
+  CHECK(v["d"] == "");
+  CHECK(v["e"] == "null");
+}
+
+TEST_CASE("marks point at values, and block collections at their key") {
+  const auto doc = parse_yaml("top:\n  inner:\n    - 1\n    - {x: 2}\nflow: [a, b]\n", "r.yaml");
+  CHECK(doc.marks.locate("").str() == "r.yaml:1:1");
+  CHECK(doc.marks.locate("/top").str() == "r.yaml:1:1");
+  CHECK(doc.marks.locate("/top/inner").str() == "r.yaml:2:3");
+  CHECK(doc.marks.locate("/top/inner/0").str() == "r.yaml:3:7");
+  CHECK(doc.marks.locate("/top/inner/1/x").str() == "r.yaml:4:11");
+  CHECK(doc.marks.locate_key("/top/inner/1/x").str() == "r.yaml:4:8");
+  CHECK(doc.marks.locate("/flow").str() == "r.yaml:5:7");
+  CHECK(doc.marks.locate("/flow/1").str() == "r.yaml:5:11");
+  // A pointer that is not in the document falls back to its nearest ancestor.
+  CHECK(doc.marks.locate("/top/inner/7/deep").str() == "r.yaml:2:3");
+}
+
+TEST_CASE("anchors and aliases copy values") {
+  const json v = parse_yaml("base: &b {x: 1, y: [2]}\ncopy: *b\n", "t.yaml").value;
+  CHECK(v["copy"] == v["base"]);
+}
+
+TEST_CASE("mistakes the loader catches, each with a location") {
+  CHECK(first_error("a: 1\nb: 2\na: 3\n") ==
+        "t.yaml:3:1: error: duplicate key 'a' (first written at line 1)\n"
+        "  hint: a mapping may hold each key once; remove or rename one of them");
+  CHECK(first_error("a:\n\tb: 1\n").rfind("t.yaml:2:1: error: tab character in indentation", 0) == 0);
+  CHECK(first_error("? {a: 1}\n: 2\n").find("mapping keys must be plain strings, found a mapping") != std::string::npos);
+  CHECK(first_error("a: [1, 2\n").find("unclosed '['") != std::string::npos);
+  CHECK(first_error("a: 1\n---\nb: 2\n").rfind("t.yaml:2:1: error: expected one YAML document", 0) == 0);
+  CHECK(first_error("a: 99999999999999999999999\n") == "(no error)");  // too large for int64: kept as a float
+}
+
+TEST_CASE("an empty document is null") {
+  CHECK(parse_yaml("", "t.yaml").value.is_null());
+  CHECK(parse_yaml("# only a comment\n", "t.yaml").value.is_null());
+}
+
+TEST_CASE("JSON pointers escape and unescape '~' and '/'") {
+  using modelc::spec::pointer_append;
+  using modelc::spec::pointer_tokens;
+  CHECK(pointer_append("/a", "b/c~d") == "/a/b~1c~0d");
+  CHECK(pointer_append("", size_t{3}) == "/3");
+  CHECK(pointer_tokens("/a/b~1c~0d") == std::vector<std::string>{"a", "b/c~d"});
+  CHECK(pointer_tokens("").empty());
+  CHECK(pointer_tokens("/") == std::vector<std::string>{""});
+}
