@@ -1,0 +1,53 @@
+// Builds @main of a new module one op call at a time, as the frontends read a
+// model. Each call gets its type from the op's registered type rule at once, so
+// a frontend can ask for the shape of any value it has built (ONNX auto_pad,
+// Flatten, the `same` padding of a YAML layer) without a shape rule of its own,
+// and a rule's complaint surfaces at the node or layer that caused it.
+//
+// Calls whose arguments are all constants are evaluated with the reference
+// kernels and become module constants (when folding is on): shape arithmetic
+// traced into ONNX files must be known at import, because the IR's attributes
+// (a reshape's newshape, a clip's bounds) are static.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lang/module.h"
+
+namespace modelc::lang::frontends {
+
+class GraphBuilder {
+ public:
+  explicit GraphBuilder(bool fold_constant_calls) : fold_(fold_constant_calls) { main_.name = "main"; }
+
+  ValueRef add_param(const std::string& name, TensorType type);
+  // Adds a module constant named `hint` (or a fresh variant of it).
+  ValueRef add_constant(const std::string& hint, Tensor value);
+
+  // Emits `op(args) {attrs}`; throws modelc::Error with the type rule's message
+  // (the caller adds where). `fold_hint` names the constant a folded call becomes.
+  ValueRef call(std::string_view op, std::vector<ValueRef> args, AttrsPtr attrs, const std::string& origin,
+                const std::string& fold_hint = "folded");
+
+  TensorType type_of(const ValueRef& value) const;
+  // The value's data when it is a module constant.
+  std::optional<Tensor> constant_value(const ValueRef& value) const;
+
+  const Module& module() const { return module_; }
+  // Completes @main with its results and their names as the model's outputs.
+  Module finish(std::vector<ValueRef> results, std::vector<std::string> result_names);
+
+ private:
+  bool fold_;
+  Module module_;
+  Function main_;
+};
+
+template <typename A>
+AttrsPtr make_attrs(A attrs) {
+  return std::make_shared<const A>(std::move(attrs));
+}
+
+}  // namespace modelc::lang::frontends

@@ -1,0 +1,27 @@
+// ONNX import: reads a .onnx file (libonnx's protobuf types), checks it with
+// the ONNX checker, runs ONNX shape inference, and builds an IR module whose
+// @main takes the graph's inputs, holds its initializers as module constants
+// and calls one IR op (or a few) per ONNX node.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "lang/module.h"
+#include "spec/recipe.h"
+
+namespace modelc::lang {
+
+// `input_overrides` (the recipe's model.inputs) give the shapes of inputs whose
+// ONNX shape has dynamic dimensions; a shape given for a static input must
+// match it. Every problem is a modelc::Error: a file that is not a readable
+// ONNX model names the file and what is wrong; all unsupported nodes of the
+// model are listed at once, one Diagnostic each; errors about an override carry
+// its JSON pointer (InputSpec::pointer) for the caller to locate in the recipe.
+Module import_onnx(const std::filesystem::path& file, const std::vector<spec::InputSpec>& input_overrides = {});
+
+// The ONNX op types import_onnx converts (default domain), sorted.
+std::vector<std::string> supported_onnx_ops();
+
+}  // namespace modelc::lang

@@ -1,0 +1,63 @@
+// Internal to the ONNX frontend: what a node converter sees (its node, its
+// inputs as IR values, the builder) and the table of converters, one per ONNX
+// op type (lang/frontends/onnx_ops.cpp).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+
+#include "lang/frontends/graph_builder.h"
+
+namespace modelc::lang::frontends {
+
+// Converts a TensorProto (initializer or Constant attribute) to a tensor;
+// throws modelc::Error naming `what` for external data or unsupported types.
+Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what);
+
+class NodeContext {
+ public:
+  NodeContext(GraphBuilder& builder, const onnx::NodeProto& node, int opset, std::vector<std::optional<ValueRef>> inputs);
+
+  const onnx::NodeProto& node() const { return node_; }
+  int opset() const { return opset_; }
+  const std::string& origin() const { return origin_; }
+
+  bool has_input(size_t i) const { return i < inputs_.size() && inputs_[i].has_value(); }
+  size_t input_count() const { return inputs_.size(); }
+  // Input i; throws when the node does not have it.
+  ValueRef input(size_t i) const;
+  TensorType type(const ValueRef& value) const { return builder_.type_of(value); }
+  // Input i's data; throws when it is not a constant (computed at import time).
+  Tensor constant_input(size_t i, const char* what) const;
+  std::vector<int64_t> constant_ints(size_t i, const char* what) const;
+
+  bool has_attr(const std::string& name) const { return find_attr(name) != nullptr; }
+  int64_t attr_int(const std::string& name, int64_t fallback) const;
+  double attr_float(const std::string& name, double fallback) const;
+  std::string attr_string(const std::string& name, const std::string& fallback) const;
+  std::vector<int64_t> attr_ints(const std::string& name, std::vector<int64_t> fallback) const;
+  const onnx::AttributeProto* find_attr(const std::string& name) const;
+
+  // Emits an op call for this node; a folded result is named after the node's first output.
+  ValueRef call(std::string_view op, std::vector<ValueRef> args, AttrsPtr attrs = nullptr);
+  ValueRef add_constant(Tensor value);
+  ValueRef scalar(float value);
+
+ private:
+  GraphBuilder& builder_;
+  const onnx::NodeProto& node_;
+  int opset_;
+  std::string origin_;
+  std::vector<std::optional<ValueRef>> inputs_;
+};
+
+// Returns one IR value per ONNX output it supports (a prefix of the node's outputs).
+using NodeConverter = std::function<std::vector<ValueRef>(NodeContext&)>;
+const std::map<std::string, NodeConverter, std::less<>>& onnx_converters();
+
+}  // namespace modelc::lang::frontends
