@@ -56,8 +56,7 @@ namespace frontends {
 
 Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what) {
   if (proto.data_location() == onnx::TensorProto::EXTERNAL)
-    throw Error(what + " keeps its data in an external file, which is not supported; save the model with its "
-                       "weights inside the .onnx file");
+    throw Error(what + " keeps its data in an external file, which is not supported");
   const std::optional<DType> dtype = dtype_of_onnx(proto.data_type());
   if (!dtype) throw Error(what + " has element type " + onnx_type_name(proto.data_type()) + ", which is not supported");
   TensorType type{{proto.dims().begin(), proto.dims().end()}, *dtype};
@@ -163,7 +162,17 @@ void check_supported(const onnx::ModelProto& model, const std::string& file) {
   if (!unsupported.empty()) throw Error(unsupported);
 }
 
+// Before the checker, which would look for the data file relative to the
+// working directory and fail with a confusing message.
+void reject_external_data(const onnx::ModelProto& model, const std::string& file) {
+  for (const onnx::TensorProto& init : model.graph().initializer())
+    if (init.data_location() == onnx::TensorProto::EXTERNAL)
+      fail({file}, "initializer '" + init.name() + "' keeps its data in an external file, which is not supported",
+           "save the model with its weights inside the .onnx file");
+}
+
 void check_and_infer(onnx::ModelProto& model, const std::string& file) {
+  reject_external_data(model, file);
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
@@ -233,8 +242,13 @@ class OnnxImporter {
 
  private:
   void add_initializers() {
-    for (const onnx::TensorProto& init : model_.graph().initializer())
-      values_[init.name()] = builder_.add_constant(init.name(), fe::tensor_from_onnx(init, "initializer '" + init.name() + "'"));
+    for (const onnx::TensorProto& init : model_.graph().initializer()) {
+      try {
+        values_[init.name()] = builder_.add_constant(init.name(), fe::tensor_from_onnx(init, "initializer '" + init.name() + "'"));
+      } catch (const Error& e) {
+        fail({file_}, e.diagnostics().front().message);
+      }
+    }
   }
 
   void add_inputs(const std::vector<spec::InputSpec>& overrides) {

@@ -1,1 +1,227 @@
+// ONNX files that must not import, each with the message it must give, and
+// small hand-built models for the importer's corner cases (auto_pad, dynamic
+// inputs given by the recipe).
 #include <doctest/doctest.h>
+
+#include <fstream>
+
+#include <onnx/onnx_pb.h>
+
+#include "lang/frontends/onnx.h"
+#include "lang/pass.h"
+#include "support/diagnostic.h"
+#include "tests/lang/test_util.h"
+
+namespace modelc::lang {
+namespace {
+
+using testing::TempDir;
+
+std::filesystem::path write_file(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+// The Error import_onnx throws (fails the test if it does not throw).
+Error import_error(const std::filesystem::path& file, const std::vector<spec::InputSpec>& inputs = {}) {
+  try {
+    import_onnx(file, inputs);
+  } catch (const Error& e) {
+    return e;
+  }
+  FAIL("import_onnx(" << file.string() << ") did not fail");
+  return Error("unreachable");
+}
+
+void add_tensor_value(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list, const std::string& name,
+                      const std::vector<int64_t>& dims, const std::string& dynamic_dim = "") {
+  onnx::ValueInfoProto* v = list->Add();
+  v->set_name(name);
+  auto* t = v->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : dims) {
+    auto* dim = t->mutable_shape()->add_dim();
+    if (d < 0) dim->set_dim_param(dynamic_dim);
+    else dim->set_dim_value(d);
+  }
+}
+
+onnx::NodeProto* add_node(onnx::GraphProto* g, const std::string& op, const std::string& name,
+                          std::vector<std::string> inputs, const std::string& output) {
+  onnx::NodeProto* n = g->add_node();
+  n->set_op_type(op);
+  n->set_name(name);
+  for (const std::string& i : inputs) n->add_input(i);
+  n->add_output(output);
+  return n;
+}
+
+// A model with input X of `dims` (negative: dynamic) and opset 13.
+onnx::ModelProto empty_model(const std::vector<int64_t>& dims) {
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("test");
+  add_tensor_value(g->mutable_input(), "X", dims, "batch");
+  return m;
+}
+
+std::filesystem::path save(const onnx::ModelProto& m, const std::filesystem::path& path) {
+  std::string bytes;
+  REQUIRE(m.SerializeToString(&bytes));
+  return write_file(path, bytes);
+}
+
+TEST_CASE("a truncated, empty or non-ONNX file is an error naming the file") {
+  TempDir dir;
+  SUBCASE("empty") {
+    const auto file = write_file(dir.path() / "empty.onnx", "");
+    const Error e = import_error(file);
+    CHECK(e.diagnostics().at(0).location.file == file.string());
+    CHECK(e.diagnostics().at(0).message == "the ONNX model file is empty");
+  }
+  SUBCASE("text") {
+    const auto file = write_file(dir.path() / "notes.onnx", "This is a text file, not a model.\nSecond line.\n");
+    const Error e = import_error(file);
+    CHECK(e.diagnostics().at(0).location.file == file.string());
+    CHECK(std::string(e.what()).find("not a valid ONNX model") != std::string::npos);
+  }
+  SUBCASE("truncated") {
+    const auto shared = testing::shared_models_dir();
+    std::string head;
+    if (shared) {
+      std::ifstream in(*shared / "mlp_784_512_512_10.onnx", std::ios::binary);
+      head.resize(100);
+      in.read(head.data(), 100);
+    } else {
+      empty_model({1, 4}).SerializeToString(&head);
+      head.resize(head.size() / 2);
+    }
+    const auto file = write_file(dir.path() / "truncated.onnx", head);
+    const Error e = import_error(file);
+    CHECK(e.diagnostics().at(0).location.file == file.string());
+    CHECK(e.diagnostics().at(0).message ==
+          "is not a valid ONNX model: the protobuf data does not parse (the file is truncated or not ONNX)");
+  }
+  SUBCASE("missing") {
+    const Error e = import_error(dir.path() / "nowhere.onnx");
+    CHECK(e.diagnostics().at(0).message == "ONNX model not found");
+  }
+}
+
+TEST_CASE("every unsupported node is reported at once, one diagnostic each") {
+  TempDir dir;
+  onnx::ModelProto m = empty_model({1, 4});
+  onnx::GraphProto* g = m.mutable_graph();
+  add_node(g, "Hardmax", "first", {"X"}, "a");
+  add_node(g, "Relu", "fine", {"a"}, "b");
+  add_node(g, "LpNormalization", "second", {"b"}, "Y");
+  add_tensor_value(g->mutable_output(), "Y", {1, 4});
+  const Error e = import_error(save(m, dir.path() / "unsupported.onnx"));
+  REQUIRE(e.diagnostics().size() == 2);
+  CHECK(e.diagnostics()[0].message == "ONNX Hardmax (opset 13) at node 'first' is not supported");
+  CHECK(e.diagnostics()[1].message == "ONNX LpNormalization (opset 13) at node 'second' is not supported");
+}
+
+TEST_CASE("a model the ONNX checker rejects is an error saying so") {
+  TempDir dir;
+  onnx::ModelProto m = empty_model({1, 4});
+  add_node(m.mutable_graph(), "Foo", "custom", {"X"}, "Y");
+  add_tensor_value(m.mutable_graph()->mutable_output(), "Y", {1, 4});
+  const Error e = import_error(save(m, dir.path() / "foo.onnx"));
+  CHECK(e.diagnostics().at(0).message.find("the ONNX checker rejected the model") == 0);
+}
+
+TEST_CASE("weights in an external file are refused with a hint") {
+  TempDir dir;
+  onnx::ModelProto m = empty_model({1, 4});
+  onnx::GraphProto* g = m.mutable_graph();
+  onnx::TensorProto* w = g->add_initializer();
+  w->set_name("W");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->add_dims(4);
+  w->set_data_location(onnx::TensorProto::EXTERNAL);
+  auto* location = w->add_external_data();
+  location->set_key("location");
+  location->set_value("weights.bin");
+  write_file(dir.path() / "weights.bin", std::string(16, '\0'));
+  add_node(g, "Add", "add", {"X", "W"}, "Y");
+  add_tensor_value(g->mutable_output(), "Y", {1, 4});
+  const Error e = import_error(save(m, dir.path() / "external.onnx"));
+  CAPTURE(std::string(e.what()));
+  CHECK(std::string(e.what()).find("initializer 'W' keeps its data in an external file") != std::string::npos);
+}
+
+TEST_CASE("recipe input shapes fill dynamic dimensions and must match static ones") {
+  TempDir dir;
+  onnx::ModelProto m = empty_model({-1, 4});
+  add_node(m.mutable_graph(), "Relu", "relu", {"X"}, "Y");
+  add_tensor_value(m.mutable_graph()->mutable_output(), "Y", {-1, 4});
+  const auto file = save(m, dir.path() / "dynamic.onnx");
+
+  SUBCASE("dynamic without a shape") {
+    const Error e = import_error(file);
+    CHECK(e.diagnostics().at(0).message == "input 'X' has shape [?, 4] with dynamic dimension 0");
+    CHECK(e.diagnostics().at(0).hint == "give its static shape in the recipe's model.inputs");
+  }
+  SUBCASE("dynamic with a shape") {
+    const Module mod = import_onnx(file, {spec::InputSpec{"X", {8, 4}, "float32", "/model/inputs/0"}});
+    CHECK(mod.main().params.at(0).type == TensorType{{8, 4}, DType::float32});
+    CHECK(mod.main().result_names == std::vector<std::string>{"Y"});
+  }
+  SUBCASE("static dimension differs") {
+    const Error e = import_error(file, {spec::InputSpec{"X", {8, 5}, "float32", "/model/inputs/0"}});
+    CHECK(e.diagnostics().at(0).message == "input 'X' has shape [?, 4] in the model, the recipe gives [8, 5]");
+    CHECK(e.diagnostics().at(0).pointer == "/model/inputs/0");
+  }
+  SUBCASE("unknown input name") {
+    const Error e = import_error(file, {spec::InputSpec{"x", {8, 4}, "float32", "/model/inputs/0"}});
+    CHECK(e.diagnostics().at(0).message == "the model has no input 'x'");
+    CHECK(e.diagnostics().at(0).hint == "did you mean 'X'?");
+  }
+}
+
+TEST_CASE("Conv with auto_pad SAME_UPPER pads from the static shape; Gemm transB=0 transposes the constant weight") {
+  TempDir dir;
+  onnx::ModelProto m = empty_model({1, 2, 5, 5});
+  onnx::GraphProto* g = m.mutable_graph();
+  onnx::TensorProto* w = g->add_initializer();
+  w->set_name("W");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : {3, 2, 3, 3}) w->add_dims(d);
+  for (int i = 0; i < 54; ++i) w->add_float_data(static_cast<float>(i % 7) * 0.1f);
+  onnx::NodeProto* conv = add_node(g, "Conv", "conv", {"X", "W"}, "C");
+  auto* pad = conv->add_attribute();
+  pad->set_name("auto_pad");
+  pad->set_type(onnx::AttributeProto::STRING);
+  pad->set_s("SAME_UPPER");
+  auto* strides = conv->add_attribute();
+  strides->set_name("strides");
+  strides->set_type(onnx::AttributeProto::INTS);
+  strides->add_ints(2);
+  strides->add_ints(2);
+  add_node(g, "Flatten", "flatten", {"C"}, "F");
+  onnx::TensorProto* b = g->add_initializer();
+  b->set_name("B");
+  b->set_data_type(onnx::TensorProto::FLOAT);
+  b->add_dims(27);
+  b->add_dims(2);
+  for (int i = 0; i < 54; ++i) b->add_float_data(static_cast<float>(i) * 0.01f);
+  add_node(g, "Gemm", "gemm", {"F", "B"}, "Y");
+  add_tensor_value(g->mutable_output(), "Y", {1, 2});
+  const Module mod = run_passes(import_onnx(save(m, dir.path() / "conv.onnx")), {"InferType"}, PassContext{});
+  const Binding& c = mod.main().body.at(0);
+  REQUIRE(c.is_op("nn.conv2d"));
+  // ceil(5 / 2) = 3 outputs need (3 - 1) * 2 + 3 - 5 = 2 rows of padding, split 1 / 1.
+  CHECK(print_attrs(*c.attrs) == "strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1");
+  CHECK(c.types.at(0) == TensorType{{1, 3, 3, 3}, DType::float32});
+  const Binding& dense = mod.main().body.at(2);
+  REQUIRE(dense.is_op("nn.dense"));
+  CHECK(mod.type_of(mod.main(), dense.args[1]) == TensorType{{2, 27}, DType::float32});
+  const Tensor& wt = mod.constant(dense.args[1].constant);
+  CHECK(wt.element_as_double(1) == doctest::Approx(0.02));  // W^T[0][1] = B[1][0] = 2 * 0.01
+}
+
+}  // namespace
+}  // namespace modelc::lang
