@@ -12,7 +12,10 @@
 namespace modelc::spec {
 
 using nlohmann::json;
+using detail::decode_base64;
 using detail::describe_found;
+using detail::is_misspelled_here;
+using detail::property_summary;
 using detail::join_alternatives;
 using detail::show_number;
 using detail::show_value;
@@ -58,58 +61,6 @@ size_t code_points(const std::string& s) {
   size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
   return n;
-}
-
-// "kernel" is required but the object has "kernal", which additionalProperties
-// will reject with "did you mean 'kernel'?": one mistake, reported once.
-bool is_misspelled_here(const json& schema, const json& object, const std::string& missing) {
-  const auto additional = schema.find("additionalProperties");
-  const auto properties = schema.find("properties");
-  if (additional == schema.end() || *additional != false || properties == schema.end() || !properties->is_object())
-    return false;
-  std::vector<std::string> allowed;
-  for (const auto& [name, p] : properties->items()) allowed.push_back(name);
-  for (const auto& [key, value] : object.items()) {
-    if (properties->contains(key) || schema.contains("patternProperties")) continue;
-    if (closest_match(key, allowed) == missing) return true;
-  }
-  return false;
-}
-
-// "model: The model to compile..." from the property's description, as the
-// hint of a missing-property error.
-std::string property_summary(const json& schema, const json& name) {
-  const auto properties = schema.find("properties");
-  if (properties == schema.end() || !properties->is_object() || !properties->contains(name.get<std::string>())) return {};
-  const json& p = (*properties)[name.get<std::string>()];
-  if (!p.is_object() || !p.contains("description") || !p["description"].is_string()) return {};
-  return name.get<std::string>() + ": " + p["description"].get<std::string>();
-}
-
-std::optional<std::string> decode_base64(const std::string& text) {
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  size_t padding = 0;
-  for (char c : text) {
-    int value = -1;
-    if (c >= 'A' && c <= 'Z') value = c - 'A';
-    else if (c >= 'a' && c <= 'z') value = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') value = c - '0' + 52;
-    else if (c == '+') value = 62;
-    else if (c == '/') value = 63;
-    else if (c == '=') { ++padding; continue; }
-    else if (c == '\n' || c == '\r') continue;
-    if (value < 0 || padding > 0) return std::nullopt;
-    buffer = (buffer << 6) | static_cast<uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xFF);
-    }
-  }
-  if (padding > 2) return std::nullopt;
-  return out;
 }
 
 std::string parent_pointer(const std::string& pointer) {

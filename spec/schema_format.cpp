@@ -5,6 +5,7 @@
 #include <string>
 
 #include "spec/json_schema.h"
+#include "spec/schema_messages.h"
 
 namespace modelc::spec {
 namespace {
@@ -200,4 +201,33 @@ bool matches_format(std::string_view format_name, const std::string& v) {
   return true;
 }
 
+namespace detail {
+
+std::optional<std::string> decode_base64(const std::string& text) {
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  size_t padding = 0;
+  for (char c : text) {
+    int value = -1;
+    if (c >= 'A' && c <= 'Z') value = c - 'A';
+    else if (c >= 'a' && c <= 'z') value = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') value = c - '0' + 52;
+    else if (c == '+') value = 62;
+    else if (c == '/') value = 63;
+    else if (c == '=') { ++padding; continue; }
+    else if (c == '\n' || c == '\r') continue;
+    if (value < 0 || padding > 0) return std::nullopt;
+    buffer = (buffer << 6) | static_cast<uint32_t>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xFF);
+    }
+  }
+  if (padding > 2) return std::nullopt;
+  return out;
+}
+
+}  // namespace detail
 }  // namespace modelc::spec

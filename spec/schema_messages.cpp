@@ -131,5 +131,31 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
   return "did you mean '" + *match + "'?";
 }
 
+// "kernel" is required but the object has "kernal", which additionalProperties
+// will reject with "did you mean 'kernel'?": one mistake, reported once.
+bool is_misspelled_here(const nlohmann::json& schema, const nlohmann::json& object, const std::string& missing) {
+  const auto additional = schema.find("additionalProperties");
+  const auto properties = schema.find("properties");
+  if (additional == schema.end() || *additional != false || properties == schema.end() || !properties->is_object())
+    return false;
+  std::vector<std::string> allowed;
+  for (const auto& [name, p] : properties->items()) allowed.push_back(name);
+  for (const auto& [key, value] : object.items()) {
+    if (properties->contains(key) || schema.contains("patternProperties")) continue;
+    if (closest_match(key, allowed) == missing) return true;
+  }
+  return false;
+}
+
+// "model: The model to compile..." from the property's description, as the
+// hint of a missing-property error.
+std::string property_summary(const nlohmann::json& schema, const nlohmann::json& name) {
+  const auto properties = schema.find("properties");
+  if (properties == schema.end() || !properties->is_object() || !properties->contains(name.get<std::string>())) return {};
+  const nlohmann::json& p = (*properties)[name.get<std::string>()];
+  if (!p.is_object() || !p.contains("description") || !p["description"].is_string()) return {};
+  return name.get<std::string>() + ": " + p["description"].get<std::string>();
+}
+
 }  // namespace detail
 }  // namespace modelc::spec

@@ -3,6 +3,7 @@
 // not an "object" and an "array".
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,5 +23,13 @@ std::string join_alternatives(const std::vector<std::string>& items, const std::
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 // A number the way a person writes it: 3 not 3.0, 0.0001 not 1e-04.
 std::string show_number(long double value);
+
+// True when `missing` is required but the object holds a misspelling of it
+// that additionalProperties: false will report (one mistake, one message).
+bool is_misspelled_here(const nlohmann::json& schema, const nlohmann::json& object, const std::string& missing);
+// "name: <description>" of a property, for missing-property hints; "" if undocumented.
+std::string property_summary(const nlohmann::json& schema, const nlohmann::json& name);
+// Standard base64 (padding optional, line breaks ignored); nullopt if malformed.
+std::optional<std::string> decode_base64(const std::string& text);
 
 }  // namespace modelc::spec::detail
