@@ -1,1 +1,199 @@
+// Each pass on a small hand-written module: the exact text it produces, and
+// the same numbers before and after on random inputs through the reference
+// interpreter.
 #include <doctest/doctest.h>
+
+#include "lang/interpreter.h"
+#include "lang/pass.h"
+#include "lang/text.h"
+#include "tests/lang/test_util.h"
+
+namespace modelc::lang {
+namespace {
+
+Module typed(const std::string& text) { return run_passes(testing::parse(text), {"InferType"}, PassContext{}); }
+
+Module without_dead_code(const Module& m) { return dead_code_elimination(m, PassContext{}); }
+
+Module run_pass(const Module& m, const std::string& pass) {
+  PassContext context;
+  context.opt_level = 3;
+  return run_passes(m, {pass, "InferType"}, context);
+}
+
+// Largest |before - after| over every output, for three random inputs.
+double max_difference(const Module& before, const Module& after, double rtol, double atol) {
+  double worst = 0;
+  for (unsigned seed = 1; seed <= 3; ++seed) {
+    const std::vector<Tensor> inputs = testing::random_inputs(before, seed * 10);
+    const std::vector<Tensor> a = evaluate_main(before, inputs), b = evaluate_main(after, inputs);
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      const testing::Closeness c = testing::compare(b[i], a[i], rtol, atol);
+      CHECK(c.within);
+      worst = std::max(worst, c.max_abs);
+    }
+  }
+  return worst;
+}
+
+const char* const kConvBnRelu = R"(const @b : Tensor[(2), float32] = [0.1, -0.2]
+const @beta : Tensor[(2), float32] = [0.2, -0.3]
+const @gamma : Tensor[(2), float32] = [1.5, 0.5]
+const @mean : Tensor[(2), float32] = [0.1, 0.4]
+const @var : Tensor[(2), float32] = [0.8, 1.2]
+const @w : Tensor[(2, 2, 1, 1), float32] = [0.5, -1.0, 0.25, 2.0]
+
+def @main(%x: Tensor[(1, 2, 3, 3), float32]) {
+  %0 = nn.conv2d(%x, @w, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %1 = nn.bias_add(%0, @b, axis=1);
+  %2 = nn.batch_norm(%1, @gamma, @beta, @mean, @var, axis=1, epsilon=1e-05);
+  %3 = nn.relu(%2);
+  %3
+}
+)";
+
+TEST_CASE("InferType annotates every binding and the function's result") {
+  const Module m = typed(kConvBnRelu);
+  const std::string text = print_function(m, m.main());
+  CHECK(text == R"(def @main(%x: Tensor[(1, 2, 3, 3), float32]) -> Tensor[(1, 2, 3, 3), float32] {
+  %0 = nn.conv2d(%x, @w, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1) : Tensor[(1, 2, 3, 3), float32];
+  %1 = nn.bias_add(%0, @b, axis=1) : Tensor[(1, 2, 3, 3), float32];
+  %2 = nn.batch_norm(%1, @gamma, @beta, @mean, @var, axis=1, epsilon=1e-05) : Tensor[(1, 2, 3, 3), float32];
+  %3 = nn.relu(%2) : Tensor[(1, 2, 3, 3), float32];
+  %3
+}
+)");
+}
+
+TEST_CASE("SimplifyInference folds batch norm into the convolution's weight and bias") {
+  const Module before = typed(kConvBnRelu);
+  const Module after = run_pass(before, "SimplifyInference");
+  // Channel 0: scale = 1.5 / sqrt(0.8 + 1e-5) = 1.67704, shift = (0.1 - 0.1) * scale + 0.2;
+  // channel 1: scale = 0.5 / sqrt(1.2 + 1e-5) = 0.456435, shift = (-0.2 - 0.4) * scale - 0.3.
+  CHECK(print_module(without_dead_code(after)) == R"(const @bn.bias : Tensor[(2), float32] = [0.2, -0.57386017]
+const @w.bn_folded : Tensor[(2, 2, 1, 1), float32] = [0.8385202, -1.6770405, 0.11410839, 0.9128671]
+
+def @main(%x: Tensor[(1, 2, 3, 3), float32]) -> Tensor[(1, 2, 3, 3), float32] {
+  %0 = nn.conv2d(%x, @w.bn_folded, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1) : Tensor[(1, 2, 3, 3), float32];
+  %1 = nn.bias_add(%0, @bn.bias, axis=1) : Tensor[(1, 2, 3, 3), float32];
+  %2 = nn.relu(%1) : Tensor[(1, 2, 3, 3), float32];
+  %2
+}
+)");
+  // Scale and shift are computed in double then rounded: float32 rounding only.
+  CHECK(max_difference(before, after, 1e-5, 1e-6) < 1e-5);
+}
+
+TEST_CASE("FoldConstant evaluates calls whose arguments are all constants") {
+  const Module before = typed(R"(const @a : Tensor[(2), float32] = [1.0, 2.0]
+const @b : Tensor[(2), float32] = [0.5, 0.25]
+
+def @main(%x: Tensor[(3, 2), float32]) {
+  %0 = multiply(@a, @b);
+  %1 = add(%0, @b);
+  %2 = add(%x, %1);
+  %2
+}
+)");
+  const Module after = run_pass(before, "FoldConstant");
+  CHECK(print_function(after, after.main()) == R"(def @main(%x: Tensor[(3, 2), float32]) -> Tensor[(3, 2), float32] {
+  %0 = add(%x, @folded_1) : Tensor[(3, 2), float32];
+  %0
+}
+)");
+  CHECK(print_module(after).find("const @folded_1 : Tensor[(2), float32] = [1.0, 0.75]") != std::string::npos);
+  // The same kernels compute the same values: bit-identical.
+  CHECK(max_difference(before, after, 0, 0) == 0);
+}
+
+TEST_CASE("DeadCodeElimination drops unused bindings and constants") {
+  const Module before = typed(R"(const @a : Tensor[(2), float32] = [1.0, 2.0]
+const @unused : Tensor[(2), float32] = [3.0, 4.0]
+
+def @main(%x: Tensor[(3, 2), float32]) {
+  %0 = nn.relu(%x);
+  %1 = exp(%x);
+  %2 = multiply(%1, @unused);
+  %3 = add(%0, @a);
+  %3
+}
+)");
+  const Module after = run_pass(before, "DeadCodeElimination");
+  CHECK(print_module(after) == R"(const @a : Tensor[(2), float32] = [1.0, 2.0]
+
+def @main(%x: Tensor[(3, 2), float32]) -> Tensor[(3, 2), float32] {
+  %0 = nn.relu(%x) : Tensor[(3, 2), float32];
+  %1 = add(%0, @a) : Tensor[(3, 2), float32];
+  %1
+}
+)");
+  CHECK(max_difference(before, after, 0, 0) == 0);
+}
+
+TEST_CASE("FuseOps groups conv + bias_add + relu into one primitive function shared by identical groups") {
+  const Module before = typed(R"(const @b : Tensor[(2), float32] = [0.1, -0.2]
+const @w : Tensor[(2, 2, 1, 1), float32] = [0.5, -1.0, 0.25, 2.0]
+
+def @main(%x: Tensor[(1, 2, 3, 3), float32]) {
+  %0 = nn.conv2d(%x, @w, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %1 = nn.bias_add(%0, @b, axis=1);
+  %2 = nn.relu(%1);
+  %3 = nn.conv2d(%2, @w, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %4 = nn.bias_add(%3, @b, axis=1);
+  %5 = nn.relu(%4);
+  %6 = nn.softmax(%5, axis=1);
+  %6
+}
+)");
+  const Module after = run_pass(before, "FuseOps");
+  CHECK(print_module(after) == R"(const @b : Tensor[(2), float32] = [0.1, -0.2]
+const @w : Tensor[(2, 2, 1, 1), float32] = [0.5, -1.0, 0.25, 2.0]
+
+def @fused_nn_conv2d_nn_bias_add_nn_relu(%p0: Tensor[(1, 2, 3, 3), float32], %p1: Tensor[(2, 2, 1, 1), float32], %p2: Tensor[(2), float32]) -> Tensor[(1, 2, 3, 3), float32] primitive {
+  %0 = nn.conv2d(%p0, %p1, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1) : Tensor[(1, 2, 3, 3), float32];
+  %1 = nn.bias_add(%0, %p2, axis=1) : Tensor[(1, 2, 3, 3), float32];
+  %2 = nn.relu(%1) : Tensor[(1, 2, 3, 3), float32];
+  %2
+}
+
+def @fused_nn_softmax(%p0: Tensor[(1, 2, 3, 3), float32]) -> Tensor[(1, 2, 3, 3), float32] primitive {
+  %0 = nn.softmax(%p0, axis=1) : Tensor[(1, 2, 3, 3), float32];
+  %0
+}
+
+def @main(%x: Tensor[(1, 2, 3, 3), float32]) -> Tensor[(1, 2, 3, 3), float32] {
+  %0 = @fused_nn_conv2d_nn_bias_add_nn_relu(%x, @w, @b) : Tensor[(1, 2, 3, 3), float32];
+  %1 = @fused_nn_conv2d_nn_bias_add_nn_relu(%0, @w, @b) : Tensor[(1, 2, 3, 3), float32];
+  %2 = @fused_nn_softmax(%1) : Tensor[(1, 2, 3, 3), float32];
+  %2
+}
+)");
+  REQUIRE(after.main().body.size() == 3);
+  const Binding& first = after.main().body[0];
+  const Binding& second = after.main().body[1];
+  CHECK_FALSE(first.is_op_call());
+  CHECK(first.function == second.function);
+  const Function* group = after.find_function(first.function);
+  REQUIRE(group);
+  CHECK(group->primitive);
+  REQUIRE(group->body.size() == 3);
+  CHECK(group->body[0].is_op("nn.conv2d"));
+  CHECK(group->body[1].is_op("nn.bias_add"));
+  CHECK(group->body[2].is_op("nn.relu"));
+  CHECK(after.find_function(after.main().body[2].function)->body.at(0).is_op("nn.softmax"));
+  CHECK(max_difference(before, after, 0, 0) == 0);
+}
+
+TEST_CASE("the default pipeline at opt level 2 keeps the numbers of a conv + batch norm block") {
+  const Module before = typed(kConvBnRelu);
+  PassContext context;
+  context.opt_level = 2;
+  const Module after = run_passes(before, default_pipeline(), context);
+  CHECK(max_difference(before, after, 1e-5, 1e-6) < 1e-5);
+  const std::string text = print_module(after);
+  CHECK(print_module(parse_module(text, "pipeline")) == text);
+}
+
+}  // namespace
+}  // namespace modelc::lang
