@@ -1,6 +1,7 @@
 // ONNX node converters: each maps one ONNX op type onto IR ops, reading the
 // node's attributes and asking the builder for shapes (never computing an op's
 // output shape itself).
+#include <algorithm>
 #include <limits>
 #include <numeric>
 
@@ -197,8 +198,10 @@ Outputs convert_gemm(NodeContext& c) {
 Outputs convert_matmul(NodeContext& c) {
   const ValueRef a = c.input(0), b = c.input(1);
   const TensorType at = c.type(a), bt = c.type(b);
+  if (at.rank() >= 3 && bt.rank() >= 3) return {c.call("nn.batch_matmul", {a, b})};
   if (bt.rank() != 2 || at.rank() < 2)
-    throw Error("only MatMul by a 2-D matrix is supported, found " + at.str() + " x " + bt.str());
+    throw Error("MatMul of " + at.str() + " and " + bt.str() + " is not supported (1-D operands, or a batched "
+                "right operand with a 2-D left one)");
   const ValueRef w = c.call("transpose", {b}, transpose_by({1, 0}));
   if (at.rank() == 2) return {c.call("nn.dense", {a, w})};
   // [..., K] x [K, N]: flatten the leading axes into rows, then restore them.
@@ -362,6 +365,62 @@ NodeConverter reduce(const char* op) {
   };
 }
 
+Outputs convert_slice(NodeContext& c) {
+  StridedSliceAttrs a;
+  if (c.opset() < 10) {
+    a.begin = c.attr_ints("starts", {});
+    a.end = c.attr_ints("ends", {});
+    a.axes = c.attr_ints("axes", {});
+  } else {
+    a.begin = c.constant_ints(1, "starts");
+    a.end = c.constant_ints(2, "ends");
+    if (c.has_input(3)) a.axes = c.constant_ints(3, "axes");
+    if (c.has_input(4)) a.strides = c.constant_ints(4, "steps");
+  }
+  // ONNX writes INT64_MAX / INT64_MIN for "to the end". Bounds beyond
+  // [-dim - 1, dim] mean the same as those limits; clamping keeps the
+  // attributes readable and exactly representable in the IR text.
+  const TensorType t = c.type(c.input(0));
+  for (size_t i = 0; i < a.begin.size() && i < a.end.size(); ++i) {
+    const int64_t axis = a.axes.empty() ? static_cast<int64_t>(i) : a.axes[i];
+    const int64_t dim = t.shape.at(static_cast<size_t>(normalize_axis(axis, t.rank())));
+    a.begin[i] = std::clamp(a.begin[i], -dim - 1, dim);
+    a.end[i] = std::clamp(a.end[i], -dim - 1, dim);
+  }
+  return {c.call("strided_slice", {c.input(0)}, make_attrs(a))};
+}
+
+// Gather with constant scalar or 1-D indices: one slice per index, joined.
+Outputs convert_gather(NodeContext& c) {
+  const ValueRef data = c.input(0);
+  const TensorType t = c.type(data);
+  const Tensor indices = c.constant_input(1, "the indices");
+  if (indices.type().rank() > 1) throw Error("only scalar or 1-D constant indices are supported, found " + indices.type().str());
+  const int64_t axis = normalize_axis(c.attr_int("axis", 0), t.rank());
+  const int64_t dim = t.shape[static_cast<size_t>(axis)];
+  std::vector<ValueRef> parts;
+  for (size_t i = 0; i < static_cast<size_t>(indices.type().element_count()); ++i) {
+    const int64_t raw = indices.element_as_int(i);
+    const int64_t index = raw < 0 ? raw + dim : raw;
+    if (index < 0 || index >= dim)
+      throw Error("index " + std::to_string(raw) + " is out of range for axis " + std::to_string(axis) + " of " + t.str());
+    StridedSliceAttrs a;
+    a.begin = {index};
+    a.end = {index + 1};
+    a.axes = {axis};
+    parts.push_back(c.call("strided_slice", {data}, make_attrs(a)));
+  }
+  if (indices.type().rank() == 0) {
+    std::vector<int64_t> shape = t.shape;
+    shape.erase(shape.begin() + axis);
+    return {c.call("reshape", {parts.at(0)}, reshape_to(shape))};
+  }
+  if (parts.size() == 1) return parts;
+  ConcatenateAttrs a;
+  a.axis = axis;
+  return {c.call("concatenate", parts, make_attrs(a))};
+}
+
 // The static shape of a value, as an int64 constant (opset 15 adds start/end).
 Outputs convert_shape(NodeContext& c) {
   const std::vector<int64_t> dims = c.type(c.input(0)).shape;
@@ -414,6 +473,8 @@ const std::map<std::string, NodeConverter, std::less<>>& onnx_converters() {
       {"Dropout", convert_dropout},
       {"Constant", convert_constant},
       {"Shape", convert_shape},
+      {"Slice", convert_slice},
+      {"Gather", convert_gather},
       {"ReduceMean", reduce("mean")},
       {"ReduceSum", reduce("sum")},
       {"ReduceMax", reduce("max")},

@@ -128,6 +128,49 @@ std::vector<Tensor> dense_reference(std::span<const Tensor> args, const Attrs&, 
   return {std::move(out)};
 }
 
+// ---- batch_matmul: x[..., M, K] . y[..., K, N] -> [..., M, N], batch axes broadcast ----
+
+std::vector<TensorType> batch_matmul_type(std::span<const TensorType> args, const Attrs&) {
+  const TensorType& x = args[0];
+  const TensorType& y = args[1];
+  if (x.rank() < 3 || y.rank() < 3) type_error("expects operands of rank >= 3, found " + x.str() + " and " + y.str());
+  expect_float(x, "input");
+  if (x.dtype != y.dtype) type_error("operands have different dtypes: " + x.str() + " and " + y.str());
+  if (x.shape.back() != y.shape[y.rank() - 2])
+    type_error(x.str() + " has " + std::to_string(x.shape.back()) + " columns, " + y.str() + " has " +
+               std::to_string(y.shape[y.rank() - 2]) + " rows");
+  std::vector<int64_t> shape = ops::broadcast_shapes({x.shape.begin(), x.shape.end() - 2}, {y.shape.begin(), y.shape.end() - 2});
+  shape.push_back(x.shape[x.rank() - 2]);
+  shape.push_back(y.shape.back());
+  return {TensorType{shape, x.dtype}};
+}
+
+std::vector<Tensor> batch_matmul_reference(std::span<const Tensor> args, const Attrs&, std::span<const TensorType> types) {
+  const auto& xs = args[0].type().shape;
+  const auto& ys = args[1].type().shape;
+  const auto& os = types[0].shape;
+  const int64_t M = os[os.size() - 2], N = os.back(), K = xs.back();
+  const std::vector<int64_t> batch(os.begin(), os.end() - 2);
+  const auto x_batch = ops::broadcast_index_map({xs.begin(), xs.end() - 2}, batch);
+  const auto y_batch = ops::broadcast_index_map({ys.begin(), ys.end() - 2}, batch);
+  Tensor out(types[0]);
+  const float* x = args[0].values<float>().data();
+  const float* y = args[1].values<float>().data();
+  float* o = out.mutable_values<float>().data();
+  for (size_t b = 0; b < x_batch.size(); ++b) {
+    const float* xb = x + x_batch[b] * M * K;
+    const float* yb = y + y_batch[b] * K * N;
+    float* ob = o + static_cast<int64_t>(b) * M * N;
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        double acc = 0;
+        for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(xb[m * K + k]) * yb[k * N + n];
+        ob[m * N + n] = static_cast<float>(acc);
+      }
+  }
+  return {std::move(out)};
+}
+
 // ---- bias_add: x + bias broadcast along `axis` ----
 
 std::vector<TensorType> bias_add_type(std::span<const TensorType> args, const Attrs& attrs) {
@@ -291,6 +334,8 @@ void register_nn_ops(OpRegistry& r) {
          OpPattern::out_elemwise_fusable, attrs_factory<Conv2DAttrs>(), conv2d_type, conv2d_reference});
   r.add({"nn.dense", "x[M, K] times the transpose of weight[N, K]", 2, 2, OpPattern::out_elemwise_fusable,
          attrs_factory<NoAttrs>(), dense_type, dense_reference});
+  r.add({"nn.batch_matmul", "x[..., M, K] times y[..., K, N], batch axes broadcast", 2, 2,
+         OpPattern::out_elemwise_fusable, attrs_factory<NoAttrs>(), batch_matmul_type, batch_matmul_reference});
   r.add({"nn.bias_add", "adds a 1-D bias along `axis`", 2, 2, OpPattern::broadcast, attrs_factory<AxisAttrs>(),
          bias_add_type, bias_add_reference});
   r.add({"nn.batch_norm", "inference batch normalisation (x, gamma, beta, mean, var)", 5, 5, OpPattern::broadcast,

@@ -1,6 +1,7 @@
 // Data-movement operators: reshape, transpose, concatenate.
 #include "lang/ops/transform.h"
 
+#include <algorithm>
 #include <cstring>
 #include <numeric>
 
@@ -35,7 +36,65 @@ std::vector<int64_t> resolve_reshape(const std::vector<int64_t>& in, const std::
   return out;
 }
 
+std::vector<SliceRange> resolve_strided_slice(const std::vector<int64_t>& shape, const StridedSliceAttrs& a) {
+  std::vector<SliceRange> ranges;
+  for (int64_t d : shape) ranges.push_back(SliceRange{0, 1, d});
+  if (a.begin.size() != a.end.size())
+    ops::type_error("strided_slice: begin has " + std::to_string(a.begin.size()) + " values, end " + std::to_string(a.end.size()));
+  if (!a.axes.empty() && a.axes.size() != a.begin.size())
+    ops::type_error("strided_slice: axes has " + std::to_string(a.axes.size()) + " values, begin " + std::to_string(a.begin.size()));
+  if (!a.strides.empty() && a.strides.size() != a.begin.size())
+    ops::type_error("strided_slice: strides has " + std::to_string(a.strides.size()) + " values, begin " + std::to_string(a.begin.size()));
+  std::vector<bool> seen(shape.size(), false);
+  for (size_t i = 0; i < a.begin.size(); ++i) {
+    const auto axis = static_cast<size_t>(ops::normalize_axis(a.axes.empty() ? static_cast<int64_t>(i) : a.axes[i], shape.size()));
+    if (seen[axis]) ops::type_error("strided_slice: axis " + std::to_string(axis) + " is listed twice");
+    seen[axis] = true;
+    const int64_t dim = shape[axis];
+    const int64_t step = a.strides.empty() ? 1 : a.strides[i];
+    if (step == 0) ops::type_error("strided_slice: a stride is 0");
+    auto clamp = [&](int64_t v, int64_t lo, int64_t hi) { return std::clamp(v < 0 ? v + dim : v, lo, hi); };
+    // Forward: indices in [0, dim]; backward: in [-1, dim - 1].
+    const int64_t start = step > 0 ? clamp(a.begin[i], 0, dim) : clamp(a.begin[i], -1, dim - 1);
+    const int64_t stop = step > 0 ? clamp(a.end[i], 0, dim) : clamp(a.end[i], -1, dim - 1);
+    const int64_t span = step > 0 ? stop - start : start - stop;
+    const int64_t magnitude = step > 0 ? step : -step;
+    ranges[axis] = SliceRange{start, step, span <= 0 ? 0 : (span + magnitude - 1) / magnitude};
+  }
+  return ranges;
+}
+
 namespace {
+
+std::vector<TensorType> strided_slice_type(std::span<const TensorType> args, const Attrs& attrs) {
+  TensorType out = args[0];
+  const auto ranges = resolve_strided_slice(args[0].shape, attrs_as<StridedSliceAttrs>(attrs));
+  for (size_t d = 0; d < ranges.size(); ++d) out.shape[d] = ranges[d].count;
+  return {out};
+}
+
+std::vector<Tensor> strided_slice_reference(std::span<const Tensor> args, const Attrs& attrs,
+                                            std::span<const TensorType> types) {
+  const auto& in = args[0].type();
+  const auto ranges = resolve_strided_slice(in.shape, attrs_as<StridedSliceAttrs>(attrs));
+  const auto in_strides = contiguous_strides(in.shape);
+  const size_t elem = dtype_bytes(in.dtype);
+  Tensor out(types[0]);
+  std::byte* o = out.mutable_bytes().data();
+  const std::byte* x = args[0].bytes().data();
+  const auto& os = types[0].shape;
+  std::vector<int64_t> idx(os.size(), 0);
+  for (int64_t flat = 0; flat < types[0].element_count(); ++flat) {
+    int64_t src = 0;
+    for (size_t d = 0; d < os.size(); ++d) src += (ranges[d].start + idx[d] * ranges[d].step) * in_strides[d];
+    std::memcpy(o + static_cast<size_t>(flat) * elem, x + static_cast<size_t>(src) * elem, elem);
+    for (size_t d = os.size(); d-- > 0;) {
+      if (++idx[d] < os[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return {std::move(out)};
+}
 
 std::vector<int64_t> transpose_axes(const TransposeAttrs& a, size_t rank) {
   if (a.axes.empty()) {
@@ -134,6 +193,8 @@ void register_transform_ops(OpRegistry& r) {
          }});
   r.add({"transpose", "permutes axes", 1, 1, OpPattern::injective, [] { return std::make_unique<TransposeAttrs>(); },
          transpose_type, transpose_reference});
+  r.add({"strided_slice", "elements begin:end:stride along some axes", 1, 1, OpPattern::injective,
+         [] { return std::make_unique<StridedSliceAttrs>(); }, strided_slice_type, strided_slice_reference});
   r.add({"concatenate", "joins tensors along `axis`", 1, -1, OpPattern::injective,
          [] { return std::make_unique<ConcatenateAttrs>(); }, concatenate_type, concatenate_reference});
 }

@@ -106,16 +106,18 @@ TEST_CASE("mobilenet_v2: Clip with constant bounds, depthwise convolutions, matc
   check_against_reference_output("mobilenet_v2", optimize(m));
 }
 
-TEST_CASE("transformer_enc2_d128: imports and matches PyTorch") {
+TEST_CASE("transformer_enc2_d128: shape chains fold at import, attention uses batch_matmul, matches PyTorch") {
   const auto path = model_path("transformer_enc2_d128");
   if (!path) return;
   const Module m = import_checked(*path);
+  CHECK(count_op(m.main(), "nn.batch_matmul") == 4);  // scores and weighted values, two layers
+  CHECK(count_op(m.main(), "strided_slice") == 6);    // q, k, v out of the packed projection
   check_against_reference_output("transformer_enc2_d128", optimize(m));
 }
 
 TEST_CASE("imported shared models print, parse and print the same text") {
   if (!shared_models_dir()) return;
-  for (const char* name : {"mlp_784_512_512_10", "resnet18", "mobilenet_v2"}) {
+  for (const char* name : {"mlp_784_512_512_10", "resnet18", "mobilenet_v2", "transformer_enc2_d128"}) {
     CAPTURE(name);
     const Module m = import_checked(*model_path(name));
     for (const Module& stage : {m, optimize(m)}) {

@@ -195,5 +195,24 @@ TEST_CASE("the default pipeline at opt level 2 keeps the numbers of a conv + bat
   CHECK(print_module(parse_module(text, "pipeline")) == text);
 }
 
+TEST_CASE("strided_slice and batch_matmul reference kernels, checked through FoldConstant") {
+  const Module m = run_pass(typed(R"(const @a : Tensor[(2, 3), float32] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+const @x : Tensor[(2, 1, 2), float32] = [1.0, 2.0, 3.0, 4.0]
+const @y : Tensor[(1, 2, 2), float32] = [1.0, 0.0, 0.5, 2.0]
+
+def @main(%p: Tensor[(1), float32]) {
+  %0 = strided_slice(@a, begin=[-1, 100], end=[-100, -100], axes=[0, 1], strides=[-1, -2]);
+  %1 = nn.batch_matmul(@x, @y);
+  %2 = add(%p, %p);
+  (%0, %1, %2)
+}
+)"), "FoldConstant");
+  const std::string text = print_module(m);
+  // Rows reversed, columns 2 and 0 (every other one from the end).
+  CHECK(text.find("const @folded_0 : Tensor[(2, 2), float32] = [5.0, 3.0, 2.0, 0.0]") != std::string::npos);
+  // [1, 2] x [[1, 0], [0.5, 2]] = [2, 4]; [3, 4] x ... = [5, 8] (y broadcast over the batch).
+  CHECK(text.find("const @folded_1 : Tensor[(2, 1, 2), float32] = [2.0, 4.0, 5.0, 8.0]") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace modelc::lang
