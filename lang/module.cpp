@@ -56,6 +56,11 @@ std::vector<TensorType> Module::result_types(const Function& fn) const {
   return out;
 }
 
+std::string result_name(const Function& fn, size_t index) {
+  if (index < fn.result_names.size() && !fn.result_names[index].empty()) return fn.result_names[index];
+  return index == 0 ? "output" : "output_" + std::to_string(index);
+}
+
 Binding make_op_call(std::string_view op, std::vector<ValueRef> args, AttrsPtr attrs, std::string origin) {
   Binding b;
   b.op = &OpRegistry::global().get(op);

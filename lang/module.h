@@ -62,6 +62,9 @@ struct Function {
   std::vector<Param> params;
   std::vector<Binding> body;
   std::vector<ValueRef> results;
+  // Names of the results as the model's outputs (set by frontends on @main);
+  // result_name() supplies defaults where this is shorter than `results`.
+  std::vector<std::string> result_names;
   bool primitive = false;
 
   uint32_t add(Binding binding) {
@@ -88,6 +91,9 @@ class Module {
   TensorType type_of(const Function& fn, const ValueRef& ref) const;
   std::vector<TensorType> result_types(const Function& fn) const;
 };
+
+// "output", "output_1", ... unless the function names its results.
+std::string result_name(const Function& fn, size_t index);
 
 // Convenience for building bindings.
 Binding make_op_call(std::string_view op, std::vector<ValueRef> args, AttrsPtr attrs = nullptr,

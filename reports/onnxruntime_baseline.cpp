@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "modelc_config.h"
-#include "reports/process.h"
+#include "support/process.h"
 #include "support/diagnostic.h"
 
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "reports/process.h"
+#include "support/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -14,7 +14,7 @@
 
 extern char** environ;
 
-namespace modelc::reports {
+namespace modelc {
 namespace {
 
 // Both ends close on exec; the child's copies are dup2()ed onto 1 and 2.
@@ -159,4 +159,4 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
   return result;
 }
 
-}  // namespace modelc::reports
+}  // namespace modelc

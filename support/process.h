@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace modelc::reports {
+namespace modelc {
 
 struct ProcessOptions {
   // Added to (or replacing entries of) this process's environment.
@@ -36,4 +36,4 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
 // The first executable `name` on $PATH (or `name` itself when it contains '/').
 std::optional<std::filesystem::path> find_executable(std::string_view name);
 
-}  // namespace modelc::reports
+}  // namespace modelc

@@ -8,6 +8,7 @@ FunctionBuilder::FunctionBuilder(const Function& old) : old_(old), mapping_(old.
   fresh_.name = old.name;
   fresh_.params = old.params;
   fresh_.primitive = old.primitive;
+  fresh_.result_names = old.result_names;
 }
 
 ValueRef FunctionBuilder::map(const ValueRef& old) const {

@@ -113,6 +113,7 @@ Module fuse_ops(const Module& module, const PassContext&) {
   Function new_main;
   new_main.name = "main";
   new_main.params = main.params;
+  new_main.result_names = main.result_names;
   std::vector<uint32_t> new_index(main.body.size(), 0);
   for (uint32_t i = 0; i < main.body.size(); ++i) {
     if (tail_group[i] < 0) continue;

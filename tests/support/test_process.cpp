@@ -2,9 +2,9 @@
 
 #include <chrono>
 
-#include "reports/process.h"
+#include "support/process.h"
 
-using namespace modelc::reports;
+using namespace modelc;
 
 TEST_CASE("run_process captures stdout, stderr and the exit code") {
   const auto sh = find_executable("sh");

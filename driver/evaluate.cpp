@@ -1,0 +1,245 @@
+#include "driver/evaluate.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include <unistd.h>
+
+#include "lang/frontends/weight_init.h"
+#include "lang/interpreter.h"
+#include "lower/lowering.h"
+#include "modelc_config.h"
+#include "reports/accuracy.h"
+#include "reports/artifact.h"
+#include "reports/benchmark.h"
+#include "reports/machine.h"
+#include "reports/onnxruntime_baseline.h"
+#include "support/diagnostic.h"
+#include "support/npy.h"
+#include "support/sha256.h"
+
+namespace fs = std::filesystem;
+
+namespace modelc::driver {
+namespace {
+
+std::string npy_descr(lang::DType dtype) {
+  switch (dtype) {
+    case lang::DType::float32: return "<f4";
+    case lang::DType::float16: return "<f2";
+    case lang::DType::int8: return "|i1";
+    case lang::DType::uint8: return "|u1";
+    case lang::DType::int32: return "<i4";
+    case lang::DType::int64: return "<i8";
+    case lang::DType::boolean: return "|b1";
+    case lang::DType::bfloat16: break;
+  }
+  throw Error("bfloat16 tensors cannot be written as .npy");
+}
+
+std::optional<lang::DType> dtype_of_descr(const std::string& descr) {
+  for (lang::DType d : {lang::DType::float32, lang::DType::float16, lang::DType::int8, lang::DType::uint8,
+                        lang::DType::int32, lang::DType::int64, lang::DType::boolean})
+    if (npy_descr(d) == descr) return d;
+  return std::nullopt;
+}
+
+int resolve_threads(int requested) {
+  if (requested > 0) return requested;
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+reports::AccuracyResult compare(const std::vector<lang::Tensor>& got, const std::vector<lang::Tensor>& want,
+                                const std::string& against) {
+  reports::AccuracyResult acc;
+  acc.reference = against;
+  acc.rtol = 1e-3;
+  acc.atol = 1e-4;
+  bool close = true;
+  for (size_t i = 0; i < got.size() && i < want.size(); ++i) {
+    if (got[i].type().dtype != lang::DType::float32) continue;
+    const reports::AccuracyStats s = reports::compare_outputs(got[i].values<float>(), want[i].values<float>(),
+                                                              reports::Tolerance{acc.rtol, acc.atol});
+    acc.max_abs_error = std::max(acc.max_abs_error, s.max_abs_error);
+    acc.max_rel_error = std::max(acc.max_rel_error, s.max_rel_error);
+    close = close && s.mismatches == 0;
+  }
+  acc.allclose = close;
+  return acc;
+}
+
+std::vector<reports::InputTensor> inputs_as_views(const reports::LoadedArtifact& a, const std::vector<lang::Tensor>& inputs) {
+  std::vector<reports::InputTensor> views;
+  for (size_t i = 0; i < inputs.size() && i < a.inputs().size(); ++i) views.push_back({a.inputs()[i].name, inputs[i].bytes()});
+  return views;
+}
+
+std::vector<reports::OutputTensor> outputs_as_views(const reports::LoadedArtifact& a, std::vector<lang::Tensor>& outputs) {
+  std::vector<reports::OutputTensor> views;
+  for (size_t i = 0; i < outputs.size(); ++i) views.push_back({a.outputs()[i].name, outputs[i].mutable_bytes()});
+  return views;
+}
+
+std::vector<lang::Tensor> allocate_outputs(const reports::LoadedArtifact& a) {
+  std::vector<lang::Tensor> outputs;
+  for (const modelc_tensor_info& info : a.outputs())
+    outputs.emplace_back(lang::TensorType{std::vector<int64_t>(info.shape, info.shape + info.rank),
+                                          *lang::parse_dtype(reports::dtype_name(info.dtype))});
+  return outputs;
+}
+
+}  // namespace
+
+lang::Tensor read_npy_tensor(const fs::path& path) {
+  NpyArray a = read_npy(path);
+  const auto dtype = dtype_of_descr(a.descr);
+  if (!dtype) throw Error(Diagnostic{Severity::error, {path.string()}, {}, "unsupported .npy dtype '" + a.descr + "'", {}});
+  return lang::Tensor(lang::TensorType{a.shape, *dtype}, std::move(a.data));
+}
+
+void write_npy_tensor(const fs::path& path, const lang::Tensor& tensor) {
+  NpyArray a;
+  a.descr = npy_descr(tensor.type().dtype);
+  a.shape = tensor.type().shape;
+  a.data.assign(tensor.bytes().begin(), tensor.bytes().end());
+  write_npy(path, a);
+}
+
+std::vector<lang::Tensor> benchmark_inputs(const spec::Recipe& recipe, const lang::Module& module) {
+  const lang::Function& main = module.main();
+  std::vector<lang::Tensor> inputs;
+  if (recipe.report.input) {
+    if (main.params.size() != 1)
+      throw Error(Diagnostic{Severity::error, recipe.locate("/report/input"), "/report/input",
+                             "report.input gives one .npy file, the model has " + std::to_string(main.params.size()) + " inputs", {}});
+    lang::Tensor t = read_npy_tensor(*recipe.report.input);
+    if (t.type() != main.params[0].type)
+      throw Error(Diagnostic{Severity::error, recipe.locate("/report/input"), "/report/input",
+                             "the input file holds " + t.type().str() + ", the model's input '" + main.params[0].name +
+                                 "' is " + main.params[0].type.str(), {}});
+    inputs.push_back(std::move(t));
+    return inputs;
+  }
+  for (size_t i = 0; i < main.params.size(); ++i) {
+    const lang::TensorType& type = main.params[i].type;
+    lang::frontends::WeightInit init;
+    init.kind = lang::frontends::WeightInit::Kind::normal;
+    init.std = 1.0;
+    init.seed = 1234 + i;
+    lang::Tensor t = lang::frontends::initialize_tensor(type.shape, init, 1, 1);
+    if (type.dtype != lang::DType::float32) {
+      lang::Tensor converted(type);
+      for (size_t k = 0; k < static_cast<size_t>(type.element_count()); ++k) converted.set_element(k, std::round(t.element_as_double(k)));
+      t = converted;
+    }
+    inputs.push_back(std::move(t));
+  }
+  return inputs;
+}
+
+std::vector<lang::Tensor> run_artifact(const fs::path& artifact_dir, const std::vector<lang::Tensor>& inputs, int threads) {
+  const reports::LoadedArtifact artifact = reports::LoadedArtifact::open(artifact_dir);
+  if (artifact.inputs().size() != inputs.size())
+    throw Error("the artifact in " + artifact_dir.string() + " takes " + std::to_string(artifact.inputs().size()) +
+                " inputs, given " + std::to_string(inputs.size()));
+  reports::ModelInstance model = artifact.create(threads);
+  std::vector<lang::Tensor> outputs = allocate_outputs(artifact);
+  model.run(inputs_as_views(artifact, inputs), outputs_as_views(artifact, outputs));
+  return outputs;
+}
+
+reports::VariantResult evaluate(const spec::Recipe& recipe, const lang::Module& reference_module,
+                                const CompiledArtifact& artifact, const std::vector<lang::Tensor>& inputs,
+                                const EvaluationOptions& options) {
+  reports::VariantResult result;
+  result.variant = artifact.variant;
+  result.target = artifact.target;
+  result.device = artifact.device;
+  result.threads = resolve_threads(options.threads.value_or(artifact.threads));
+  result.compile.seconds = artifact.seconds;
+  result.compile.stages = artifact.stage_seconds;
+  result.sizes = {artifact.summary.code_bytes, artifact.summary.weight_bytes, artifact.summary.arena_bytes};
+
+  const targets::DeviceProfile& profile = targets::find_device_profile(artifact.device);
+  if (!targets::runs_natively_here(profile)) {
+    result.status = reports::RunStatus::compiled;
+    result.note = "built for " + artifact.device + ", which this machine cannot run";
+    return result;
+  }
+
+  // The artifact: outputs for accuracy, then timed runs without any checks or allocation.
+  const reports::LoadedArtifact loaded = reports::LoadedArtifact::open(artifact.directory);
+  reports::ModelInstance model = loaded.create(result.threads);
+  std::vector<lang::Tensor> outputs = allocate_outputs(loaded);
+  std::vector<modelc_buffer> in, out;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    in.push_back({loaded.inputs()[i].name, const_cast<std::byte*>(inputs[i].bytes().data()), inputs[i].bytes().size()});
+  for (size_t i = 0; i < outputs.size(); ++i)
+    out.push_back({loaded.outputs()[i].name, outputs[i].mutable_bytes().data(), outputs[i].bytes().size()});
+  model.run(inputs_as_views(loaded, inputs), outputs_as_views(loaded, outputs));
+  auto run_once = [&] {
+    if (model.run_unchecked(in, out) != MODELC_OK) throw Error("the artifact of " + artifact.target + " failed during the benchmark");
+  };
+  if (options.progress) options.progress("benchmarking " + artifact.target + " (" + std::to_string(result.threads) + " threads)");
+  result.latency = reports::measure_latency(run_once, options.benchmark);
+  result.status = reports::RunStatus::ok;
+
+  // The reference interpreter: the oracle of accuracy, and the slowest baseline.
+  std::vector<lang::Tensor> reference_outputs;
+  reports::BaselineResult reference;
+  reference.name = "reference";
+  if (options.progress) options.progress("running the reference interpreter");
+  spec::BenchmarkSpec few{0, options.reference ? std::min(3, options.benchmark.repeats) : 1, 0.0};
+  reference.latency = reports::measure_latency([&] { reference_outputs = lang::evaluate_main(reference_module, inputs); }, few);
+  reference.status = reports::RunStatus::ok;
+  reference.note = "lang/ reference kernels, single thread";
+  result.accuracy = compare(outputs, reference_outputs, "reference");
+  if (options.reference) result.baselines.push_back(reference);
+
+  if (options.onnxruntime) {
+    reports::BaselineResult ort;
+    ort.name = "onnxruntime";
+    if (!recipe.model.onnx || inputs.size() != 1 || inputs[0].type().dtype != lang::DType::float32) {
+      ort.status = reports::RunStatus::skipped;
+      ort.note = "ONNX Runtime runs ONNX models with one float32 input";
+    } else {
+      if (options.progress) options.progress("running ONNX Runtime");
+      const fs::path input = fs::temp_directory_path() / ("modelc-ort-input-" + std::to_string(::getpid()) + ".npy");
+      write_npy_tensor(input, inputs[0]);
+      reports::OnnxRuntimeBaselineOptions ro;
+      ro.model = *recipe.model.onnx;
+      ro.input = input;
+      ro.threads = result.threads;
+      ro.benchmark = options.benchmark;
+      reports::OnnxRuntimeMeasurement m = reports::run_onnxruntime_baseline(ro);
+      ort = m.result;
+      if (m.output) {
+        const lang::Tensor ort_out = read_npy_tensor(*m.output);
+        ort.accuracy = compare({ort_out}, {reference_outputs.at(0)}, "reference");
+        std::error_code ec;
+        fs::remove(*m.output, ec);
+      }
+      std::error_code ec;
+      fs::remove(input, ec);
+    }
+    result.baselines.push_back(ort);
+  }
+  return result;
+}
+
+reports::Results results_for(const spec::Recipe& recipe, const spec::BenchmarkSpec& benchmark) {
+  reports::Results r;
+  r.recipe = {recipe.name, recipe.version, recipe.file.string(), sha256_file(recipe.file)};
+  r.environment.machine = reports::describe_machine();
+  r.environment.timestamp = reports::utc_timestamp();
+  r.environment.modelc_version = MODELC_VERSION;
+  r.environment.halide_version = lower::halide_version();
+  r.environment.llvm_version = lower::llvm_version();
+  r.benchmark = benchmark;
+  return r;
+}
+
+}  // namespace modelc::driver

@@ -1,0 +1,338 @@
+// modelc: the command line. Each subcommand is a thin layer over driver/,
+// spec/ and reports/; user mistakes arrive here as modelc::Error and leave as
+// messages with file:line:column and exit code 2.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <unistd.h>
+
+#include "driver/evaluate.h"
+#include "driver/pipeline.h"
+#include "lang/op.h"
+#include "lang/pass.h"
+#include "lower/lowering.h"
+#include "modelc_config.h"
+#include "reports/render_csv.h"
+#include "reports/render_markdown.h"
+#include "reports/results.h"
+#include "spec/builtin_schemas.h"
+#include "support/diagnostic.h"
+#include "support/file_io.h"
+#include "targets/device_profile.h"
+
+namespace fs = std::filesystem;
+using namespace modelc;
+
+namespace {
+
+constexpr int kExitUserError = 2;
+constexpr int kExitInternalError = 1;
+
+struct CommonOptions {
+  std::string recipe;
+  std::optional<std::string> target, variant;
+  std::string out_dir;
+};
+
+void add_recipe_options(CLI::App* cmd, CommonOptions& o, bool with_selection = true) {
+  cmd->add_option("recipe", o.recipe, "the recipe (YAML)")->required();
+  if (!with_selection) return;
+  cmd->add_option("--target", o.target, "only this target (a key of targets:)");
+  cmd->add_option("--variant", o.variant, "only this variant (see `modelc plan`)");
+  cmd->add_option("-o,--out", o.out_dir, "output folder (default: <recipe folder>/out/<name>)");
+}
+
+driver::ProgressFn progress_logger() {
+  return [](const std::string& line) { spdlog::info("{}", line); };
+}
+
+void print_errors(const Error& e, bool json) {
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Diagnostic& d : e.diagnostics())
+      out.push_back({{"file", d.location.file}, {"line", d.location.line}, {"column", d.location.column},
+                     {"pointer", d.pointer}, {"message", d.message}, {"hint", d.hint}});
+    std::cout << nlohmann::json{{"valid", false}, {"errors", out}}.dump(2) << "\n";
+    return;
+  }
+  const bool color = ::isatty(2);
+  for (const Diagnostic& d : e.diagnostics()) {
+    std::string text = d.format();
+    if (color) {
+      const size_t at = text.find("error:");
+      if (at != std::string::npos) text.replace(at, 6, "\033[1;31merror:\033[0m");
+    }
+    std::cerr << text << "\n";
+  }
+  if (e.diagnostics().size() > 1) std::cerr << e.diagnostics().size() << " errors\n";
+}
+
+driver::CompileOptions compile_options(const CommonOptions& o, const std::vector<std::string>& emit, bool no_cache) {
+  driver::CompileOptions c;
+  c.out_dir = o.out_dir;
+  c.emit = emit;
+  c.only_target = o.target;
+  c.only_variant = o.variant;
+  c.use_cache = !no_cache;
+  c.progress = progress_logger();
+  return c;
+}
+
+int cmd_validate(const CommonOptions& o, const std::string& format) {
+  const spec::Recipe recipe = spec::load_recipe(o.recipe);
+  const auto variants = spec::expand_variants(recipe);
+  for (const spec::TargetSpec& t : recipe.targets) targets::find_device_profile(t.device);
+  if (format == "json") {
+    std::cout << nlohmann::json{{"valid", true}, {"variants", variants.size()}, {"targets", recipe.targets.size()}}.dump(2) << "\n";
+  } else {
+    std::cout << o.recipe << ": valid (" << variants.size() << " variant" << (variants.size() == 1 ? "" : "s") << ", "
+              << recipe.targets.size() << " target" << (recipe.targets.size() == 1 ? "" : "s") << ")\n";
+  }
+  return 0;
+}
+
+int cmd_plan(const CommonOptions& o) {
+  const spec::Recipe recipe = spec::load_recipe(o.recipe);
+  const auto variants = driver::selected_variants(recipe, o.variant);
+  const auto targets = driver::selected_targets(recipe, o.target);
+  const fs::path out = o.out_dir.empty() ? driver::default_output_dir(recipe) : fs::path(o.out_dir);
+  const size_t all_variants = spec::expand_variants(recipe).size();
+  std::cout << recipe.name << " " << recipe.version << ": " << variants.size() << " variant(s) x " << targets.size()
+            << " target(s)\n";
+  for (const spec::Variant& v : variants) {
+    std::cout << "variant " << v.name << (v.description.empty() ? "" : "  (" + v.description + ")") << "\n";
+    for (const spec::TargetSpec& t : targets) {
+      const auto& profile = targets::find_device_profile(t.device);
+      std::cout << "  " << t.name << ": device " << t.device << ", "
+                << (targets::runs_natively_here(profile) ? "runs here" : "compile only") << " -> "
+                << driver::artifact_dir(out, v, all_variants, t.name).string() << "\n";
+    }
+  }
+  return 0;
+}
+
+int cmd_compile(const CommonOptions& o, const std::vector<std::string>& emit, bool no_cache) {
+  const spec::Recipe recipe = spec::load_recipe(o.recipe);
+  for (const driver::CompiledArtifact& a : driver::compile(recipe, compile_options(o, emit, no_cache))) {
+    spdlog::info("{} / {}: {} kernels ({} cached), {} steps, arena {} KiB, weights {} KiB, {:.2f} s", a.variant, a.target,
+                 a.summary.kernels, a.summary.kernels_from_cache, a.summary.steps, a.summary.arena_bytes / 1024,
+                 a.summary.weight_bytes / 1024, a.seconds);
+    std::cout << a.directory.string() << "\n";
+  }
+  return 0;
+}
+
+int cmd_run(const CommonOptions& o, const std::vector<std::string>& input_files, const std::string& output_dir,
+            int threads) {
+  const spec::Recipe recipe = spec::load_recipe(o.recipe);
+  auto artifacts = driver::compile(recipe, compile_options(o, {}, false));
+  if (artifacts.size() != 1)
+    throw Error("`modelc run` needs one variant and one target; choose with --variant and --target");
+  const driver::CompiledArtifact& a = artifacts.front();
+  std::vector<lang::Tensor> inputs;
+  if (input_files.empty()) {
+    inputs = driver::benchmark_inputs(recipe, driver::import_model(recipe));
+  } else {
+    for (const std::string& f : input_files) inputs.push_back(driver::read_npy_tensor(f));
+  }
+  const std::vector<lang::Tensor> outputs = driver::run_artifact(a.directory, inputs, threads > 0 ? threads : a.threads);
+  const fs::path out = output_dir.empty() ? a.directory / "outputs" : fs::path(output_dir);
+  fs::create_directories(out);
+  const lang::Module module = driver::import_model(recipe);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const fs::path file = out / (lang::result_name(module.main(), i) + ".npy");
+    driver::write_npy_tensor(file, outputs[i]);
+    std::cout << file.string() << "\n";
+  }
+  return 0;
+}
+
+struct BenchFlags {
+  std::optional<int> threads, repeats, warmup;
+  bool no_reference = false;
+};
+
+// Compiles (from cache when unchanged), then measures every artifact.
+reports::Results measure(const CommonOptions& o, const BenchFlags& flags) {
+  const spec::Recipe recipe = spec::load_recipe(o.recipe);
+  const auto artifacts = driver::compile(recipe, compile_options(o, {}, false));
+  driver::EvaluationOptions eval;
+  eval.benchmark = recipe.report.benchmark;
+  if (flags.repeats) eval.benchmark.repeats = *flags.repeats;
+  if (flags.warmup) eval.benchmark.warmup = *flags.warmup;
+  eval.threads = flags.threads;
+  eval.reference = !flags.no_reference;
+  const auto& baselines = recipe.report.baselines;
+  eval.onnxruntime = std::find(baselines.begin(), baselines.end(), "onnxruntime") != baselines.end();
+  eval.progress = progress_logger();
+  reports::Results results = driver::results_for(recipe, eval.benchmark);
+  for (const driver::CompiledArtifact& a : artifacts) {
+    const spec::Variant variant = driver::selected_variants(recipe, a.variant).front();
+    const lang::Module reference = driver::import_model(variant.recipe);
+    const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(variant.recipe, reference);
+    results.results.push_back(driver::evaluate(variant.recipe, reference, a, inputs, eval));
+  }
+  return results;
+}
+
+void print_latency_table(const reports::Results& results) {
+  for (const reports::VariantResult& r : results.results) {
+    std::cout << r.variant << " / " << r.target << " (" << r.device << ", " << r.threads << " threads): ";
+    if (!r.latency) {
+      std::cout << reports::to_string(r.status) << (r.note.empty() ? "" : " - " + r.note) << "\n";
+      continue;
+    }
+    std::cout << fmt::format("median {:.3f} ms, p90 {:.3f} ms ({} runs)", r.latency->median_ms, r.latency->p90_ms,
+                             r.latency->repeats);
+    if (r.accuracy) std::cout << fmt::format(", max abs error {:.2e}", r.accuracy->max_abs_error);
+    std::cout << "\n";
+    for (const reports::BaselineResult& b : r.baselines) {
+      std::cout << "  " << b.name << ": ";
+      if (!b.latency) {
+        std::cout << reports::to_string(b.status) << (b.note.empty() ? "" : " - " + b.note) << "\n";
+        continue;
+      }
+      const double ratio = b.latency->median_ms / r.latency->median_ms;
+      std::cout << fmt::format("median {:.3f} ms, p90 {:.3f} ms ({} runs), modelc {:.2f}x {}\n",
+                               b.latency->median_ms, b.latency->p90_ms, b.latency->repeats,
+                               ratio >= 1 ? ratio : 1 / ratio, ratio >= 1 ? "faster" : "slower");
+    }
+  }
+}
+
+int cmd_bench(const CommonOptions& o, const BenchFlags& flags) {
+  print_latency_table(measure(o, flags));
+  return 0;
+}
+
+int cmd_report(const CommonOptions& o, const BenchFlags& flags) {
+  const reports::Results results = measure(o, flags);
+  const spec::Recipe recipe = spec::load_recipe(o.recipe);
+  const fs::path out = o.out_dir.empty() ? driver::default_output_dir(recipe) : fs::path(o.out_dir);
+  fs::create_directories(out);
+  const auto& formats = recipe.report.formats;
+  auto wants = [&](const char* f) { return std::find(formats.begin(), formats.end(), f) != formats.end(); };
+  reports::write_results(out / "results.json", results);
+  fs::path main_report = out / "results.json";
+  if (wants("csv")) write_file_atomic(out / "results.csv", reports::render_csv(results));
+  if (wants("md") || wants("html")) {
+    write_file_atomic(out / "report.md", reports::render_markdown(results));
+    main_report = out / "report.md";
+  }
+  print_latency_table(results);
+  std::cout << main_report.string() << "\n";
+  return 0;
+}
+
+std::string version_text() {
+  return std::string("modelc ") + MODELC_VERSION + " (Halide " + lower::halide_version() + ", LLVM " + lower::llvm_version() + ")";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"modelc: compiles a versioned YAML recipe into deployable, measured model artifacts", "modelc"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", version_text());
+  bool verbose = false, quiet = false;
+  app.add_flag("-v,--verbose", verbose, "more detail (debug log)");
+  app.add_flag("-q,--quiet", quiet, "only warnings and errors");
+
+  CommonOptions common;
+  std::string format = "text";
+  auto* validate = app.add_subcommand("validate", "check a recipe against the schema and its semantics; exit 2 when invalid");
+  add_recipe_options(validate, common, false);
+  validate->add_option("--format", format, "text or json")->check(CLI::IsMember({"text", "json"}));
+
+  auto* plan = app.add_subcommand("plan", "list the variants x targets a recipe implies, without building");
+  add_recipe_options(plan, common);
+
+  std::vector<std::string> emit;
+  bool no_cache = false;
+  auto* compile = app.add_subcommand("compile", "build one artifact per variant x target");
+  add_recipe_options(compile, common);
+  compile->add_option("--emit", emit, "also write: ir (after each pass), stmt (Halide), memory (the arena plan)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"ir", "stmt", "memory"}));
+  compile->add_flag("--no-cache", no_cache, "compile every kernel again");
+
+  std::vector<std::string> inputs;
+  std::string output_dir;
+  int run_threads = 0;
+  auto* run = app.add_subcommand("run", "compile (cached) and run once on .npy inputs, writing .npy outputs");
+  add_recipe_options(run, common);
+  run->add_option("--input", inputs, "an .npy file per model input, in order (default: the recipe's input or seeded random)");
+  run->add_option("--output-dir", output_dir, "where to write <output>.npy (default: <artifact>/outputs)");
+  run->add_option("--threads", run_threads, "threads (default: the target's)");
+
+  BenchFlags flags;
+  auto add_bench_flags = [&](CLI::App* cmd) {
+    add_recipe_options(cmd, common);
+    cmd->add_option("--threads", flags.threads, "threads for modelc and the baselines (default: the target's)");
+    cmd->add_option("--repeats", flags.repeats, "timed runs (default: report.benchmark.repeats)");
+    cmd->add_option("--warmup", flags.warmup, "untimed runs first (default: report.benchmark.warmup)");
+    cmd->add_flag("--no-reference", flags.no_reference, "do not time the reference interpreter");
+  };
+  auto* bench = app.add_subcommand("bench", "compile (cached), run and time each artifact against its baselines");
+  add_bench_flags(bench);
+  auto* report = app.add_subcommand("report", "bench, then write results.json and report.md; prints the report's path");
+  add_bench_flags(report);
+
+  std::string schema_name;
+  auto* schema = app.add_subcommand("schema", "print a JSON schema: recipe, graph, target or results");
+  schema->add_option("name", schema_name, "which schema")->required()->check(CLI::IsMember({"recipe", "graph", "target", "results"}));
+
+  auto* ops = app.add_subcommand("ops", "list the IR operators, their fusion pattern and whether they lower");
+  auto* passes = app.add_subcommand("passes", "list the passes and their opt levels");
+  auto* devices = app.add_subcommand("devices", "list the device profiles");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitUserError;
+  }
+  spdlog::set_default_logger(spdlog::stderr_color_mt("modelc"));
+  spdlog::set_pattern("%^[%l]%$ %v");
+  spdlog::set_level(quiet ? spdlog::level::warn : verbose ? spdlog::level::debug : spdlog::level::info);
+
+  try {
+    if (*validate) return cmd_validate(common, format);
+    if (*plan) return cmd_plan(common);
+    if (*compile) return cmd_compile(common, emit, no_cache);
+    if (*run) return cmd_run(common, inputs, output_dir, run_threads);
+    if (*bench) return cmd_bench(common, flags);
+    if (*report) return cmd_report(common, flags);
+    if (*schema) {
+      std::cout << spec::builtin_schema(schema_name).dump(2) << "\n";
+      return 0;
+    }
+    if (*ops) {
+      for (const lang::OpDef* op : lang::OpRegistry::global().all())
+        std::cout << fmt::format("{:24} {:22} {:8} {}\n", op->name, lang::pattern_name(op->pattern),
+                                 lower::has_lowering(op->name) ? "lowered" : "-", op->summary);
+      return 0;
+    }
+    if (*passes) {
+      for (const lang::PassInfo& p : lang::PassRegistry::global().all())
+        std::cout << fmt::format("{:22} O{}  {}\n", p.name, p.opt_level, p.summary);
+      return 0;
+    }
+    if (*devices) {
+      for (const std::string& name : targets::device_profile_names()) {
+        const auto& p = targets::find_device_profile(name);
+        std::cout << fmt::format("{:16} {:10} {}\n", name, targets::runs_natively_here(p) ? "runs here" : "compile only",
+                                 p.description);
+      }
+      return 0;
+    }
+  } catch (const Error& e) {
+    print_errors(e, format == "json");
+    return kExitUserError;
+  } catch (const std::exception& e) {
+    std::cerr << "internal error: " << e.what() << "\n(this is a bug in modelc; please report it with the recipe)\n";
+    return kExitInternalError;
+  }
+  return 0;
+}

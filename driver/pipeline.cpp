@@ -1,0 +1,194 @@
+#include "driver/pipeline.h"
+
+#include <chrono>
+#include <cstdlib>
+
+#include "lang/frontends/onnx.h"
+#include "lang/frontends/yaml_graph.h"
+#include "lang/text.h"
+#include "lower/memory_plan.h"
+#include "support/diagnostic.h"
+#include "support/file_io.h"
+#include "support/spelling.h"
+
+namespace fs = std::filesystem;
+
+namespace modelc::driver {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+bool wants(const CompileOptions& o, const std::string& what) {
+  return std::find(o.emit.begin(), o.emit.end(), what) != o.emit.end();
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string s;
+  for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+}  // namespace
+
+lang::Module import_model(const spec::Recipe& recipe) {
+  lang::Module module;
+  if (recipe.model.onnx) {
+    module = lang::import_onnx(*recipe.model.onnx, recipe.model.inputs);
+  } else if (recipe.model.graph) {
+    module = lang::import_yaml_graph(*recipe.model.graph, recipe.marks, recipe.model.graph_pointer,
+                                     recipe.file.parent_path());
+  } else {
+    throw Error(Diagnostic{Severity::error, recipe.locate("/model"), "/model", "the model names neither onnx nor graph", {}});
+  }
+  return lang::infer_type(module, {});
+}
+
+lang::PassContext pass_context(const spec::Recipe& recipe) {
+  lang::PassContext ctx;
+  ctx.opt_level = recipe.optimize.level;
+  const lang::PassRegistry& registry = lang::PassRegistry::global();
+  std::vector<Diagnostic> problems;
+  auto check = [&](const std::vector<std::string>& names, const char* field) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (registry.find(names[i])) continue;
+      std::vector<std::string> known;
+      for (const lang::PassInfo& p : registry.all()) known.push_back(p.name);
+      const std::string guess = closest_spelling(names[i], known);
+      const std::string pointer = std::string("/optimize/") + field + "/" + std::to_string(i);
+      problems.push_back({Severity::error, recipe.locate(pointer), pointer, "unknown pass '" + names[i] + "'",
+                          guess.empty() ? "passes: " + join(known) : "did you mean '" + guess + "'?"});
+    }
+  };
+  check(recipe.optimize.disable, "disable");
+  check(recipe.optimize.enable, "enable");
+  if (!problems.empty()) throw Error(std::move(problems));
+  ctx.disabled.insert(recipe.optimize.disable.begin(), recipe.optimize.disable.end());
+  ctx.enabled.insert(recipe.optimize.enable.begin(), recipe.optimize.enable.end());
+  if (ctx.disabled.count("FuseOps"))
+    throw Error(Diagnostic{Severity::error, recipe.locate("/optimize/disable"), "/optimize/disable",
+                           "FuseOps cannot be disabled: kernels are built from the primitive functions it makes", {}});
+  return ctx;
+}
+
+OptimizedModule optimize(const lang::Module& module, const spec::Recipe& recipe,
+                         const std::function<void(const std::string&, const lang::Module&)>& after_pass) {
+  lang::PassContext ctx = pass_context(recipe);
+  ctx.after_pass = after_pass;
+  // FuseOps belongs to lowering, not to the optimisation level: run it at every level.
+  ctx.enabled.insert("FuseOps");
+  OptimizedModule out;
+  out.module = lang::run_passes(module, lang::default_pipeline(), ctx, &out.timings);
+  return out;
+}
+
+fs::path default_output_dir(const spec::Recipe& recipe) { return recipe.file.parent_path() / "out" / recipe.name; }
+
+fs::path cache_dir() {
+  if (const char* env = std::getenv("MODELC_CACHE"); env && *env) return env;
+  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache" / "modelc";
+  return fs::temp_directory_path() / "modelc-cache";
+}
+
+std::vector<spec::Variant> selected_variants(const spec::Recipe& recipe, const std::optional<std::string>& only) {
+  std::vector<spec::Variant> all = spec::expand_variants(recipe);
+  if (!only) return all;
+  std::vector<std::string> names;
+  for (spec::Variant& v : all) {
+    if (v.name == *only) return {std::move(v)};
+    names.push_back(v.name);
+  }
+  const std::string guess = closest_spelling(*only, names);
+  throw Error(Diagnostic{Severity::error, {recipe.file.string()}, {}, "the recipe has no variant '" + *only + "'",
+                         guess.empty() ? "variants: " + join(names) : "did you mean '" + guess + "'?"});
+}
+
+std::vector<spec::TargetSpec> selected_targets(const spec::Recipe& recipe, const std::optional<std::string>& only) {
+  if (!only) return recipe.targets;
+  std::vector<std::string> names;
+  for (const spec::TargetSpec& t : recipe.targets) {
+    if (t.name == *only) return {t};
+    names.push_back(t.name);
+  }
+  const std::string guess = closest_spelling(*only, names);
+  throw Error(Diagnostic{Severity::error, {recipe.file.string()}, {}, "the recipe has no target '" + *only + "'",
+                         guess.empty() ? "targets: " + join(names) : "did you mean '" + guess + "'?"});
+}
+
+fs::path artifact_dir(const fs::path& out_dir, const spec::Variant& variant, size_t variant_count, const std::string& target) {
+  return variant_count > 1 ? out_dir / variant.name / target : out_dir / target;
+}
+
+std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileOptions& options) {
+  const fs::path out_dir = options.out_dir.empty() ? default_output_dir(recipe) : options.out_dir;
+  const std::vector<spec::Variant> variants = selected_variants(recipe, options.only_variant);
+  const size_t variant_count = spec::expand_variants(recipe).size();
+  const std::vector<spec::TargetSpec> targets = selected_targets(recipe, options.only_target);
+  // Resolve every device first, so that a bad target fails before any work.
+  for (const spec::TargetSpec& t : targets) {
+    try {
+      targets::find_device_profile(t.device);
+    } catch (const Error& e) {
+      Diagnostic d = e.diagnostics().front();
+      d.location = recipe.locate(t.pointer + "/device");
+      d.pointer = t.pointer + "/device";
+      throw Error(d);
+    }
+  }
+
+  std::vector<CompiledArtifact> artifacts;
+  for (const spec::Variant& variant : variants) {
+    const spec::Recipe& r = variant.recipe;
+    const auto start = Clock::now();
+    if (options.progress) options.progress("importing " + (r.model.onnx ? r.model.onnx->filename().string() : "the recipe's graph"));
+    auto t = Clock::now();
+    const lang::Module imported = import_model(r);
+    const double import_seconds = seconds_since(t);
+
+    const fs::path ir_dir = artifact_dir(out_dir, variant, variant_count, "ir");
+    int pass_index = 0;
+    std::vector<std::pair<std::string, std::string>> ir_texts;
+    if (wants(options, "ir")) ir_texts.emplace_back("00_imported.ir", lang::print_module(imported));
+    t = Clock::now();
+    OptimizedModule optimized = optimize(imported, r, [&](const std::string& pass, const lang::Module& m) {
+      ++pass_index;
+      if (wants(options, "ir"))
+        ir_texts.emplace_back((pass_index < 10 ? "0" : "") + std::to_string(pass_index) + "_" + pass + ".ir", lang::print_module(m));
+    });
+    const double optimize_seconds = seconds_since(t);
+    if (!ir_texts.empty()) {
+      StagingDirectory staging(ir_dir);
+      for (const auto& [name, text] : ir_texts) write_file_atomic(staging.path() / name, text);
+      if (wants(options, "memory"))
+        write_file_atomic(staging.path() / "memory_plan.txt",
+                          lower::print_memory_plan(optimized.module, lower::plan_memory(optimized.module)));
+      staging.commit();
+    }
+
+    for (const spec::TargetSpec& target : targets) {
+      const targets::DeviceProfile& profile = targets::find_device_profile(target.device);
+      targets::ArtifactOptions ao;
+      ao.model_name = r.name;
+      ao.cache_dir = options.use_cache ? cache_dir() : fs::path();
+      ao.emit_kernel_stmt = wants(options, "stmt");
+      ao.progress = options.progress;
+      CompiledArtifact a;
+      a.variant = variant.name;
+      a.target = target.name;
+      a.device = target.device;
+      a.threads = target.threads;
+      a.directory = artifact_dir(out_dir, variant, variant_count, target.name);
+      if (options.progress) options.progress("building " + target.name + " (" + target.device + ") in " + a.directory.string());
+      a.summary = targets::build_artifact(optimized.module, profile, ao, a.directory);
+      a.passes = optimized.timings;
+      a.stage_seconds = {{"import", import_seconds}, {"optimize", optimize_seconds}};
+      for (const auto& [stage, s] : a.summary.stage_seconds) a.stage_seconds.emplace_back(stage, s);
+      a.seconds = seconds_since(start);
+      artifacts.push_back(std::move(a));
+    }
+  }
+  return artifacts;
+}
+
+}  // namespace modelc::driver

@@ -1,0 +1,75 @@
+// The modelc pipeline as library calls: recipe -> module -> optimized,
+// fused module -> one artifact per variant x target. The CLI (driver/main.cpp)
+// is a thin layer over these; tests call them directly.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lang/module.h"
+#include "lang/pass.h"
+#include "spec/recipe.h"
+#include "spec/variants.h"
+#include "targets/artifact.h"
+
+namespace modelc::driver {
+
+using ProgressFn = std::function<void(const std::string&)>;
+
+// The model the recipe names, imported and type-checked (ONNX through libonnx,
+// or the graph written in the recipe). Errors point into the recipe or model.
+lang::Module import_model(const spec::Recipe& recipe);
+
+// The pass context the recipe asks for (optimize.level, enable, disable).
+lang::PassContext pass_context(const spec::Recipe& recipe);
+
+struct OptimizedModule {
+  lang::Module module;  // fused, typed; every @main binding calls a primitive function
+  std::vector<lang::PassTiming> timings;
+};
+
+// Runs the default pipeline; `after_pass` sees each intermediate module.
+OptimizedModule optimize(const lang::Module& module, const spec::Recipe& recipe,
+                         const std::function<void(const std::string&, const lang::Module&)>& after_pass = {});
+
+struct CompileOptions {
+  std::filesystem::path out_dir;          // empty: default_output_dir(recipe)
+  std::vector<std::string> emit;          // ir, stmt, memory
+  std::optional<std::string> only_target;  // a key of `targets:`
+  std::optional<std::string> only_variant;
+  bool use_cache = true;
+  ProgressFn progress;
+};
+
+struct CompiledArtifact {
+  std::string variant;  // "default" when the recipe has no variants
+  std::string target;   // key under targets:
+  std::string device;
+  int threads = 0;
+  std::filesystem::path directory;
+  targets::ArtifactSummary summary;
+  std::vector<std::pair<std::string, double>> stage_seconds;  // import, optimize, kernels, runtime, link
+  double seconds = 0;
+  std::vector<lang::PassTiming> passes;
+};
+
+// <recipe folder>/out/<recipe name>
+std::filesystem::path default_output_dir(const spec::Recipe& recipe);
+// $MODELC_CACHE or ~/.cache/modelc (kernels are cached under it).
+std::filesystem::path cache_dir();
+
+// The variants selected by the options (all when none is named); errors list the names.
+std::vector<spec::Variant> selected_variants(const spec::Recipe& recipe, const std::optional<std::string>& only_variant);
+std::vector<spec::TargetSpec> selected_targets(const spec::Recipe& recipe, const std::optional<std::string>& only_target);
+// Where the artifact of a variant x target goes under out_dir.
+std::filesystem::path artifact_dir(const std::filesystem::path& out_dir, const spec::Variant& variant,
+                                   size_t variant_count, const std::string& target);
+
+// Compiles every selected variant x target. Each artifact folder appears
+// whole or not at all.
+std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileOptions& options);
+
+}  // namespace modelc::driver

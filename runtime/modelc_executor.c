@@ -1,0 +1,169 @@
+/* The generic executor of modelc artifacts (see executor.h). Compiled into
+ * every artifact for its target; needs only the Halide runtime and a few libc
+ * functions, declared here so that it builds without a target sysroot. */
+#include "executor.h"
+
+#include <HalideRuntime.h>
+
+extern void* memcpy(void* dst, const void* src, size_t n);
+extern void* memset(void* dst, int c, size_t n);
+extern int strcmp(const char* a, const char* b);
+extern int snprintf(char* out, size_t size, const char* format, ...);
+
+struct modelc_model {
+  const mc_plan* plan;
+  unsigned char* arena;
+  halide_buffer_t* buffers;      /* one per tensor */
+  halide_dimension_t* dims;      /* MC_MAX_RANK per tensor */
+  void** args;                   /* step_args resolved to buffers */
+  char error[256];
+};
+
+static struct halide_type_t mc_halide_type(int32_t dtype) {
+  struct halide_type_t t;
+  t.lanes = 1;
+  switch (dtype) {
+    case MODELC_FLOAT32: t.code = halide_type_float; t.bits = 32; break;
+    case MODELC_FLOAT16: t.code = halide_type_float; t.bits = 16; break;
+    case MODELC_BFLOAT16: t.code = halide_type_bfloat; t.bits = 16; break;
+    case MODELC_INT8: t.code = halide_type_int; t.bits = 8; break;
+    case MODELC_UINT8: t.code = halide_type_uint; t.bits = 8; break;
+    case MODELC_INT32: t.code = halide_type_int; t.bits = 32; break;
+    case MODELC_INT64: t.code = halide_type_int; t.bits = 64; break;
+    default: t.code = halide_type_uint; t.bits = 8; break; /* MODELC_BOOL */
+  }
+  return t;
+}
+
+static void mc_describe(halide_buffer_t* b, halide_dimension_t* dims, const mc_tensor* t) {
+  /* Halide's dimension 0 is the innermost (last) axis of the C-order tensor. */
+  int32_t rank = t->rank > 0 ? t->rank : 1;
+  int64_t stride = 1;
+  for (int32_t d = 0; d < rank; ++d) {
+    int64_t extent = t->rank > 0 ? t->shape[t->rank - 1 - d] : 1;
+    dims[d].min = 0;
+    dims[d].extent = (int32_t)extent;
+    dims[d].stride = (int32_t)stride;
+    dims[d].flags = 0;
+    stride *= extent;
+  }
+  memset(b, 0, sizeof(*b));
+  b->type = mc_halide_type(t->dtype);
+  b->dimensions = rank;
+  b->dim = dims;
+}
+
+static void* mc_zalloc(size_t bytes) {
+  void* p = halide_malloc(NULL, bytes ? bytes : 1);
+  if (p) memset(p, 0, bytes ? bytes : 1);
+  return p;
+}
+
+void mc_destroy(modelc_model* m) {
+  if (!m) return;
+  if (m->arena) halide_free(NULL, m->arena);
+  if (m->buffers) halide_free(NULL, m->buffers);
+  if (m->dims) halide_free(NULL, m->dims);
+  if (m->args) halide_free(NULL, m->args);
+  halide_free(NULL, m);
+}
+
+modelc_model* mc_create(const mc_plan* plan, int32_t num_threads) {
+  modelc_model* m = (modelc_model*)mc_zalloc(sizeof(modelc_model));
+  int32_t i, total_args = 0;
+  if (!m) return NULL;
+  m->plan = plan;
+  for (i = 0; i < plan->num_steps; ++i) total_args += plan->steps[i].num_args;
+  m->arena = (unsigned char*)mc_zalloc((size_t)plan->api->arena_bytes);
+  m->buffers = (halide_buffer_t*)mc_zalloc(sizeof(halide_buffer_t) * (size_t)plan->num_tensors);
+  m->dims = (halide_dimension_t*)mc_zalloc(sizeof(halide_dimension_t) * MC_MAX_RANK * (size_t)plan->num_tensors);
+  m->args = (void**)mc_zalloc(sizeof(void*) * (size_t)(total_args > 0 ? total_args : 1));
+  if (!m->arena || !m->buffers || !m->dims || !m->args) {
+    mc_destroy(m);
+    return NULL;
+  }
+  for (i = 0; i < plan->num_tensors; ++i) {
+    const mc_tensor* t = &plan->tensors[i];
+    halide_buffer_t* b = &m->buffers[i];
+    mc_describe(b, &m->dims[i * MC_MAX_RANK], t);
+    if (t->storage == MC_ARENA) b->host = m->arena + t->offset;
+    else if (t->storage == MC_WEIGHTS) b->host = (uint8_t*)(plan->weights + t->offset);
+  }
+  for (i = 0; i < total_args; ++i) m->args[i] = &m->buffers[plan->step_args[i]];
+  if (num_threads > 0) halide_set_num_threads(num_threads);
+  m->error[0] = '\0';
+  return m;
+}
+
+static int mc_find(const modelc_tensor_info* info, int32_t n, const char* name) {
+  int32_t i;
+  for (i = 0; i < n; ++i)
+    if (strcmp(info[i].name, name) == 0) return i;
+  return -1;
+}
+
+/* Points the tensors of model inputs (or outputs) at the caller's buffers. */
+static modelc_status mc_bind(modelc_model* m, int32_t storage, const modelc_tensor_info* info, int32_t n,
+                             const modelc_buffer* given, int32_t num_given, void** bound) {
+  const mc_plan* plan = m->plan;
+  int32_t i;
+  const char* what = storage == MC_INPUT ? "input" : "output";
+  if (num_given != n) {
+    snprintf(m->error, sizeof m->error, "expected %d %s buffers, given %d", (int)n, what, (int)num_given);
+    return MODELC_ERROR_ARGUMENT;
+  }
+  for (i = 0; i < n; ++i) bound[i] = NULL;
+  for (i = 0; i < num_given; ++i) {
+    int k = given[i].name ? mc_find(info, n, given[i].name) : -1;
+    if (k < 0) {
+      snprintf(m->error, sizeof m->error, "unknown %s '%s'", what, given[i].name ? given[i].name : "(null)");
+      return MODELC_ERROR_ARGUMENT;
+    }
+    if (bound[k]) {
+      snprintf(m->error, sizeof m->error, "%s '%s' given twice", what, given[i].name);
+      return MODELC_ERROR_ARGUMENT;
+    }
+    if (given[i].bytes != info[k].bytes || !given[i].data) {
+      snprintf(m->error, sizeof m->error, "%s '%s' needs %lu bytes, given %lu", what, given[i].name,
+               (unsigned long)info[k].bytes, (unsigned long)given[i].bytes);
+      return MODELC_ERROR_ARGUMENT;
+    }
+    bound[k] = given[i].data;
+  }
+  for (i = 0; i < plan->num_tensors; ++i)
+    if (plan->tensors[i].storage == storage) m->buffers[i].host = (uint8_t*)bound[plan->tensors[i].offset];
+  return MODELC_OK;
+}
+
+modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_inputs,
+                     const modelc_buffer* outputs, int32_t num_outputs) {
+  const mc_plan* plan = m->plan;
+  void* in_ptrs[64];
+  void* out_ptrs[64];
+  int32_t i;
+  modelc_status status;
+  if (plan->api->num_inputs > 64 || plan->api->num_outputs > 64) {
+    snprintf(m->error, sizeof m->error, "models with more than 64 inputs or outputs are not supported");
+    return MODELC_ERROR_ARGUMENT;
+  }
+  status = mc_bind(m, MC_INPUT, plan->api->inputs, plan->api->num_inputs, inputs, num_inputs, in_ptrs);
+  if (status != MODELC_OK) return status;
+  status = mc_bind(m, MC_OUTPUT, plan->api->outputs, plan->api->num_outputs, outputs, num_outputs, out_ptrs);
+  if (status != MODELC_OK) return status;
+  for (i = 0; i < plan->num_steps; ++i) {
+    const mc_step* s = &plan->steps[i];
+    int rc = s->kernel(&m->args[s->first_arg]);
+    if (rc != 0) {
+      snprintf(m->error, sizeof m->error, "kernel of step %d failed with Halide error %d", (int)i, rc);
+      return MODELC_ERROR_KERNEL;
+    }
+  }
+  for (i = 0; i < plan->num_copies; ++i) {
+    const mc_copy* c = &plan->copies[i];
+    memcpy(out_ptrs[c->output], m->buffers[c->tensor].host, plan->api->outputs[c->output].bytes);
+  }
+  m->error[0] = '\0';
+  return MODELC_OK;
+}
+
+const char* mc_last_error(const modelc_model* m) { return m ? m->error : "no model"; }

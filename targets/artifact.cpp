@@ -1,0 +1,350 @@
+#include "targets/artifact.h"
+
+#include <Halide.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+
+#include "lower/lowering.h"
+#include "lower/memory_plan.h"
+#include "modelc_config.h"
+#include "support/diagnostic.h"
+#include "support/embedded_file.h"
+#include "support/file_io.h"
+#include "support/sha256.h"
+#include "targets/c_codegen.h"
+#include "targets/toolchain.h"
+
+namespace fs = std::filesystem;
+
+namespace modelc::targets {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// A scratch folder for intermediate files, removed when done.
+class ScratchDirectory {
+ public:
+  ScratchDirectory() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("modelc-build-" + std::to_string(rd()) + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~ScratchDirectory() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Places every constant that @main passes to a kernel in one 64-byte aligned blob.
+struct WeightLayout {
+  std::map<std::string, uint64_t> offsets;
+  std::vector<std::byte> blob;
+};
+
+WeightLayout layout_weights(const lang::Module& m) {
+  WeightLayout w;
+  const lang::Function& main = m.main();
+  auto place = [&](const std::string& name) {
+    if (w.offsets.count(name)) return;
+    const lang::Tensor& t = m.constant(name);
+    if (!t.has_data()) throw Error("constant @" + name + " has no data (was the module parsed from text?)");
+    const uint64_t offset = (w.blob.size() + 63) / 64 * 64;
+    w.blob.resize(offset);
+    w.blob.insert(w.blob.end(), t.bytes().begin(), t.bytes().end());
+    w.offsets[name] = offset;
+  };
+  for (const lang::Binding& b : main.body)
+    for (const lang::ValueRef& a : b.args)
+      if (a.is_constant()) place(a.constant);
+  for (const lang::ValueRef& r : main.results)
+    if (r.is_constant()) place(r.constant);
+  return w;
+}
+
+struct KernelBuild {
+  std::string symbol;
+  std::string hash;
+  fs::path object;
+  std::vector<std::string> ops;
+  int calls = 0;
+  bool cached = false;
+};
+
+class ArtifactBuilder {
+ public:
+  ArtifactBuilder(const lang::Module& m, const DeviceProfile& profile, const ArtifactOptions& options)
+      : m_(m), profile_(profile), options_(options), toolchain_(profile) {
+    target_.halide_target = resolved_halide_target(profile);
+  }
+
+  ArtifactSummary build(const fs::path& out_dir) {
+    ArtifactSummary summary;
+    summary.prefix = options_.prefix.empty() ? c_identifier(options_.model_name) : options_.prefix;
+    StagingDirectory staging(out_dir);
+    const fs::path out = staging.path();
+
+    auto start = Clock::now();
+    const ExecutorPlan plan = make_plan(summary.prefix);
+    summary.stage_seconds["plan"] = seconds_since(start);
+
+    start = Clock::now();
+    if (options_.emit_kernel_stmt) fs::create_directories(out / "kernels");
+    compile_kernels(out);
+    summary.stage_seconds["kernels"] = seconds_since(start);
+
+    start = Clock::now();
+    const fs::path runtime = halide_runtime_object();
+    summary.stage_seconds["runtime"] = seconds_since(start);
+
+    start = Clock::now();
+    link(plan, runtime, out);
+    summary.stage_seconds["link"] = seconds_since(start);
+
+    summary.arena_bytes = plan.arena_bytes;
+    summary.weight_bytes = plan.weight_bytes;
+    summary.code_bytes = fs::file_size(out / ("lib" + plan.prefix + ".a"));
+    summary.steps = static_cast<int>(plan.steps.size());
+    summary.kernels = static_cast<int>(kernels_.size());
+    for (const auto& [_, k] : kernels_) summary.kernels_from_cache += k.cached ? 1 : 0;
+    summary.manifest = manifest(plan, out);
+    write_file_atomic(out / "manifest.json", summary.manifest.dump(2) + "\n");
+    staging.commit();
+    summary.directory = out_dir;
+    return summary;
+  }
+
+ private:
+  void progress(const std::string& line) const {
+    if (options_.progress) options_.progress(line);
+  }
+
+  ExecutorPlan make_plan(const std::string& prefix) {
+    const lang::Function& main = m_.main();
+    const lower::MemoryPlan memory = lower::plan_memory(m_);
+    weights_ = layout_weights(m_);
+    scratch_weights_ = scratch_.path() / "weights.bin";
+    write_file_atomic(scratch_weights_, weights_.blob);
+
+    ExecutorPlan plan;
+    plan.model_name = options_.model_name;
+    plan.prefix = prefix;
+    plan.arena_bytes = memory.arena_bytes;
+    plan.weight_bytes = weights_.blob.size();
+    plan.weights_file = scratch_weights_;
+    for (const lang::Param& p : main.params) plan.inputs.push_back({p.name, p.type});
+    const std::vector<lang::TensorType> result_types = m_.result_types(main);
+    for (size_t r = 0; r < main.results.size(); ++r) plan.outputs.push_back({lang::result_name(main, r), result_types[r]});
+
+    // Tensor table: inputs, weights, then one per binding.
+    std::map<std::string, int32_t> constant_tensor;
+    for (size_t i = 0; i < main.params.size(); ++i)
+      plan.tensors.push_back({PlannedTensor::Storage::input, i, main.params[i].type});
+    for (const auto& [name, offset] : weights_.offsets) {
+      constant_tensor[name] = static_cast<int32_t>(plan.tensors.size());
+      plan.tensors.push_back({PlannedTensor::Storage::weights, offset, m_.constant(name).type()});
+    }
+    const auto binding_base = static_cast<int32_t>(plan.tensors.size());
+    for (size_t i = 0; i < main.body.size(); ++i) {
+      const lower::TensorPlacement& p = memory.bindings[i];
+      plan.tensors.push_back({p.storage == lower::TensorPlacement::Storage::output ? PlannedTensor::Storage::output
+                                                                                   : PlannedTensor::Storage::arena,
+                              p.offset, main.body[i].types.at(0)});
+    }
+    auto tensor_of = [&](const lang::ValueRef& ref) -> int32_t {
+      if (ref.is_param()) return static_cast<int32_t>(ref.index);
+      if (ref.is_constant()) return constant_tensor.at(ref.constant);
+      if (ref.output != 0) throw Error("bindings with several outputs cannot be executed yet");
+      return binding_base + static_cast<int32_t>(ref.index);
+    };
+
+    for (size_t i = 0; i < main.body.size(); ++i) {
+      const lang::Binding& b = main.body[i];
+      const lang::Function* callee = b.op ? nullptr : m_.find_function(b.function);
+      if (!callee || !callee->primitive)
+        throw Error("@main calls " + b.callee_name() + " directly; run FuseOps first so every call is a primitive function");
+      KernelBuild& k = kernel_for(*callee);
+      ++k.calls;
+      PlannedStep step{k.symbol, {}};
+      for (const lang::ValueRef& a : b.args) step.args.push_back(tensor_of(a));
+      step.args.push_back(binding_base + static_cast<int32_t>(i));
+      plan.steps.push_back(std::move(step));
+    }
+    // Outputs no kernel writes directly: params, constants, or a value returned twice.
+    for (size_t r = 0; r < main.results.size(); ++r) {
+      const lang::ValueRef& ref = main.results[r];
+      const bool written = ref.is_binding() && memory.bindings[ref.index].storage == lower::TensorPlacement::Storage::output &&
+                           memory.bindings[ref.index].offset == r;
+      if (!written) plan.copies.emplace_back(static_cast<int32_t>(r), tensor_of(ref));
+    }
+    return plan;
+  }
+
+  KernelBuild& kernel_for(const lang::Function& fn) {
+    auto it = kernel_of_function_.find(fn.name);
+    if (it != kernel_of_function_.end()) return kernels_.at(it->second);
+    const std::string hash = lower::kernel_hash(m_, fn, target_);
+    kernel_of_function_[fn.name] = hash;
+    if (!kernels_.count(hash)) {
+      KernelBuild k;
+      k.hash = hash;
+      k.symbol = "mc_k_" + hash.substr(0, 24);
+      for (const lang::Binding& b : fn.body) k.ops.push_back(b.callee_name());
+      kernels_.emplace(hash, k);
+      kernel_functions_.emplace(hash, &fn);
+    }
+    return kernels_.at(hash);
+  }
+
+  void compile_kernels(const fs::path& out) {
+    size_t done = 0;
+    for (auto& [hash, k] : kernels_) {
+      ++done;
+      const fs::path cached = options_.cache_dir.empty() ? fs::path() : options_.cache_dir / "kernels" / (hash + ".o");
+      const bool want_stmt = options_.emit_kernel_stmt;
+      if (!cached.empty() && fs::exists(cached) && (!want_stmt || fs::exists(cached.string() + ".stmt"))) {
+        k.object = cached;
+        k.cached = true;
+      } else {
+        progress("compiling kernel " + std::to_string(done) + "/" + std::to_string(kernels_.size()) + " (" +
+                 describe_ops(k.ops) + ")");
+        const fs::path object = scratch_.path() / (k.symbol + ".o");
+        const fs::path stmt = scratch_.path() / (k.symbol + ".stmt");
+        lower::compile_kernel_object(m_, *kernel_functions_.at(hash), k.symbol, target_, object, want_stmt ? &stmt : nullptr);
+        k.object = object;
+        if (!cached.empty()) store_in_cache(object, cached, want_stmt ? &stmt : nullptr);
+      }
+      if (want_stmt) {
+        const fs::path stmt = k.cached ? fs::path(cached.string() + ".stmt") : scratch_.path() / (k.symbol + ".stmt");
+        fs::copy_file(stmt, out / "kernels" / (k.symbol + ".stmt"), fs::copy_options::overwrite_existing);
+      }
+    }
+  }
+
+  static std::string describe_ops(const std::vector<std::string>& ops) {
+    std::string s;
+    for (const std::string& o : ops) s += (s.empty() ? "" : " + ") + o;
+    return s;
+  }
+
+  static void store_in_cache(const fs::path& object, const fs::path& cached, const fs::path* stmt) {
+    std::error_code ec;
+    fs::create_directories(cached.parent_path(), ec);
+    if (ec) return;  // a cache that cannot be written is not an error
+    write_file_atomic(cached, read_binary_file(object));
+    if (stmt) write_file_atomic(cached.string() + ".stmt", read_binary_file(*stmt));
+  }
+
+  fs::path halide_runtime_object() {
+    // Halide's runtime for the target without no_runtime; one per artifact.
+    Halide::Target t(target_.halide_target);
+    t = t.without_feature(Halide::Target::NoRuntime);
+    const std::string key = sha256_hex(t.to_string() + "\nhalide=" + lower::halide_version()).substr(0, 32);
+    const fs::path cached = options_.cache_dir.empty() ? fs::path() : options_.cache_dir / "runtime" / (key + ".o");
+    if (!cached.empty() && fs::exists(cached)) return cached;
+    progress("compiling the Halide runtime for " + t.to_string());
+    const fs::path object = scratch_.path() / "halide_runtime.o";
+    Halide::compile_standalone_runtime(object.string(), t);
+    if (!cached.empty()) store_in_cache(object, cached, nullptr);
+    return object;
+  }
+
+  void link(const ExecutorPlan& plan, const fs::path& runtime, const fs::path& out) {
+    const fs::path include = scratch_.path() / "include";
+    fs::create_directories(include);
+    for (size_t i = 0; i < runtime_sources_count; ++i)
+      write_file_atomic(include / runtime_sources[i].name, std::string_view(runtime_sources[i].text));
+    write_file_atomic(scratch_.path() / "plan.c", generate_plan_c(plan));
+    progress("linking lib" + plan.prefix + " (" + std::to_string(plan.weight_bytes / 1024) + " KiB of weights)");
+    const fs::path executor = scratch_.path() / "executor.o";
+    const fs::path plan_object = scratch_.path() / "plan.o";
+    const std::vector<fs::path> includes{include, "/usr/include/halide14"};
+    toolchain_.compile_c(include / "modelc_executor.c", executor, includes);
+    toolchain_.compile_c(scratch_.path() / "plan.c", plan_object, includes);
+
+    std::vector<fs::path> objects{plan_object, executor, runtime};
+    for (const auto& [_, k] : kernels_) objects.push_back(k.object);
+    const fs::path model_object = scratch_.path() / (plan.prefix + ".o");
+    toolchain_.link_relocatable(objects, exported_symbols(plan.prefix), model_object);
+    toolchain_.archive(model_object, out / ("lib" + plan.prefix + ".a"));
+    toolchain_.link_shared(model_object, out / ("lib" + plan.prefix + ".so"));
+    write_file_atomic(out / "model.h", generate_model_header(plan));
+    for (size_t i = 0; i < runtime_sources_count; ++i)
+      if (std::string_view(runtime_sources[i].name) == "modelc.h")
+        write_file_atomic(out / "modelc.h", std::string_view(runtime_sources[i].text));
+  }
+
+  nlohmann::json manifest(const ExecutorPlan& plan, const fs::path& out) const {
+    using nlohmann::json;
+    auto tensors = [](const std::vector<NamedTensor>& list) {
+      json a = json::array();
+      for (const NamedTensor& t : list)
+        a.push_back({{"name", t.name}, {"dtype", std::string(lang::dtype_name(t.type.dtype))}, {"shape", t.type.shape}});
+      return a;
+    };
+    json kernels = json::array();
+    for (const auto& [hash, k] : kernels_)
+      kernels.push_back({{"name", k.symbol}, {"hash", hash}, {"ops", k.ops}, {"calls", k.calls}});
+    json files = {{"static_library", "lib" + plan.prefix + ".a"}, {"shared_library", "lib" + plan.prefix + ".so"},
+                  {"header", "model.h"}, {"abi_header", "modelc.h"}};
+    json digests = json::object();
+    for (const auto& entry : fs::recursive_directory_iterator(out))
+      if (entry.is_regular_file() && entry.path().filename() != "manifest.json")
+        digests[fs::relative(entry.path(), out).string()] = sha256_file(entry.path());
+    return {{"manifest_version", 1},
+            {"model", plan.model_name},
+            {"prefix", plan.prefix},
+            {"api_symbol", plan.prefix + "_api"},
+            {"target", {{"name", profile_.name}, {"device", profile_.name}, {"halide_target", target_.halide_target},
+                        {"triple", profile_.llvm_triple}}},
+            {"files", files},
+            {"sha256", digests},
+            {"inputs", tensors(plan.inputs)},
+            {"outputs", tensors(plan.outputs)},
+            {"kernels", kernels},
+            {"steps", plan.steps.size()},
+            {"arena_bytes", plan.arena_bytes},
+            {"weight_bytes", plan.weight_bytes},
+            {"code_bytes", fs::file_size(out / ("lib" + plan.prefix + ".a"))},
+            {"versions", {{"modelc", MODELC_VERSION}, {"halide", lower::halide_version()}, {"llvm", lower::llvm_version()}}}};
+  }
+
+  const lang::Module& m_;
+  const DeviceProfile& profile_;
+  const ArtifactOptions& options_;
+  Toolchain toolchain_;
+  lower::KernelTarget target_;
+  ScratchDirectory scratch_;
+  WeightLayout weights_;
+  fs::path scratch_weights_;
+  std::map<std::string, KernelBuild> kernels_;                  // by hash, in a stable order
+  std::map<std::string, const lang::Function*> kernel_functions_;
+  std::map<std::string, std::string> kernel_of_function_;
+};
+
+}  // namespace
+
+std::string c_identifier(std::string_view name) {
+  std::string out;
+  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "m_" + out;
+  return out;
+}
+
+ArtifactSummary build_artifact(const lang::Module& fused, const DeviceProfile& profile, const ArtifactOptions& options,
+                               const fs::path& out_dir) {
+  return ArtifactBuilder(fused, profile, options).build(out_dir);
+}
+
+}  // namespace modelc::targets

@@ -1,0 +1,53 @@
+// Builds the deployable artifact of a fused, typed module for one device:
+//
+//   <out>/lib<prefix>.a    kernels + Halide runtime + executor + weights, one object
+//   <out>/lib<prefix>.so   the same, as a shared library (when the device links here)
+//   <out>/model.h          the C API of this model (includes modelc.h)
+//   <out>/modelc.h         the ABI shared by all artifacts
+//   <out>/manifest.json    inputs, outputs, kernels, arena, sizes, sha256 of each file, versions
+//
+// Kernels are compiled once per distinct primitive function and cached by
+// content hash, so recompiling an unchanged model does no Halide work.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "lang/module.h"
+#include "targets/device_profile.h"
+
+namespace modelc::targets {
+
+struct ArtifactOptions {
+  std::string model_name = "model";
+  std::string prefix;                    // C symbol prefix; from model_name when empty
+  std::filesystem::path cache_dir;       // kernel cache; empty: compile everything
+  bool emit_kernel_stmt = false;         // also write kernels/<symbol>.stmt (Halide's lowered statement)
+  std::function<void(const std::string&)> progress;  // one line per step, for the CLI
+};
+
+struct ArtifactSummary {
+  std::filesystem::path directory;
+  std::string prefix;
+  size_t arena_bytes = 0;
+  size_t weight_bytes = 0;
+  size_t code_bytes = 0;  // size of the static library
+  int kernels = 0;
+  int kernels_from_cache = 0;
+  int steps = 0;
+  std::map<std::string, double> stage_seconds;  // kernels, runtime, link
+  nlohmann::json manifest;
+};
+
+ArtifactSummary build_artifact(const lang::Module& fused, const DeviceProfile& profile, const ArtifactOptions& options,
+                               const std::filesystem::path& out_dir);
+
+// "resnet18-edge" -> "resnet18_edge" (a valid C identifier).
+std::string c_identifier(std::string_view name);
+
+}  // namespace modelc::targets
