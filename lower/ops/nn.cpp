@@ -112,6 +112,50 @@ LoweredOp lower_dense(std::span<const TensorFunc> args, const LowerContext& ctx)
   return {value, schedule, {}};
 }
 
+// ---- batch_matmul: x[..., M, K] . y[..., K, N], batch axes broadcast ----
+//
+// y is contiguous along N, so N is vectorized: each x element broadcasts
+// against a vector of y's row, accumulating a block of rows of the output.
+LoweredOp lower_batch_matmul(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const lang::TensorType out_type = ctx.binding.types.at(0);
+  const size_t rank = out_type.rank();
+  const int K = static_cast<int>(args[0].type.shape.back());
+  RDom k(0, K, ctx.name + "_k");
+  // Batch index of an operand broadcast to the output's batch axes.
+  auto operand_index = [&](const TensorFunc& a, const std::vector<Var>& v, Expr row, Expr col) {
+    std::vector<Expr> idx;
+    const size_t batch = a.type.rank() - 2, offset = (rank - 2) - batch;
+    for (size_t d = 0; d < batch; ++d) idx.push_back(a.type.shape[d] == 1 ? Expr(0) : Expr(v[offset + d]));
+    idx.push_back(row);
+    idx.push_back(col);
+    return idx;
+  };
+  Func acc(ctx.name + "_acc");
+  const std::vector<Var> vars = make_vars(rank, ctx.name + "_v");
+  acc(halide_order(vars)) = 0.f;
+  acc(halide_order(vars)) += args[0].at(operand_index(args[0], vars, vars[rank - 2], k)) *
+                             args[1].at(operand_index(args[1], vars, k, vars[rank - 1]));
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
+
+  const int64_t N = out_type.shape[rank - 1], M = out_type.shape[rank - 2];
+  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
+    const int lanes = fitting_lanes(N, s.vector_lanes);
+    const int rows = M >= 4 ? 4 : static_cast<int>(M);
+    Var no("no"), ni("ni"), mo("mo"), mi("mi");
+    Func out = s.output;
+    out.split(s.output_vars[rank - 1], no, ni, lanes, TailStrategy::GuardWithIf)
+        .split(s.output_vars[rank - 2], mo, mi, rows, TailStrategy::GuardWithIf)
+        .reorder(ni, mi, no, mo)
+        .vectorize(ni)
+        .unroll(mi);
+    if (rank > 2) out.parallel(s.output_vars[0]);
+    else out.parallel(mo);
+    acc.compute_at(out, no).vectorize(vars[rank - 1], lanes, TailStrategy::GuardWithIf).unroll(vars[rank - 2]);
+    acc.update().reorder(vars[rank - 1], vars[rank - 2], k).vectorize(vars[rank - 1], lanes, TailStrategy::GuardWithIf).unroll(vars[rank - 2]);
+  };
+  return {value, schedule, {}};
+}
+
 LoweredOp lower_bias_add(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const lang::TensorType t = ctx.binding.types.at(0);
   int64_t axis = attrs_as<lang::AxisAttrs>(*ctx.binding.attrs).axis;
@@ -222,6 +266,7 @@ LoweredOp lower_softmax(std::span<const TensorFunc> args, const LowerContext& ct
 void register_nn_lowerings(LoweringRegistry& r) {
   r.add("nn.conv2d", lower_conv2d);
   r.add("nn.dense", lower_dense);
+  r.add("nn.batch_matmul", lower_batch_matmul);
   r.add("nn.bias_add", lower_bias_add);
   r.add("nn.batch_norm", lower_batch_norm);
   r.add("nn.max_pool2d", lower_pool2d<true>);

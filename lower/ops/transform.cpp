@@ -69,12 +69,25 @@ LoweredOp lower_concatenate(std::span<const TensorFunc> args, const LowerContext
           {}, {}};
 }
 
+LoweredOp lower_strided_slice(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const auto ranges = lang::resolve_strided_slice(args[0].type.shape, lang::attrs_as<lang::StridedSliceAttrs>(*ctx.binding.attrs));
+  return {define(ctx.name, t, [&](const std::vector<Var>& v) {
+            std::vector<Expr> idx;
+            for (size_t d = 0; d < v.size(); ++d)
+              idx.push_back(static_cast<int>(ranges[d].start) + v[d] * static_cast<int>(ranges[d].step));
+            return args[0].at(idx);
+          }),
+          {}, {}};
+}
+
 }  // namespace
 
 void register_transform_lowerings(LoweringRegistry& r) {
   r.add("reshape", lower_reshape);
   r.add("transpose", lower_transpose);
   r.add("concatenate", lower_concatenate);
+  r.add("strided_slice", lower_strided_slice);
 }
 
 }  // namespace modelc::lower

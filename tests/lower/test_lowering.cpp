@@ -145,6 +145,16 @@ def @main(%a: Tensor[(2, 3, 4), float32], %b: Tensor[(2, 5, 4), float32]) {
 })");
 }
 
+TEST_CASE("batched matmul with broadcast batch axes, strided slices") {
+  check_against_reference(R"(
+def @main(%a: Tensor[(2, 3, 5, 7), float32], %b: Tensor[(3, 7, 19), float32], %c: Tensor[(6, 9, 4), float32]) {
+  %0 = nn.batch_matmul(%a, %b);
+  %1 = strided_slice(%c, begin=[1, -1], end=[5, 0], axes=[0, 1], strides=[2, -3]);
+  %2 = strided_slice(%c, begin=[2], end=[100], axes=[2], strides=[]);
+  (%0, %1, %2)
+})");
+}
+
 TEST_CASE("memory plan reuses memory of dead tensors") {
   Module m = parse_module(R"(
 def @main(%x: Tensor[(1, 1024), float32]) {

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Installs, with apt-get, exactly the Debian 12 packages modelc needs that are
+# missing; a no-op when everything is there. Runs as root (or through sudo).
+#
+#   scripts/install-deps.sh          build + test dependencies
+#
+# The ONNX Runtime baseline also needs node and npm (this image ships Node 20
+# with npm; Debian: apt-get install nodejs npm) and scripts/install-onnxruntime.sh.
+set -eu
+
+packages="
+  build-essential pkg-config python3 meson ninja-build
+  libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev doctest-dev libcli11-dev libssl-dev
+  libhalide14-0-dev llvm-14 llvm-14-dev clang-14 lld-14
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  json-schema-test-suite python3-jsonschema libonnx-testdata
+
+"
+
+missing=""
+for p in $packages; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  case "$status" in
+    *"install ok installed"*) ;;
+    *) missing="$missing $p" ;;
+  esac
+done
+
+if [ -z "$missing" ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+echo "install-deps: installing$missing"
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=""
+elif command -v sudo >/dev/null 2>&1; then
+  as_root="sudo"
+else
+  echo "install-deps: run as root to install:$missing" >&2
+  exit 1
+fi
+$as_root apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends $missing
