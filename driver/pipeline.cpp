@@ -35,7 +35,15 @@ std::string join(const std::vector<std::string>& names) {
 lang::Module import_model(const spec::Recipe& recipe) {
   lang::Module module;
   if (recipe.model.onnx) {
-    module = lang::import_onnx(*recipe.model.onnx, recipe.model.inputs);
+    try {
+      module = lang::import_onnx(*recipe.model.onnx, recipe.model.inputs);
+    } catch (const Error& e) {
+      // Problems with the recipe's input overrides carry a pointer into the recipe.
+      std::vector<Diagnostic> located = e.diagnostics();
+      for (Diagnostic& d : located)
+        if (!d.location.known() && !d.pointer.empty()) d.location = recipe.locate(d.pointer);
+      throw Error(std::move(located));
+    }
   } else if (recipe.model.graph) {
     module = lang::import_yaml_graph(*recipe.model.graph, recipe.marks, recipe.model.graph_pointer,
                                      recipe.file.parent_path());

@@ -64,6 +64,12 @@ std::optional<BatchNormFold> find_fold(const Module& m, const Function& fn, cons
   return fold;
 }
 
+// "conv1.weight" -> "conv1": a name for constants derived from a layer's weight.
+std::string layer_prefix(const std::string& constant) {
+  const size_t dot = constant.rfind('.');
+  return dot == std::string::npos ? constant : constant.substr(0, dot);
+}
+
 Tensor channel_constant(const std::vector<float>& values, size_t rank, size_t axis) {
   std::vector<int64_t> shape(rank - axis, 1);
   shape[0] = static_cast<int64_t>(values.size());
@@ -101,14 +107,14 @@ Function simplify(Module& m, const Function& fn) {
     } else if (b.is_op("nn.batch_norm") && folds[i]) {
       const BatchNormFold& fold = *folds[i];
       std::vector<float> shift = fold.shift;
-      std::string name = b.origin.empty() ? "bn" : b.origin;
+      const std::string name = layer_prefix(fn.body[fold.conv].args[1].constant);
       if (fold.bias_add) {
         auto bias = m.constant(fn.body[*fold.bias_add].args[1].constant).values<float>();
         for (size_t c = 0; c < shift.size(); ++c) shift[c] += bias[c] * fold.scale[c];
       }
       auto bias_attrs = std::make_shared<AxisAttrs>();
       bias_attrs->axis = 1;
-      const std::string bias_name = m.add_constant(name + ".bias", Tensor::from_floats({static_cast<int64_t>(shift.size())}, shift));
+      const std::string bias_name = m.add_constant(name + ".bias.bn_folded", Tensor::from_floats({static_cast<int64_t>(shift.size())}, shift));
       builder.replace(i, 0, builder.emit(make_op_call("nn.bias_add", {builder.map(b.args[0]), ValueRef::constant_named(bias_name)},
                                                       bias_attrs, b.origin)));
     } else if (b.is_op("nn.batch_norm") && all_constant(b)) {
@@ -116,7 +122,7 @@ Function simplify(Module& m, const Function& fn) {
       const size_t rank = b.types.at(0).rank();
       const auto axis = static_cast<size_t>(a.axis < 0 ? a.axis + static_cast<int64_t>(rank) : a.axis);
       auto [scale, shift] = scale_and_shift(m, b);
-      const std::string name = b.origin.empty() ? "bn" : b.origin;
+      const std::string name = layer_prefix(b.args[1].constant);
       const std::string scale_name = m.add_constant(name + ".scale", channel_constant(scale, rank, axis));
       const std::string shift_name = m.add_constant(name + ".shift", channel_constant(shift, rank, axis));
       const ValueRef scaled = builder.emit(make_op_call("multiply", {builder.map(b.args[0]), ValueRef::constant_named(scale_name)}, nullptr, b.origin));

@@ -71,12 +71,12 @@ TEST_CASE("SimplifyInference folds batch norm into the convolution's weight and 
   const Module after = run_pass(before, "SimplifyInference");
   // Channel 0: scale = 1.5 / sqrt(0.8 + 1e-5) = 1.67704, shift = (0.1 - 0.1) * scale + 0.2;
   // channel 1: scale = 0.5 / sqrt(1.2 + 1e-5) = 0.456435, shift = (-0.2 - 0.4) * scale - 0.3.
-  CHECK(print_module(without_dead_code(after)) == R"(const @bn.bias : Tensor[(2), float32] = [0.2, -0.57386017]
+  CHECK(print_module(without_dead_code(after)) == R"(const @w.bias.bn_folded : Tensor[(2), float32] = [0.2, -0.57386017]
 const @w.bn_folded : Tensor[(2, 2, 1, 1), float32] = [0.8385202, -1.6770405, 0.11410839, 0.9128671]
 
 def @main(%x: Tensor[(1, 2, 3, 3), float32]) -> Tensor[(1, 2, 3, 3), float32] {
   %0 = nn.conv2d(%x, @w.bn_folded, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1) : Tensor[(1, 2, 3, 3), float32];
-  %1 = nn.bias_add(%0, @bn.bias, axis=1) : Tensor[(1, 2, 3, 3), float32];
+  %1 = nn.bias_add(%0, @w.bias.bn_folded, axis=1) : Tensor[(1, 2, 3, 3), float32];
   %2 = nn.relu(%1) : Tensor[(1, 2, 3, 3), float32];
   %2
 }

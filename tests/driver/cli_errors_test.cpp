@@ -1,0 +1,122 @@
+// Bad input through the modelc binary: each mistake gives one clear error
+// naming the file (and line, when the mistake is in the recipe), exit code 2,
+// and no output folder, half-written or otherwise.
+#include <doctest/doctest.h>
+
+#include "support/file_io.h"
+#include "support/process.h"
+#include "tests/driver/test_util.h"
+
+namespace fs = std::filesystem;
+using namespace modelc;
+
+namespace {
+
+struct CliRun {
+  int exit_code;
+  std::string err;
+};
+
+CliRun modelc_cli(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{test::modelc_binary().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const ProcessResult r = run_process(argv);
+  REQUIRE(r.started);
+  return {r.exit_code, r.stderr_text};
+}
+
+std::string recipe_with(const std::string& model_block, const std::string& targets = "  host: {device: host}\n") {
+  return "apiVersion: modelc/v1\nkind: Recipe\nmetadata: {name: broken, version: 1.0.0}\nmodel:\n" + model_block +
+         "targets:\n" + targets;
+}
+
+// Compiles `recipe` and checks the failure: exit 2, every expected fragment in
+// stderr, no crash report, and no output folder.
+void expect_compile_failure(const test::TempDir& tmp, const fs::path& recipe, const std::vector<std::string>& fragments) {
+  const fs::path out = tmp.path() / "out";
+  const CliRun r = modelc_cli({"compile", recipe.string(), "-o", out.string()});
+  INFO(r.err);
+  CHECK(r.exit_code == 2);
+  for (const std::string& f : fragments) CHECK(r.err.find(f) != std::string::npos);
+  CHECK(r.err.find("internal error") == std::string::npos);
+  CHECK_FALSE(fs::exists(out));
+  for (const auto& entry : fs::directory_iterator(tmp.path()))
+    CHECK(entry.path().filename().string().find("staging") == std::string::npos);
+}
+
+fs::path mlp() { return test::source_root() / "examples/quickstart/mlp.onnx"; }
+
+}  // namespace
+
+TEST_CASE("a typo in a recipe key: file:line:column and a did-you-mean") {
+  test::TempDir tmp;
+  const fs::path recipe = tmp.write("recipe.yaml", recipe_with("  onnx: " + mlp().string() + "\n", "  host: {devise: host}\n"));
+  expect_compile_failure(tmp, recipe, {"recipe.yaml:7:10: error: unknown property 'devise'", "did you mean 'device'?"});
+  const CliRun validate = modelc_cli({"validate", recipe.string()});
+  CHECK(validate.exit_code == 2);
+}
+
+TEST_CASE("a missing model file") {
+  test::TempDir tmp;
+  const fs::path recipe = tmp.write("recipe.yaml", recipe_with("  onnx: no/such/model.onnx\n"));
+  expect_compile_failure(tmp, recipe, {"recipe.yaml:5:", "model.onnx"});
+}
+
+TEST_CASE("a truncated ONNX file") {
+  test::TempDir tmp;
+  const std::vector<std::byte> bytes = read_binary_file(mlp());
+  write_file_atomic(tmp.path() / "truncated.onnx", std::span<const std::byte>(bytes.data(), 300));
+  const fs::path recipe = tmp.write("recipe.yaml", recipe_with("  onnx: truncated.onnx\n"));
+  expect_compile_failure(tmp, recipe, {"truncated.onnx: error:"});
+}
+
+TEST_CASE("a file that is not ONNX") {
+  test::TempDir tmp;
+  tmp.write("model.onnx", "this is not a protobuf\n");
+  const fs::path recipe = tmp.write("recipe.yaml", recipe_with("  onnx: model.onnx\n"));
+  expect_compile_failure(tmp, recipe, {"model.onnx: error:"});
+}
+
+TEST_CASE("an operator modelc does not support") {
+  test::TempDir tmp;
+  fs::copy_file(test::source_root() / "tests/driver/data/unsupported_op.onnx", tmp.path() / "det.onnx");
+  const fs::path recipe = tmp.write("recipe.yaml", recipe_with("  onnx: det.onnx\n"));
+  expect_compile_failure(tmp, recipe, {"det.onnx: error: ONNX Det (opset 13) at node 'determinant' is not supported"});
+}
+
+TEST_CASE("an input shape that does not match the model") {
+  test::TempDir tmp;
+  const fs::path recipe =
+      tmp.write("recipe.yaml", recipe_with("  onnx: " + mlp().string() + "\n  inputs: [{name: input, shape: [1, 785]}]\n"));
+  expect_compile_failure(tmp, recipe, {"recipe.yaml:6:", "input 'input' has shape [1, 784] in the model, the recipe gives [1, 785]"});
+}
+
+TEST_CASE("a YAML graph whose shapes do not fit") {
+  test::TempDir tmp;
+  const fs::path recipe = tmp.write("recipe.yaml", recipe_with(R"(  graph:
+    inputs: [{name: x, shape: [1, 3, 8, 8]}]
+    layers:
+      - {op: conv2d, filters: 4, kernel: 3}
+      - {op: dense, name: head, units: 10}
+)"));
+  expect_compile_failure(tmp, recipe, {"recipe.yaml:9:", "head"});
+}
+
+TEST_CASE("an unknown target device") {
+  test::TempDir tmp;
+  const fs::path recipe = tmp.write("recipe.yaml", recipe_with("  onnx: " + mlp().string() + "\n", "  host: {device: x86-64-avx3}\n"));
+  expect_compile_failure(tmp, recipe, {"recipe.yaml:7:", "x86-64-avx3"});
+}
+
+TEST_CASE("--version names modelc, Halide and LLVM; --help lists the commands") {
+  const ProcessResult v = run_process({test::modelc_binary().string(), "--version"});
+  CHECK(v.exit_code == 0);
+  CHECK(v.stdout_text.find("modelc ") == 0);
+  CHECK(v.stdout_text.find("Halide 14") != std::string::npos);
+  CHECK(v.stdout_text.find("LLVM 14") != std::string::npos);
+  const ProcessResult h = run_process({test::modelc_binary().string(), "--help"});
+  CHECK(h.exit_code == 0);
+  for (const char* cmd : {"validate", "plan", "compile", "run", "bench", "report"}) CHECK(h.stdout_text.find(cmd) != std::string::npos);
+  const ProcessResult c = run_process({test::modelc_binary().string(), "compile", "--help"});
+  CHECK(c.stdout_text.find("--emit") != std::string::npos);
+}

@@ -1,0 +1,111 @@
+// A recipe goes end to end: import, optimize, lower, build the artifact, load
+// it and run it; its outputs match the reference interpreter (the quickstart)
+// and PyTorch (the shared models: rtol 1e-3 / atol 1e-4, the bar; the
+// compiled kernels reassociate float sums, so bit equality is not expected).
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "driver/evaluate.h"
+#include "driver/pipeline.h"
+#include "lang/interpreter.h"
+#include "reports/accuracy.h"
+#include "support/sha256.h"
+#include "tests/driver/test_util.h"
+
+namespace fs = std::filesystem;
+using namespace modelc;
+
+namespace {
+
+driver::CompiledArtifact compile_one(const spec::Recipe& recipe, const fs::path& out) {
+  driver::CompileOptions options;
+  options.out_dir = out;
+  const auto artifacts = driver::compile(recipe, options);
+  REQUIRE(artifacts.size() == 1);
+  return artifacts.front();
+}
+
+std::string onnx_recipe(const fs::path& models, const std::string& model) {
+  return "apiVersion: modelc/v1\nkind: Recipe\nmetadata: {name: " + model + ", version: 1.0.0}\nmodel:\n  onnx: " +
+         (models / (model + ".onnx")).string() + "\ntargets:\n  host: {device: host}\n";
+}
+
+void check_shared_model(const std::string& model) {
+  const auto models = test::shared_models();
+  if (!models) {
+    MESSAGE("skipped: ../shared/models is absent (set MODELC_SHARED_MODELS)");
+    return;
+  }
+  test::TempDir tmp;
+  const spec::Recipe recipe = spec::load_recipe(tmp.write("recipe.yaml", onnx_recipe(*models, model)));
+  const driver::CompiledArtifact a = compile_one(recipe, tmp.path() / "out");
+  const lang::Tensor input = driver::read_npy_tensor(*models / (model + ".input.npy"));
+  const lang::Tensor expected = driver::read_npy_tensor(*models / (model + ".output.npy"));
+  const std::vector<lang::Tensor> got = driver::run_artifact(a.directory, {input}, 0);
+  REQUIRE(got.size() == 1);
+  REQUIRE(got[0].type() == expected.type());
+  const reports::AccuracyStats s =
+      reports::compare_outputs(got[0].values<float>(), expected.values<float>(), reports::Tolerance{1e-3, 1e-4});
+  INFO(model << ": max abs error " << s.max_abs_error << ", mismatches " << s.mismatches);
+  CHECK(s.allclose);
+}
+
+}  // namespace
+
+TEST_CASE("quickstart CNN: the artifact matches the reference interpreter") {
+  test::TempDir tmp;
+  const spec::Recipe recipe = spec::load_recipe(test::source_root() / "examples/quickstart/cnn.yaml");
+  const driver::CompiledArtifact a = compile_one(recipe, tmp.path() / "out");
+  CHECK(fs::exists(a.directory / "libquickstart_cnn.a"));
+  CHECK(fs::exists(a.directory / "libquickstart_cnn.so"));
+  CHECK(fs::exists(a.directory / "model.h"));
+  CHECK(fs::exists(a.directory / "modelc.h"));
+
+  const lang::Module reference = driver::import_model(recipe);
+  const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, reference);
+  const std::vector<lang::Tensor> want = lang::evaluate_main(reference, inputs);
+  const std::vector<lang::Tensor> got = driver::run_artifact(a.directory, inputs, 1);
+  REQUIRE(got.size() == want.size());
+  const auto s = reports::compare_outputs(got[0].values<float>(), want[0].values<float>(), reports::Tolerance{1e-4, 1e-6});
+  INFO("max abs error " << s.max_abs_error);
+  CHECK(s.allclose);
+  // Softmax output: a probability distribution.
+  float sum = 0;
+  for (float v : got[0].values<float>()) sum += v;
+  CHECK(sum == doctest::Approx(1.0).epsilon(1e-5));
+}
+
+TEST_CASE("the manifest describes the artifact and its files' digests") {
+  test::TempDir tmp;
+  const spec::Recipe recipe = spec::load_recipe(test::source_root() / "examples/quickstart/cnn.yaml");
+  const driver::CompiledArtifact a = compile_one(recipe, tmp.path() / "out");
+  std::ifstream in(a.directory / "manifest.json");
+  const nlohmann::json m = nlohmann::json::parse(in);
+  CHECK(m["prefix"] == "quickstart_cnn");
+  CHECK(m["api_symbol"] == "quickstart_cnn_api");
+  CHECK(m["inputs"][0]["name"] == "image");
+  CHECK(m["inputs"][0]["shape"] == std::vector<int64_t>{1, 3, 32, 32});
+  CHECK(m["outputs"][0]["name"] == "probabilities");
+  CHECK(m["arena_bytes"].get<size_t>() > 0);
+  CHECK(m["versions"]["halide"].get<std::string>().rfind("14", 0) == 0);
+  for (const auto& [file, digest] : m["sha256"].items()) CHECK(sha256_file(a.directory / file) == digest.get<std::string>());
+  // The residual block's two 16->16 convolutions have identical shapes: one kernel serves both.
+  int calls = 0;
+  for (const auto& k : m["kernels"]) calls += k["calls"].get<int>();
+  CHECK(calls == m["steps"].get<int>());
+  CHECK(m["kernels"].size() < static_cast<size_t>(calls));
+}
+
+TEST_CASE("a second compile takes every kernel from the cache and gives identical libraries") {
+  test::TempDir tmp;
+  const spec::Recipe recipe = spec::load_recipe(test::source_root() / "examples/quickstart/cnn.yaml");
+  const driver::CompiledArtifact first = compile_one(recipe, tmp.path() / "a");
+  const driver::CompiledArtifact second = compile_one(recipe, tmp.path() / "b");
+  CHECK(second.summary.kernels_from_cache == second.summary.kernels);
+  CHECK(sha256_file(first.directory / "libquickstart_cnn.a") == sha256_file(second.directory / "libquickstart_cnn.a"));
+}
+
+TEST_CASE("shared model mlp_784_512_512_10 matches PyTorch") { check_shared_model("mlp_784_512_512_10"); }
+TEST_CASE("shared model mobilenet_v2 matches PyTorch") { check_shared_model("mobilenet_v2"); }
+TEST_CASE("shared model resnet18 matches PyTorch") { check_shared_model("resnet18"); }
