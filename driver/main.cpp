@@ -34,6 +34,7 @@ struct CommonOptions {
   std::string recipe;
   std::optional<std::string> target, variant;
   std::string out_dir;
+  bool locked = false;
 };
 
 void add_recipe_options(CLI::App* cmd, CommonOptions& o, bool with_selection = true) {
@@ -42,6 +43,7 @@ void add_recipe_options(CLI::App* cmd, CommonOptions& o, bool with_selection = t
   cmd->add_option("--target", o.target, "only this target (a key of targets:)");
   cmd->add_option("--variant", o.variant, "only this variant (see `modelc plan`)");
   cmd->add_option("-o,--out", o.out_dir, "output folder (default: <recipe folder>/out/<name>)");
+  cmd->add_flag("--locked", o.locked, "refuse to build when an input differs from <recipe>.lock, fail when an artifact does");
 }
 
 driver::ProgressFn progress_logger() {
@@ -71,6 +73,7 @@ void print_errors(const Error& e, bool json) {
 
 driver::CompileOptions compile_options(const CommonOptions& o, const std::vector<std::string>& emit, bool no_cache) {
   driver::CompileOptions c;
+  c.locked = o.locked;
   c.out_dir = o.out_dir;
   c.emit = emit;
   c.only_target = o.target;

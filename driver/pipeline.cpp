@@ -6,9 +6,13 @@
 #include "lang/frontends/onnx.h"
 #include "lang/frontends/yaml_graph.h"
 #include "lang/text.h"
+#include "lower/lowering.h"
 #include "lower/memory_plan.h"
+#include "modelc_config.h"
+#include "spec/lockfile.h"
 #include "support/diagnostic.h"
 #include "support/file_io.h"
+#include "support/sha256.h"
 #include "support/spelling.h"
 
 namespace fs = std::filesystem;
@@ -28,6 +32,53 @@ std::string join(const std::vector<std::string>& names) {
   std::string s;
   for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
   return s;
+}
+
+spec::Lock lock_inputs(const spec::Recipe& recipe, const std::vector<spec::Variant>& variants,
+                       const std::vector<spec::TargetSpec>& targets) {
+  spec::Lock lock;
+  lock.recipe_name = recipe.name;
+  lock.recipe_version = recipe.version;
+  lock.toolchain = {{"modelc", MODELC_VERSION}, {"halide", lower::halide_version()}, {"llvm", lower::llvm_version()},
+                    {"onnx", lang::onnx_library_version()}};
+  for (const spec::Variant& v : variants) {
+    spec::LockedVariant& lv = lock.variants[v.name];
+    lv.resolved_sha256 = spec::resolved_recipe_sha256(v.recipe);
+    lv.inputs = spec::recipe_input_digests(v.recipe);
+    for (const spec::TargetSpec& t : targets)
+      lv.targets[t.name] = {t.device, targets::resolved_halide_target(targets::find_device_profile(t.device)), {}};
+  }
+  return lock;
+}
+
+[[noreturn]] void lock_mismatch(const fs::path& lock_file, const std::string& what, const std::vector<std::string>& diffs) {
+  std::vector<Diagnostic> problems;
+  for (const std::string& d : diffs) problems.push_back({Severity::error, {lock_file.string()}, {}, what + ": " + d, {}});
+  problems.back().hint = "run `modelc compile` without --locked to accept the change and rewrite the lock";
+  throw Error(std::move(problems));
+}
+
+// Adds this build's entries to the existing lock (other variants and targets stay).
+void update_lock(const fs::path& lock_file, const spec::Lock& built) {
+  spec::Lock merged = built;
+  if (fs::exists(lock_file)) {
+    try {
+      spec::Lock old = spec::read_lock(lock_file);
+      if (old.recipe_name == built.recipe_name && old.toolchain == built.toolchain) {
+        for (auto& [name, variant] : old.variants) {
+          auto it = merged.variants.find(name);
+          if (it == merged.variants.end()) {
+            merged.variants.emplace(name, variant);
+          } else if (it->second.resolved_sha256 == variant.resolved_sha256) {
+            for (auto& [t, target] : variant.targets) it->second.targets.emplace(t, target);
+          }
+        }
+      }
+    } catch (const Error&) {
+      // An unreadable lock is replaced.
+    }
+  }
+  spec::write_lock(lock_file, merged);
 }
 
 }  // namespace
@@ -145,6 +196,15 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
     }
   }
 
+  const fs::path lock_file = spec::lock_path(recipe);
+  spec::Lock lock = lock_inputs(recipe, variants, targets);
+  std::optional<spec::Lock> locked;
+  if (options.locked) {
+    locked = spec::read_lock(lock_file);
+    const auto diffs = spec::lock_differences(*locked, lock, false);
+    if (!diffs.empty()) lock_mismatch(lock_file, "--locked: an input differs from the lock", diffs);
+  }
+
   std::vector<CompiledArtifact> artifacts;
   for (const spec::Variant& variant : variants) {
     const spec::Recipe& r = variant.recipe;
@@ -193,8 +253,17 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       a.stage_seconds = {{"import", import_seconds}, {"optimize", optimize_seconds}};
       for (const auto& [stage, s] : a.summary.stage_seconds) a.stage_seconds.emplace_back(stage, s);
       a.seconds = seconds_since(start);
+      auto& digests = lock.variants[variant.name].targets[target.name].artifacts;
+      digests = a.summary.manifest.at("sha256").get<std::map<std::string, std::string>>();
+      digests["manifest.json"] = sha256_file(a.directory / "manifest.json");
       artifacts.push_back(std::move(a));
     }
+  }
+  if (locked) {
+    const auto diffs = spec::lock_differences(*locked, lock, true);
+    if (!diffs.empty()) lock_mismatch(lock_file, "--locked: the build is not reproducible", diffs);
+  } else {
+    update_lock(lock_file, lock);
   }
   return artifacts;
 }

@@ -41,6 +41,9 @@ struct CompileOptions {
   std::optional<std::string> only_target;  // a key of `targets:`
   std::optional<std::string> only_variant;
   bool use_cache = true;
+  // Refuse to build when an input differs from the recipe's lockfile, and fail
+  // when an artifact differs from it; without it, the lockfile is (re)written.
+  bool locked = false;
   ProgressFn progress;
 };
 
@@ -69,7 +72,7 @@ std::filesystem::path artifact_dir(const std::filesystem::path& out_dir, const s
                                    size_t variant_count, const std::string& target);
 
 // Compiles every selected variant x target. Each artifact folder appears
-// whole or not at all.
+// whole or not at all. Writes (or with `locked`, checks) the recipe's lockfile.
 std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileOptions& options);
 
 }  // namespace modelc::driver

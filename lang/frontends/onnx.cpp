@@ -1,6 +1,8 @@
 // ONNX import: file -> checked, shape-inferred ModelProto -> IR module.
 #include "lang/frontends/onnx.h"
 
+#include <onnx/common/version.h>
+
 #include <cstring>
 #include <set>
 
@@ -15,7 +17,7 @@
 namespace modelc::lang {
 namespace fe = frontends;
 
-namespace {
+namespace frontends {
 
 std::optional<DType> dtype_of_onnx(int32_t data_type) {
   switch (data_type) {
@@ -31,6 +33,12 @@ std::optional<DType> dtype_of_onnx(int32_t data_type) {
     default: return std::nullopt;
   }
 }
+
+}  // namespace frontends
+
+namespace {
+
+using frontends::dtype_of_onnx;
 
 std::string onnx_type_name(int32_t data_type) {
   return onnx::TensorProto::DataType_IsValid(data_type)
@@ -317,6 +325,8 @@ Module import_onnx(const std::filesystem::path& file, const std::vector<spec::In
   check_supported(model, name);
   return OnnxImporter(model, name).run(input_overrides);
 }
+
+std::string onnx_library_version() { return onnx::LAST_RELEASE_VERSION; }
 
 std::vector<std::string> supported_onnx_ops() {
   std::vector<std::string> out;

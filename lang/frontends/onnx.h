@@ -24,4 +24,7 @@ Module import_onnx(const std::filesystem::path& file, const std::vector<spec::In
 // The ONNX op types import_onnx converts (default domain), sorted.
 std::vector<std::string> supported_onnx_ops();
 
+// The version of libonnx modelc was built with (for lockfiles and --version).
+std::string onnx_library_version();
+
 }  // namespace modelc::lang
