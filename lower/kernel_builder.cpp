@@ -134,32 +134,57 @@ void compile_kernel_object(const lang::Module& module, const lang::Function& pri
   }
 }
 
-std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang::Function& primitive,
-                                         std::span<const lang::Tensor> args) {
+struct JitKernel::Compiled {
+  KernelPipeline kernel;
+  Halide::Pipeline pipeline;
+  Halide::Target target;
+};
+
+JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& primitive) {
   const Halide::Target t = parse_target("host", true);
   KernelPipeline kp = build_pipeline(module, primitive, t);
+  Halide::Pipeline pipeline(kp.output);
+  pipeline.compile_jit(t);
+  JitKernel kernel;
+  kernel.compiled_ = std::make_shared<JitKernel::Compiled>(JitKernel::Compiled{std::move(kp), std::move(pipeline), t});
+  return kernel;
+}
+
+namespace {
+
+Halide::Buffer<> halide_buffer(const lang::TensorType& type) {
+  std::vector<int> sizes;
+  for (size_t d = type.rank(); d-- > 0;) sizes.push_back(static_cast<int>(type.shape[d]));
+  if (sizes.empty()) sizes.push_back(1);
+  return Halide::Buffer<>(halide_type(type.dtype), sizes);
+}
+
+}  // namespace
+
+std::vector<lang::Tensor> JitKernel::run(std::span<const lang::Tensor> args) const {
+  const KernelPipeline& kp = compiled_->kernel;
+  if (args.size() != kp.params.size())
+    throw Error("the kernel takes " + std::to_string(kp.params.size()) + " arguments, given " + std::to_string(args.size()));
   std::vector<Halide::Buffer<>> inputs;
   Halide::ParamMap params;
   for (size_t i = 0; i < args.size(); ++i) {
-    const lang::TensorType& type = args[i].type();
-    std::vector<int> sizes;
-    for (size_t d = type.rank(); d-- > 0;) sizes.push_back(static_cast<int>(type.shape[d]));
-    if (sizes.empty()) sizes.push_back(1);
-    Halide::Buffer<> b(halide_type(type.dtype), sizes);
+    Halide::Buffer<> b = halide_buffer(args[i].type());
     std::memcpy(b.data(), args[i].bytes().data(), args[i].bytes().size());
     inputs.push_back(b);
     params.set(kp.params[i], inputs.back());
   }
   lang::Tensor out(kp.output_type);
-  std::vector<int> sizes;
-  for (size_t d = kp.output_type.rank(); d-- > 0;) sizes.push_back(static_cast<int>(kp.output_type.shape[d]));
-  if (sizes.empty()) sizes.push_back(1);
-  Halide::Buffer<> result(halide_type(kp.output_type.dtype), sizes);
-  Halide::Pipeline(kp.output).realize(result, t, params);
+  Halide::Buffer<> result = halide_buffer(kp.output_type);
+  compiled_->pipeline.realize(result, compiled_->target, params);
   std::memcpy(out.mutable_bytes().data(), result.data(), out.bytes().size());
   std::vector<lang::Tensor> outs;
   outs.push_back(std::move(out));
   return outs;
+}
+
+std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang::Function& primitive,
+                                         std::span<const lang::Tensor> args) {
+  return compile_kernel_jit(module, primitive).run(args);
 }
 
 std::string halide_version() {

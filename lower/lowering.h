@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,6 +41,23 @@ std::string kernel_hash(const lang::Module& module, const lang::Function& primit
 void compile_kernel_object(const lang::Module& module, const lang::Function& primitive, const std::string& symbol,
                            const KernelTarget& target, const std::filesystem::path& object_path,
                            const std::filesystem::path* stmt_path = nullptr);
+
+// A primitive function compiled with Halide's JIT for this machine. Compiling
+// dominates the cost of running small kernels, so runners that call the same
+// kernel (or structurally identical ones, see kernel_hash) keep this and call
+// run again. Copies share the compiled code.
+class JitKernel {
+ public:
+  // Arguments in parameter order, with the parameters' types.
+  std::vector<lang::Tensor> run(std::span<const lang::Tensor> args) const;
+
+ private:
+  friend JitKernel compile_kernel_jit(const lang::Module&, const lang::Function&);
+  struct Compiled;
+  std::shared_ptr<Compiled> compiled_;  // realize() is non-const in Halide
+};
+
+JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& primitive);
 
 // Compiles with Halide's JIT for this machine and runs once (tests, the op x
 // target harness).
