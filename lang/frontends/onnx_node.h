@@ -15,6 +15,10 @@
 
 namespace modelc::lang::frontends {
 
+// The IR dtype of an ONNX element type (TensorProto::DataType); DOUBLE maps
+// to float32, since the IR has no float64. nullopt for types the IR lacks.
+std::optional<DType> dtype_of_onnx(int32_t data_type);
+
 // Converts a TensorProto (initializer or Constant attribute) to a tensor;
 // throws modelc::Error naming `what` for external data or unsupported types.
 Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what);
@@ -32,6 +36,7 @@ class NodeContext {
   // Input i; throws when the node does not have it.
   ValueRef input(size_t i) const;
   TensorType type(const ValueRef& value) const { return builder_.type_of(value); }
+  bool is_constant(const ValueRef& value) const { return builder_.constant_value(value).has_value(); }
   // Input i's data; throws when it is not a constant (computed at import time).
   Tensor constant_input(size_t i, const char* what) const;
   std::vector<int64_t> constant_ints(size_t i, const char* what) const;

@@ -212,6 +212,10 @@ Outputs convert_matmul(NodeContext& c) {
   return {c.call("reshape", {c.call("nn.dense", {rows, w})}, reshape_to(out_shape))};
 }
 
+NodeConverter binary_op(const char* op) {
+  return [op](NodeContext& c) { return Outputs{c.call(op, {c.input(0), c.input(1)})}; };
+}
+
 NodeConverter unary(const char* op) {
   return [op](NodeContext& c) { return Outputs{c.call(op, {c.input(0)})}; };
 }
@@ -225,16 +229,82 @@ NodeConverter binary(const char* op) {
   };
 }
 
+// Bounds that are constants become clip's attributes; bounds computed at run
+// time (or of integer tensors) become maximum / minimum.
 Outputs convert_clip(NodeContext& c) {
-  ClipAttrs a;
+  ValueRef x = c.input(0);
   if (c.opset() < 11) {
+    ClipAttrs a;
     a.a_min = c.attr_float("min", a.a_min);
     a.a_max = c.attr_float("max", a.a_max);
-  } else {
-    if (c.has_input(1)) a.a_min = c.constant_input(1, "the lower bound").element_as_double(0);
-    if (c.has_input(2)) a.a_max = c.constant_input(2, "the upper bound").element_as_double(0);
+    return {c.call("clip", {x}, make_attrs(a))};
   }
-  return {c.call("clip", {c.input(0)}, make_attrs(a))};
+  ClipAttrs a;
+  std::vector<std::pair<size_t, const char*>> computed;
+  for (auto [i, op] : {std::pair<size_t, const char*>{1, "maximum"}, {2, "minimum"}}) {
+    if (!c.has_input(i)) continue;
+    if (!c.is_constant(c.input(i))) {
+      computed.emplace_back(i, op);
+      continue;
+    }
+    const double bound = c.constant_input(i, "a bound").element_as_double(0);
+    (i == 1 ? a.a_min : a.a_max) = bound;
+  }
+  x = c.call("clip", {x}, make_attrs(a));
+  for (auto [i, op] : computed) x = c.call(op, {x, c.input(i)});
+  return {x};
+}
+
+template <typename A>
+NodeConverter with_attrs(const char* op, std::function<A(const NodeContext&)> read) {
+  return [op, read](NodeContext& c) { return Outputs{c.call(op, {c.input(0)}, make_attrs(read(c)))}; };
+}
+
+ActivationAttrs activation(double alpha, double beta) {
+  ActivationAttrs a;
+  a.alpha = alpha;
+  a.beta = beta;
+  return a;
+}
+
+Outputs convert_cast(NodeContext& c) {
+  const std::optional<DType> to = dtype_of_onnx(static_cast<int32_t>(c.attr_int("to", 0)));
+  if (!to) throw Error("casting to ONNX element type " + std::to_string(c.attr_int("to", 0)) + " is not supported");
+  CastAttrs a;
+  a.dtype = *to;
+  if (c.type(c.input(0)).dtype == a.dtype) return {c.input(0)};
+  return {c.call("cast", {c.input(0)}, make_attrs(a))};
+}
+
+Outputs convert_cast_like(NodeContext& c) {
+  CastAttrs a;
+  a.dtype = c.type(c.input(1)).dtype;
+  if (c.type(c.input(0)).dtype == a.dtype) return {c.input(0)};
+  return {c.call("cast", {c.input(0)}, make_attrs(a))};
+}
+
+Outputs convert_mod(NodeContext& c) {
+  return {c.call(c.attr_int("fmod", 0) ? "trunc_mod" : "floor_mod", {c.input(0), c.input(1)})};
+}
+
+Outputs convert_bit_shift(NodeContext& c) {
+  const std::string direction = c.attr_string("direction", "");
+  if (direction != "LEFT" && direction != "RIGHT") throw Error("direction '" + direction + "' is not LEFT or RIGHT");
+  return {c.call(direction == "LEFT" ? "left_shift" : "right_shift", {c.input(0), c.input(1)})};
+}
+
+Outputs convert_mean(NodeContext& c) {
+  ValueRef acc = c.input(0);
+  for (size_t i = 1; i < c.input_count(); ++i) acc = c.call("add", {acc, c.input(i)});
+  if (c.input_count() == 1) return {acc};
+  return {c.call("divide", {acc, c.scalar(static_cast<float>(c.input_count()))})};
+}
+
+Outputs convert_is_inf(NodeContext& c) {
+  IsInfAttrs a;
+  a.detect_positive = c.attr_int("detect_positive", 1) != 0;
+  a.detect_negative = c.attr_int("detect_negative", 1) != 0;
+  return {c.call("isinf", {c.input(0)}, make_attrs(a))};
 }
 
 Outputs convert_leaky_relu(NodeContext& c) {
@@ -454,6 +524,57 @@ const std::map<std::string, NodeConverter, std::less<>>& onnx_converters() {
       {"Neg", unary("negative")},
       {"Abs", unary("abs")},
       {"Erf", unary("erf")},
+      {"Floor", unary("floor")},
+      {"Ceil", unary("ceil")},
+      {"Round", unary("round")},
+      {"Reciprocal", unary("reciprocal")},
+      {"Sin", unary("sin")},
+      {"Cos", unary("cos")},
+      {"Tan", unary("tan")},
+      {"Asin", unary("asin")},
+      {"Acos", unary("acos")},
+      {"Atan", unary("atan")},
+      {"Sinh", unary("sinh")},
+      {"Cosh", unary("cosh")},
+      {"Asinh", unary("asinh")},
+      {"Acosh", unary("acosh")},
+      {"Atanh", unary("atanh")},
+      {"Softplus", unary("nn.softplus")},
+      {"Softsign", unary("nn.softsign")},
+      {"HardSwish", unary("nn.hard_swish")},
+      {"Sign", unary("sign")},
+      {"Not", unary("logical_not")},
+      {"IsNaN", unary("isnan")},
+      {"IsInf", convert_is_inf},
+      {"Elu", with_attrs<ActivationAttrs>("nn.elu", [](const NodeContext& c) { return activation(c.attr_float("alpha", 1.0), 0); })},
+      {"Celu", with_attrs<ActivationAttrs>("nn.celu", [](const NodeContext& c) { return activation(c.attr_float("alpha", 1.0), 0); })},
+      {"Selu", with_attrs<ActivationAttrs>("nn.selu", [](const NodeContext& c) {
+         return activation(c.attr_float("alpha", 1.67326319217681884765625), c.attr_float("gamma", 1.05070102214813232421875));
+       })},
+      {"HardSigmoid", with_attrs<ActivationAttrs>("nn.hard_sigmoid", [](const NodeContext& c) {
+         return activation(c.attr_float("alpha", 0.2), c.attr_float("beta", 0.5));
+       })},
+      {"ThresholdedRelu", with_attrs<ActivationAttrs>("nn.thresholded_relu", [](const NodeContext& c) {
+         return activation(c.attr_float("alpha", 1.0), 0);
+       })},
+      {"Shrink", with_attrs<ActivationAttrs>("nn.shrink", [](const NodeContext& c) {
+         return activation(c.attr_float("lambd", 0.5), c.attr_float("bias", 0.0));
+       })},
+      {"PRelu", binary_op("nn.prelu")},
+      {"Mod", convert_mod},
+      {"BitShift", convert_bit_shift},
+      {"Equal", binary_op("equal")},
+      {"Less", binary_op("less")},
+      {"LessOrEqual", binary_op("less_equal")},
+      {"Greater", binary_op("greater")},
+      {"GreaterOrEqual", binary_op("greater_equal")},
+      {"And", binary_op("logical_and")},
+      {"Or", binary_op("logical_or")},
+      {"Xor", binary_op("logical_xor")},
+      {"Where", [](NodeContext& c) { return Outputs{c.call("where", {c.input(0), c.input(1), c.input(2)})}; }},
+      {"Cast", convert_cast},
+      {"CastLike", convert_cast_like},
+      {"Mean", convert_mean},
       {"Add", binary("add")},
       {"Sub", binary("subtract")},
       {"Mul", binary("multiply")},
