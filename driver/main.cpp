@@ -116,9 +116,25 @@ int cmd_plan(const CommonOptions& o) {
   return 0;
 }
 
-int cmd_compile(const CommonOptions& o, const std::vector<std::string>& emit, bool no_cache) {
+// `--time-passes`: one table per variant on stderr (stdout lists artifact folders).
+void print_pass_times(const driver::CompiledArtifact& a) {
+  double total = 0;
+  std::cerr << "pass times (" << a.variant << "):\n";
+  for (const lang::PassTiming& t : a.passes) {
+    std::cerr << "  " << t.name << std::string(t.name.size() < 32 ? 32 - t.name.size() : 1, ' ');
+    if (t.ran) std::cerr << fmt::format("{:9.4f} s\n", t.seconds);
+    else std::cerr << "  skipped: " << t.skipped_because << "\n";
+    total += t.seconds;
+  }
+  std::cerr << "  total" << std::string(27, ' ') << fmt::format("{:9.4f} s\n", total);
+}
+
+int cmd_compile(const CommonOptions& o, const std::vector<std::string>& emit, bool no_cache, bool time_passes) {
   const spec::Recipe recipe = spec::load_recipe(o.recipe);
+  std::string timed_variant;
   for (const driver::CompiledArtifact& a : driver::compile(recipe, compile_options(o, emit, no_cache))) {
+    if (time_passes && a.variant != timed_variant) print_pass_times(a);
+    timed_variant = a.variant;
     spdlog::info("{} / {}: {} kernels ({} cached), {} steps, arena {} KiB, weights {} KiB, {:.2f} s", a.variant, a.target,
                  a.summary.kernels, a.summary.kernels_from_cache, a.summary.steps, a.summary.arena_bytes / 1024,
                  a.summary.weight_bytes / 1024, a.seconds);
@@ -260,6 +276,8 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::IsMember({"ir", "stmt", "memory"}));
   compile->add_flag("--no-cache", no_cache, "compile every kernel again");
+  bool time_passes = false;
+  compile->add_flag("--time-passes", time_passes, "print the time each pass of the pipeline took (stderr)");
 
   std::vector<std::string> inputs;
   std::string output_dir;
@@ -303,7 +321,7 @@ int main(int argc, char** argv) {
   try {
     if (*validate) return cmd_validate(common, format);
     if (*plan) return cmd_plan(common);
-    if (*compile) return cmd_compile(common, emit, no_cache);
+    if (*compile) return cmd_compile(common, emit, no_cache, time_passes);
     if (*run) return cmd_run(common, inputs, output_dir, run_threads);
     if (*bench) return cmd_bench(common, flags);
     if (*report) return cmd_report(common, flags);

@@ -125,6 +125,7 @@ lang::PassContext pass_context(const spec::Recipe& recipe) {
   if (!problems.empty()) throw Error(std::move(problems));
   ctx.disabled.insert(recipe.optimize.disable.begin(), recipe.optimize.disable.end());
   ctx.enabled.insert(recipe.optimize.enable.begin(), recipe.optimize.enable.end());
+  ctx.activation_layout = recipe.layout.activations;  // ConvertLayout's target
   if (ctx.disabled.count("FuseOps"))
     throw Error(Diagnostic{Severity::error, recipe.locate("/optimize/disable"), "/optimize/disable",
                            "FuseOps cannot be disabled: kernels are built from the primitive functions it makes", {}});

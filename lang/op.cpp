@@ -26,6 +26,7 @@ const OpRegistry& OpRegistry::global() {
     register_elementwise_ops(r);
     register_transform_ops(r);
     register_reduce_ops(r);
+    register_layout_ops(r);
     return r;
   }();
   return registry;

@@ -5,6 +5,29 @@
 // above the opt level or disabled by the recipe, re-runs InferType where a
 // pass requires it, times passes and hands each intermediate module to an
 // observer (for `--emit ir`). Passes do not print; they return.
+//
+// The default pipeline, in order, with the level from which each pass runs
+// (the recipe's optimize.level; optimize.enable/disable switch passes by name):
+//
+//   InferType                        0  types of every binding
+//   SimplifyInference                0  batch norm folded into conv, or a multiply-add
+//   FoldConstant                     1  calls on constants evaluated
+//   SimplifyExpr                     1  reshape/transpose/layout_transform pairs, identity ops, scalar scales
+//   FoldScaleAxis                    2  per-channel scales folded into conv/dense weights
+//   CommonSubexpressionElimination   2  repeated calls computed once
+//   ConvertLayout                    0  activations in PassContext::activation_layout (no-op for NCHW)
+//   FoldConstant                     1
+//   SimplifyExpr                     1  cancels the transforms ConvertLayout left back to back
+//   DeadCodeElimination              1
+//   FuseOps                          1  primitive functions (the driver runs it at every level);
+//                                       at level 3 it also merges multi-consumer elementwise regions
+//                                       and elementwise prologues of reductions
+//   InferType                        0
+//
+// So level 0 imports, types, folds batch norm, converts the layout and fuses;
+// level 1 adds constant folding, local simplification and dead-code removal;
+// level 2 (the recipe's default) adds scale folding and CSE; level 3 fuses
+// more aggressively.
 #pragma once
 
 #include <chrono>
@@ -21,6 +44,8 @@ struct PassContext {
   int opt_level = 2;
   std::set<std::string> disabled;  // pass names
   std::set<std::string> enabled;   // run even above opt_level
+  // The layout ConvertLayout gives activations: NCHW (default), NHWC or NCHW<k>c.
+  std::string activation_layout = "NCHW";
   // Called after each pass that ran, with its name and result.
   std::function<void(const std::string& pass, const Module& module)> after_pass;
 };
@@ -57,6 +82,8 @@ class PassRegistry {
 
 // The default pipeline, in order (each pass's own opt level decides whether it runs).
 std::vector<std::string> default_pipeline();
+// The passes of the default pipeline that run at `opt_level` with nothing enabled or disabled.
+std::vector<std::string> pipeline_at_level(int opt_level);
 
 // Runs `pipeline` over `module`. Unknown pass names in the context are errors.
 Module run_passes(const Module& module, const std::vector<std::string>& pipeline, const PassContext& context,
@@ -68,5 +95,9 @@ Module simplify_inference(const Module& module, const PassContext& context);
 Module fold_constant(const Module& module, const PassContext& context);
 Module dead_code_elimination(const Module& module, const PassContext& context);
 Module fuse_ops(const Module& module, const PassContext& context);
+Module simplify_expr(const Module& module, const PassContext& context);
+Module fold_scale_axis(const Module& module, const PassContext& context);
+Module common_subexpression_elimination(const Module& module, const PassContext& context);
+Module convert_layout(const Module& module, const PassContext& context);
 
 }  // namespace modelc::lang

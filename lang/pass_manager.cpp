@@ -17,6 +17,17 @@ const PassRegistry& PassRegistry::global() {
     r.add({"FuseOps", 1, {"InferType"},
            "groups each anchor op (conv2d, dense, pooling) with its elementwise consumers into primitive functions",
            fuse_ops});
+    r.add({"SimplifyExpr", 1, {"InferType"},
+           "merges reshapes, cancels transpose and layout_transform pairs, drops identity ops, folds scalar scales "
+           "into conv/dense weights",
+           simplify_expr});
+    r.add({"FoldScaleAxis", 2, {"InferType"}, "folds per-channel scales before or after a convolution into its weights",
+           fold_scale_axis});
+    r.add({"CommonSubexpressionElimination", 2, {}, "computes repeated calls with equal arguments and attributes once",
+           common_subexpression_elimination});
+    r.add({"ConvertLayout", 0, {"InferType"},
+           "stores activations in the recipe's layout (NHWC, NCHW<k>c), weights transformed at compile time",
+           convert_layout});
     return r;
   }();
   return registry;
@@ -40,7 +51,17 @@ const PassInfo& PassRegistry::get(std::string_view name) const {
 }
 
 std::vector<std::string> default_pipeline() {
-  return {"InferType", "SimplifyInference", "FoldConstant", "DeadCodeElimination", "FuseOps", "InferType"};
+  return {"InferType",     "SimplifyInference", "FoldConstant",       "SimplifyExpr",
+          "FoldScaleAxis", "CommonSubexpressionElimination",          "ConvertLayout",
+          "FoldConstant",  "SimplifyExpr",      "DeadCodeElimination", "FuseOps",
+          "InferType"};
+}
+
+std::vector<std::string> pipeline_at_level(int opt_level) {
+  std::vector<std::string> out;
+  for (const std::string& name : default_pipeline())
+    if (PassRegistry::global().get(name).opt_level <= opt_level) out.push_back(name);
+  return out;
 }
 
 Module run_passes(const Module& module, const std::vector<std::string>& pipeline, const PassContext& context,

@@ -55,6 +55,7 @@ const LoweringRegistry& LoweringRegistry::global() {
     register_elementwise_lowerings(r);
     register_transform_lowerings(r);
     register_reduce_lowerings(r);
+    register_layout_lowerings(r);
     return r;
   }();
   return registry;

@@ -83,6 +83,7 @@ void register_nn_lowerings(LoweringRegistry& registry);
 void register_elementwise_lowerings(LoweringRegistry& registry);
 void register_transform_lowerings(LoweringRegistry& registry);
 void register_reduce_lowerings(LoweringRegistry& registry);
+void register_layout_lowerings(LoweringRegistry& registry);
 
 // Schedules shared by rules (lower/schedules.cpp).
 // Output of an elementwise/injective kernel: vectorize the innermost dim, parallelize the outer ones.

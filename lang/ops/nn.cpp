@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "lang/ops/layout.h"
 #include "lang/ops/op_helpers.h"
 
 namespace modelc::lang {
@@ -38,14 +39,37 @@ void check_padding(const std::vector<int64_t>& p) {
     if (x < 0) type_error("padding must be >= 0");
 }
 
-// ---- conv2d (NCHW data, OIHW weights) ----
+// ---- conv2d (NCHW data, OIHW weights, or other layouts of them) ----
+
+const Layout& nchw() {
+  static const Layout layout = Layout::parse("NCHW");
+  return layout;
+}
+
+const Layout& oihw() {
+  static const Layout layout = Layout::parse("OIHW");
+  return layout;
+}
+
+// The type of `t` stored in `layout` seen in the logical layout `logical`.
+TensorType logical_type(const TensorType& t, const std::string& layout, const Layout& logical, const char* what) {
+  const Layout l = Layout::parse(layout);
+  if (!l.convertible_to(logical)) type_error(std::string(what) + " layout " + layout + " is not a layout of " + logical.str());
+  if (t.rank() != l.rank())
+    type_error(std::string("expects ") + what + " (" + layout + ") of rank " + std::to_string(l.rank()) + ", found " + t.str());
+  return TensorType{convert_shape(t.shape, l, logical), t.dtype};
+}
+
+TensorType physical_type(const TensorType& logical_type, const Layout& logical, const std::string& layout, const char* what) {
+  const Layout l = Layout::parse(layout);
+  if (!l.convertible_to(logical)) type_error(std::string(what) + " layout " + layout + " is not a layout of " + logical.str());
+  return TensorType{convert_shape(logical_type.shape, logical, l), logical_type.dtype};
+}
 
 std::vector<TensorType> conv2d_type(std::span<const TensorType> args, const Attrs& attrs) {
   const auto& a = attrs_as<Conv2DAttrs>(attrs);
-  const TensorType& x = args[0];
-  const TensorType& w = args[1];
-  expect_rank(x, 4, "input (NCHW)");
-  expect_rank(w, 4, "weight (OIHW)");
+  const TensorType x = logical_type(args[0], a.data_layout, nchw(), "input");
+  const TensorType w = logical_type(args[1], a.kernel_layout, oihw(), "weight");
   expect_float(x, "input");
   expect_float(w, "weight");
   check_pair(a.strides, "strides", 1);
@@ -60,11 +84,10 @@ std::vector<TensorType> conv2d_type(std::span<const TensorType> args, const Attr
   const int64_t oh = window_output_extent(x.shape[2], w.shape[2], a.strides[0], a.dilation[0], a.padding[0], a.padding[2], false);
   const int64_t ow = window_output_extent(x.shape[3], w.shape[3], a.strides[1], a.dilation[1], a.padding[1], a.padding[3], false);
   if (oh < 1 || ow < 1) type_error("the kernel " + w.str() + " does not fit the padded input " + x.str());
-  return {TensorType{{x.shape[0], w.shape[0], oh, ow}, x.dtype}};
+  return {physical_type(TensorType{{x.shape[0], w.shape[0], oh, ow}, x.dtype}, nchw(), a.out_layout, "result")};
 }
 
-std::vector<Tensor> conv2d_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
-  const auto& a = attrs_as<Conv2DAttrs>(attrs);
+std::vector<Tensor> conv2d_nchw_reference(std::span<const Tensor> args, const Conv2DAttrs& a, std::span<const TensorType> types) {
   const auto& xs = args[0].type().shape;
   const auto& ws = args[1].type().shape;
   const auto& os = types[0].shape;
@@ -99,6 +122,19 @@ std::vector<Tensor> conv2d_reference(std::span<const Tensor> args, const Attrs& 
       }
     }
   return {std::move(out)};
+}
+
+// Other layouts: through NCHW / OIHW (the oracle favours obviously right over fast).
+std::vector<Tensor> conv2d_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
+  const auto& a = attrs_as<Conv2DAttrs>(attrs);
+  if (a.data_layout == "NCHW" && a.kernel_layout == "OIHW" && a.out_layout == "NCHW")
+    return conv2d_nchw_reference(args, a, types);
+  const Layout out_layout = Layout::parse(a.out_layout);
+  const std::vector<Tensor> logical_args{transform_layout(args[0], Layout::parse(a.data_layout), nchw()),
+                                         transform_layout(args[1], Layout::parse(a.kernel_layout), oihw())};
+  const TensorType logical_result{convert_shape(types[0].shape, out_layout, nchw()), types[0].dtype};
+  std::vector<Tensor> out = conv2d_nchw_reference(logical_args, a, std::span<const TensorType>(&logical_result, 1));
+  return {transform_layout(out[0], nchw(), out_layout)};
 }
 
 // ---- dense: x[M, K] . w[N, K]^T -> [M, N] ----
@@ -222,26 +258,25 @@ std::vector<Tensor> batch_norm_reference(std::span<const Tensor> args, const Att
   return {std::move(out)};
 }
 
-// ---- pooling (NCHW) ----
+// ---- pooling (NCHW, or another layout of it) ----
 
 std::vector<TensorType> pool2d_type(std::span<const TensorType> args, const Attrs& attrs) {
   const auto& a = attrs_as<Pool2DAttrs>(attrs);
-  expect_rank(args[0], 4, "input (NCHW)");
-  expect_float(args[0], "input");
+  const TensorType x = logical_type(args[0], a.data_layout, nchw(), "input");
+  expect_float(x, "input");
   check_pair(a.pool_size, "pool_size", 1);
   check_pair(a.strides, "strides", 1);
   check_pair(a.dilation, "dilation", 1);
   check_padding(a.padding);
-  const auto& s = args[0].shape;
+  const auto& s = x.shape;
   const int64_t oh = window_output_extent(s[2], a.pool_size[0], a.strides[0], a.dilation[0], a.padding[0], a.padding[2], a.ceil_mode);
   const int64_t ow = window_output_extent(s[3], a.pool_size[1], a.strides[1], a.dilation[1], a.padding[1], a.padding[3], a.ceil_mode);
   if (oh < 1 || ow < 1) type_error("the pooling window does not fit the padded input " + args[0].str());
-  return {TensorType{{s[0], s[1], oh, ow}, args[0].dtype}};
+  return {physical_type(TensorType{{s[0], s[1], oh, ow}, x.dtype}, nchw(), a.data_layout, "result")};
 }
 
 template <bool kMax>
-std::vector<Tensor> pool2d_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
-  const auto& a = attrs_as<Pool2DAttrs>(attrs);
+std::vector<Tensor> pool2d_nchw_reference(std::span<const Tensor> args, const Pool2DAttrs& a, std::span<const TensorType> types) {
   const auto& s = args[0].type().shape;
   const auto& os = types[0].shape;
   Tensor out(types[0]);
@@ -271,6 +306,17 @@ std::vector<Tensor> pool2d_reference(std::span<const Tensor> args, const Attrs& 
         o[(plane * os[2] + oy) * os[3] + ox] = kMax ? acc : (count ? acc / static_cast<float>(count) : 0.f);
       }
   return {std::move(out)};
+}
+
+template <bool kMax>
+std::vector<Tensor> pool2d_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
+  const auto& a = attrs_as<Pool2DAttrs>(attrs);
+  if (a.data_layout == "NCHW") return pool2d_nchw_reference<kMax>(args, a, types);
+  const Layout layout = Layout::parse(a.data_layout);
+  const Tensor logical = transform_layout(args[0], layout, nchw());
+  const TensorType logical_result{convert_shape(types[0].shape, layout, nchw()), types[0].dtype};
+  std::vector<Tensor> out = pool2d_nchw_reference<kMax>(std::span<const Tensor>(&logical, 1), a, std::span<const TensorType>(&logical_result, 1));
+  return {transform_layout(out[0], nchw(), layout)};
 }
 
 std::vector<TensorType> global_pool_type(std::span<const TensorType> args, const Attrs&) {

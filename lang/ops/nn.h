@@ -14,11 +14,20 @@ struct Conv2DAttrs : AttrsOf<Conv2DAttrs> {
   std::vector<int64_t> padding{0, 0, 0, 0};  // top, left, bottom, right
   std::vector<int64_t> dilation{1, 1};
   int64_t groups = 1;
+  // Layouts (lang/ops/layout.h) of the input, the weight and the result.
+  // ConvertLayout sets them; strides, padding and dilation always refer to
+  // the logical H and W axes.
+  std::string data_layout = "NCHW";
+  std::string kernel_layout = "OIHW";
+  std::string out_layout = "NCHW";
   template <typename V> void fields(V& v) {
     v("strides", strides);
     v("padding", padding);
     v("dilation", dilation);
     v("groups", groups);
+    v("data_layout", data_layout);
+    v("kernel_layout", kernel_layout);
+    v("out_layout", out_layout);
   }
 };
 
@@ -29,6 +38,7 @@ struct Pool2DAttrs : AttrsOf<Pool2DAttrs> {
   std::vector<int64_t> dilation{1, 1};
   bool ceil_mode = false;
   bool count_include_pad = false;  // avg_pool2d only
+  std::string data_layout = "NCHW";  // of the input and the result (lang/ops/layout.h)
   template <typename V> void fields(V& v) {
     v("pool_size", pool_size);
     v("strides", strides);
@@ -36,6 +46,7 @@ struct Pool2DAttrs : AttrsOf<Pool2DAttrs> {
     v("dilation", dilation);
     v("ceil_mode", ceil_mode);
     v("count_include_pad", count_include_pad);
+    v("data_layout", data_layout);
   }
 };
 

@@ -23,6 +23,9 @@ class FunctionBuilder {
   // Copies an old binding unchanged (args remapped) and maps its outputs.
   void keep(uint32_t old_index);
 
+  // The binding a new value refers to (for passes that look at what they emitted).
+  const Binding& emitted(const ValueRef& fresh_value) const { return fresh_.body.at(fresh_value.index); }
+
   Function finish();
 
  private:

@@ -5,10 +5,26 @@
 // group that produced its first fusable argument when that argument is the
 // group's last value, has no other use, and has the same shape as the op's
 // result; otherwise it starts a group of its own. So conv2d/dense/pooling
-// anchors absorb their bias, activation and residual add, and chains of
-// elementwise ops become one loop nest. Opaque ops absorb nothing.
-// Structurally identical groups share one function, hence one kernel.
+// anchors absorb their bias, activation and residual add, reductions their
+// elementwise consumers, and chains of elementwise ops become one loop nest.
+// An injective op (reshape, transpose, layout_transform, ...) joins the same
+// way a group made only of elementwise and injective ops, so data-movement
+// chains become one kernel; it never joins an anchor or a reduction, whose
+// schedules assume the anchor's own output shape. Opaque ops absorb nothing.
+//
+// At opt level 3 a second phase merges a group of elementwise/injective ops
+// into the one group that uses its values, when exactly one group does (and
+// no function result): producers with several consumers inside one
+// elementwise region (a diamond), and elementwise prologues of reductions,
+// e.g. the (x - mean)^2 of a decomposed layer norm.
+//
+// Every group has exactly one output, its last member: the executor and
+// targets/ run single-output primitive functions, and a value used outside
+// its group is always that group's last member. Ops with several outputs stay
+// alone. Structurally identical groups share one function, hence one kernel.
+#include <algorithm>
 #include <map>
+#include <set>
 
 #include "lang/pass.h"
 #include "lang/text.h"
@@ -24,6 +40,14 @@ struct Group {
 
 bool accepts_epilogue(OpPattern group_pattern) { return group_pattern != OpPattern::opaque; }
 
+// Whether op `b` (pattern `pattern`) may join group `g` through its argument `arg`, the group's tail.
+bool joins(const Function& fn, const Binding& b, OpPattern pattern, const Group& g, uint32_t arg) {
+  const Binding& producer = fn.body[arg];
+  if (producer.types.size() != 1 || !producer.op) return false;
+  if (pattern == OpPattern::injective) return g.pattern <= OpPattern::injective;
+  return accepts_epilogue(g.pattern) && producer.types[0].shape == b.types[0].shape;
+}
+
 std::vector<Group> partition(const Function& fn) {
   const std::vector<int> uses = count_uses(fn);
   std::vector<Group> groups;
@@ -32,12 +56,11 @@ std::vector<Group> partition(const Function& fn) {
     const Binding& b = fn.body[i];
     const OpPattern pattern = b.op ? b.op->pattern : OpPattern::opaque;
     int target = -1;
-    if (b.op && pattern <= OpPattern::broadcast && b.types.size() == 1) {
+    if (b.op && pattern <= OpPattern::injective && b.types.size() == 1) {
       for (const ValueRef& a : b.args) {
         if (!a.is_binding() || group_of[a.index] < 0) continue;
         const Group& g = groups[static_cast<size_t>(group_of[a.index])];
-        if (g.tail == a.index && uses[a.index] == 1 && accepts_epilogue(g.pattern) &&
-            fn.body[a.index].types.size() == 1 && fn.body[a.index].types[0].shape == b.types[0].shape) {
+        if (g.tail == a.index && uses[a.index] == 1 && joins(fn, b, pattern, g, a.index)) {
           target = group_of[a.index];
           break;
         }
@@ -50,7 +73,45 @@ std::vector<Group> partition(const Function& fn) {
     Group& g = groups[static_cast<size_t>(target)];
     g.members.push_back(i);
     g.tail = i;
+    g.pattern = std::max(g.pattern, pattern);
     group_of[i] = target;
+  }
+  return groups;
+}
+
+bool only_ops(const Function& fn, const Group& g) {
+  for (uint32_t m : g.members)
+    if (!fn.body[m].op || fn.body[m].types.size() != 1) return false;
+  return true;
+}
+
+// The opt-level-3 phase: merges an elementwise/injective group into its only
+// consuming group when that group is elementwise/injective or a reduction.
+std::vector<Group> merge_into_single_consumers(const Function& fn, std::vector<Group> groups) {
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::vector<int> group_of(fn.body.size(), -1);
+    for (size_t gi = 0; gi < groups.size(); ++gi)
+      for (uint32_t m : groups[gi].members) group_of[m] = static_cast<int>(gi);
+    std::vector<std::set<int>> consumers(groups.size());
+    for (uint32_t i = 0; i < fn.body.size(); ++i)
+      for (const ValueRef& a : fn.body[i].args)
+        if (a.is_binding() && group_of[a.index] != group_of[i]) consumers[static_cast<size_t>(group_of[a.index])].insert(group_of[i]);
+    for (const ValueRef& r : fn.results)
+      if (r.is_binding()) consumers[static_cast<size_t>(group_of[r.index])].insert(-1);
+    for (size_t gi = groups.size(); gi-- > 0;) {
+      const Group& g = groups[gi];
+      if (consumers[gi].size() != 1 || *consumers[gi].begin() < 0) continue;
+      if (g.pattern > OpPattern::injective || !only_ops(fn, g)) continue;
+      Group& h = groups[static_cast<size_t>(*consumers[gi].begin())];
+      if (!(h.pattern <= OpPattern::injective || h.pattern == OpPattern::reduction) || !only_ops(fn, h)) continue;
+      h.members.insert(h.members.end(), g.members.begin(), g.members.end());
+      std::sort(h.members.begin(), h.members.end());
+      h.pattern = std::max(h.pattern, g.pattern);
+      groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(gi));
+      changed = true;
+      break;  // indices moved: recompute consumers
+    }
   }
   return groups;
 }
@@ -98,14 +159,15 @@ Outlined outline(const Module& m, const Function& fn, const Group& g) {
 
 }  // namespace
 
-Module fuse_ops(const Module& module, const PassContext&) {
+Module fuse_ops(const Module& module, const PassContext& context) {
   Module out;
   out.constants = module.constants;
   for (const Function& f : module.functions)
     if (f.name != "main") out.functions.push_back(f);
 
   const Function& main = module.main();
-  const std::vector<Group> groups = partition(main);
+  std::vector<Group> groups = partition(main);
+  if (context.opt_level >= 3) groups = merge_into_single_consumers(main, std::move(groups));
   std::map<std::string, std::string> by_structure;  // printed body -> function name
   std::vector<int> tail_group(main.body.size(), -1);
   for (size_t gi = 0; gi < groups.size(); ++gi) tail_group[groups[gi].tail] = static_cast<int>(gi);

@@ -1,6 +1,8 @@
 // Compute rules and schedules of the nn.* operators.
 #include "lang/ops/nn.h"
 
+#include "lang/ops/layout.h"
+
 #include "lower/tensor_func.h"
 
 namespace modelc::lower {
@@ -29,6 +31,115 @@ Func with_exterior(const TensorFunc& x, Expr fill, const std::string& name) {
   return f;
 }
 
+// ---- conv2d and pooling in other layouts (NHWC, NCHW16c, ...) ----
+//
+// The compute is written over logical NCHW / OIHW indices; lang::source_index
+// maps them onto the physical layouts, so one rule serves every layout. The
+// accumulator is indexed like the physical result, whose innermost axis (the
+// channel block of NCHW{k}c, the channels of NHWC) is vectorized: each input
+// element broadcasts against a vector of weights of consecutive output channels.
+
+const lang::Layout& logical_nchw() {
+  static const lang::Layout layout = lang::Layout::parse("NCHW");
+  return layout;
+}
+
+// Logical (w, h, c, n) of a tensor stored in `layout`, reading `fill` outside the spatial extent.
+Func logical_with_exterior(const TensorFunc& x, const lang::Layout& layout, Expr fill, const std::string& name) {
+  const auto s = lang::convert_shape(x.type.shape, layout, logical_nchw());  // N, C, H, W
+  Func f(name);
+  Var w, h, c, n;
+  Expr inside = w >= 0 && w < static_cast<int>(s[3]) && h >= 0 && h < static_cast<int>(s[2]);
+  Expr cw = Halide::clamp(w, 0, static_cast<int>(s[3]) - 1);
+  Expr ch = Halide::clamp(h, 0, static_cast<int>(s[2]) - 1);
+  f(w, h, c, n) = Halide::select(inside, x.at(lang::source_index(layout, logical_nchw(), std::vector<Expr>{n, c, ch, cw})), fill);
+  return f;
+}
+
+// Logical NCHW index of the physical result index `v` in `layout`.
+std::vector<Expr> logical_index(const lang::Layout& layout, const std::vector<Var>& v) {
+  return lang::source_index(logical_nchw(), layout, std::vector<Expr>(v.begin(), v.end()));
+}
+
+// Vectorizes the innermost axis of a result in `layout`, unrolls a few
+// columns of W around it and runs rows in parallel.
+void schedule_blocked(const ScheduleContext& s, const lang::Layout& layout, Func acc, const std::vector<Var>& acc_vars,
+                      const std::vector<Halide::RVar>& reduction) {
+  const std::vector<Var>& v = s.output_vars;
+  const size_t inner = v.size() - 1;
+  const auto w_axis = static_cast<size_t>(layout.position_of('W'));
+  const auto h_axis = static_cast<size_t>(layout.position_of('H'));
+  const int lanes = fitting_lanes(s.output_type.shape[inner], s.vector_lanes);
+  const int columns = s.output_type.shape[w_axis] >= 4 && w_axis != inner ? 4 : 1;
+  Func out = s.output;
+  Var wo("wo"), wi("wi");
+  out.split(v[w_axis], wo, wi, columns, TailStrategy::GuardWithIf).vectorize(v[inner], lanes, TailStrategy::GuardWithIf);
+  if (w_axis != inner) out.reorder(v[inner], wi, wo).unroll(wi);
+  out.parallel(v[h_axis]);
+  if (!acc.defined()) return;
+  acc.compute_at(out, wo).vectorize(acc_vars[inner], lanes, TailStrategy::GuardWithIf);
+  if (w_axis != inner) acc.unroll(acc_vars[w_axis]);
+  std::vector<Halide::VarOrRVar> order{acc_vars[inner]};
+  if (w_axis != inner) order.push_back(acc_vars[w_axis]);
+  for (const Halide::RVar& r : reduction) order.push_back(r);
+  acc.update().reorder(order).vectorize(acc_vars[inner], lanes, TailStrategy::GuardWithIf);
+  if (w_axis != inner) acc.update().unroll(acc_vars[w_axis]);
+}
+
+LoweredOp lower_conv2d_any_layout(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::Conv2DAttrs>(*ctx.binding.attrs);
+  const lang::Layout data = lang::Layout::parse(a.data_layout), out_layout = lang::Layout::parse(a.out_layout);
+  const lang::Layout kernel = lang::Layout::parse(a.kernel_layout), oihw = lang::Layout::parse("OIHW");
+  const lang::TensorType out_type = ctx.binding.types.at(0);
+  const auto ws = lang::convert_shape(args[1].type.shape, kernel, oihw);  // K, C/groups, R, S
+  const int CG = static_cast<int>(ws[1]);
+  const int KG = static_cast<int>(ws[0] / a.groups);
+  Func padded = logical_with_exterior(args[0], data, Expr(0.f), ctx.name + "_pad");
+  const TensorFunc weight = args[1];
+
+  const std::vector<Var> av = make_vars(out_type.rank(), ctx.name + "_a");
+  const std::vector<Expr> o = logical_index(out_layout, av);  // n, k, oy, ox
+  Func acc(ctx.name + "_conv");
+  RDom r(0, static_cast<int>(ws[3]), 0, static_cast<int>(ws[2]), 0, CG, ctx.name + "_r");  // s, r, channel
+  const Expr ix = o[3] * static_cast<int>(a.strides[1]) + r.x * static_cast<int>(a.dilation[1]) - static_cast<int>(a.padding[1]);
+  const Expr iy = o[2] * static_cast<int>(a.strides[0]) + r.y * static_cast<int>(a.dilation[0]) - static_cast<int>(a.padding[0]);
+  const Expr ic = a.groups == 1 ? Expr(r.z) : (o[1] / KG) * CG + r.z;
+  const Expr wv = weight.at(lang::source_index(kernel, oihw, std::vector<Expr>{o[1], r.z, r.y, r.x}));
+  acc(halide_order(av)) = 0.f;
+  acc(halide_order(av)) += padded(ix, iy, ic, o[0]) * wv;
+
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
+  ScheduleHook schedule = [=](const ScheduleContext& s) {
+    schedule_blocked(s, out_layout, acc, av, {r.x, r.y, r.z});
+  };
+  return {value, schedule, {}};
+}
+
+template <bool kMax>
+LoweredOp lower_pool2d_any_layout(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::Pool2DAttrs>(*ctx.binding.attrs);
+  const lang::Layout layout = lang::Layout::parse(a.data_layout);
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const auto s = lang::convert_shape(args[0].type.shape, layout, logical_nchw());
+  const int H = static_cast<int>(s[2]), W = static_cast<int>(s[3]);
+  Func padded = logical_with_exterior(args[0], layout, kMax ? Halide::Float(32).min() : Expr(0.f), ctx.name + "_pad");
+  RDom r(0, static_cast<int>(a.pool_size[1]), 0, static_cast<int>(a.pool_size[0]), ctx.name + "_r");
+  TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& v) {
+    const std::vector<Expr> o = logical_index(layout, v);
+    const Expr ix = o[3] * static_cast<int>(a.strides[1]) + r.x * static_cast<int>(a.dilation[1]) - static_cast<int>(a.padding[1]);
+    const Expr iy = o[2] * static_cast<int>(a.strides[0]) + r.y * static_cast<int>(a.dilation[0]) - static_cast<int>(a.padding[0]);
+    if (kMax) return Halide::maximum(padded(ix, iy, o[1], o[0]));
+    const int hi_x = a.count_include_pad ? W + static_cast<int>(a.padding[3]) : W;
+    const int hi_y = a.count_include_pad ? H + static_cast<int>(a.padding[2]) : H;
+    const int lo_x = a.count_include_pad ? -static_cast<int>(a.padding[1]) : 0;
+    const int lo_y = a.count_include_pad ? -static_cast<int>(a.padding[0]) : 0;
+    const Expr counted = Halide::sum(Halide::select(ix >= lo_x && ix < hi_x && iy >= lo_y && iy < hi_y, 1, 0));
+    return Halide::sum(padded(ix, iy, o[1], o[0])) / Halide::cast<float>(Halide::max(counted, 1));
+  });
+  ScheduleHook schedule = [layout](const ScheduleContext& sc) { schedule_blocked(sc, layout, Func(), {}, {}); };
+  return {value, schedule, {}};
+}
+
 // ---- conv2d, NCHW x OIHW ----
 //
 // Direct convolution into an accumulator computed per output tile of
@@ -36,6 +147,7 @@ Func with_exterior(const TensorFunc& x, Expr fill, const std::string& name) {
 // channel block unrolled, so each input vector load feeds `block` FMAs.
 LoweredOp lower_conv2d(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::Conv2DAttrs>(*ctx.binding.attrs);
+  if (a.data_layout != "NCHW" || a.kernel_layout != "OIHW" || a.out_layout != "NCHW") return lower_conv2d_any_layout(args, ctx);
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const auto& ws = args[1].type.shape;  // K, C/groups, R, S
   const int CG = static_cast<int>(ws[1]);
@@ -195,6 +307,7 @@ ScheduleHook pooling_schedule(const lang::TensorType& out_type) {
 template <bool kMax>
 LoweredOp lower_pool2d(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::Pool2DAttrs>(*ctx.binding.attrs);
+  if (a.data_layout != "NCHW") return lower_pool2d_any_layout<kMax>(args, ctx);
   const lang::TensorType t = ctx.binding.types.at(0);
   const auto& s = args[0].type.shape;
   const int H = static_cast<int>(s[2]), W = static_cast<int>(s[3]);

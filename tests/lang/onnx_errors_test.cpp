@@ -214,7 +214,7 @@ TEST_CASE("Conv with auto_pad SAME_UPPER pads from the static shape; Gemm transB
   const Binding& c = mod.main().body.at(0);
   REQUIRE(c.is_op("nn.conv2d"));
   // ceil(5 / 2) = 3 outputs need (3 - 1) * 2 + 3 - 5 = 2 rows of padding, split 1 / 1.
-  CHECK(print_attrs(*c.attrs) == "strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1");
+  CHECK(print_attrs(*c.attrs) == "strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1, data_layout=\"NCHW\", kernel_layout=\"OIHW\", out_layout=\"NCHW\"");
   CHECK(c.types.at(0) == TensorType{{1, 3, 3, 3}, DType::float32});
   const Binding& dense = mod.main().body.at(2);
   REQUIRE(dense.is_op("nn.dense"));

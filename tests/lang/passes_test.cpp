@@ -57,7 +57,7 @@ TEST_CASE("InferType annotates every binding and the function's result") {
   const Module m = typed(kConvBnRelu);
   const std::string text = print_function(m, m.main());
   CHECK(text == R"(def @main(%x: Tensor[(1, 2, 3, 3), float32]) -> Tensor[(1, 2, 3, 3), float32] {
-  %0 = nn.conv2d(%x, @w, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1) : Tensor[(1, 2, 3, 3), float32];
+  %0 = nn.conv2d(%x, @w, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, data_layout="NCHW", kernel_layout="OIHW", out_layout="NCHW") : Tensor[(1, 2, 3, 3), float32];
   %1 = nn.bias_add(%0, @b, axis=1) : Tensor[(1, 2, 3, 3), float32];
   %2 = nn.batch_norm(%1, @gamma, @beta, @mean, @var, axis=1, epsilon=1e-05) : Tensor[(1, 2, 3, 3), float32];
   %3 = nn.relu(%2) : Tensor[(1, 2, 3, 3), float32];
@@ -75,7 +75,7 @@ TEST_CASE("SimplifyInference folds batch norm into the convolution's weight and 
 const @w.bn_folded : Tensor[(2, 2, 1, 1), float32] = [0.8385202, -1.6770405, 0.11410839, 0.9128671]
 
 def @main(%x: Tensor[(1, 2, 3, 3), float32]) -> Tensor[(1, 2, 3, 3), float32] {
-  %0 = nn.conv2d(%x, @w.bn_folded, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1) : Tensor[(1, 2, 3, 3), float32];
+  %0 = nn.conv2d(%x, @w.bn_folded, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, data_layout="NCHW", kernel_layout="OIHW", out_layout="NCHW") : Tensor[(1, 2, 3, 3), float32];
   %1 = nn.bias_add(%0, @w.bias.bn_folded, axis=1) : Tensor[(1, 2, 3, 3), float32];
   %2 = nn.relu(%1) : Tensor[(1, 2, 3, 3), float32];
   %2
@@ -151,7 +151,7 @@ def @main(%x: Tensor[(1, 2, 3, 3), float32]) {
 const @w : Tensor[(2, 2, 1, 1), float32] = [0.5, -1.0, 0.25, 2.0]
 
 def @fused_nn_conv2d_nn_bias_add_nn_relu(%p0: Tensor[(1, 2, 3, 3), float32], %p1: Tensor[(2, 2, 1, 1), float32], %p2: Tensor[(2), float32]) -> Tensor[(1, 2, 3, 3), float32] primitive {
-  %0 = nn.conv2d(%p0, %p1, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1) : Tensor[(1, 2, 3, 3), float32];
+  %0 = nn.conv2d(%p0, %p1, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, data_layout="NCHW", kernel_layout="OIHW", out_layout="NCHW") : Tensor[(1, 2, 3, 3), float32];
   %1 = nn.bias_add(%0, %p2, axis=1) : Tensor[(1, 2, 3, 3), float32];
   %2 = nn.relu(%1) : Tensor[(1, 2, 3, 3), float32];
   %2

@@ -1,0 +1,321 @@
+// ConvertLayout: stores activations in the recipe's layout (PassContext::
+// activation_layout): NCHW (nothing to do), NHWC, or blocked NCHW{k}c.
+//
+// Walking @main in order, each 4-D value is either as the model had it
+// (logical NCHW) or converted to some layout L. Convolutions convert: their
+// input to the layout chosen for its channel count, their weight to a matching
+// kernel layout (HWIO for NHWC; OIHW{ki}i{ko}o for NCHW{k}c, OIHW{ko}o when
+// grouped), their result to the layout chosen for the output channels.
+// Pooling and bias_add follow their input's layout; elementwise and broadcast
+// ops follow their first converted operand, converting the others (a
+// broadcast constant such as [C, 1, 1] is reshaped to 4-D and converted; a
+// per-tensor one uses a block of 1). Every other op gets NCHW operands, and
+// @main's results are NCHW, so a layout_transform appears exactly at the edges
+// of each converted region, once per value (later uses share it).
+//
+// For NCHW{k}c the block of a tensor with C channels is the largest power of
+// two <= k that divides C; a block of 1 keeps the tensor in NCHW (the
+// 3-channel image of a CNN enters its first convolution unblocked).
+//
+// Constants (weights, biases) are transformed here, at compile time, with the
+// layout_transform reference kernel (what FoldConstant would do), so no weight
+// transform runs per inference. Transforms that the input already had cancel
+// against the ones this pass would add (NCHW -> L -> NCHW becomes nothing).
+//
+// Assumes typed IR with NCHW/OIHW ops (anything already in another layout is
+// left as it is), before FuseOps.
+#include <map>
+
+#include "lang/ops/layout.h"
+#include "lang/ops/nn.h"
+#include "lang/ops/transform.h"
+#include "lang/pass.h"
+#include "lang/passes/function_builder.h"
+#include "support/diagnostic.h"
+
+namespace modelc::lang {
+namespace {
+
+const char* const kNCHW = "NCHW";
+
+// The layout for a tensor with `channels` channels under the target.
+std::string layout_for_channels(const Layout& target, int64_t channels) {
+  const int64_t k = target.factor_of('C');
+  if (!k) return target.str();
+  int64_t block = 1;
+  while (block * 2 <= k && channels % (block * 2) == 0) block *= 2;
+  return block == 1 ? kNCHW : "NCHW" + std::to_string(block) + "c";
+}
+
+// Same layout with the channel block replaced by 1 (for operands with one channel).
+std::string with_unit_block(const std::string& layout) {
+  const Layout l = Layout::parse(layout);
+  return l.factor_of('C') ? "NCHW1c" : layout;
+}
+
+bool is_plain_conv(const Binding& b) {
+  const auto& a = attrs_as<Conv2DAttrs>(*b.attrs);
+  return a.data_layout == kNCHW && a.kernel_layout == "OIHW" && a.out_layout == kNCHW;
+}
+
+// Elementwise and broadcast ops whose meaning does not depend on axes.
+bool is_layout_transparent(const Binding& b) {
+  if (!b.op || b.types.size() != 1) return false;
+  if (b.op->pattern == OpPattern::elemwise) return true;
+  return b.op->pattern == OpPattern::broadcast && dynamic_cast<const NoAttrs*>(b.attrs.get()) != nullptr;
+}
+
+class LayoutConverter {
+ public:
+  LayoutConverter(Module& m, const Function& fn, Layout target)
+      : m_(m), fn_(fn), target_(std::move(target)), builder_(fn), layout_(fn.body.size()), foreign_(fn.body.size(), false) {}
+
+  Function run() {
+    for (uint32_t i = 0; i < fn_.body.size(); ++i) convert(i, fn_.body[i]);
+    std::vector<ValueRef> results;
+    for (const ValueRef& r : fn_.results) results.push_back(in_layout(r, kNCHW));
+    Function out = builder_.finish();
+    out.results = results;
+    return out;
+  }
+
+ private:
+  // "" when the old value is as the model had it.
+  const std::string& layout_of(const ValueRef& old) const {
+    static const std::string as_is;
+    return old.is_binding() ? layout_[old.index] : as_is;
+  }
+
+  TensorType old_type(const ValueRef& old) const { return m_.type_of(fn_, old); }
+
+  // The old value in `want` (a layout of logical NCHW, or NCHW itself).
+  ValueRef in_layout(const ValueRef& old, const std::string& want) {
+    const std::string& current = layout_of(old);
+    const std::string from = current.empty() ? kNCHW : current;
+    if (from == want) return builder_.map(old);
+    if (old.is_constant()) return constant_in_layout(old.constant, from, want);
+    const auto key = std::make_pair(old.index, want);
+    if (auto found = cache_.find(key); found != cache_.end()) return found->second;
+    const ValueRef value = transform(builder_.map(old), from, want);
+    cache_.emplace(key, value);
+    return value;
+  }
+
+  ValueRef constant_in_layout(const std::string& name, const std::string& from, const std::string& to) {
+    const std::string converted = name + "." + to;
+    if (!m_.constants.count(converted))
+      m_.constants.emplace(converted, transform_layout(m_.constant(name), Layout::parse(from), Layout::parse(to)));
+    return ValueRef::constant_named(converted);
+  }
+
+  // layout_transform of a new value, looking through a transform that produced it.
+  ValueRef transform(ValueRef value, std::string from, const std::string& to) {
+    if (value.is_binding()) {
+      const Binding& p = builder_.emitted(value);
+      if (p.is_op("layout_transform") && attrs_as<LayoutTransformAttrs>(*p.attrs).dst_layout == from) {
+        from = attrs_as<LayoutTransformAttrs>(*p.attrs).src_layout;
+        value = p.args[0];
+        if (from == to) return value;
+      }
+    }
+    auto attrs = std::make_shared<LayoutTransformAttrs>();
+    attrs->src_layout = from;
+    attrs->dst_layout = to;
+    Binding b = make_op_call("layout_transform", {value}, attrs);
+    const TensorType t = value.is_binding() ? builder_.emitted(value).types.at(value.output)
+                         : value.is_constant() ? m_.constant(value.constant).type()
+                                               : fn_.params.at(value.index).type;
+    b.types = {TensorType{convert_shape(t.shape, Layout::parse(from), Layout::parse(to)), t.dtype}};
+    return builder_.emit(std::move(b));
+  }
+
+  void emit(uint32_t i, Binding b, std::vector<ValueRef> args, AttrsPtr attrs, const std::string& layout) {
+    b.args = std::move(args);
+    b.attrs = std::move(attrs);
+    const TensorType logical = b.types.at(0);
+    b.types = {TensorType{convert_shape(logical.shape, Layout::parse(kNCHW), Layout::parse(layout)), logical.dtype}};
+    builder_.replace(i, 0, builder_.emit(std::move(b)));
+    layout_[i] = layout;
+  }
+
+  void keep_with_nchw_operands(uint32_t i, const Binding& b) {
+    bool converted = false;
+    for (const ValueRef& a : b.args) converted = converted || !layout_of(a).empty();
+    if (!converted) {
+      builder_.keep(i);
+      return;
+    }
+    Binding copy = b;
+    for (ValueRef& a : copy.args) a = in_layout(a, kNCHW);
+    const size_t outputs = std::max<size_t>(1, b.types.size());
+    const ValueRef first = builder_.emit(std::move(copy));
+    for (uint32_t o = 0; o < outputs; ++o) builder_.replace(i, o, ValueRef::binding(first.index, o));
+  }
+
+  // An as-is value that is not a logical NCHW tensor (already in some layout).
+  bool foreign(const ValueRef& old) const { return old.is_binding() && foreign_.at(old.index); }
+
+  void mark_foreign(uint32_t i, const Binding& b) {
+    bool f = false;
+    for (const ValueRef& a : b.args) f = f || foreign(a);
+    if (b.is_op("layout_transform")) f = attrs_as<LayoutTransformAttrs>(*b.attrs).dst_layout != kNCHW;
+    if (b.is_op("nn.conv2d")) f = attrs_as<Conv2DAttrs>(*b.attrs).out_layout != kNCHW;
+    if (b.is_op("nn.max_pool2d") || b.is_op("nn.avg_pool2d")) f = attrs_as<Pool2DAttrs>(*b.attrs).data_layout != kNCHW;
+    foreign_[i] = f && layout_[i].empty();
+  }
+
+  void convert(uint32_t i, const Binding& b) {
+    convert_binding(i, b);
+    mark_foreign(i, b);
+  }
+
+  void convert_binding(uint32_t i, const Binding& b) {
+    if (b.is_op("nn.conv2d") && is_plain_conv(b) && convert_conv(i, b)) return;
+    if ((b.is_op("nn.max_pool2d") || b.is_op("nn.avg_pool2d")) && convert_pool(i, b)) return;
+    if (b.is_op("nn.bias_add") && convert_bias_add(i, b)) return;
+    if (b.is_op("layout_transform") && convert_existing_transform(i, b)) return;
+    if (is_layout_transparent(b) && convert_transparent(i, b)) return;
+    keep_with_nchw_operands(i, b);
+  }
+
+  bool convert_conv(uint32_t i, const Binding& b) {
+    const auto& a = attrs_as<Conv2DAttrs>(*b.attrs);
+    const int64_t channels = old_type(b.args[0]).shape[1], outputs = b.types.at(0).shape[1];
+    const std::string data = layout_for_channels(target_, channels), out = layout_for_channels(target_, outputs);
+    std::string kernel = "OIHW";
+    if (!target_.factor_of('C')) {
+      kernel = "HWIO";
+    } else {
+      const int64_t ki = Layout::parse(data).factor_of('C'), ko = Layout::parse(out).factor_of('C');
+      if (ki && a.groups == 1) kernel += std::to_string(ki) + "i";
+      if (ko) kernel += std::to_string(ko) + "o";
+    }
+    if (data == kNCHW && out == kNCHW && kernel == "OIHW") return false;
+    auto attrs = std::make_shared<Conv2DAttrs>(a);
+    attrs->data_layout = data;
+    attrs->kernel_layout = kernel;
+    attrs->out_layout = out;
+    const ValueRef weight = b.args[1].is_constant()
+                                ? constant_in_layout(b.args[1].constant, "OIHW", kernel)
+                                : transform(builder_.map(b.args[1]), "OIHW", kernel);
+    emit(i, b, {in_layout(b.args[0], data), weight}, attrs, out);
+    return true;
+  }
+
+  bool convert_pool(uint32_t i, const Binding& b) {
+    const std::string& layout = layout_of(b.args[0]);
+    if (layout.empty() || attrs_as<Pool2DAttrs>(*b.attrs).data_layout != kNCHW) return false;
+    auto attrs = std::make_shared<Pool2DAttrs>(attrs_as<Pool2DAttrs>(*b.attrs));
+    attrs->data_layout = layout;
+    emit(i, b, {builder_.map(b.args[0])}, attrs, layout);
+    return true;
+  }
+
+  bool convert_bias_add(uint32_t i, const Binding& b) {
+    const std::string layout = layout_of(b.args[0]);
+    if (layout.empty() || b.types.at(0).rank() != 4 || attrs_as<AxisAttrs>(*b.attrs).axis != 1) return false;
+    const Layout l = Layout::parse(layout);
+    if (!l.factor_of('C')) {
+      auto attrs = std::make_shared<AxisAttrs>();
+      attrs->axis = l.position_of('C');
+      emit(i, b, {builder_.map(b.args[0]), builder_.map(b.args[1])}, attrs, layout);
+      return true;
+    }
+    // Blocked: add a [1, C, 1, 1] bias converted to the same layout.
+    const ValueRef bias = broadcast_operand(b.args[1], {1, b.types[0].shape[1], 1, 1}, layout);
+    Binding add = make_op_call("add", {}, nullptr, b.origin);
+    add.types = b.types;
+    emit(i, add, {builder_.map(b.args[0]), bias}, add.attrs, layout);
+    return true;
+  }
+
+  // An operand of shape `shape4` (1 or full along each NCHW axis) in `layout`
+  // (or its one-channel form), reshaped to 4-D first when needed.
+  ValueRef broadcast_operand(const ValueRef& old, const std::vector<int64_t>& shape4, const std::string& layout) {
+    const std::string want = shape4[1] == 1 ? with_unit_block(layout) : layout;
+    const TensorType t = old_type(old);
+    if (t.shape == shape4) return in_layout(old, want);
+    const TensorType reshaped{shape4, t.dtype};
+    if (old.is_constant()) {
+      const Tensor& value = m_.constant(old.constant);
+      const std::string name = old.constant + "." + want;
+      if (!m_.constants.count(name)) {
+        const auto bytes = value.bytes();
+        m_.constants.emplace(name, transform_layout(Tensor(reshaped, {bytes.begin(), bytes.end()}), Layout::parse(kNCHW),
+                                                    Layout::parse(want)));
+      }
+      return ValueRef::constant_named(name);
+    }
+    auto attrs = std::make_shared<ReshapeAttrs>();
+    attrs->newshape = shape4;
+    Binding r = make_op_call("reshape", {in_layout(old, kNCHW)}, attrs);
+    r.types = {reshaped};
+    return transform(builder_.emit(std::move(r)), kNCHW, want);
+  }
+
+  bool convert_transparent(uint32_t i, const Binding& b) {
+    const TensorType& result = b.types[0];
+    if (result.rank() != 4) return false;
+    std::string layout;
+    for (const ValueRef& a : b.args)
+      if (foreign(a)) return false;
+    for (const ValueRef& a : b.args)
+      if (!layout_of(a).empty() && old_type(a) == result) {
+        layout = layout_of(a);
+        break;
+      }
+    if (layout.empty()) return false;
+    std::vector<ValueRef> args;
+    for (const ValueRef& a : b.args) {
+      const TensorType t = old_type(a);
+      if (t.shape == result.shape) {
+        args.push_back(in_layout(a, layout));
+        continue;
+      }
+      if (t.rank() > 4) return false;
+      std::vector<int64_t> shape4(4 - t.rank(), 1);
+      shape4.insert(shape4.end(), t.shape.begin(), t.shape.end());
+      for (size_t d = 0; d < 4; ++d)
+        if (shape4[d] != 1 && shape4[d] != result.shape[d]) return false;
+      args.push_back(broadcast_operand(a, shape4, layout));
+    }
+    emit(i, b, std::move(args), b.attrs, layout);
+    return true;
+  }
+
+  // layout_transform(x, NCHW -> L) already in the model: x in L, with no new op
+  // when x was converted to L (a back-to-back pair cancels).
+  bool convert_existing_transform(uint32_t i, const Binding& b) {
+    const auto& a = attrs_as<LayoutTransformAttrs>(*b.attrs);
+    if (a.src_layout != kNCHW || layout_of(b.args[0]).empty()) return false;
+    if (!Layout::parse(a.dst_layout).convertible_to(Layout::parse(kNCHW))) return false;
+    builder_.replace(i, 0, in_layout(b.args[0], a.dst_layout));
+    return true;
+  }
+
+  Module& m_;
+  const Function& fn_;
+  const Layout target_;
+  FunctionBuilder builder_;
+  std::vector<std::string> layout_;  // per old binding: "" (as is) or its layout
+  std::vector<bool> foreign_;        // per old binding: as is, but not a logical NCHW tensor
+  std::map<std::pair<uint32_t, std::string>, ValueRef> cache_;  // (old binding, layout) -> converted value
+};
+
+}  // namespace
+
+Module convert_layout(const Module& module, const PassContext& context) {
+  const std::string& wanted = context.activation_layout;
+  if (wanted.empty() || wanted == kNCHW) return module;
+  const Layout target = Layout::parse(wanted);
+  if (target.primal() != "NCHW" && target.primal() != "NHWC")
+    throw Error("ConvertLayout: activation layout " + wanted + " is not NCHW, NHWC or NCHW<k>c");
+  if (target.primal() == "NCHW" && (!target.factor_of('C') || target.rank() != 5))
+    throw Error("ConvertLayout: activation layout " + wanted + " is not NCHW, NHWC or NCHW<k>c");
+  Module out = module;
+  Function& main = out.main();
+  main = LayoutConverter(out, main, target).run();
+  return infer_type(dead_code_elimination(out, context), context);
+}
+
+}  // namespace modelc::lang

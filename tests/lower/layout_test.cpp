@@ -1,0 +1,141 @@
+// Lowerings of the layout work (layout_transform; conv2d and pooling in NHWC
+// and blocked NCHW{k}c layouts, with their transformed weights; fused groups
+// as ConvertLayout + FuseOps leave them): each primitive function compiled
+// with Halide's JIT and compared with the reference interpreter.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+#include "lang/interpreter.h"
+#include "lang/pass.h"
+#include "lang/text.h"
+#include "lower/lowering.h"
+
+using namespace modelc;
+using namespace modelc::lang;
+
+namespace {
+
+Tensor random_tensor(const TensorType& type, std::mt19937& rng) {
+  Tensor t(type);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  for (size_t i = 0; i < static_cast<size_t>(type.element_count()); ++i) t.set_element(i, dist(rng));
+  return t;
+}
+
+// Tolerance: the kernels reassociate the convolution sums (vector lanes,
+// unrolled channel blocks), so 1e-4 relative plus 1e-5 absolute per element;
+// pure data movement is checked tighter by its caller.
+int check_primitives(const Module& m, double rtol = 1e-4, double atol = 1e-5) {
+  std::mt19937 rng(7);
+  int checked = 0;
+  for (const Function& fn : m.functions) {
+    if (!fn.primitive) continue;
+    CAPTURE(fn.name);
+    std::vector<Tensor> args;
+    for (const Param& p : fn.params) args.push_back(random_tensor(p.type, rng));
+    const std::vector<Tensor> want = evaluate(m, fn, args);
+    const std::vector<Tensor> got = lower::run_kernel_jit(m, fn, args);
+    REQUIRE(got.size() == 1);
+    REQUIRE(got[0].type() == want[0].type());
+    double worst = 0;
+    for (size_t i = 0; i < static_cast<size_t>(want[0].type().element_count()); ++i) {
+      const double w = want[0].element_as_double(i), g = got[0].element_as_double(i);
+      worst = std::max(worst, std::fabs(w - g) / (atol + rtol * std::fabs(w)));
+    }
+    INFO("worst error / tolerance = " << worst);
+    CHECK(worst <= 1.0);
+    ++checked;
+  }
+  return checked;
+}
+
+Module fused(const std::string& text, const std::string& layout = "NCHW") {
+  PassContext context;
+  context.opt_level = 2;
+  context.activation_layout = layout;
+  return run_passes(parse_module(text, "case.ir"), {"InferType", "ConvertLayout", "FuseOps", "InferType"}, context);
+}
+
+TEST_CASE("layout_transform between NCHW, NHWC, blocked layouts and blocked weight layouts") {
+  const Module m = fused(R"(def @main(%x: Tensor[(2, 16, 3, 5), float32], %w: Tensor[(16, 8, 3, 3), float32]) {
+  %0 = layout_transform(%x, src_layout="NCHW", dst_layout="NCHW8c");
+  %1 = exp(%x);
+  %2 = layout_transform(%1, src_layout="NCHW", dst_layout="NHWC");
+  %3 = negative(%x);
+  %4 = layout_transform(%3, src_layout="NCHW", dst_layout="NCHW4c");
+  %5 = nn.relu(%4);
+  %6 = layout_transform(%5, src_layout="NCHW4c", dst_layout="NCHW16c");
+  %7 = sqrt(%w);
+  %8 = layout_transform(%7, src_layout="OIHW", dst_layout="OIHW4i8o");
+  (%0, %2, %6, %8)
+}
+)");
+  CHECK(check_primitives(m, 1e-6, 1e-7) == 4);  // moves are exact; Halide's exp and sqrt differ from libm by an ulp
+}
+
+TEST_CASE("conv2d in NHWC and NCHW{k}c, dense and depthwise, padded and strided, with fused epilogues") {
+  const std::string block = R"(const @w1 : Tensor[(16, 3, 3, 3), float32] = elided("0")
+const @b1 : Tensor[(16), float32] = elided("0")
+const @dw : Tensor[(16, 1, 3, 3), float32] = elided("0")
+const @w2 : Tensor[(24, 16, 1, 1), float32] = elided("0")
+const @s : Tensor[(24, 1, 1), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
+  %0 = nn.conv2d(%x, @w1, strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %1 = nn.bias_add(%0, @b1, axis=1);
+  %2 = nn.relu(%1);
+  %3 = nn.conv2d(%2, @dw, strides=[1, 1], padding=[2, 2, 2, 2], dilation=[2, 2], groups=16);
+  %4 = clip(%3, a_min=0.0, a_max=6.0);
+  %5 = nn.conv2d(%4, @w2, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %6 = multiply(%5, @s);
+  %7 = nn.max_pool2d(%6, pool_size=[3, 3], strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], ceil_mode=true, count_include_pad=false);
+  %8 = nn.avg_pool2d(%6, pool_size=[2, 2], strides=[1, 1], padding=[0, 0, 1, 1], dilation=[1, 1], ceil_mode=false, count_include_pad=true);
+  (%7, %8)
+}
+)";
+  // Random weights for the elided constants.
+  Module shapes = parse_module(block, "case.ir");
+  Module data;
+  std::mt19937 rng(3);
+  for (const auto& [name, value] : shapes.constants) data.constants.emplace(name, random_tensor(value.type(), rng));
+  for (const char* layout : {"NHWC", "NCHW8c", "NCHW16c", "NCHW4c"}) {
+    CAPTURE(std::string(layout));
+    PassContext context;
+    context.opt_level = 2;
+    context.activation_layout = layout;
+    const Module m = run_passes(parse_module(block, "case.ir", &data),
+                                {"InferType", "ConvertLayout", "FuseOps", "InferType"}, context);
+    int convs_in_layout = 0;
+    for (const Function& fn : m.functions)
+      for (const Binding& b : fn.body)
+        if (b.is_op("nn.conv2d")) convs_in_layout += print_attrs(*b.attrs).find("out_layout=\"NCHW\"") == std::string::npos;
+    CHECK(convs_in_layout == 3);
+    CHECK(check_primitives(m) >= 6);
+    // The whole model, kernel by kernel, against the reference of the unconverted module.
+    const Module plain = run_passes(parse_module(block, "case.ir", &data), {"InferType"}, {});
+    std::vector<Tensor> input{random_tensor(plain.main().params[0].type, rng)};
+    const std::vector<Tensor> want = evaluate_main(plain, input);
+    std::map<uint32_t, Tensor> values;
+    const Function& main = m.main();
+    auto lookup = [&](const ValueRef& r) { return r.is_param() ? input[r.index] : r.is_constant() ? m.constant(r.constant) : values.at(r.index); };
+    for (uint32_t i = 0; i < main.body.size(); ++i) {
+      std::vector<Tensor> args;
+      for (const ValueRef& a : main.body[i].args) args.push_back(lookup(a));
+      values[i] = lower::run_kernel_jit(m, *m.find_function(main.body[i].function), args).at(0);
+    }
+    for (size_t r = 0; r < want.size(); ++r) {
+      const Tensor& got = lookup(main.results[r]);
+      REQUIRE(got.type() == want[r].type());
+      double worst = 0;
+      for (size_t i = 0; i < static_cast<size_t>(got.type().element_count()); ++i)
+        worst = std::max(worst, std::fabs(got.element_as_double(i) - want[r].element_as_double(i)) /
+                                    (1e-4 + 1e-4 * std::fabs(want[r].element_as_double(i))));
+      INFO("result " << r << ": worst error / tolerance = " << worst);
+      CHECK(worst <= 1.0);
+    }
+  }
+}
+
+}  // namespace
