@@ -2,7 +2,8 @@
 # Installs, with apt-get, exactly the Debian 12 packages modelc needs that are
 # missing; a no-op when everything is there. Runs as root (or through sudo).
 #
-#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh          build + test dependencies (libclang-rt-14-dev:
+#                                    the libFuzzer and sanitizer runtimes of scripts/fuzz.sh)
 #
 # The ONNX Runtime baseline also needs node and npm (this image ships Node 20
 # with npm; Debian: apt-get install nodejs npm) and scripts/install-onnxruntime.sh.
@@ -12,6 +13,7 @@ packages="
   build-essential pkg-config python3 meson ninja-build
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev doctest-dev libcli11-dev libssl-dev
   libhalide14-0-dev llvm-14 llvm-14-dev clang-14 lld-14
+  libclang-rt-14-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   json-schema-test-suite python3-jsonschema libonnx-testdata
 

@@ -38,8 +38,23 @@ bool is_one_of(std::string_view s, std::initializer_list<std::string_view> optio
   return false;
 }
 
+// A decimal number (already matched by the core schema's patterns) as a
+// double. One beyond the double range is the recipe's mistake, reported where
+// it was written, not an exception from the standard library.
+double decimal_to_double(std::string_view text, const SourceLocation& where) {
+  std::string_view digits = text;
+  if (!digits.empty() && digits[0] == '+') digits.remove_prefix(1);  // from_chars takes '-' only
+  double value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec == std::errc::result_out_of_range) {
+    fail(where, "number " + std::string(text) + " is out of range of a 64-bit float",
+         "numbers in a recipe are 0 or between about 2.2e-308 and 1.8e308 in magnitude; quote it to keep it a string");
+  }
+  return value;
+}
+
 // Integers of the core schema: decimal, 0o octal, 0x hexadecimal.
-std::optional<json> resolve_integer(const std::string& s) {
+std::optional<json> resolve_integer(const std::string& s, const SourceLocation& where) {
   static const std::regex decimal("[-+]?[0-9]+");
   static const std::regex octal("0o[0-7]+");
   static const std::regex hex("0x[0-9a-fA-F]+");
@@ -61,7 +76,10 @@ std::optional<json> resolve_integer(const std::string& s) {
   }
   uint64_t magnitude = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), magnitude, base);
-  if (ec != std::errc() || end != digits.data() + digits.size()) return json(std::stod(s));  // too large: keep as a float
+  if (ec == std::errc::result_out_of_range) {
+    if (base != 10) fail(where, "integer " + s + " does not fit in 64 bits", "the largest is 0xffffffffffffffff (18446744073709551615)");
+    return json(decimal_to_double(s, where));  // too large for an integer: keep it as a float
+  }
   if (!negative) {
     if (magnitude <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
       return json(static_cast<int64_t>(magnitude));
@@ -74,9 +92,9 @@ std::optional<json> resolve_integer(const std::string& s) {
   return json(-static_cast<double>(magnitude));
 }
 
-std::optional<json> resolve_float(const std::string& s) {
+std::optional<json> resolve_float(const std::string& s, const SourceLocation& where) {
   static const std::regex number(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  if (std::regex_match(s, number)) return json(std::stod(s));
+  if (std::regex_match(s, number)) return json(decimal_to_double(s, where));
   std::string_view body = s;
   double sign = 1.0;
   if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
@@ -89,19 +107,27 @@ std::optional<json> resolve_float(const std::string& s) {
 }
 
 // The YAML 1.2 core schema's tag resolution for a plain (unquoted) scalar.
-json resolve_plain_scalar(const std::string& s) {
+json resolve_plain_scalar(const std::string& s, const SourceLocation& where) {
   if (is_one_of(s, {"", "~", "null", "Null", "NULL"})) return nullptr;
   if (is_one_of(s, {"true", "True", "TRUE"})) return true;
   if (is_one_of(s, {"false", "False", "FALSE"})) return false;
-  if (auto i = resolve_integer(s)) return *i;
-  if (auto f = resolve_float(s)) return *f;
+  if (auto i = resolve_integer(s, where)) return *i;
+  if (auto f = resolve_float(s, where)) return *f;
   return s;
 }
 
-json resolve_scalar(const std::string& tag, const std::string& value) {
+json resolve_scalar(const std::string& tag, const std::string& value, const SourceLocation& where) {
   // "!" marks a quoted (non-plain) scalar; "!!str" arrives as the full tag URI.
   if (tag == "!" || tag == "tag:yaml.org,2002:str") return value;
-  return resolve_plain_scalar(value);
+  return resolve_plain_scalar(value, where);
+}
+
+// Nodes of a JSON value (the value itself, and everything inside it).
+size_t value_count(const json& value) {
+  size_t n = 1;
+  if (value.is_structured())
+    for (const json& child : value) n += value_count(child);
+  return n;
 }
 
 const char* event_kind(bool is_map) { return is_map ? "a mapping" : "a sequence"; }
@@ -127,6 +153,15 @@ class DocumentBuilder : public YAML::EventHandler {
     if (is_expecting_key()) error(mark, "mapping keys must be plain strings, found an alias");
     const auto it = anchors_.find(anchor);
     if (it == anchors_.end()) error(mark, "unknown alias");
+    // Each alias copies its anchor's value, so aliases of aliases grow
+    // exponentially ("billion laughs"): a few hundred bytes would become
+    // gigabytes. No real recipe copies more than a few thousand values.
+    aliased_values_ += value_count(it->second);
+    if (aliased_values_ > kMaxAliasedValues) {
+      error(mark, "aliases copy more than " + std::to_string(kMaxAliasedValues) + " values in this document",
+            "an alias copies everything its anchor holds, and aliases of aliases multiply; write the values out "
+            "or use fewer levels of aliases");
+    }
     add_value(mark, it->second, 0, false);
   }
 
@@ -144,7 +179,7 @@ class DocumentBuilder : public YAML::EventHandler {
       map.has_key = true;
       return;
     }
-    add_value(mark, resolve_scalar(tag, value), anchor, false);
+    add_value(mark, resolve_scalar(tag, value, location_of(file_, mark)), anchor, false);
   }
 
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
@@ -243,6 +278,8 @@ class DocumentBuilder : public YAML::EventHandler {
   Document document_;
   std::vector<Frame> frames_;
   std::map<YAML::anchor_t, json> anchors_;
+  static constexpr size_t kMaxAliasedValues = 100'000;
+  size_t aliased_values_ = 0;
   YAML::Mark last_document_mark_;
 };
 

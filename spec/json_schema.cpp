@@ -225,6 +225,14 @@ void Evaluation::check_number(Scope& s) const {
     if (violates(value, limit))
       s.fail(keyword, std::string("expected a value ") + relation + " " + show_number(limit) + ", found " + show_number(value));
   };
+  // YAML's .nan compares false with everything, so it would pass every bound.
+  if (std::isnan(value)) {
+    for (const char* keyword : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}) {
+      if (!schema.contains(keyword)) continue;
+      s.fail(keyword, "expected a number, found .nan (not a number)");
+      return;
+    }
+  }
   bound("minimum", [](long double v, long double l) { return v < l; }, ">=");
   bound("maximum", [](long double v, long double l) { return v > l; }, "<=");
   bound("exclusiveMinimum", [](long double v, long double l) { return v <= l; }, ">");

@@ -88,9 +88,25 @@ class RecipeBuilder {
       in.pointer = pointer_append(base, i);
       if (!seen.insert(in.name).second)
         problem(in.pointer + "/name", "duplicate input name '" + in.name + "'", "every input needs its own name");
+      check_element_count(in);
       r_.model.inputs.push_back(std::move(in));
     }
     r_.model.outputs = strings(at_or_null(model, "outputs"));
+  }
+
+  // The schema bounds each dimension; their product must still fit the int64
+  // arithmetic of shapes and byte sizes downstream.
+  void check_element_count(const InputSpec& in) {
+    constexpr int64_t kMaxElements = int64_t{1} << 40;
+    int64_t elements = 1;
+    for (const int64_t d : in.shape) {
+      if (d > 0 && elements > kMaxElements / d) {
+        problem(in.pointer + "/shape", "input '" + in.name + "' has more than 2^40 elements",
+                "modelc compiles tensors of at most 2^40 elements; check the shape");
+        return;
+      }
+      elements *= d;
+    }
   }
 
   void build_quantization(const json& q) {

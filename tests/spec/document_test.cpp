@@ -79,6 +79,21 @@ TEST_CASE("anchors and aliases copy values") {
   CHECK(v["copy"] == v["base"]);
 }
 
+// Found with the fuzzer's dictionary (tests/fuzz): 700 bytes of nested aliases
+// expanded to 10^7 values and ran for minutes; now an error at the alias that
+// crosses the limit.
+TEST_CASE("aliases of aliases cannot blow a document up") {
+  std::string yaml = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char level = 'b'; level <= 'g'; ++level) {
+    const char below = static_cast<char>(level - 1);
+    yaml += std::string(1, level) + ": &" + level + " [";
+    for (int i = 0; i < 10; ++i) yaml += std::string(i ? ", " : "") + "*" + below;
+    yaml += "]\n";
+  }
+  CHECK(first_error(yaml).rfind("t.yaml:5:36: error: aliases copy more than 100000 values in this document", 0) == 0);
+  CHECK(parse_yaml("a: &a [1, 2]\nb: [*a, *a, *a]\n", "t.yaml").value["b"].size() == 3);
+}
+
 TEST_CASE("mistakes the loader catches, each with a location") {
   CHECK(first_error("a: 1\nb: 2\na: 3\n") ==
         "t.yaml:3:1: error: duplicate key 'a' (first written at line 1)\n"
@@ -88,6 +103,20 @@ TEST_CASE("mistakes the loader catches, each with a location") {
   CHECK(first_error("a: [1, 2\n").find("unclosed '['") != std::string::npos);
   CHECK(first_error("a: 1\n---\nb: 2\n").rfind("t.yaml:2:1: error: expected one YAML document", 0) == 0);
   CHECK(first_error("a: 99999999999999999999999\n") == "(no error)");  // too large for int64: kept as a float
+}
+
+// Found by the fuzzer (tests/fuzz): these escaped as std::out_of_range, an
+// internal error, instead of a located mistake.
+TEST_CASE("numbers beyond the range of a double or of 64 bits are located errors") {
+  CHECK(first_error("a: 1\nb: [1e309]\n") ==
+        "t.yaml:2:5: error: number 1e309 is out of range of a 64-bit float\n"
+        "  hint: numbers in a recipe are 0 or between about 2.2e-308 and 1.8e308 in magnitude; quote it to keep it a string");
+  CHECK(first_error("a: -1e-400\n").rfind("t.yaml:1:4: error: number -1e-400 is out of range", 0) == 0);
+  CHECK(first_error("a: " + std::string(400, '9') + "\n").rfind("t.yaml:1:4: error: number 999", 0) == 0);
+  CHECK(first_error("a: 0x10000000000000000\n").rfind("t.yaml:1:4: error: integer 0x10000000000000000 does not fit in 64 bits", 0) == 0);
+  CHECK(first_error("a: 0o7777777777777777777777777\n").find("does not fit in 64 bits") != std::string::npos);
+  CHECK(parse_yaml("a: 0xffffffffffffffff\nb: +1.5e3\nc: '1e309'\n", "t.yaml").value ==
+        json{{"a", 18446744073709551615ULL}, {"b", 1500.0}, {"c", "1e309"}});
 }
 
 TEST_CASE("an empty document is null") {
