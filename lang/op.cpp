@@ -26,6 +26,8 @@ const OpRegistry& OpRegistry::global() {
     register_elementwise_ops(r);
     register_transform_ops(r);
     register_reduce_ops(r);
+    register_window_ops(r);
+    register_normalization_ops(r);
     register_layout_ops(r);
     return r;
   }();

@@ -72,6 +72,8 @@ void register_nn_ops(OpRegistry& registry);
 void register_elementwise_ops(OpRegistry& registry);
 void register_transform_ops(OpRegistry& registry);
 void register_reduce_ops(OpRegistry& registry);
+void register_window_ops(OpRegistry& registry);
+void register_normalization_ops(OpRegistry& registry);
 void register_layout_ops(OpRegistry& registry);
 
 }  // namespace modelc::lang

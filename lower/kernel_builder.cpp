@@ -34,8 +34,19 @@ void set_static_shape(Halide::OutputImageParam p, const lang::TensorType& type) 
   }
 }
 
+// Halide 14 calls any CPU with AVX512-BF16 and VNNI a Sapphire Rapids, AMD
+// Zen 4 included, and may then emit AVX512-FP16 / AVX-VNNI instructions that
+// such CPUs lack (uint8 kernels die with SIGILL). Keep the feature only where
+// the CPU has AVX512-FP16, which only Intel's Sapphire Rapids line has.
+Halide::Target host_target() {
+  Halide::Target t = Halide::get_host_target();
+  if (t.has_feature(Halide::Target::AVX512_SapphireRapids) && !__builtin_cpu_supports("avx512fp16"))
+    t = t.without_feature(Halide::Target::AVX512_SapphireRapids);
+  return t;
+}
+
 Halide::Target parse_target(const std::string& text, bool jit) {
-  Halide::Target t = text == "host" ? Halide::get_host_target() : Halide::Target(text);
+  Halide::Target t = text == "host" ? host_target() : Halide::Target(text);
   if (!jit) t = t.with_feature(Halide::Target::NoRuntime);
   return t;
 }

@@ -55,6 +55,8 @@ const LoweringRegistry& LoweringRegistry::global() {
     register_elementwise_lowerings(r);
     register_transform_lowerings(r);
     register_reduce_lowerings(r);
+    register_window_lowerings(r);
+    register_normalization_lowerings(r);
     register_layout_lowerings(r);
     return r;
   }();

@@ -83,6 +83,8 @@ void register_nn_lowerings(LoweringRegistry& registry);
 void register_elementwise_lowerings(LoweringRegistry& registry);
 void register_transform_lowerings(LoweringRegistry& registry);
 void register_reduce_lowerings(LoweringRegistry& registry);
+void register_window_lowerings(LoweringRegistry& registry);
+void register_normalization_lowerings(LoweringRegistry& registry);
 void register_layout_lowerings(LoweringRegistry& registry);
 
 // Schedules shared by rules (lower/schedules.cpp).

@@ -2,14 +2,17 @@
 // node's attributes and asking the builder for shapes (never computing an op's
 // output shape itself).
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <numeric>
 
 #include "lang/frontends/onnx_node.h"
 #include "lang/ops/elementwise.h"
 #include "lang/ops/nn.h"
+#include "lang/ops/normalization.h"
 #include "lang/ops/reduce.h"
 #include "lang/ops/transform.h"
+#include "lang/ops/window.h"
 #include "support/diagnostic.h"
 
 namespace modelc::lang::frontends {
@@ -114,69 +117,183 @@ AttrsPtr along_axis(int64_t axis) {
   return make_attrs(a);
 }
 
-// The explicit [top, left, bottom, right] padding of a 2-D window op, from
-// `pads` or from `auto_pad` and the static input size.
-std::vector<int64_t> window_padding(const NodeContext& c, const std::vector<int64_t>& input_hw,
+// The explicit padding of a window op over n spatial axes in ONNX's order
+// (all begins, then all ends: for 2-D the IR's top, left, bottom, right),
+// from `pads` or from `auto_pad` and the static input size.
+std::vector<int64_t> window_padding(const NodeContext& c, const std::vector<int64_t>& input_size,
                                     const std::vector<int64_t>& kernel, const std::vector<int64_t>& strides,
                                     const std::vector<int64_t>& dilations) {
+  const size_t n = input_size.size();
   const std::string auto_pad = c.attr_string("auto_pad", "NOTSET");
   if (auto_pad == "NOTSET") {
-    std::vector<int64_t> pads = c.attr_ints("pads", {0, 0, 0, 0});
-    if (pads.size() != 4) throw Error("pads has " + std::to_string(pads.size()) + " values, 4 expected for a 2-D window");
-    return pads;  // ONNX order x1_begin, x2_begin, x1_end, x2_end is the IR's top, left, bottom, right
+    std::vector<int64_t> pads = c.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
+    if (pads.size() != 2 * n)
+      throw Error("pads has " + std::to_string(pads.size()) + " values, " + std::to_string(2 * n) + " expected for a " +
+                  std::to_string(n) + "-D window");
+    return pads;
   }
-  if (auto_pad == "VALID") return {0, 0, 0, 0};
+  if (auto_pad == "VALID") return std::vector<int64_t>(2 * n, 0);
   if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER")
     throw Error("auto_pad '" + auto_pad + "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID");
-  std::vector<int64_t> pads(4);
-  for (size_t d = 0; d < 2; ++d) {
-    const int64_t out = (input_hw[d] + strides[d] - 1) / strides[d];
-    const int64_t total = std::max<int64_t>(0, (out - 1) * strides[d] + (kernel[d] - 1) * dilations[d] + 1 - input_hw[d]);
+  std::vector<int64_t> pads(2 * n);
+  for (size_t d = 0; d < n; ++d) {
+    const int64_t out = (input_size[d] + strides[d] - 1) / strides[d];
+    const int64_t total = std::max<int64_t>(0, (out - 1) * strides[d] + (kernel[d] - 1) * dilations[d] + 1 - input_size[d]);
     const int64_t smaller = total / 2;
     pads[d] = auto_pad == "SAME_UPPER" ? smaller : total - smaller;
-    pads[d + 2] = total - pads[d];
+    pads[d + n] = total - pads[d];
   }
   return pads;
 }
 
-std::vector<int64_t> spatial(const TensorType& t) { return {t.shape[2], t.shape[3]}; }
+std::vector<int64_t> spatial(const TensorType& t) { return {t.shape.begin() + 2, t.shape.end()}; }
 
-void expect_2d_window(const NodeContext& c, const TensorType& x) {
-  if (x.rank() != 4)
-    throw Error("only 2-D windows (4-D NCHW input) are supported, the input is " + x.str());
-  (void)c;
+void expect_window_input(const TensorType& x) {
+  if (x.rank() < 3 || x.rank() > 5)
+    throw Error("only 1-D, 2-D and 3-D windows (3-D to 5-D input) are supported, the input is " + x.str());
+}
+
+// The attributes of a 1-D window as those of a 2-D one over a height of 1.
+std::vector<int64_t> lift_pair(const std::vector<int64_t>& v, int64_t fill) { return {fill, v.at(0)}; }
+std::vector<int64_t> lift_pads(const std::vector<int64_t>& p) { return {0, p.at(0), 0, p.at(1)}; }
+
+// N, C, L -> N, C, 1, L (and the inverse on the way out).
+ValueRef to_2d(NodeContext& c, const ValueRef& x) {
+  std::vector<int64_t> shape = c.type(x).shape;
+  shape.insert(shape.begin() + 2, 1);
+  return c.call("reshape", {x}, reshape_to(shape));
+}
+
+ValueRef from_2d(NodeContext& c, const ValueRef& y) {
+  std::vector<int64_t> shape = c.type(y).shape;
+  shape.erase(shape.begin() + 2);
+  return c.call("reshape", {y}, reshape_to(shape));
 }
 
 Outputs convert_conv(NodeContext& c) {
-  const ValueRef x = c.input(0), w = c.input(1);
+  ValueRef x = c.input(0), w = c.input(1);
   const TensorType xt = c.type(x), wt = c.type(w);
-  expect_2d_window(c, xt);
-  if (wt.rank() != 4) throw Error("weight " + wt.str() + " is not OIHW");
-  Conv2DAttrs a;
-  a.strides = c.attr_ints("strides", {1, 1});
-  a.dilation = c.attr_ints("dilations", {1, 1});
-  a.groups = c.attr_int("group", 1);
-  a.padding = window_padding(c, spatial(xt), {wt.shape[2], wt.shape[3]}, a.strides, a.dilation);
-  ValueRef y = c.call("nn.conv2d", {x, w}, make_attrs(a));
+  expect_window_input(xt);
+  if (wt.rank() != xt.rank()) throw Error("weight " + wt.str() + " does not match the input " + xt.str());
+  const size_t n = xt.rank() - 2;
+  const std::vector<int64_t> kernel = spatial(wt);
+  const std::vector<int64_t> strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> dilations = c.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> pads = window_padding(c, spatial(xt), kernel, strides, dilations);
+  ValueRef y;
+  if (n == 3) {
+    Conv3DAttrs a;
+    a.strides = strides;
+    a.dilation = dilations;
+    a.padding = pads;
+    a.groups = c.attr_int("group", 1);
+    y = c.call("nn.conv3d", {x, w}, make_attrs(a));
+  } else {
+    Conv2DAttrs a;
+    a.groups = c.attr_int("group", 1);
+    a.strides = n == 1 ? lift_pair(strides, 1) : strides;
+    a.dilation = n == 1 ? lift_pair(dilations, 1) : dilations;
+    a.padding = n == 1 ? lift_pads(pads) : pads;
+    y = c.call("nn.conv2d", {n == 1 ? to_2d(c, x) : x, n == 1 ? to_2d(c, w) : w}, make_attrs(a));
+    if (n == 1) y = from_2d(c, y);
+  }
   if (c.has_input(2)) y = c.call("nn.bias_add", {y, c.input(2)}, along_axis(1));
   return {y};
 }
 
-Outputs convert_pool(NodeContext& c, const char* op) {
+Outputs convert_pool(NodeContext& c, bool max) {
   const ValueRef x = c.input(0);
   const TensorType xt = c.type(x);
-  expect_2d_window(c, xt);
+  expect_window_input(xt);
   if (c.node().output_size() > 1 && !c.node().output(1).empty())
     throw Error("the Indices output is not supported");
+  const size_t n = xt.rank() - 2;
+  const std::vector<int64_t> kernel = c.attr_ints("kernel_shape", {});
+  if (kernel.size() != n) throw Error("kernel_shape must have " + std::to_string(n) + " values for " + xt.str());
+  const std::vector<int64_t> strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> dilations = c.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> pads = window_padding(c, spatial(xt), kernel, strides, dilations);
+  const bool ceil_mode = c.attr_int("ceil_mode", 0) != 0;
+  const bool count_include_pad = c.attr_int("count_include_pad", 0) != 0;
+  if (n == 3) {
+    Pool3DAttrs a;
+    a.pool_size = kernel;
+    a.strides = strides;
+    a.dilation = dilations;
+    a.padding = pads;
+    a.ceil_mode = ceil_mode;
+    a.count_include_pad = count_include_pad;
+    return {c.call(max ? "nn.max_pool3d" : "nn.avg_pool3d", {x}, make_attrs(a))};
+  }
   Pool2DAttrs a;
-  a.pool_size = c.attr_ints("kernel_shape", {});
-  if (a.pool_size.size() != 2) throw Error("kernel_shape must have 2 values for a 2-D pool");
-  a.strides = c.attr_ints("strides", {1, 1});
-  a.dilation = c.attr_ints("dilations", {1, 1});
-  a.ceil_mode = c.attr_int("ceil_mode", 0) != 0;
-  a.count_include_pad = c.attr_int("count_include_pad", 0) != 0;
-  a.padding = window_padding(c, spatial(xt), a.pool_size, a.strides, a.dilation);
-  return {c.call(op, {x}, make_attrs(a))};
+  a.pool_size = n == 1 ? lift_pair(kernel, 1) : kernel;
+  a.strides = n == 1 ? lift_pair(strides, 1) : strides;
+  a.dilation = n == 1 ? lift_pair(dilations, 1) : dilations;
+  a.padding = n == 1 ? lift_pads(pads) : pads;
+  a.ceil_mode = ceil_mode;
+  a.count_include_pad = count_include_pad;
+  const ValueRef y = c.call(max ? "nn.max_pool2d" : "nn.avg_pool2d", {n == 1 ? to_2d(c, x) : x}, make_attrs(a));
+  return {n == 1 ? from_2d(c, y) : y};
+}
+
+// ConvTranspose over 1 or 2 spatial axes; the padding follows from
+// output_shape or auto_pad when given (ONNX's total padding rule).
+Outputs convert_conv_transpose(NodeContext& c) {
+  ValueRef x = c.input(0), w = c.input(1);
+  const TensorType xt = c.type(x), wt = c.type(w);
+  if (xt.rank() != 3 && xt.rank() != 4)
+    throw Error("only 1-D and 2-D transposed convolutions (3-D or 4-D input) are supported, the input is " + xt.str());
+  const size_t n = xt.rank() - 2;
+  const std::vector<int64_t> in = spatial(xt), kernel = spatial(wt);
+  const std::vector<int64_t> strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> dilations = c.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  std::vector<int64_t> output_padding = c.attr_ints("output_padding", std::vector<int64_t>(n, 0));
+  std::vector<int64_t> pads = c.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
+  const std::string auto_pad = c.attr_string("auto_pad", "NOTSET");
+  std::vector<int64_t> output_shape = c.attr_ints("output_shape", {});
+  if (output_shape.size() == n + 2) output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    if (output_shape.empty())
+      for (size_t d = 0; d < n; ++d) output_shape.push_back(in[d] * strides[d]);
+  } else if (auto_pad == "VALID") {
+    pads.assign(2 * n, 0);
+  }
+  if (!output_shape.empty()) {
+    if (output_shape.size() != n) throw Error("output_shape must have " + std::to_string(n) + " values");
+    for (size_t d = 0; d < n; ++d) {
+      const int64_t total = strides[d] * (in[d] - 1) + output_padding[d] + (kernel[d] - 1) * dilations[d] + 1 - output_shape[d];
+      if (total < 0) {
+        output_padding[d] -= total;  // the shape asks for more than the kernel covers: extend the end
+        pads[d] = pads[d + n] = 0;
+        continue;
+      }
+      const bool lower = auto_pad == "SAME_LOWER";
+      pads[d] = lower ? total - total / 2 : total / 2;
+      pads[d + n] = total - pads[d];
+    }
+  }
+  Conv2DTransposeAttrs a;
+  a.groups = c.attr_int("group", 1);
+  a.strides = n == 1 ? lift_pair(strides, 1) : strides;
+  a.dilation = n == 1 ? lift_pair(dilations, 1) : dilations;
+  a.output_padding = n == 1 ? lift_pair(output_padding, 0) : output_padding;
+  a.padding = n == 1 ? lift_pads(pads) : pads;
+  ValueRef y = c.call("nn.conv2d_transpose", {n == 1 ? to_2d(c, x) : x, n == 1 ? to_2d(c, w) : w}, make_attrs(a));
+  if (n == 1) y = from_2d(c, y);
+  if (c.has_input(2)) y = c.call("nn.bias_add", {y, c.input(2)}, along_axis(1));
+  return {y};
+}
+
+// GlobalAveragePool / GlobalMaxPool: nn.global_avg_pool2d for 4-D inputs,
+// else a mean / max over the spatial axes.
+NodeConverter global_pool(bool max) {
+  return [max](NodeContext& c) {
+    const TensorType t = c.type(c.input(0));
+    if (!max && t.rank() == 4) return Outputs{c.call("nn.global_avg_pool2d", {c.input(0)})};
+    ReduceAttrs a;
+    for (size_t d = 2; d < t.rank(); ++d) a.axes.push_back(static_cast<int64_t>(d));
+    return Outputs{c.call(max ? "max" : "mean", {c.input(0)}, make_attrs(a))};
+  };
 }
 
 Outputs convert_gemm(NodeContext& c) {
@@ -265,6 +382,20 @@ ActivationAttrs activation(double alpha, double beta) {
   a.alpha = alpha;
   a.beta = beta;
   return a;
+}
+
+// A 1-D slope of one value per channel (axis 1), which older exporters
+// write for PRelu, is laid along that axis; otherwise it broadcasts.
+Outputs convert_prelu(NodeContext& c) {
+  const TensorType xt = c.type(c.input(0)), st = c.type(c.input(1));
+  ValueRef slope = c.input(1);
+  const bool per_channel = st.rank() == 1 && xt.rank() > 2 && st.shape[0] == xt.shape[1] && st.shape[0] != xt.shape.back();
+  if (per_channel) {
+    std::vector<int64_t> shape(xt.rank() - 1, 1);
+    shape[0] = st.shape[0];
+    slope = c.call("reshape", {slope}, reshape_to(shape));
+  }
+  return {c.call("nn.prelu", {c.input(0), slope})};
 }
 
 Outputs convert_cast(NodeContext& c) {
@@ -388,6 +519,88 @@ Outputs convert_softmax(NodeContext& c) {
   return {c.call("reshape", {c.call("nn.softmax", {flat}, along_axis(1))}, reshape_to(t.shape))};
 }
 
+Outputs convert_log_softmax(NodeContext& c) {
+  const ValueRef x = c.input(0);
+  const TensorType t = c.type(x);
+  const int64_t axis = normalize_axis(c.attr_int("axis", c.opset() < 13 ? 1 : -1), t.rank());
+  if (c.opset() >= 13 || axis == static_cast<int64_t>(t.rank()) - 1) return {c.call("nn.log_softmax", {x}, along_axis(axis))};
+  // Before opset 13, over all axes from `axis` on, as one flattened axis.
+  const auto split = static_cast<size_t>(axis);
+  const ValueRef flat = c.call("reshape", {x}, reshape_to({product(t.shape, 0, split), product(t.shape, split, t.rank())}));
+  return {c.call("reshape", {c.call("nn.log_softmax", {flat}, along_axis(1))}, reshape_to(t.shape))};
+}
+
+// Mean and 1 / sqrt(variance + epsilon) over `axes` (kept as size-1 axes).
+std::pair<ValueRef, ValueRef> moments(NodeContext& c, const ValueRef& x, std::vector<int64_t> axes, double epsilon) {
+  ReduceAttrs a;
+  a.axes = std::move(axes);
+  const ValueRef mean = c.call("mean", {x}, make_attrs(a));
+  const ValueRef d = c.call("subtract", {x, mean});
+  const ValueRef var = c.call("mean", {c.call("multiply", {d, d})}, make_attrs(a));
+  const ValueRef inv = c.call("divide", {c.scalar(1.f), c.call("sqrt", {c.call("add", {var, c.scalar(static_cast<float>(epsilon))})})});
+  return {mean, inv};
+}
+
+// LayerNormalization (opset 17): nn.layer_norm, plus the optional Mean and
+// InvStdDev outputs computed beside it.
+Outputs convert_layer_norm(NodeContext& c) {
+  const ValueRef x = c.input(0);
+  const TensorType t = c.type(x);
+  if (c.attr_int("stash_type", 1) != 1) throw Error("stash_type other than float32 is not supported");
+  LayerNormAttrs a;
+  a.axis = normalize_axis(c.attr_int("axis", -1), t.rank());
+  a.epsilon = c.attr_float("epsilon", 1e-5);
+  const ValueRef beta = c.has_input(2) ? c.input(2) : c.scalar(0.f);
+  Outputs out{c.call("nn.layer_norm", {x, c.input(1), beta}, make_attrs(a))};
+  const bool wants_stats = (c.node().output_size() > 1 && !c.node().output(1).empty()) ||
+                           (c.node().output_size() > 2 && !c.node().output(2).empty());
+  if (!wants_stats) return out;
+  std::vector<int64_t> axes;
+  for (auto d = static_cast<size_t>(a.axis); d < t.rank(); ++d) axes.push_back(static_cast<int64_t>(d));
+  const auto [mean, inv] = moments(c, x, axes, a.epsilon);
+  out.push_back(mean);
+  out.push_back(inv);
+  return out;
+}
+
+Outputs convert_instance_norm(NodeContext& c) {
+  const ValueRef x = c.input(0);
+  const TensorType t = c.type(x);
+  std::vector<int64_t> axes, channel_shape(t.rank() - 1, 1);
+  for (size_t d = 2; d < t.rank(); ++d) axes.push_back(static_cast<int64_t>(d));
+  channel_shape[0] = t.shape[1];
+  const auto [mean, inv] = moments(c, x, axes, c.attr_float("epsilon", 1e-5));
+  const ValueRef normalized = c.call("multiply", {c.call("subtract", {x, mean}), inv});
+  const ValueRef scale = c.call("reshape", {c.input(1)}, reshape_to(channel_shape));
+  const ValueRef bias = c.call("reshape", {c.input(2)}, reshape_to(channel_shape));
+  return {c.call("add", {c.call("multiply", {normalized, scale}), bias})};
+}
+
+Outputs convert_mean_variance_normalization(NodeContext& c) {
+  const ValueRef x = c.input(0);
+  const auto [mean, inv] = moments(c, x, c.attr_ints("axes", {0, 2, 3}), 1e-9);
+  return {c.call("multiply", {c.call("subtract", {x, mean}), inv})};
+}
+
+// LRN: x / (bias + alpha / size * (sum of x^2 over a window of channels))^beta;
+// the window sum is an average pool over channels that counts the padding.
+Outputs convert_lrn(NodeContext& c) {
+  const ValueRef x = c.input(0);
+  const TensorType t = c.type(x);
+  if (t.rank() < 3) throw Error("expects an input of rank >= 3, found " + t.str());
+  const int64_t size = c.attr_int("size", 1);
+  const ValueRef squares = c.call("multiply", {x, x});
+  const ValueRef planes = c.call("reshape", {squares}, reshape_to({t.shape[0], 1, t.shape[1], product(t.shape, 2, t.rank())}));
+  Pool2DAttrs p;
+  p.pool_size = {size, 1};
+  p.padding = {(size - 1) / 2, 0, size / 2, 0};
+  p.count_include_pad = true;
+  const ValueRef mean = c.call("reshape", {c.call("nn.avg_pool2d", {planes}, make_attrs(p))}, reshape_to(t.shape));
+  const ValueRef scaled = c.call("multiply", {mean, c.scalar(static_cast<float>(c.attr_float("alpha", 1e-4)))});
+  const ValueRef base = c.call("add", {scaled, c.scalar(static_cast<float>(c.attr_float("bias", 1.0)))});
+  return {c.call("divide", {x, c.call("power", {base, c.scalar(static_cast<float>(c.attr_float("beta", 0.75)))})})};
+}
+
 Outputs convert_batch_norm(NodeContext& c) {
   if (c.attr_int("training_mode", 0) != 0) throw Error("training_mode=1 is not supported (inference only)");
   for (int i = 1; i < c.node().output_size(); ++i)
@@ -460,13 +673,18 @@ Outputs convert_slice(NodeContext& c) {
   return {c.call("strided_slice", {c.input(0)}, make_attrs(a))};
 }
 
-// Gather with constant scalar or 1-D indices: one slice per index, joined.
+// Gather with constant scalar or 1-D indices: one slice per index, joined
+// (slices fuse with their neighbours); other indices: take.
 Outputs convert_gather(NodeContext& c) {
   const ValueRef data = c.input(0);
   const TensorType t = c.type(data);
-  const Tensor indices = c.constant_input(1, "the indices");
-  if (indices.type().rank() > 1) throw Error("only scalar or 1-D constant indices are supported, found " + indices.type().str());
   const int64_t axis = normalize_axis(c.attr_int("axis", 0), t.rank());
+  if (!c.is_constant(c.input(1)) || c.type(c.input(1)).rank() > 1 || c.type(c.input(1)).element_count() > 16) {
+    TakeAttrs a;
+    a.axis = axis;
+    return {c.call("take", {data, c.input(1)}, make_attrs(a))};
+  }
+  const Tensor indices = c.constant_input(1, "the indices");
   const int64_t dim = t.shape[static_cast<size_t>(axis)];
   std::vector<ValueRef> parts;
   for (size_t i = 0; i < static_cast<size_t>(indices.type().element_count()); ++i) {
@@ -502,14 +720,293 @@ Outputs convert_shape(NodeContext& c) {
   return {c.add_constant(Tensor::from_ints({static_cast<int64_t>(v.size())}, v))};
 }
 
+Outputs convert_gather_elements(NodeContext& c) {
+  TakeAttrs a;
+  a.axis = normalize_axis(c.attr_int("axis", 0), c.type(c.input(0)).rank());
+  return {c.call("gather_elements", {c.input(0), c.input(1)}, make_attrs(a))};
+}
+
+Outputs convert_expand(NodeContext& c) {
+  BroadcastToAttrs a;
+  a.shape = c.constant_ints(1, "the shape");
+  return {c.call("broadcast_to", {c.input(0)}, make_attrs(a))};
+}
+
+Outputs convert_tile(NodeContext& c) {
+  TileAttrs a;
+  a.reps = c.constant_ints(1, "the repeats");
+  return {c.call("tile", {c.input(0)}, make_attrs(a))};
+}
+
+Outputs convert_pad(NodeContext& c) {
+  PadAttrs a;
+  a.mode = c.attr_string("mode", "constant");
+  if (a.mode != "constant" && a.mode != "reflect" && a.mode != "edge") throw Error("mode '" + a.mode + "' is not supported");
+  if (c.opset() < 11) {
+    a.pad_width = c.attr_ints(c.opset() < 2 ? "paddings" : "pads", {});
+    a.pad_value = c.attr_float("value", 0.0);
+  } else {
+    a.pad_width = c.constant_ints(1, "the pads");
+    if (c.has_input(2)) a.pad_value = c.constant_input(2, "the constant value").element_as_double(0);
+    if (c.has_input(3)) throw Error("the axes input is not supported");
+  }
+  return {c.call("nn.pad", {c.input(0)}, make_attrs(a))};
+}
+
+Outputs convert_trilu(NodeContext& c) {
+  TriluAttrs a;
+  a.upper = c.attr_int("upper", 1) != 0;
+  if (c.has_input(1)) a.k = c.constant_ints(1, "k").at(0);
+  return {c.call("trilu", {c.input(0)}, make_attrs(a))};
+}
+
+// Resize (opsets 10-13) and Upsample (7-9): scales or sizes, static.
+Outputs convert_resize(NodeContext& c) {
+  const TensorType t = c.type(c.input(0));
+  const bool upsample = c.node().op_type() == "Upsample";
+  ResizeAttrs a;
+  a.mode = c.attr_string("mode", "nearest");
+  if (a.mode == "bilinear") a.mode = "linear";  // Upsample opset 7 spelling
+  a.nearest_mode = c.attr_string("nearest_mode", "round_prefer_floor");
+  a.cubic_coeff_a = c.attr_float("cubic_coeff_a", -0.75);
+  a.exclude_outside = c.attr_int("exclude_outside", 0) != 0;
+  // Before opset 11 both ops map coordinates asymmetrically and round nearest down.
+  const bool legacy = upsample || c.opset() < 11;
+  a.coordinate_transformation_mode = legacy ? "asymmetric" : c.attr_string("coordinate_transformation_mode", "half_pixel");
+  if (legacy) a.nearest_mode = "floor";
+  if (a.coordinate_transformation_mode == "tf_crop_and_resize") throw Error("coordinate_transformation_mode tf_crop_and_resize is not supported");
+  std::vector<double> scales;
+  std::vector<int64_t> sizes;
+  if (upsample && c.opset() < 9) {
+    for (float f : c.find_attr("scales") ? c.find_attr("scales")->floats() : google::protobuf::RepeatedField<float>()) scales.push_back(f);
+  } else {
+    const size_t scales_input = legacy ? 1 : 2;
+    if (c.has_input(scales_input) && c.type(c.input(scales_input)).element_count() > 0) {
+      const Tensor s = c.constant_input(scales_input, "the scales");
+      for (size_t i = 0; i < static_cast<size_t>(s.type().element_count()); ++i) scales.push_back(s.element_as_double(i));
+    }
+    if (!legacy && c.has_input(3) && c.type(c.input(3)).element_count() > 0) sizes = c.constant_ints(3, "the sizes");
+  }
+  if (!sizes.empty()) {
+    if (sizes.size() != t.rank()) throw Error("sizes has " + std::to_string(sizes.size()) + " values for " + t.str());
+    a.size = sizes;
+    a.scales.assign(t.rank(), 0.0);
+  } else {
+    if (scales.size() != t.rank()) throw Error("scales has " + std::to_string(scales.size()) + " values for " + t.str());
+    a.scales = scales;
+    for (size_t d = 0; d < t.rank(); ++d) a.size.push_back(static_cast<int64_t>(std::floor(static_cast<double>(t.shape[d]) * scales[d])));
+  }
+  if (c.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch") throw Error("keep_aspect_ratio_policy is not supported");
+  return {c.call("image.resize", {c.input(0)}, make_attrs(a))};
+}
+
+NodeConverter arg_reduce(const char* op) {
+  return [op](NodeContext& c) {
+    ArgReduceAttrs a;
+    a.axis = c.attr_int("axis", 0);
+    a.keepdims = c.attr_int("keepdims", 1) != 0;
+    a.select_last_index = c.attr_int("select_last_index", 0) != 0;
+    return Outputs{c.call(op, {c.input(0)}, make_attrs(a))};
+  };
+}
+
+Outputs convert_cumsum(NodeContext& c) {
+  CumsumAttrs a;
+  a.axis = c.constant_ints(1, "the axis").at(0);
+  a.exclusive = c.attr_int("exclusive", 0) != 0;
+  a.reverse = c.attr_int("reverse", 0) != 0;
+  return {c.call("cumsum", {c.input(0)}, make_attrs(a))};
+}
+
+Outputs convert_topk(NodeContext& c) {
+  TopKAttrs a;
+  a.k = c.opset() < 10 ? c.attr_int("k", 1) : c.constant_ints(1, "k").at(0);
+  a.axis = c.attr_int("axis", -1);
+  a.largest = c.attr_int("largest", 1) != 0;
+  TopKAttrs indices = a;
+  indices.ret_type = "indices";
+  return {c.call("topk", {c.input(0)}, make_attrs(a)), c.call("topk", {c.input(0)}, make_attrs(indices))};
+}
+
+// One strided_slice per output: the IR's calls have one result each.
+Outputs convert_split(NodeContext& c) {
+  const TensorType t = c.type(c.input(0));
+  const int64_t axis = normalize_axis(c.attr_int("axis", 0), t.rank());
+  const int64_t dim = t.shape[static_cast<size_t>(axis)];
+  std::vector<int64_t> sizes;
+  if (c.opset() >= 13 && c.has_input(1)) sizes = c.constant_ints(1, "the split sizes");
+  else if (c.opset() < 13) sizes = c.attr_ints("split", {});
+  const auto outputs = static_cast<int64_t>(c.node().output_size());
+  if (sizes.empty()) {
+    if (dim % outputs != 0) throw Error("axis " + std::to_string(axis) + " of " + t.str() + " does not split into " + std::to_string(outputs) + " equal parts");
+    sizes.assign(static_cast<size_t>(outputs), dim / outputs);
+  }
+  Outputs parts;
+  int64_t begin = 0;
+  for (int64_t size : sizes) {
+    StridedSliceAttrs a;
+    a.begin = {begin};
+    a.end = {begin + size};
+    a.axes = {axis};
+    parts.push_back(c.call("strided_slice", {c.input(0)}, make_attrs(a)));
+    begin += size;
+  }
+  return parts;
+}
+
+Outputs convert_constant_of_shape(NodeContext& c) {
+  const std::vector<int64_t> shape = c.constant_ints(0, "the shape");
+  Tensor fill = Tensor::scalar(0.f);
+  if (const onnx::AttributeProto* v = c.find_attr("value")) fill = tensor_from_onnx(v->t(), "the value");
+  Tensor out(TensorType{shape, fill.type().dtype});
+  for (size_t i = 0; i < static_cast<size_t>(out.type().element_count()); ++i) out.set_element(i, fill.element_as_double(0));
+  return {c.add_constant(std::move(out))};
+}
+
+Outputs convert_range(NodeContext& c) {
+  const Tensor start = c.constant_input(0, "start"), limit = c.constant_input(1, "limit"), delta = c.constant_input(2, "delta");
+  const double s = start.element_as_double(0), l = limit.element_as_double(0), d = delta.element_as_double(0);
+  const auto n = static_cast<int64_t>(std::max(0.0, std::ceil((l - s) / d)));
+  Tensor out(TensorType{{n}, start.type().dtype});
+  for (int64_t i = 0; i < n; ++i) out.set_element(static_cast<size_t>(i), s + static_cast<double>(i) * d);
+  return {c.add_constant(std::move(out))};
+}
+
+Outputs convert_eye_like(NodeContext& c) {
+  const TensorType t = c.type(c.input(0));
+  if (t.rank() != 2) throw Error("expects a 2-D input, found " + t.str());
+  std::optional<DType> dtype = t.dtype;
+  if (c.has_attr("dtype")) dtype = dtype_of_onnx(static_cast<int32_t>(c.attr_int("dtype", 1)));
+  if (!dtype) throw Error("the dtype is not supported");
+  const int64_t k = c.attr_int("k", 0);
+  Tensor out(TensorType{t.shape, *dtype});
+  for (int64_t i = 0; i < t.shape[0]; ++i)
+    if (i + k >= 0 && i + k < t.shape[1]) out.set_element(static_cast<size_t>(i * t.shape[1] + i + k), 1.0);
+  return {c.add_constant(std::move(out))};
+}
+
+Outputs convert_size(NodeContext& c) {
+  const int64_t n = c.type(c.input(0)).element_count();
+  return {c.add_constant(Tensor::from_ints({}, std::span<const int64_t>(&n, 1)))};
+}
+
+// A constant 0, 1, ..., n - 1 laid along `axis` of a rank-`rank` tensor.
+ValueRef iota_along(NodeContext& c, int64_t n, size_t axis, size_t rank) {
+  std::vector<int64_t> shape(rank, 1), values(static_cast<size_t>(n));
+  shape[axis] = n;
+  std::iota(values.begin(), values.end(), int64_t{0});
+  return c.add_constant(Tensor::from_ints(shape, values));
+}
+
+// One-hot of the argmax along an axis; before opset 13 over the flattened
+// axes from `axis` on, as Softmax.
+Outputs convert_hardmax(NodeContext& c) {
+  ValueRef x = c.input(0);
+  const TensorType t = c.type(x);
+  int64_t axis = normalize_axis(c.attr_int("axis", c.opset() < 13 ? 1 : -1), t.rank());
+  if (c.opset() < 13) {
+    const auto split = static_cast<size_t>(axis);
+    x = c.call("reshape", {x}, reshape_to({product(t.shape, 0, split), product(t.shape, split, t.rank())}));
+    axis = 1;
+  }
+  const TensorType xt = c.type(x);
+  ArgReduceAttrs a;
+  a.axis = axis;
+  const ValueRef index = c.call("argmax", {x}, make_attrs(a));
+  const ValueRef hit = c.call("equal", {index, iota_along(c, xt.shape[static_cast<size_t>(axis)], static_cast<size_t>(axis), xt.rank())});
+  CastAttrs cast;
+  cast.dtype = xt.dtype;
+  const ValueRef y = c.call("cast", {hit}, make_attrs(cast));
+  return {c.opset() < 13 ? c.call("reshape", {y}, reshape_to(t.shape)) : y};
+}
+
+Outputs convert_one_hot(NodeContext& c) {
+  const ValueRef indices = c.input(0);
+  const TensorType it = c.type(indices);
+  const int64_t depth = static_cast<int64_t>(c.constant_input(1, "the depth").element_as_double(0));
+  const Tensor values = c.constant_input(2, "the values");
+  const auto rank = it.rank() + 1;
+  const auto axis = static_cast<size_t>(normalize_axis(c.attr_int("axis", -1), rank));
+  std::vector<int64_t> shape = it.shape;
+  shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(axis), 1);
+  CastAttrs to_int;
+  to_int.dtype = DType::int64;
+  ValueRef index = c.call("reshape", {c.call("cast", {indices}, make_attrs(to_int))}, reshape_to(shape));
+  // Negative indices count from the end.
+  const int64_t zero = 0;
+  const ValueRef negative = c.call("less", {index, c.add_constant(Tensor::from_ints({}, std::span<const int64_t>(&zero, 1)))});
+  const ValueRef wrapped = c.call("add", {index, c.add_constant(Tensor::from_ints({}, std::span<const int64_t>(&depth, 1)))});
+  index = c.call("where", {negative, wrapped, index});
+  const ValueRef hit = c.call("equal", {index, iota_along(c, depth, axis, rank)});
+  Tensor off(TensorType{{}, values.type().dtype}), on(TensorType{{}, values.type().dtype});
+  off.set_element(0, values.element_as_double(0));
+  on.set_element(0, values.element_as_double(1));
+  return {c.call("where", {hit, c.add_constant(on), c.add_constant(off)})};
+}
+
+// DepthToSpace (DCR or CRD) and SpaceToDepth as reshape, transpose, reshape.
+Outputs convert_depth_to_space(NodeContext& c) {
+  const TensorType t = c.type(c.input(0));
+  if (t.rank() != 4) throw Error("expects a 4-D input, found " + t.str());
+  const int64_t b = c.attr_int("blocksize", 1), n = t.shape[0], ch = t.shape[1], h = t.shape[2], w = t.shape[3];
+  const bool crd = c.attr_string("mode", "DCR") == "CRD";
+  const ValueRef x = crd ? c.call("reshape", {c.input(0)}, reshape_to({n, ch / (b * b), b, b, h, w}))
+                         : c.call("reshape", {c.input(0)}, reshape_to({n, b, b, ch / (b * b), h, w}));
+  const ValueRef y = c.call("transpose", {x}, transpose_by(crd ? std::vector<int64_t>{0, 1, 4, 2, 5, 3} : std::vector<int64_t>{0, 3, 4, 1, 5, 2}));
+  return {c.call("reshape", {y}, reshape_to({n, ch / (b * b), h * b, w * b}))};
+}
+
+Outputs convert_space_to_depth(NodeContext& c) {
+  const TensorType t = c.type(c.input(0));
+  if (t.rank() != 4) throw Error("expects a 4-D input, found " + t.str());
+  const int64_t b = c.attr_int("blocksize", 1), n = t.shape[0], ch = t.shape[1], h = t.shape[2], w = t.shape[3];
+  const ValueRef x = c.call("reshape", {c.input(0)}, reshape_to({n, ch, h / b, b, w / b, b}));
+  const ValueRef y = c.call("transpose", {x}, transpose_by({0, 3, 5, 1, 2, 4}));
+  return {c.call("reshape", {y}, reshape_to({n, ch * b * b, h / b, w / b}))};
+}
+
+// ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceSumSquare as
+// elementwise ops around a sum (axes an attribute until opset 18).
+NodeConverter composite_reduce(std::string kind) {
+  return [kind](NodeContext& c) {
+    ReduceAttrs a;
+    a.axes = c.opset() >= 18 ? (c.has_input(1) ? c.constant_ints(1, "axes") : std::vector<int64_t>{}) : c.attr_ints("axes", {});
+    a.keepdims = c.attr_int("keepdims", 1) != 0;
+    ValueRef x = c.input(0);
+    if (a.axes.empty() && c.attr_int("noop_with_empty_axes", 0) != 0) return Outputs{x};
+    if (kind == "LogSumExp") {
+      // log(sum(exp(x - max))) + max, stable for large x.
+      ReduceAttrs keep = a;
+      keep.keepdims = true;
+      const ValueRef m = c.call("max", {x}, make_attrs(keep));
+      const ValueRef s = c.call("sum", {c.call("exp", {c.call("subtract", {x, m})})}, make_attrs(a));
+      const ValueRef mr = a.keepdims ? m : c.call("reshape", {m}, reshape_to(c.type(s).shape));
+      return Outputs{c.call("add", {c.call("log", {s}), mr})};
+    }
+    if (kind == "L1") x = c.call("abs", {x});
+    if (kind == "L2" || kind == "SumSquare") x = c.call("multiply", {x, x});
+    ValueRef y = c.call("sum", {x}, make_attrs(a));
+    if (kind == "L2") y = c.call("sqrt", {y});
+    if (kind == "LogSum") y = c.call("log", {y});
+    return Outputs{y};
+  };
+}
+
 }  // namespace
 
 const std::map<std::string, NodeConverter, std::less<>>& onnx_converters() {
   static const std::map<std::string, NodeConverter, std::less<>> table = {
       {"Conv", convert_conv},
-      {"MaxPool", [](NodeContext& c) { return convert_pool(c, "nn.max_pool2d"); }},
-      {"AveragePool", [](NodeContext& c) { return convert_pool(c, "nn.avg_pool2d"); }},
-      {"GlobalAveragePool", unary("nn.global_avg_pool2d")},
+      {"MaxPool", [](NodeContext& c) { return convert_pool(c, true); }},
+      {"AveragePool", [](NodeContext& c) { return convert_pool(c, false); }},
+      {"GlobalAveragePool", global_pool(false)},
+      {"GlobalMaxPool", global_pool(true)},
+      {"ConvTranspose", convert_conv_transpose},
+      {"LogSoftmax", convert_log_softmax},
+      {"LayerNormalization", convert_layer_norm},
+      {"InstanceNormalization", convert_instance_norm},
+      {"MeanVarianceNormalization", convert_mean_variance_normalization},
+      {"LRN", convert_lrn},
       {"Gemm", convert_gemm},
       {"MatMul", convert_matmul},
       {"BatchNormalization", convert_batch_norm},
@@ -560,7 +1057,7 @@ const std::map<std::string, NodeConverter, std::less<>>& onnx_converters() {
       {"Shrink", with_attrs<ActivationAttrs>("nn.shrink", [](const NodeContext& c) {
          return activation(c.attr_float("lambd", 0.5), c.attr_float("bias", 0.0));
        })},
-      {"PRelu", binary_op("nn.prelu")},
+      {"PRelu", convert_prelu},
       {"Mod", convert_mod},
       {"BitShift", convert_bit_shift},
       {"Equal", binary_op("equal")},
@@ -575,6 +1072,31 @@ const std::map<std::string, NodeConverter, std::less<>>& onnx_converters() {
       {"Cast", convert_cast},
       {"CastLike", convert_cast_like},
       {"Mean", convert_mean},
+      {"GatherElements", convert_gather_elements},
+      {"Expand", convert_expand},
+      {"Tile", convert_tile},
+      {"Pad", convert_pad},
+      {"Trilu", convert_trilu},
+      {"Resize", convert_resize},
+      {"Upsample", convert_resize},
+      {"ArgMax", arg_reduce("argmax")},
+      {"ArgMin", arg_reduce("argmin")},
+      {"CumSum", convert_cumsum},
+      {"TopK", convert_topk},
+      {"Split", convert_split},
+      {"ConstantOfShape", convert_constant_of_shape},
+      {"Range", convert_range},
+      {"EyeLike", convert_eye_like},
+      {"Size", convert_size},
+      {"Hardmax", convert_hardmax},
+      {"OneHot", convert_one_hot},
+      {"DepthToSpace", convert_depth_to_space},
+      {"SpaceToDepth", convert_space_to_depth},
+      {"ReduceL1", composite_reduce("L1")},
+      {"ReduceL2", composite_reduce("L2")},
+      {"ReduceLogSum", composite_reduce("LogSum")},
+      {"ReduceLogSumExp", composite_reduce("LogSumExp")},
+      {"ReduceSumSquare", composite_reduce("SumSquare")},
       {"Add", binary("add")},
       {"Sub", binary("subtract")},
       {"Mul", binary("multiply")},

@@ -153,8 +153,6 @@ void register_unary_math(OpRegistry& r) {
   ops::add_unary_float_op(r, "exp", "e^x", [](float x) { return std::exp(x); });
   ops::add_unary_float_op(r, "log", "natural logarithm", [](float x) { return std::log(x); });
   ops::add_unary_float_op(r, "sqrt", "square root", [](float x) { return std::sqrt(x); });
-  ops::add_unary_float_op(r, "negative", "-x", [](float x) { return -x; });
-  ops::add_unary_float_op(r, "abs", "|x|", [](float x) { return std::fabs(x); });
   ops::add_unary_float_op(r, "erf", "Gauss error function", [](float x) { return std::erf(x); });
   ops::add_unary_float_op(r, "floor", "largest integer <= x", [](float x) { return std::floor(x); });
   ops::add_unary_float_op(r, "ceil", "smallest integer >= x", [](float x) { return std::ceil(x); });
@@ -178,6 +176,8 @@ void register_unary_math(OpRegistry& r) {
   ops::add_unary_float_op(r, "nn.hard_swish", "x * max(0, min(1, x / 6 + 1 / 2))", [](float x) {
     return x * std::max(0.f, std::min(1.f, x / 6.f + 0.5f));
   });
+  add_unary_numeric_op(r, "negative", "-x", [](double x) { return -x; });
+  add_unary_numeric_op(r, "abs", "|x|", [](double x) { return std::fabs(x); });
   add_unary_numeric_op(r, "sign", "-1, 0 or 1 by the sign of x", [](double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0; });
 }
 

@@ -81,9 +81,155 @@ LoweredOp lower_strided_slice(std::span<const TensorFunc> args, const LowerConte
           {}, {}};
 }
 
+// An index read from an integer tensor, made non-negative (counting from the
+// end) and clamped into [0, extent) so no read leaves the input.
+Expr normalized_index(Expr i, int64_t extent) {
+  Expr wide = Halide::cast<int32_t>(i);
+  wide = Halide::select(wide < 0, wide + static_cast<int>(extent), wide);
+  return Halide::clamp(wide, 0, static_cast<int>(extent) - 1);
+}
+
+size_t normalized_axis(int64_t axis, size_t rank) {
+  return static_cast<size_t>(axis < 0 ? axis + static_cast<int64_t>(rank) : axis);
+}
+
+LoweredOp lower_take(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const auto& data = args[0].type;
+  const size_t axis = normalized_axis(lang::attrs_as<lang::TakeAttrs>(*ctx.binding.attrs).axis, data.rank());
+  const size_t index_rank = args[1].type.rank();
+  return {define(ctx.name, t, [&](const std::vector<Var>& v) {
+            std::vector<Expr> at(v.begin() + static_cast<std::ptrdiff_t>(axis), v.begin() + static_cast<std::ptrdiff_t>(axis + index_rank));
+            std::vector<Expr> src(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(axis));
+            src.push_back(normalized_index(args[1].at(at), data.shape[axis]));
+            src.insert(src.end(), v.begin() + static_cast<std::ptrdiff_t>(axis + index_rank), v.end());
+            return args[0].at(src);
+          }),
+          {}, {}};
+}
+
+LoweredOp lower_gather_elements(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const auto& data = args[0].type;
+  const size_t axis = normalized_axis(lang::attrs_as<lang::TakeAttrs>(*ctx.binding.attrs).axis, data.rank());
+  return {define(ctx.name, t, [&](const std::vector<Var>& v) {
+            std::vector<Expr> src(v.begin(), v.end());
+            src[axis] = normalized_index(args[1].at(src), data.shape[axis]);
+            return args[0].at(src);
+          }),
+          {}, {}};
+}
+
+LoweredOp lower_broadcast_to(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const auto& in = args[0].type.shape;
+  return {define(ctx.name, t, [&](const std::vector<Var>& v) {
+            std::vector<Expr> src;
+            const size_t offset = v.size() - in.size();
+            for (size_t d = 0; d < in.size(); ++d) src.push_back(in[d] == 1 ? Expr(0) : Expr(v[offset + d]));
+            return args[0].at(src);
+          }),
+          {}, {}};
+}
+
+LoweredOp lower_tile(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const auto& in = args[0].type.shape;
+  return {define(ctx.name, t, [&](const std::vector<Var>& v) {
+            std::vector<Expr> src;
+            for (size_t d = 0; d < in.size(); ++d) src.push_back(in[d] == t.shape[d] ? Expr(v[d]) : v[d] % static_cast<int>(in[d]));
+            return args[0].at(src);
+          }),
+          {}, {}};
+}
+
+LoweredOp lower_pad(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const auto& a = lang::attrs_as<lang::PadAttrs>(*ctx.binding.attrs);
+  const auto& in = args[0].type.shape;
+  const size_t rank = in.size();
+  return {define(ctx.name, t, [&](const std::vector<Var>& v) {
+            std::vector<Expr> src;
+            Expr inside = Halide::Internal::const_true();
+            for (size_t d = 0; d < rank; ++d) {
+              const int n = static_cast<int>(in[d]);
+              Expr i = v[d] - static_cast<int>(a.pad_width[d]);
+              if (a.mode == "reflect") i = Halide::select(i < 0, -i, i >= n, 2 * (n - 1) - i, i);
+              else if (a.mode == "constant") inside = inside && i >= 0 && i < n;
+              src.push_back(Halide::clamp(i, 0, n - 1));
+            }
+            Expr value = args[0].at(src);
+            if (a.mode != "constant") return value;
+            return Halide::select(inside, value, Halide::cast(value.type(), Expr(a.pad_value)));
+          }),
+          {}, {}};
+}
+
+LoweredOp lower_trilu(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const auto& a = lang::attrs_as<lang::TriluAttrs>(*ctx.binding.attrs);
+  const size_t rank = t.rank();
+  return {define(ctx.name, t, [&](const std::vector<Var>& v) {
+            const Expr diagonal = v[rank - 1] - v[rank - 2];
+            const Expr keep = a.upper ? diagonal >= static_cast<int>(a.k) : diagonal <= static_cast<int>(a.k);
+            Expr value = args[0].at(std::vector<Expr>(v.begin(), v.end()));
+            return Halide::select(keep, value, Halide::cast(value.type(), 0));
+          }),
+          {}, {}};
+}
+
+// One axis at a time, each reading its taps from tables fixed at compile time
+// (lang::resize_taps, shared with the reference kernel).
+LoweredOp lower_resize(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const auto& a = lang::attrs_as<lang::ResizeAttrs>(*ctx.binding.attrs);
+  TensorFunc current = args[0];
+  std::vector<Halide::Func> stages;
+  for (size_t axis = 0; axis < t.rank(); ++axis) {
+    const lang::ResizeTaps taps = lang::resize_taps(a, axis, current.type.shape[axis]);
+    if (taps.identity) continue;
+    const int n_taps = static_cast<int>(taps.taps);
+    const int out_size = static_cast<int>(a.size[axis]);
+    Halide::Buffer<int32_t> index(n_taps, out_size);
+    Halide::Buffer<float> weight(n_taps, out_size);
+    for (int o = 0; o < out_size; ++o)
+      for (int k = 0; k < n_taps; ++k) {
+        index(k, o) = static_cast<int32_t>(taps.index[static_cast<size_t>(o * n_taps + k)]);
+        weight(k, o) = static_cast<float>(taps.weight[static_cast<size_t>(o * n_taps + k)]);
+      }
+    lang::TensorType next_type = current.type;
+    next_type.shape[axis] = a.size[axis];
+    const TensorFunc input = current;
+    current = define(ctx.name + "_axis" + std::to_string(axis), next_type, [&](const std::vector<Var>& v) {
+      Expr acc = 0.f;
+      for (int k = 0; k < n_taps; ++k) {
+        std::vector<Expr> src(v.begin(), v.end());
+        // The tables hold indices inside the input; the clamp tells Halide so.
+        src[axis] = Halide::clamp(index(k, v[axis]), 0, static_cast<int>(input.type.shape[axis]) - 1);
+        acc += weight(k, v[axis]) * Halide::cast<float>(input.at(src));
+      }
+      return acc;
+    });
+    stages.push_back(current.func);
+  }
+  TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& v) {
+    return current.at(std::vector<Expr>(v.begin(), v.end()));
+  });
+  // Every stage but the last is computed whole, so each axis interpolates once.
+  if (!stages.empty()) stages.pop_back();
+  return {value, {}, stages};
+}
+
 }  // namespace
 
 void register_transform_lowerings(LoweringRegistry& r) {
+  r.add("take", lower_take);
+  r.add("gather_elements", lower_gather_elements);
+  r.add("broadcast_to", lower_broadcast_to);
+  r.add("tile", lower_tile);
+  r.add("nn.pad", lower_pad);
+  r.add("trilu", lower_trilu);
+  r.add("image.resize", lower_resize);
   r.add("reshape", lower_reshape);
   r.add("transpose", lower_transpose);
   r.add("concatenate", lower_concatenate);

@@ -190,8 +190,11 @@ std::set<std::string> inputs_needed_as_constants(const Error& e) {
 
 // model.onnx with the inputs `frozen` turned into initializers holding the
 // data set's values, written next to nothing the test owns (a temporary file).
+// A name that is not a graph input (a value computed from integer inputs,
+// such as a window length) freezes every integer input instead; `frozen`
+// is updated to the inputs actually frozen.
 std::filesystem::path freeze_inputs(const std::filesystem::path& test_dir, const std::filesystem::path& data_set,
-                                    const std::set<std::string>& frozen) {
+                                    std::set<std::string>& frozen) {
   onnx::ModelProto model;
   {
     std::ifstream in(test_dir / "model.onnx", std::ios::binary);
@@ -200,6 +203,20 @@ std::filesystem::path freeze_inputs(const std::filesystem::path& test_dir, const
   std::set<std::string> initializers;
   for (const auto& init : model.graph().initializer()) initializers.insert(init.name());
   const auto files = sorted_entries(data_set, "input_");
+  std::set<std::string> graph_inputs;
+  for (const auto& in : model.graph().input()) graph_inputs.insert(in.name());
+  std::set<std::string> resolved;
+  bool integer_inputs = false;
+  for (const std::string& name : frozen) {
+    if (graph_inputs.count(name)) resolved.insert(name);
+    else integer_inputs = true;
+  }
+  if (integer_inputs)
+    for (const auto& file : files) {
+      const lang::NamedTensor t = lang::read_onnx_tensor(file);
+      if (!lang::is_float(t.value.type().dtype) && graph_inputs.count(t.name)) resolved.insert(t.name);
+    }
+  frozen = resolved;
   auto* inputs = model.mutable_graph()->mutable_input();
   size_t position = 0;  // index among the inputs the data set provides
   for (int i = 0; i < inputs->size();) {
@@ -244,9 +261,9 @@ Outcome check_frozen(const std::filesystem::path& test_dir, const std::vector<st
       } catch (const Error& e) {
         std::filesystem::remove(model);
         const std::set<std::string> more = inputs_needed_as_constants(e);
-        const size_t before = frozen.size();
+        const std::set<std::string> before = frozen;
         frozen.insert(more.begin(), more.end());
-        if (frozen.size() == before || attempt > 8) throw;
+        if (frozen == before || attempt > 8) throw;
       }
     }
     const std::vector<lang::Tensor> inputs = load_inputs(optimized.main(), data_set, frozen);

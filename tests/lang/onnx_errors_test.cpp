@@ -114,13 +114,13 @@ TEST_CASE("every unsupported node is reported at once, one diagnostic each") {
   TempDir dir;
   onnx::ModelProto m = empty_model({1, 4});
   onnx::GraphProto* g = m.mutable_graph();
-  add_node(g, "Hardmax", "first", {"X"}, "a");
+  add_node(g, "LpNormalization", "first", {"X"}, "a");
   add_node(g, "Relu", "fine", {"a"}, "b");
   add_node(g, "LpNormalization", "second", {"b"}, "Y");
   add_tensor_value(g->mutable_output(), "Y", {1, 4});
   const Error e = import_error(save(m, dir.path() / "unsupported.onnx"));
   REQUIRE(e.diagnostics().size() == 2);
-  CHECK(e.diagnostics()[0].message == "ONNX Hardmax (opset 13) at node 'first' is not supported");
+  CHECK(e.diagnostics()[0].message == "ONNX LpNormalization (opset 13) at node 'first' is not supported");
   CHECK(e.diagnostics()[1].message == "ONNX LpNormalization (opset 13) at node 'second' is not supported");
 }
 

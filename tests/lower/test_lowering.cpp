@@ -230,6 +230,63 @@ def @main(%a: Tensor[(2, 3, 5, 7), float32], %b: Tensor[(3, 7, 19), float32], %c
 })");
 }
 
+TEST_CASE("gathers, broadcasts, padding, triangles and resizing") {
+  check_against_reference(R"(
+def @main(%a: Tensor[(3, 5, 4), float32], %i: Tensor[(2, 3), int64], %e: Tensor[(3, 2, 4), int64], %s: Tensor[(1, 5, 1), float32], %img: Tensor[(1, 2, 5, 6), float32]) {
+  %0 = take(%a, %i, axis=1);
+  %1 = gather_elements(%a, %e, axis=1);
+  %2 = broadcast_to(%s, shape=[2, 1, 5, 3]);
+  %3 = tile(%a, reps=[2, 1, 3]);
+  %4 = nn.pad(%a, pad_width=[1, 0, 2, 0, 3, -1], mode="constant", pad_value=1.5);
+  %5 = nn.pad(%a, pad_width=[0, 2, 1, 0, 1, 3], mode="reflect", pad_value=0.0);
+  %6 = nn.pad(%a, pad_width=[2, 1, 0, 1, 0, 2], mode="edge", pad_value=0.0);
+  %7 = trilu(%a, upper=true, k=1);
+  %8 = trilu(%a, upper=false, k=-1);
+  %9 = image.resize(%img, size=[1, 2, 10, 9], scales=[1.0, 1.0, 2.0, 1.5], mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor", cubic_coeff_a=-0.75, exclude_outside=false);
+  %10 = image.resize(%img, size=[1, 2, 3, 13], scales=[0.0, 0.0, 0.0, 0.0], mode="linear", coordinate_transformation_mode="half_pixel", nearest_mode="round_prefer_floor", cubic_coeff_a=-0.75, exclude_outside=false);
+  %11 = image.resize(%img, size=[1, 2, 8, 8], scales=[1.0, 1.0, 1.6, 1.3333], mode="cubic", coordinate_transformation_mode="align_corners", nearest_mode="round_prefer_floor", cubic_coeff_a=-0.5, exclude_outside=true);
+  (%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11)
+})");
+}
+
+TEST_CASE("arg reductions, running sums and top-k") {
+  check_against_reference(R"(
+def @main(%a: Tensor[(3, 7, 4), float32], %i: Tensor[(5, 6), int64]) {
+  %0 = argmax(%a, axis=1, keepdims=true, select_last_index=false);
+  %1 = argmin(%a, axis=-1, keepdims=false, select_last_index=false);
+  %2 = argmax(%i, axis=1, keepdims=false, select_last_index=true);
+  %3 = argmin(%i, axis=0, keepdims=true, select_last_index=true);
+  %4 = cumsum(%a, axis=1, exclusive=false, reverse=false);
+  %5 = cumsum(%i, axis=1, exclusive=true, reverse=true);
+  %6 = topk(%a, k=3, axis=1, largest=true, ret_type="values");
+  %7 = topk(%a, k=2, axis=-1, largest=false, ret_type="indices");
+  %8 = topk(%i, k=4, axis=1, largest=true, ret_type="indices");
+  (%0, %1, %2, %3, %4, %5, %6, %7, %8)
+})");
+}
+
+TEST_CASE("transposed, 3-D and 1-D-as-2-D windows") {
+  check_against_reference(R"(
+def @main(%x: Tensor[(1, 4, 5, 6), float32], %w: Tensor[(4, 3, 3, 2), float32], %v: Tensor[(2, 4, 4, 5, 3), float32], %k: Tensor[(6, 2, 2, 3, 2), float32]) {
+  %0 = nn.conv2d_transpose(%x, %w, strides=[2, 3], padding=[1, 0, 0, 1], dilation=[1, 2], output_padding=[1, 0], groups=2);
+  %1 = nn.relu(%0);
+  %2 = nn.conv3d(%v, %k, strides=[1, 2, 1], padding=[1, 0, 1, 0, 1, 1], dilation=[1, 1, 2], groups=2);
+  %3 = nn.max_pool3d(%v, pool_size=[2, 3, 2], strides=[2, 1, 2], padding=[0, 1, 1, 1, 1, 0], dilation=[1, 1, 1], ceil_mode=true, count_include_pad=false);
+  %4 = nn.avg_pool3d(%v, pool_size=[3, 2, 2], strides=[1, 2, 1], padding=[1, 0, 1, 1, 1, 0], dilation=[1, 1, 1], ceil_mode=false, count_include_pad=true);
+  (%1, %2, %3, %4)
+})");
+}
+
+TEST_CASE("log_softmax and layer_norm") {
+  check_against_reference(R"(
+def @main(%x: Tensor[(2, 5, 8), float32], %g: Tensor[(8), float32], %b: Tensor[(5, 8), float32]) {
+  %0 = nn.log_softmax(%x, axis=1);
+  %1 = nn.layer_norm(%x, %g, %b, axis=-1, epsilon=1e-05);
+  %2 = nn.layer_norm(%x, %g, %b, axis=1, epsilon=0.01);
+  (%0, %1, %2)
+})");
+}
+
 TEST_CASE("memory plan reuses memory of dead tensors") {
   Module m = parse_module(R"(
 def @main(%x: Tensor[(1, 1024), float32]) {
