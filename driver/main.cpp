@@ -35,10 +35,13 @@ struct CommonOptions {
   std::optional<std::string> target, variant;
   std::string out_dir;
   bool locked = false;
+  std::string format = "text";  // how errors are printed: text for people, json for tools
 };
 
 void add_recipe_options(CLI::App* cmd, CommonOptions& o, bool with_selection = true) {
   cmd->add_option("recipe", o.recipe, "the recipe (YAML)")->required();
+  cmd->add_option("--format", o.format, "text or json: errors (and validate's verdict) for people or for tools")
+      ->check(CLI::IsMember({"text", "json"}));
   if (!with_selection) return;
   cmd->add_option("--target", o.target, "only this target (a key of targets:)");
   cmd->add_option("--variant", o.variant, "only this variant (see `modelc plan`)");
@@ -260,10 +263,8 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "only warnings and errors");
 
   CommonOptions common;
-  std::string format = "text";
   auto* validate = app.add_subcommand("validate", "check a recipe against the schema and its semantics; exit 2 when invalid");
   add_recipe_options(validate, common, false);
-  validate->add_option("--format", format, "text or json")->check(CLI::IsMember({"text", "json"}));
 
   auto* plan = app.add_subcommand("plan", "list the variants x targets a recipe implies, without building");
   add_recipe_options(plan, common);
@@ -319,7 +320,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(quiet ? spdlog::level::warn : verbose ? spdlog::level::debug : spdlog::level::info);
 
   try {
-    if (*validate) return cmd_validate(common, format);
+    if (*validate) return cmd_validate(common, common.format);
     if (*plan) return cmd_plan(common);
     if (*compile) return cmd_compile(common, emit, no_cache, time_passes);
     if (*run) return cmd_run(common, inputs, output_dir, run_threads);
@@ -349,7 +350,7 @@ int main(int argc, char** argv) {
       return 0;
     }
   } catch (const Error& e) {
-    print_errors(e, format == "json");
+    print_errors(e, common.format == "json");
     return kExitUserError;
   } catch (const std::exception& e) {
     std::cerr << "internal error: " << e.what() << "\n(this is a bug in modelc; please report it with the recipe)\n";

@@ -3,6 +3,8 @@
 // and no output folder, half-written or otherwise.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "support/file_io.h"
 #include "support/process.h"
 #include "tests/driver/test_util.h"
@@ -119,4 +121,22 @@ TEST_CASE("--version names modelc, Halide and LLVM; --help lists the commands") 
   for (const char* cmd : {"validate", "plan", "compile", "run", "bench", "report"}) CHECK(h.stdout_text.find(cmd) != std::string::npos);
   const ProcessResult c = run_process({test::modelc_binary().string(), "compile", "--help"});
   CHECK(c.stdout_text.find("--emit") != std::string::npos);
+}
+
+TEST_CASE("--format json: every recipe command gives tools its errors as JSON on stdout") {
+  test::TempDir tmp;
+  const fs::path recipe = tmp.write("recipe.yaml", recipe_with("  onnx: " + mlp().string() + "\n", "  host: {devise: host}\n"));
+  for (const char* command : {"validate", "plan", "compile", "run", "bench", "report"}) {
+    CAPTURE(command);
+    const ProcessResult r = run_process({test::modelc_binary().string(), command, recipe.string(), "--format", "json"});
+    REQUIRE(r.started);
+    CHECK(r.exit_code == 2);
+    const nlohmann::json out = nlohmann::json::parse(r.stdout_text);
+    CHECK(out["valid"] == false);
+    REQUIRE(out["errors"].size() == 1);
+    CHECK(out["errors"][0]["line"] == 7);
+    CHECK(out["errors"][0]["column"] == 10);
+    CHECK(out["errors"][0]["pointer"] == "/targets/host/devise");
+    CHECK(out["errors"][0]["hint"] == "did you mean 'device'?");
+  }
 }
