@@ -43,7 +43,7 @@ struct Options {
   std::vector<std::string> folders{"node", "pytorch-converted", "pytorch-operator", "simple"};
   int jobs = 2;
   int timeout_s = 120;
-  fs::path table;
+  std::vector<fs::path> tables;  // .tsv or .md, any number
   fs::path expected;
   bool only_expected = false;
   fs::path write_expected;
@@ -65,7 +65,7 @@ struct Result {
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "conformance: " << problem << "\n"
-            << "usage: conformance [--data DIR] [--folders a,b] [--jobs N] [--timeout S] [--table FILE.tsv|.md]\n"
+            << "usage: conformance [--data DIR] [--folders a,b] [--jobs N] [--timeout S] [--table FILE.tsv|.md]...\n"
             << "                   [--expected FILE [--only-expected]] [--write-expected FILE] [--filter TEXT] [--verbose]\n";
   std::exit(2);
 }
@@ -85,7 +85,7 @@ Options parse_options(int argc, char** argv) {
       for (std::string f; std::getline(s, f, ',');) o.folders.push_back(f);
     } else if (a == "--jobs") o.jobs = std::max(1, std::stoi(value()));
     else if (a == "--timeout") o.timeout_s = std::max(1, std::stoi(value()));
-    else if (a == "--table") o.table = value();
+    else if (a == "--table") o.tables.push_back(value());
     else if (a == "--expected") o.expected = value();
     else if (a == "--only-expected") o.only_expected = true;
     else if (a == "--write-expected") o.write_expected = value();
@@ -368,7 +368,7 @@ int main(int argc, char** argv) {
   const std::vector<Result> results = Scheduler(options, tests).run();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  if (!options.table.empty()) write_table(options.table, tests, results);
+  for (const fs::path& table : options.tables) write_table(table, tests, results);
   print_totals(tests, results, seconds);
   if (!options.write_expected.empty()) {
     std::ofstream out(options.write_expected);

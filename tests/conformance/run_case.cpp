@@ -12,7 +12,6 @@
 
 #include "lang/frontends/onnx.h"
 #include "lang/frontends/onnx_tensor_file.h"
-#include "lang/interpreter.h"
 #include "lang/pass.h"
 #include "support/diagnostic.h"
 
@@ -28,47 +27,10 @@ const char* status_name(Status status) {
   return "error";
 }
 
-const lower::JitKernel& KernelCache::get(const lang::Module& module, const lang::Function& primitive) {
-  const std::string key = lower::kernel_hash(module, primitive, lower::KernelTarget{});
-  auto it = kernels_.find(key);
-  if (it == kernels_.end()) it = kernels_.emplace(key, lower::compile_kernel_jit(module, primitive)).first;
-  return it->second;
-}
-
 namespace {
 
 constexpr double kRtol = 1e-3;
 constexpr double kAtol = 1e-5;
-
-// Evaluates @main of a fused module: each call of a primitive function runs
-// its JIT kernel; an op left in @main (none after FuseOps) runs its reference.
-std::vector<lang::Tensor> run_main(const lang::Module& m, std::span<const lang::Tensor> inputs, KernelCache& kernels) {
-  const lang::Function& main = m.main();
-  std::vector<std::vector<lang::Tensor>> values(main.body.size());
-  auto lookup = [&](const lang::ValueRef& ref) -> const lang::Tensor& {
-    switch (ref.kind) {
-      case lang::ValueRef::Kind::param: return inputs[ref.index];
-      case lang::ValueRef::Kind::constant: return m.constant(ref.constant);
-      case lang::ValueRef::Kind::binding: return values[ref.index].at(ref.output);
-    }
-    throw std::logic_error("bad ValueRef");
-  };
-  for (size_t i = 0; i < main.body.size(); ++i) {
-    const lang::Binding& b = main.body[i];
-    std::vector<lang::Tensor> args;
-    for (const lang::ValueRef& a : b.args) args.push_back(lookup(a));
-    if (b.op) {
-      values[i] = b.op->reference(args, *b.attrs, b.types);
-      continue;
-    }
-    const lang::Function* callee = m.find_function(b.function);
-    if (!callee) throw Error("@main calls unknown function @" + b.function);
-    values[i] = callee->primitive ? kernels.get(m, *callee).run(args) : lang::evaluate(m, *callee, args);
-  }
-  std::vector<lang::Tensor> results;
-  for (const lang::ValueRef& r : main.results) results.push_back(lookup(r));
-  return results;
-}
 
 std::string format_number(double v) {
   std::ostringstream s;
@@ -154,7 +116,7 @@ bool says_unsupported(const Error& e) {
 // Checks one data set's outputs against `optimized` run on `inputs`.
 Outcome check_outputs(const lang::Module& optimized, std::span<const lang::Tensor> inputs,
                       const std::filesystem::path& data_set, KernelCache& kernels) {
-  const std::vector<lang::Tensor> outputs = run_main(optimized, inputs, kernels);
+  const std::vector<lang::Tensor> outputs = kernels.run_main(optimized, inputs);
   const auto expected = sorted_entries(data_set, "output_");
   if (expected.size() != outputs.size())
     return {Status::mismatch, data_set.filename().string() + ": " + std::to_string(expected.size()) +

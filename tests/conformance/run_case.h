@@ -4,10 +4,9 @@
 #pragma once
 
 #include <filesystem>
-#include <map>
 #include <string>
 
-#include "lower/lowering.h"
+#include "lower/jit_module.h"
 
 namespace modelc::conformance {
 
@@ -19,16 +18,9 @@ struct Outcome {
   std::string message;  // empty for a pass
 };
 
-// Compiled kernels by lower::kernel_hash, shared by the tests a worker runs:
-// structurally identical fused functions compile once.
-class KernelCache {
- public:
-  const lower::JitKernel& get(const lang::Module& module, const lang::Function& primitive);
-  size_t size() const { return kernels_.size(); }
-
- private:
-  std::map<std::string, lower::JitKernel> kernels_;
-};
+// Compiled kernels, shared by the tests a worker runs: structurally
+// identical fused functions compile once.
+using KernelCache = lower::JitModuleRunner;
 
 // rtol 1e-3 and atol 1e-5, the ONNX backend tests' defaults. Never throws.
 Outcome run_case(const std::filesystem::path& test_dir, KernelCache& kernels);
