@@ -89,7 +89,7 @@ driver::CompileOptions compile_options(const CommonOptions& o, const std::vector
 int cmd_validate(const CommonOptions& o, const std::string& format) {
   const spec::Recipe recipe = spec::load_recipe(o.recipe);
   const auto variants = spec::expand_variants(recipe);
-  for (const spec::TargetSpec& t : recipe.targets) targets::find_device_profile(t.device);
+  driver::validate_recipe(recipe);
   if (format == "json") {
     std::cout << nlohmann::json{{"valid", true}, {"variants", variants.size()}, {"targets", recipe.targets.size()}}.dump(2) << "\n";
   } else {

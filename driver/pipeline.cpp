@@ -1,5 +1,7 @@
 #include "driver/pipeline.h"
 
+#include "driver/semantic_checks.h"
+
 #include <chrono>
 #include <cstdlib>
 
@@ -180,12 +182,11 @@ fs::path artifact_dir(const fs::path& out_dir, const spec::Variant& variant, siz
   return variant_count > 1 ? out_dir / variant.name / target : out_dir / target;
 }
 
-std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileOptions& options) {
-  const fs::path out_dir = options.out_dir.empty() ? default_output_dir(recipe) : options.out_dir;
-  const std::vector<spec::Variant> variants = selected_variants(recipe, options.only_variant);
-  const size_t variant_count = spec::expand_variants(recipe).size();
-  const std::vector<spec::TargetSpec> targets = selected_targets(recipe, options.only_target);
-  // Resolve every device first, so that a bad target fails before any work.
+namespace {
+
+// Resolves every target's device profile, so that a bad target fails before any work.
+void check_devices(const spec::Recipe& recipe, const std::vector<spec::TargetSpec>& targets) {
+  std::vector<Diagnostic> problems;
   for (const spec::TargetSpec& t : targets) {
     try {
       targets::find_device_profile(t.device);
@@ -193,9 +194,36 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       Diagnostic d = e.diagnostics().front();
       d.location = recipe.locate(t.pointer + "/device");
       d.pointer = t.pointer + "/device";
-      throw Error(d);
+      problems.push_back(std::move(d));
     }
   }
+  if (!problems.empty()) throw Error(std::move(problems));
+}
+
+}  // namespace
+
+void validate_recipe(const spec::Recipe& recipe) {
+  check_devices(recipe, recipe.targets);
+  std::vector<Diagnostic> problems;
+  for (const spec::Variant& v : spec::expand_variants(recipe)) {
+    try {
+      check_recipe_against_model(v.recipe, import_model(v.recipe));
+    } catch (const Error& e) {
+      for (const Diagnostic& d : e.diagnostics())
+        if (std::find_if(problems.begin(), problems.end(), [&](const Diagnostic& p) { return p.format() == d.format(); }) ==
+            problems.end())
+          problems.push_back(d);
+    }
+  }
+  if (!problems.empty()) throw Error(std::move(problems));
+}
+
+std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileOptions& options) {
+  const fs::path out_dir = options.out_dir.empty() ? default_output_dir(recipe) : options.out_dir;
+  const std::vector<spec::Variant> variants = selected_variants(recipe, options.only_variant);
+  const size_t variant_count = spec::expand_variants(recipe).size();
+  const std::vector<spec::TargetSpec> targets = selected_targets(recipe, options.only_target);
+  check_devices(recipe, targets);
 
   const fs::path lock_file = spec::lock_path(recipe);
   spec::Lock lock = lock_inputs(recipe, variants, targets);
@@ -213,6 +241,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
     if (options.progress) options.progress("importing " + (r.model.onnx ? r.model.onnx->filename().string() : "the recipe's graph"));
     auto t = Clock::now();
     const lang::Module imported = import_model(r);
+    check_recipe_against_model(r, imported);
     const double import_seconds = seconds_since(t);
 
     const fs::path ir_dir = artifact_dir(out_dir, variant, variant_count, "ir");

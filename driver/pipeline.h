@@ -59,6 +59,11 @@ struct CompiledArtifact {
   std::vector<lang::PassTiming> passes;
 };
 
+// Every check short of building: device profiles exist, and each variant's
+// model imports and agrees with the recipe (inputs, outputs, layout). Throws
+// modelc::Error with every problem found.
+void validate_recipe(const spec::Recipe& recipe);
+
 // <recipe folder>/out/<recipe name>
 std::filesystem::path default_output_dir(const spec::Recipe& recipe);
 // $MODELC_CACHE or ~/.cache/modelc (kernels are cached under it).
