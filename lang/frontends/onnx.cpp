@@ -209,7 +209,8 @@ Error override_error(const spec::InputSpec& spec, std::string message, std::stri
 TensorType input_type(const onnx::ValueInfoProto& input, const spec::InputSpec* spec, const std::string& file) {
   if (!input.type().has_tensor_type()) fail({file}, "input '" + input.name() + "' is not a tensor");
   const int32_t elem = input.type().tensor_type().elem_type();
-  const std::optional<DType> dtype = elem == onnx::TensorProto::DOUBLE ? std::nullopt : dtype_of_onnx(elem);
+  // float64 inputs become float32 parameters, as float64 initializers do.
+  const std::optional<DType> dtype = dtype_of_onnx(elem);
   if (!dtype) fail({file}, "input '" + input.name() + "' has element type " + onnx_type_name(elem) + ", which is not supported");
   const std::vector<int64_t> shape = model_shape(input);
   if (spec) {

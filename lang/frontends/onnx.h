@@ -19,6 +19,8 @@ namespace modelc::lang {
 // ONNX model names the file and what is wrong; all unsupported nodes of the
 // model are listed at once, one Diagnostic each; errors about an override carry
 // its JSON pointer (InputSpec::pointer) for the caller to locate in the recipe.
+// The IR has no float64: float64 inputs, initializers and casts become float32,
+// so a float64 model compiles to one that takes and computes float32.
 Module import_onnx(const std::filesystem::path& file, const std::vector<spec::InputSpec>& input_overrides = {});
 
 // The ONNX op types import_onnx converts (default domain), sorted.
