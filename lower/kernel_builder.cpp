@@ -198,6 +198,8 @@ std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang:
   return compile_kernel_jit(module, primitive).run(args);
 }
 
+std::string host_halide_target() { return host_target().to_string(); }
+
 std::string halide_version() {
   return MODELC_HALIDE_VERSION;
 }

@@ -64,6 +64,10 @@ JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& p
 std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang::Function& primitive,
                                          std::span<const lang::Tensor> args);
 
+// This machine's Halide target, without the features Halide 14 misdetects
+// (AVX512-FP16 on AMD Zen 4): what "host" means everywhere in modelc.
+std::string host_halide_target();
+
 std::string halide_version();
 std::string llvm_version();
 

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "lower/lowering.h"
 #include "spec/builtin_schemas.h"
 #include "spec/document.h"
 #include "support/diagnostic.h"
@@ -77,13 +78,13 @@ std::vector<std::string> device_profile_names() {
 }
 
 std::string resolved_halide_target(const DeviceProfile& profile) {
-  if (profile.halide_target == "host") return Halide::get_host_target().to_string();
+  if (profile.halide_target == "host") return lower::host_halide_target();
   return Halide::Target(profile.halide_target).to_string();
 }
 
 bool runs_natively_here(const DeviceProfile& profile) {
   if (profile.run != RunMethod::native) return false;
-  const Halide::Target host = Halide::get_host_target();
+  const Halide::Target host(lower::host_halide_target());
   const Halide::Target want(resolved_halide_target(profile));
   if (host.arch != want.arch || host.bits != want.bits || host.os != want.os) return false;
   // Every ISA feature the profile asks for must be present here.
