@@ -105,11 +105,13 @@ int cmd_plan(const CommonOptions& o) {
   const auto targets = driver::selected_targets(recipe, o.target);
   const fs::path out = o.out_dir.empty() ? driver::default_output_dir(recipe) : fs::path(o.out_dir);
   const size_t all_variants = spec::expand_variants(recipe).size();
-  std::cout << recipe.name << " " << recipe.version << ": " << variants.size() << " variant(s) x " << targets.size()
-            << " target(s)\n";
+  size_t jobs = 0;
+  for (const spec::Variant& v : variants) jobs += driver::variant_targets(v, targets).size();
+  std::cout << recipe.name << " " << recipe.version << ": " << variants.size() << " variant(s), " << jobs
+            << " build(s)\n";
   for (const spec::Variant& v : variants) {
     std::cout << "variant " << v.name << (v.description.empty() ? "" : "  (" + v.description + ")") << "\n";
-    for (const spec::TargetSpec& t : targets) {
+    for (const spec::TargetSpec& t : driver::variant_targets(v, targets)) {
       const auto& profile = targets::find_device_profile(t.device);
       std::cout << "  " << t.name << ": device " << t.device << ", "
                 << (targets::runs_natively_here(profile) ? "runs here" : "compile only") << " -> "

@@ -47,7 +47,7 @@ spec::Lock lock_inputs(const spec::Recipe& recipe, const std::vector<spec::Varia
     spec::LockedVariant& lv = lock.variants[v.name];
     lv.resolved_sha256 = spec::resolved_recipe_sha256(v.recipe);
     lv.inputs = spec::recipe_input_digests(v.recipe);
-    for (const spec::TargetSpec& t : targets)
+    for (const spec::TargetSpec& t : variant_targets(v, targets))
       lv.targets[t.name] = {t.device, targets::resolved_halide_target(targets::find_device_profile(t.device)), {}};
   }
   return lock;
@@ -178,6 +178,14 @@ std::vector<spec::TargetSpec> selected_targets(const spec::Recipe& recipe, const
                          guess.empty() ? "targets: " + join(names) : "did you mean '" + guess + "'?"});
 }
 
+std::vector<spec::TargetSpec> variant_targets(const spec::Variant& variant, const std::vector<spec::TargetSpec>& selected) {
+  std::vector<spec::TargetSpec> out;
+  for (const spec::TargetSpec& t : selected)
+    for (const spec::TargetSpec& v : variant.recipe.targets)
+      if (v.name == t.name) out.push_back(v);
+  return out;
+}
+
 fs::path artifact_dir(const fs::path& out_dir, const spec::Variant& variant, size_t variant_count, const std::string& target) {
   return variant_count > 1 ? out_dir / variant.name / target : out_dir / target;
 }
@@ -264,7 +272,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       staging.commit();
     }
 
-    for (const spec::TargetSpec& target : targets) {
+    for (const spec::TargetSpec& target : variant_targets(variant, targets)) {
       const targets::DeviceProfile& profile = targets::find_device_profile(target.device);
       targets::ArtifactOptions ao;
       ao.model_name = r.name;

@@ -72,6 +72,9 @@ std::filesystem::path cache_dir();
 // The variants selected by the options (all when none is named); errors list the names.
 std::vector<spec::Variant> selected_variants(const spec::Recipe& recipe, const std::optional<std::string>& only_variant);
 std::vector<spec::TargetSpec> selected_targets(const spec::Recipe& recipe, const std::optional<std::string>& only_target);
+// The selected targets a variant builds for: a `target` axis gives each
+// variant its own subset of the recipe's targets.
+std::vector<spec::TargetSpec> variant_targets(const spec::Variant& variant, const std::vector<spec::TargetSpec>& selected);
 // Where the artifact of a variant x target goes under out_dir.
 std::filesystem::path artifact_dir(const std::filesystem::path& out_dir, const spec::Variant& variant,
                                    size_t variant_count, const std::string& target);
