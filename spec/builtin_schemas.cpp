@@ -7,16 +7,13 @@
 
 #include "spec/recipe.h"
 #include "support/diagnostic.h"
+#include "support/embedded_file.h"
 
 namespace modelc::spec {
-namespace detail {
-struct EmbeddedSchema {
-  const char* name;
-  const char* text;
-};
-extern const EmbeddedSchema kEmbeddedSchemas[];
-extern const size_t kEmbeddedSchemaCount;
-}  // namespace detail
+
+// schemas/*.schema.json, compiled in by support/embed_files.py.
+extern const EmbeddedFile embedded_schemas[];
+extern const size_t embedded_schemas_count;
 
 namespace {
 
@@ -27,8 +24,11 @@ std::string uri_of(const std::string& name) { return kBaseUri + name + ".schema.
 const std::map<std::string, nlohmann::json>& parsed_schemas() {
   static const std::map<std::string, nlohmann::json> schemas = [] {
     std::map<std::string, nlohmann::json> out;
-    for (size_t i = 0; i < detail::kEmbeddedSchemaCount; ++i)
-      out.emplace(detail::kEmbeddedSchemas[i].name, nlohmann::json::parse(detail::kEmbeddedSchemas[i].text));
+    for (size_t i = 0; i < embedded_schemas_count; ++i) {
+      std::string name = embedded_schemas[i].name;  // "recipe.schema.json" -> "recipe"
+      name = name.substr(0, name.find('.'));
+      out.emplace(name, nlohmann::json::parse(embedded_schemas[i].text));
+    }
     return out;
   }();
   return schemas;
