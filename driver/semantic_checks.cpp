@@ -14,18 +14,6 @@
 namespace modelc::driver {
 namespace {
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
-std::string quoted_list(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "'" : ", '") + n + "'";
-  return out.empty() ? "none" : out;
-}
-
 std::string did_you_mean_or_list(const std::string& name, const std::vector<std::string>& names, const char* what) {
   const std::string guess = closest_spelling(name, names);
   if (!guess.empty()) return "did you mean '" + guess + "'?";
@@ -83,12 +71,12 @@ class ModelChecks {
       if (type.rank() != in.shape.size()) {
         problem(in.pointer + "/shape",
                 "input '" + in.name + "' has rank " + std::to_string(type.rank()) + " in the model (shape " +
-                    shape_text(type.shape) + "), the recipe gives rank " + std::to_string(in.shape.size()) + ": " +
-                    shape_text(in.shape));
+                    lang::shape_str(type.shape) + "), the recipe gives rank " + std::to_string(in.shape.size()) + ": " +
+                    lang::shape_str(in.shape));
       } else if (type.shape != in.shape) {
         problem(in.pointer + "/shape",
-                "input '" + in.name + "' has shape " + shape_text(type.shape) + " in the model, the recipe gives " +
-                    shape_text(in.shape),
+                "input '" + in.name + "' has shape " + lang::shape_str(type.shape) + " in the model, the recipe gives " +
+                    lang::shape_str(in.shape),
                 recipe_.model.graph ? "a graph model takes its shapes from graph.inputs; give the same shape in both"
                                     : "");
       }

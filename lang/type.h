@@ -31,6 +31,9 @@ struct TensorType {
   bool operator==(const TensorType&) const = default;
 };
 
+// "[1, 3, 224, 224]", for messages ("?" for a dynamic (negative) dimension of a model file).
+std::string shape_str(const std::vector<int64_t>& shape);
+
 // Row-major strides in elements.
 std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape);
 

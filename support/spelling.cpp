@@ -38,4 +38,10 @@ std::string closest_spelling(std::string_view word, std::span<const std::string>
   return best_distance <= limit ? best : std::string();
 }
 
+std::string quoted_list(std::span<const std::string> names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "'" : ", '") + n + "'";
+  return out.empty() ? "none" : out;
+}
+
 }  // namespace modelc

@@ -13,4 +13,7 @@ size_t edit_distance(std::string_view a, std::string_view b);
 // plausible misspelling.
 std::string closest_spelling(std::string_view word, std::span<const std::string> candidates);
 
+// "'a', 'b', 'c'" (or "none"), for hints that list the names a user may write.
+std::string quoted_list(std::span<const std::string> names);
+
 }  // namespace modelc

@@ -46,12 +46,6 @@ std::string onnx_type_name(int32_t data_type) {
              : "type " + std::to_string(data_type);
 }
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
-  return out + "]";
-}
-
 template <typename Field>
 void store_elements(Tensor& t, const Field& field) {
   size_t i = 0;
@@ -220,13 +214,13 @@ TensorType input_type(const onnx::ValueInfoProto& input, const spec::InputSpec* 
     bool fits = spec->shape.size() == shape.size();
     for (size_t d = 0; fits && d < shape.size(); ++d) fits = shape[d] < 0 || shape[d] == spec->shape[d];
     if (!fits)
-      throw override_error(*spec, "input '" + input.name() + "' has shape " + shape_text(shape) +
-                                      " in the model, the recipe gives " + shape_text(spec->shape));
+      throw override_error(*spec, "input '" + input.name() + "' has shape " + shape_str(shape) +
+                                      " in the model, the recipe gives " + shape_str(spec->shape));
     return TensorType{spec->shape, *dtype};
   }
   for (size_t d = 0; d < shape.size(); ++d)
     if (shape[d] < 0)
-      fail({file}, "input '" + input.name() + "' has shape " + shape_text(shape) + " with dynamic dimension " +
+      fail({file}, "input '" + input.name() + "' has shape " + shape_str(shape) + " with dynamic dimension " +
                        std::to_string(d),
            "give its static shape in the recipe's model.inputs");
   return TensorType{shape, *dtype};

@@ -48,18 +48,6 @@ const std::map<std::string, std::vector<std::string>, std::less<>>& op_fields() 
   return table;
 }
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
-std::string quoted_list(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "'" : ", '") + n + "'";
-  return out;
-}
-
 class YamlGraphImporter {
  public:
   YamlGraphImporter(const json& graph, const spec::SourceMap& marks, std::string pointer, std::filesystem::path base_dir)
@@ -531,7 +519,7 @@ class YamlGraphImporter {
     if (array.descr != "<f4")
       fail_at(pointer, path.string() + " holds " + array.descr + " data, float32 ('<f4') expected");
     if (array.shape != shape)
-      fail_at(pointer, path.string() + " has shape " + shape_text(array.shape) + ", the layer expects " + shape_text(shape));
+      fail_at(pointer, path.string() + " has shape " + shape_str(array.shape) + ", the layer expects " + shape_str(shape));
     return Tensor(TensorType{shape, DType::float32}, std::move(array.data));
   }
 

@@ -20,25 +20,16 @@ std::vector<TensorType> log_softmax_type(std::span<const TensorType> args, const
   return {args[0]};
 }
 
-std::vector<Tensor> log_softmax_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
-  const auto& shape = types[0].shape;
-  const auto axis = static_cast<size_t>(ops::normalize_axis(attrs_as<AxisAttrs>(attrs).axis, shape.size()));
-  int64_t outer = 1, inner = 1;
-  for (size_t d = 0; d < axis; ++d) outer *= shape[d];
-  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
-  const int64_t n = shape[axis];
+std::vector<Tensor> log_softmax_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType>) {
   Tensor out = args[0];
-  float* o = out.mutable_values<float>().data();
-  for (int64_t a = 0; a < outer; ++a)
-    for (int64_t b = 0; b < inner; ++b) {
-      float* p = o + a * n * inner + b;
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t i = 0; i < n; ++i) m = std::max(m, p[i * inner]);
-      double sum = 0;
-      for (int64_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(p[i * inner] - m));
-      const double log_sum = std::log(sum);
-      for (int64_t i = 0; i < n; ++i) p[i * inner] = static_cast<float>(static_cast<double>(p[i * inner] - m) - log_sum);
-    }
+  ops::for_each_line(out, attrs_as<AxisAttrs>(attrs).axis, [](float* p, int64_t n, int64_t stride) {
+    float m = -std::numeric_limits<float>::infinity();
+    for (int64_t i = 0; i < n; ++i) m = std::max(m, p[i * stride]);
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(p[i * stride] - m));
+    const double log_sum = std::log(sum);
+    for (int64_t i = 0; i < n; ++i) p[i * stride] = static_cast<float>(static_cast<double>(p[i * stride] - m) - log_sum);
+  });
   return {std::move(out)};
 }
 

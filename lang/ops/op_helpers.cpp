@@ -92,6 +92,18 @@ Tensor map_unary_float(const Tensor& x, const std::function<float(float)>& f) {
   return out;
 }
 
+void for_each_line(Tensor& t, int64_t axis, const std::function<void(float*, int64_t, int64_t)>& f) {
+  const auto& shape = t.type().shape;
+  const auto a = static_cast<size_t>(normalize_axis(axis, shape.size()));
+  int64_t outer = 1, inner = 1;
+  for (size_t d = 0; d < a; ++d) outer *= shape[d];
+  for (size_t d = a + 1; d < shape.size(); ++d) inner *= shape[d];
+  const int64_t n = shape[a];
+  float* data = t.mutable_values<float>().data();
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) f(data + o * n * inner + i, n, inner);
+}
+
 void add_unary_float_op(OpRegistry& r, std::string name, std::string summary, std::function<float(float)> f) {
   OpDef def;
   def.name = std::move(name);

@@ -30,6 +30,10 @@ Tensor map_broadcast(std::span<const Tensor> args, const TensorType& out_type,
                      const std::function<double(std::span<const double>)>& f);
 Tensor map_unary_float(const Tensor& x, const std::function<float(float)>& f);
 
+// Calls f(row, n, stride) for every 1-D line of a float32 tensor along
+// `axis`: row[i * stride] for i < n are its elements.
+void for_each_line(Tensor& t, int64_t axis, const std::function<void(float* row, int64_t n, int64_t stride)>& f);
+
 // Registers an elementwise-pattern op y = f(x) on float tensors.
 void add_unary_float_op(OpRegistry& r, std::string name, std::string summary, std::function<float(float)> f);
 
