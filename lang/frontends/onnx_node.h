@@ -61,8 +61,20 @@ class NodeContext {
   std::vector<std::optional<ValueRef>> inputs_;
 };
 
+// Attribute builders the converters share (onnx_node.cpp).
+AttrsPtr reshape_to(std::vector<int64_t> shape);
+AttrsPtr transpose_by(std::vector<int64_t> axes);
+AttrsPtr along_axis(int64_t axis);
+
+// Converters of window ops (onnx_window_ops.cpp).
+std::vector<ValueRef> convert_conv(NodeContext& c);
+std::vector<ValueRef> convert_pool(NodeContext& c, bool max);
+std::vector<ValueRef> convert_conv_transpose(NodeContext& c);
+
 // Returns one IR value per ONNX output it supports (a prefix of the node's outputs).
 using NodeConverter = std::function<std::vector<ValueRef>(NodeContext&)>;
 const std::map<std::string, NodeConverter, std::less<>>& onnx_converters();
+// GlobalAveragePool / GlobalMaxPool (onnx_window_ops.cpp).
+NodeConverter global_pool(bool max);
 
 }  // namespace modelc::lang::frontends

@@ -1,0 +1,199 @@
+// ONNX converters of window ops: Conv, ConvTranspose, MaxPool, AveragePool and
+// the global pools, over 1-D, 2-D and 3-D inputs (1-D as 2-D with a height of 1).
+#include <algorithm>
+
+#include "lang/frontends/onnx_node.h"
+#include "lang/ops/nn.h"
+#include "lang/ops/reduce.h"
+#include "lang/ops/transform.h"
+#include "lang/ops/window.h"
+#include "support/diagnostic.h"
+
+namespace modelc::lang::frontends {
+
+namespace {
+
+using Outputs = std::vector<ValueRef>;
+
+// The explicit padding of a window op over n spatial axes in ONNX's order
+// (all begins, then all ends: for 2-D the IR's top, left, bottom, right),
+// from `pads` or from `auto_pad` and the static input size.
+std::vector<int64_t> window_padding(const NodeContext& c, const std::vector<int64_t>& input_size,
+                                    const std::vector<int64_t>& kernel, const std::vector<int64_t>& strides,
+                                    const std::vector<int64_t>& dilations) {
+  const size_t n = input_size.size();
+  const std::string auto_pad = c.attr_string("auto_pad", "NOTSET");
+  if (auto_pad == "NOTSET") {
+    std::vector<int64_t> pads = c.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
+    if (pads.size() != 2 * n)
+      throw Error("pads has " + std::to_string(pads.size()) + " values, " + std::to_string(2 * n) + " expected for a " +
+                  std::to_string(n) + "-D window");
+    return pads;
+  }
+  if (auto_pad == "VALID") return std::vector<int64_t>(2 * n, 0);
+  if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER")
+    throw Error("auto_pad '" + auto_pad + "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID");
+  std::vector<int64_t> pads(2 * n);
+  for (size_t d = 0; d < n; ++d) {
+    const int64_t out = (input_size[d] + strides[d] - 1) / strides[d];
+    const int64_t total = std::max<int64_t>(0, (out - 1) * strides[d] + (kernel[d] - 1) * dilations[d] + 1 - input_size[d]);
+    const int64_t smaller = total / 2;
+    pads[d] = auto_pad == "SAME_UPPER" ? smaller : total - smaller;
+    pads[d + n] = total - pads[d];
+  }
+  return pads;
+}
+
+std::vector<int64_t> spatial(const TensorType& t) { return {t.shape.begin() + 2, t.shape.end()}; }
+
+void expect_window_input(const TensorType& x) {
+  if (x.rank() < 3 || x.rank() > 5)
+    throw Error("only 1-D, 2-D and 3-D windows (3-D to 5-D input) are supported, the input is " + x.str());
+}
+
+// The attributes of a 1-D window as those of a 2-D one over a height of 1.
+std::vector<int64_t> lift_pair(const std::vector<int64_t>& v, int64_t fill) { return {fill, v.at(0)}; }
+std::vector<int64_t> lift_pads(const std::vector<int64_t>& p) { return {0, p.at(0), 0, p.at(1)}; }
+
+// N, C, L -> N, C, 1, L (and the inverse on the way out).
+ValueRef to_2d(NodeContext& c, const ValueRef& x) {
+  std::vector<int64_t> shape = c.type(x).shape;
+  shape.insert(shape.begin() + 2, 1);
+  return c.call("reshape", {x}, reshape_to(shape));
+}
+
+ValueRef from_2d(NodeContext& c, const ValueRef& y) {
+  std::vector<int64_t> shape = c.type(y).shape;
+  shape.erase(shape.begin() + 2);
+  return c.call("reshape", {y}, reshape_to(shape));
+}
+
+}  // namespace
+
+std::vector<ValueRef> convert_conv(NodeContext& c) {
+  ValueRef x = c.input(0), w = c.input(1);
+  const TensorType xt = c.type(x), wt = c.type(w);
+  expect_window_input(xt);
+  if (wt.rank() != xt.rank()) throw Error("weight " + wt.str() + " does not match the input " + xt.str());
+  const size_t n = xt.rank() - 2;
+  const std::vector<int64_t> kernel = spatial(wt);
+  const std::vector<int64_t> strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> dilations = c.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> pads = window_padding(c, spatial(xt), kernel, strides, dilations);
+  ValueRef y;
+  if (n == 3) {
+    Conv3DAttrs a;
+    a.strides = strides;
+    a.dilation = dilations;
+    a.padding = pads;
+    a.groups = c.attr_int("group", 1);
+    y = c.call("nn.conv3d", {x, w}, make_attrs(a));
+  } else {
+    Conv2DAttrs a;
+    a.groups = c.attr_int("group", 1);
+    a.strides = n == 1 ? lift_pair(strides, 1) : strides;
+    a.dilation = n == 1 ? lift_pair(dilations, 1) : dilations;
+    a.padding = n == 1 ? lift_pads(pads) : pads;
+    y = c.call("nn.conv2d", {n == 1 ? to_2d(c, x) : x, n == 1 ? to_2d(c, w) : w}, make_attrs(a));
+    if (n == 1) y = from_2d(c, y);
+  }
+  if (c.has_input(2)) y = c.call("nn.bias_add", {y, c.input(2)}, along_axis(1));
+  return {y};
+}
+
+std::vector<ValueRef> convert_pool(NodeContext& c, bool max) {
+  const ValueRef x = c.input(0);
+  const TensorType xt = c.type(x);
+  expect_window_input(xt);
+  if (c.node().output_size() > 1 && !c.node().output(1).empty())
+    throw Error("the Indices output is not supported");
+  const size_t n = xt.rank() - 2;
+  const std::vector<int64_t> kernel = c.attr_ints("kernel_shape", {});
+  if (kernel.size() != n) throw Error("kernel_shape must have " + std::to_string(n) + " values for " + xt.str());
+  const std::vector<int64_t> strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> dilations = c.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> pads = window_padding(c, spatial(xt), kernel, strides, dilations);
+  const bool ceil_mode = c.attr_int("ceil_mode", 0) != 0;
+  const bool count_include_pad = c.attr_int("count_include_pad", 0) != 0;
+  if (n == 3) {
+    Pool3DAttrs a;
+    a.pool_size = kernel;
+    a.strides = strides;
+    a.dilation = dilations;
+    a.padding = pads;
+    a.ceil_mode = ceil_mode;
+    a.count_include_pad = count_include_pad;
+    return {c.call(max ? "nn.max_pool3d" : "nn.avg_pool3d", {x}, make_attrs(a))};
+  }
+  Pool2DAttrs a;
+  a.pool_size = n == 1 ? lift_pair(kernel, 1) : kernel;
+  a.strides = n == 1 ? lift_pair(strides, 1) : strides;
+  a.dilation = n == 1 ? lift_pair(dilations, 1) : dilations;
+  a.padding = n == 1 ? lift_pads(pads) : pads;
+  a.ceil_mode = ceil_mode;
+  a.count_include_pad = count_include_pad;
+  const ValueRef y = c.call(max ? "nn.max_pool2d" : "nn.avg_pool2d", {n == 1 ? to_2d(c, x) : x}, make_attrs(a));
+  return {n == 1 ? from_2d(c, y) : y};
+}
+
+// ConvTranspose over 1 or 2 spatial axes; the padding follows from
+// output_shape or auto_pad when given (ONNX's total padding rule).
+std::vector<ValueRef> convert_conv_transpose(NodeContext& c) {
+  ValueRef x = c.input(0), w = c.input(1);
+  const TensorType xt = c.type(x), wt = c.type(w);
+  if (xt.rank() != 3 && xt.rank() != 4)
+    throw Error("only 1-D and 2-D transposed convolutions (3-D or 4-D input) are supported, the input is " + xt.str());
+  const size_t n = xt.rank() - 2;
+  const std::vector<int64_t> in = spatial(xt), kernel = spatial(wt);
+  const std::vector<int64_t> strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> dilations = c.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  std::vector<int64_t> output_padding = c.attr_ints("output_padding", std::vector<int64_t>(n, 0));
+  std::vector<int64_t> pads = c.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
+  const std::string auto_pad = c.attr_string("auto_pad", "NOTSET");
+  std::vector<int64_t> output_shape = c.attr_ints("output_shape", {});
+  if (output_shape.size() == n + 2) output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    if (output_shape.empty())
+      for (size_t d = 0; d < n; ++d) output_shape.push_back(in[d] * strides[d]);
+  } else if (auto_pad == "VALID") {
+    pads.assign(2 * n, 0);
+  }
+  if (!output_shape.empty()) {
+    if (output_shape.size() != n) throw Error("output_shape must have " + std::to_string(n) + " values");
+    for (size_t d = 0; d < n; ++d) {
+      const int64_t total = strides[d] * (in[d] - 1) + output_padding[d] + (kernel[d] - 1) * dilations[d] + 1 - output_shape[d];
+      if (total < 0) {
+        output_padding[d] -= total;  // the shape asks for more than the kernel covers: extend the end
+        pads[d] = pads[d + n] = 0;
+        continue;
+      }
+      const bool lower = auto_pad == "SAME_LOWER";
+      pads[d] = lower ? total - total / 2 : total / 2;
+      pads[d + n] = total - pads[d];
+    }
+  }
+  Conv2DTransposeAttrs a;
+  a.groups = c.attr_int("group", 1);
+  a.strides = n == 1 ? lift_pair(strides, 1) : strides;
+  a.dilation = n == 1 ? lift_pair(dilations, 1) : dilations;
+  a.output_padding = n == 1 ? lift_pair(output_padding, 0) : output_padding;
+  a.padding = n == 1 ? lift_pads(pads) : pads;
+  ValueRef y = c.call("nn.conv2d_transpose", {n == 1 ? to_2d(c, x) : x, n == 1 ? to_2d(c, w) : w}, make_attrs(a));
+  if (n == 1) y = from_2d(c, y);
+  if (c.has_input(2)) y = c.call("nn.bias_add", {y, c.input(2)}, along_axis(1));
+  return {y};
+}
+
+// GlobalAveragePool / GlobalMaxPool: nn.global_avg_pool2d for 4-D inputs,
+// else a mean / max over the spatial axes.
+NodeConverter global_pool(bool max) {
+  return [max](NodeContext& c) {
+    const TensorType t = c.type(c.input(0));
+    if (!max && t.rank() == 4) return Outputs{c.call("nn.global_avg_pool2d", {c.input(0)})};
+    ReduceAttrs a;
+    for (size_t d = 2; d < t.rank(); ++d) a.axes.push_back(static_cast<int64_t>(d));
+    return Outputs{c.call(max ? "max" : "mean", {c.input(0)}, make_attrs(a))};
+  };
+}
+
+}  // namespace modelc::lang::frontends
