@@ -167,9 +167,13 @@ LoweredOp lower_conv2d(std::span<const TensorFunc> args, const LowerContext& ctx
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[3], v[2], v[1], v[0]); });
 
   const int64_t out_w = out_type.shape[3], out_c = out_type.shape[1];
+  // A block of output channels shares each input vector load only when every
+  // output channel reads every input channel: with AVX-512, 16 channels x 16
+  // lanes fill 16 of the 32 vector registers with accumulators.
+  const bool dense_channels = a.groups == 1;
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const int lanes = fitting_lanes(out_w, s.vector_lanes);
-    const int block = out_c >= 8 ? 8 : static_cast<int>(out_c);
+    const int block = dense_channels && out_c >= 16 && s.vector_lanes >= 16 ? 16 : out_c >= 8 ? 8 : static_cast<int>(out_c);
     const Var ox = s.output_vars[3], oy = s.output_vars[2], oc = s.output_vars[1], on = s.output_vars[0];
     Var xo("xo"), xi("xi"), co("co"), ci("ci");
     Func out = s.output;
