@@ -11,44 +11,18 @@
 #include "lang/pass.h"
 #include "lang/text.h"
 #include "lower/lowering.h"
+#include "tests/lower/jit_check.h"
 
 using namespace modelc;
 using namespace modelc::lang;
 
 namespace {
 
-Tensor random_tensor(const TensorType& type, std::mt19937& rng) {
-  Tensor t(type);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  for (size_t i = 0; i < static_cast<size_t>(type.element_count()); ++i) t.set_element(i, dist(rng));
-  return t;
-}
-
 // Tolerance: the kernels reassociate the convolution sums (vector lanes,
 // unrolled channel blocks), so 1e-4 relative plus 1e-5 absolute per element;
 // pure data movement is checked tighter by its caller.
 int check_primitives(const Module& m, double rtol = 1e-4, double atol = 1e-5) {
-  std::mt19937 rng(7);
-  int checked = 0;
-  for (const Function& fn : m.functions) {
-    if (!fn.primitive) continue;
-    CAPTURE(fn.name);
-    std::vector<Tensor> args;
-    for (const Param& p : fn.params) args.push_back(random_tensor(p.type, rng));
-    const std::vector<Tensor> want = evaluate(m, fn, args);
-    const std::vector<Tensor> got = lower::run_kernel_jit(m, fn, args);
-    REQUIRE(got.size() == 1);
-    REQUIRE(got[0].type() == want[0].type());
-    double worst = 0;
-    for (size_t i = 0; i < static_cast<size_t>(want[0].type().element_count()); ++i) {
-      const double w = want[0].element_as_double(i), g = got[0].element_as_double(i);
-      worst = std::max(worst, std::fabs(w - g) / (atol + rtol * std::fabs(w)));
-    }
-    INFO("worst error / tolerance = " << worst);
-    CHECK(worst <= 1.0);
-    ++checked;
-  }
-  return checked;
+  return test::check_primitives_against_reference(m, rtol, atol, 7);
 }
 
 Module fused(const std::string& text, const std::string& layout = "NCHW") {
@@ -99,7 +73,7 @@ def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
   Module shapes = parse_module(block, "case.ir");
   Module data;
   std::mt19937 rng(3);
-  for (const auto& [name, value] : shapes.constants) data.constants.emplace(name, random_tensor(value.type(), rng));
+  for (const auto& [name, value] : shapes.constants) data.constants.emplace(name, test::random_tensor(value.type(), rng));
   for (const char* layout : {"NHWC", "NCHW8c", "NCHW16c", "NCHW4c"}) {
     CAPTURE(std::string(layout));
     PassContext context;
@@ -115,7 +89,7 @@ def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
     CHECK(check_primitives(m) >= 6);
     // The whole model, kernel by kernel, against the reference of the unconverted module.
     const Module plain = run_passes(parse_module(block, "case.ir", &data), {"InferType"}, {});
-    std::vector<Tensor> input{random_tensor(plain.main().params[0].type, rng)};
+    std::vector<Tensor> input{test::random_tensor(plain.main().params[0].type, rng)};
     const std::vector<Tensor> want = evaluate_main(plain, input);
     std::map<uint32_t, Tensor> values;
     const Function& main = m.main();

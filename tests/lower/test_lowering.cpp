@@ -11,6 +11,7 @@
 #include "lang/pass.h"
 #include "lang/text.h"
 #include "lower/lowering.h"
+#include "tests/lower/jit_check.h"
 #include "lower/memory_plan.h"
 
 using namespace modelc;
@@ -18,51 +19,15 @@ using namespace modelc::lang;
 
 namespace {
 
-Tensor random_tensor(const TensorType& type, std::mt19937& rng) {
-  Tensor t(type);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  for (size_t i = 0; i < static_cast<size_t>(type.element_count()); ++i)
-    t.set_element(i, type.dtype == DType::float32 ? dist(rng)
-                     : type.dtype == DType::boolean ? dist(rng) > 0
-                     : type.dtype == DType::uint8  ? std::floor((dist(rng) + 1) * 4)
-                                                   : std::floor(dist(rng) * 8));
-  return t;
-}
-
-// Runs every primitive function of the fused module through the JIT and the
-// reference interpreter on the same random arguments. Tolerance: float32
-// kernels reassociate sums (vectorized partial sums), so allow 1e-4 relative
-// plus 1e-5 absolute per element.
+// Every primitive function of the fused module against the reference.
+// Tolerance: float32 kernels reassociate sums (vectorized partial sums), so
+// allow 1e-4 relative plus 1e-5 absolute per element.
 void check_against_reference(const std::string& text) {
   CAPTURE(text);
   Module m = parse_module(text, "case.ir");
   PassContext ctx;
   m = run_passes(m, {"InferType", "FuseOps", "InferType"}, ctx);
-  std::mt19937 rng(42);
-  int checked = 0;
-  for (const Function& fn : m.functions) {
-    if (!fn.primitive) continue;
-    std::vector<Tensor> args;
-    for (const Param& p : fn.params) args.push_back(random_tensor(p.type, rng));
-    const std::vector<Tensor> want = evaluate(m, fn, args);
-    const std::vector<Tensor> got = lower::run_kernel_jit(m, fn, args);
-    REQUIRE(got.size() == 1);
-    REQUIRE(got[0].type() == want[0].type());
-    double worst = 0;
-    for (size_t i = 0; i < static_cast<size_t>(want[0].type().element_count()); ++i) {
-      const double w = want[0].element_as_double(i), g = got[0].element_as_double(i);
-      if (std::isnan(w) || std::isnan(g)) {
-        if (std::isnan(w) != std::isnan(g)) worst = INFINITY;  // NaN where the other is a number
-        continue;
-      }
-      if (w == g) continue;  // equal infinities
-      worst = std::max(worst, std::fabs(w - g) / (1e-5 + 1e-4 * std::fabs(w)));
-    }
-    INFO("function @" << fn.name << ": worst error / tolerance = " << worst);
-    CHECK(worst <= 1.0);
-    ++checked;
-  }
-  CHECK(checked > 0);
+  CHECK(test::check_primitives_against_reference(m, 1e-4, 1e-5, 42) > 0);
 }
 
 }  // namespace
