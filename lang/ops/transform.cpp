@@ -13,6 +13,28 @@
 namespace modelc::lang {
 namespace {
 
+// out[i_0, ..., i_n] = in[offset + sum(i_d * steps[d])] in elements: the
+// reference of every op that reads its input through an affine view
+// (transpose, strided slice).
+Tensor copy_strided_view(const Tensor& in, const TensorType& out_type, int64_t offset, const std::vector<int64_t>& steps) {
+  const size_t elem = dtype_bytes(in.type().dtype);
+  Tensor out(out_type);
+  std::byte* o = out.mutable_bytes().data();
+  const std::byte* x = in.bytes().data();
+  const auto& os = out_type.shape;
+  std::vector<int64_t> idx(os.size(), 0);
+  for (int64_t flat = 0; flat < out_type.element_count(); ++flat) {
+    int64_t src = offset;
+    for (size_t d = 0; d < os.size(); ++d) src += idx[d] * steps[d];
+    std::memcpy(o + static_cast<size_t>(flat) * elem, x + static_cast<size_t>(src) * elem, elem);
+    for (size_t d = os.size(); d-- > 0;) {
+      if (++idx[d] < os[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
 void expect_float_or_error(const TensorType& t) {
   if (!is_float(t.dtype)) ops::type_error("expects a float input, found " + t.str());
 }
@@ -152,22 +174,13 @@ std::vector<Tensor> strided_slice_reference(std::span<const Tensor> args, const 
   const auto& in = args[0].type();
   const auto ranges = resolve_strided_slice(in.shape, attrs_as<StridedSliceAttrs>(attrs));
   const auto in_strides = contiguous_strides(in.shape);
-  const size_t elem = dtype_bytes(in.dtype);
-  Tensor out(types[0]);
-  std::byte* o = out.mutable_bytes().data();
-  const std::byte* x = args[0].bytes().data();
-  const auto& os = types[0].shape;
-  std::vector<int64_t> idx(os.size(), 0);
-  for (int64_t flat = 0; flat < types[0].element_count(); ++flat) {
-    int64_t src = 0;
-    for (size_t d = 0; d < os.size(); ++d) src += (ranges[d].start + idx[d] * ranges[d].step) * in_strides[d];
-    std::memcpy(o + static_cast<size_t>(flat) * elem, x + static_cast<size_t>(src) * elem, elem);
-    for (size_t d = os.size(); d-- > 0;) {
-      if (++idx[d] < os[d]) break;
-      idx[d] = 0;
-    }
+  int64_t offset = 0;
+  std::vector<int64_t> steps;
+  for (size_t d = 0; d < in.rank(); ++d) {
+    offset += ranges[d].start * in_strides[d];
+    steps.push_back(ranges[d].step * in_strides[d]);
   }
-  return {std::move(out)};
+  return {copy_strided_view(args[0], types[0], offset, steps)};
 }
 
 std::vector<int64_t> transpose_axes(const TransposeAttrs& a, size_t rank) {
@@ -200,22 +213,9 @@ std::vector<Tensor> transpose_reference(std::span<const Tensor> args, const Attr
   const auto& in = args[0].type();
   const auto axes = transpose_axes(attrs_as<TransposeAttrs>(attrs), in.rank());
   const auto in_strides = contiguous_strides(in.shape);
-  const size_t elem = dtype_bytes(in.dtype);
-  Tensor out(types[0]);
-  std::byte* o = out.mutable_bytes().data();
-  const std::byte* x = args[0].bytes().data();
-  const auto& os = types[0].shape;
-  std::vector<int64_t> idx(os.size(), 0);
-  for (int64_t flat = 0; flat < types[0].element_count(); ++flat) {
-    int64_t src = 0;
-    for (size_t d = 0; d < os.size(); ++d) src += idx[d] * in_strides[static_cast<size_t>(axes[d])];
-    std::memcpy(o + static_cast<size_t>(flat) * elem, x + static_cast<size_t>(src) * elem, elem);
-    for (size_t d = os.size(); d-- > 0;) {
-      if (++idx[d] < os[d]) break;
-      idx[d] = 0;
-    }
-  }
-  return {std::move(out)};
+  std::vector<int64_t> steps;
+  for (int64_t axis : axes) steps.push_back(in_strides[static_cast<size_t>(axis)]);
+  return {copy_strided_view(args[0], types[0], 0, steps)};
 }
 
 std::vector<TensorType> concatenate_type(std::span<const TensorType> args, const Attrs& attrs) {
