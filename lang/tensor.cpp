@@ -35,6 +35,47 @@ std::span<std::byte> Tensor::mutable_bytes() {
   return *data_;
 }
 
+namespace {
+
+// IEEE binary16 through the compiler's _Float16 (round to nearest even).
+double half_to_double(uint16_t bits) {
+  _Float16 h;
+  std::memcpy(&h, &bits, 2);
+  return static_cast<double>(h);
+}
+
+uint16_t half_from_double(double v) {
+  const auto h = static_cast<_Float16>(static_cast<float>(v));
+  uint16_t bits;
+  std::memcpy(&bits, &h, 2);
+  return bits;
+}
+
+// bfloat16: the top half of a float32; rounds to nearest even, keeps NaN a NaN.
+double bfloat16_to_double(uint16_t bits) {
+  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float f;
+  std::memcpy(&f, &wide, 4);
+  return f;
+}
+
+uint16_t bfloat16_from_double(double v) {
+  const auto f = static_cast<float>(v);
+  uint32_t wide;
+  std::memcpy(&wide, &f, 4);
+  if ((wide & 0x7f800000u) == 0x7f800000u && (wide & 0x007fffffu) != 0) return static_cast<uint16_t>((wide >> 16) | 0x40u);
+  wide += 0x7fffu + ((wide >> 16) & 1u);
+  return static_cast<uint16_t>(wide >> 16);
+}
+
+uint16_t load16(const std::byte* p, size_t i) {
+  uint16_t v;
+  std::memcpy(&v, p + 2 * i, 2);
+  return v;
+}
+
+}  // namespace
+
 double Tensor::element_as_double(size_t i) const {
   const std::byte* p = bytes().data();
   switch (type_.dtype) {
@@ -44,8 +85,8 @@ double Tensor::element_as_double(size_t i) const {
     case DType::boolean: return p[i] != std::byte{0} ? 1.0 : 0.0;
     case DType::int32: { int32_t v; std::memcpy(&v, p + 4 * i, 4); return v; }
     case DType::int64: { int64_t v; std::memcpy(&v, p + 8 * i, 8); return static_cast<double>(v); }
-    case DType::float16:
-    case DType::bfloat16: break;
+    case DType::float16: return half_to_double(load16(p, i));
+    case DType::bfloat16: return bfloat16_to_double(load16(p, i));
   }
   throw std::logic_error("Tensor: element_as_double of " + std::string(dtype_name(type_.dtype)));
 }
@@ -59,8 +100,8 @@ void Tensor::set_element(size_t i, double v) {
     case DType::int8: p[i] = static_cast<std::byte>(static_cast<int8_t>(v)); return;
     case DType::uint8: p[i] = static_cast<std::byte>(static_cast<uint8_t>(v)); return;
     case DType::boolean: p[i] = static_cast<std::byte>(v != 0); return;
-    case DType::float16:
-    case DType::bfloat16: break;
+    case DType::float16: { const uint16_t h = half_from_double(v); std::memcpy(p + 2 * i, &h, 2); return; }
+    case DType::bfloat16: { const uint16_t b = bfloat16_from_double(v); std::memcpy(p + 2 * i, &b, 2); return; }
   }
   throw std::logic_error("Tensor: set_element of " + std::string(dtype_name(type_.dtype)));
 }

@@ -3,6 +3,7 @@
 
 #include <onnx/common/version.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -154,7 +155,8 @@ void check_supported(const onnx::ModelProto& model, const std::string& file) {
   for (int i = 0; i < model.graph().node_size(); ++i) {
     const onnx::NodeProto& node = model.graph().node(i);
     const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
-    if (default_domain && converters.count(node.op_type())) continue;
+    if (default_domain && (converters.count(node.op_type()) || fe::is_sequence_op(node.op_type()))) continue;
+    if (node.domain() == fe::kTrainingDomain && node.op_type() == "Gradient") continue;
     const std::string op = default_domain ? node.op_type() : node.domain() + "." + node.op_type();
     unsupported.push_back(Diagnostic{Severity::error, {file}, {},
                                      "ONNX " + op + " (opset " + std::to_string(opset_of(model, node.domain())) +
@@ -201,7 +203,12 @@ Error override_error(const spec::InputSpec& spec, std::string message, std::stri
 // The type of a graph input: the model's, with dynamic dimensions (and only
 // those) taken from the recipe.
 TensorType input_type(const onnx::ValueInfoProto& input, const spec::InputSpec* spec, const std::string& file) {
-  if (!input.type().has_tensor_type()) fail({file}, "input '" + input.name() + "' is not a tensor");
+  if (!input.type().has_tensor_type()) {
+    const onnx::TypeProto& t = input.type();
+    const char* kind = t.has_sequence_type() ? "a sequence" : t.has_optional_type() ? "an optional" : t.has_map_type() ? "a map" : "not a tensor";
+    fail({file}, "input '" + input.name() + "' is " + kind + ", which is not supported: compiled models take tensors",
+         "make the sequence inside the graph (SequenceConstruct, SplitToSequence) from tensor inputs");
+  }
   const int32_t elem = input.type().tensor_type().elem_type();
   // float64 inputs become float32 parameters, as float64 initializers do.
   const std::optional<DType> dtype = dtype_of_onnx(elem);
@@ -237,6 +244,9 @@ class OnnxImporter {
     std::vector<ValueRef> results;
     std::vector<std::string> names;
     for (const onnx::ValueInfoProto& out : model_.graph().output()) {
+      if (sequences_.count(out.name()))
+        fail({file_}, "graph output '" + out.name() + "' is a sequence; modelc compiles models whose outputs are tensors",
+             "end the graph with ConcatFromSequence or SequenceAt");
       results.push_back(lookup(out.name(), "graph output"));
       names.push_back(out.name());
     }
@@ -282,18 +292,45 @@ class OnnxImporter {
   ValueRef lookup(const std::string& name, const std::string& user) const {
     auto it = values_.find(name);
     if (it != values_.end()) return it->second;
+    if (sequences_.count(name))
+      fail({file_}, user + " takes '" + name + "', a sequence, where it needs a tensor");
     fail({file_}, user + " uses '" + name + "', which no node, input or initializer defines");
   }
 
+  void store_outputs(const onnx::NodeProto& node, const std::vector<ValueRef>& outputs) {
+    for (size_t o = 0; o < outputs.size() && o < static_cast<size_t>(node.output_size()); ++o)
+      if (!node.output(static_cast<int>(o)).empty()) values_[node.output(static_cast<int>(o))] = outputs[o];
+  }
+
   void convert_node(const onnx::NodeProto& node, int index) {
+    const bool sequence_op = fe::is_sequence_op(node.op_type());
     std::vector<std::optional<ValueRef>> inputs;
-    for (const std::string& name : node.input())
-      inputs.push_back(name.empty() ? std::nullopt : std::optional<ValueRef>(lookup(name, "node '" + node_label(node, index) + "'")));
+    std::vector<const fe::Sequence*> sequences;
+    for (const std::string& name : node.input()) {
+      auto seq = sequences_.find(name);
+      const bool is_sequence = sequence_op && seq != sequences_.end();
+      sequences.push_back(is_sequence ? &seq->second : nullptr);
+      if (name.empty() || is_sequence) inputs.push_back(std::nullopt);
+      else inputs.push_back(lookup(name, "node '" + node_label(node, index) + "'"));
+    }
     fe::NodeContext context(builder_, node, opset_of(model_, node.domain()), std::move(inputs));
     try {
-      const std::vector<ValueRef> outputs = fe::onnx_converters().find(node.op_type())->second(context);
-      for (size_t o = 0; o < outputs.size() && o < static_cast<size_t>(node.output_size()); ++o)
-        if (!node.output(static_cast<int>(o)).empty()) values_[node.output(static_cast<int>(o))] = outputs[o];
+      if (node.domain() == fe::kTrainingDomain) {  // Gradient, the only op check_supported lets through
+        std::vector<const onnx::NodeProto*> before;
+        for (int i = 0; i < index; ++i) before.push_back(&model_.graph().node(i));
+        const fe::ValueOf value_of = [&](const std::string& name) { return lookup(name, "Gradient"); };
+        store_outputs(node, fe::convert_gradient(context, before, value_of));
+        return;
+      }
+      if (sequence_op) {
+        fe::SequenceResult result = fe::convert_sequence_op(context, sequences);
+        if (node.output_size() > 0 && !node.output(0).empty()) {
+          if (result.tensor) values_[node.output(0)] = *result.tensor;
+          else sequences_[node.output(0)] = std::move(*result.sequence);
+        }
+        return;
+      }
+      store_outputs(node, fe::onnx_converters().find(node.op_type())->second(context));
     } catch (const Error& e) {
       std::vector<Diagnostic> located;
       for (Diagnostic d : e.diagnostics()) {
@@ -309,6 +346,7 @@ class OnnxImporter {
   std::string file_;
   fe::GraphBuilder builder_{true};
   std::map<std::string, ValueRef> values_;
+  std::map<std::string, fe::Sequence> sequences_;  // seq(tensor) values, resolved at import time
 };
 
 }  // namespace
@@ -326,6 +364,8 @@ std::string onnx_library_version() { return onnx::LAST_RELEASE_VERSION; }
 std::vector<std::string> supported_onnx_ops() {
   std::vector<std::string> out;
   for (const auto& [name, converter] : fe::onnx_converters()) out.push_back(name);
+  for (const std::string& name : fe::sequence_ops()) out.push_back(name);
+  std::sort(out.begin(), out.end());
   return out;
 }
 

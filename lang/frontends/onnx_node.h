@@ -77,4 +77,29 @@ const std::map<std::string, NodeConverter, std::less<>>& onnx_converters();
 // GlobalAveragePool / GlobalMaxPool (onnx_window_ops.cpp).
 NodeConverter global_pool(bool max);
 
+// NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss (onnx_loss_ops.cpp).
+std::vector<ValueRef> convert_nll_loss(NodeContext& c);
+std::vector<ValueRef> convert_softmax_cross_entropy(NodeContext& c);
+
+// ONNX seq(tensor) values, resolved at import time: the IR values of the
+// elements (onnx_sequence_ops.cpp). A sequence op's node makes either a tensor
+// or a sequence; its sequence inputs arrive in `sequences` (nullptr at tensor
+// positions, whose values the NodeContext holds).
+using Sequence = std::vector<ValueRef>;
+struct SequenceResult {
+  std::optional<ValueRef> tensor;
+  std::optional<Sequence> sequence;
+};
+bool is_sequence_op(std::string_view op_type);
+std::vector<std::string> sequence_ops();
+SequenceResult convert_sequence_op(NodeContext& c, const std::vector<const Sequence*>& sequences);
+
+// Gradient (domain ai.onnx.preview.training, onnx_gradient.cpp): d(sum of y)/dx
+// for each of the node's xs, differentiating the nodes `before` it (in graph
+// order) at import time; `value_of` gives the IR value of a tensor name.
+inline constexpr std::string_view kTrainingDomain = "ai.onnx.preview.training";
+using ValueOf = std::function<ValueRef(const std::string&)>;
+std::vector<ValueRef> convert_gradient(NodeContext& c, const std::vector<const onnx::NodeProto*>& before,
+                                       const ValueOf& value_of);
+
 }  // namespace modelc::lang::frontends

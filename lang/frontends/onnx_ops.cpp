@@ -350,8 +350,13 @@ Outputs convert_batch_norm(NodeContext& c) {
 
 Outputs convert_identity(NodeContext& c) { return {c.input(0)}; }
 
+// Inference: the identity. Training mode (opset 12+: input 2 true) drops
+// random elements, which a deterministic compiled model does not do.
 Outputs convert_dropout(NodeContext& c) {
   if (c.node().output_size() > 1 && !c.node().output(1).empty()) throw Error("the mask output is not supported (inference only)");
+  const bool training = c.opset() >= 12 && c.has_input(2) && c.constant_ints(2, "training_mode").at(0) != 0;
+  const bool drops = !c.has_input(1) || c.constant_input(1, "the ratio").element_as_double(0) != 0.0;
+  if (training && drops) throw Error("training_mode=1 is not supported (inference only)");
   return {c.input(0)};
 }
 
@@ -740,6 +745,8 @@ const std::map<std::string, NodeConverter, std::less<>>& onnx_converters() {
       {"GlobalMaxPool", global_pool(true)},
       {"ConvTranspose", convert_conv_transpose},
       {"LogSoftmax", convert_log_softmax},
+      {"NegativeLogLikelihoodLoss", convert_nll_loss},
+      {"SoftmaxCrossEntropyLoss", convert_softmax_cross_entropy},
       {"LayerNormalization", convert_layer_norm},
       {"InstanceNormalization", convert_instance_norm},
       {"MeanVarianceNormalization", convert_mean_variance_normalization},

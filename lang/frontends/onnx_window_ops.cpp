@@ -142,7 +142,7 @@ std::vector<ValueRef> convert_conv_transpose(NodeContext& c) {
   ValueRef x = c.input(0), w = c.input(1);
   const TensorType xt = c.type(x), wt = c.type(w);
   if (xt.rank() != 3 && xt.rank() != 4)
-    throw Error("only 1-D and 2-D transposed convolutions (3-D or 4-D input) are supported, the input is " + xt.str());
+    throw Error(std::to_string(static_cast<int64_t>(xt.rank()) - 2) + "-D transposed convolutions are not supported (1-D and 2-D are), the input is " + xt.str());
   const size_t n = xt.rank() - 2;
   const std::vector<int64_t> in = spatial(xt), kernel = spatial(wt);
   const std::vector<int64_t> strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));

@@ -128,8 +128,8 @@ Outcome check_outputs(const lang::Module& optimized, std::span<const lang::Tenso
   return {Status::pass, {}};
 }
 
-lang::Module optimize(const std::filesystem::path& model) {
-  const lang::Module imported = lang::import_onnx(model);
+lang::Module optimize(const std::filesystem::path& model, const std::vector<spec::InputSpec>& shapes = {}) {
+  const lang::Module imported = lang::import_onnx(model, shapes);
   lang::PassContext context;
   context.opt_level = 2;
   context.enabled.insert("FuseOps");
@@ -208,16 +208,47 @@ std::filesystem::path freeze_inputs(const std::filesystem::path& test_dir, const
   return out;
 }
 
+bool says_dynamic(const Error& e) {
+  for (const Diagnostic& d : e.diagnostics())
+    if (d.message.find("with dynamic dimension") != std::string::npos) return true;
+  return false;
+}
+
+// The data set's input shapes, as a recipe's model.inputs gives them for a
+// model with dynamic dimensions (inputs in `frozen` left out).
+std::vector<spec::InputSpec> data_set_shapes(const std::filesystem::path& test_dir, const std::filesystem::path& data_set,
+                                             const std::set<std::string>& frozen) {
+  onnx::ModelProto model;
+  {
+    std::ifstream in(test_dir / "model.onnx", std::ios::binary);
+    if (!model.ParseFromIstream(&in)) throw Error("model.onnx does not parse");
+  }
+  std::set<std::string> initializers;
+  for (const auto& init : model.graph().initializer()) initializers.insert(init.name());
+  const auto files = sorted_entries(data_set, "input_");
+  std::vector<spec::InputSpec> shapes;
+  size_t position = 0;
+  for (const auto& in : model.graph().input()) {
+    if (initializers.count(in.name())) continue;
+    if (position >= files.size()) break;
+    const lang::NamedTensor t = lang::read_onnx_tensor(files[position++]);
+    if (frozen.count(in.name())) continue;
+    shapes.push_back({in.name(), t.value.type().shape, std::string(lang::dtype_name(t.value.type().dtype)), {}});
+  }
+  return shapes;
+}
+
 // Imports with inputs frozen to the data set's values until the importer asks
 // for no more; each data set then compiles its own specialised model.
+// With `dynamic`, each data set's input shapes are given as a recipe would.
 Outcome check_frozen(const std::filesystem::path& test_dir, const std::vector<std::filesystem::path>& data_sets,
-                     std::set<std::string> frozen, KernelCache& kernels) {
+                     std::set<std::string> frozen, bool dynamic, KernelCache& kernels) {
   for (const auto& data_set : data_sets) {
     lang::Module optimized;
     for (int attempt = 0;; ++attempt) {
       const std::filesystem::path model = freeze_inputs(test_dir, data_set, frozen);
       try {
-        optimized = optimize(model);
+        optimized = optimize(model, dynamic ? data_set_shapes(test_dir, data_set, frozen) : std::vector<spec::InputSpec>{});
         std::filesystem::remove(model);
         break;
       } catch (const Error& e) {
@@ -225,6 +256,10 @@ Outcome check_frozen(const std::filesystem::path& test_dir, const std::vector<st
         const std::set<std::string> more = inputs_needed_as_constants(e);
         const std::set<std::string> before = frozen;
         frozen.insert(more.begin(), more.end());
+        if (!dynamic && says_dynamic(e)) {
+          dynamic = true;
+          continue;
+        }
         if (frozen == before || attempt > 8) throw;
       }
     }
@@ -234,7 +269,9 @@ Outcome check_frozen(const std::filesystem::path& test_dir, const std::vector<st
   }
   std::string names;
   for (const std::string& n : frozen) names += (names.empty() ? "" : ", ") + n;
-  return {Status::pass, "inputs frozen to the data set's values: " + names};
+  std::string note = dynamic ? "input shapes given per data set" : "";
+  if (!names.empty()) note += (note.empty() ? "" : "; ") + std::string("inputs frozen to the data set's values: ") + names;
+  return {Status::pass, note};
 }
 
 Outcome check_test(const std::filesystem::path& test_dir, KernelCache& kernels) {
@@ -245,8 +282,9 @@ Outcome check_test(const std::filesystem::path& test_dir, KernelCache& kernels) 
     optimized = optimize(test_dir / "model.onnx");
   } catch (const Error& e) {
     const std::set<std::string> frozen = inputs_needed_as_constants(e);
-    if (frozen.empty()) throw;
-    return check_frozen(test_dir, data_sets, frozen, kernels);
+    const bool dynamic = says_dynamic(e);
+    if (frozen.empty() && !dynamic) throw;
+    return check_frozen(test_dir, data_sets, frozen, dynamic, kernels);
   }
   for (const auto& data_set : data_sets) {
     const std::vector<lang::Tensor> inputs = load_inputs(optimized.main(), data_set, {});

@@ -10,68 +10,13 @@
 #include "lang/frontends/onnx.h"
 #include "lang/pass.h"
 #include "support/diagnostic.h"
+#include "tests/lang/onnx_test_model.h"
 #include "tests/lang/test_util.h"
 
 namespace modelc::lang {
 namespace {
 
-using testing::TempDir;
-
-std::filesystem::path write_file(const std::filesystem::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path;
-}
-
-// The Error import_onnx throws (fails the test if it does not throw).
-Error import_error(const std::filesystem::path& file, const std::vector<spec::InputSpec>& inputs = {}) {
-  try {
-    import_onnx(file, inputs);
-  } catch (const Error& e) {
-    return e;
-  }
-  FAIL("import_onnx(" << file.string() << ") did not fail");
-  return Error("unreachable");
-}
-
-void add_tensor_value(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list, const std::string& name,
-                      const std::vector<int64_t>& dims, const std::string& dynamic_dim = "") {
-  onnx::ValueInfoProto* v = list->Add();
-  v->set_name(name);
-  auto* t = v->mutable_type()->mutable_tensor_type();
-  t->set_elem_type(onnx::TensorProto::FLOAT);
-  for (int64_t d : dims) {
-    auto* dim = t->mutable_shape()->add_dim();
-    if (d < 0) dim->set_dim_param(dynamic_dim);
-    else dim->set_dim_value(d);
-  }
-}
-
-onnx::NodeProto* add_node(onnx::GraphProto* g, const std::string& op, const std::string& name,
-                          std::vector<std::string> inputs, const std::string& output) {
-  onnx::NodeProto* n = g->add_node();
-  n->set_op_type(op);
-  n->set_name(name);
-  for (const std::string& i : inputs) n->add_input(i);
-  n->add_output(output);
-  return n;
-}
-
-// A model with input X of `dims` (negative: dynamic) and opset 13.
-onnx::ModelProto empty_model(const std::vector<int64_t>& dims) {
-  onnx::ModelProto m;
-  m.set_ir_version(7);
-  m.add_opset_import()->set_version(13);
-  onnx::GraphProto* g = m.mutable_graph();
-  g->set_name("test");
-  add_tensor_value(g->mutable_input(), "X", dims, "batch");
-  return m;
-}
-
-std::filesystem::path save(const onnx::ModelProto& m, const std::filesystem::path& path) {
-  std::string bytes;
-  REQUIRE(m.SerializeToString(&bytes));
-  return write_file(path, bytes);
-}
+using namespace testing;
 
 TEST_CASE("a truncated, empty or non-ONNX file is an error naming the file") {
   TempDir dir;

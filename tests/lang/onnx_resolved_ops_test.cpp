@@ -1,0 +1,224 @@
+// ONNX ops the importer resolves into plain IR ops: sequences (lists of
+// tensors kept by the importer), Gradient (differentiated at import time),
+// the NLL and softmax cross-entropy losses (decomposed), and Dropout, whose
+// training mode is refused. Each model is hand-built and its outputs checked
+// against values computed here.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "lang/interpreter.h"
+#include "lang/pass.h"
+#include "tests/lang/onnx_test_model.h"
+#include "tests/lang/test_util.h"
+
+namespace modelc::lang {
+namespace {
+
+using namespace testing;
+
+std::vector<Tensor> run(const std::filesystem::path& file, const std::vector<Tensor>& inputs) {
+  const Module m = run_passes(import_onnx(file), {"InferType"}, PassContext{});
+  return evaluate_main(m, inputs);
+}
+
+Tensor iota(const std::vector<int64_t>& shape, float scale = 1.f, float offset = 0.f) {
+  Tensor t(TensorType{shape, DType::float32});
+  for (size_t i = 0; i < static_cast<size_t>(t.type().element_count()); ++i)
+    t.set_element(i, static_cast<double>(static_cast<float>(i) * scale + offset));
+  return t;
+}
+
+void add_sequence_output(onnx::GraphProto* g, const std::string& name) {
+  onnx::ValueInfoProto* v = g->add_output();
+  v->set_name(name);
+  v->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+}
+
+// X [4, 3] split into rows, the last erased, R = [7, 8, 9] inserted first,
+// then stacked, counted and indexed.
+onnx::ModelProto sequence_model(int64_t at) {
+  onnx::ModelProto m = empty_model({4, 3});
+  onnx::GraphProto* g = m.mutable_graph();
+  add_float_initializer(g, "R", {3}, {7, 8, 9});
+  add_int_initializer(g, "last", {}, {-1});
+  add_int_initializer(g, "front", {}, {0});
+  add_int_initializer(g, "at", {}, {at});
+  set_attr(add_node(g, "SplitToSequence", "split", {"X"}, "rows"), "keepdims", int64_t{0});
+  add_node(g, "SequenceErase", "erase", {"rows", "last"}, "three");
+  add_node(g, "SequenceInsert", "insert", {"three", "R", "front"}, "four");
+  onnx::NodeProto* concat = add_node(g, "ConcatFromSequence", "stack", {"four"}, "Y");
+  set_attr(concat, "axis", int64_t{0});
+  set_attr(concat, "new_axis", int64_t{1});
+  add_node(g, "SequenceLength", "length", {"four"}, "L");
+  add_node(g, "SequenceAt", "pick", {"four", "at"}, "A");
+  add_tensor_value(g->mutable_output(), "Y", {4, 3});
+  add_tensor_value(g->mutable_output(), "L", {}, "", onnx::TensorProto::INT64);
+  add_tensor_value(g->mutable_output(), "A", {3});
+  return m;
+}
+
+TEST_CASE("sequence ops resolve at import: split, erase, insert, stack, length, at") {
+  TempDir dir;
+  const std::vector<Tensor> out = run(save(sequence_model(-2), dir.path() / "seq.onnx"), {iota({4, 3})});
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].type() == TensorType{{4, 3}, DType::float32});
+  const std::vector<double> stacked = {7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8};
+  for (size_t i = 0; i < stacked.size(); ++i) CHECK(out[0].element_as_double(i) == stacked[i]);
+  CHECK(out[1].element_as_int(0) == 4);
+  CHECK(out[2].type() == TensorType{{3}, DType::float32});
+  CHECK(out[2].element_as_double(0) == 3.0);  // element -2 of [R, X0, X1, X2] is X1
+}
+
+TEST_CASE("sequence mistakes are located errors") {
+  TempDir dir;
+  SUBCASE("position out of range") {
+    const Error e = import_error(save(sequence_model(4), dir.path() / "range.onnx"));
+    CHECK(e.diagnostics().at(0).message ==
+          "ONNX node 'pick' (SequenceAt): position 4 is out of range for a sequence of 4 elements");
+  }
+  SUBCASE("a sequence as graph output") {
+    onnx::ModelProto m = empty_model({4, 3});
+    onnx::GraphProto* g = m.mutable_graph();
+    add_node(g, "SplitToSequence", "split", {"X"}, "S");
+    add_sequence_output(g, "S");
+    const Error e = import_error(save(m, dir.path() / "out.onnx"));
+    CHECK(e.diagnostics().at(0).message == "graph output 'S' is a sequence; modelc compiles models whose outputs are tensors");
+  }
+  SUBCASE("a sequence as graph input") {
+    onnx::ModelProto m = empty_model({4, 3});
+    onnx::GraphProto* g = m.mutable_graph();
+    onnx::ValueInfoProto* in = g->add_input();
+    in->set_name("S");
+    in->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+    add_node(g, "ConcatFromSequence", "concat", {"S"}, "Y");
+    set_attr(g->mutable_node(0), "axis", int64_t{0});
+    add_tensor_value(g->mutable_output(), "Y", {-1, 3}, "n");
+    const Error e = import_error(save(m, dir.path() / "in.onnx"));
+    CHECK(e.diagnostics().at(0).message == "input 'S' is a sequence, which is not supported: compiled models take tensors");
+  }
+}
+
+TEST_CASE("Gradient differentiates Mul and Add at import, summing broadcast operands back") {
+  TempDir dir;
+  onnx::ModelProto m = empty_model({2, 3});
+  auto* training = m.add_opset_import();
+  training->set_domain("ai.onnx.preview.training");
+  training->set_version(1);
+  onnx::GraphProto* g = m.mutable_graph();
+  add_tensor_value(g->mutable_input(), "B", {3});
+  add_node(g, "Mul", "mul", {"X", "B"}, "C");
+  add_node(g, "Add", "add", {"C", "X"}, "D");
+  onnx::NodeProto* grad = add_node(g, "Gradient", "grad", {"X", "B"}, std::vector<std::string>{"dX", "dB"});
+  grad->set_domain("ai.onnx.preview.training");
+  set_attr(grad, "xs", std::vector<std::string>{"X", "B"});
+  set_attr(grad, "y", std::string("D"));
+  add_tensor_value(g->mutable_output(), "D", {2, 3});
+  add_tensor_value(g->mutable_output(), "dX", {2, 3});
+  add_tensor_value(g->mutable_output(), "dB", {3});
+  const Tensor x = iota({2, 3}), b = iota({3}, 0.5f, -1.f);
+  const std::vector<Tensor> out = run(save(m, dir.path() / "grad.onnx"), {x, b});
+  REQUIRE(out.size() == 3);
+  // d(sum(x * b + x))/dx = b + 1 on every row; /db = the column sums of x.
+  for (size_t i = 0; i < 6; ++i) CHECK(out[1].element_as_double(i) == doctest::Approx(b.element_as_double(i % 3) + 1));
+  REQUIRE(out[2].type() == TensorType{{3}, DType::float32});
+  for (size_t j = 0; j < 3; ++j) CHECK(out[2].element_as_double(j) == doctest::Approx(x.element_as_double(j) + x.element_as_double(j + 3)));
+
+  SUBCASE("an op without a rule is named") {
+    g->mutable_node(1)->set_op_type("Max");
+    const Error e = import_error(save(m, dir.path() / "max.onnx"));
+    CHECK(e.diagnostics().at(0).message.find("cannot differentiate through ONNX Max at node 'add'") != std::string::npos);
+  }
+}
+
+// NLL over [N=2, C=3, d=2] log-probabilities with class weights and
+// ignore_index 1, checked against the definition.
+TEST_CASE("NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss match their definitions") {
+  TempDir dir;
+  const std::vector<int64_t> target = {0, 2, 1, 2};  // [N, d]; the 1 is ignored
+  const std::vector<float> weight = {0.5f, 2.f, 1.5f};
+  const Tensor input = iota({2, 3, 2}, -0.25f, 0.1f);
+  auto at = [&](int64_t n, int64_t c, int64_t d) { return input.element_as_double(static_cast<size_t>((n * 3 + c) * 2 + d)); };
+  double loss = 0, weights = 0;
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t d = 0; d < 2; ++d) {
+      const int64_t t = target[static_cast<size_t>(n * 2 + d)];
+      if (t == 1) continue;
+      loss -= at(n, t, d) * weight[static_cast<size_t>(t)];
+      weights += weight[static_cast<size_t>(t)];
+    }
+
+  for (const std::string reduction : {"mean", "sum"}) {
+    CAPTURE(reduction);
+    onnx::ModelProto m = empty_model({2, 3, 2});
+    onnx::GraphProto* g = m.mutable_graph();
+    add_int_initializer(g, "T", {2, 2}, target);
+    add_float_initializer(g, "W", {3}, weight);
+    onnx::NodeProto* nll = add_node(g, "NegativeLogLikelihoodLoss", "nll", {"X", "T", "W"}, "L");
+    set_attr(nll, "reduction", reduction);
+    set_attr(nll, "ignore_index", int64_t{1});
+    add_tensor_value(g->mutable_output(), "L", {});
+    const std::vector<Tensor> out = run(save(m, dir.path() / "nll.onnx"), {input});
+    CHECK(out.at(0).element_as_double(0) == doctest::Approx(reduction == "sum" ? loss : loss / weights));
+  }
+
+  SUBCASE("softmax cross entropy: loss per position and the log-probabilities") {
+    onnx::ModelProto m = empty_model({2, 3, 2});
+    onnx::GraphProto* g = m.mutable_graph();
+    add_int_initializer(g, "T", {2, 2}, target);
+    set_attr(add_node(g, "SoftmaxCrossEntropyLoss", "sce", {"X", "T"}, std::vector<std::string>{"L", "P"}), "reduction",
+             std::string("none"));
+    add_tensor_value(g->mutable_output(), "L", {2, 2});
+    add_tensor_value(g->mutable_output(), "P", {2, 3, 2});
+    const std::vector<Tensor> out = run(save(m, dir.path() / "sce.onnx"), {input});
+    REQUIRE(out.size() == 2);
+    for (int64_t n = 0; n < 2; ++n)
+      for (int64_t d = 0; d < 2; ++d) {
+        double sum = 0;
+        for (int64_t c = 0; c < 3; ++c) sum += std::exp(at(n, c, d));
+        const int64_t t = target[static_cast<size_t>(n * 2 + d)];
+        const double log_prob = at(n, t, d) - std::log(sum);
+        CHECK(out[1].element_as_double(static_cast<size_t>((n * 3 + t) * 2 + d)) == doctest::Approx(log_prob));
+        CHECK(out[0].element_as_double(static_cast<size_t>(n * 2 + d)) == doctest::Approx(-log_prob));
+      }
+  }
+}
+
+TEST_CASE("Dropout is the identity for inference and refuses training mode") {
+  TempDir dir;
+  for (const int64_t training : {0, 1}) {
+    CAPTURE(training);
+    onnx::ModelProto m = empty_model({2, 3});
+    onnx::GraphProto* g = m.mutable_graph();
+    add_float_initializer(g, "ratio", {}, {0.5f});
+    add_int_initializer(g, "training", {}, {training}, onnx::TensorProto::BOOL);
+    add_node(g, "Dropout", "drop", {"X", "ratio", "training"}, "Y");
+    add_tensor_value(g->mutable_output(), "Y", {2, 3});
+    const auto file = save(m, dir.path() / "dropout.onnx");
+    if (training) {
+      const Error e = import_error(file);
+      CHECK(e.diagnostics().at(0).message == "ONNX node 'drop' (Dropout): training_mode=1 is not supported (inference only)");
+    } else {
+      const Tensor x = iota({2, 3});
+      CHECK(run(file, {x}).at(0).element_as_double(5) == 5.0);
+    }
+  }
+}
+
+TEST_CASE("float16 and bfloat16 elements convert with round to nearest even") {
+  Tensor h(TensorType{{3}, DType::float16});
+  h.set_element(0, 0.1);
+  h.set_element(1, 65504.0);
+  h.set_element(2, 1.0 + 1.0 / 2048);  // halfway between 1 and the next half: rounds to even (1)
+  CHECK(h.element_as_double(0) == 0.0999755859375);
+  CHECK(h.element_as_double(1) == 65504.0);
+  CHECK(h.element_as_double(2) == 1.0);
+  Tensor b(TensorType{{2}, DType::bfloat16});
+  b.set_element(0, 1.0 + 1.0 / 256);  // halfway: rounds to even (1)
+  b.set_element(1, 3.0 / 256 + 1.0);  // halfway: rounds up to the even 1 + 4/256
+  CHECK(b.element_as_double(0) == 1.0);
+  CHECK(b.element_as_double(1) == 1.0 + 4.0 / 256);
+}
+
+}  // namespace
+}  // namespace modelc::lang
