@@ -26,19 +26,20 @@ driver::CompiledArtifact compile_one(const spec::Recipe& recipe, const fs::path&
   return artifacts.front();
 }
 
-std::string onnx_recipe(const fs::path& models, const std::string& model) {
+std::string onnx_recipe(const fs::path& models, const std::string& model, const std::string& layout) {
   return "apiVersion: modelc/v1\nkind: Recipe\nmetadata: {name: " + model + ", version: 1.0.0}\nmodel:\n  onnx: " +
-         (models / (model + ".onnx")).string() + "\ntargets:\n  host: {device: host}\n";
+         (models / (model + ".onnx")).string() + "\nlayout: {activations: " + layout +
+         "}\ntargets:\n  host: {device: host}\n";
 }
 
-void check_shared_model(const std::string& model) {
+void check_shared_model(const std::string& model, const std::string& layout = "NCHW") {
   const auto models = test::shared_models();
   if (!models) {
     MESSAGE("skipped: ../shared/models is absent (set MODELC_SHARED_MODELS)");
     return;
   }
   test::TempDir tmp;
-  const spec::Recipe recipe = spec::load_recipe(tmp.write("recipe.yaml", onnx_recipe(*models, model)));
+  const spec::Recipe recipe = spec::load_recipe(tmp.write("recipe.yaml", onnx_recipe(*models, model, layout)));
   const driver::CompiledArtifact a = compile_one(recipe, tmp.path() / "out");
   const lang::Tensor input = driver::read_npy_tensor(*models / (model + ".input.npy"));
   const lang::Tensor expected = driver::read_npy_tensor(*models / (model + ".output.npy"));
@@ -47,7 +48,7 @@ void check_shared_model(const std::string& model) {
   REQUIRE(got[0].type() == expected.type());
   const reports::AccuracyStats s =
       reports::compare_outputs(got[0].values<float>(), expected.values<float>(), reports::Tolerance{1e-3, 1e-4});
-  MESSAGE(model << ": compiled artifact vs PyTorch: max abs error " << s.max_abs_error << ", max rel error "
+  MESSAGE(model << " (" << layout << "): compiled artifact vs PyTorch: max abs error " << s.max_abs_error << ", max rel error "
                 << s.max_rel_error << ", " << s.mismatches << " elements outside rtol 1e-3 / atol 1e-4");
   CHECK(s.allclose);
 }
@@ -111,3 +112,14 @@ TEST_CASE("shared model mlp_784_512_512_10 matches PyTorch") { check_shared_mode
 TEST_CASE("shared model mobilenet_v2 matches PyTorch") { check_shared_model("mobilenet_v2"); }
 TEST_CASE("shared model resnet18 matches PyTorch") { check_shared_model("resnet18"); }
 TEST_CASE("shared model transformer_enc2_d128 matches PyTorch") { check_shared_model("transformer_enc2_d128"); }
+
+// Every activation layout the recipe schema offers, on the models with
+// convolutions (the others have no spatial layout to convert).
+TEST_CASE("shared CNNs match PyTorch under every activation layout") {
+  for (const char* model : {"resnet18", "mobilenet_v2"})
+    for (const char* layout : {"NHWC", "NCHW8c", "NCHW16c"}) {
+      CAPTURE(model);
+      CAPTURE(layout);
+      check_shared_model(model, layout);
+    }
+}
