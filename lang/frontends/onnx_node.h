@@ -77,6 +77,9 @@ const std::map<std::string, NodeConverter, std::less<>>& onnx_converters();
 // GlobalAveragePool / GlobalMaxPool (onnx_window_ops.cpp).
 NodeConverter global_pool(bool max);
 
+// RNN, GRU and LSTM unrolled over the sequence (onnx_rnn_ops.cpp); op is the ONNX op type.
+NodeConverter recurrent(const char* op);
+
 // NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss (onnx_loss_ops.cpp).
 std::vector<ValueRef> convert_nll_loss(NodeContext& c);
 std::vector<ValueRef> convert_softmax_cross_entropy(NodeContext& c);
