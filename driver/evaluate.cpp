@@ -34,9 +34,10 @@ std::string npy_descr(lang::DType dtype) {
     case lang::DType::int32: return "<i4";
     case lang::DType::int64: return "<i8";
     case lang::DType::boolean: return "|b1";
-    case lang::DType::bfloat16: break;
+    case lang::DType::bfloat16:
+    case lang::DType::string: break;
   }
-  throw Error("bfloat16 tensors cannot be written as .npy");
+  throw Error(std::string(lang::dtype_name(dtype)) + " tensors cannot be written as .npy");
 }
 
 std::optional<lang::DType> dtype_of_descr(const std::string& descr) {

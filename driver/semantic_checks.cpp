@@ -96,6 +96,12 @@ class ModelChecks {
       problem(spec::pointer_append("/model/outputs", i), "the model has no output '" + name + "'",
               did_you_mean_or_list(name, names, "outputs"));
     }
+    // String tensors exist only at import time (the importer refuses string inputs).
+    const std::vector<lang::TensorType> types = module_.result_types(main_);
+    for (size_t i = 0; i < types.size(); ++i)
+      if (types[i].dtype == lang::DType::string)
+        problem("/model", "output '" + names[i] + "' is a string tensor, which compiled models cannot return",
+                "string ops run at import time only; compile the numeric part of the model");
   }
 
   void check_targets() {

@@ -8,7 +8,22 @@
 namespace modelc::lang {
 
 Tensor::Tensor(TensorType type)
-    : type_(std::move(type)), data_(std::make_shared<std::vector<std::byte>>(type_.bytes())) {}
+    : type_(std::move(type)), data_(std::make_shared<std::vector<std::byte>>(type_.bytes())) {
+  if (type_.dtype == DType::string)
+    strings_ = std::make_shared<std::vector<std::string>>(static_cast<size_t>(type_.element_count()));
+}
+
+std::span<const std::string> Tensor::strings() const {
+  if (!strings_) throw std::logic_error("Tensor: strings() of " + type_.str());
+  return *strings_;
+}
+
+void Tensor::set_string(size_t i, std::string value) {
+  if (!strings_) throw std::logic_error("Tensor: set_string on " + type_.str());
+  if (strings_.use_count() > 1) strings_ = std::make_shared<std::vector<std::string>>(*strings_);
+  digest_.clear();
+  strings_->at(i) = std::move(value);
+}
 
 Tensor::Tensor(TensorType type, std::vector<std::byte> bytes) : type_(std::move(type)) {
   if (bytes.size() != type_.bytes())
@@ -87,6 +102,7 @@ double Tensor::element_as_double(size_t i) const {
     case DType::int64: { int64_t v; std::memcpy(&v, p + 8 * i, 8); return static_cast<double>(v); }
     case DType::float16: return half_to_double(load16(p, i));
     case DType::bfloat16: return bfloat16_to_double(load16(p, i));
+    case DType::string: break;
   }
   throw std::logic_error("Tensor: element_as_double of " + std::string(dtype_name(type_.dtype)));
 }
@@ -102,6 +118,7 @@ void Tensor::set_element(size_t i, double v) {
     case DType::boolean: p[i] = static_cast<std::byte>(v != 0); return;
     case DType::float16: { const uint16_t h = half_from_double(v); std::memcpy(p + 2 * i, &h, 2); return; }
     case DType::bfloat16: { const uint16_t b = bfloat16_from_double(v); std::memcpy(p + 2 * i, &b, 2); return; }
+    case DType::string: break;
   }
   throw std::logic_error("Tensor: set_element of " + std::string(dtype_name(type_.dtype)));
 }
@@ -122,6 +139,12 @@ const std::string& Tensor::digest() const {
     std::memcpy(all.data(), header.data(), header.size());
     auto b = bytes();
     all.insert(all.end(), b.begin(), b.end());
+    if (strings_)
+      for (const std::string& s : *strings_) {  // length-prefixed, so ["ab", "c"] and ["a", "bc"] differ
+        const std::string item = std::to_string(s.size()) + ":" + s;
+        const auto* p = reinterpret_cast<const std::byte*>(item.data());
+        all.insert(all.end(), p, p + item.size());
+      }
     digest_ = sha256_hex(all);
   }
   return digest_;

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "lang/type.h"
@@ -38,7 +39,11 @@ class Tensor {
     return {reinterpret_cast<T*>(b.data()), b.size() / sizeof(T)};
   }
 
-  // Element i converted from/to double / int64, whatever the dtype.
+  // The elements of a string tensor (which has no byte data).
+  std::span<const std::string> strings() const;
+  void set_string(size_t i, std::string value);
+
+  // Element i converted from/to double / int64, whatever the numeric dtype.
   void set_element(size_t i, double value);
   double element_as_double(size_t i) const;
   int64_t element_as_int(size_t i) const;
@@ -52,6 +57,7 @@ class Tensor {
  private:
   TensorType type_;
   std::shared_ptr<std::vector<std::byte>> data_;
+  std::shared_ptr<std::vector<std::string>> strings_;  // string tensors only
   mutable std::string digest_;
 };
 

@@ -11,7 +11,7 @@ struct DTypeInfo {
   size_t bytes;
 };
 
-constexpr std::array<DTypeInfo, 8> kDTypes{{
+constexpr std::array<DTypeInfo, 9> kDTypes{{
     {DType::float32, "float32", 4},
     {DType::float16, "float16", 2},
     {DType::bfloat16, "bfloat16", 2},
@@ -20,6 +20,7 @@ constexpr std::array<DTypeInfo, 8> kDTypes{{
     {DType::int32, "int32", 4},
     {DType::int64, "int64", 8},
     {DType::boolean, "bool", 1},
+    {DType::string, "string", 0},  // no byte data: see Tensor::strings()
 }};
 
 }  // namespace

@@ -10,7 +10,10 @@
 
 namespace modelc::lang {
 
-enum class DType : uint8_t { float32, float16, bfloat16, int8, uint8, int32, int64, boolean };
+// `string` tensors exist only at import time, as constants (an ONNX
+// StringNormalizer or Cast on known strings folds to its result); compiled
+// models never take, compute or return them.
+enum class DType : uint8_t { float32, float16, bfloat16, int8, uint8, int32, int64, boolean, string };
 
 std::string_view dtype_name(DType dtype);            // "float32", ..., "bool"
 std::optional<DType> parse_dtype(std::string_view);  // inverse of dtype_name

@@ -14,6 +14,7 @@ Halide::Type halide_type(lang::DType dtype) {
     case lang::DType::int32: return Halide::Int(32);
     case lang::DType::int64: return Halide::Int(64);
     case lang::DType::boolean: return Halide::UInt(8);  // stored as one byte, like the C ABI
+    case lang::DType::string: throw Error("string tensors cannot be compiled (they exist only at import time)");
   }
   return Halide::Float(32);
 }

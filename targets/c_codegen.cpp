@@ -15,6 +15,7 @@ const char* dtype_enum(lang::DType dtype) {
     case lang::DType::int32: return "MODELC_INT32";
     case lang::DType::int64: return "MODELC_INT64";
     case lang::DType::boolean: return "MODELC_BOOL";
+    case lang::DType::string: break;  // refused before code generation (driver::compile)
   }
   return "MODELC_FLOAT32";
 }

@@ -36,6 +36,8 @@ class GraphBuilder {
   std::optional<Tensor> constant_value(const ValueRef& value) const;
 
   const Module& module() const { return module_; }
+  // @main as built so far (its params, before finish()).
+  const Function& main() const { return main_; }
   // Completes @main with its results and their names as the model's outputs.
   Module finish(std::vector<ValueRef> results, std::vector<std::string> result_names);
 

@@ -31,6 +31,7 @@ std::optional<DType> dtype_of_onnx(int32_t data_type) {
     case onnx::TensorProto::INT32: return DType::int32;
     case onnx::TensorProto::INT64: return DType::int64;
     case onnx::TensorProto::BOOL: return DType::boolean;
+    case onnx::TensorProto::STRING: return DType::string;
     default: return std::nullopt;
   }
 }
@@ -67,6 +68,13 @@ Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what)
     if (d < 0) throw Error(what + " has a negative dimension");
   const auto count = static_cast<size_t>(type.element_count());
   Tensor t(type);
+  if (*dtype == DType::string) {
+    if (static_cast<size_t>(proto.string_data_size()) != count)
+      throw Error(what + " has " + std::to_string(proto.string_data_size()) + " strings, " + type.str() + " needs " +
+                  std::to_string(count));
+    for (size_t i = 0; i < count; ++i) t.set_string(i, proto.string_data(static_cast<int>(i)));
+    return t;
+  }
   const bool is_double = proto.data_type() == onnx::TensorProto::DOUBLE;
   if (proto.has_raw_data()) {
     const std::string& raw = proto.raw_data();
@@ -241,6 +249,7 @@ class OnnxImporter {
     add_initializers();
     add_inputs(overrides);
     for (int i = 0; i < model_.graph().node_size(); ++i) convert_node(model_.graph().node(i), i);
+    refuse_string_values();
     std::vector<ValueRef> results;
     std::vector<std::string> names;
     for (const onnx::ValueInfoProto& out : model_.graph().output()) {
@@ -281,6 +290,17 @@ class OnnxImporter {
         if (s.name == in.name()) spec = &s;
       values_[in.name()] = builder_.add_param(in.name(), input_type(in, spec, file_));
     }
+  }
+
+  // String tensors exist only as import-time constants: a string input, or a
+  // string value computed from inputs, cannot be compiled.
+  void refuse_string_values() const {
+    const Function& main = builder_.main();
+    for (const Param& p : main.params)
+      if (p.type.dtype == DType::string)
+        fail({file_}, "input '" + p.name + "' holds strings, which compiled models cannot take: its value ('" + p.name +
+                          "') must be known at import time",
+             "string ops (StringNormalizer, Cast) run at import time on known strings only");
   }
 
   static std::string join(const std::vector<std::string>& names) {

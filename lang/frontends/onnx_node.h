@@ -77,6 +77,11 @@ const std::map<std::string, NodeConverter, std::less<>>& onnx_converters();
 // GlobalAveragePool / GlobalMaxPool (onnx_window_ops.cpp).
 NodeConverter global_pool(bool max);
 
+// Ops on string tensors, computed at import time (onnx_string_ops.cpp).
+std::vector<ValueRef> convert_string_normalizer(NodeContext& c);
+// Cast to or from strings of a known input; nullopt when neither side is a string.
+std::optional<ValueRef> cast_strings(NodeContext& c, DType to);
+
 // RNN, GRU and LSTM unrolled over the sequence (onnx_rnn_ops.cpp); op is the ONNX op type.
 NodeConverter recurrent(const char* op);
 

@@ -138,6 +138,7 @@ Outputs convert_prelu(NodeContext& c) {
 Outputs convert_cast(NodeContext& c) {
   const std::optional<DType> to = dtype_of_onnx(static_cast<int32_t>(c.attr_int("to", 0)));
   if (!to) throw Error("casting to ONNX element type " + std::to_string(c.attr_int("to", 0)) + " is not supported");
+  if (std::optional<ValueRef> folded = cast_strings(c, *to)) return {*folded};
   CastAttrs a;
   a.dtype = *to;
   if (c.type(c.input(0)).dtype == a.dtype) return {c.input(0)};
@@ -145,6 +146,7 @@ Outputs convert_cast(NodeContext& c) {
 }
 
 Outputs convert_cast_like(NodeContext& c) {
+  if (std::optional<ValueRef> folded = cast_strings(c, c.type(c.input(1)).dtype)) return {*folded};
   CastAttrs a;
   a.dtype = c.type(c.input(1)).dtype;
   if (c.type(c.input(0)).dtype == a.dtype) return {c.input(0)};
@@ -746,6 +748,7 @@ const std::map<std::string, NodeConverter, std::less<>>& onnx_converters() {
       {"ConvTranspose", convert_conv_transpose},
       {"LogSoftmax", convert_log_softmax},
       {"NegativeLogLikelihoodLoss", convert_nll_loss},
+      {"StringNormalizer", convert_string_normalizer},
       {"RNN", recurrent("RNN")},
       {"GRU", recurrent("GRU")},
       {"LSTM", recurrent("LSTM")},

@@ -44,6 +44,12 @@ std::string compare(const lang::Tensor& actual, const lang::Tensor& expected) {
   if (actual.type().shape != expected.type().shape || actual.type().dtype != expected.type().dtype)
     return "expected " + expected.type().str() + ", got " + actual.type().str();
   const auto n = static_cast<size_t>(expected.type().element_count());
+  if (expected.type().dtype == lang::DType::string) {
+    for (size_t i = 0; i < n; ++i)
+      if (actual.strings()[i] != expected.strings()[i])
+        return "element " + std::to_string(i) + ": expected \"" + expected.strings()[i] + "\", got \"" + actual.strings()[i] + "\"";
+    return {};
+  }
   size_t bad = 0, first = 0;
   double worst = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -73,8 +79,6 @@ std::vector<std::filesystem::path> sorted_entries(const std::filesystem::path& d
   return out;
 }
 
-// The inputs of one data set in @main's parameter order (by name when the
-// files name them, else in file order).
 // The inputs of one data set in @main's parameter order (by name when the
 // files name them, else in file order), leaving out the frozen ones.
 std::vector<lang::Tensor> load_inputs(const lang::Function& main, const std::filesystem::path& data_set,

@@ -2,6 +2,10 @@
 // reveal, each located in the recipe, all reported at once.
 #include <doctest/doctest.h>
 
+#include <fstream>
+
+#include <onnx/onnx_pb.h>
+
 #include "driver/pipeline.h"
 #include "driver/semantic_checks.h"
 #include "spec/recipe.h"
@@ -109,6 +113,39 @@ TEST_CASE("an ONNX model's outputs are checked by name") {
   const std::string got = check(tmp, recipe_text("  onnx: " + mlp().string() + "\n  outputs: [output, scores]\n"));
   CHECK(got == "recipe.yaml:6:21: error: the model has no output 'scores' (at /model/outputs/1)\n"
                "  hint: its outputs: 'output'\n");
+}
+
+// An ONNX model whose output is a string constant (a StringNormalizer on known strings).
+fs::path string_output_model(const fs::path& dir) {
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("strings");
+  onnx::TensorProto* words = g->add_initializer();
+  words->set_name("words");
+  words->set_data_type(onnx::TensorProto::STRING);
+  words->add_dims(2);
+  words->add_string_data("a");
+  words->add_string_data("b");
+  onnx::NodeProto* n = g->add_node();
+  n->set_op_type("StringNormalizer");
+  n->add_input("words");
+  n->add_output("normalized");
+  onnx::ValueInfoProto* out = g->add_output();
+  out->set_name("normalized");
+  out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::STRING);
+  out->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(2);
+  const fs::path file = dir / "strings.onnx";
+  std::ofstream(file, std::ios::binary) << m.SerializeAsString();
+  return file;
+}
+
+TEST_CASE("a string output is refused: strings exist only at import time") {
+  test::TempDir tmp;
+  const std::string got = check(tmp, recipe_text("  onnx: " + string_output_model(tmp.path()).string() + "\n"));
+  CHECK(got == "recipe.yaml:4:1: error: output 'normalized' is a string tensor, which compiled models cannot return (at /model)\n"
+               "  hint: string ops run at import time only; compile the numeric part of the model\n");
 }
 
 TEST_CASE("a layout that cannot apply to the model: no such layers, a block the compiler never uses") {

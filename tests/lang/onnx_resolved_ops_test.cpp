@@ -222,3 +222,77 @@ TEST_CASE("float16 and bfloat16 elements convert with round to nearest even") {
 
 }  // namespace
 }  // namespace modelc::lang
+
+namespace modelc::lang {
+namespace {
+
+using namespace testing;
+
+void add_string_initializer(onnx::GraphProto* g, const std::string& name, const std::vector<int64_t>& dims,
+                            const std::vector<std::string>& values) {
+  onnx::TensorProto* t = g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::STRING);
+  for (int64_t d : dims) t->add_dims(d);
+  for (const std::string& v : values) t->add_string_data(v);
+}
+
+std::vector<std::string> strings_of(const Tensor& t) { return {t.strings().begin(), t.strings().end()}; }
+
+TEST_CASE("StringNormalizer and string casts fold at import time on known strings") {
+  TempDir dir;
+  onnx::ModelProto m = empty_model({2});
+  onnx::GraphProto* g = m.mutable_graph();
+  add_string_initializer(g, "S", {1, 5}, {"Monday", "tuesday", "MONDAY", "Wed", "1.5"});
+  onnx::NodeProto* norm = add_node(g, "StringNormalizer", "norm", {"S"}, "N");
+  set_attr(norm, "case_change_action", std::string("UPPER"));
+  set_attr(norm, "stopwords", std::vector<std::string>{"monday"});
+  add_node(g, "Cast", "to_text", {"X"}, "T");
+  set_attr(g->mutable_node(1), "to", int64_t{onnx::TensorProto::STRING});
+  add_string_initializer(g, "numbers", {2}, {"1.5", "-INF"});
+  set_attr(add_node(g, "Cast", "to_float", {"numbers"}, "F"), "to", int64_t{onnx::TensorProto::FLOAT});
+  add_tensor_value(g->mutable_output(), "N", {1, 3}, "", onnx::TensorProto::STRING);
+  add_tensor_value(g->mutable_output(), "F", {2});
+  const auto file = save(m, dir.path() / "strings.onnx");
+
+  SUBCASE("a string computed from an input must be known at import time") {
+    const Error e = import_error(file);
+    CHECK(e.diagnostics().at(0).message ==
+          "ONNX node 'to_text' (Cast): the tensor to cast to or from strings (input 0, 'X') must be known at import time, "
+          "but it is computed from the model's inputs");
+  }
+  SUBCASE("known strings fold to constants") {
+    g->mutable_node()->DeleteSubrange(1, 1);  // drop the Cast of the input
+    const Module mod = import_onnx(save(m, dir.path() / "known.onnx"));
+    const Function& main = mod.main();
+    REQUIRE(main.results.size() == 2);
+    REQUIRE(main.results[0].is_constant());
+    // Case-insensitive stopwords (the default) drop both Mondays.
+    CHECK(strings_of(mod.constant(main.results[0].constant)) == std::vector<std::string>{"TUESDAY", "WED", "1.5"});
+    const Tensor& f = mod.constant(main.results[1].constant);
+    CHECK(f.element_as_double(0) == 1.5);
+    CHECK(std::isinf(f.element_as_double(1)));
+  }
+}
+
+TEST_CASE("string tensors: every string a stopword gives one empty string; digests tell splits apart") {
+  TempDir dir;
+  onnx::ModelProto m = empty_model({2});
+  onnx::GraphProto* g = m.mutable_graph();
+  add_string_initializer(g, "S", {2}, {"a", "A"});
+  onnx::NodeProto* norm = add_node(g, "StringNormalizer", "norm", {"S"}, "N");
+  set_attr(norm, "stopwords", std::vector<std::string>{"a"});
+  add_tensor_value(g->mutable_output(), "N", {1}, "", onnx::TensorProto::STRING);
+  const Module mod = import_onnx(save(m, dir.path() / "empty.onnx"));
+  CHECK(strings_of(mod.constant(mod.main().results[0].constant)) == std::vector<std::string>{""});
+
+  Tensor ab(TensorType{{2}, DType::string}), a_b(TensorType{{2}, DType::string});
+  ab.set_string(0, "ab");
+  ab.set_string(1, "c");
+  a_b.set_string(0, "a");
+  a_b.set_string(1, "bc");
+  CHECK(ab.digest() != a_b.digest());
+}
+
+}  // namespace
+}  // namespace modelc::lang
