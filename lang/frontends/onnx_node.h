@@ -82,6 +82,13 @@ std::vector<ValueRef> convert_string_normalizer(NodeContext& c);
 // Cast to or from strings of a known input; nullopt when neither side is a string.
 std::optional<ValueRef> cast_strings(NodeContext& c, DType to);
 
+// Compress with a constant condition; Hann, Hamming and Blackman windows (onnx_select_ops.cpp).
+std::vector<ValueRef> convert_compress(NodeContext& c);
+NodeConverter window_function(const char* op);
+
+// Einsum as transposes, sums and batch_matmul (onnx_einsum.cpp).
+std::vector<ValueRef> convert_einsum(NodeContext& c);
+
 // RNN, GRU and LSTM unrolled over the sequence (onnx_rnn_ops.cpp); op is the ONNX op type.
 NodeConverter recurrent(const char* op);
 

@@ -352,14 +352,16 @@ Outputs convert_batch_norm(NodeContext& c) {
 
 Outputs convert_identity(NodeContext& c) { return {c.input(0)}; }
 
-// Inference: the identity. Training mode (opset 12+: input 2 true) drops
-// random elements, which a deterministic compiled model does not do.
+// Inference: the identity, and a mask of all true. Training mode (opset 12+:
+// input 2 true) drops random elements, which a deterministic compiled model
+// does not do.
 Outputs convert_dropout(NodeContext& c) {
-  if (c.node().output_size() > 1 && !c.node().output(1).empty()) throw Error("the mask output is not supported (inference only)");
   const bool training = c.opset() >= 12 && c.has_input(2) && c.constant_ints(2, "training_mode").at(0) != 0;
   const bool drops = !c.has_input(1) || c.constant_input(1, "the ratio").element_as_double(0) != 0.0;
   if (training && drops) throw Error("training_mode=1 is not supported (inference only)");
-  return {c.input(0)};
+  Tensor mask(TensorType{c.type(c.input(0)).shape, DType::boolean});
+  for (size_t i = 0; i < static_cast<size_t>(mask.type().element_count()); ++i) mask.set_element(i, 1);
+  return {c.input(0), c.add_constant(std::move(mask))};
 }
 
 Outputs convert_constant(NodeContext& c) {
@@ -749,6 +751,11 @@ const std::map<std::string, NodeConverter, std::less<>>& onnx_converters() {
       {"LogSoftmax", convert_log_softmax},
       {"NegativeLogLikelihoodLoss", convert_nll_loss},
       {"StringNormalizer", convert_string_normalizer},
+      {"Einsum", convert_einsum},
+      {"Compress", convert_compress},
+      {"HannWindow", window_function("HannWindow")},
+      {"HammingWindow", window_function("HammingWindow")},
+      {"BlackmanWindow", window_function("BlackmanWindow")},
       {"RNN", recurrent("RNN")},
       {"GRU", recurrent("GRU")},
       {"LSTM", recurrent("LSTM")},

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <map>
 
 #include "lang/interpreter.h"
 #include "lang/pass.h"
@@ -184,7 +185,7 @@ TEST_CASE("NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss match their def
   }
 }
 
-TEST_CASE("Dropout is the identity for inference and refuses training mode") {
+TEST_CASE("Dropout is the identity with an all-true mask for inference, and refuses training mode") {
   TempDir dir;
   for (const int64_t training : {0, 1}) {
     CAPTURE(training);
@@ -192,15 +193,17 @@ TEST_CASE("Dropout is the identity for inference and refuses training mode") {
     onnx::GraphProto* g = m.mutable_graph();
     add_float_initializer(g, "ratio", {}, {0.5f});
     add_int_initializer(g, "training", {}, {training}, onnx::TensorProto::BOOL);
-    add_node(g, "Dropout", "drop", {"X", "ratio", "training"}, "Y");
+    add_node(g, "Dropout", "drop", {"X", "ratio", "training"}, std::vector<std::string>{"Y", "mask"});
     add_tensor_value(g->mutable_output(), "Y", {2, 3});
+    add_tensor_value(g->mutable_output(), "mask", {2, 3}, "", onnx::TensorProto::BOOL);
     const auto file = save(m, dir.path() / "dropout.onnx");
     if (training) {
       const Error e = import_error(file);
       CHECK(e.diagnostics().at(0).message == "ONNX node 'drop' (Dropout): training_mode=1 is not supported (inference only)");
     } else {
-      const Tensor x = iota({2, 3});
-      CHECK(run(file, {x}).at(0).element_as_double(5) == 5.0);
+      const std::vector<Tensor> out = run(file, {iota({2, 3})});
+      CHECK(out.at(0).element_as_double(5) == 5.0);
+      for (size_t i = 0; i < 6; ++i) CHECK(out.at(1).element_as_double(i) == 1.0);  // nothing dropped
     }
   }
 }
@@ -220,13 +223,6 @@ TEST_CASE("float16 and bfloat16 elements convert with round to nearest even") {
   CHECK(b.element_as_double(1) == 1.0 + 4.0 / 256);
 }
 
-}  // namespace
-}  // namespace modelc::lang
-
-namespace modelc::lang {
-namespace {
-
-using namespace testing;
 
 void add_string_initializer(onnx::GraphProto* g, const std::string& name, const std::vector<int64_t>& dims,
                             const std::vector<std::string>& values) {
@@ -292,6 +288,88 @@ TEST_CASE("string tensors: every string a stopword gives one empty string; diges
   a_b.set_string(0, "a");
   a_b.set_string(1, "bc");
   CHECK(ab.digest() != a_b.digest());
+}
+
+
+// Einsum by brute force: every assignment of the letters, products summed
+// into the output position. `equation` is explicit (has "->"), without "...".
+Tensor naive_einsum(const std::string& equation, const std::vector<Tensor>& operands) {
+  const size_t arrow = equation.find("->");
+  std::vector<std::string> specs;
+  std::string lhs = equation.substr(0, arrow);
+  for (size_t start = 0;;) {
+    const size_t comma = lhs.find(',', start);
+    specs.push_back(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  const std::string out = equation.substr(arrow + 2);
+  std::map<char, int64_t> extent;
+  for (size_t i = 0; i < specs.size(); ++i)
+    for (size_t k = 0; k < specs[i].size(); ++k) extent[specs[i][k]] = operands[i].type().shape[k];
+  std::vector<int64_t> out_shape;
+  for (char ch : out) out_shape.push_back(extent[ch]);
+  Tensor result(TensorType{out_shape, DType::float32});
+  std::vector<char> letters;
+  for (const auto& [ch, n] : extent) letters.push_back(ch);
+  std::map<char, int64_t> at;
+  for (char ch : letters) at[ch] = 0;
+  auto flat = [&](const std::string& spec, const std::vector<int64_t>& shape) {
+    int64_t f = 0;
+    for (size_t k = 0; k < spec.size(); ++k) f = f * shape[k] + at[spec[k]];
+    return static_cast<size_t>(f);
+  };
+  for (;;) {
+    double product = 1;
+    for (size_t i = 0; i < specs.size(); ++i) product *= operands[i].element_as_double(flat(specs[i], operands[i].type().shape));
+    const size_t o = flat(out, out_shape);
+    result.set_element(o, result.element_as_double(o) + product);
+    size_t k = 0;
+    for (; k < letters.size(); ++k) {
+      if (++at[letters[k]] < extent[letters[k]]) break;
+      at[letters[k]] = 0;
+    }
+    if (k == letters.size()) break;
+  }
+  return result;
+}
+
+TEST_CASE("Einsum: contractions, batch letters, diagonals, sums, three operands and implicit outputs") {
+  struct Case {
+    std::string equation, explicit_equation;
+    std::vector<std::vector<int64_t>> shapes;
+  };
+  const std::vector<Case> cases = {
+      {"bij,bjk->bik", "bij,bjk->bik", {{2, 3, 4}, {2, 4, 5}}},
+      {"ij,jk", "ij,jk->ik", {{3, 4}, {4, 2}}},
+      {"ij,jk,kl->li", "ij,jk,kl->li", {{2, 3}, {3, 4}, {4, 5}}},
+      {"iij,j->ij", "iij,j->ij", {{3, 3, 2}, {2}}},
+      {"ijk,ik->", "ijk,ik->", {{2, 3, 4}, {2, 4}}},
+      {"...ij,...jk->...ik", "aij,ajk->aik", {{2, 3, 4}, {2, 4, 3}}},
+      {"ij->ji", "ij->ji", {{2, 5}}},
+  };
+  for (const Case& tc : cases) {
+    CAPTURE(tc.equation);
+    TempDir dir;
+    onnx::ModelProto m = empty_model(tc.shapes[0], 13);
+    onnx::GraphProto* g = m.mutable_graph();
+    std::vector<std::string> inputs = {"X"};
+    std::vector<Tensor> operands;
+    for (size_t i = 0; i < tc.shapes.size(); ++i) {
+      operands.push_back(random_tensor(TensorType{tc.shapes[i], DType::float32}, static_cast<unsigned>(i + 1)));
+      if (i > 0) {
+        inputs.push_back("X" + std::to_string(i));
+        add_tensor_value(g->mutable_input(), inputs.back(), tc.shapes[i]);
+      }
+    }
+    set_attr(add_node(g, "Einsum", "einsum", inputs, "Y"), "equation", tc.equation);
+    const Tensor want = naive_einsum(tc.explicit_equation, operands);
+    add_tensor_value(g->mutable_output(), "Y", want.type().shape);
+    const Tensor got = run(save(m, dir.path() / "einsum.onnx"), operands).at(0);
+    REQUIRE(got.type() == want.type());
+    for (size_t i = 0; i < static_cast<size_t>(want.type().element_count()); ++i)
+      CHECK(got.element_as_double(i) == doctest::Approx(want.element_as_double(i)).epsilon(1e-5));
+  }
 }
 
 }  // namespace
