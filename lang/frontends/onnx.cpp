@@ -157,20 +157,36 @@ std::string node_label(const onnx::NodeProto& node, int index) {
   return node.output_size() > 0 ? node.output(0) : "#" + std::to_string(index);
 }
 
-void check_supported(const onnx::ModelProto& model, const std::string& file) {
-  std::vector<Diagnostic> unsupported;
-  const auto& converters = fe::onnx_converters();
-  for (int i = 0; i < model.graph().node_size(); ++i) {
-    const onnx::NodeProto& node = model.graph().node(i);
+bool is_supported(const onnx::NodeProto& node) {
+  const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
+  if (default_domain)
+    return fe::onnx_converters().count(node.op_type()) || fe::is_sequence_op(node.op_type()) ||
+           fe::is_control_flow_op(node.op_type());
+  return node.domain() == fe::kTrainingDomain && node.op_type() == "Gradient";
+}
+
+// Every unsupported node of the graph and of its subgraphs (If branches, Loop and Scan bodies).
+void find_unsupported(const onnx::ModelProto& model, const onnx::GraphProto& graph, const std::string& file,
+                      std::vector<Diagnostic>& unsupported) {
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    for (const onnx::AttributeProto& a : node.attribute()) {
+      if (a.has_g()) find_unsupported(model, a.g(), file, unsupported);
+      for (const onnx::GraphProto& g : a.graphs()) find_unsupported(model, g, file, unsupported);
+    }
+    if (is_supported(node)) continue;
     const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
-    if (default_domain && (converters.count(node.op_type()) || fe::is_sequence_op(node.op_type()))) continue;
-    if (node.domain() == fe::kTrainingDomain && node.op_type() == "Gradient") continue;
     const std::string op = default_domain ? node.op_type() : node.domain() + "." + node.op_type();
     unsupported.push_back(Diagnostic{Severity::error, {file}, {},
                                      "ONNX " + op + " (opset " + std::to_string(opset_of(model, node.domain())) +
                                          ") at node '" + node_label(node, i) + "' is not supported",
                                      {}});
   }
+}
+
+void check_supported(const onnx::ModelProto& model, const std::string& file) {
+  std::vector<Diagnostic> unsupported;
+  find_unsupported(model, model.graph(), file, unsupported);
   if (!unsupported.empty()) throw Error(unsupported);
 }
 
@@ -253,7 +269,7 @@ class OnnxImporter {
     std::vector<ValueRef> results;
     std::vector<std::string> names;
     for (const onnx::ValueInfoProto& out : model_.graph().output()) {
-      if (sequences_.count(out.name()))
+      if (find_sequence(out.name()))
         fail({file_}, "graph output '" + out.name() + "' is a sequence; modelc compiles models whose outputs are tensors",
              "end the graph with ConcatFromSequence or SequenceAt");
       results.push_back(lookup(out.name(), "graph output"));
@@ -266,7 +282,7 @@ class OnnxImporter {
   void add_initializers() {
     for (const onnx::TensorProto& init : model_.graph().initializer()) {
       try {
-        values_[init.name()] = builder_.add_constant(init.name(), fe::tensor_from_onnx(init, "initializer '" + init.name() + "'"));
+        scope_->values[init.name()] = builder_.add_constant(init.name(), fe::tensor_from_onnx(init, "initializer '" + init.name() + "'"));
       } catch (const Error& e) {
         fail({file_}, e.diagnostics().front().message);
       }
@@ -276,7 +292,7 @@ class OnnxImporter {
   void add_inputs(const std::vector<spec::InputSpec>& overrides) {
     std::vector<std::string> names;
     for (const onnx::ValueInfoProto& in : model_.graph().input())
-      if (!values_.count(in.name())) names.push_back(in.name());
+      if (!scope_->values.count(in.name())) names.push_back(in.name());
     for (const spec::InputSpec& spec : overrides)
       if (std::find(names.begin(), names.end(), spec.name) == names.end()) {
         const std::string guess = closest_spelling(spec.name, names);
@@ -284,11 +300,11 @@ class OnnxImporter {
                              guess.empty() ? "its inputs: " + join(names) : "did you mean '" + guess + "'?");
       }
     for (const onnx::ValueInfoProto& in : model_.graph().input()) {
-      if (values_.count(in.name())) continue;  // an initializer listed as input (IR version < 4)
+      if (scope_->values.count(in.name())) continue;  // an initializer listed as input (IR version < 4)
       const spec::InputSpec* spec = nullptr;
       for (const spec::InputSpec& s : overrides)
         if (s.name == in.name()) spec = &s;
-      values_[in.name()] = builder_.add_param(in.name(), input_type(in, spec, file_));
+      scope_->values[in.name()] = builder_.add_param(in.name(), input_type(in, spec, file_));
     }
   }
 
@@ -309,45 +325,109 @@ class OnnxImporter {
     return out;
   }
 
+  const ValueRef* find_value(const std::string& name) const {
+    for (const Scope* s = scope_; s; s = s->parent) {
+      auto it = s->values.find(name);
+      if (it != s->values.end()) return &it->second;
+    }
+    return nullptr;
+  }
+
+  const fe::Sequence* find_sequence(const std::string& name) const {
+    for (const Scope* s = scope_; s; s = s->parent) {
+      auto it = s->sequences.find(name);
+      if (it != s->sequences.end()) return &it->second;
+    }
+    return nullptr;
+  }
+
   ValueRef lookup(const std::string& name, const std::string& user) const {
-    auto it = values_.find(name);
-    if (it != values_.end()) return it->second;
-    if (sequences_.count(name))
-      fail({file_}, user + " takes '" + name + "', a sequence, where it needs a tensor");
+    if (const ValueRef* v = find_value(name)) return *v;
+    if (find_sequence(name)) fail({file_}, user + " takes '" + name + "', a sequence, where it needs a tensor");
     fail({file_}, user + " uses '" + name + "', which no node, input or initializer defines");
+  }
+
+  // A tensor or a sequence, whichever `name` is.
+  fe::Imported lookup_any(const std::string& name, const std::string& user) const {
+    if (const fe::Sequence* seq = find_sequence(name)) return {std::nullopt, *seq};
+    return {lookup(name, user), std::nullopt};
+  }
+
+  void bind(const std::string& name, fe::Imported value) {
+    if (name.empty()) return;
+    if (value.tensor) scope_->values[name] = *value.tensor;
+    else scope_->sequences[name] = std::move(*value.sequence);
   }
 
   void store_outputs(const onnx::NodeProto& node, const std::vector<ValueRef>& outputs) {
     for (size_t o = 0; o < outputs.size() && o < static_cast<size_t>(node.output_size()); ++o)
-      if (!node.output(static_cast<int>(o)).empty()) values_[node.output(static_cast<int>(o))] = outputs[o];
+      bind(node.output(static_cast<int>(o)), {outputs[o], std::nullopt});
+  }
+
+  // Converts the nodes of a subgraph (an If branch, a Loop or Scan body) in a
+  // scope of their own that sees the enclosing values; returns its outputs.
+  std::vector<fe::Imported> run_subgraph(const onnx::GraphProto& graph, const std::vector<fe::Imported>& inputs) {
+    if (static_cast<size_t>(graph.input_size()) != inputs.size())
+      throw Error("the subgraph '" + graph.name() + "' takes " + std::to_string(graph.input_size()) + " inputs, given " +
+                  std::to_string(inputs.size()));
+    Scope inner{{}, {}, scope_};
+    Scope* const outer = scope_;
+    const onnx::GraphProto* const outer_graph = graph_;
+    scope_ = &inner;
+    graph_ = &graph;
+    try {
+      for (const onnx::TensorProto& init : graph.initializer())
+        inner.values[init.name()] = builder_.add_constant(init.name(), fe::tensor_from_onnx(init, "initializer '" + init.name() + "'"));
+      for (size_t i = 0; i < inputs.size(); ++i) bind(graph.input(static_cast<int>(i)).name(), inputs[i]);
+      for (int i = 0; i < graph.node_size(); ++i) convert_node(graph.node(i), i);
+      std::vector<fe::Imported> outputs;
+      for (const onnx::ValueInfoProto& out : graph.output()) outputs.push_back(lookup_any(out.name(), "subgraph output"));
+      scope_ = outer;
+      graph_ = outer_graph;
+      return outputs;
+    } catch (...) {
+      scope_ = outer;
+      graph_ = outer_graph;
+      throw;
+    }
   }
 
   void convert_node(const onnx::NodeProto& node, int index) {
+    const std::string label = "node '" + node_label(node, index) + "'";
     const bool sequence_op = fe::is_sequence_op(node.op_type());
+    const bool control_flow = fe::is_control_flow_op(node.op_type());
     std::vector<std::optional<ValueRef>> inputs;
-    std::vector<const fe::Sequence*> sequences;
+    std::vector<fe::Imported> any_inputs;  // for ops that take sequences
     for (const std::string& name : node.input()) {
-      auto seq = sequences_.find(name);
-      const bool is_sequence = sequence_op && seq != sequences_.end();
-      sequences.push_back(is_sequence ? &seq->second : nullptr);
-      if (name.empty() || is_sequence) inputs.push_back(std::nullopt);
-      else inputs.push_back(lookup(name, "node '" + node_label(node, index) + "'"));
+      const bool takes_sequence = (sequence_op || control_flow) && !name.empty() && find_sequence(name);
+      if (takes_sequence) any_inputs.push_back(lookup_any(name, label));
+      else if (name.empty()) any_inputs.push_back({});
+      else any_inputs.push_back({lookup(name, label), std::nullopt});
+      inputs.push_back(takes_sequence || name.empty() ? std::nullopt : any_inputs.back().tensor);
     }
     fe::NodeContext context(builder_, node, opset_of(model_, node.domain()), std::move(inputs));
     try {
       if (node.domain() == fe::kTrainingDomain) {  // Gradient, the only op check_supported lets through
         std::vector<const onnx::NodeProto*> before;
-        for (int i = 0; i < index; ++i) before.push_back(&model_.graph().node(i));
+        for (int i = 0; i < index; ++i) before.push_back(&graph_->node(i));
         const fe::ValueOf value_of = [&](const std::string& name) { return lookup(name, "Gradient"); };
         store_outputs(node, fe::convert_gradient(context, before, value_of));
         return;
       }
+      if (control_flow) {
+        const fe::RunSubgraph run = [&](const onnx::GraphProto& g, const std::vector<fe::Imported>& in) {
+          return run_subgraph(g, in);
+        };
+        std::vector<fe::Imported> outputs = fe::convert_control_flow(context, any_inputs, run);
+        for (size_t o = 0; o < outputs.size() && o < static_cast<size_t>(node.output_size()); ++o)
+          bind(node.output(static_cast<int>(o)), std::move(outputs[o]));
+        return;
+      }
       if (sequence_op) {
+        std::vector<const fe::Sequence*> sequences;
+        for (const fe::Imported& in : any_inputs) sequences.push_back(in.sequence ? &*in.sequence : nullptr);
         fe::SequenceResult result = fe::convert_sequence_op(context, sequences);
-        if (node.output_size() > 0 && !node.output(0).empty()) {
-          if (result.tensor) values_[node.output(0)] = *result.tensor;
-          else sequences_[node.output(0)] = std::move(*result.sequence);
-        }
+        if (node.output_size() > 0) bind(node.output(0), std::move(result));
         return;
       }
       store_outputs(node, fe::onnx_converters().find(node.op_type())->second(context));
@@ -364,9 +444,18 @@ class OnnxImporter {
 
   onnx::ModelProto& model_;
   std::string file_;
+  // The names visible where a node is converted: the graph's, and inside a
+  // subgraph its own before the enclosing ones.
+  struct Scope {
+    std::map<std::string, ValueRef> values;
+    std::map<std::string, fe::Sequence> sequences;  // seq(tensor) values, resolved at import time
+    const Scope* parent = nullptr;
+  };
+
   fe::GraphBuilder builder_{true};
-  std::map<std::string, ValueRef> values_;
-  std::map<std::string, fe::Sequence> sequences_;  // seq(tensor) values, resolved at import time
+  Scope top_;
+  Scope* scope_ = &top_;
+  const onnx::GraphProto* graph_ = &model_.graph();  // the graph whose nodes are being converted
 };
 
 }  // namespace
@@ -385,6 +474,7 @@ std::vector<std::string> supported_onnx_ops() {
   std::vector<std::string> out;
   for (const auto& [name, converter] : fe::onnx_converters()) out.push_back(name);
   for (const std::string& name : fe::sequence_ops()) out.push_back(name);
+  for (const std::string& name : fe::control_flow_ops()) out.push_back(name);
   std::sort(out.begin(), out.end());
   return out;
 }

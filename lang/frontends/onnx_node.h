@@ -37,6 +37,7 @@ class NodeContext {
   ValueRef input(size_t i) const;
   TensorType type(const ValueRef& value) const { return builder_.type_of(value); }
   bool is_constant(const ValueRef& value) const { return builder_.constant_value(value).has_value(); }
+  std::optional<Tensor> constant_value(const ValueRef& value) const { return builder_.constant_value(value); }
   // Input i's data; throws when it is not a constant (computed at import time).
   Tensor constant_input(size_t i, const char* what) const;
   std::vector<int64_t> constant_ints(size_t i, const char* what) const;
@@ -108,6 +109,15 @@ struct SequenceResult {
 bool is_sequence_op(std::string_view op_type);
 std::vector<std::string> sequence_ops();
 SequenceResult convert_sequence_op(NodeContext& c, const std::vector<const Sequence*>& sequences);
+
+// If, Loop and Scan (onnx_control_flow.cpp): a branch is chosen by a constant
+// condition, loops are unrolled; `run` converts a subgraph given its inputs.
+// Inputs and outputs may be tensors or sequences.
+using Imported = SequenceResult;
+using RunSubgraph = std::function<std::vector<Imported>(const onnx::GraphProto&, const std::vector<Imported>&)>;
+bool is_control_flow_op(std::string_view op_type);
+std::vector<std::string> control_flow_ops();
+std::vector<Imported> convert_control_flow(NodeContext& c, const std::vector<Imported>& inputs, const RunSubgraph& run);
 
 // Gradient (domain ai.onnx.preview.training, onnx_gradient.cpp): d(sum of y)/dx
 // for each of the node's xs, differentiating the nodes `before` it (in graph
