@@ -10,6 +10,7 @@
 
 #include "driver/evaluate.h"
 #include "driver/pipeline.h"
+#include "lang/frontends/onnx.h"
 #include "lang/op.h"
 #include "lang/pass.h"
 #include "lower/lowering.h"
@@ -309,6 +310,8 @@ int main(int argc, char** argv) {
   schema->add_option("name", schema_name, "which schema")->required()->check(CLI::IsMember({"recipe", "graph", "target", "results"}));
 
   auto* ops = app.add_subcommand("ops", "list the IR operators, their fusion pattern and whether they lower");
+  bool onnx_ops = false;
+  ops->add_flag("--onnx", onnx_ops, "list the ONNX operators the importer takes instead (see docs/onnx.md)");
   auto* passes = app.add_subcommand("passes", "list the passes and their opt levels");
   auto* devices = app.add_subcommand("devices", "list the device profiles");
 
@@ -330,6 +333,10 @@ int main(int argc, char** argv) {
     if (*report) return cmd_report(common, flags);
     if (*schema) {
       std::cout << spec::builtin_schema(schema_name).dump(2) << "\n";
+      return 0;
+    }
+    if (*ops && onnx_ops) {
+      for (const std::string& op : lang::supported_onnx_ops()) std::cout << op << "\n";
       return 0;
     }
     if (*ops) {

@@ -475,6 +475,7 @@ std::vector<std::string> supported_onnx_ops() {
   for (const auto& [name, converter] : fe::onnx_converters()) out.push_back(name);
   for (const std::string& name : fe::sequence_ops()) out.push_back(name);
   for (const std::string& name : fe::control_flow_ops()) out.push_back(name);
+  out.push_back(std::string(fe::kTrainingDomain) + ".Gradient");
   std::sort(out.begin(), out.end());
   return out;
 }
