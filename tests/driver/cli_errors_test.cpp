@@ -123,6 +123,17 @@ TEST_CASE("--version names modelc, Halide and LLVM; --help lists the commands") 
   CHECK(c.stdout_text.find("--emit") != std::string::npos);
 }
 
+TEST_CASE("ops lists the IR operators; ops --onnx the ONNX operators the importer takes") {
+  const ProcessResult ir = run_process({test::modelc_binary().string(), "ops"});
+  CHECK(ir.exit_code == 0);
+  CHECK(ir.stdout_text.find("nn.conv2d") != std::string::npos);
+  const ProcessResult onnx = run_process({test::modelc_binary().string(), "ops", "--onnx"});
+  CHECK(onnx.exit_code == 0);
+  for (const char* op : {"\nConv\n", "\nLSTM\n", "\nLoop\n", "\nSequenceAt\n", "\nai.onnx.preview.training.Gradient\n"})
+    CHECK(onnx.stdout_text.find(op) != std::string::npos);
+  CHECK(onnx.stdout_text.find("nn.conv2d") == std::string::npos);
+}
+
 TEST_CASE("--format json: every recipe command gives tools its errors as JSON on stdout") {
   test::TempDir tmp;
   const fs::path recipe = tmp.write("recipe.yaml", recipe_with("  onnx: " + mlp().string() + "\n", "  host: {devise: host}\n"));
