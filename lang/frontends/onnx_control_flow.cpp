@@ -129,13 +129,9 @@ std::vector<Imported> convert_scan(NodeContext& c, const std::vector<Imported>& 
     std::vector<Imported> in = carried;
     for (size_t j = 0; j < scan_inputs.size(); ++j) {
       const int64_t t = in_reverse[j] ? length - 1 - s : s;
-      StridedSliceAttrs a;
-      a.begin = {t};
-      a.end = {t + 1};
-      a.axes = {axes[j]};
       std::vector<int64_t> shape = c.type(scan_inputs[j]).shape;
       shape.erase(shape.begin() + axes[j]);
-      in.push_back({c.call("reshape", {c.call("strided_slice", {scan_inputs[j]}, make_attrs(a))}, reshape_to(shape)), std::nullopt});
+      in.push_back({c.call("reshape", {slice_along(c, scan_inputs[j], axes[j], t, t + 1)}, reshape_to(shape)), std::nullopt});
     }
     std::vector<Imported> out = run(body, in);
     if (out.size() < states) throw Error("the body gives fewer outputs than the scan has state variables");

@@ -89,6 +89,14 @@ AttrsPtr transpose_by(std::vector<int64_t> axes) {
   return make_attrs(a);
 }
 
+ValueRef slice_along(NodeContext& c, const ValueRef& value, int64_t axis, int64_t begin, int64_t end) {
+  StridedSliceAttrs a;
+  a.begin = {begin};
+  a.end = {end};
+  a.axes = {axis};
+  return c.call("strided_slice", {value}, make_attrs(a));
+}
+
 AttrsPtr along_axis(int64_t axis) {
   AxisAttrs a;
   a.axis = axis;

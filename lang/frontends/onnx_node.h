@@ -66,6 +66,8 @@ class NodeContext {
 AttrsPtr reshape_to(std::vector<int64_t> shape);
 AttrsPtr transpose_by(std::vector<int64_t> axes);
 AttrsPtr along_axis(int64_t axis);
+// Elements [begin, end) of `value` along `axis` (a strided_slice).
+ValueRef slice_along(NodeContext& c, const ValueRef& value, int64_t axis, int64_t begin, int64_t end);
 
 // Converters of window ops (onnx_window_ops.cpp).
 std::vector<ValueRef> convert_conv(NodeContext& c);

@@ -590,11 +590,7 @@ Outputs convert_split(NodeContext& c) {
   Outputs parts;
   int64_t begin = 0;
   for (int64_t size : sizes) {
-    StridedSliceAttrs a;
-    a.begin = {begin};
-    a.end = {begin + size};
-    a.axes = {axis};
-    parts.push_back(c.call("strided_slice", {c.input(0)}, make_attrs(a)));
+    parts.push_back(slice_along(c, c.input(0), axis, begin, begin + size));
     begin += size;
   }
   return parts;

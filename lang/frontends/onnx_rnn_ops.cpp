@@ -139,13 +139,7 @@ class Unroller {
     if (std::any_of(lengths.begin(), lengths.end(), [&](int64_t l) { return l != seq_; })) lengths_ = lengths;
   }
 
-  ValueRef slice(const ValueRef& v, int64_t axis, int64_t begin, int64_t end) {
-    StridedSliceAttrs a;
-    a.begin = {begin};
-    a.end = {end};
-    a.axes = {axis};
-    return c_.call("strided_slice", {v}, make_attrs(a));
-  }
+  ValueRef slice(const ValueRef& v, int64_t axis, int64_t begin, int64_t end) { return slice_along(c_, v, axis, begin, end); }
 
   // Direction d of a [dirs, rows, cols] weight, as [rows, cols] (or of [dirs, n] as [n]).
   ValueRef direction_slice(size_t input, int64_t d) {

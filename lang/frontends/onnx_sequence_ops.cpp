@@ -85,11 +85,7 @@ SequenceResult split_to_sequence(NodeContext& c) {
   Sequence out;
   int64_t begin = 0;
   for (int64_t size : sizes) {
-    StridedSliceAttrs a;
-    a.begin = {begin};
-    a.end = {begin + size};
-    a.axes = {axis};
-    ValueRef part = c.call("strided_slice", {x}, make_attrs(a));
+    ValueRef part = slice_along(c, x, axis, begin, begin + size);
     if (squeeze) {
       std::vector<int64_t> shape = c.type(part).shape;
       shape.erase(shape.begin() + axis);

@@ -154,6 +154,19 @@ std::set<std::string> inputs_needed_as_constants(const Error& e) {
   return names;
 }
 
+onnx::ModelProto read_test_model(const std::filesystem::path& test_dir) {
+  onnx::ModelProto model;
+  std::ifstream in(test_dir / "model.onnx", std::ios::binary);
+  if (!model.ParseFromIstream(&in)) throw Error("model.onnx does not parse");
+  return model;
+}
+
+std::set<std::string> initializer_names(const onnx::ModelProto& model) {
+  std::set<std::string> names;
+  for (const auto& init : model.graph().initializer()) names.insert(init.name());
+  return names;
+}
+
 // model.onnx with the inputs `frozen` turned into initializers holding the
 // data set's values, written next to nothing the test owns (a temporary file).
 // A name that is not a graph input (a value computed from integer inputs,
@@ -161,13 +174,8 @@ std::set<std::string> inputs_needed_as_constants(const Error& e) {
 // is updated to the inputs actually frozen.
 std::filesystem::path freeze_inputs(const std::filesystem::path& test_dir, const std::filesystem::path& data_set,
                                     std::set<std::string>& frozen) {
-  onnx::ModelProto model;
-  {
-    std::ifstream in(test_dir / "model.onnx", std::ios::binary);
-    if (!model.ParseFromIstream(&in)) throw Error("model.onnx does not parse");
-  }
-  std::set<std::string> initializers;
-  for (const auto& init : model.graph().initializer()) initializers.insert(init.name());
+  onnx::ModelProto model = read_test_model(test_dir);
+  const std::set<std::string> initializers = initializer_names(model);
   const auto files = sorted_entries(data_set, "input_");
   std::set<std::string> graph_inputs;
   for (const auto& in : model.graph().input()) graph_inputs.insert(in.name());
@@ -222,13 +230,8 @@ bool says_dynamic(const Error& e) {
 // model with dynamic dimensions (inputs in `frozen` left out).
 std::vector<spec::InputSpec> data_set_shapes(const std::filesystem::path& test_dir, const std::filesystem::path& data_set,
                                              const std::set<std::string>& frozen) {
-  onnx::ModelProto model;
-  {
-    std::ifstream in(test_dir / "model.onnx", std::ios::binary);
-    if (!model.ParseFromIstream(&in)) throw Error("model.onnx does not parse");
-  }
-  std::set<std::string> initializers;
-  for (const auto& init : model.graph().initializer()) initializers.insert(init.name());
+  onnx::ModelProto model = read_test_model(test_dir);
+  const std::set<std::string> initializers = initializer_names(model);
   const auto files = sorted_entries(data_set, "input_");
   std::vector<spec::InputSpec> shapes;
   size_t position = 0;
