@@ -9,6 +9,7 @@
 // contracted, free_b]. Finally the result is summed and transposed into the
 // output's order. "..." stands for the leading axes not named.
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <numeric>
 

@@ -4,6 +4,7 @@
 // input computed from the model's inputs the converter says the input must be
 // known at import time, like a Reshape's shape.
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
