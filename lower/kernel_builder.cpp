@@ -4,6 +4,7 @@
 #include <llvm/Config/llvm-config.h>
 
 #include <cstring>
+#include <set>
 
 #include "lang/text.h"
 #include "modelc_config.h"
@@ -15,22 +16,51 @@
 namespace modelc::lower {
 namespace {
 
+// The pipeline of one primitive function. Its output buffers, in order (the
+// elements of a Tuple-valued output Func one after the other), are the
+// function's results: a kernel takes its parameters, then its results.
 struct KernelPipeline {
   std::vector<Halide::ImageParam> params;
-  Halide::Func output;
-  lang::TensorType output_type;
+  std::vector<Halide::Func> outputs;
+  std::vector<lang::TensorType> result_types;
 };
 
-void set_static_shape(Halide::OutputImageParam p, const lang::TensorType& type) {
+// Halide needs a dimension: a scalar is a one-element buffer.
+lang::TensorType buffer_type(const lang::TensorType& type) {
+  return type.rank() == 0 ? lang::TensorType{{1}, type.dtype} : type;
+}
+
+// The value of `t` at the output position `vars` (IR order, rank max(1, t's rank)).
+Halide::Expr value_at(const TensorFunc& t, const std::vector<Halide::Var>& vars) {
+  if (t.type.rank() == 0) return t.func(Halide::Expr(0));
+  return t.func(halide_order(vars));
+}
+
+// `values` stored by one pure Func (a Tuple when there are several), all of buffer shape `shape`.
+Halide::Func store(const std::string& name, const std::vector<TensorFunc>& values, const std::vector<Halide::Var>& vars) {
+  Halide::Func f(name);
+  std::vector<Halide::Expr> exprs;
+  for (const TensorFunc& v : values) exprs.push_back(value_at(v, vars));
+  if (exprs.size() == 1) f(halide_order(vars)) = exprs[0];
+  else f(halide_order(vars)) = Halide::Tuple(exprs);
+  return f;
+}
+
+// Fixes bounds and strides of a buffer. Halide ties the bounds of a Tuple's
+// later output buffers to the first one's and refuses constraints on them, so
+// for those (`bounds` false) only the strides are set.
+void set_static_shape(Halide::OutputImageParam p, const lang::TensorType& type, bool bounds = true) {
   const auto strides = lang::contiguous_strides(type.shape);
   const size_t rank = type.rank();
   if (rank == 0) {
-    p.dim(0).set_bounds(0, 1).set_stride(1);
+    if (bounds) p.dim(0).set_bounds(0, 1);
+    p.dim(0).set_stride(1);
     return;
   }
   for (size_t d = 0; d < rank; ++d) {
     const size_t ir = rank - 1 - d;  // Halide dim d is IR axis rank-1-d
-    p.dim(static_cast<int>(d)).set_bounds(0, static_cast<int>(type.shape[ir])).set_stride(static_cast<int>(strides[ir]));
+    if (bounds) p.dim(static_cast<int>(d)).set_bounds(0, static_cast<int>(type.shape[ir]));
+    p.dim(static_cast<int>(d)).set_stride(static_cast<int>(strides[ir]));
   }
 }
 
@@ -51,9 +81,57 @@ Halide::Target parse_target(const std::string& text, bool jit) {
   return t;
 }
 
+// How the results of a function become output Funcs: all in one (a Tuple)
+// when they share one shape, so that any schedule, an anchor's included,
+// computes every result in one loop nest; otherwise one output Func per
+// result (FuseOps gives such kernels no anchor, see lang/passes/fuse_ops.cpp).
+struct OutputLayout {
+  bool one_func = true;
+  std::vector<int> result_of;  // per binding: the first result it is, or -1
+  std::vector<bool> rooted;    // per binding: computed at root, being shared by several output Funcs
+};
+
+OutputLayout layout_outputs(const lang::Function& fn, const std::vector<lang::TensorType>& result_types) {
+  OutputLayout layout;
+  for (const lang::TensorType& t : result_types)
+    layout.one_func = layout.one_func && buffer_type(t).shape == buffer_type(result_types.front()).shape;
+  layout.result_of.assign(fn.body.size(), -1);
+  layout.rooted.assign(fn.body.size(), false);
+  for (size_t k = fn.results.size(); k-- > 0;)
+    if (fn.results[k].is_binding()) layout.result_of[fn.results[k].index] = static_cast<int>(k);
+  if (layout.one_func) return layout;
+
+  // Output Funcs that compute each binding's value: a result is computed by
+  // its own (consumers read it back from there); other values are inlined
+  // into every output Func that reaches them. A reduction inlined into two
+  // output Funcs would be computed twice, so it is computed at root once.
+  const size_t n = fn.body.size();
+  std::vector<std::set<size_t>> reach(n);
+  for (size_t i = n; i-- > 0;) {
+    if (layout.result_of[i] >= 0) {
+      reach[i] = {static_cast<size_t>(layout.result_of[i])};
+      continue;
+    }
+    for (size_t j = i + 1; j < n; ++j) {
+      bool reads = false;
+      for (const lang::ValueRef& a : fn.body[j].args) reads = reads || (a.is_binding() && a.index == i);
+      if (!reads) continue;
+      if (layout.result_of[j] >= 0) reach[i].insert(static_cast<size_t>(layout.result_of[j]));
+      else if (layout.rooted[j]) reach[i].insert(fn.results.size() + j);
+      else reach[i].insert(reach[j].begin(), reach[j].end());
+    }
+    const lang::Binding& b = fn.body[i];
+    layout.rooted[i] = reach[i].size() > 1 && b.op && b.op->pattern >= lang::OpPattern::reduction;
+  }
+  return layout;
+}
+
 KernelPipeline build_pipeline(const lang::Module& module, const lang::Function& fn, const Halide::Target& target) {
-  if (fn.results.size() != 1) throw Error("@" + fn.name + ": kernels with several results are not supported yet");
+  if (fn.results.empty()) throw Error("@" + fn.name + ": a kernel needs at least one result");
   KernelPipeline kp;
+  kp.result_types = module.result_types(fn);
+  const OutputLayout layout = layout_outputs(fn, kp.result_types);
+  const int lanes = target.natural_vector_size<float>();
   std::vector<TensorFunc> params;
   for (size_t i = 0; i < fn.params.size(); ++i) {
     const lang::TensorType& type = fn.params[i].type;
@@ -67,7 +145,11 @@ KernelPipeline build_pipeline(const lang::Module& module, const lang::Function& 
     }));
   }
 
+  // With one output Func per result, result k is stored by outputs[k] as soon
+  // as its binding is lowered, and later bindings read it from there.
   std::vector<TensorFunc> values;
+  std::vector<Halide::Func> separate(fn.results.size());
+  std::vector<std::vector<Halide::Var>> separate_vars(fn.results.size());
   ScheduleHook anchor_schedule;
   std::vector<Halide::Func> needs_root;
   for (size_t i = 0; i < fn.body.size(); ++i) {
@@ -86,23 +168,57 @@ KernelPipeline build_pipeline(const lang::Module& module, const lang::Function& 
     LoweredOp lowered = (*rule)(args, LowerContext{b, arg_types, "v" + std::to_string(i)});
     if (lowered.schedule && !anchor_schedule) anchor_schedule = lowered.schedule;
     for (Halide::Func& f : lowered.needs_root) needs_root.push_back(f);
-    values.push_back(lowered.value);
+    TensorFunc value = lowered.value;
+    const std::vector<Halide::Var> vars = make_vars(std::max<size_t>(1, value.type.rank()), "o" + std::to_string(i) + "_");
+    if (!layout.one_func && layout.result_of[i] >= 0) {
+      const auto k = static_cast<size_t>(layout.result_of[i]);
+      separate[k] = store("out" + std::to_string(k), {value}, vars);
+      separate_vars[k] = vars;
+      value = TensorFunc{separate[k], value.type};
+    } else if (layout.rooted[i]) {
+      Halide::Func root = store("v" + std::to_string(i) + "_root", {value}, vars);
+      root.compute_root();
+      schedule_injective(ScheduleContext{root, vars, buffer_type(value.type), target, lanes});
+      value = TensorFunc{root, value.type};
+    }
+    values.push_back(value);
+  }
+  auto result_value = [&](size_t k) -> const TensorFunc& {
+    const lang::ValueRef& r = fn.results[k];
+    return r.is_param() ? params.at(r.index) : values.at(r.index);
+  };
+  for (Halide::Func& f : needs_root) f.compute_root();
+
+  if (layout.one_func) {
+    const lang::TensorType shape = buffer_type(kp.result_types.back());
+    const std::vector<Halide::Var> vars = make_vars(shape.rank(), "o");
+    std::vector<TensorFunc> results;
+    for (size_t k = 0; k < fn.results.size(); ++k) results.push_back(result_value(k));
+    Halide::Func out = store("out", results, vars);
+    for (size_t k = 0; k < results.size(); ++k)
+      set_static_shape(results.size() == 1 ? out.output_buffer() : out.output_buffers()[k], buffer_type(kp.result_types[k]), k == 0);
+    const ScheduleContext ctx{out, vars, shape, target, lanes};
+    if (anchor_schedule) anchor_schedule(ctx);
+    else schedule_injective(ctx);
+    kp.outputs.push_back(out);
+    return kp;
   }
 
-  const lang::ValueRef& result = fn.results[0];
-  const TensorFunc& last = result.is_param() ? params.at(result.index) : values.at(result.index);
-  kp.output_type = last.type;
-  const std::vector<Halide::Var> vars = make_vars(std::max<size_t>(1, last.type.rank()), "o");
-  kp.output = Halide::Func("out");
-  if (last.type.rank() == 0) kp.output(vars) = last.func(Halide::Expr(0));
-  else kp.output(halide_order(vars)) = last.func(halide_order(vars));
-  set_static_shape(kp.output.output_buffer(), last.type.rank() == 0 ? lang::TensorType{{1}, last.type.dtype} : last.type);
-
-  ScheduleContext ctx{kp.output, vars, last.type.rank() == 0 ? lang::TensorType{{1}, last.type.dtype} : last.type,
-                      target, target.natural_vector_size<float>()};
-  for (Halide::Func& f : needs_root) f.compute_root();
-  if (anchor_schedule) anchor_schedule(ctx);
-  else schedule_injective(ctx);
+  if (anchor_schedule)
+    throw Error("@" + fn.name + ": results of different shapes in a kernel with an anchor schedule (" +
+                kp.result_types.front().str() + ", " + kp.result_types.back().str() + ")");
+  for (size_t k = 0; k < fn.results.size(); ++k) {
+    const lang::TensorType type = buffer_type(kp.result_types[k]);
+    const lang::ValueRef& r = fn.results[k];
+    if (!r.is_binding() || layout.result_of[r.index] != static_cast<int>(k)) {  // a parameter, or a value returned twice
+      separate_vars[k] = make_vars(type.rank(), "r" + std::to_string(k) + "_");
+      separate[k] = store("out" + std::to_string(k), {result_value(k)}, separate_vars[k]);
+    }
+    Halide::Func out = separate[k];
+    set_static_shape(out.output_buffer(), type);
+    schedule_injective(ScheduleContext{out, separate_vars[k], type, target, lanes});
+    kp.outputs.push_back(out);
+  }
   return kp;
 }
 
@@ -139,7 +255,7 @@ void compile_kernel_object(const lang::Module& module, const lang::Function& pri
   std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, object_path.string()}};
   if (stmt_path) outputs[Halide::OutputFileType::stmt] = stmt_path->string();
   try {
-    Halide::Pipeline(kp.output).compile_to(outputs, arguments(kp), symbol, t);
+    Halide::Pipeline(kp.outputs).compile_to(outputs, arguments(kp), symbol, t);
   } catch (const Halide::CompileError& e) {
     throw Error("Halide failed to compile kernel " + symbol + " for " + t.to_string() + ": " + e.what());
   }
@@ -154,7 +270,7 @@ struct JitKernel::Compiled {
 JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& primitive) {
   const Halide::Target t = parse_target("host", true);
   KernelPipeline kp = build_pipeline(module, primitive, t);
-  Halide::Pipeline pipeline(kp.output);
+  Halide::Pipeline pipeline(kp.outputs);
   pipeline.compile_jit(t);
   JitKernel kernel;
   kernel.compiled_ = std::make_shared<JitKernel::Compiled>(JitKernel::Compiled{std::move(kp), std::move(pipeline), t});
@@ -184,12 +300,16 @@ std::vector<lang::Tensor> JitKernel::run(std::span<const lang::Tensor> args) con
     inputs.push_back(b);
     params.set(kp.params[i], inputs.back());
   }
-  lang::Tensor out(kp.output_type);
-  Halide::Buffer<> result = halide_buffer(kp.output_type);
-  compiled_->pipeline.realize(result, compiled_->target, params);
-  std::memcpy(out.mutable_bytes().data(), result.data(), out.bytes().size());
+  std::vector<Halide::Buffer<>> buffers;
+  for (const lang::TensorType& type : kp.result_types) buffers.push_back(halide_buffer(type));
+  Halide::Realization results(buffers);
+  compiled_->pipeline.realize(results, compiled_->target, params);
   std::vector<lang::Tensor> outs;
-  outs.push_back(std::move(out));
+  for (size_t k = 0; k < kp.result_types.size(); ++k) {
+    lang::Tensor out(kp.result_types[k]);
+    std::memcpy(out.mutable_bytes().data(), buffers[k].data(), out.bytes().size());
+    outs.push_back(std::move(out));
+  }
   return outs;
 }
 

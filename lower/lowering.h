@@ -23,7 +23,7 @@ struct KernelTarget {
   std::string halide_target = "host";  // a Halide target string, without no_runtime
   // Increment when a compute rule or schedule changes, so cached kernels of the
   // old version are not reused.
-  static constexpr int kLoweringVersion = 2;
+  static constexpr int kLoweringVersion = 3;
 };
 
 bool has_lowering(std::string_view op_name);
@@ -36,7 +36,9 @@ std::vector<std::string> ops_without_lowering();
 std::string kernel_hash(const lang::Module& module, const lang::Function& primitive, const KernelTarget& target);
 
 // Compiles the primitive function ahead of time to an object file exporting
-// `symbol` (buffers in parameter order, then the output) and `symbol`_argv.
+// `symbol` (buffers in parameter order, then one per result in result order)
+// and `symbol`_argv. Results that share one shape are computed in one loop
+// nest under the anchor's schedule; otherwise each result has its own.
 // With stmt_path set, also writes Halide's lowered statement there.
 void compile_kernel_object(const lang::Module& module, const lang::Function& primitive, const std::string& symbol,
                            const KernelTarget& target, const std::filesystem::path& object_path,
@@ -48,7 +50,7 @@ void compile_kernel_object(const lang::Module& module, const lang::Function& pri
 // run again. Copies share the compiled code.
 class JitKernel {
  public:
-  // Arguments in parameter order, with the parameters' types.
+  // Arguments in parameter order, with the parameters' types; one tensor per result.
   std::vector<lang::Tensor> run(std::span<const lang::Tensor> args) const;
 
  private:

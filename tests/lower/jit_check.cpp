@@ -32,20 +32,22 @@ int check_primitives_against_reference(const Module& m, double rtol, double atol
     for (const Param& p : fn.params) args.push_back(random_tensor(p.type, rng));
     const std::vector<Tensor> want = evaluate(m, fn, args);
     const std::vector<Tensor> got = lower::run_kernel_jit(m, fn, args);
-    REQUIRE(got.size() == 1);
-    REQUIRE(got[0].type() == want[0].type());
-    double worst = 0;
-    for (size_t i = 0; i < static_cast<size_t>(want[0].type().element_count()); ++i) {
-      const double w = want[0].element_as_double(i), g = got[0].element_as_double(i);
-      if (std::isnan(w) || std::isnan(g)) {
-        if (std::isnan(w) != std::isnan(g)) worst = INFINITY;  // NaN where the other is a number
-        continue;
+    REQUIRE(got.size() == want.size());
+    for (size_t r = 0; r < want.size(); ++r) {
+      REQUIRE(got[r].type() == want[r].type());
+      double worst = 0;
+      for (size_t i = 0; i < static_cast<size_t>(want[r].type().element_count()); ++i) {
+        const double w = want[r].element_as_double(i), g = got[r].element_as_double(i);
+        if (std::isnan(w) || std::isnan(g)) {
+          if (std::isnan(w) != std::isnan(g)) worst = INFINITY;  // NaN where the other is a number
+          continue;
+        }
+        if (w == g) continue;  // equal infinities
+        worst = std::max(worst, std::fabs(w - g) / (atol + rtol * std::fabs(w)));
       }
-      if (w == g) continue;  // equal infinities
-      worst = std::max(worst, std::fabs(w - g) / (atol + rtol * std::fabs(w)));
+      INFO("function @" << fn.name << ", result " << r << ": worst error / tolerance = " << worst);
+      CHECK(worst <= 1.0);
     }
-    INFO("function @" << fn.name << ": worst error / tolerance = " << worst);
-    CHECK(worst <= 1.0);
     ++checked;
   }
   return checked;

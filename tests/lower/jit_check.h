@@ -12,7 +12,7 @@ namespace modelc::test {
 // Uniform in [-1, 1) for floats; small integers, bytes and booleans otherwise.
 lang::Tensor random_tensor(const lang::TensorType& type, std::mt19937& rng);
 
-// Checks every primitive function element by element: |got - want| <= atol +
+// Checks every result of every primitive function element by element: |got - want| <= atol +
 // rtol * |want|, NaN exactly where the reference has NaN, equal infinities.
 // Returns how many functions were checked.
 int check_primitives_against_reference(const lang::Module& module, double rtol, double atol, unsigned seed);
