@@ -3,7 +3,8 @@
  *
  * targets/ writes the plan of a model as constant C tables: one entry per
  * tensor (where it lives: arena offset, weight offset, model input or output),
- * one entry per step (a kernel and the tensors it takes, output last). The
+ * one entry per step (a kernel and the tensors it takes: its inputs, then
+ * the one or more tensors it writes, arena slots or model outputs). The
  * executor builds one halide_buffer_t per tensor when the model is created,
  * then each run only patches the input/output pointers and calls the kernels
  * in order. C99; no allocation during a run.
@@ -34,7 +35,7 @@ typedef int (*mc_kernel_fn)(void** args);
 
 typedef struct mc_step {
   mc_kernel_fn kernel;
-  int32_t num_args;  /* inputs then the output */
+  int32_t num_args;  /* inputs, then the outputs (a kernel may have several) */
   int32_t first_arg; /* index into mc_plan.step_args */
 } mc_step;
 

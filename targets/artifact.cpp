@@ -78,6 +78,7 @@ struct KernelBuild {
   std::string hash;
   fs::path object;
   std::vector<std::string> ops;
+  int results = 1;
   int calls = 0;
   bool cached = false;
 };
@@ -147,7 +148,7 @@ class ArtifactBuilder {
     const std::vector<lang::TensorType> result_types = m_.result_types(main);
     for (size_t r = 0; r < main.results.size(); ++r) plan.outputs.push_back({lang::result_name(main, r), result_types[r]});
 
-    // Tensor table: inputs, weights, then one per binding.
+    // Tensor table: inputs, weights, then the values of @main.
     std::map<std::string, int32_t> constant_tensor;
     for (size_t i = 0; i < main.params.size(); ++i)
       plan.tensors.push_back({PlannedTensor::Storage::input, i, main.params[i].type});
@@ -155,18 +156,21 @@ class ArtifactBuilder {
       constant_tensor[name] = static_cast<int32_t>(plan.tensors.size());
       plan.tensors.push_back({PlannedTensor::Storage::weights, offset, m_.constant(name).type()});
     }
-    const auto binding_base = static_cast<int32_t>(plan.tensors.size());
+    // Then one per output of each binding: a call of a kernel with several results writes several tensors.
+    std::vector<int32_t> first_tensor(main.body.size());
     for (size_t i = 0; i < main.body.size(); ++i) {
-      const lower::TensorPlacement& p = memory.bindings[i];
-      plan.tensors.push_back({p.storage == lower::TensorPlacement::Storage::output ? PlannedTensor::Storage::output
-                                                                                   : PlannedTensor::Storage::arena,
-                              p.offset, main.body[i].types.at(0)});
+      first_tensor[i] = static_cast<int32_t>(plan.tensors.size());
+      for (size_t k = 0; k < main.body[i].types.size(); ++k) {
+        const lower::TensorPlacement& p = memory.bindings[i].at(k);
+        plan.tensors.push_back({p.storage == lower::TensorPlacement::Storage::output ? PlannedTensor::Storage::output
+                                                                                     : PlannedTensor::Storage::arena,
+                                p.offset, main.body[i].types[k]});
+      }
     }
     auto tensor_of = [&](const lang::ValueRef& ref) -> int32_t {
       if (ref.is_param()) return static_cast<int32_t>(ref.index);
       if (ref.is_constant()) return constant_tensor.at(ref.constant);
-      if (ref.output != 0) throw Error("bindings with several outputs cannot be executed yet");
-      return binding_base + static_cast<int32_t>(ref.index);
+      return first_tensor[ref.index] + static_cast<int32_t>(ref.output);
     };
 
     for (size_t i = 0; i < main.body.size(); ++i) {
@@ -178,14 +182,14 @@ class ArtifactBuilder {
       ++k.calls;
       PlannedStep step{k.symbol, {}};
       for (const lang::ValueRef& a : b.args) step.args.push_back(tensor_of(a));
-      step.args.push_back(binding_base + static_cast<int32_t>(i));
+      for (size_t out = 0; out < b.types.size(); ++out) step.args.push_back(first_tensor[i] + static_cast<int32_t>(out));
       plan.steps.push_back(std::move(step));
     }
     // Outputs no kernel writes directly: params, constants, or a value returned twice.
     for (size_t r = 0; r < main.results.size(); ++r) {
       const lang::ValueRef& ref = main.results[r];
-      const bool written = ref.is_binding() && memory.bindings[ref.index].storage == lower::TensorPlacement::Storage::output &&
-                           memory.bindings[ref.index].offset == r;
+      const bool written = ref.is_binding() && memory.placement(ref).storage == lower::TensorPlacement::Storage::output &&
+                           memory.placement(ref).offset == r;
       if (!written) plan.copies.emplace_back(static_cast<int32_t>(r), tensor_of(ref));
     }
     return plan;
@@ -201,6 +205,7 @@ class ArtifactBuilder {
       k.hash = hash;
       k.symbol = "mc_k_" + hash.substr(0, 24);
       for (const lang::Binding& b : fn.body) k.ops.push_back(b.callee_name());
+      k.results = static_cast<int>(fn.results.size());
       kernels_.emplace(hash, k);
       kernel_functions_.emplace(hash, &fn);
     }
@@ -295,7 +300,7 @@ class ArtifactBuilder {
     };
     json kernels = json::array();
     for (const auto& [hash, k] : kernels_)
-      kernels.push_back({{"name", k.symbol}, {"hash", hash}, {"ops", k.ops}, {"calls", k.calls}});
+      kernels.push_back({{"name", k.symbol}, {"hash", hash}, {"ops", k.ops}, {"results", k.results}, {"calls", k.calls}});
     json files = {{"static_library", "lib" + plan.prefix + ".a"}, {"shared_library", "lib" + plan.prefix + ".so"},
                   {"header", "model.h"}, {"abi_header", "modelc.h"}};
     json digests = json::object();

@@ -20,7 +20,7 @@ struct PlannedTensor {
 
 struct PlannedStep {
   std::string kernel_symbol;  // Halide function; its _argv entry point is called
-  std::vector<int32_t> args;  // tensor indices, output last
+  std::vector<int32_t> args;  // tensor indices: the kernel's inputs, then its outputs (one per result)
 };
 
 struct NamedTensor {

@@ -266,7 +266,39 @@ def @main(%x: Tensor[(1, 1024), float32]) {
   // %0..%2 are intermediates, at most two live at once; %3 is the output.
   CHECK(plan.arena_bytes == 2 * 4096);
   CHECK(plan.unshared_bytes == 3 * 4096);
-  CHECK(plan.bindings[3].storage == lower::TensorPlacement::Storage::output);
-  CHECK(plan.bindings[0].offset != plan.bindings[1].offset);
-  CHECK(plan.bindings[0].offset == plan.bindings[2].offset);
+  CHECK(plan.bindings[3][0].storage == lower::TensorPlacement::Storage::output);
+  CHECK(plan.bindings[0][0].offset != plan.bindings[1][0].offset);
+  CHECK(plan.bindings[0][0].offset == plan.bindings[2][0].offset);
+}
+
+TEST_CASE("memory plan: each result of a call has its own slot, live until its own last use") {
+  Module m = parse_module(R"(
+def @pair(%x: Tensor[(1, 1024), float32]) -> (Tensor[(1, 1024), float32], Tensor[(1, 1024), float32]) primitive {
+  %0 = nn.relu(%x) : Tensor[(1, 1024), float32];
+  %1 = sigmoid(%0) : Tensor[(1, 1024), float32];
+  (%0, %1)
+}
+
+def @main(%x: Tensor[(1, 1024), float32]) {
+  %0 = @pair(%x);
+  %1 = tanh(%0.1);
+  %2 = exp(%1);
+  %3 = add(%2, %0.0);
+  %4 = @pair(%3);
+  (%4.1, %4.0)
+})", "plan.ir");
+  m = infer_type(m, {});
+  const lower::MemoryPlan plan = lower::plan_memory(m);
+  // %0.0 lives until %3, %0.1 until %1: the two outputs of %0 never share,
+  // and %2 reuses %0.1's slot. The outputs of %4 are the model's, swapped.
+  CHECK(plan.bindings[0].size() == 2);
+  CHECK(plan.bindings[0][0].last_use == 3);
+  CHECK(plan.bindings[0][1].last_use == 1);
+  CHECK(plan.bindings[0][0].offset != plan.bindings[0][1].offset);
+  CHECK(plan.bindings[2][0].offset == plan.bindings[0][1].offset);
+  CHECK(plan.bindings[4][0].storage == lower::TensorPlacement::Storage::output);
+  CHECK(plan.bindings[4][0].offset == 1);
+  CHECK(plan.bindings[4][1].offset == 0);
+  CHECK(plan.arena_bytes == 3 * 4096);
+  CHECK(lower::print_memory_plan(m, plan).find("%0.1 Tensor[(1, 1024), float32] live [0, 1] arena @") != std::string::npos);
 }
