@@ -25,6 +25,7 @@ const OpRegistry& OpRegistry::global() {
     register_nn_ops(r);
     register_elementwise_ops(r);
     register_transform_ops(r);
+    register_indexing_ops(r);
     register_reduce_ops(r);
     register_window_ops(r);
     register_normalization_ops(r);

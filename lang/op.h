@@ -71,6 +71,7 @@ class OpRegistry {
 void register_nn_ops(OpRegistry& registry);
 void register_elementwise_ops(OpRegistry& registry);
 void register_transform_ops(OpRegistry& registry);
+void register_indexing_ops(OpRegistry& registry);
 void register_reduce_ops(OpRegistry& registry);
 void register_window_ops(OpRegistry& registry);
 void register_normalization_ops(OpRegistry& registry);
