@@ -19,9 +19,11 @@
 //   FoldConstant                     1
 //   SimplifyExpr                     1  cancels the transforms ConvertLayout left back to back
 //   DeadCodeElimination              1
-//   FuseOps                          1  primitive functions (the driver runs it at every level);
-//                                       at level 3 it also merges multi-consumer elementwise regions
-//                                       and elementwise prologues of reductions
+//   FuseOps                          1  primitive functions, one result per value used outside the
+//                                       group (the driver runs it at every level); at level 2 it also
+//                                       fuses elementwise/injective siblings that read the same tensors,
+//                                       at level 3 merges multi-consumer elementwise regions and
+//                                       elementwise prologues of reductions
 //   InferType                        0
 //
 // So level 0 imports, types, folds batch norm, converts the layout and fuses;

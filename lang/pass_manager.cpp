@@ -15,7 +15,8 @@ const PassRegistry& PassRegistry::global() {
     r.add({"FoldConstant", 1, {"InferType"}, "evaluates bindings whose arguments are all constants", fold_constant});
     r.add({"DeadCodeElimination", 1, {}, "removes unused bindings, constants and functions", dead_code_elimination});
     r.add({"FuseOps", 1, {"InferType"},
-           "groups each anchor op (conv2d, dense, pooling) with its elementwise consumers into primitive functions",
+           "groups each anchor op (conv2d, dense, pooling) with its elementwise consumers, and elementwise/injective "
+           "regions, into primitive functions that return every value used outside them",
            fuse_ops});
     r.add({"SimplifyExpr", 1, {"InferType"},
            "merges reshapes, cancels transpose and layout_transform pairs, drops identity ops, folds scalar scales "

@@ -113,6 +113,40 @@ TEST_CASE("shared model mobilenet_v2 matches PyTorch") { check_shared_model("mob
 TEST_CASE("shared model resnet18 matches PyTorch") { check_shared_model("resnet18"); }
 TEST_CASE("shared model transformer_enc2_d128 matches PyTorch") { check_shared_model("transformer_enc2_d128"); }
 
+// FuseOps' tuple outputs end to end: the transformer's QKV slices, layer-norm
+// pieces and residual sums come out of kernels with several results, and the
+// executor writes each result to its own arena slot. Tolerance against the
+// reference interpreter on the unfused model: rtol 1e-4 plus atol 1e-5, the
+// kernels reassociate float32 sums and use a polynomial erf.
+TEST_CASE("transformer_enc2_d128: an artifact with multi-result kernels matches the reference interpreter") {
+  const auto models = test::shared_models();
+  if (!models) {
+    MESSAGE("skipped: ../shared/models is absent (set MODELC_SHARED_MODELS)");
+    return;
+  }
+  test::TempDir tmp;
+  const spec::Recipe recipe =
+      spec::load_recipe(tmp.write("recipe.yaml", onnx_recipe(*models, "transformer_enc2_d128", "NCHW")));
+  const driver::CompiledArtifact a = compile_one(recipe, tmp.path() / "out");
+  std::ifstream in(a.directory / "manifest.json");
+  const nlohmann::json manifest = nlohmann::json::parse(in);
+  int multi_result_kernels = 0;
+  for (const auto& k : manifest["kernels"]) multi_result_kernels += k["results"].get<int>() > 1;
+  // The slices of each QKV projection, subtract + power of each layer norm,
+  // and each layer norm's divide with the reshape feeding the next dense.
+  CHECK(multi_result_kernels >= 4);
+
+  const lang::Module reference = driver::import_model(recipe);
+  const lang::Tensor input = driver::read_npy_tensor(*models / "transformer_enc2_d128.input.npy");
+  const std::vector<lang::Tensor> want = lang::evaluate_main(reference, std::span<const lang::Tensor>(&input, 1));
+  const std::vector<lang::Tensor> got = driver::run_artifact(a.directory, {input}, 0);
+  REQUIRE(got.size() == want.size());
+  const auto s = reports::compare_outputs(got[0].values<float>(), want[0].values<float>(), reports::Tolerance{1e-4, 1e-5});
+  MESSAGE("transformer: " << multi_result_kernels << " kernels with several results, " << manifest["steps"].get<int>()
+                          << " steps; artifact vs reference interpreter: max abs error " << s.max_abs_error);
+  CHECK(s.allclose);
+}
+
 // Every activation layout the recipe schema offers, on the models with
 // convolutions (the others have no spatial layout to convert).
 TEST_CASE("shared CNNs match PyTorch under every activation layout") {
