@@ -55,6 +55,7 @@ const LoweringRegistry& LoweringRegistry::global() {
     register_nn_lowerings(r);
     register_elementwise_lowerings(r);
     register_transform_lowerings(r);
+    register_indexing_lowerings(r);
     register_reduce_lowerings(r);
     register_window_lowerings(r);
     register_normalization_lowerings(r);
