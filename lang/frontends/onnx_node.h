@@ -92,6 +92,11 @@ NodeConverter window_function(const char* op);
 // Einsum as transposes, sums and batch_matmul (onnx_einsum.cpp).
 std::vector<ValueRef> convert_einsum(NodeContext& c);
 
+// GatherND, ScatterND, and ScatterElements, which also converts Scatter (onnx_index_ops.cpp).
+std::vector<ValueRef> convert_gather_nd(NodeContext& c);
+std::vector<ValueRef> convert_scatter_nd(NodeContext& c);
+std::vector<ValueRef> convert_scatter_elements(NodeContext& c);
+
 // RNN, GRU and LSTM unrolled over the sequence (onnx_rnn_ops.cpp); op is the ONNX op type.
 NodeConverter recurrent(const char* op);
 
