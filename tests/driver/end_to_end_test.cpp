@@ -147,6 +147,49 @@ TEST_CASE("transformer_enc2_d128: an artifact with multi-result kernels matches 
   CHECK(s.allclose);
 }
 
+// A kernel whose results are a model output and an arena slot: the conv's
+// pre-activation is both a model output and read by the pooling, the
+// activation only by the global pool. Exact up to float32 reassociation in
+// the conv: rtol 1e-5 plus atol 1e-6.
+TEST_CASE("a multi-result kernel writes a model output and an arena slot in one step") {
+  test::TempDir tmp;
+  const spec::Recipe recipe = spec::load_recipe(tmp.write("recipe.yaml", R"(apiVersion: modelc/v1
+kind: Recipe
+metadata: {name: tuple-outputs, version: 1.0.0}
+model:
+  graph:
+    seed: 5
+    inputs:
+      - {name: x, shape: [1, 4, 6, 6], dtype: float32}
+    layers:
+      - {op: conv2d, name: conv, filters: 8, kernel: 3, padding: same}
+      - {op: sigmoid, name: act}
+      - {op: max_pool, name: pool, kernel: 2, inputs: [conv]}
+      - {op: global_avg_pool, name: gap, inputs: [act]}
+    outputs: [pool, conv, gap]
+targets:
+  host: {device: host}
+)"));
+  const driver::CompiledArtifact a = compile_one(recipe, tmp.path() / "out");
+  std::ifstream in(a.directory / "manifest.json");
+  const nlohmann::json manifest = nlohmann::json::parse(in);
+  int results = 0;
+  for (const auto& k : manifest["kernels"]) results = std::max(results, k["results"].get<int>());
+  CHECK(results == 2);
+  CHECK(manifest["steps"].get<int>() == 3);
+
+  const lang::Module reference = driver::import_model(recipe);
+  const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, reference);
+  const std::vector<lang::Tensor> want = lang::evaluate_main(reference, inputs);
+  const std::vector<lang::Tensor> got = driver::run_artifact(a.directory, inputs, 1);
+  REQUIRE(got.size() == 3);
+  for (size_t r = 0; r < got.size(); ++r) {
+    CAPTURE(r);
+    REQUIRE(got[r].type() == want[r].type());
+    CHECK(reports::compare_outputs(got[r].values<float>(), want[r].values<float>(), reports::Tolerance{1e-5, 1e-6}).allclose);
+  }
+}
+
 // Every activation layout the recipe schema offers, on the models with
 // convolutions (the others have no spatial layout to convert).
 TEST_CASE("shared CNNs match PyTorch under every activation layout") {
