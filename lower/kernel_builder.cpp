@@ -126,100 +126,139 @@ OutputLayout layout_outputs(const lang::Function& fn, const std::vector<lang::Te
   return layout;
 }
 
-KernelPipeline build_pipeline(const lang::Module& module, const lang::Function& fn, const Halide::Target& target) {
-  if (fn.results.empty()) throw Error("@" + fn.name + ": a kernel needs at least one result");
-  KernelPipeline kp;
-  kp.result_types = module.result_types(fn);
-  const OutputLayout layout = layout_outputs(fn, kp.result_types);
-  const int lanes = target.natural_vector_size<float>();
-  std::vector<TensorFunc> params;
-  for (size_t i = 0; i < fn.params.size(); ++i) {
-    const lang::TensorType& type = fn.params[i].type;
-    Halide::ImageParam p(halide_type(type.dtype), std::max<int>(1, static_cast<int>(type.rank())), "p" + std::to_string(i));
-    set_static_shape(p, type);
-    kp.params.push_back(p);
-    // A pure wrapper keeps rules independent of whether an argument is an ImageParam.
-    params.push_back(define("in" + std::to_string(i), type, [&](const std::vector<Halide::Var>& v) {
-      std::vector<Halide::Expr> idx(v.begin(), v.end());
-      return idx.empty() ? p(0) : p(halide_order(idx));
-    }));
+// A pure output Func storing `value`, over fresh vars.
+struct StoredValue {
+  Halide::Func func;
+  std::vector<Halide::Var> vars;
+};
+
+StoredValue stored(const std::string& name, const TensorFunc& value) {
+  StoredValue s{{}, make_vars(std::max<size_t>(1, value.type.rank()), name + "_")};
+  s.func = store(name, {value}, s.vars);
+  return s;
+}
+
+// Builds the pipeline of one function: parameters, then each binding through
+// its op's compute rule, then the output Funcs with their schedules.
+class PipelineBuilder {
+ public:
+  PipelineBuilder(const lang::Module& module, const lang::Function& fn, const Halide::Target& target)
+      : fn_(fn), target_(target), lanes_(target.natural_vector_size<float>()) {
+    if (fn.results.empty()) throw Error("@" + fn.name + ": a kernel needs at least one result");
+    kp_.result_types = module.result_types(fn);
+    layout_ = layout_outputs(fn, kp_.result_types);
+    separate_.resize(fn.results.size());
   }
 
-  // With one output Func per result, result k is stored by outputs[k] as soon
-  // as its binding is lowered, and later bindings read it from there.
-  std::vector<TensorFunc> values;
-  std::vector<Halide::Func> separate(fn.results.size());
-  std::vector<std::vector<Halide::Var>> separate_vars(fn.results.size());
-  ScheduleHook anchor_schedule;
-  std::vector<Halide::Func> needs_root;
-  for (size_t i = 0; i < fn.body.size(); ++i) {
-    const lang::Binding& b = fn.body[i];
-    if (!b.op) throw Error("@" + fn.name + ": nested function calls cannot be lowered");
+  KernelPipeline build() {
+    lower_params();
+    for (size_t i = 0; i < fn_.body.size(); ++i) values_.push_back(lower_binding(i));
+    for (Halide::Func& f : needs_root_) f.compute_root();
+    if (layout_.one_func) store_in_one_func();
+    else store_separately();
+    return std::move(kp_);
+  }
+
+ private:
+  void lower_params() {
+    for (size_t i = 0; i < fn_.params.size(); ++i) {
+      const lang::TensorType& type = fn_.params[i].type;
+      Halide::ImageParam p(halide_type(type.dtype), std::max<int>(1, static_cast<int>(type.rank())), "p" + std::to_string(i));
+      set_static_shape(p, type);
+      kp_.params.push_back(p);
+      // A pure wrapper keeps rules independent of whether an argument is an ImageParam.
+      params_.push_back(define("in" + std::to_string(i), type, [&](const std::vector<Halide::Var>& v) {
+        std::vector<Halide::Expr> idx(v.begin(), v.end());
+        return idx.empty() ? p(0) : p(halide_order(idx));
+      }));
+    }
+  }
+
+  // The value of binding `i` as later bindings read it. With one output Func
+  // per result, a result is stored by its output Func right away, and later
+  // bindings read it back from there.
+  TensorFunc lower_binding(size_t i) {
+    const lang::Binding& b = fn_.body[i];
+    if (!b.op) throw Error("@" + fn_.name + ": nested function calls cannot be lowered");
     const ComputeRule* rule = LoweringRegistry::global().find(b.op->name);
-    if (!rule) throw Error("operator " + b.op->name + " has no lowering (in @" + fn.name + ")");
+    if (!rule) throw Error("operator " + b.op->name + " has no lowering (in @" + fn_.name + ")");
     std::vector<TensorFunc> args;
     std::vector<lang::TensorType> arg_types;
     for (const lang::ValueRef& a : b.args) {
-      if (a.is_param()) args.push_back(params.at(a.index));
-      else if (a.is_binding()) args.push_back(values.at(a.index));
-      else throw Error("@" + fn.name + ": constants must be parameters of primitive functions");
+      if (a.is_param()) args.push_back(params_.at(a.index));
+      else if (a.is_binding()) args.push_back(values_.at(a.index));
+      else throw Error("@" + fn_.name + ": constants must be parameters of primitive functions");
       arg_types.push_back(args.back().type);
     }
     LoweredOp lowered = (*rule)(args, LowerContext{b, arg_types, "v" + std::to_string(i)});
-    if (lowered.schedule && !anchor_schedule) anchor_schedule = lowered.schedule;
-    for (Halide::Func& f : lowered.needs_root) needs_root.push_back(f);
-    TensorFunc value = lowered.value;
-    const std::vector<Halide::Var> vars = make_vars(std::max<size_t>(1, value.type.rank()), "o" + std::to_string(i) + "_");
-    if (!layout.one_func && layout.result_of[i] >= 0) {
-      const auto k = static_cast<size_t>(layout.result_of[i]);
-      separate[k] = store("out" + std::to_string(k), {value}, vars);
-      separate_vars[k] = vars;
-      value = TensorFunc{separate[k], value.type};
-    } else if (layout.rooted[i]) {
-      Halide::Func root = store("v" + std::to_string(i) + "_root", {value}, vars);
-      root.compute_root();
-      schedule_injective(ScheduleContext{root, vars, buffer_type(value.type), target, lanes});
-      value = TensorFunc{root, value.type};
+    if (lowered.schedule && !anchor_schedule_) anchor_schedule_ = lowered.schedule;
+    for (Halide::Func& f : lowered.needs_root) needs_root_.push_back(f);
+    const TensorFunc& value = lowered.value;
+    if (!layout_.one_func && layout_.result_of[i] >= 0) {
+      const auto k = static_cast<size_t>(layout_.result_of[i]);
+      separate_[k] = stored("out" + std::to_string(k), value);
+      return TensorFunc{separate_[k].func, value.type};
     }
-    values.push_back(value);
+    if (layout_.rooted[i]) {
+      StoredValue root = stored("v" + std::to_string(i) + "_root", value);
+      root.func.compute_root();
+      schedule_injective(ScheduleContext{root.func, root.vars, buffer_type(value.type), target_, lanes_});
+      return TensorFunc{root.func, value.type};
+    }
+    return value;
   }
-  auto result_value = [&](size_t k) -> const TensorFunc& {
-    const lang::ValueRef& r = fn.results[k];
-    return r.is_param() ? params.at(r.index) : values.at(r.index);
-  };
-  for (Halide::Func& f : needs_root) f.compute_root();
 
-  if (layout.one_func) {
-    const lang::TensorType shape = buffer_type(kp.result_types.back());
+  const TensorFunc& result_value(size_t k) const {
+    const lang::ValueRef& r = fn_.results[k];
+    return r.is_param() ? params_.at(r.index) : values_.at(r.index);
+  }
+
+  // One output Func of the results' common shape, a Tuple when there are
+  // several, scheduled by the anchor (or as an injective kernel).
+  void store_in_one_func() {
+    const lang::TensorType shape = buffer_type(kp_.result_types.back());
     const std::vector<Halide::Var> vars = make_vars(shape.rank(), "o");
     std::vector<TensorFunc> results;
-    for (size_t k = 0; k < fn.results.size(); ++k) results.push_back(result_value(k));
+    for (size_t k = 0; k < fn_.results.size(); ++k) results.push_back(result_value(k));
     Halide::Func out = store("out", results, vars);
     for (size_t k = 0; k < results.size(); ++k)
-      set_static_shape(results.size() == 1 ? out.output_buffer() : out.output_buffers()[k], buffer_type(kp.result_types[k]), k == 0);
-    const ScheduleContext ctx{out, vars, shape, target, lanes};
-    if (anchor_schedule) anchor_schedule(ctx);
+      set_static_shape(results.size() == 1 ? out.output_buffer() : out.output_buffers()[k],
+                       buffer_type(kp_.result_types[k]), k == 0);
+    const ScheduleContext ctx{out, vars, shape, target_, lanes_};
+    if (anchor_schedule_) anchor_schedule_(ctx);
     else schedule_injective(ctx);
-    kp.outputs.push_back(out);
-    return kp;
+    kp_.outputs.push_back(out);
   }
 
-  if (anchor_schedule)
-    throw Error("@" + fn.name + ": results of different shapes in a kernel with an anchor schedule (" +
-                kp.result_types.front().str() + ", " + kp.result_types.back().str() + ")");
-  for (size_t k = 0; k < fn.results.size(); ++k) {
-    const lang::TensorType type = buffer_type(kp.result_types[k]);
-    const lang::ValueRef& r = fn.results[k];
-    if (!r.is_binding() || layout.result_of[r.index] != static_cast<int>(k)) {  // a parameter, or a value returned twice
-      separate_vars[k] = make_vars(type.rank(), "r" + std::to_string(k) + "_");
-      separate[k] = store("out" + std::to_string(k), {result_value(k)}, separate_vars[k]);
+  // One output Func per result, each scheduled as an injective kernel.
+  void store_separately() {
+    if (anchor_schedule_)
+      throw Error("@" + fn_.name + ": results of different shapes in a kernel with an anchor schedule (" +
+                  kp_.result_types.front().str() + ", " + kp_.result_types.back().str() + ")");
+    for (size_t k = 0; k < fn_.results.size(); ++k) {
+      const lang::ValueRef& r = fn_.results[k];
+      if (!r.is_binding() || layout_.result_of[r.index] != static_cast<int>(k))  // a parameter, or a value returned twice
+        separate_[k] = stored("out" + std::to_string(k), result_value(k));
+      const lang::TensorType type = buffer_type(kp_.result_types[k]);
+      set_static_shape(separate_[k].func.output_buffer(), type);
+      schedule_injective(ScheduleContext{separate_[k].func, separate_[k].vars, type, target_, lanes_});
+      kp_.outputs.push_back(separate_[k].func);
     }
-    Halide::Func out = separate[k];
-    set_static_shape(out.output_buffer(), type);
-    schedule_injective(ScheduleContext{out, separate_vars[k], type, target, lanes});
-    kp.outputs.push_back(out);
   }
-  return kp;
+
+  const lang::Function& fn_;
+  const Halide::Target& target_;
+  const int lanes_;
+  KernelPipeline kp_;
+  OutputLayout layout_;
+  std::vector<TensorFunc> params_, values_;
+  std::vector<StoredValue> separate_;  // per result, when stored separately
+  ScheduleHook anchor_schedule_;       // the first anchor's
+  std::vector<Halide::Func> needs_root_;
+};
+
+KernelPipeline build_pipeline(const lang::Module& module, const lang::Function& fn, const Halide::Target& target) {
+  return PipelineBuilder(module, fn, target).build();
 }
 
 std::vector<Halide::Argument> arguments(const KernelPipeline& kp) {
