@@ -34,6 +34,10 @@ std::string npy_descr(lang::DType dtype) {
     case lang::DType::int32: return "<i4";
     case lang::DType::int64: return "<i8";
     case lang::DType::boolean: return "|b1";
+    case lang::DType::int16: return "<i2";
+    case lang::DType::uint16: return "<u2";
+    case lang::DType::uint32: return "<u4";
+    case lang::DType::uint64: return "<u8";
     case lang::DType::bfloat16:
     case lang::DType::string: break;
   }
@@ -42,7 +46,8 @@ std::string npy_descr(lang::DType dtype) {
 
 std::optional<lang::DType> dtype_of_descr(const std::string& descr) {
   for (lang::DType d : {lang::DType::float32, lang::DType::float16, lang::DType::int8, lang::DType::uint8,
-                        lang::DType::int32, lang::DType::int64, lang::DType::boolean})
+                        lang::DType::int32, lang::DType::int64, lang::DType::boolean, lang::DType::int16,
+                        lang::DType::uint16, lang::DType::uint32, lang::DType::uint64})
     if (npy_descr(d) == descr) return d;
   return std::nullopt;
 }

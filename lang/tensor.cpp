@@ -102,6 +102,10 @@ double Tensor::element_as_double(size_t i) const {
     case DType::int64: { int64_t v; std::memcpy(&v, p + 8 * i, 8); return static_cast<double>(v); }
     case DType::float16: return half_to_double(load16(p, i));
     case DType::bfloat16: return bfloat16_to_double(load16(p, i));
+    case DType::int16: { int16_t v; std::memcpy(&v, p + 2 * i, 2); return v; }
+    case DType::uint16: return load16(p, i);
+    case DType::uint32: { uint32_t v; std::memcpy(&v, p + 4 * i, 4); return v; }
+    case DType::uint64: { uint64_t v; std::memcpy(&v, p + 8 * i, 8); return static_cast<double>(v); }
     case DType::string: break;
   }
   throw std::logic_error("Tensor: element_as_double of " + std::string(dtype_name(type_.dtype)));
@@ -118,6 +122,10 @@ void Tensor::set_element(size_t i, double v) {
     case DType::boolean: p[i] = static_cast<std::byte>(v != 0); return;
     case DType::float16: { const uint16_t h = half_from_double(v); std::memcpy(p + 2 * i, &h, 2); return; }
     case DType::bfloat16: { const uint16_t b = bfloat16_from_double(v); std::memcpy(p + 2 * i, &b, 2); return; }
+    case DType::int16: { const auto x = static_cast<int16_t>(v); std::memcpy(p + 2 * i, &x, 2); return; }
+    case DType::uint16: { const auto x = static_cast<uint16_t>(v); std::memcpy(p + 2 * i, &x, 2); return; }
+    case DType::uint32: { const auto x = static_cast<uint32_t>(v); std::memcpy(p + 4 * i, &x, 4); return; }
+    case DType::uint64: { const auto x = static_cast<uint64_t>(v); std::memcpy(p + 8 * i, &x, 8); return; }
     case DType::string: break;
   }
   throw std::logic_error("Tensor: set_element of " + std::string(dtype_name(type_.dtype)));

@@ -11,7 +11,7 @@ struct DTypeInfo {
   size_t bytes;
 };
 
-constexpr std::array<DTypeInfo, 9> kDTypes{{
+constexpr std::array<DTypeInfo, 13> kDTypes{{
     {DType::float32, "float32", 4},
     {DType::float16, "float16", 2},
     {DType::bfloat16, "bfloat16", 2},
@@ -21,6 +21,10 @@ constexpr std::array<DTypeInfo, 9> kDTypes{{
     {DType::int64, "int64", 8},
     {DType::boolean, "bool", 1},
     {DType::string, "string", 0},  // no byte data: see Tensor::strings()
+    {DType::int16, "int16", 2},
+    {DType::uint16, "uint16", 2},
+    {DType::uint32, "uint32", 4},
+    {DType::uint64, "uint64", 8},
 }};
 
 }  // namespace

@@ -13,7 +13,7 @@ namespace modelc::lang {
 // `string` tensors exist only at import time, as constants (an ONNX
 // StringNormalizer or Cast on known strings folds to its result); compiled
 // models never take, compute or return them.
-enum class DType : uint8_t { float32, float16, bfloat16, int8, uint8, int32, int64, boolean, string };
+enum class DType : uint8_t { float32, float16, bfloat16, int8, uint8, int32, int64, boolean, string, int16, uint16, uint32, uint64 };
 
 std::string_view dtype_name(DType dtype);            // "float32", ..., "bool"
 std::optional<DType> parse_dtype(std::string_view);  // inverse of dtype_name

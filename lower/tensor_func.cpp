@@ -14,6 +14,10 @@ Halide::Type halide_type(lang::DType dtype) {
     case lang::DType::int32: return Halide::Int(32);
     case lang::DType::int64: return Halide::Int(64);
     case lang::DType::boolean: return Halide::UInt(8);  // stored as one byte, like the C ABI
+    case lang::DType::int16: return Halide::Int(16);
+    case lang::DType::uint16: return Halide::UInt(16);
+    case lang::DType::uint32: return Halide::UInt(32);
+    case lang::DType::uint64: return Halide::UInt(64);
     case lang::DType::string: throw Error("string tensors cannot be compiled (they exist only at import time)");
   }
   return Halide::Float(32);

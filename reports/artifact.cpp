@@ -136,6 +136,10 @@ const char* dtype_name(modelc_dtype dtype) {
     case MODELC_INT32: return "int32";
     case MODELC_INT64: return "int64";
     case MODELC_BOOL: return "bool";
+    case MODELC_INT16: return "int16";
+    case MODELC_UINT16: return "uint16";
+    case MODELC_UINT32: return "uint32";
+    case MODELC_UINT64: return "uint64";
   }
   return "unknown";
 }

@@ -25,7 +25,11 @@ typedef enum modelc_dtype {
   MODELC_UINT8 = 4,
   MODELC_INT32 = 5,
   MODELC_INT64 = 6,
-  MODELC_BOOL = 7
+  MODELC_BOOL = 7,
+  MODELC_INT16 = 8,
+  MODELC_UINT16 = 9,
+  MODELC_UINT32 = 10,
+  MODELC_UINT64 = 11
 } modelc_dtype;
 
 typedef struct modelc_tensor_info {

@@ -30,6 +30,10 @@ static struct halide_type_t mc_halide_type(int32_t dtype) {
     case MODELC_UINT8: t.code = halide_type_uint; t.bits = 8; break;
     case MODELC_INT32: t.code = halide_type_int; t.bits = 32; break;
     case MODELC_INT64: t.code = halide_type_int; t.bits = 64; break;
+    case MODELC_INT16: t.code = halide_type_int; t.bits = 16; break;
+    case MODELC_UINT16: t.code = halide_type_uint; t.bits = 16; break;
+    case MODELC_UINT32: t.code = halide_type_uint; t.bits = 32; break;
+    case MODELC_UINT64: t.code = halide_type_uint; t.bits = 64; break;
     default: t.code = halide_type_uint; t.bits = 8; break; /* MODELC_BOOL */
   }
   return t;

@@ -15,6 +15,10 @@ const char* dtype_enum(lang::DType dtype) {
     case lang::DType::int32: return "MODELC_INT32";
     case lang::DType::int64: return "MODELC_INT64";
     case lang::DType::boolean: return "MODELC_BOOL";
+    case lang::DType::int16: return "MODELC_INT16";
+    case lang::DType::uint16: return "MODELC_UINT16";
+    case lang::DType::uint32: return "MODELC_UINT32";
+    case lang::DType::uint64: return "MODELC_UINT64";
     case lang::DType::string: break;  // refused before code generation (driver::compile)
   }
   return "MODELC_FLOAT32";

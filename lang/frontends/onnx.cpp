@@ -32,6 +32,10 @@ std::optional<DType> dtype_of_onnx(int32_t data_type) {
     case onnx::TensorProto::INT64: return DType::int64;
     case onnx::TensorProto::BOOL: return DType::boolean;
     case onnx::TensorProto::STRING: return DType::string;
+    case onnx::TensorProto::INT16: return DType::int16;
+    case onnx::TensorProto::UINT16: return DType::uint16;
+    case onnx::TensorProto::UINT32: return DType::uint32;
+    case onnx::TensorProto::UINT64: return DType::uint64;
     default: return std::nullopt;
   }
 }

@@ -39,8 +39,20 @@ std::string format_number(double v) {
   return s.str();
 }
 
+// The ONNX test data stores bfloat16 tensors as uint16 bit patterns: read
+// such data as the bfloat16 the model declares.
+lang::Tensor as_declared(const lang::Tensor& data, const lang::TensorType& declared) {
+  if (data.type().dtype == lang::DType::uint16 && declared.dtype == lang::DType::bfloat16 &&
+      data.type().shape == declared.shape) {
+    const auto bytes = data.bytes();
+    return lang::Tensor(declared, std::vector<std::byte>(bytes.begin(), bytes.end()));
+  }
+  return data;
+}
+
 // Empty when `actual` matches `expected` within tolerance; else what differs.
-std::string compare(const lang::Tensor& actual, const lang::Tensor& expected) {
+std::string compare(const lang::Tensor& actual, const lang::Tensor& expected_data) {
+  const lang::Tensor expected = as_declared(expected_data, actual.type());
   if (actual.type().shape != expected.type().shape || actual.type().dtype != expected.type().dtype)
     return "expected " + expected.type().str() + ", got " + actual.type().str();
   const auto n = static_cast<size_t>(expected.type().element_count());
@@ -94,7 +106,7 @@ std::vector<lang::Tensor> load_inputs(const lang::Function& main, const std::fil
   std::vector<lang::Tensor> inputs;
   for (size_t i = 0; i < main.params.size(); ++i) {
     auto named = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.name == main.params[i].name; });
-    const lang::Tensor& t = named != files.end() ? named->value : files[i].value;
+    const lang::Tensor t = as_declared(named != files.end() ? named->value : files[i].value, main.params[i].type);
     if (t.type() != main.params[i].type)
       throw Error("input '" + main.params[i].name + "' is " + t.type().str() + " in the data set, " +
                   main.params[i].type.str() + " in the model");

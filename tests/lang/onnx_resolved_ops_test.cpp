@@ -223,6 +223,20 @@ TEST_CASE("float16 and bfloat16 elements convert with round to nearest even") {
   CHECK(b.element_as_double(1) == 1.0 + 4.0 / 256);
 }
 
+TEST_CASE("16-bit and unsigned integer elements keep their values and sizes") {
+  for (const DType d : {DType::int16, DType::uint16, DType::uint32, DType::uint64}) {
+    CAPTURE(dtype_name(d));
+    Tensor t(TensorType{{2}, d});
+    const double top = d == DType::int16 ? 32767 : d == DType::uint16 ? 65535 : d == DType::uint32 ? 4294967295.0 : 9007199254740992.0;
+    t.set_element(0, top);
+    t.set_element(1, d == DType::int16 ? -32768 : 7);
+    CHECK(t.element_as_double(0) == top);
+    CHECK(t.element_as_double(1) == (d == DType::int16 ? -32768 : 7));
+    CHECK(t.bytes().size() == 2 * dtype_bytes(d));
+    CHECK(parse_dtype(dtype_name(d)) == d);
+  }
+}
+
 
 void add_string_initializer(onnx::GraphProto* g, const std::string& name, const std::vector<int64_t>& dims,
                             const std::vector<std::string>& values) {
