@@ -109,7 +109,9 @@ void schedule_injective(const ScheduleContext& ctx) {
       fused = f;
       work *= shape[d];
     }
-    if (work > 1) out.parallel(fused);
+    int64_t total = 1;
+    for (int64_t d : shape) total *= d;
+    if (work > 1 && worth_parallel(total)) out.parallel(fused);
   }
 }
 

@@ -93,5 +93,11 @@ void register_layout_lowerings(LoweringRegistry& registry);
 void schedule_injective(const ScheduleContext& ctx);
 // Largest power of two <= lanes that fits `extent` (1 when extent is tiny).
 int fitting_lanes(int64_t extent, int lanes);
+// Whether a kernel doing about `work` multiply-adds (or element writes) gains
+// from running in parallel: waking the thread pool and joining costs
+// microseconds, more than small kernels take on one core (a transformer's
+// per-token kernels, say).
+constexpr int64_t kMinParallelWork = int64_t{1} << 24;
+inline bool worth_parallel(int64_t work) { return work >= kMinParallelWork; }
 
 }  // namespace modelc::lower

@@ -217,11 +217,13 @@ LoweredOp lower_dense(std::span<const TensorFunc> args, const LowerContext& ctx)
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return dot(v[1], v[0]); });
 
   const int64_t N = out_type.shape[1];
+  const bool parallel = worth_parallel(out_type.shape[0] * N * K);
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const int block = N >= 4 ? 4 : 1;
     Var jo("jo"), ji("ji");
     Func out = s.output;
-    out.split(s.output_vars[1], jo, ji, block, TailStrategy::GuardWithIf).parallel(jo);
+    out.split(s.output_vars[1], jo, ji, block, TailStrategy::GuardWithIf);
+    if (parallel) out.parallel(jo);
     partial.compute_at(out, jo).vectorize(u, std::min(lanes, s.vector_lanes)).unroll(j);
     if (KO > 0) partial.update().reorder(u, j, ro, i).vectorize(u, std::min(lanes, s.vector_lanes)).unroll(j);
   };
@@ -254,6 +256,7 @@ LoweredOp lower_batch_matmul(std::span<const TensorFunc> args, const LowerContex
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
 
   const int64_t N = out_type.shape[rank - 1], M = out_type.shape[rank - 2];
+  const bool parallel = worth_parallel(out_type.element_count() * K);
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const int lanes = fitting_lanes(N, s.vector_lanes);
     const int rows = M >= 4 ? 4 : static_cast<int>(M);
@@ -264,8 +267,8 @@ LoweredOp lower_batch_matmul(std::span<const TensorFunc> args, const LowerContex
         .reorder(ni, mi, no, mo)
         .vectorize(ni)
         .unroll(mi);
-    if (rank > 2) out.parallel(s.output_vars[0]);
-    else out.parallel(mo);
+    if (parallel && rank > 2) out.parallel(s.output_vars[0]);
+    else if (parallel) out.parallel(mo);
     acc.compute_at(out, no).vectorize(vars[rank - 1], lanes, TailStrategy::GuardWithIf).unroll(vars[rank - 2]);
     acc.update().reorder(vars[rank - 1], vars[rank - 2], k).vectorize(vars[rank - 1], lanes, TailStrategy::GuardWithIf).unroll(vars[rank - 2]);
   };
