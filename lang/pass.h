@@ -101,5 +101,6 @@ Module simplify_expr(const Module& module, const PassContext& context);
 Module fold_scale_axis(const Module& module, const PassContext& context);
 Module common_subexpression_elimination(const Module& module, const PassContext& context);
 Module convert_layout(const Module& module, const PassContext& context);
+Module alter_op_layout(const Module& module, const PassContext& context);
 
 }  // namespace modelc::lang

@@ -29,6 +29,10 @@ const PassRegistry& PassRegistry::global() {
     r.add({"ConvertLayout", 0, {"InferType"},
            "stores activations in the recipe's layout (NHWC, NCHW<k>c), weights transformed at compile time",
            convert_layout});
+    r.add({"AlterOpLayout", 2, {"InferType"},
+           "gives constant weights the layout their kernel wants: dense with >= 4 rows becomes batch_matmul with "
+           "[K, N] weights, transposed at compile time",
+           alter_op_layout});
     return r;
   }();
   return registry;
@@ -54,7 +58,7 @@ const PassInfo& PassRegistry::get(std::string_view name) const {
 std::vector<std::string> default_pipeline() {
   return {"InferType",     "SimplifyInference", "FoldConstant",       "SimplifyExpr",
           "FoldScaleAxis", "CommonSubexpressionElimination",          "ConvertLayout",
-          "FoldConstant",  "SimplifyExpr",      "DeadCodeElimination", "FuseOps",
+          "AlterOpLayout", "FoldConstant",  "SimplifyExpr",      "DeadCodeElimination", "FuseOps",
           "InferType"};
 }
 

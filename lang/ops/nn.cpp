@@ -169,7 +169,7 @@ std::vector<Tensor> dense_reference(std::span<const Tensor> args, const Attrs&, 
 std::vector<TensorType> batch_matmul_type(std::span<const TensorType> args, const Attrs&) {
   const TensorType& x = args[0];
   const TensorType& y = args[1];
-  if (x.rank() < 3 || y.rank() < 3) type_error("expects operands of rank >= 3, found " + x.str() + " and " + y.str());
+  if (x.rank() < 2 || y.rank() < 2) type_error("expects operands of rank >= 2, found " + x.str() + " and " + y.str());
   expect_float(x, "input");
   if (x.dtype != y.dtype) type_error("operands have different dtypes: " + x.str() + " and " + y.str());
   if (x.shape.back() != y.shape[y.rank() - 2])
