@@ -97,7 +97,7 @@ int fitting_lanes(int64_t extent, int lanes);
 // from running in parallel: waking the thread pool and joining costs
 // microseconds, more than small kernels take on one core (a transformer's
 // per-token kernels, say).
-constexpr int64_t kMinParallelWork = int64_t{1} << 24;
+constexpr int64_t kMinParallelWork = int64_t{1} << 20;
 inline bool worth_parallel(int64_t work) { return work >= kMinParallelWork; }
 
 }  // namespace modelc::lower

@@ -217,7 +217,9 @@ LoweredOp lower_dense(std::span<const TensorFunc> args, const LowerContext& ctx)
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return dot(v[1], v[0]); });
 
   const int64_t N = out_type.shape[1];
-  const bool parallel = worth_parallel(out_type.shape[0] * N * K);
+  // Each parallel task recomputes its own partial-sum buffer: worth it only
+  // for large products (a big matrix-vector product, memory bound).
+  const bool parallel = worth_parallel(out_type.shape[0] * N * K / 16);
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const int block = N >= 4 ? 4 : 1;
     Var jo("jo"), ji("ji");
