@@ -152,7 +152,8 @@ LoweredOp lower_conv2d(std::span<const TensorFunc> args, const LowerContext& ctx
   const auto& ws = args[1].type.shape;  // K, C/groups, R, S
   const int CG = static_cast<int>(ws[1]);
   const int KG = static_cast<int>(ws[0] / a.groups);
-  Func padded = any_padding(a.padding) ? with_exterior(args[0], Expr(0.f), ctx.name + "_pad") : args[0].func;
+  const bool pads = any_padding(a.padding);
+  Func padded = pads ? with_exterior(args[0], Expr(0.f), ctx.name + "_pad") : args[0].func;
   Func weight = args[1].func;
 
   Func acc(ctx.name + "_conv");
@@ -183,6 +184,9 @@ LoweredOp lower_conv2d(std::span<const TensorFunc> args, const LowerContext& ctx
         .vectorize(xi)
         .unroll(ci)
         .parallel(oy);
+    // The padded input rows one output row reads, stored per row: the inner
+    // loop then loads plain vectors instead of selecting against the border.
+    if (pads) padded.compute_at(out, oy).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
     acc.compute_at(out, xo).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
     acc.update().reorder(x, c, r.x, r.y, r.z).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
   };
