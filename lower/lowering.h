@@ -23,7 +23,7 @@ struct KernelTarget {
   std::string halide_target = "host";  // a Halide target string, without no_runtime
   // Increment when a compute rule or schedule changes, so cached kernels of the
   // old version are not reused.
-  static constexpr int kLoweringVersion = 7;
+  static constexpr int kLoweringVersion = 8;
 };
 
 bool has_lowering(std::string_view op_name);

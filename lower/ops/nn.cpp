@@ -109,8 +109,10 @@ LoweredOp lower_conv2d_any_layout(std::span<const TensorFunc> args, const LowerC
   acc(halide_order(av)) += padded(ix, iy, ic, o[0]) * wv;
 
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
-  ScheduleHook schedule = [=](const ScheduleContext& s) {
+  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     schedule_blocked(s, out_layout, acc, av, {r.x, r.y, r.z});
+    // As for NCHW: the padded input an output row reads, stored per row.
+    if (any_padding(a.padding)) padded.compute_at(s.output, s.output_vars[static_cast<size_t>(out_layout.position_of('H'))]);
   };
   return {value, schedule, {}};
 }
