@@ -22,8 +22,9 @@ namespace modelc::lang::frontends {
 
 namespace {
 
-// An operand: its value and one letter per axis ('.'-expanded ellipsis axes
-// get the letters 'A', 'B', ... counted from the last unnamed axis).
+// An operand: its value and one letter per axis. The axes "..." stands for
+// get the digits '0', '1', ...: right-aligned across operands (numpy's
+// broadcasting order), and never equal to an equation's letters.
 struct Term {
   ValueRef value;
   std::string letters;
@@ -34,12 +35,12 @@ std::string strip_spaces(std::string s) {
   return s;
 }
 
-// Replaces "..." by capital letters for `count` leading axes; Einsum letters are lower case.
-std::string expand_ellipsis(const std::string& spec, size_t count) {
+// Replaces "..." by the last `count` of `total` ellipsis digits.
+std::string expand_ellipsis(const std::string& spec, size_t count, size_t total) {
   const size_t at = spec.find("...");
   if (at == std::string::npos) return spec;
   std::string axes;
-  for (size_t i = 0; i < count; ++i) axes += static_cast<char>('A' + i);
+  for (size_t i = total - count; i < total; ++i) axes += static_cast<char>('0' + i);
   return spec.substr(0, at) + axes + spec.substr(at + 3);
 }
 
@@ -59,33 +60,39 @@ class EinsumBuilder {
       start = comma + 1;
     }
     if (specs.size() != c_.input_count()) throw Error("the equation names " + std::to_string(specs.size()) + " operands, the node has " + std::to_string(c_.input_count()));
-    size_t ellipsis_axes = 0;
-    std::vector<Term> terms;
-    for (size_t i = 0; i < specs.size(); ++i) {
-      const ValueRef v = c_.input(i);
-      const size_t rank = c_.type(v).rank();
-      const size_t named = specs[i].size() - (specs[i].find("...") != std::string::npos ? 3 : 0);
-      if (specs[i].find("...") != std::string::npos) {
-        if (rank < named) throw Error("operand " + std::to_string(i) + " has rank " + std::to_string(rank) + ", fewer than its letters");
-        ellipsis_axes = std::max(ellipsis_axes, rank - named);
-        terms.push_back({v, expand_ellipsis(specs[i], rank - named)});
-      } else {
-        if (rank != named) throw Error("operand " + std::to_string(i) + " '" + specs[i] + "' has rank " + std::to_string(rank));
-        terms.push_back({v, specs[i]});
-      }
-      for (char ch : terms.back().letters)
+    auto valid = [&](const std::string& spec) {
+      const size_t dots = spec.find("...");
+      const std::string letters = dots == std::string::npos ? spec : spec.substr(0, dots) + spec.substr(dots + 3);
+      for (char ch : letters)
         if (!std::isalpha(static_cast<unsigned char>(ch))) throw Error("the equation '" + equation + "' is not valid Einsum");
+      return letters.size();
+    };
+    std::vector<size_t> ellipsis(specs.size(), 0);
+    size_t ellipsis_axes = 0;
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const size_t rank = c_.type(c_.input(i)).rank(), named = valid(specs[i]);
+      const bool dots = specs[i].find("...") != std::string::npos;
+      if (dots ? rank < named : rank != named)
+        throw Error("operand " + std::to_string(i) + " '" + specs[i] + "' does not fit its rank " + std::to_string(rank));
+      ellipsis[i] = dots ? rank - named : 0;
+      ellipsis_axes = std::max(ellipsis_axes, ellipsis[i]);
     }
+    if (ellipsis_axes > 10) throw Error("\"...\" stands for more than 10 axes");
+    std::vector<Term> terms;
+    for (size_t i = 0; i < specs.size(); ++i)
+      terms.push_back({c_.input(i), expand_ellipsis(specs[i], ellipsis[i], ellipsis_axes)});
     std::string output;
     if (arrow != std::string::npos) {
-      output = expand_ellipsis(equation.substr(arrow + 2), ellipsis_axes);
-    } else {  // implicit: ellipsis axes, then the letters used once, alphabetically
+      const std::string spec = equation.substr(arrow + 2);
+      valid(spec);
+      output = expand_ellipsis(spec, ellipsis_axes, ellipsis_axes);
+    } else {  // implicit: the ellipsis axes, then the letters used once, in alphabetical order
       std::map<char, int> uses;
       for (const Term& t : terms)
         for (char ch : t.letters) ++uses[ch];
-      for (size_t i = 0; i < ellipsis_axes; ++i) output += static_cast<char>('A' + i);
+      for (size_t i = 0; i < ellipsis_axes; ++i) output += static_cast<char>('0' + i);
       for (const auto& [ch, n] : uses)
-        if (n == 1 && std::islower(static_cast<unsigned char>(ch))) output += ch;
+        if (n == 1 && std::isalpha(static_cast<unsigned char>(ch))) output += ch;
     }
     for (Term& t : terms) t = diagonals(t);
     for (size_t i = 0; i < terms.size(); ++i) terms[i] = sum_unused(terms[i], needed_elsewhere(terms, i, output));

@@ -361,6 +361,8 @@ TEST_CASE("Einsum: contractions, batch letters, diagonals, sums, three operands 
       {"ijk,ik->", "ijk,ik->", {{2, 3, 4}, {2, 4}}},
       {"...ij,...jk->...ik", "aij,ajk->aik", {{2, 3, 4}, {2, 4, 3}}},
       {"ij->ji", "ij->ji", {{2, 5}}},
+      {"Ab,bC->AC", "Ab,bC->AC", {{2, 3}, {3, 4}}},
+      {"...ij,...jk->...ik", "abij,bjk->abik", {{2, 3, 4, 5}, {3, 5, 2}}},
   };
   for (const Case& tc : cases) {
     CAPTURE(tc.equation);
