@@ -7,12 +7,15 @@
 //   layout_transform(layout_transform(x, A->B), B->C) -> layout_transform(x, A->C), or x when A == C
 //   layout_transform(x, A->A)           -> x
 //   add(x, 0), subtract(x, 0), multiply(x, 1), divide(x, 1) (0 and 1 constants) -> x
+//   power(x, 1) -> x;  power(x, 2) -> multiply(x, x)  (a constant exponent; exact, unlike
+//   power(x, 0.5) -> sqrt(x), which differs at -inf and -0)
 //   multiply(conv2d|dense(x, W) [+ bias_add(b)], scalar s) -> conv2d|dense(x, W * s) [+ bias_add(b * s)]
 //
 // Why: importers and other passes leave these behind (ONNX Flatten after
 // Reshape, transpose pairs around attention, layout transforms at the edges of
 // converted regions, identity scales); each one left is a kernel launch and a
-// round trip through memory.
+// round trip through memory. A decomposed layer norm squares with power(x, 2),
+// which a kernel would otherwise compute as a call to pow per element.
 //
 // Assumes typed IR. An op is dropped only when its input has exactly its
 // result's type (no broadcasting), and never when that would make a function
@@ -134,7 +137,26 @@ class Simplifier {
       }
       return false;
     }
+    if (b.is_op("power")) return simplify_power(i, b, args);
     return drop_identity_arithmetic(i, b, args);
+  }
+
+  bool simplify_power(uint32_t i, const Binding& b, const std::vector<ValueRef>& args) {
+    const ValueRef& x = args[0];
+    const ValueRef& k = args[1];
+    if (!k.is_constant() || type_of(x) != b.types[0] || !is_float(b.types[0].dtype)) return false;
+    const Tensor& exponent = m_.constant(k.constant);
+    if (all_equal_to(exponent, 1.0)) return forward(i, x);
+    if (all_equal_to(exponent, 2.0)) return emit_op(i, b, "multiply", {x, x});
+    return false;
+  }
+
+  // Replaces old binding i (of the same type) by a call of `op` on `args`.
+  bool emit_op(uint32_t i, const Binding& b, std::string_view op, std::vector<ValueRef> args) {
+    Binding out = make_op_call(op, std::move(args), nullptr, b.origin);
+    out.types = b.types;
+    builder_.replace(i, 0, builder_.emit(std::move(out)));
+    return true;
   }
 
   bool drop_identity_arithmetic(uint32_t i, const Binding& b, const std::vector<ValueRef>& args) {
