@@ -9,6 +9,7 @@
 #include "lang/frontends/onnx_node.h"
 #include "lang/ops/elementwise.h"
 #include "lang/ops/nn.h"
+#include "lang/ops/op_helpers.h"
 #include "lang/ops/normalization.h"
 #include "lang/ops/reduce.h"
 #include "lang/ops/transform.h"
@@ -26,12 +27,7 @@ int64_t product(const std::vector<int64_t>& dims, size_t begin, size_t end) {
                          int64_t{1}, std::multiplies<>());
 }
 
-int64_t normalize_axis(int64_t axis, size_t rank) {
-  const auto r = static_cast<int64_t>(rank);
-  if (axis < -r || axis >= r)
-    throw Error("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
-  return axis < 0 ? axis + r : axis;
-}
+using ops::normalize_axis;
 
 Outputs convert_gemm(NodeContext& c) {
   ValueRef a = c.input(0);

@@ -162,6 +162,13 @@ std::vector<Tensor> gather_nd_reference(std::span<const Tensor> args, const Attr
   return {std::move(out)};
 }
 
+// The checks both scatters make: integer indices, updates of data's dtype, a known reduction.
+void expect_scatter_operands(const std::string& op, std::span<const TensorType> args, const std::string& reduction) {
+  expect_integer_indices(op, args[1]);
+  expect_updates_dtype(op, args[0], args[2]);
+  expect_reduction(op, reduction, args[0]);
+}
+
 // ---- scatter_nd ----
 
 // The length of an index tuple (k); checks every shape.
@@ -170,9 +177,7 @@ size_t scatter_nd_depth(std::span<const TensorType> args, const ScatterNDAttrs& 
   const TensorType& data = args[0];
   const TensorType& indices = args[1];
   const TensorType& updates = args[2];
-  expect_integer_indices(op, indices);
-  expect_updates_dtype(op, data, updates);
-  expect_reduction(op, a.reduction, data);
+  expect_scatter_operands(op, args, a.reduction);
   if (data.rank() == 0 || indices.rank() == 0)
     ops::type_error(op + ": data " + data.str() + " and indices " + indices.str() + " must have rank >= 1");
   const int64_t k = indices.shape.back();
@@ -220,9 +225,7 @@ size_t scatter_elements_axis(std::span<const TensorType> args, const ScatterElem
   const TensorType& data = args[0];
   const TensorType& indices = args[1];
   const TensorType& updates = args[2];
-  expect_integer_indices(op, indices);
-  expect_updates_dtype(op, data, updates);
-  expect_reduction(op, a.reduction, data);
+  expect_scatter_operands(op, args, a.reduction);
   const auto axis = static_cast<size_t>(ops::normalize_axis(a.axis, data.rank()));
   if (indices.rank() != data.rank())
     ops::type_error(op + ": indices " + indices.str() + " must have the rank of data " + data.str());
