@@ -127,16 +127,24 @@ lang::PassContext pass_context(const spec::Recipe& recipe) {
   if (!problems.empty()) throw Error(std::move(problems));
   ctx.disabled.insert(recipe.optimize.disable.begin(), recipe.optimize.disable.end());
   ctx.enabled.insert(recipe.optimize.enable.begin(), recipe.optimize.enable.end());
-  ctx.activation_layout = recipe.layout.activations;  // ConvertLayout's target
+  // ConvertLayout's target; `auto` depends on the device (see optimize).
+  if (recipe.layout.activations != "auto") ctx.activation_layout = recipe.layout.activations;
   if (ctx.disabled.count("FuseOps"))
     throw Error(Diagnostic{Severity::error, recipe.locate("/optimize/disable"), "/optimize/disable",
                            "FuseOps cannot be disabled: kernels are built from the primitive functions it makes", {}});
   return ctx;
 }
 
-OptimizedModule optimize(const lang::Module& module, const spec::Recipe& recipe,
+std::string activation_layout(const spec::Recipe& recipe, const targets::DeviceProfile& profile) {
+  if (recipe.layout.activations != "auto") return recipe.layout.activations;
+  const int lanes = lower::float_lanes(targets::resolved_halide_target(profile));
+  return lanes > 1 ? "NCHW" + std::to_string(lanes) + "c" : "NCHW";
+}
+
+OptimizedModule optimize(const lang::Module& module, const spec::Recipe& recipe, const std::string& layout,
                          const std::function<void(const std::string&, const lang::Module&)>& after_pass) {
   lang::PassContext ctx = pass_context(recipe);
+  ctx.activation_layout = layout;
   ctx.after_pass = after_pass;
   // FuseOps belongs to lowering, not to the optimisation level: run it at every level.
   ctx.enabled.insert("FuseOps");
@@ -252,28 +260,45 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
     check_recipe_against_model(r, imported);
     const double import_seconds = seconds_since(t);
 
-    const fs::path ir_dir = artifact_dir(out_dir, variant, variant_count, "ir");
-    int pass_index = 0;
-    std::vector<std::pair<std::string, std::string>> ir_texts;
-    if (wants(options, "ir")) ir_texts.emplace_back("00_imported.ir", lang::print_module(imported));
-    t = Clock::now();
-    OptimizedModule optimized = optimize(imported, r, [&](const std::string& pass, const lang::Module& m) {
-      ++pass_index;
-      if (wants(options, "ir"))
-        ir_texts.emplace_back((pass_index < 10 ? "0" : "") + std::to_string(pass_index) + "_" + pass + ".ir", lang::print_module(m));
-    });
-    const double optimize_seconds = seconds_since(t);
-    if (!ir_texts.empty()) {
-      StagingDirectory staging(ir_dir);
-      for (const auto& [name, text] : ir_texts) write_file_atomic(staging.path() / name, text);
-      if (wants(options, "memory"))
-        write_file_atomic(staging.path() / "memory_plan.txt",
-                          lower::print_memory_plan(optimized.module, lower::plan_memory(optimized.module)));
-      staging.commit();
+    // One optimized module per activation layout the variant's targets need.
+    const std::vector<spec::TargetSpec> variant_target_list = variant_targets(variant, targets);
+    std::vector<std::string> layouts;
+    for (const spec::TargetSpec& target : variant_target_list) {
+      const std::string layout = activation_layout(r, targets::find_device_profile(target.device));
+      if (std::find(layouts.begin(), layouts.end(), layout) == layouts.end()) layouts.push_back(layout);
+    }
+    std::map<std::string, OptimizedModule> optimized_by_layout;
+    std::map<std::string, double> optimize_seconds;
+    for (const std::string& layout : layouts) {
+      // With several layouts, each one's IR goes to a folder of its own under ir/.
+      const fs::path ir_dir = layouts.size() == 1 ? artifact_dir(out_dir, variant, variant_count, "ir")
+                                                  : artifact_dir(out_dir, variant, variant_count, "ir") / layout;
+      int pass_index = 0;
+      std::vector<std::pair<std::string, std::string>> ir_texts;
+      if (wants(options, "ir")) ir_texts.emplace_back("00_imported.ir", lang::print_module(imported));
+      t = Clock::now();
+      OptimizedModule optimized = optimize(imported, r, layout, [&](const std::string& pass, const lang::Module& m) {
+        ++pass_index;
+        if (wants(options, "ir"))
+          ir_texts.emplace_back((pass_index < 10 ? "0" : "") + std::to_string(pass_index) + "_" + pass + ".ir",
+                                lang::print_module(m));
+      });
+      optimize_seconds[layout] = seconds_since(t);
+      if (!ir_texts.empty()) {
+        StagingDirectory staging(ir_dir);
+        for (const auto& [name, text] : ir_texts) write_file_atomic(staging.path() / name, text);
+        if (wants(options, "memory"))
+          write_file_atomic(staging.path() / "memory_plan.txt",
+                            lower::print_memory_plan(optimized.module, lower::plan_memory(optimized.module)));
+        staging.commit();
+      }
+      optimized_by_layout.emplace(layout, std::move(optimized));
     }
 
-    for (const spec::TargetSpec& target : variant_targets(variant, targets)) {
+    for (const spec::TargetSpec& target : variant_target_list) {
       const targets::DeviceProfile& profile = targets::find_device_profile(target.device);
+      const std::string layout = activation_layout(r, profile);
+      const OptimizedModule& optimized = optimized_by_layout.at(layout);
       targets::ArtifactOptions ao;
       ao.model_name = r.name;
       ao.cache_dir = options.use_cache ? cache_dir() : fs::path();
@@ -288,7 +313,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       if (options.progress) options.progress("building " + target.name + " (" + target.device + ") in " + a.directory.string());
       a.summary = targets::build_artifact(optimized.module, profile, ao, a.directory);
       a.passes = optimized.timings;
-      a.stage_seconds = {{"import", import_seconds}, {"optimize", optimize_seconds}};
+      a.stage_seconds = {{"import", import_seconds}, {"optimize", optimize_seconds.at(layout)}};
       for (const auto& [stage, s] : a.summary.stage_seconds) a.stage_seconds.emplace_back(stage, s);
       a.seconds = seconds_since(start);
       auto& digests = lock.variants[variant.name].targets[target.name].artifacts;

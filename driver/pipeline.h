@@ -31,8 +31,14 @@ struct OptimizedModule {
   std::vector<lang::PassTiming> timings;
 };
 
-// Runs the default pipeline; `after_pass` sees each intermediate module.
-OptimizedModule optimize(const lang::Module& module, const spec::Recipe& recipe,
+// The layout of the activations on a device: the recipe's, or for `auto`
+// the blocked layout whose channel block fills one vector register of the
+// device (NCHW16c with AVX-512, NCHW8c with AVX2, NCHW4c with NEON).
+std::string activation_layout(const spec::Recipe& recipe, const targets::DeviceProfile& profile);
+
+// Runs the default pipeline with activations in `layout` (a concrete
+// layout, see activation_layout); `after_pass` sees each intermediate module.
+OptimizedModule optimize(const lang::Module& module, const spec::Recipe& recipe, const std::string& layout,
                          const std::function<void(const std::string&, const lang::Module&)>& after_pass = {});
 
 struct CompileOptions {

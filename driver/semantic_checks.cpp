@@ -123,12 +123,12 @@ class ModelChecks {
   // layers, a block the pass never uses, or a block no layer takes.
   void check_layout() {
     const std::string& layout = recipe_.layout.activations;
-    if (layout == "NCHW") return;
+    if (layout == "NCHW" || layout == "auto") return;
     const std::vector<SpatialLayer> layers = spatial_layers();
     if (layers.empty()) {
       problem("/layout/activations",
               "layout " + layout + " applies to the activations of convolution and pooling layers, and this model has none",
-              "leave layout.activations out (NCHW) for this model");
+              "leave layout.activations out (auto) for this model");
       return;
     }
     const std::optional<int64_t> k = channel_block(layout);

@@ -359,6 +359,10 @@ std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang:
 
 std::string host_halide_target() { return host_target().to_string(); }
 
+int float_lanes(const std::string& halide_target) {
+  return parse_target(halide_target, true).natural_vector_size<float>();
+}
+
 std::string halide_version() {
   return MODELC_HALIDE_VERSION;
 }

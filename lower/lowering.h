@@ -70,6 +70,9 @@ std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang:
 // (AVX512-FP16 on AMD Zen 4): what "host" means everywhere in modelc.
 std::string host_halide_target();
 
+// float32 lanes of one natural vector of a Halide target ("host" allowed).
+int float_lanes(const std::string& halide_target);
+
 std::string halide_version();
 std::string llvm_version();
 

@@ -57,6 +57,7 @@ const LoweringRegistry& LoweringRegistry::global() {
   static const LoweringRegistry registry = [] {
     LoweringRegistry r;
     register_nn_lowerings(r);
+    register_conv_lowerings(r);
     register_elementwise_lowerings(r);
     register_transform_lowerings(r);
     register_indexing_lowerings(r);
@@ -83,6 +84,16 @@ std::vector<std::string> LoweringRegistry::names() const {
   std::vector<std::string> out;
   for (const auto& [n, _] : rules_) out.push_back(n);
   return out;
+}
+
+RegisterFile register_file(const Halide::Target& target) {
+  RegisterFile f;
+  f.lanes = target.natural_vector_size<float>();
+  // 512-bit vectors on x86 come with 32 registers (AVX-512); AArch64 has 32 NEON registers.
+  const bool wide = (target.arch == Halide::Target::X86 && f.lanes >= 16) ||
+                    (target.arch == Halide::Target::ARM && target.bits == 64);
+  f.vector_registers = wide ? 32 : 16;
+  return f;
 }
 
 int fitting_lanes(int64_t extent, int lanes) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lang/module.h"
+#include "lower/register_tile.h"
 
 namespace modelc::lower {
 
@@ -80,6 +81,7 @@ class LoweringRegistry {
 };
 
 void register_nn_lowerings(LoweringRegistry& registry);
+void register_conv_lowerings(LoweringRegistry& registry);
 void register_elementwise_lowerings(LoweringRegistry& registry);
 void register_transform_lowerings(LoweringRegistry& registry);
 void register_indexing_lowerings(LoweringRegistry& registry);
@@ -91,6 +93,8 @@ void register_layout_lowerings(LoweringRegistry& registry);
 // Schedules shared by rules (lower/schedules.cpp).
 // Output of an elementwise/injective kernel: vectorize the innermost dim, parallelize the outer ones.
 void schedule_injective(const ScheduleContext& ctx);
+// The vector registers of a CPU target (for register tiles).
+RegisterFile register_file(const Halide::Target& target);
 // Largest power of two <= lanes that fits `extent` (1 when extent is tiny).
 int fitting_lanes(int64_t extent, int lanes);
 // Whether a kernel doing about `work` multiply-adds (or element writes) gains

@@ -38,7 +38,7 @@ struct QuantizationSpec {
 };
 
 struct LayoutSpec {
-  std::string activations = "NCHW";  // NCHW | NHWC | NCHW<k>c
+  std::string activations = "auto";  // auto | NCHW | NHWC | NCHW<k>c (auto: chosen per target)
   std::string weights = "auto";
 };
 

@@ -3,6 +3,7 @@
 
 #include "lang/ops/layout.h"
 
+#include "lower/ops/spatial.h"
 #include "lower/tensor_func.h"
 
 namespace modelc::lower {
@@ -14,108 +15,6 @@ using Halide::RDom;
 using Halide::TailStrategy;
 using Halide::Var;
 using lang::attrs_as;
-
-bool any_padding(const std::vector<int64_t>& padding) {
-  return padding[0] || padding[1] || padding[2] || padding[3];
-}
-
-// The NCHW input, reading `fill` outside [0, extent) of the two spatial axes.
-Func with_exterior(const TensorFunc& x, Expr fill, const std::string& name) {
-  const auto& s = x.type.shape;  // N, C, H, W
-  Func f(name);
-  Var w, h, c, n;
-  Expr inside = w >= 0 && w < static_cast<int>(s[3]) && h >= 0 && h < static_cast<int>(s[2]);
-  Expr cw = Halide::clamp(w, 0, static_cast<int>(s[3]) - 1);
-  Expr ch = Halide::clamp(h, 0, static_cast<int>(s[2]) - 1);
-  f(w, h, c, n) = Halide::select(inside, x.func(cw, ch, c, n), fill);
-  return f;
-}
-
-// ---- conv2d and pooling in other layouts (NHWC, NCHW16c, ...) ----
-//
-// The compute is written over logical NCHW / OIHW indices; lang::source_index
-// maps them onto the physical layouts, so one rule serves every layout. The
-// accumulator is indexed like the physical result, whose innermost axis (the
-// channel block of NCHW{k}c, the channels of NHWC) is vectorized: each input
-// element broadcasts against a vector of weights of consecutive output channels.
-
-const lang::Layout& logical_nchw() {
-  static const lang::Layout layout = lang::Layout::parse("NCHW");
-  return layout;
-}
-
-// Logical (w, h, c, n) of a tensor stored in `layout`, reading `fill` outside the spatial extent.
-Func logical_with_exterior(const TensorFunc& x, const lang::Layout& layout, Expr fill, const std::string& name) {
-  const auto s = lang::convert_shape(x.type.shape, layout, logical_nchw());  // N, C, H, W
-  Func f(name);
-  Var w, h, c, n;
-  Expr inside = w >= 0 && w < static_cast<int>(s[3]) && h >= 0 && h < static_cast<int>(s[2]);
-  Expr cw = Halide::clamp(w, 0, static_cast<int>(s[3]) - 1);
-  Expr ch = Halide::clamp(h, 0, static_cast<int>(s[2]) - 1);
-  f(w, h, c, n) = Halide::select(inside, x.at(lang::source_index(layout, logical_nchw(), std::vector<Expr>{n, c, ch, cw})), fill);
-  return f;
-}
-
-// Logical NCHW index of the physical result index `v` in `layout`.
-std::vector<Expr> logical_index(const lang::Layout& layout, const std::vector<Var>& v) {
-  return lang::source_index(logical_nchw(), layout, std::vector<Expr>(v.begin(), v.end()));
-}
-
-// Vectorizes the innermost axis of a result in `layout`, unrolls a few
-// columns of W around it and runs rows in parallel.
-void schedule_blocked(const ScheduleContext& s, const lang::Layout& layout, Func acc, const std::vector<Var>& acc_vars,
-                      const std::vector<Halide::RVar>& reduction) {
-  const std::vector<Var>& v = s.output_vars;
-  const size_t inner = v.size() - 1;
-  const auto w_axis = static_cast<size_t>(layout.position_of('W'));
-  const auto h_axis = static_cast<size_t>(layout.position_of('H'));
-  const int lanes = fitting_lanes(s.output_type.shape[inner], s.vector_lanes);
-  const int columns = s.output_type.shape[w_axis] >= 4 && w_axis != inner ? 4 : 1;
-  Func out = s.output;
-  Var wo("wo"), wi("wi");
-  out.split(v[w_axis], wo, wi, columns, TailStrategy::GuardWithIf).vectorize(v[inner], lanes, TailStrategy::GuardWithIf);
-  if (w_axis != inner) out.reorder(v[inner], wi, wo).unroll(wi);
-  out.parallel(v[h_axis]);
-  if (!acc.defined()) return;
-  acc.compute_at(out, wo).vectorize(acc_vars[inner], lanes, TailStrategy::GuardWithIf);
-  if (w_axis != inner) acc.unroll(acc_vars[w_axis]);
-  std::vector<Halide::VarOrRVar> order{acc_vars[inner]};
-  if (w_axis != inner) order.push_back(acc_vars[w_axis]);
-  for (const Halide::RVar& r : reduction) order.push_back(r);
-  acc.update().reorder(order).vectorize(acc_vars[inner], lanes, TailStrategy::GuardWithIf);
-  if (w_axis != inner) acc.update().unroll(acc_vars[w_axis]);
-}
-
-LoweredOp lower_conv2d_any_layout(std::span<const TensorFunc> args, const LowerContext& ctx) {
-  const auto& a = attrs_as<lang::Conv2DAttrs>(*ctx.binding.attrs);
-  const lang::Layout data = lang::Layout::parse(a.data_layout), out_layout = lang::Layout::parse(a.out_layout);
-  const lang::Layout kernel = lang::Layout::parse(a.kernel_layout), oihw = lang::Layout::parse("OIHW");
-  const lang::TensorType out_type = ctx.binding.types.at(0);
-  const auto ws = lang::convert_shape(args[1].type.shape, kernel, oihw);  // K, C/groups, R, S
-  const int CG = static_cast<int>(ws[1]);
-  const int KG = static_cast<int>(ws[0] / a.groups);
-  Func padded = logical_with_exterior(args[0], data, Expr(0.f), ctx.name + "_pad");
-  const TensorFunc weight = args[1];
-
-  const std::vector<Var> av = make_vars(out_type.rank(), ctx.name + "_a");
-  const std::vector<Expr> o = logical_index(out_layout, av);  // n, k, oy, ox
-  Func acc(ctx.name + "_conv");
-  RDom r(0, static_cast<int>(ws[3]), 0, static_cast<int>(ws[2]), 0, CG, ctx.name + "_r");  // s, r, channel
-  const Expr ix = o[3] * static_cast<int>(a.strides[1]) + r.x * static_cast<int>(a.dilation[1]) - static_cast<int>(a.padding[1]);
-  const Expr iy = o[2] * static_cast<int>(a.strides[0]) + r.y * static_cast<int>(a.dilation[0]) - static_cast<int>(a.padding[0]);
-  const Expr ic = a.groups == 1 ? Expr(r.z) : (o[1] / KG) * CG + r.z;
-  const Expr wv = weight.at(lang::source_index(kernel, oihw, std::vector<Expr>{o[1], r.z, r.y, r.x}));
-  acc(halide_order(av)) = 0.f;
-  acc(halide_order(av)) += padded(ix, iy, ic, o[0]) * wv;
-
-  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
-  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
-    schedule_blocked(s, out_layout, acc, av, {r.x, r.y, r.z});
-    // As for NCHW: the padded input an output row reads, stored per row.
-    if (any_padding(a.padding)) padded.compute_at(s.output, s.output_vars[static_cast<size_t>(out_layout.position_of('H'))]);
-  };
-  return {value, schedule, {}};
-}
 
 template <bool kMax>
 LoweredOp lower_pool2d_any_layout(std::span<const TensorFunc> args, const LowerContext& ctx) {
@@ -139,59 +38,6 @@ LoweredOp lower_pool2d_any_layout(std::span<const TensorFunc> args, const LowerC
     return Halide::sum(padded(ix, iy, o[1], o[0])) / Halide::cast<float>(Halide::max(counted, 1));
   });
   ScheduleHook schedule = [layout](const ScheduleContext& sc) { schedule_blocked(sc, layout, Func(), {}, {}); };
-  return {value, schedule, {}};
-}
-
-// ---- conv2d, NCHW x OIHW ----
-//
-// Direct convolution into an accumulator computed per output tile of
-// (lanes x block) = (width x output channels): the width is vectorized, the
-// channel block unrolled, so each input vector load feeds `block` FMAs.
-LoweredOp lower_conv2d(std::span<const TensorFunc> args, const LowerContext& ctx) {
-  const auto& a = attrs_as<lang::Conv2DAttrs>(*ctx.binding.attrs);
-  if (a.data_layout != "NCHW" || a.kernel_layout != "OIHW" || a.out_layout != "NCHW") return lower_conv2d_any_layout(args, ctx);
-  const lang::TensorType out_type = ctx.binding.types.at(0);
-  const auto& ws = args[1].type.shape;  // K, C/groups, R, S
-  const int CG = static_cast<int>(ws[1]);
-  const int KG = static_cast<int>(ws[0] / a.groups);
-  const bool pads = any_padding(a.padding);
-  Func padded = pads ? with_exterior(args[0], Expr(0.f), ctx.name + "_pad") : args[0].func;
-  Func weight = args[1].func;
-
-  Func acc(ctx.name + "_conv");
-  Var x("x"), y("y"), c("c"), n("n");
-  RDom r(0, static_cast<int>(ws[3]), 0, static_cast<int>(ws[2]), 0, CG, ctx.name + "_r");  // s, r, channel
-  const Expr ix = x * static_cast<int>(a.strides[1]) + r.x * static_cast<int>(a.dilation[1]) - static_cast<int>(a.padding[1]);
-  const Expr iy = y * static_cast<int>(a.strides[0]) + r.y * static_cast<int>(a.dilation[0]) - static_cast<int>(a.padding[0]);
-  const Expr ic = a.groups == 1 ? Expr(r.z) : (c / KG) * CG + r.z;
-  acc(x, y, c, n) = 0.f;
-  acc(x, y, c, n) += padded(ix, iy, ic, n) * weight(r.x, r.y, r.z, c);
-
-  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[3], v[2], v[1], v[0]); });
-
-  const int64_t out_w = out_type.shape[3], out_c = out_type.shape[1];
-  // A block of output channels shares each input vector load only when every
-  // output channel reads every input channel: with AVX-512, 16 channels x 16
-  // lanes fill 16 of the 32 vector registers with accumulators.
-  const bool dense_channels = a.groups == 1;
-  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
-    const int lanes = fitting_lanes(out_w, s.vector_lanes);
-    const int block = dense_channels && out_c >= 16 && s.vector_lanes >= 16 ? 16 : out_c >= 8 ? 8 : static_cast<int>(out_c);
-    const Var ox = s.output_vars[3], oy = s.output_vars[2], oc = s.output_vars[1], on = s.output_vars[0];
-    Var xo("xo"), xi("xi"), co("co"), ci("ci");
-    Func out = s.output;
-    out.split(ox, xo, xi, lanes, TailStrategy::ShiftInwards)
-        .split(oc, co, ci, block, TailStrategy::ShiftInwards)
-        .reorder(xi, ci, xo, co, oy, on)
-        .vectorize(xi)
-        .unroll(ci)
-        .parallel(oy);
-    // The padded input rows one output row reads, stored per row: the inner
-    // loop then loads plain vectors instead of selecting against the border.
-    if (pads) padded.compute_at(out, oy).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
-    acc.compute_at(out, xo).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
-    acc.update().reorder(x, c, r.x, r.y, r.z).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
-  };
   return {value, schedule, {}};
 }
 
@@ -264,21 +110,42 @@ LoweredOp lower_batch_matmul(std::span<const TensorFunc> args, const LowerContex
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
 
   const int64_t N = out_type.shape[rank - 1], M = out_type.shape[rank - 2];
+  const int64_t batches = out_type.element_count() / (N * M);
   const bool parallel = worth_parallel(out_type.element_count() * K);
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
+    // A register tile of B vectors of columns x T rows (lower/register_tile.h):
+    // per step of k, B vectors of y's row k are loaded once and each of the T
+    // elements x[row, k] is broadcast against them.
     const int lanes = fitting_lanes(N, s.vector_lanes);
-    const int rows = M >= 4 ? 4 : static_cast<int>(M);
-    Var no("no"), ni("ni"), mo("mo"), mi("mi");
+    const RegisterTile tile = choose_register_tile(register_file(s.target), lanes, N / lanes, M);
+    const int columns = lanes * tile.blocks;
+    const TailStrategy column_tail = N % columns == 0 || N >= columns ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
+    const Var n = s.output_vars[rank - 1], m = s.output_vars[rank - 2];
+    const Var an = vars[rank - 1], am = vars[rank - 2];
+    Var no("no"), ni("ni"), mo("mo"), mi("mi"), nb("nb"), nv("nv"), tiles("tiles");
     Func out = s.output;
-    out.split(s.output_vars[rank - 1], no, ni, lanes, TailStrategy::GuardWithIf)
-        .split(s.output_vars[rank - 2], mo, mi, rows, TailStrategy::GuardWithIf)
-        .reorder(ni, mi, no, mo)
-        .vectorize(ni)
+    out.split(n, no, ni, columns, column_tail)
+        .split(m, mo, mi, tile.pixels, TailStrategy::ShiftInwards)
+        .split(ni, nb, nv, lanes, TailStrategy::GuardWithIf)
+        .reorder(nv, nb, mi, mo, no)
+        .vectorize(nv)
+        .unroll(nb)
         .unroll(mi);
-    if (parallel && rank > 2) out.parallel(s.output_vars[0]);
-    else if (parallel) out.parallel(mo);
-    acc.compute_at(out, no).vectorize(vars[rank - 1], lanes, TailStrategy::GuardWithIf).unroll(vars[rank - 2]);
-    acc.update().reorder(vars[rank - 1], vars[rank - 2], k).vectorize(vars[rank - 1], lanes, TailStrategy::GuardWithIf).unroll(vars[rank - 2]);
+    // The columns' slice of y (K x columns) stays in cache while the row tiles walk x.
+    if (parallel && rank > 2 && batches >= 2) out.parallel(s.output_vars[0]);
+    else if (parallel) out.fuse(mo, no, tiles).parallel(tiles);
+    Var bn("bn"), vn("vn");
+    acc.compute_at(out, parallel && !(rank > 2 && batches >= 2) ? tiles : mo)
+        .split(an, bn, vn, lanes, TailStrategy::GuardWithIf)
+        .vectorize(vn)
+        .unroll(bn)
+        .unroll(am);
+    acc.update()
+        .split(an, bn, vn, lanes, TailStrategy::GuardWithIf)
+        .reorder(vn, bn, am, k)
+        .vectorize(vn)
+        .unroll(bn)
+        .unroll(am);
   };
   return {value, schedule, {}};
 }
@@ -392,7 +259,6 @@ LoweredOp lower_softmax(std::span<const TensorFunc> args, const LowerContext& ct
 }  // namespace
 
 void register_nn_lowerings(LoweringRegistry& r) {
-  r.add("nn.conv2d", lower_conv2d);
   r.add("nn.dense", lower_dense);
   r.add("nn.batch_matmul", lower_batch_matmul);
   r.add("nn.bias_add", lower_bias_add);

@@ -167,6 +167,7 @@ model:
       - {op: max_pool, name: pool, kernel: 2, inputs: [conv]}
       - {op: global_avg_pool, name: gap, inputs: [act]}
     outputs: [pool, conv, gap]
+layout: {activations: NCHW}  # a blocked layout would add transforms at the outputs
 targets:
   host: {device: host}
 )"));

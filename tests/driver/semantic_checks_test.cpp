@@ -153,7 +153,7 @@ TEST_CASE("a layout that cannot apply to the model: no such layers, a block the 
   CHECK(check(tmp, recipe_text("  onnx: " + mlp().string() + "\n", "layout: {activations: NHWC}\n")) ==
         "recipe.yaml:6:23: error: layout NHWC applies to the activations of convolution and pooling layers, and this "
         "model has none (at /layout/activations)\n"
-        "  hint: leave layout.activations out (NCHW) for this model\n");
+        "  hint: leave layout.activations out (auto) for this model\n");
   CHECK(check(tmp, recipe_text(kCnnGraph, "layout: {activations: NCHW12c}\n")).find(
             "error: layout NCHW12c has a channel block of 12, expected a power of two (1, 2, 4, ... up to 2^20)") !=
         std::string::npos);

@@ -1,0 +1,273 @@
+// Compute rules and schedules of nn.conv2d, one per form:
+//
+//  - blocked: a dense convolution (groups 1) whose result is NCHW{k}c, input
+//    NCHW{k}c or NCHW, weights packed at compile time (OIHW{ki}i{ko}o, or
+//    OIHW{ko}o for an NCHW input). The fast path of CNNs on CPUs: a register
+//    tile of B channel blocks x T output pixels (lower/register_tile.h)
+//    accumulates while the reduction walks input channels, then the kernel
+//    window; bias, activation and residual add run on the tile as it is
+//    stored.
+//  - depthwise blocked: groups == channels, NCHW{k}c in and out; each channel
+//    block is a vector, T pixels per tile.
+//  - NCHW x OIHW: the model's own layout (layout: NCHW); width vectorized.
+//  - anything else (NHWC, grouped in a blocked layout, ...): one rule over
+//    logical indices, mapped onto the physical layouts by lang::source_index.
+#include "lang/ops/nn.h"
+
+#include "lang/ops/layout.h"
+#include "lower/ops/spatial.h"
+#include "lower/register_tile.h"
+#include "lower/tensor_func.h"
+
+namespace modelc::lower {
+namespace {
+
+using Halide::Expr;
+using Halide::Func;
+using Halide::RDom;
+using Halide::TailStrategy;
+using Halide::Var;
+using lang::attrs_as;
+
+struct ConvGeometry {
+  int sw, sh, dw, dh, pl, pt;  // strides, dilation, left/top padding
+  explicit ConvGeometry(const lang::Conv2DAttrs& a)
+      : sw(static_cast<int>(a.strides[1])), sh(static_cast<int>(a.strides[0])), dw(static_cast<int>(a.dilation[1])),
+        dh(static_cast<int>(a.dilation[0])), pl(static_cast<int>(a.padding[1])), pt(static_cast<int>(a.padding[0])) {}
+  Expr ix(Expr x, Expr s) const { return x * sw + s * dw - pl; }
+  Expr iy(Expr y, Expr r) const { return y * sh + r * dh - pt; }
+};
+
+// The physical input with zeros outside its spatial extent, in Halide order:
+// (ci, x, y, cb, n) for NCHW{k}c, (x, y, c, n) for NCHW. Computed once per
+// call when the convolution pads, so the inner loop never tests the border.
+Func padded_input(const TensorFunc& x, bool blocked, bool pads, const std::string& name) {
+  const auto& s = x.type.shape;
+  const int H = static_cast<int>(s[2]), W = static_cast<int>(s[3]);
+  Func f(name);
+  Var ci("ci"), w("w"), h("h"), c("c"), n("n");
+  if (!pads) {
+    if (blocked) f(ci, w, h, c, n) = x.func(ci, w, h, c, n);
+    else f(w, h, c, n) = x.func(w, h, c, n);
+    return f;
+  }
+  const Expr inside = w >= 0 && w < W && h >= 0 && h < H;
+  const Expr cw = Halide::clamp(w, 0, W - 1), ch = Halide::clamp(h, 0, H - 1);
+  if (blocked) f(ci, w, h, c, n) = Halide::select(inside, x.func(ci, cw, ch, c, n), 0.f);
+  else f(w, h, c, n) = Halide::select(inside, x.func(cw, ch, c, n), 0.f);
+  return f;
+}
+
+// Materializes a padded input: rows in parallel, the innermost axis vectorized.
+void schedule_padded_input(Func padded, const ScheduleContext& s) {
+  const std::vector<Var> args = padded.args();
+  padded.compute_root().vectorize(args[0], s.vector_lanes, TailStrategy::GuardWithIf).parallel(args[args.size() - 2]);
+}
+
+// ---- blocked: out NCHW{ko}c, groups 1 ----
+bool is_blocked_dense(const lang::Conv2DAttrs& a) {
+  const lang::Layout out = lang::Layout::parse(a.out_layout), data = lang::Layout::parse(a.data_layout);
+  if (a.groups != 1 || out.primal() != "NCHW" || out.rank() != 5 || !out.factor_of('C')) return false;
+  const int64_t ki = data.factor_of('C'), ko = out.factor_of('C');
+  if (data.str() == "NCHW") return a.kernel_layout == "OIHW" + std::to_string(ko) + "o";
+  return data.rank() == 5 && data.primal() == "NCHW" &&
+         a.kernel_layout == "OIHW" + std::to_string(ki) + "i" + std::to_string(ko) + "o";
+}
+
+LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::Conv2DAttrs>(*ctx.binding.attrs);
+  const lang::TensorType out_type = ctx.binding.types.at(0);  // N, K/ko, OH, OW, ko
+  const lang::Layout data = lang::Layout::parse(a.data_layout);
+  const bool blocked_input = data.factor_of('C') != 0;
+  const auto& xs = args[0].type.shape;   // N, C/ki, H, W, ki  or  N, C, H, W
+  const auto& ws = args[1].type.shape;   // K/ko, C/ki, R, S, ki, ko  or  K/ko, C, R, S, ko
+  const int ki = blocked_input ? static_cast<int>(xs[4]) : 1;
+  const int input_blocks = static_cast<int>(xs[1]);
+  const int R = static_cast<int>(ws[2]), S = static_cast<int>(ws[3]);
+  const bool pads = any_padding(a.padding);
+  const ConvGeometry g(a);
+
+  Func padded = padded_input(args[0], blocked_input, pads, ctx.name + "_pad");
+  Func acc(ctx.name + "_conv");
+  Var k("k"), x("x"), y("y"), kb("kb"), n("n");
+  RDom r(0, ki, 0, S, 0, R, 0, input_blocks, ctx.name + "_r");  // ci, s, r, cb
+  const Expr ix = g.ix(x, r.y), iy = g.iy(y, r.z);
+  const Expr in = blocked_input ? padded(r.x, ix, iy, r.w, n) : padded(ix, iy, r.w, n);
+  const Expr w = blocked_input ? args[1].func(k, r.x, r.y, r.z, r.w, kb) : args[1].func(k, r.y, r.z, r.w, kb);
+  acc(k, x, y, kb, n) = 0.f;
+  acc(k, x, y, kb, n) += in * w;
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
+
+  const int64_t work = out_type.element_count() * ki * input_blocks * R * S;
+  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
+    const std::vector<Var>& v = s.output_vars;  // n, kb, y, x, k
+    const int ko = static_cast<int>(out_type.shape[4]);
+    const RegisterTile tile = choose_register_tile(register_file(s.target), ko, out_type.shape[1], out_type.shape[3]);
+    Func out = s.output;
+    Var xo("xo"), xi("xi"), bo("bo"), bi("bi"), rows("rows");
+    out.split(v[3], xo, xi, tile.pixels, TailStrategy::ShiftInwards)
+        .split(v[1], bo, bi, tile.blocks, TailStrategy::ShiftInwards)
+        .reorder(v[4], xi, bi, xo, v[2], bo, v[0])
+        .vectorize(v[4])
+        .unroll(xi)
+        .unroll(bi)
+        .fuse(v[2], bo, rows);
+    if (worth_parallel(work)) out.parallel(rows);
+    acc.compute_at(out, xo).vectorize(k).unroll(x).unroll(kb);
+    // Weight vectors of the B blocks stay in registers while each of the T
+    // input values is broadcast once and used right away: B + 1 registers
+    // beside the accumulators (x inside kb would keep T broadcasts alive).
+    acc.update().reorder(k, kb, x, r.x, r.y, r.z, r.w).vectorize(k).unroll(kb).unroll(x);
+    if (pads) schedule_padded_input(padded, s);
+  };
+  return {value, schedule, {}};
+}
+
+// ---- depthwise blocked: groups == C == K, NCHW{k}c in and out, OIHW{k}o weights ----
+bool is_depthwise_blocked(const lang::Conv2DAttrs& a, const lang::TensorType& in, const lang::TensorType& out) {
+  const lang::Layout o = lang::Layout::parse(a.out_layout), d = lang::Layout::parse(a.data_layout);
+  if (o.primal() != "NCHW" || o.rank() != 5 || d.str() != o.str() || !o.factor_of('C')) return false;
+  const int64_t channels = in.shape[1] * in.shape[4];
+  return a.groups > 1 && a.groups == channels && out.shape[1] * out.shape[4] == channels &&
+         a.kernel_layout == "OIHW" + std::to_string(o.factor_of('C')) + "o";
+}
+
+LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::Conv2DAttrs>(*ctx.binding.attrs);
+  const lang::TensorType out_type = ctx.binding.types.at(0);  // N, C/k, OH, OW, k
+  const auto& ws = args[1].type.shape;                        // C/k, 1, R, S, k
+  const int R = static_cast<int>(ws[2]), S = static_cast<int>(ws[3]);
+  const bool pads = any_padding(a.padding);
+  const ConvGeometry g(a);
+
+  Func padded = padded_input(args[0], true, pads, ctx.name + "_pad");
+  Func acc(ctx.name + "_conv");
+  Var k("k"), x("x"), y("y"), cb("cb"), n("n");
+  RDom r(0, S, 0, R, ctx.name + "_r");
+  acc(k, x, y, cb, n) = 0.f;
+  acc(k, x, y, cb, n) += padded(k, g.ix(x, r.x), g.iy(y, r.y), cb, n) * args[1].func(k, r.x, r.y, 0, cb);
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
+
+  const int64_t work = out_type.element_count() * R * S;
+  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
+    const std::vector<Var>& v = s.output_vars;  // n, cb, y, x, k
+    const int block = static_cast<int>(out_type.shape[4]);
+    // No weight vector is shared between pixels' inputs here: each FMA loads
+    // its own input vector, so the tile only needs to keep enough FMAs in flight.
+    RegisterFile registers = register_file(s.target);
+    const RegisterTile tile = choose_register_tile(registers, block, 1, out_type.shape[3]);
+    Func out = s.output;
+    Var xo("xo"), xi("xi"), rows("rows");
+    out.split(v[3], xo, xi, tile.pixels, TailStrategy::ShiftInwards)
+        .reorder(v[4], xi, xo, v[2], v[1], v[0])
+        .vectorize(v[4])
+        .unroll(xi)
+        .fuse(v[2], v[1], rows);
+    if (worth_parallel(work)) out.parallel(rows);
+    acc.compute_at(out, xo).vectorize(k).unroll(x);
+    acc.update().reorder(k, x, r.x, r.y).vectorize(k).unroll(x).unroll(r.x);
+    if (pads) schedule_padded_input(padded, s);
+  };
+  return {value, schedule, {}};
+}
+
+// ---- any layout: logical indices over the physical layouts ----
+//
+// The accumulator is indexed like the physical result, whose innermost axis
+// (the channel block of NCHW{k}c, the channels of NHWC) is vectorized: each
+// input element broadcasts against a vector of weights of consecutive output
+// channels.
+LoweredOp lower_conv2d_any_layout(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::Conv2DAttrs>(*ctx.binding.attrs);
+  const lang::Layout data = lang::Layout::parse(a.data_layout), out_layout = lang::Layout::parse(a.out_layout);
+  const lang::Layout kernel = lang::Layout::parse(a.kernel_layout), oihw = lang::Layout::parse("OIHW");
+  const lang::TensorType out_type = ctx.binding.types.at(0);
+  const auto ws = lang::convert_shape(args[1].type.shape, kernel, oihw);  // K, C/groups, R, S
+  const int CG = static_cast<int>(ws[1]);
+  const int KG = static_cast<int>(ws[0] / a.groups);
+  Func padded = logical_with_exterior(args[0], data, Expr(0.f), ctx.name + "_pad");
+  const TensorFunc weight = args[1];
+  const ConvGeometry g(a);
+
+  const std::vector<Var> av = make_vars(out_type.rank(), ctx.name + "_a");
+  const std::vector<Expr> o = logical_index(out_layout, av);  // n, k, oy, ox
+  Func acc(ctx.name + "_conv");
+  RDom r(0, static_cast<int>(ws[3]), 0, static_cast<int>(ws[2]), 0, CG, ctx.name + "_r");  // s, r, channel
+  const Expr ic = a.groups == 1 ? Expr(r.z) : (o[1] / KG) * CG + r.z;
+  const Expr wv = weight.at(lang::source_index(kernel, oihw, std::vector<Expr>{o[1], r.z, r.y, r.x}));
+  acc(halide_order(av)) = 0.f;
+  acc(halide_order(av)) += padded(g.ix(o[3], r.x), g.iy(o[2], r.y), ic, o[0]) * wv;
+
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
+  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
+    schedule_blocked(s, out_layout, acc, av, {r.x, r.y, r.z});
+    // As for NCHW: the padded input an output row reads, stored per row.
+    if (any_padding(a.padding)) padded.compute_at(s.output, s.output_vars[static_cast<size_t>(out_layout.position_of('H'))]);
+  };
+  return {value, schedule, {}};
+}
+
+// ---- NCHW x OIHW ----
+//
+// Direct convolution into an accumulator computed per output tile of
+// (lanes x block) = (width x output channels): the width is vectorized, the
+// channel block unrolled, so each input vector load feeds `block` FMAs.
+LoweredOp lower_conv2d_nchw(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::Conv2DAttrs>(*ctx.binding.attrs);
+  const lang::TensorType out_type = ctx.binding.types.at(0);
+  const auto& ws = args[1].type.shape;  // K, C/groups, R, S
+  const int CG = static_cast<int>(ws[1]);
+  const int KG = static_cast<int>(ws[0] / a.groups);
+  const bool pads = any_padding(a.padding);
+  Func padded = pads ? with_exterior(args[0], Expr(0.f), ctx.name + "_pad") : args[0].func;
+  Func weight = args[1].func;
+  const ConvGeometry g(a);
+
+  Func acc(ctx.name + "_conv");
+  Var x("x"), y("y"), c("c"), n("n");
+  RDom r(0, static_cast<int>(ws[3]), 0, static_cast<int>(ws[2]), 0, CG, ctx.name + "_r");  // s, r, channel
+  const Expr ic = a.groups == 1 ? Expr(r.z) : (c / KG) * CG + r.z;
+  acc(x, y, c, n) = 0.f;
+  acc(x, y, c, n) += padded(g.ix(x, r.x), g.iy(y, r.y), ic, n) * weight(r.x, r.y, r.z, c);
+
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[3], v[2], v[1], v[0]); });
+
+  const int64_t out_w = out_type.shape[3], out_c = out_type.shape[1];
+  // A block of output channels shares each input vector load only when every
+  // output channel reads every input channel: with AVX-512, 16 channels x 16
+  // lanes fill 16 of the 32 vector registers with accumulators.
+  const bool dense_channels = a.groups == 1;
+  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
+    const int lanes = fitting_lanes(out_w, s.vector_lanes);
+    const int block = dense_channels && out_c >= 16 && s.vector_lanes >= 16 ? 16 : out_c >= 8 ? 8 : static_cast<int>(out_c);
+    const Var ox = s.output_vars[3], oy = s.output_vars[2], oc = s.output_vars[1], on = s.output_vars[0];
+    Var xo("xo"), xi("xi"), co("co"), ci("ci");
+    Func out = s.output;
+    out.split(ox, xo, xi, lanes, TailStrategy::ShiftInwards)
+        .split(oc, co, ci, block, TailStrategy::ShiftInwards)
+        .reorder(xi, ci, xo, co, oy, on)
+        .vectorize(xi)
+        .unroll(ci)
+        .parallel(oy);
+    // The padded input rows one output row reads, stored per row: the inner
+    // loop then loads plain vectors instead of selecting against the border.
+    if (pads) padded.compute_at(out, oy).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
+    acc.compute_at(out, xo).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
+    acc.update().reorder(x, c, r.x, r.y, r.z).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
+  };
+  return {value, schedule, {}};
+}
+
+LoweredOp lower_conv2d(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::Conv2DAttrs>(*ctx.binding.attrs);
+  if (a.data_layout == "NCHW" && a.kernel_layout == "OIHW" && a.out_layout == "NCHW") return lower_conv2d_nchw(args, ctx);
+  if (is_blocked_dense(a)) return lower_conv2d_blocked(args, ctx);
+  if (is_depthwise_blocked(a, args[0].type, ctx.binding.types.at(0))) return lower_conv2d_depthwise_blocked(args, ctx);
+  return lower_conv2d_any_layout(args, ctx);
+}
+
+}  // namespace
+
+void register_conv_lowerings(LoweringRegistry& r) { r.add("nn.conv2d", lower_conv2d); }
+
+}  // namespace modelc::lower

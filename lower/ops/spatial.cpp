@@ -1,0 +1,66 @@
+#include "lower/ops/spatial.h"
+
+namespace modelc::lower {
+
+using Halide::Expr;
+using Halide::Func;
+using Halide::TailStrategy;
+using Halide::Var;
+
+bool any_padding(const std::vector<int64_t>& padding) { return padding[0] || padding[1] || padding[2] || padding[3]; }
+
+Func with_exterior(const TensorFunc& x, Expr fill, const std::string& name) {
+  const auto& s = x.type.shape;  // N, C, H, W
+  Func f(name);
+  Var w, h, c, n;
+  Expr inside = w >= 0 && w < static_cast<int>(s[3]) && h >= 0 && h < static_cast<int>(s[2]);
+  Expr cw = Halide::clamp(w, 0, static_cast<int>(s[3]) - 1);
+  Expr ch = Halide::clamp(h, 0, static_cast<int>(s[2]) - 1);
+  f(w, h, c, n) = Halide::select(inside, x.func(cw, ch, c, n), fill);
+  return f;
+}
+
+const lang::Layout& logical_nchw() {
+  static const lang::Layout layout = lang::Layout::parse("NCHW");
+  return layout;
+}
+
+Func logical_with_exterior(const TensorFunc& x, const lang::Layout& layout, Expr fill, const std::string& name) {
+  const auto s = lang::convert_shape(x.type.shape, layout, logical_nchw());  // N, C, H, W
+  Func f(name);
+  Var w, h, c, n;
+  Expr inside = w >= 0 && w < static_cast<int>(s[3]) && h >= 0 && h < static_cast<int>(s[2]);
+  Expr cw = Halide::clamp(w, 0, static_cast<int>(s[3]) - 1);
+  Expr ch = Halide::clamp(h, 0, static_cast<int>(s[2]) - 1);
+  f(w, h, c, n) = Halide::select(inside, x.at(lang::source_index(layout, logical_nchw(), std::vector<Expr>{n, c, ch, cw})), fill);
+  return f;
+}
+
+std::vector<Expr> logical_index(const lang::Layout& layout, const std::vector<Var>& v) {
+  return lang::source_index(logical_nchw(), layout, std::vector<Expr>(v.begin(), v.end()));
+}
+
+void schedule_blocked(const ScheduleContext& s, const lang::Layout& layout, Func acc, const std::vector<Var>& acc_vars,
+                      const std::vector<Halide::RVar>& reduction) {
+  const std::vector<Var>& v = s.output_vars;
+  const size_t inner = v.size() - 1;
+  const auto w_axis = static_cast<size_t>(layout.position_of('W'));
+  const auto h_axis = static_cast<size_t>(layout.position_of('H'));
+  const int lanes = fitting_lanes(s.output_type.shape[inner], s.vector_lanes);
+  const int columns = s.output_type.shape[w_axis] >= 4 && w_axis != inner ? 4 : 1;
+  Func out = s.output;
+  Var wo("wo"), wi("wi");
+  out.split(v[w_axis], wo, wi, columns, TailStrategy::GuardWithIf).vectorize(v[inner], lanes, TailStrategy::GuardWithIf);
+  if (w_axis != inner) out.reorder(v[inner], wi, wo).unroll(wi);
+  out.parallel(v[h_axis]);
+  if (!acc.defined()) return;
+  acc.compute_at(out, wo).vectorize(acc_vars[inner], lanes, TailStrategy::GuardWithIf);
+  if (w_axis != inner) acc.unroll(acc_vars[w_axis]);
+  std::vector<Halide::VarOrRVar> order{acc_vars[inner]};
+  if (w_axis != inner) order.push_back(acc_vars[w_axis]);
+  for (const Halide::RVar& r : reduction) order.push_back(r);
+  acc.update().reorder(order).vectorize(acc_vars[inner], lanes, TailStrategy::GuardWithIf);
+  if (w_axis != inner) acc.update().unroll(acc_vars[w_axis]);
+}
+
+}  // namespace modelc::lower

@@ -1,0 +1,35 @@
+// Internal to lower/ops: what the 2-D window operators (convolutions,
+// pooling) share: reading an input with its exterior filled, logical NCHW
+// indices of a tensor stored in another layout, and the generic schedule of a
+// result in a channels-innermost layout.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lang/ops/layout.h"
+#include "lower/tensor_func.h"
+
+namespace modelc::lower {
+
+bool any_padding(const std::vector<int64_t>& padding);
+
+// The NCHW input, reading `fill` outside [0, extent) of the two spatial axes.
+Halide::Func with_exterior(const TensorFunc& x, Halide::Expr fill, const std::string& name);
+
+const lang::Layout& logical_nchw();
+
+// Logical (w, h, c, n) of a tensor stored in `layout`, reading `fill` outside the spatial extent.
+Halide::Func logical_with_exterior(const TensorFunc& x, const lang::Layout& layout, Halide::Expr fill,
+                                   const std::string& name);
+
+// Logical NCHW index of the physical result index `v` in `layout`.
+std::vector<Halide::Expr> logical_index(const lang::Layout& layout, const std::vector<Halide::Var>& v);
+
+// Vectorizes the innermost axis of a result in `layout`, unrolls a few
+// columns of W around it and runs rows in parallel; `acc` (when defined) is
+// an accumulator indexed like the result, computed per tile.
+void schedule_blocked(const ScheduleContext& s, const lang::Layout& layout, Halide::Func acc,
+                      const std::vector<Halide::Var>& acc_vars, const std::vector<Halide::RVar>& reduction);
+
+}  // namespace modelc::lower

@@ -1,0 +1,39 @@
+// Internal to lower/: how many accumulators a CPU kernel keeps in vector
+// registers, and over which axes.
+//
+// The inner loop of a convolution or matrix product is an outer product: a
+// few vectors of weights (B of them, consecutive output channels) times a few
+// broadcast input values (T of them, consecutive output pixels or rows) added
+// into B x T accumulators. It runs at the FMA units' peak only when
+//  - B x T accumulators + B weight vectors + 1 broadcast fit in the vector
+//    registers (a spill inside the loop costs more than it saves),
+//  - there are enough independent accumulators to hide the FMA latency, and
+//  - the loads (B vectors + T broadcasts) stay well below the FMAs.
+// A tile that does not divide the output is recomputed at the edge (Halide's
+// ShiftInwards), so the tile is also chosen to waste little at the edges.
+// This header is free of Halide so that tests can check the choice directly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace modelc::lower {
+
+struct RegisterFile {
+  int vector_registers = 16;  // architectural vector registers (AVX2: 16, AVX-512 and NEON: 32)
+  int lanes = 8;              // float32 lanes of one register
+};
+
+struct RegisterTile {
+  int blocks = 1;  // B: vector-wide blocks of output channels (or columns)
+  int pixels = 1;  // T: output pixels (or rows) sharing each weight vector
+  double efficiency = 0;  // the model's estimate of the fraction of FMA peak, edges included
+  std::string str() const;
+};
+
+// The tile for an output of `channel_blocks` blocks of `block_lanes` output
+// channels by `pixels` output positions along the unrolled axis.
+RegisterTile choose_register_tile(const RegisterFile& registers, int block_lanes, int64_t channel_blocks,
+                                  int64_t pixels);
+
+}  // namespace modelc::lower
