@@ -64,7 +64,7 @@ TEST_CASE("extends merges maps, replaces lists, deletes nulls, keeps marks") {
 TEST_CASE("schema defaults appear in the typed recipe and the resolved JSON") {
   const auto r = load_recipe(recipes_dir() / "graph.yaml");
   CHECK(r.quantization.mode == "none");
-  CHECK(r.layout.activations == "NCHW");
+  CHECK(r.layout.activations == "auto");
   CHECK(r.layout.weights == "auto");
   CHECK(r.optimize.level == 2);
   CHECK(r.optimize.schedule == "template");
