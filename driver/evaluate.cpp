@@ -58,22 +58,42 @@ int resolve_threads(int requested) {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
-reports::AccuracyResult compare(const std::vector<lang::Tensor>& got, const std::vector<lang::Tensor>& want,
-                                const std::string& against) {
+reports::OutputValues output_values(const lang::Tensor& t, std::string name) {
+  reports::OutputValues v;
+  v.name = std::move(name);
+  v.dtype = std::string(lang::dtype_name(t.type().dtype));
+  v.shape = t.type().shape;
+  v.floating = lang::is_float(t.type().dtype);
+  const size_t n = static_cast<size_t>(t.type().element_count());
+  if (v.floating) {
+    v.floats.reserve(n);
+    for (size_t k = 0; k < n; ++k) v.floats.push_back(t.element_as_double(k));
+  } else {
+    v.integers.reserve(n);
+    for (size_t k = 0; k < n; ++k) v.integers.push_back(t.element_as_int(k));
+  }
+  return v;
+}
+
+// Every output, every dtype: floats within rtol 1e-3 and atol 1e-4 (the
+// error of reassociated float32 sums over layers; wider for 16-bit floats,
+// see reports::tolerance_for), integers and bools exactly. `got_names` and
+// `want_names` may be empty when a side does not know them.
+reports::AccuracyResult compare(const std::vector<lang::Tensor>& got, const std::vector<std::string>& got_names,
+                                const std::vector<lang::Tensor>& want, const std::vector<std::string>& want_names,
+                                const std::string& against, std::string* disagreement = nullptr) {
   reports::AccuracyResult acc;
   acc.reference = against;
   acc.rtol = 1e-3;
   acc.atol = 1e-4;
-  bool close = true;
-  for (size_t i = 0; i < got.size() && i < want.size(); ++i) {
-    if (got[i].type().dtype != lang::DType::float32) continue;
-    const reports::AccuracyStats s = reports::compare_outputs(got[i].values<float>(), want[i].values<float>(),
-                                                              reports::Tolerance{acc.rtol, acc.atol});
-    acc.max_abs_error = std::max(acc.max_abs_error, s.max_abs_error);
-    acc.max_rel_error = std::max(acc.max_rel_error, s.max_rel_error);
-    close = close && s.mismatches == 0;
-  }
-  acc.allclose = close;
+  std::vector<reports::OutputValues> a, b;
+  for (size_t i = 0; i < got.size(); ++i) a.push_back(output_values(got[i], i < got_names.size() ? got_names[i] : ""));
+  for (size_t i = 0; i < want.size(); ++i) b.push_back(output_values(want[i], i < want_names.size() ? want_names[i] : ""));
+  const reports::ModelComparison c = reports::compare_model_outputs(a, b, reports::Tolerance{acc.rtol, acc.atol});
+  acc.max_abs_error = c.max_abs_error;
+  acc.max_rel_error = c.max_rel_error;
+  acc.allclose = c.agree;
+  if (disagreement) *disagreement = c.disagreement;
   return acc;
 }
 
@@ -202,7 +222,18 @@ reports::VariantResult evaluate(const spec::Recipe& recipe, const lang::Module& 
   reference.latency = reports::measure_latency([&] { reference_outputs = lang::evaluate_main(reference_module, inputs); }, few);
   reference.status = reports::RunStatus::ok;
   reference.note = "lang/ reference kernels, single thread";
-  result.accuracy = compare(outputs, reference_outputs, "reference");
+  std::vector<std::string> output_names, reference_names;
+  for (const modelc_tensor_info& info : loaded.outputs()) output_names.push_back(info.name);
+  for (size_t i = 0; i < reference_module.main().results.size(); ++i)
+    reference_names.push_back(lang::result_name(reference_module.main(), i));
+  std::string disagreement;
+  result.accuracy = compare(outputs, output_names, reference_outputs, reference_names, "reference", &disagreement);
+  if (!*result.accuracy->allclose) {
+    // A wrong artifact's speed means nothing: it fails, and says why.
+    result.status = reports::RunStatus::failed;
+    result.note = "outputs differ from the reference interpreter: " + disagreement;
+    result.latency.reset();
+  }
   if (options.reference) result.baselines.push_back(reference);
 
   if (options.onnxruntime) {
@@ -222,9 +253,12 @@ reports::VariantResult evaluate(const spec::Recipe& recipe, const lang::Module& 
       ro.benchmark = options.benchmark;
       reports::OnnxRuntimeMeasurement m = reports::run_onnxruntime_baseline(ro);
       ort = m.result;
-      if (m.output) {
+      // ORT writes the model's first output; model.outputs may have left it out or moved it.
+      const auto same = std::find(reference_names.begin(), reference_names.end(), m.output_name);
+      if (m.output && same != reference_names.end()) {
+        const size_t k = static_cast<size_t>(same - reference_names.begin());
         const lang::Tensor ort_out = read_npy_tensor(*m.output);
-        ort.accuracy = compare({ort_out}, {reference_outputs.at(0)}, "reference");
+        ort.accuracy = compare({ort_out}, {m.output_name}, {reference_outputs.at(k)}, {reference_names[k]}, "reference");
         std::error_code ec;
         fs::remove(*m.output, ec);
       }
@@ -239,6 +273,7 @@ reports::VariantResult evaluate(const spec::Recipe& recipe, const lang::Module& 
 reports::Results results_for(const spec::Recipe& recipe, const spec::BenchmarkSpec& benchmark) {
   reports::Results r;
   r.recipe = {recipe.name, recipe.version, recipe.file.string(), sha256_file(recipe.file)};
+  r.recipe.labels = recipe.resolved["metadata"].value("labels", nlohmann::json::object());
   r.environment.machine = reports::describe_machine();
   r.environment.timestamp = reports::utc_timestamp();
   r.environment.modelc_version = MODELC_VERSION;

@@ -30,6 +30,9 @@ namespace {
 
 constexpr int kExitUserError = 2;
 constexpr int kExitInternalError = 1;
+// bench/report measured everything, but an artifact failed (its outputs differ
+// from the reference interpreter's): the build is wrong, not the recipe.
+constexpr int kExitArtifactFailed = 3;
 
 struct CommonOptions {
   std::string recipe;
@@ -227,9 +230,20 @@ void print_latency_table(const reports::Results& results) {
   }
 }
 
+// kExitArtifactFailed when an artifact failed, after saying which on stderr.
+int verdict(const reports::Results& results) {
+  size_t failed = 0;
+  for (const reports::VariantResult& r : results.results) failed += r.status == reports::RunStatus::failed;
+  if (failed == 0) return 0;
+  std::cerr << "modelc: " << failed << " artifact" << (failed == 1 ? "" : "s")
+            << " failed: outputs differ from the reference (see above)\n";
+  return kExitArtifactFailed;
+}
+
 int cmd_bench(const CommonOptions& o, const BenchFlags& flags) {
-  print_latency_table(measure(o, flags));
-  return 0;
+  const reports::Results results = measure(o, flags);
+  print_latency_table(results);
+  return verdict(results);
 }
 
 int cmd_report(const CommonOptions& o, const BenchFlags& flags) {
@@ -248,7 +262,7 @@ int cmd_report(const CommonOptions& o, const BenchFlags& flags) {
   }
   print_latency_table(results);
   std::cout << main_report.string() << "\n";
-  return 0;
+  return verdict(results);
 }
 
 std::string version_text() {

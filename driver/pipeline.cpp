@@ -103,7 +103,7 @@ lang::Module import_model(const spec::Recipe& recipe) {
   } else {
     throw Error(Diagnostic{Severity::error, recipe.locate("/model"), "/model", "the model names neither onnx nor graph", {}});
   }
-  return lang::infer_type(module, {});
+  return keep_recipe_outputs(lang::infer_type(module, {}), recipe);
 }
 
 lang::PassContext pass_context(const spec::Recipe& recipe) {

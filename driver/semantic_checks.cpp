@@ -208,4 +208,19 @@ void check_recipe_against_model(const spec::Recipe& recipe, const lang::Module& 
   ModelChecks(recipe, imported).run();
 }
 
+lang::Module keep_recipe_outputs(lang::Module imported, const spec::Recipe& recipe) {
+  if (recipe.model.outputs.empty()) return imported;
+  lang::Function& main = imported.main();
+  std::vector<lang::ValueRef> results;
+  for (const std::string& name : recipe.model.outputs) {
+    size_t i = 0;
+    while (i < main.results.size() && lang::result_name(main, i) != name) ++i;
+    if (i == main.results.size()) return imported;
+    results.push_back(main.results[i]);
+  }
+  main.results = std::move(results);
+  main.result_names = recipe.model.outputs;
+  return imported;
+}
+
 }  // namespace modelc::driver

@@ -26,4 +26,11 @@ namespace modelc::driver {
 //    intends; the message lists the layers when none fits).
 void check_recipe_against_model(const spec::Recipe& recipe, const lang::Module& imported);
 
+// model.outputs: `imported` with @main returning only the outputs the recipe
+// names, in the recipe's order (the rest becomes dead code that the passes
+// remove). When the recipe names none, or names one the model lacks (which
+// check_recipe_against_model reports, with a suggestion), `imported` is
+// returned as it is.
+lang::Module keep_recipe_outputs(lang::Module imported, const spec::Recipe& recipe);
+
 }  // namespace modelc::driver

@@ -1,6 +1,8 @@
 #include "reports/accuracy.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -45,6 +47,12 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   std::string text = "(";
   for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
   return text + ")";
+}
+
+std::string printf_number(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", v);
+  return buffer;
 }
 
 }  // namespace
@@ -93,6 +101,95 @@ AccuracyStats compare_outputs(std::span<const float> actual, std::span<const flo
 
 bool allclose(std::span<const float> actual, std::span<const float> expected, Tolerance tolerance) {
   return compare_outputs(actual, expected, tolerance).allclose;
+}
+
+Tolerance tolerance_for(std::string_view dtype, Tolerance float32) {
+  // Half a unit in the last place of a value near 1: 2^-11 for float16, 2^-8 for bfloat16, twice that for rounding on both sides.
+  if (dtype == "float16") return {std::max(float32.rtol, 1.0 / 1024), std::max(float32.atol, 1e-3)};
+  if (dtype == "bfloat16") return {std::max(float32.rtol, 1.0 / 128), std::max(float32.atol, 1e-2)};
+  return float32;
+}
+
+namespace {
+
+std::string output_label(const OutputValues& v, size_t index) {
+  return v.name.empty() ? "output " + std::to_string(index) : "output '" + v.name + "'";
+}
+
+// Appends why `actual` differs in kind from `expected`; false when it does not.
+bool differs_in_kind(const OutputValues& actual, const OutputValues& expected, size_t index, std::string& why) {
+  const std::string label = output_label(expected.name.empty() ? actual : expected, index);
+  if (!actual.name.empty() && !expected.name.empty() && actual.name != expected.name) {
+    why = "output " + std::to_string(index) + " is '" + actual.name + "', the reference's is '" + expected.name + "'";
+  } else if (actual.dtype != expected.dtype) {
+    why = label + " is " + actual.dtype + ", the reference's is " + expected.dtype;
+  } else if (actual.shape != expected.shape) {
+    why = label + " has shape " + shape_text(actual.shape) + ", the reference's has " + shape_text(expected.shape);
+  } else if (actual.floating != expected.floating ||
+             (actual.floating ? actual.floats.size() != expected.floats.size()
+                              : actual.integers.size() != expected.integers.size())) {
+    why = label + " holds a different number of elements than the reference's";
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ModelComparison compare_model_outputs(const std::vector<OutputValues>& actual, const std::vector<OutputValues>& expected,
+                                      Tolerance float32) {
+  ModelComparison out;
+  const double inf = std::numeric_limits<double>::infinity();
+  auto disagree = [&](std::string why) {
+    if (out.agree) out.disagreement = std::move(why);
+    out.agree = false;
+  };
+  if (actual.size() != expected.size()) {
+    disagree(std::to_string(actual.size()) + " output" + (actual.size() == 1 ? "" : "s") + ", the reference has " +
+             std::to_string(expected.size()));
+    out.max_abs_error = inf;
+    return out;
+  }
+  for (size_t i = 0; i < actual.size(); ++i) {
+    const OutputValues& a = actual[i];
+    const OutputValues& b = expected[i];
+    std::string why;
+    if (differs_in_kind(a, b, i, why)) {
+      disagree(why);
+      out.max_abs_error = inf;
+      continue;
+    }
+    size_t mismatches = 0;
+    size_t count = 0;
+    if (a.floating) {
+      const Tolerance t = tolerance_for(a.dtype, float32);
+      for (size_t k = 0; k < a.floats.size(); ++k) {
+        const ElementError e = element_error(a.floats[k], b.floats[k], t);
+        if (!e.close) ++mismatches;
+        out.max_abs_error = std::max(out.max_abs_error, e.absolute);
+        if (b.floats[k] != 0 && !std::isinf(b.floats[k]))
+          out.max_rel_error = std::max(out.max_rel_error, e.absolute / std::abs(b.floats[k]));
+      }
+      count = a.floats.size();
+      if (mismatches > 0)
+        disagree(output_label(b, i) + " (" + a.dtype + "): " + std::to_string(mismatches) + " of " +
+                 std::to_string(count) + " elements outside rtol " + printf_number(t.rtol) + ", atol " +
+                 printf_number(t.atol));
+      continue;
+    }
+    for (size_t k = 0; k < a.integers.size(); ++k) {
+      if (a.integers[k] == b.integers[k]) continue;
+      ++mismatches;
+      // As a magnitude for the report; exactness is decided on the integers.
+      out.max_abs_error = std::max(out.max_abs_error, std::abs(static_cast<double>(a.integers[k]) - static_cast<double>(b.integers[k])));
+    }
+    count = a.integers.size();
+    if (mismatches > 0)
+      disagree(output_label(b, i) + " (" + a.dtype + "): " + std::to_string(mismatches) + " of " + std::to_string(count) +
+               " elements differ (compared exactly)");
+  }
+  return out;
 }
 
 }  // namespace modelc::reports

@@ -3,8 +3,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace modelc::reports {
 
@@ -39,5 +43,37 @@ bool allclose(std::span<const float> actual, std::span<const float> expected, To
 // modelc::Error naming the file.
 AccuracyStats compare_npy_files(const std::filesystem::path& actual, const std::filesystem::path& expected,
                                 Tolerance tolerance = {});
+
+// One output of a model, as compare_model_outputs sees it: floating dtypes
+// (float32, float16, bfloat16) as doubles, integer dtypes and bool as 64-bit
+// integers (uint64 bit-cast), so integers compare exactly at any magnitude.
+struct OutputValues {
+  std::string name;  // empty when unknown (a baseline that reports no names)
+  std::string dtype;  // "float32", "int64", "bool", ...
+  std::vector<int64_t> shape;
+  bool floating = true;
+  std::vector<double> floats;     // when floating
+  std::vector<int64_t> integers;  // otherwise
+};
+
+// The tolerance a floating output is held to: `float32` for float32 outputs;
+// 16-bit floats keep about three (float16) or two (bfloat16) decimal digits,
+// so their relative tolerance is that of their precision when it is larger.
+Tolerance tolerance_for(std::string_view dtype, Tolerance float32);
+
+struct ModelComparison {
+  double max_abs_error = 0;  // over every element of every output; infinity after a NaN or a mismatch of counts
+  double max_rel_error = 0;
+  bool agree = true;         // same outputs (count, names, dtypes, shapes), floats close, integers and bools equal
+  std::string disagreement;  // why not, for people: the first output that differs and how
+};
+
+// Compares every output of a model with the reference's: the counts, and per
+// output the name (when both know it), dtype and shape must be the same;
+// floating outputs must be allclose under tolerance_for(dtype, float32),
+// integer and bool outputs equal element for element. Never throws for a
+// difference: a difference is the answer.
+ModelComparison compare_model_outputs(const std::vector<OutputValues>& actual, const std::vector<OutputValues>& expected,
+                                      Tolerance float32);
 
 }  // namespace modelc::reports

@@ -159,6 +159,7 @@ OnnxRuntimeMeasurement run_onnxruntime_baseline(const OnnxRuntimeBaselineOptions
   measurement.result.note = "onnxruntime-node " + reply->value("version", std::string("?")) + ", " +
                             std::to_string(resolved_threads(options.threads)) + " intra-op thread(s), graph optimization all";
   measurement.output = output;
+  measurement.output_name = reply->value("output_name", std::string());
   return measurement;
 }
 

@@ -34,6 +34,7 @@ struct OnnxRuntimeMeasurement {
   BaselineResult result;             // name "onnxruntime"
   std::vector<double> samples_ms;    // empty unless status is ok
   std::optional<std::filesystem::path> output;  // ORT's output .npy when status is ok
+  std::string output_name;                      // the model output it holds (ORT writes the first one)
 };
 
 // $MODELC_CACHE, else ~/.cache/modelc.

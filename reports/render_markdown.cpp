@@ -155,7 +155,9 @@ void render_method(std::ostringstream& out, const Results& results) {
     out << "Thread counts are those of each target's `threads` setting. ";
   }
   out << "Speed-up of modelc = baseline median / modelc median: above 1 means modelc is faster. Errors are the "
-         "largest absolute difference from the named reference output.\n";
+         "largest absolute difference from the named reference output, over every output: an artifact fails when "
+         "the counts, names, dtypes or shapes of its outputs differ, when a floating output is not allclose (rtol, "
+         "atol as stated in results.json), or when an integer or bool output differs at all.\n";
 }
 
 }  // namespace
@@ -174,6 +176,16 @@ std::string render_markdown(const Results& results) {
     out << "Recipe `" << results.recipe.file << "`";
     if (!results.recipe.sha256.empty()) out << " (sha256 `" << results.recipe.sha256.substr(0, 12) << "`)";
     out << ".\n\n";
+  }
+
+  // A wrong artifact is the first thing a reader must see, not a cell in a table.
+  std::vector<std::string> failed;
+  for (const VariantResult& r : results.results)
+    if (r.status == RunStatus::failed) failed.push_back(r.variant + " / " + r.target + (r.note.empty() ? "" : ": " + r.note));
+  if (!failed.empty()) {
+    out << "**" << failed.size() << (failed.size() == 1 ? " artifact" : " artifacts") << " failed:**\n\n";
+    for (const std::string& f : failed) out << "- " << cell(f) << "\n";
+    out << "\n";
   }
 
   std::vector<std::string> targets;

@@ -271,6 +271,7 @@ json to_json(const Results& results) {
       {"results", entries},
   };
   if (!results.environment.timestamp.empty()) document["environment"]["timestamp"] = results.environment.timestamp;
+  if (!results.recipe.labels.empty()) document["recipe"]["labels"] = results.recipe.labels;
   return document;
 }
 
@@ -290,6 +291,7 @@ Results results_from_json(const json& document, const std::string& source) {
   const json& recipe = read.object(document, "", "recipe");
   out.recipe = {read.string(recipe, "/recipe", "name"), read.optional_string(recipe, "/recipe", "version"),
                 read.optional_string(recipe, "/recipe", "file"), read.optional_string(recipe, "/recipe", "sha256")};
+  if (read.has(recipe, "labels")) out.recipe.labels = read.object(recipe, "/recipe", "labels");
   out.environment = read_environment(read, document);
 
   if (read.has(document, "benchmark")) {

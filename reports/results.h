@@ -93,6 +93,7 @@ struct RecipeInfo {
   std::string version;
   std::string file;
   std::string sha256;
+  nlohmann::json labels = nlohmann::json::object();  // metadata.labels, copied so results can be grouped by them
 
   bool operator==(const RecipeInfo&) const = default;
 };

@@ -4,6 +4,27 @@
  * <prefix>_api(), which returns a table describing the model's inputs and
  * outputs together with those functions (handy for dlopen). The generated
  * model.h of an artifact includes this file. C99, no C++ runtime needed.
+ *
+ * Threads and concurrency
+ *   - create(num_threads): the instance's kernels run on at most num_threads
+ *     threads at once (num_threads <= 0: one per core, counted at create);
+ *     with 1, every kernel runs on the thread that called run. The count
+ *     belongs to the instance: creating or running other instances does not
+ *     change it.
+ *   - Distinct instances may run at the same time on distinct threads, of the
+ *     same artifact or of different ones. Instances of one artifact share its
+ *     thread pool (sized for the largest count asked for), so concurrent runs
+ *     share the cores; each still keeps its own limit.
+ *   - One instance must not be run from two threads at the same time: a run
+ *     writes the instance's arena (the intermediate tensors) and its table of
+ *     input/output pointers, so two runs would overwrite each other's data.
+ *     Give each thread its own instance, or hold a lock around run. The same
+ *     holds for last_error, which reports the instance's last run.
+ *   - create and destroy may be called from any thread; destroy an instance
+ *     only when no run of it is in progress. _api() is a constant table.
+ *   - run with NULL arguments (model, buffer arrays with non-zero counts,
+ *     names, data) returns MODELC_ERROR_ARGUMENT; destroy(NULL) does nothing;
+ *     last_error(NULL) returns a message, never NULL.
  */
 #ifndef MODELC_H_
 #define MODELC_H_
@@ -65,7 +86,7 @@ typedef struct modelc_model_api {
   const modelc_tensor_info* outputs;
   size_t arena_bytes;
   size_t weight_bytes;
-  /* num_threads <= 0: all cores. Returns NULL when out of memory. */
+  /* num_threads <= 0: all cores; the count is this instance's (see above). NULL when out of memory. */
   modelc_model* (*create)(int32_t num_threads);
   /* Every input and output must be given exactly once, by name. */
   modelc_status (*run)(modelc_model* model, const modelc_buffer* inputs, int32_t num_inputs,

@@ -9,6 +9,13 @@ extern void* memcpy(void* dst, const void* src, size_t n);
 extern void* memset(void* dst, int c, size_t n);
 extern int strcmp(const char* a, const char* b);
 extern int snprintf(char* out, size_t size, const char* format, ...);
+/* In Halide's runtime, not in HalideRuntime.h. */
+extern int halide_host_cpu_count(void);
+
+/* How many threads the kernels of one run may use at once. */
+typedef struct mc_parallelism {
+  int32_t max_threads;
+} mc_parallelism;
 
 struct modelc_model {
   const mc_plan* plan;
@@ -16,8 +23,88 @@ struct modelc_model {
   halide_buffer_t* buffers;      /* one per tensor */
   halide_dimension_t* dims;      /* MC_MAX_RANK per tensor */
   void** args;                   /* step_args resolved to buffers */
+  mc_parallelism parallelism;    /* from create(num_threads) */
   char error[256];
 };
+
+/* Threads per instance.
+ *
+ * The artifact's Halide runtime has one thread pool, and
+ * halide_set_num_threads() sizes it for every caller at once: setting it per
+ * instance would let the last create() (or a run of another instance at the
+ * same moment) decide how many threads every instance uses. So the pool is
+ * sized once for the largest count any instance asked for, and the executor
+ * installs its own halide_do_par_for, which reads the count of the run in
+ * progress on the calling thread (mc_current) and:
+ *   - with one thread, runs the loop on the calling thread (the pool is not
+ *     touched, so a 1-thread instance never wakes a worker);
+ *   - with n threads, hands the pool min(n, iterations) tasks that take loop
+ *     iterations from a shared counter, so at most n threads work on the loop,
+ *     and loops nested inside those tasks run on the task's own thread.
+ * Concurrent runs of distinct instances each keep their own limit; they share
+ * the pool's cores. */
+static __thread const mc_parallelism* mc_current;
+static const mc_parallelism mc_one_thread = {1};
+static struct halide_mutex mc_pool_lock;
+static int32_t mc_pool_threads; /* the pool's size; only grows */
+
+static int mc_serial_for(void* user_context, halide_task_t f, int min, int size, uint8_t* closure) {
+  int x;
+  for (x = min; x < min + size; ++x) {
+    int rc = f(user_context, x, closure);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+typedef struct mc_team {
+  halide_task_t f;
+  uint8_t* closure;
+  int next; /* the next iteration to take; atomically incremented */
+  int end;
+} mc_team;
+
+static int mc_team_task(void* user_context, int idx, uint8_t* closure) {
+  mc_team* team = (mc_team*)closure;
+  const mc_parallelism* outer = mc_current;
+  int rc = 0;
+  (void)idx;
+  mc_current = &mc_one_thread; /* nested loops stay on this thread: the team is the limit */
+  for (;;) {
+    int x = __atomic_fetch_add(&team->next, 1, __ATOMIC_RELAXED);
+    if (x >= team->end) break;
+    rc = team->f(user_context, x, team->closure);
+    if (rc != 0) break;
+  }
+  mc_current = outer;
+  return rc;
+}
+
+static int mc_do_par_for(void* user_context, halide_task_t f, int min, int size, uint8_t* closure) {
+  const mc_parallelism* p = mc_current;
+  mc_team team;
+  int members;
+  if (size <= 0) return 0;
+  /* Every kernel runs inside mc_run, which sets mc_current; without one, behave as Halide does. */
+  if (!p) return halide_default_do_par_for(user_context, f, min, size, closure);
+  if (p->max_threads <= 1 || size == 1) return mc_serial_for(user_context, f, min, size, closure);
+  members = p->max_threads < size ? p->max_threads : size;
+  team.f = f;
+  team.closure = closure;
+  team.next = min;
+  team.end = min + size;
+  return halide_default_do_par_for(user_context, mc_team_task, 0, members, (uint8_t*)&team);
+}
+
+static void mc_reserve_threads(int32_t threads) {
+  halide_mutex_lock(&mc_pool_lock);
+  if (mc_pool_threads == 0) halide_set_custom_do_par_for(mc_do_par_for);
+  if (threads > mc_pool_threads) {
+    mc_pool_threads = threads;
+    halide_set_num_threads(threads);
+  }
+  halide_mutex_unlock(&mc_pool_lock);
+}
 
 static struct halide_type_t mc_halide_type(int32_t dtype) {
   struct halide_type_t t;
@@ -94,7 +181,9 @@ modelc_model* mc_create(const mc_plan* plan, int32_t num_threads) {
     else if (t->storage == MC_WEIGHTS) b->host = (uint8_t*)(plan->weights + t->offset);
   }
   for (i = 0; i < total_args; ++i) m->args[i] = &m->buffers[plan->step_args[i]];
-  if (num_threads > 0) halide_set_num_threads(num_threads);
+  m->parallelism.max_threads = num_threads > 0 ? num_threads : halide_host_cpu_count();
+  if (m->parallelism.max_threads < 1) m->parallelism.max_threads = 1;
+  mc_reserve_threads(m->parallelism.max_threads);
   m->error[0] = '\0';
   return m;
 }
@@ -116,18 +205,31 @@ static modelc_status mc_bind(modelc_model* m, int32_t storage, const modelc_tens
     snprintf(m->error, sizeof m->error, "expected %d %s buffers, given %d", (int)n, what, (int)num_given);
     return MODELC_ERROR_ARGUMENT;
   }
+  if (n > 0 && !given) {
+    snprintf(m->error, sizeof m->error, "the %s buffer array is NULL, expected %d buffers", what, (int)n);
+    return MODELC_ERROR_ARGUMENT;
+  }
   for (i = 0; i < n; ++i) bound[i] = NULL;
   for (i = 0; i < num_given; ++i) {
-    int k = given[i].name ? mc_find(info, n, given[i].name) : -1;
+    int k;
+    if (!given[i].name) {
+      snprintf(m->error, sizeof m->error, "%s buffer %d has no name (NULL)", what, (int)i);
+      return MODELC_ERROR_ARGUMENT;
+    }
+    k = mc_find(info, n, given[i].name);
     if (k < 0) {
-      snprintf(m->error, sizeof m->error, "unknown %s '%s'", what, given[i].name ? given[i].name : "(null)");
+      snprintf(m->error, sizeof m->error, "unknown %s '%s'", what, given[i].name);
       return MODELC_ERROR_ARGUMENT;
     }
     if (bound[k]) {
       snprintf(m->error, sizeof m->error, "%s '%s' given twice", what, given[i].name);
       return MODELC_ERROR_ARGUMENT;
     }
-    if (given[i].bytes != info[k].bytes || !given[i].data) {
+    if (!given[i].data) {
+      snprintf(m->error, sizeof m->error, "%s '%s' has no data (NULL)", what, given[i].name);
+      return MODELC_ERROR_ARGUMENT;
+    }
+    if (given[i].bytes != info[k].bytes) {
       snprintf(m->error, sizeof m->error, "%s '%s' needs %lu bytes, given %lu", what, given[i].name,
                (unsigned long)info[k].bytes, (unsigned long)given[i].bytes);
       return MODELC_ERROR_ARGUMENT;
@@ -141,11 +243,14 @@ static modelc_status mc_bind(modelc_model* m, int32_t storage, const modelc_tens
 
 modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_inputs,
                      const modelc_buffer* outputs, int32_t num_outputs) {
-  const mc_plan* plan = m->plan;
+  const mc_plan* plan;
+  const mc_parallelism* outer;
   void* in_ptrs[64];
   void* out_ptrs[64];
   int32_t i;
   modelc_status status;
+  if (!m) return MODELC_ERROR_ARGUMENT; /* last_error(NULL) says "no model" */
+  plan = m->plan;
   if (plan->api->num_inputs > 64 || plan->api->num_outputs > 64) {
     snprintf(m->error, sizeof m->error, "models with more than 64 inputs or outputs are not supported");
     return MODELC_ERROR_ARGUMENT;
@@ -154,14 +259,18 @@ modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_i
   if (status != MODELC_OK) return status;
   status = mc_bind(m, MC_OUTPUT, plan->api->outputs, plan->api->num_outputs, outputs, num_outputs, out_ptrs);
   if (status != MODELC_OK) return status;
+  outer = mc_current;
+  mc_current = &m->parallelism; /* read by mc_do_par_for while this thread runs the kernels */
   for (i = 0; i < plan->num_steps; ++i) {
     const mc_step* s = &plan->steps[i];
     int rc = s->kernel(&m->args[s->first_arg]);
     if (rc != 0) {
+      mc_current = outer;
       snprintf(m->error, sizeof m->error, "kernel of step %d failed with Halide error %d", (int)i, rc);
       return MODELC_ERROR_KERNEL;
     }
   }
+  mc_current = outer;
   for (i = 0; i < plan->num_copies; ++i) {
     const mc_copy* c = &plan->copies[i];
     memcpy(out_ptrs[c->output], m->buffers[c->tensor].host, plan->api->outputs[c->output].bytes);

@@ -23,8 +23,13 @@ mkdir -p "$out/corpus"
 schemas="schemas/recipe.schema.json schemas/graph.schema.json schemas/target.schema.json schemas/results.schema.json"
 # What spec::load_recipe and spec::expand_variants link against.
 sources="spec/document.cpp spec/uri.cpp spec/schema_messages.cpp spec/schema_registry.cpp spec/schema_format.cpp
-  spec/json_schema.cpp spec/builtin_schemas.cpp spec/extends.cpp spec/recipe.cpp spec/variants.cpp
+  spec/json_schema.cpp spec/builtin_schemas.cpp spec/extends.cpp spec/recipe_properties.cpp spec/recipe.cpp spec/variants.cpp
   support/diagnostic.cpp support/spelling.cpp support/file_io.cpp tests/fuzz/recipe_fuzzer.cpp"
+
+# spec/ names the version in its messages; meson generates this header for the main build.
+version=$(sed -n "s/^ *version: '\(.*\)',\$/\1/p" meson.build | head -n1)
+printf '#define MODELC_VERSION "%s"\n' "$version" > "$out/modelc_config.h.tmp"
+if cmp -s "$out/modelc_config.h.tmp" "$out/modelc_config.h"; then rm "$out/modelc_config.h.tmp"; else mv "$out/modelc_config.h.tmp" "$out/modelc_config.h"; fi
 
 sanitize="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 {

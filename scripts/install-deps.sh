@@ -5,8 +5,10 @@
 #   scripts/install-deps.sh          build + test dependencies (libclang-rt-14-dev:
 #                                    the libFuzzer and sanitizer runtimes of scripts/fuzz.sh)
 #
-# The ONNX Runtime baseline also needs node and npm (this image ships Node 20
-# with npm; Debian: apt-get install nodejs npm) and scripts/install-onnxruntime.sh.
+# The ONNX Runtime baseline (and its tests) also need node and npm, then
+# scripts/install-onnxruntime.sh. This image ships Node 20 with its own npm
+# (not Debian's packages, which would conflict with it), so they are checked
+# as commands and Debian's nodejs and npm are installed only when missing.
 set -eu
 
 packages="
@@ -27,6 +29,10 @@ for p in $packages; do
     *) missing="$missing $p" ;;
   esac
 done
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing="$missing nodejs npm"
+fi
 
 if [ -z "$missing" ]; then
   echo "install-deps: all packages present"

@@ -10,6 +10,7 @@
 
 #include "spec/builtin_schemas.h"
 #include "spec/extends.h"
+#include "spec/recipe_properties.h"
 #include "spec/schema_messages.h"
 
 namespace modelc::spec {
@@ -114,7 +115,9 @@ class RecipeBuilder {
     r_.quantization.options = q;
     r_.quantization.options.erase("mode");
     const json& calibration = q["activations"]["calibration"];
-    if (r_.quantization.mode == "int8" && !calibration.contains("data")) {
+    // While int8 is refused (recipe_properties.cpp), saying what it would need is noise.
+    const bool int8 = r_.quantization.mode == "int8" && implemented("/quantization/mode", "int8");
+    if (int8 && !calibration.contains("data")) {
       problem("/quantization/mode", "int8 quantization needs calibration data, found none",
               "set quantization.activations.calibration.data to a folder of .npy samples or one .npy file");
     }
@@ -207,6 +210,8 @@ Recipe build_recipe(Document resolved, const fs::path& file) {
   validator.apply_defaults(resolved.value);
   std::vector<Diagnostic> problems = schema_diagnostics(validator, resolved);
   if (!problems.empty()) throw Error(std::move(problems));
+  // Settings this version would silently ignore are refused, with the rest.
+  problems = unimplemented_settings(resolved.value, resolved.marks);
 
   Recipe recipe;
   recipe.file = fs::absolute(file).lexically_normal();

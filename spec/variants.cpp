@@ -155,6 +155,7 @@ class VariantExpander {
   Variant make_variant(const Combination& c) {
     Document doc{recipe_.resolved, recipe_.marks};
     doc.value.erase("variants");
+    const size_t problems_before = problems_.size();  // of earlier variants, which must not hide this one's
     Variant v;
     for (const std::string& axis : c.axes) {
       const auto& [value, value_pointer] = c.values.at(axis);
@@ -167,7 +168,7 @@ class VariantExpander {
         set_value(doc, axis, value, value_pointer);
       }
     }
-    if (!problems_.empty()) return v;
+    if (problems_.size() != problems_before) return v;
     try {
       v.recipe = build_recipe(std::move(doc), recipe_.file);
     } catch (const Error& e) {

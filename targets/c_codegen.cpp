@@ -123,7 +123,11 @@ std::string generate_model_header(const ExecutorPlan& plan) {
                     " *   modelc_buffer in[] = {{\"<input name>\", data, bytes}};\n"
                     " *   modelc_buffer out[] = {{\"<output name>\", result, bytes}};\n"
                     " *   if (" + p + "_run(m, in, 1, out, 1) != MODELC_OK) puts(" + p + "_last_error(m));\n"
-                    " *   " + p + "_destroy(m);\n */\n";
+                    " *   " + p + "_destroy(m);\n *\n"
+                    " * Threads: each instance runs its kernels on at most the num_threads it was\n"
+                    " * created with. Distinct instances may run at the same time on distinct threads;\n"
+                    " * one instance must not run on two threads at once (a run writes the instance's\n"
+                    " * arena and buffer table): use one instance per thread or a lock. See modelc.h.\n */\n";
   out += "#ifndef " + guard + "_MODEL_H_\n#define " + guard + "_MODEL_H_\n\n#include \"modelc.h\"\n\n";
   out += "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   auto describe = [&](const std::string& kind, const std::vector<NamedTensor>& list) {

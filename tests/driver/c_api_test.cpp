@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <sstream>
+#include <thread>
 
 #include "driver/evaluate.h"
 #include "driver/pipeline.h"
@@ -33,6 +34,11 @@ TEST_CASE("a C program includes model.h, links the static library and runs the m
   INFO(run.stderr_text);
   REQUIRE(run.exit_code == 0);
   CHECK(run.stderr_text.find("input 'image' needs 12288 bytes, given 12287") != std::string::npos);
+  // NULL where a buffer, a name or data belongs: an error code and a message, not a crash.
+  CHECK(run.stderr_text.find("the input buffer array is NULL, expected 1 buffers") != std::string::npos);
+  CHECK(run.stderr_text.find("the output buffer array is NULL, expected 1 buffers") != std::string::npos);
+  CHECK(run.stderr_text.find("input buffer 0 has no name (NULL)") != std::string::npos);
+  CHECK(run.stderr_text.find("output 'probabilities' has no data (NULL)") != std::string::npos);
 
   // The same input through the shared library.
   lang::Tensor input(lang::TensorType{{1, 3, 32, 32}, lang::DType::float32});
@@ -66,4 +72,28 @@ TEST_CASE("two models link into one program: only their API symbols are global")
   std::sort(exported.begin(), exported.end());
   CHECK(exported == std::vector<std::string>{"quickstart_cnn_api", "quickstart_cnn_create", "quickstart_cnn_destroy",
                                              "quickstart_cnn_last_error", "quickstart_cnn_run"});
+}
+
+// Each instance keeps the thread count it was created with, whatever the
+// other instances asked for (tests/driver/threads_user.c watches /proc).
+TEST_CASE("thread counts are per instance: create(0) then create(1) keeps both" *
+          doctest::skip(std::thread::hardware_concurrency() < 2)) {
+  test::TempDir tmp;
+  const spec::Recipe recipe = spec::load_recipe(test::source_root() / "examples/quickstart/cnn.yaml");
+  driver::CompileOptions options;
+  options.out_dir = tmp.path() / "out";
+  const driver::CompiledArtifact a = driver::compile(recipe, options).front();
+  const auto cc = find_executable("cc");
+  REQUIRE(cc);
+  const fs::path program = tmp.path() / "threads_user";
+  const ProcessResult build = run_process({cc->string(), "-std=c99", "-Wall", "-Werror", "-pedantic", "-DPREFIX=quickstart_cnn",
+                                           "-I" + a.directory.string(), (test::source_root() / "tests/driver/threads_user.c").string(),
+                                           (a.directory / "libquickstart_cnn.a").string(), "-lpthread", "-ldl", "-lm",
+                                           "-o", program.string()});
+  INFO(build.stderr_text);
+  REQUIRE(build.exit_code == 0);
+  const ProcessResult run = run_process({program.string()});
+  MESSAGE(run.stdout_text);
+  INFO(run.stderr_text);
+  CHECK(run.exit_code == 0);
 }

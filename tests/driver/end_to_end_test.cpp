@@ -12,6 +12,7 @@
 #include "reports/accuracy.h"
 #include "support/sha256.h"
 #include "tests/driver/test_util.h"
+#include "tests/prerequisites.h"
 
 namespace fs = std::filesystem;
 using namespace modelc;
@@ -33,16 +34,12 @@ std::string onnx_recipe(const fs::path& models, const std::string& model, const 
 }
 
 void check_shared_model(const std::string& model, const std::string& layout = "NCHW") {
-  const auto models = test::shared_models();
-  if (!models) {
-    MESSAGE("skipped: ../shared/models is absent (set MODELC_SHARED_MODELS)");
-    return;
-  }
+  const fs::path models = test::require_shared_models();
   test::TempDir tmp;
-  const spec::Recipe recipe = spec::load_recipe(tmp.write("recipe.yaml", onnx_recipe(*models, model, layout)));
+  const spec::Recipe recipe = spec::load_recipe(tmp.write("recipe.yaml", onnx_recipe(models, model, layout)));
   const driver::CompiledArtifact a = compile_one(recipe, tmp.path() / "out");
-  const lang::Tensor input = driver::read_npy_tensor(*models / (model + ".input.npy"));
-  const lang::Tensor expected = driver::read_npy_tensor(*models / (model + ".output.npy"));
+  const lang::Tensor input = driver::read_npy_tensor(models / (model + ".input.npy"));
+  const lang::Tensor expected = driver::read_npy_tensor(models / (model + ".output.npy"));
   const std::vector<lang::Tensor> got = driver::run_artifact(a.directory, {input}, 0);
   REQUIRE(got.size() == 1);
   REQUIRE(got[0].type() == expected.type());
@@ -108,25 +105,30 @@ TEST_CASE("a second compile takes every kernel from the cache and gives identica
   CHECK(sha256_file(first.directory / "libquickstart_cnn.a") == sha256_file(second.directory / "libquickstart_cnn.a"));
 }
 
-TEST_CASE("shared model mlp_784_512_512_10 matches PyTorch") { check_shared_model("mlp_784_512_512_10"); }
-TEST_CASE("shared model mobilenet_v2 matches PyTorch") { check_shared_model("mobilenet_v2"); }
-TEST_CASE("shared model resnet18 matches PyTorch") { check_shared_model("resnet18"); }
-TEST_CASE("shared model transformer_enc2_d128 matches PyTorch") { check_shared_model("transformer_enc2_d128"); }
+TEST_CASE("shared model mlp_784_512_512_10 matches PyTorch" * doctest::skip(test::skip_without_shared_models())) {
+  check_shared_model("mlp_784_512_512_10");
+}
+TEST_CASE("shared model mobilenet_v2 matches PyTorch" * doctest::skip(test::skip_without_shared_models())) {
+  check_shared_model("mobilenet_v2");
+}
+TEST_CASE("shared model resnet18 matches PyTorch" * doctest::skip(test::skip_without_shared_models())) {
+  check_shared_model("resnet18");
+}
+TEST_CASE("shared model transformer_enc2_d128 matches PyTorch" * doctest::skip(test::skip_without_shared_models())) {
+  check_shared_model("transformer_enc2_d128");
+}
 
 // FuseOps' tuple outputs end to end: the transformer's QKV slices, layer-norm
 // pieces and residual sums come out of kernels with several results, and the
 // executor writes each result to its own arena slot. Tolerance against the
 // reference interpreter on the unfused model: rtol 1e-4 plus atol 1e-5, the
 // kernels reassociate float32 sums and use a polynomial erf.
-TEST_CASE("transformer_enc2_d128: an artifact with multi-result kernels matches the reference interpreter") {
-  const auto models = test::shared_models();
-  if (!models) {
-    MESSAGE("skipped: ../shared/models is absent (set MODELC_SHARED_MODELS)");
-    return;
-  }
+TEST_CASE("transformer_enc2_d128: an artifact with multi-result kernels matches the reference interpreter" *
+          doctest::skip(test::skip_without_shared_models())) {
+  const fs::path models = test::require_shared_models();
   test::TempDir tmp;
   const spec::Recipe recipe =
-      spec::load_recipe(tmp.write("recipe.yaml", onnx_recipe(*models, "transformer_enc2_d128", "NCHW")));
+      spec::load_recipe(tmp.write("recipe.yaml", onnx_recipe(models, "transformer_enc2_d128", "NCHW")));
   const driver::CompiledArtifact a = compile_one(recipe, tmp.path() / "out");
   std::ifstream in(a.directory / "manifest.json");
   const nlohmann::json manifest = nlohmann::json::parse(in);
@@ -137,7 +139,7 @@ TEST_CASE("transformer_enc2_d128: an artifact with multi-result kernels matches 
   CHECK(multi_result_kernels >= 4);
 
   const lang::Module reference = driver::import_model(recipe);
-  const lang::Tensor input = driver::read_npy_tensor(*models / "transformer_enc2_d128.input.npy");
+  const lang::Tensor input = driver::read_npy_tensor(models / "transformer_enc2_d128.input.npy");
   const std::vector<lang::Tensor> want = lang::evaluate_main(reference, std::span<const lang::Tensor>(&input, 1));
   const std::vector<lang::Tensor> got = driver::run_artifact(a.directory, {input}, 0);
   REQUIRE(got.size() == want.size());
@@ -193,7 +195,7 @@ targets:
 
 // Every activation layout the recipe schema offers, on the models with
 // convolutions (the others have no spatial layout to convert).
-TEST_CASE("shared CNNs match PyTorch under every activation layout") {
+TEST_CASE("shared CNNs match PyTorch under every activation layout" * doctest::skip(test::skip_without_shared_models())) {
   for (const char* model : {"resnet18", "mobilenet_v2"})
     for (const char* layout : {"NHWC", "NCHW8c", "NCHW16c"}) {
       CAPTURE(model);

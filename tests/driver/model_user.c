@@ -14,6 +14,7 @@ int main(void) {
   const modelc_model_api* api = FN(_api)();
   modelc_buffer inputs[8], outputs[8];
   modelc_model* model;
+  void* kept;
   int32_t i;
   size_t k;
   if (api->abi_version != MODELC_ABI_VERSION || api->num_inputs > 8 || api->num_outputs > 8) return 3;
@@ -31,6 +32,24 @@ int main(void) {
   }
   model = FN(_create)(1);
   if (!model) return 4;
+  /* Misuse is an error code, never a crash. */
+  FN(_destroy)(NULL);
+  if (FN(_run)(NULL, inputs, api->num_inputs, outputs, api->num_outputs) != MODELC_ERROR_ARGUMENT) return 10;
+  if (FN(_last_error)(NULL) == NULL) return 11;
+  if (FN(_run)(model, NULL, api->num_inputs, outputs, api->num_outputs) != MODELC_ERROR_ARGUMENT) return 12;
+  fprintf(stderr, "expected refusal: %s\n", FN(_last_error)(model));
+  if (FN(_run)(model, inputs, api->num_inputs, NULL, api->num_outputs) != MODELC_ERROR_ARGUMENT) return 13;
+  fprintf(stderr, "expected refusal: %s\n", FN(_last_error)(model));
+  if (FN(_run)(model, inputs, -1, outputs, api->num_outputs) != MODELC_ERROR_ARGUMENT) return 14;
+  inputs[0].name = NULL;
+  if (FN(_run)(model, inputs, api->num_inputs, outputs, api->num_outputs) != MODELC_ERROR_ARGUMENT) return 15;
+  fprintf(stderr, "expected refusal: %s\n", FN(_last_error)(model));
+  inputs[0].name = api->inputs[0].name;
+  kept = outputs[0].data;
+  outputs[0].data = NULL;
+  if (FN(_run)(model, inputs, api->num_inputs, outputs, api->num_outputs) != MODELC_ERROR_ARGUMENT) return 16;
+  fprintf(stderr, "expected refusal: %s\n", FN(_last_error)(model));
+  outputs[0].data = kept;
   /* A wrong size is refused with a message, not a crash. */
   inputs[0].bytes -= 1;
   if (FN(_run)(model, inputs, api->num_inputs, outputs, api->num_outputs) != MODELC_ERROR_ARGUMENT) return 5;

@@ -6,6 +6,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include "driver/evaluate.h"
 #include "driver/pipeline.h"
 #include "driver/semantic_checks.h"
 #include "spec/recipe.h"
@@ -170,4 +171,39 @@ TEST_CASE("a layout that cannot apply to the model: no such layers, a block the 
   CHECK(odd.find("no convolution or pooling layer has a multiple of 4 channels: YAML layer 'a' (conv2d) has 6 channels, "
                  "YAML layer 'b' (conv2d) has 9 channels") != std::string::npos);
   CHECK(odd.find("hint: the largest block a layer of this model takes is 2: use NCHW2c") != std::string::npos);
+}
+
+// model.outputs used to be checked and then ignored: every output was built.
+TEST_CASE("model.outputs keeps only the named outputs, in the recipe's order, at every level") {
+  test::TempDir tmp;
+  for (const char* level : {"0", "2"}) {
+    CAPTURE(level);
+    const spec::Recipe recipe = spec::load_recipe(tmp.write("outputs.yaml", std::string(R"(apiVersion: modelc/v1
+kind: Recipe
+metadata: {name: outputs, version: 1.0.0}
+model:
+  graph:
+    seed: 5
+    inputs: [{name: x, shape: [1, 4, 6, 6]}]
+    layers:
+      - {op: conv2d, name: conv, filters: 8, kernel: 3, padding: same}
+      - {op: sigmoid, name: act}
+      - {op: max_pool, name: pool, kernel: 2, inputs: [conv]}
+      - {op: global_avg_pool, name: gap, inputs: [act]}
+    outputs: [pool, conv, gap]
+  outputs: [gap, pool]
+optimize: {level: )") + level + "}\n"));
+    const lang::Module imported = driver::import_model(recipe);
+    REQUIRE(imported.main().results.size() == 2);
+    CHECK(lang::result_name(imported.main(), 0) == "gap");
+    CHECK(lang::result_name(imported.main(), 1) == "pool");
+    driver::CompileOptions options;
+    options.out_dir = tmp.path() / (std::string("out") + level);
+    const driver::CompiledArtifact a = driver::compile(recipe, options).front();
+    const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, imported);
+    const std::vector<lang::Tensor> got = driver::run_artifact(a.directory, inputs, 1);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].type().shape == std::vector<int64_t>{1, 8, 1, 1});
+    CHECK(got[1].type().shape == std::vector<int64_t>{1, 8, 3, 3});
+  }
 }

@@ -10,20 +10,14 @@
 #include "lang/text.h"
 #include "support/diagnostic.h"
 #include "tests/lang/test_util.h"
+#include "tests/prerequisites.h"
 
 namespace modelc::lang {
 namespace {
 
-using testing::shared_models_dir;
 
-std::optional<std::filesystem::path> model_path(const std::string& name) {
-  const auto dir = shared_models_dir();
-  if (!dir) {
-    MESSAGE("MODELC_SHARED_MODELS is not set or not a folder: skipping the shared-model test of " << name);
-    return std::nullopt;
-  }
-  return *dir / (name + ".onnx");
-}
+// Test cases that use it are skipped (counted as such) without the shared models.
+std::filesystem::path model_path(const std::string& name) { return test::require_shared_models() / (name + ".onnx"); }
 
 int count_op(const Function& fn, std::string_view op) {
   int n = 0;
@@ -41,7 +35,7 @@ Module optimize(const Module& m) {
 // differs (the reference accumulates conv in float, dense in double), hence a
 // relative tolerance of 1e-3 and an absolute one of 1e-4 for outputs of order 1.
 void check_against_reference_output(const std::string& name, const Module& optimized) {
-  const auto dir = *shared_models_dir();
+  const std::filesystem::path dir = test::require_shared_models();
   const Tensor input = testing::tensor_from_npy(dir / (name + ".input.npy"));
   const Tensor expected = testing::tensor_from_npy(dir / (name + ".output.npy"));
   const auto start = std::chrono::steady_clock::now();
@@ -62,10 +56,10 @@ Module import_checked(const std::filesystem::path& path) {
   return {};
 }
 
-TEST_CASE("mlp_784_512_512_10: Gemm and Relu import as dense + bias_add + relu and match PyTorch") {
+TEST_CASE("mlp_784_512_512_10: Gemm and Relu import as dense + bias_add + relu and match PyTorch" *
+          doctest::skip(test::skip_without_shared_models())) {
   const auto path = model_path("mlp_784_512_512_10");
-  if (!path) return;
-  const Module m = import_checked(*path);
+  const Module m = import_checked(path);
   CHECK(count_op(m.main(), "nn.dense") == 3);
   CHECK(count_op(m.main(), "nn.bias_add") == 3);
   CHECK(count_op(m.main(), "nn.relu") == 2);
@@ -73,10 +67,10 @@ TEST_CASE("mlp_784_512_512_10: Gemm and Relu import as dense + bias_add + relu a
   check_against_reference_output("mlp_784_512_512_10", optimize(m));
 }
 
-TEST_CASE("resnet18 matches PyTorch, and FuseOps gives one kernel call per conv group") {
+TEST_CASE("resnet18 matches PyTorch, and FuseOps gives one kernel call per conv group" *
+          doctest::skip(test::skip_without_shared_models())) {
   const auto path = model_path("resnet18");
-  if (!path) return;
-  const Module m = import_checked(*path);
+  const Module m = import_checked(path);
   CHECK(count_op(m.main(), "nn.conv2d") == 20);
   CHECK(count_op(m.main(), "nn.max_pool2d") == 1);
   const Module optimized = optimize(m);
@@ -95,10 +89,10 @@ TEST_CASE("resnet18 matches PyTorch, and FuseOps gives one kernel call per conv 
   check_against_reference_output("resnet18", optimized);
 }
 
-TEST_CASE("mobilenet_v2: Clip with constant bounds, depthwise convolutions, matches PyTorch") {
+TEST_CASE("mobilenet_v2: Clip with constant bounds, depthwise convolutions, matches PyTorch" *
+          doctest::skip(test::skip_without_shared_models())) {
   const auto path = model_path("mobilenet_v2");
-  if (!path) return;
-  const Module m = import_checked(*path);
+  const Module m = import_checked(path);
   CHECK(count_op(m.main(), "nn.conv2d") == 52);
   CHECK(count_op(m.main(), "clip") == 35);
   for (const Binding& b : m.main().body)
@@ -106,20 +100,20 @@ TEST_CASE("mobilenet_v2: Clip with constant bounds, depthwise convolutions, matc
   check_against_reference_output("mobilenet_v2", optimize(m));
 }
 
-TEST_CASE("transformer_enc2_d128: shape chains fold at import, attention uses batch_matmul, matches PyTorch") {
+TEST_CASE("transformer_enc2_d128: shape chains fold at import, attention uses batch_matmul, matches PyTorch" *
+          doctest::skip(test::skip_without_shared_models())) {
   const auto path = model_path("transformer_enc2_d128");
-  if (!path) return;
-  const Module m = import_checked(*path);
+  const Module m = import_checked(path);
   CHECK(count_op(m.main(), "nn.batch_matmul") == 4);  // scores and weighted values, two layers
   CHECK(count_op(m.main(), "strided_slice") == 6);    // q, k, v out of the packed projection
   check_against_reference_output("transformer_enc2_d128", optimize(m));
 }
 
-TEST_CASE("imported shared models print, parse and print the same text") {
-  if (!shared_models_dir()) return;
+TEST_CASE("imported shared models print, parse and print the same text" *
+          doctest::skip(test::skip_without_shared_models())) {
   for (const char* name : {"mlp_784_512_512_10", "resnet18", "mobilenet_v2", "transformer_enc2_d128"}) {
     CAPTURE(name);
-    const Module m = import_checked(*model_path(name));
+    const Module m = import_checked(model_path(name));
     for (const Module& stage : {m, optimize(m)}) {
       const std::string text = print_module(stage);
       CHECK(print_module(parse_module(text, name)) == text);

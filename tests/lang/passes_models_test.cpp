@@ -10,6 +10,7 @@
 #include "lang/interpreter.h"
 #include "lang/pass.h"
 #include "tests/lang/test_util.h"
+#include "tests/prerequisites.h"
 
 namespace modelc::lang {
 namespace {
@@ -28,7 +29,7 @@ Module optimize(const Module& m, const std::string& layout, int opt_level) {
 // order, so rtol 1e-3 plus atol 1e-4 for outputs of order 1. A layout only
 // moves elements, so every layout must give the NCHW numbers.
 double check_against_pytorch(const std::string& name, const Module& optimized) {
-  const auto dir = *testing::shared_models_dir();
+  const std::filesystem::path dir = test::require_shared_models();
   const Tensor input = testing::tensor_from_npy(dir / (name + ".input.npy"));
   const Tensor expected = testing::tensor_from_npy(dir / (name + ".output.npy"));
   const std::vector<Tensor> outputs = evaluate_main(optimized, std::span<const Tensor>(&input, 1));
@@ -44,13 +45,10 @@ int count_op(const Function& fn, std::string_view op) {
   return n;
 }
 
-TEST_CASE("shared models match PyTorch after the pipeline under every layout") {
-  if (!testing::shared_models_dir()) {
-    MESSAGE("MODELC_SHARED_MODELS is not set: skipping");
-    return;
-  }
+TEST_CASE("shared models match PyTorch after the pipeline under every layout" *
+          doctest::skip(test::skip_without_shared_models())) {
   for (const char* name : {"mlp_784_512_512_10", "resnet18", "mobilenet_v2", "transformer_enc2_d128"}) {
-    const Module imported = infer_type(import_onnx(*testing::shared_models_dir() / (std::string(name) + ".onnx")), {});
+    const Module imported = infer_type(import_onnx(test::require_shared_models() / (std::string(name) + ".onnx")), {});
     for (const char* layout : kLayouts)
       for (int level : {2, 3}) {
         if (level == 3 && std::string(layout) != "NCHW16c") continue;  // level 3 once: it changes only fusion
@@ -82,9 +80,9 @@ TEST_CASE("shared models match PyTorch after the pipeline under every layout") {
   }
 }
 
-TEST_CASE("ResNet-18 after fusion: one primitive function per conv (+ bias + relu + add) group, in every layout") {
-  if (!testing::shared_models_dir()) return;
-  const Module imported = infer_type(import_onnx(*testing::shared_models_dir() / "resnet18.onnx"), {});
+TEST_CASE("ResNet-18 after fusion: one primitive function per conv (+ bias + relu + add) group, in every layout" *
+          doctest::skip(test::skip_without_shared_models())) {
+  const Module imported = infer_type(import_onnx(test::require_shared_models() / "resnet18.onnx"), {});
   REQUIRE(count_op(imported.main(), "nn.conv2d") == 20);
   for (const char* layout : kLayouts) {
     const std::string layout_name = layout;

@@ -11,17 +11,12 @@
 #include "lang/pass.h"
 #include "lower/jit_module.h"
 #include "support/npy.h"
+#include "tests/prerequisites.h"
 
 using namespace modelc;
 using namespace modelc::lang;
 
 namespace {
-
-std::optional<std::filesystem::path> shared_models_dir() {
-  const char* dir = std::getenv("MODELC_SHARED_MODELS");
-  if (!dir || !std::filesystem::is_directory(dir)) return std::nullopt;
-  return std::filesystem::path(dir);
-}
 
 Tensor float_npy(const std::filesystem::path& path) {
   NpyArray array = read_npy(path);
@@ -34,13 +29,10 @@ Tensor float_npy(const std::filesystem::path& path) {
 // Tolerance: rtol 1e-3 plus atol 1e-4 for outputs of order 1 (layer-normed):
 // the kernels reassociate float32 sums and use a polynomial erf, PyTorch
 // accumulates in another order.
-TEST_CASE("transformer_enc2_d128: every fused function lowers, and the JIT-compiled model matches PyTorch") {
-  const auto dir = shared_models_dir();
-  if (!dir) {
-    MESSAGE("MODELC_SHARED_MODELS is not set or not a folder: skipping the transformer");
-    return;
-  }
-  const Module imported = import_onnx(*dir / "transformer_enc2_d128.onnx");
+TEST_CASE("transformer_enc2_d128: every fused function lowers, and the JIT-compiled model matches PyTorch" *
+          doctest::skip(test::skip_without_shared_models())) {
+  const std::filesystem::path dir = test::require_shared_models();
+  const Module imported = import_onnx(dir / "transformer_enc2_d128.onnx");
   PassContext context;
   context.opt_level = 2;
   context.enabled.insert("FuseOps");
@@ -51,8 +43,8 @@ TEST_CASE("transformer_enc2_d128: every fused function lowers, and the JIT-compi
   for (const Binding& b : fused.main().body) CHECK_MESSAGE(b.op == nullptr, "op left unfused in @main: " << b.callee_name());
 
   lower::JitModuleRunner runner;
-  const Tensor input = float_npy(*dir / "transformer_enc2_d128.input.npy");
-  const Tensor expected = float_npy(*dir / "transformer_enc2_d128.output.npy");
+  const Tensor input = float_npy(dir / "transformer_enc2_d128.input.npy");
+  const Tensor expected = float_npy(dir / "transformer_enc2_d128.output.npy");
   const std::vector<Tensor> outputs = runner.run_main(fused, std::span<const Tensor>(&input, 1));
   REQUIRE(outputs.size() == 1);
   REQUIRE(outputs[0].type() == expected.type());

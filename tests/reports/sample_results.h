@@ -24,7 +24,7 @@ inline LatencyStats latency(double median) {
 
 inline Results sample_results() {
   Results results;
-  results.recipe = {"mlp", "1.0.0", "examples/mlp/recipe.yaml", "ab12"};
+  results.recipe = {"mlp", "1.0.0", "examples/mlp/recipe.yaml", "ab12", {{"tier", "edge"}, {"batch", 1}}};
   results.environment.machine = {"AMD EPYC", "x86_64", 2, 2, {"fma", "avx2", "avx512f"}, "Linux 6.1.0", 8ull << 30};
   results.environment.timestamp = "2024-05-01T12:34:56Z";
   results.environment.modelc_version = "0.1.0";

@@ -8,6 +8,7 @@
 #include "reports/accuracy.h"
 #include "reports/onnxruntime_baseline.h"
 #include "temp_folder.h"
+#include "tests/prerequisites.h"
 
 namespace fs = std::filesystem;
 using modelc::reports::testing::TempFolder;
@@ -46,11 +47,10 @@ TEST_CASE("onnxruntime baseline is 'unavailable' with install instructions when 
   CHECK_FALSE(measured.result.latency);
 }
 
-TEST_CASE("onnxruntime baseline measures the MLP and reproduces PyTorch's output") {
-  if (const std::string why = onnxruntime_missing(); !why.empty()) {
-    MESSAGE("skipped: " << why);
-    return;
-  }
+TEST_CASE("onnxruntime baseline measures the MLP and reproduces PyTorch's output" *
+          doctest::skip(modelc::test::skip_unless(onnxruntime_missing().empty()))) {
+  const std::string missing = onnxruntime_missing();
+  REQUIRE_MESSAGE(missing.empty(), missing);
   const TempFolder temp;
   OnnxRuntimeBaselineOptions options;
   options.model = shared_models() / "mlp_784_512_512_10.onnx";
@@ -75,11 +75,10 @@ TEST_CASE("onnxruntime baseline measures the MLP and reproduces PyTorch's output
   CHECK(accuracy.allclose);
 }
 
-TEST_CASE("onnxruntime baseline reports a model ORT cannot load as failed, not as an exception") {
-  if (const std::string why = onnxruntime_missing(); !why.empty()) {
-    MESSAGE("skipped: " << why);
-    return;
-  }
+TEST_CASE("onnxruntime baseline reports a model ORT cannot load as failed, not as an exception" *
+          doctest::skip(modelc::test::skip_unless(onnxruntime_missing().empty()))) {
+  const std::string missing = onnxruntime_missing();
+  REQUIRE_MESSAGE(missing.empty(), missing);
   const TempFolder temp;
   OnnxRuntimeBaselineOptions options;
   options.model = temp.path() / "missing.onnx";

@@ -65,6 +65,22 @@ TEST_CASE("render_markdown: machine section and how it was measured") {
   CHECK(md.find("Thread counts are those of each target") != std::string::npos);
 }
 
+TEST_CASE("render_markdown: an artifact whose outputs are wrong is listed as failed before the tables") {
+  Results results = sample_results();
+  CHECK(render_markdown(results).find("failed:**") == std::string::npos);
+  results.results[0].status = RunStatus::failed;
+  results.results[0].latency.reset();
+  results.results[0].note = "outputs differ from the reference interpreter: output 'y' (int64): 2 of 8 elements differ";
+  const std::string md = render_markdown(results);
+  INFO(md);
+  const std::vector<std::string> lines = lines_of(md);
+  REQUIRE(lines.size() > 5);
+  CHECK(lines[4] == "**1 artifact failed:**");
+  CHECK(lines[6] == "- quantization.mode=none / host: outputs differ from the reference interpreter: output 'y' (int64): 2 "
+                    "of 8 elements differ");
+  CHECK(md.find("| quantization.mode=none | **modelc** | failed | – | – |") != std::string::npos);
+}
+
 TEST_CASE("render_markdown escapes table separators in names") {
   Results results = sample_results();
   results.results[0].variant = "a|b";

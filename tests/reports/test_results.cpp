@@ -32,6 +32,7 @@ TEST_CASE("to_json has the documented shape") {
   const json doc = to_json(sample_results());
   CHECK(doc["schema_version"] == 1);
   CHECK(doc["recipe"]["sha256"] == "ab12");
+  CHECK(doc["recipe"]["labels"] == json{{"tier", "edge"}, {"batch", 1}});  // metadata.labels, as the recipe says
   CHECK(doc["environment"]["cpu"] == "AMD EPYC");
   CHECK(doc["environment"]["cores"] == 2);
   CHECK(doc["environment"]["flags"] == json{"fma", "avx2", "avx512f"});

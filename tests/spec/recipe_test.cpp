@@ -43,20 +43,21 @@ TEST_CASE("extends merges maps, replaces lists, deletes nulls, keeps marks") {
   CHECK(r.model.inputs[0].dtype == "float32");
   CHECK(r.locate("/model/onnx").file == (dir / "base/cnn-defaults.yaml").lexically_normal().string());
   CHECK(r.locate("/model/onnx").line == 9);
-  CHECK(r.resolve_path("/quantization/activations/calibration/data") == dir / "base" / "calib/");
+  CHECK(r.resolve_path("/report/input") == dir / "base" / "calib" / "sample0.npy");
+  CHECK(r.report.input == dir / "base" / "calib" / "sample0.npy");
 
   // Maps merge key by key; lists replace; null deletes.
-  CHECK(r.quantization.mode == "int8");
-  CHECK(r.quantization.options["activations"]["calibration"]["method"] == "percentile");
-  CHECK(r.quantization.options["skip"] == nlohmann::json::array({"head"}));
+  CHECK(r.layout.activations == "NHWC");
+  CHECK(r.layout.weights == "auto");
+  CHECK(r.optimize.enable == std::vector<std::string>{"head"});
   CHECK(r.optimize.level == 3);
   CHECK(r.optimize.disable.empty());  // deleted by null, then the schema default []
-  CHECK(r.locate("/quantization/mode").file == (dir / "edge.yaml").lexically_normal().string());
+  CHECK(r.locate("/optimize/enable").file == (dir / "edge.yaml").lexically_normal().string());
 
   // Targets: inherited ones first in the base's order, overrides merged, new ones after.
   CHECK(target_names(r) == std::vector<std::string>{"host=host/0", "avx2=x86-64-avx2/2", "pi5=arm64-dotprod/4"});
   CHECK(r.report.baselines == std::vector<std::string>{"reference", "onnxruntime"});
-  CHECK(r.report.formats == std::vector<std::string>{"md", "html"});
+  CHECK(r.report.formats == std::vector<std::string>{"md", "csv"});
   CHECK(r.report.benchmark.repeats == 20);
   CHECK(r.report.benchmark.warmup == 10);
 }

@@ -1,0 +1,60 @@
+// `bench` and `report` judge an artifact by its outputs: one that disagrees
+// with the reference interpreter fails, with the reason, instead of being
+// timed and reported as if it were right.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "driver/evaluate.h"
+#include "driver/pipeline.h"
+#include "support/file_io.h"
+#include "tests/driver/test_util.h"
+
+namespace fs = std::filesystem;
+using namespace modelc;
+
+namespace {
+
+// The quickstart CNN with its weights drawn from `seed`.
+spec::Recipe cnn_with_seed(const test::TempDir& tmp, int seed) {
+  std::string text = read_text_file(test::source_root() / "examples/quickstart/cnn.yaml");
+  const size_t at = text.find("seed: 7");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 7, "seed: " + std::to_string(seed));
+  return spec::load_recipe(tmp.write("cnn" + std::to_string(seed) + ".yaml", text));
+}
+
+driver::EvaluationOptions quick() {
+  driver::EvaluationOptions o;
+  o.benchmark = {0, 2, 0.0};
+  o.threads = 1;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("an artifact whose outputs differ from the reference fails and says which output") {
+  test::TempDir tmp;
+  const spec::Recipe recipe = cnn_with_seed(tmp, 7);
+  driver::CompileOptions options;
+  options.out_dir = tmp.path() / "out";
+  const driver::CompiledArtifact a = driver::compile(recipe, options).front();
+  const lang::Module right = driver::import_model(recipe);
+  const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, right);
+
+  const reports::VariantResult ok = driver::evaluate(recipe, right, a, inputs, quick());
+  CHECK(ok.status == reports::RunStatus::ok);
+  REQUIRE(ok.accuracy);
+  CHECK(*ok.accuracy->allclose);
+  CHECK(ok.latency);
+
+  // The same network with other weights: same names, shapes and dtypes, other numbers.
+  const lang::Module other = driver::import_model(cnn_with_seed(tmp, 8));
+  const reports::VariantResult wrong = driver::evaluate(recipe, other, a, inputs, quick());
+  CHECK(wrong.status == reports::RunStatus::failed);
+  REQUIRE(wrong.accuracy);
+  CHECK_FALSE(*wrong.accuracy->allclose);
+  CHECK_FALSE(wrong.latency);  // a wrong artifact's speed is not reported
+  CHECK(wrong.note.rfind("outputs differ from the reference interpreter: output 'probabilities' (float32): ", 0) == 0);
+}
