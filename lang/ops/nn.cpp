@@ -319,24 +319,40 @@ std::vector<Tensor> pool2d_reference(std::span<const Tensor> args, const Attrs& 
   return {transform_layout(out[0], nchw(), layout)};
 }
 
-std::vector<TensorType> global_pool_type(std::span<const TensorType> args, const Attrs&) {
-  expect_rank(args[0], 4, "input (NCHW)");
+std::vector<TensorType> global_pool_type(std::span<const TensorType> args, const Attrs& attrs) {
+  const Layout layout = Layout::parse(attrs_as<GlobalPool2DAttrs>(attrs).data_layout);
+  if (layout.primal() != "NCHW" && layout.primal() != "NHWC")
+    ops::type_error("global_avg_pool2d: data_layout " + layout.str() + " is not a layout of NCHW");
+  const std::string what = "input (" + layout.str() + ")";
+  expect_rank(args[0], layout.rank(), what.c_str());
   expect_float(args[0], "input");
-  return {TensorType{{args[0].shape[0], args[0].shape[1], 1, 1}, args[0].dtype}};
+  std::vector<int64_t> shape = args[0].shape;
+  shape[static_cast<size_t>(layout.position_of('H'))] = 1;
+  shape[static_cast<size_t>(layout.position_of('W'))] = 1;
+  return {TensorType{shape, args[0].dtype}};
 }
 
-std::vector<Tensor> global_avg_pool_reference(std::span<const Tensor> args, const Attrs&, std::span<const TensorType> types) {
-  const auto& s = args[0].type().shape;
-  Tensor out(types[0]);
-  const float* x = args[0].values<float>().data();
+std::vector<Tensor> global_avg_pool_nchw_reference(const Tensor& x, const TensorType& type) {
+  const auto& s = x.type().shape;
+  Tensor out(type);
+  const float* in = x.values<float>().data();
   float* o = out.mutable_values<float>().data();
   const int64_t hw = s[2] * s[3];
   for (int64_t plane = 0; plane < s[0] * s[1]; ++plane) {
     double acc = 0;
-    for (int64_t i = 0; i < hw; ++i) acc += x[plane * hw + i];
+    for (int64_t i = 0; i < hw; ++i) acc += in[plane * hw + i];
     o[plane] = static_cast<float>(acc / static_cast<double>(hw));
   }
   return {std::move(out)};
+}
+
+std::vector<Tensor> global_avg_pool_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
+  const std::string& data_layout = attrs_as<GlobalPool2DAttrs>(attrs).data_layout;
+  if (data_layout == "NCHW") return global_avg_pool_nchw_reference(args[0], types[0]);
+  const Layout layout = Layout::parse(data_layout);
+  const Tensor logical = transform_layout(args[0], layout, nchw());
+  const TensorType logical_result{convert_shape(types[0].shape, layout, nchw()), types[0].dtype};
+  return {transform_layout(global_avg_pool_nchw_reference(logical, logical_result)[0], nchw(), layout)};
 }
 
 // ---- softmax along an axis ----
@@ -381,8 +397,8 @@ void register_nn_ops(OpRegistry& r) {
          pool2d_type, pool2d_reference<true>});
   r.add({"nn.avg_pool2d", "2-D average pooling, NCHW", 1, 1, OpPattern::out_elemwise_fusable, attrs_factory<Pool2DAttrs>(),
          pool2d_type, pool2d_reference<false>});
-  r.add({"nn.global_avg_pool2d", "mean over H and W, NCHW -> N,C,1,1", 1, 1, OpPattern::out_elemwise_fusable,
-         attrs_factory<NoAttrs>(), global_pool_type, global_avg_pool_reference});
+  r.add({"nn.global_avg_pool2d", "mean over H and W, NCHW -> N,C,1,1 (or in data_layout)", 1, 1,
+         OpPattern::out_elemwise_fusable, attrs_factory<GlobalPool2DAttrs>(), global_pool_type, global_avg_pool_reference});
   r.add({"nn.softmax", "softmax along `axis`", 1, 1, OpPattern::opaque, attrs_factory<AxisAttrs>(), softmax_type,
          softmax_reference});
 }

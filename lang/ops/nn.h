@@ -50,6 +50,11 @@ struct Pool2DAttrs : AttrsOf<Pool2DAttrs> {
   }
 };
 
+struct GlobalPool2DAttrs : AttrsOf<GlobalPool2DAttrs> {
+  std::string data_layout = "NCHW";  // of the input and the result (lang/ops/layout.h)
+  template <typename V> void fields(V& v) { v("data_layout", data_layout); }
+};
+
 struct BatchNormAttrs : AttrsOf<BatchNormAttrs> {
   int64_t axis = 1;
   double epsilon = 1e-5;

@@ -6,7 +6,9 @@
 // input to the layout chosen for its channel count, their weight to a matching
 // kernel layout (HWIO for NHWC; OIHW{ki}i{ko}o for NCHW{k}c, OIHW{ko}o when
 // grouped), their result to the layout chosen for the output channels.
-// Pooling and bias_add follow their input's layout; elementwise and broadcast
+// Pooling (global pooling too) and bias_add follow their input's layout; a
+// concatenate along channels whose operands fill whole channel blocks joins
+// the blocked tensors along their outer channel axis; elementwise and broadcast
 // ops follow their first converted operand, converting the others (a
 // broadcast constant such as [C, 1, 1] is reshaped to 4-D and converted; a
 // per-tensor one uses a block of 1). Every other op gets NCHW operands, and
@@ -161,6 +163,7 @@ class LayoutConverter {
     if (b.is_op("layout_transform")) f = attrs_as<LayoutTransformAttrs>(*b.attrs).dst_layout != kNCHW;
     if (b.is_op("nn.conv2d")) f = attrs_as<Conv2DAttrs>(*b.attrs).out_layout != kNCHW;
     if (b.is_op("nn.max_pool2d") || b.is_op("nn.avg_pool2d")) f = attrs_as<Pool2DAttrs>(*b.attrs).data_layout != kNCHW;
+    if (b.is_op("nn.global_avg_pool2d")) f = attrs_as<GlobalPool2DAttrs>(*b.attrs).data_layout != kNCHW;
     foreign_[i] = f && layout_[i].empty();
   }
 
@@ -172,6 +175,8 @@ class LayoutConverter {
   void convert_binding(uint32_t i, const Binding& b) {
     if (b.is_op("nn.conv2d") && is_plain_conv(b) && convert_conv(i, b)) return;
     if ((b.is_op("nn.max_pool2d") || b.is_op("nn.avg_pool2d")) && convert_pool(i, b)) return;
+    if (b.is_op("nn.global_avg_pool2d") && convert_global_pool(i, b)) return;
+    if (b.is_op("concatenate") && convert_concatenate(i, b)) return;
     if (b.is_op("nn.bias_add") && convert_bias_add(i, b)) return;
     if (b.is_op("layout_transform") && convert_existing_transform(i, b)) return;
     if (is_layout_transparent(b) && convert_transparent(i, b)) return;
@@ -208,6 +213,52 @@ class LayoutConverter {
     auto attrs = std::make_shared<Pool2DAttrs>(attrs_as<Pool2DAttrs>(*b.attrs));
     attrs->data_layout = layout;
     emit(i, b, {builder_.map(b.args[0])}, attrs, layout);
+    return true;
+  }
+
+  bool convert_global_pool(uint32_t i, const Binding& b) {
+    const std::string& layout = layout_of(b.args[0]);
+    if (layout.empty() || attrs_as<GlobalPool2DAttrs>(*b.attrs).data_layout != kNCHW) return false;
+    auto attrs = std::make_shared<GlobalPool2DAttrs>();
+    attrs->data_layout = layout;
+    emit(i, b, {builder_.map(b.args[0])}, attrs, layout);
+    return true;
+  }
+
+  // Joining along channels stays in a blocked layout when every operand's
+  // channels fill whole blocks: the join is then along the outer channel
+  // axis (C/k) of the blocked tensors. The block is the largest one (up to
+  // the target's) that divides every operand, so that DenseNet- and
+  // SqueezeNet-style joins of odd widths still stay blocked when they can.
+  bool convert_concatenate(uint32_t i, const Binding& b) {
+    const TensorType& result = b.types[0];
+    if (result.rank() != 4 || b.args.empty()) return false;
+    int64_t axis = attrs_as<ConcatenateAttrs>(*b.attrs).axis;
+    if (axis < 0) axis += 4;
+    if (axis != 1) return false;
+    bool converted = false;
+    for (const ValueRef& a : b.args) {
+      if (foreign(a)) return false;
+      converted = converted || !layout_of(a).empty();
+    }
+    if (!converted) return false;
+    std::string layout = target_.str();
+    if (const int64_t k = target_.factor_of('C')) {
+      int64_t block = 1;
+      auto divides_all = [&](int64_t blk) {
+        for (const ValueRef& a : b.args)
+          if (old_type(a).shape[1] % blk != 0) return false;
+        return true;
+      };
+      while (block * 2 <= k && divides_all(block * 2)) block *= 2;
+      if (block == 1) return false;
+      layout = "NCHW" + std::to_string(block) + "c";
+    }
+    std::vector<ValueRef> args;
+    for (const ValueRef& a : b.args) args.push_back(in_layout(a, layout));
+    auto attrs = std::make_shared<ConcatenateAttrs>();
+    attrs->axis = Layout::parse(layout).position_of('C');
+    emit(i, b, std::move(args), attrs, layout);
     return true;
   }
 

@@ -157,16 +157,22 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
     RegisterFile registers = register_file(s.target);
     const RegisterTile tile = choose_register_tile(registers, block, 1, out_type.shape[3]);
     Func out = s.output;
-    Var xo("xo"), xi("xi"), rows("rows");
+    Var xo("xo"), xi("xi");
     out.split(v[3], xo, xi, tile.pixels, TailStrategy::ShiftInwards)
         .reorder(v[4], xi, xo, v[2], v[1], v[0])
         .vectorize(v[4])
-        .unroll(xi)
-        .fuse(v[2], v[1], rows);
-    if (worth_parallel(work)) out.parallel(rows);
+        .unroll(xi);
+    // Channel blocks in parallel, rows in order within a block: the padded
+    // input rows a row reads are computed as the rows advance (Halide's sliding
+    // window keeps the R rows in a small folded buffer), so the input is read
+    // from memory once and never copied whole.
+    if (worth_parallel(work)) out.parallel(v[1]);
     acc.compute_at(out, xo).vectorize(k).unroll(x);
     acc.update().reorder(k, x, r.x, r.y).vectorize(k).unroll(x).unroll(r.x);
-    if (pads) schedule_padded_input(padded, s);
+    if (pads) {
+      const std::vector<Var> pv = padded.args();  // ci, x, y, cb, n
+      padded.store_at(out, v[1]).compute_at(out, v[2]).vectorize(pv[0]);
+    }
   };
   return {value, schedule, {}};
 }

@@ -211,18 +211,30 @@ LoweredOp lower_pool2d(std::span<const TensorFunc> args, const LowerContext& ctx
   return {value, pooling_schedule(t), {}};
 }
 
+// Mean over H and W, in NCHW or a layout of it (NHWC, NCHW{k}c): the
+// innermost axis (W for NCHW, channels otherwise) is vectorized.
 LoweredOp lower_global_avg_pool(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const lang::TensorType t = ctx.binding.types.at(0);
+  const lang::Layout layout = lang::Layout::parse(attrs_as<lang::GlobalPool2DAttrs>(*ctx.binding.attrs).data_layout);
   const auto& s = args[0].type.shape;
-  RDom r(0, static_cast<int>(s[3]), 0, static_cast<int>(s[2]), ctx.name + "_r");
-  const float inv = 1.f / static_cast<float>(s[2] * s[3]);
+  const auto h_axis = static_cast<size_t>(layout.position_of('H')), w_axis = static_cast<size_t>(layout.position_of('W'));
+  RDom r(0, static_cast<int>(s[w_axis]), 0, static_cast<int>(s[h_axis]), ctx.name + "_r");
+  const float inv = 1.f / static_cast<float>(s[h_axis] * s[w_axis]);
   TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& v) {
-    return Halide::sum(args[0].func(r.x, r.y, v[1], v[0])) * inv;
+    std::vector<Expr> idx(v.begin(), v.end());
+    idx[h_axis] = r.y;
+    idx[w_axis] = r.x;
+    return Halide::sum(args[0].at(idx)) * inv;
   });
-  ScheduleHook schedule = [t](const ScheduleContext& sc) {
+  // Channels are contiguous in the result: the channel block, or C itself.
+  const int sub = layout.position_of('c');
+  const auto channels = static_cast<size_t>(sub >= 0 ? sub : layout.position_of('C'));
+  const int64_t work = args[0].type.element_count();
+  ScheduleHook schedule = [t, channels, work](const ScheduleContext& sc) {
     Func out = sc.output;
-    const int lanes = fitting_lanes(t.shape[1], sc.vector_lanes);
-    out.vectorize(sc.output_vars[1], lanes, TailStrategy::GuardWithIf).parallel(sc.output_vars[0]);
+    const int lanes = fitting_lanes(t.shape[channels], sc.vector_lanes);
+    out.vectorize(sc.output_vars[channels], lanes, TailStrategy::GuardWithIf);
+    if (worth_parallel(work)) out.parallel(sc.output_vars[0]);
   };
   return {value, schedule, {}};
 }

@@ -50,45 +50,23 @@ TEST_CASE("layout_transform between NCHW, NHWC, blocked layouts and blocked weig
   CHECK(check_primitives(m, 1e-6, 1e-7) == 2);  // moves are exact; Halide's exp and sqrt differ from libm by an ulp
 }
 
-TEST_CASE("conv2d in NHWC and NCHW{k}c, dense and depthwise, padded and strided, with fused epilogues") {
-  const std::string block = R"(const @w1 : Tensor[(16, 3, 3, 3), float32] = elided("0")
-const @b1 : Tensor[(16), float32] = elided("0")
-const @dw : Tensor[(16, 1, 3, 3), float32] = elided("0")
-const @w2 : Tensor[(24, 16, 1, 1), float32] = elided("0")
-const @s : Tensor[(24, 1, 1), float32] = elided("0")
-
-def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
-  %0 = nn.conv2d(%x, @w1, strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
-  %1 = nn.bias_add(%0, @b1, axis=1);
-  %2 = nn.relu(%1);
-  %3 = nn.conv2d(%2, @dw, strides=[1, 1], padding=[2, 2, 2, 2], dilation=[2, 2], groups=16);
-  %4 = clip(%3, a_min=0.0, a_max=6.0);
-  %5 = nn.conv2d(%4, @w2, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
-  %6 = multiply(%5, @s);
-  %7 = nn.max_pool2d(%6, pool_size=[3, 3], strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], ceil_mode=true, count_include_pad=false);
-  %8 = nn.avg_pool2d(%6, pool_size=[2, 2], strides=[1, 1], padding=[0, 0, 1, 1], dilation=[1, 1], ceil_mode=false, count_include_pad=true);
-  (%7, %8)
-}
-)";
-  // Random weights for the elided constants.
+// Compiles `block` with ConvertLayout to each layout and FuseOps, runs it
+// kernel by kernel with the JIT and compares every result with the reference
+// interpreter on the unconverted module (rtol 1e-4, atol 1e-4: the kernels
+// reassociate sums). Returns the converted modules for further checks.
+std::vector<Module> check_whole_model(const std::string& block, const std::vector<std::string>& layouts) {
   Module shapes = parse_module(block, "case.ir");
   Module data;
   std::mt19937 rng(3);
   for (const auto& [name, value] : shapes.constants) data.constants.emplace(name, test::random_tensor(value.type(), rng));
-  for (const char* layout : {"NHWC", "NCHW8c", "NCHW16c", "NCHW4c"}) {
-    CAPTURE(std::string(layout));
+  std::vector<Module> converted;
+  for (const std::string& layout : layouts) {
+    CAPTURE(layout);
     PassContext context;
     context.opt_level = 2;
     context.activation_layout = layout;
     const Module m = run_passes(parse_module(block, "case.ir", &data),
                                 {"InferType", "ConvertLayout", "FuseOps", "InferType"}, context);
-    int convs_in_layout = 0;
-    for (const Function& fn : m.functions)
-      for (const Binding& b : fn.body)
-        if (b.is_op("nn.conv2d")) convs_in_layout += print_attrs(*b.attrs).find("out_layout=\"NCHW\"") == std::string::npos;
-    CHECK(convs_in_layout == 3);
-    CHECK(check_primitives(m) >= 6);
-    // The whole model, kernel by kernel, against the reference of the unconverted module.
     const Module plain = run_passes(parse_module(block, "case.ir", &data), {"InferType"}, {});
     std::vector<Tensor> input{test::random_tensor(plain.main().params[0].type, rng)};
     const std::vector<Tensor> want = evaluate_main(plain, input);
@@ -110,7 +88,82 @@ def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
       INFO("result " << r << ": worst error / tolerance = " << worst);
       CHECK(worst <= 1.0);
     }
+    converted.push_back(m);
+  }
+  return converted;
+}
+
+// Calls in @main of the op (looking inside the primitive functions).
+int count_op(const Module& m, const std::string& op) {
+  int n = 0;
+  for (const Binding& call : m.main().body)
+    if (const Function* fn = m.find_function(call.function))
+      for (const Binding& b : fn->body) n += b.is_op(op);
+  return n;
+}
+
+TEST_CASE("conv2d in NHWC and NCHW{k}c, dense and depthwise, padded and strided, with fused epilogues") {
+  const std::string block = R"(const @w1 : Tensor[(16, 3, 3, 3), float32] = elided("0")
+const @b1 : Tensor[(16), float32] = elided("0")
+const @dw : Tensor[(16, 1, 3, 3), float32] = elided("0")
+const @w2 : Tensor[(24, 16, 1, 1), float32] = elided("0")
+const @s : Tensor[(24, 1, 1), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
+  %0 = nn.conv2d(%x, @w1, strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %1 = nn.bias_add(%0, @b1, axis=1);
+  %2 = nn.relu(%1);
+  %3 = nn.conv2d(%2, @dw, strides=[1, 1], padding=[2, 2, 2, 2], dilation=[2, 2], groups=16);
+  %4 = clip(%3, a_min=0.0, a_max=6.0);
+  %5 = nn.conv2d(%4, @w2, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %6 = multiply(%5, @s);
+  %7 = nn.max_pool2d(%6, pool_size=[3, 3], strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], ceil_mode=true, count_include_pad=false);
+  %8 = nn.avg_pool2d(%6, pool_size=[2, 2], strides=[1, 1], padding=[0, 0, 1, 1], dilation=[1, 1], ceil_mode=false, count_include_pad=true);
+  (%7, %8)
+}
+)";
+  for (const Module& m : check_whole_model(block, {"NHWC", "NCHW8c", "NCHW16c", "NCHW4c"})) {
+    int convs_in_layout = 0;
+    for (const Function& fn : m.functions)
+      for (const Binding& b : fn.body)
+        if (b.is_op("nn.conv2d")) convs_in_layout += print_attrs(*b.attrs).find("out_layout=\"NCHW\"") == std::string::npos;
+    CHECK(convs_in_layout == 3);
+    CHECK(check_primitives(m) >= 6);
   }
 }
 
 }  // namespace
+
+// A SqueezeNet fire module (a 1x1 squeeze, 1x1 and 3x3 expands joined along
+// channels) and an EfficientNet squeeze-and-excitation (global pool, two 1x1
+// convolutions, sigmoid gate): in a blocked layout the join and the pool stay
+// blocked, so no layout_transform is left between the convolutions.
+TEST_CASE("concatenate along channels and global pooling in blocked layouts") {
+  const std::string block = R"(const @sq : Tensor[(8, 16, 1, 1), float32] = elided("0")
+const @e1 : Tensor[(16, 8, 1, 1), float32] = elided("0")
+const @e3 : Tensor[(24, 8, 3, 3), float32] = elided("0")
+const @se1 : Tensor[(8, 40, 1, 1), float32] = elided("0")
+const @se2 : Tensor[(40, 8, 1, 1), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 16, 9, 7), float32]) {
+  %0 = nn.conv2d(%x, @sq, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %1 = nn.relu(%0);
+  %2 = nn.conv2d(%1, @e1, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %3 = nn.conv2d(%1, @e3, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %4 = concatenate(%2, %3, axis=1);
+  %5 = nn.global_avg_pool2d(%4);
+  %6 = nn.conv2d(%5, @se1, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %7 = sigmoid(%6);
+  %8 = nn.conv2d(%7, @se2, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %9 = sigmoid(%8);
+  %10 = multiply(%4, %9);
+  %10
+}
+)";
+  const std::vector<Module> converted = check_whole_model(block, {"NHWC", "NCHW8c", "NCHW4c"});
+  for (size_t i = 0; i < converted.size(); ++i) {
+    CAPTURE(i);
+    // Only the model's input and output change layout.
+    CHECK(count_op(converted[i], "layout_transform") == 2);
+  }
+}
