@@ -16,6 +16,7 @@
 #include "support/file_io.h"
 #include "support/sha256.h"
 #include "support/spelling.h"
+#include "targets/c_names.h"
 
 namespace fs = std::filesystem;
 
@@ -208,6 +209,25 @@ void check_devices(const spec::Recipe& recipe, const std::vector<spec::TargetSpe
   if (!problems.empty()) throw Error(std::move(problems));
 }
 
+// The C API passes tensor names as C strings: a name holding a NUL byte
+// (protobuf strings may) would reach the artifact cut short, and two such
+// names could not be told apart.
+void check_api_names(const spec::Recipe& recipe, const lang::Module& module) {
+  const SourceLocation where = recipe.model.onnx ? SourceLocation{recipe.model.onnx->string()} : recipe.locate("/model");
+  std::vector<Diagnostic> problems;
+  auto check = [&](const char* role, size_t index, const std::string& name) {
+    if (name.find('\0') == std::string::npos) return;
+    problems.push_back({Severity::error, where, {},
+                        std::string(role) + " " + std::to_string(index) + " is named " + targets::c_string_literal(name) +
+                            ", which holds a NUL byte: the C API of an artifact passes names as C strings",
+                        "rename the tensor in the model"});
+  };
+  const lang::Function& main = module.main();
+  for (size_t i = 0; i < main.params.size(); ++i) check("input", i, main.params[i].name);
+  for (size_t i = 0; i < main.results.size(); ++i) check("output", i, lang::result_name(main, i));
+  if (!problems.empty()) throw Error(std::move(problems));
+}
+
 }  // namespace
 
 void validate_recipe(const spec::Recipe& recipe) {
@@ -215,7 +235,9 @@ void validate_recipe(const spec::Recipe& recipe) {
   std::vector<Diagnostic> problems;
   for (const spec::Variant& v : spec::expand_variants(recipe)) {
     try {
-      check_recipe_against_model(v.recipe, import_model(v.recipe));
+      const lang::Module module = import_model(v.recipe);
+      check_recipe_against_model(v.recipe, module);
+      check_api_names(v.recipe, module);
     } catch (const Error& e) {
       for (const Diagnostic& d : e.diagnostics())
         if (std::find_if(problems.begin(), problems.end(), [&](const Diagnostic& p) { return p.format() == d.format(); }) ==
@@ -250,6 +272,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
     auto t = Clock::now();
     const lang::Module imported = import_model(r);
     check_recipe_against_model(r, imported);
+    check_api_names(r, imported);
     const double import_seconds = seconds_since(t);
 
     const fs::path ir_dir = artifact_dir(out_dir, variant, variant_count, "ir");

@@ -14,8 +14,11 @@
 #include "support/diagnostic.h"
 #include "support/embedded_file.h"
 #include "support/file_io.h"
+#include "support/file_names.h"
 #include "support/sha256.h"
+#include "support/utf8.h"
 #include "targets/c_codegen.h"
+#include "targets/c_names.h"
 #include "targets/toolchain.h"
 
 namespace fs = std::filesystem;
@@ -92,7 +95,7 @@ class ArtifactBuilder {
 
   ArtifactSummary build(const fs::path& out_dir) {
     ArtifactSummary summary;
-    summary.prefix = options_.prefix.empty() ? c_identifier(options_.model_name) : options_.prefix;
+    summary.prefix = c_identifier(options_.prefix.empty() ? options_.model_name : options_.prefix);
     StagingDirectory staging(out_dir);
     const fs::path out = staging.path();
 
@@ -147,6 +150,11 @@ class ArtifactBuilder {
     for (const lang::Param& p : main.params) plan.inputs.push_back({p.name, p.type});
     const std::vector<lang::TensorType> result_types = m_.result_types(main);
     for (size_t r = 0; r < main.results.size(); ++r) plan.outputs.push_back({lang::result_name(main, r), result_types[r]});
+    for (const std::vector<NamedTensor>* list : {&plan.inputs, &plan.outputs})
+      for (const NamedTensor& t : *list)
+        if (t.name.find('\0') != std::string::npos)
+          throw Error("the tensor named " + c_string_literal(t.name) +
+                      " holds a NUL byte, which the C API cannot pass: it takes names as C strings");
 
     // Tensor table: inputs, weights, then the values of @main.
     std::map<std::string, int32_t> constant_tensor;
@@ -292,10 +300,17 @@ class ArtifactBuilder {
 
   nlohmann::json manifest(const ExecutorPlan& plan, const fs::path& out) const {
     using nlohmann::json;
+    // JSON holds only UTF-8: a name that is not keeps its exact bytes in name_hex.
+    // `file` is the file name `modelc run` writes the tensor to (distinct, safe).
     auto tensors = [](const std::vector<NamedTensor>& list) {
       json a = json::array();
-      for (const NamedTensor& t : list)
-        a.push_back({{"name", t.name}, {"dtype", std::string(lang::dtype_name(t.type.dtype))}, {"shape", t.type.shape}});
+      FileNamer files(".npy");
+      for (const NamedTensor& t : list) {
+        json entry = {{"name", valid_utf8(t.name)}, {"dtype", std::string(lang::dtype_name(t.type.dtype))},
+                      {"shape", t.type.shape}, {"file", files.add(t.name)}};
+        if (!is_valid_utf8(t.name)) entry["name_hex"] = hex_bytes(t.name);
+        a.push_back(std::move(entry));
+      }
       return a;
     };
     json kernels = json::array();
@@ -339,13 +354,6 @@ class ArtifactBuilder {
 };
 
 }  // namespace
-
-std::string c_identifier(std::string_view name) {
-  std::string out;
-  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
-  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "m_" + out;
-  return out;
-}
 
 ArtifactSummary build_artifact(const lang::Module& fused, const DeviceProfile& profile, const ArtifactOptions& options,
                                const fs::path& out_dir) {

@@ -47,7 +47,4 @@ struct ArtifactSummary {
 ArtifactSummary build_artifact(const lang::Module& fused, const DeviceProfile& profile, const ArtifactOptions& options,
                                const std::filesystem::path& out_dir);
 
-// "resnet18-edge" -> "resnet18_edge" (a valid C identifier).
-std::string c_identifier(std::string_view name);
-
 }  // namespace modelc::targets
