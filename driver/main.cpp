@@ -37,6 +37,7 @@ struct CommonOptions {
   std::optional<std::string> target, variant;
   std::string out_dir;
   bool locked = false;
+  bool force = false;
   std::string format = "text";  // how errors are printed: text for people, json for tools
 };
 
@@ -49,6 +50,7 @@ void add_recipe_options(CLI::App* cmd, CommonOptions& o, bool with_selection = t
   cmd->add_option("--variant", o.variant, "only this variant (see `modelc plan`)");
   cmd->add_option("-o,--out", o.out_dir, "output folder (default: <recipe folder>/out/<name>)");
   cmd->add_flag("--locked", o.locked, "refuse to build when an input differs from <recipe>.lock, fail when an artifact does");
+  cmd->add_flag("--force", o.force, "replace output folders that modelc did not make (refused otherwise)");
 }
 
 driver::ProgressFn progress_logger() {
@@ -81,6 +83,7 @@ void print_errors(const Error& e, bool json) {
 driver::CompileOptions compile_options(const CommonOptions& o, const std::vector<std::string>& emit, bool no_cache) {
   driver::CompileOptions c;
   c.locked = o.locked;
+  c.force = o.force;
   c.out_dir = o.out_dir;
   c.emit = emit;
   c.only_target = o.target;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <map>
 
 #include "lang/frontends/onnx.h"
 #include "lang/frontends/yaml_graph.h"
@@ -14,6 +15,7 @@
 #include "spec/lockfile.h"
 #include "support/diagnostic.h"
 #include "support/file_io.h"
+#include "support/file_names.h"
 #include "support/sha256.h"
 #include "support/spelling.h"
 #include "targets/c_names.h"
@@ -146,7 +148,9 @@ OptimizedModule optimize(const lang::Module& module, const spec::Recipe& recipe,
   return out;
 }
 
-fs::path default_output_dir(const spec::Recipe& recipe) { return recipe.file.parent_path() / "out" / recipe.name; }
+fs::path default_output_dir(const spec::Recipe& recipe) {
+  return recipe.file.parent_path() / "out" / safe_file_name(recipe.name);
+}
 
 fs::path cache_dir() {
   if (const char* env = std::getenv("MODELC_CACHE"); env && *env) return env;
@@ -188,7 +192,36 @@ std::vector<spec::TargetSpec> variant_targets(const spec::Variant& variant, cons
 }
 
 fs::path artifact_dir(const fs::path& out_dir, const spec::Variant& variant, size_t variant_count, const std::string& target) {
-  return variant_count > 1 ? out_dir / variant.name / target : out_dir / target;
+  const fs::path base = variant_count > 1 ? out_dir / safe_file_name(variant.name) : out_dir;
+  return base / safe_file_name(target);
+}
+
+void check_output_names(const spec::Recipe& recipe) {
+  std::vector<Diagnostic> problems;
+  std::map<std::string, std::string> target_of_folder;
+  for (const spec::TargetSpec& t : recipe.targets) {
+    const std::string folder = safe_file_name(t.name);
+    if (folder == kReservedIrFolder) {
+      problems.push_back({Severity::error, recipe.marks.locate_key(t.pointer), t.pointer,
+                          "the target name 'ir' is reserved: `--emit ir` writes the folder <out>/ir",
+                          "rename the target, e.g. to 'ir-target'"});
+    } else if (const auto [it, added] = target_of_folder.emplace(folder, t.name); !added) {
+      problems.push_back({Severity::error, recipe.marks.locate_key(t.pointer), t.pointer,
+                          "targets '" + it->second + "' and '" + t.name + "' would both build into the folder " + folder,
+                          "rename one of them"});
+    }
+  }
+  const std::vector<spec::Variant> variants = spec::expand_variants(recipe);
+  std::map<std::string, std::string> variant_of_folder;
+  for (const spec::Variant& v : variants) {
+    if (variants.size() < 2) break;
+    const std::string folder = safe_file_name(v.name);
+    if (const auto [it, added] = variant_of_folder.emplace(folder, v.name); !added)
+      problems.push_back({Severity::error, recipe.locate("/variants"), "/variants",
+                          "variants '" + it->second + "' and '" + v.name + "' would both build into the folder " + folder,
+                          "change the values of the variants matrix so that they differ in letters or digits"});
+  }
+  if (!problems.empty()) throw Error(std::move(problems));
 }
 
 namespace {
@@ -228,10 +261,44 @@ void check_api_names(const spec::Recipe& recipe, const lang::Module& module) {
   if (!problems.empty()) throw Error(std::move(problems));
 }
 
+// Refuses, before any work, to build over something modelc did not make.
+void check_destinations(const fs::path& out_dir, const std::vector<spec::Variant>& variants, size_t variant_count,
+                        const std::vector<spec::TargetSpec>& targets, const CompileOptions& options) {
+  for (const spec::Variant& v : variants) {
+    if (variant_count > 1) {
+      const fs::path folder = out_dir / safe_file_name(v.name);
+      std::error_code ec;
+      if (fs::exists(folder, ec) && !fs::is_directory(folder, ec)) check_replaceable_output(folder, options.force);
+    }
+    if (wants(options, "ir")) check_replaceable_output(artifact_dir(out_dir, v, variant_count, kReservedIrFolder), options.force);
+    for (const spec::TargetSpec& t : variant_targets(v, targets))
+      check_replaceable_output(artifact_dir(out_dir, v, variant_count, t.name), options.force);
+  }
+}
+
+// The folder of a variant's artifacts. Made with a marker, so that a later
+// build without variants may replace it; modelc output of another kind that
+// stands there (an artifact of an earlier build without variants) is replaced,
+// a folder of the user's is built into and kept.
+void prepare_variant_folder(const fs::path& folder, bool force) {
+  std::error_code ec;
+  const std::string kind = output_folder_kind(folder);
+  if (kind == "variant") return;
+  if (!kind.empty() || (force && fs::exists(fs::symlink_status(folder, ec)) && !fs::is_directory(folder, ec))) {
+    fs::remove_all(folder, ec);
+    if (ec) throw Error(Diagnostic{Severity::error, {folder.string()}, {}, "cannot remove an earlier output: " + ec.message(), {}});
+  }
+  if (fs::is_directory(folder, ec)) return;
+  fs::create_directories(folder, ec);
+  if (ec) throw Error(Diagnostic{Severity::error, {folder.string()}, {}, "cannot create directory: " + ec.message(), {}});
+  write_output_folder_marker(folder, "variant");
+}
+
 }  // namespace
 
 void validate_recipe(const spec::Recipe& recipe) {
   check_devices(recipe, recipe.targets);
+  check_output_names(recipe);
   std::vector<Diagnostic> problems;
   for (const spec::Variant& v : spec::expand_variants(recipe)) {
     try {
@@ -254,6 +321,8 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
   const size_t variant_count = spec::expand_variants(recipe).size();
   const std::vector<spec::TargetSpec> targets = selected_targets(recipe, options.only_target);
   check_devices(recipe, targets);
+  check_output_names(recipe);
+  check_destinations(out_dir, variants, variant_count, targets, options);
 
   const fs::path lock_file = spec::lock_path(recipe);
   spec::Lock lock = lock_inputs(recipe, variants, targets);
@@ -275,7 +344,8 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
     check_api_names(r, imported);
     const double import_seconds = seconds_since(t);
 
-    const fs::path ir_dir = artifact_dir(out_dir, variant, variant_count, "ir");
+    if (variant_count > 1) prepare_variant_folder(out_dir / safe_file_name(variant.name), options.force);
+    const fs::path ir_dir = artifact_dir(out_dir, variant, variant_count, kReservedIrFolder);
     int pass_index = 0;
     std::vector<std::pair<std::string, std::string>> ir_texts;
     if (wants(options, "ir")) ir_texts.emplace_back("00_imported.ir", lang::print_module(imported));
@@ -287,7 +357,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
     });
     const double optimize_seconds = seconds_since(t);
     if (!ir_texts.empty()) {
-      StagingDirectory staging(ir_dir);
+      StagingDirectory staging(ir_dir, "ir", options.force);
       for (const auto& [name, text] : ir_texts) write_file_atomic(staging.path() / name, text);
       if (wants(options, "memory"))
         write_file_atomic(staging.path() / "memory_plan.txt",
@@ -301,6 +371,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       ao.model_name = r.name;
       ao.cache_dir = options.use_cache ? cache_dir() : fs::path();
       ao.emit_kernel_stmt = wants(options, "stmt");
+      ao.force = options.force;
       ao.progress = options.progress;
       CompiledArtifact a;
       a.variant = variant.name;

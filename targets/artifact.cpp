@@ -96,7 +96,7 @@ class ArtifactBuilder {
   ArtifactSummary build(const fs::path& out_dir) {
     ArtifactSummary summary;
     summary.prefix = c_identifier(options_.prefix.empty() ? options_.model_name : options_.prefix);
-    StagingDirectory staging(out_dir);
+    StagingDirectory staging(out_dir, "artifact", options_.force);
     const fs::path out = staging.path();
 
     auto start = Clock::now();

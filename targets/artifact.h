@@ -28,6 +28,7 @@ struct ArtifactOptions {
   std::string prefix;                    // C symbol prefix; from model_name when empty
   std::filesystem::path cache_dir;       // kernel cache; empty: compile everything
   bool emit_kernel_stmt = false;         // also write kernels/<symbol>.stmt (Halide's lowered statement)
+  bool force = false;                    // replace an out_dir that modelc did not make (see kOutputFolderMarker)
   std::function<void(const std::string&)> progress;  // one line per step, for the CLI
 };
 
