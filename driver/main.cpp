@@ -90,6 +90,7 @@ driver::CompileOptions compile_options(const CommonOptions& o, const std::vector
   c.only_variant = o.variant;
   c.use_cache = !no_cache;
   c.progress = progress_logger();
+  c.warning = [](const std::string& line) { spdlog::warn("{}", line); };
   return c;
 }
 

@@ -45,7 +45,9 @@ spec::Lock lock_inputs(const spec::Recipe& recipe, const std::vector<spec::Varia
   lock.recipe_name = recipe.name;
   lock.recipe_version = recipe.version;
   lock.toolchain = {{"modelc", MODELC_VERSION}, {"halide", lower::halide_version()}, {"llvm", lower::llvm_version()},
-                    {"onnx", lang::onnx_library_version()}};
+                    {"onnx", lang::onnx_library_version()},
+                    // A modelc built from other lower/ sources may make other kernels.
+                    {"kernel_sources", std::string(lower::kernel_source_digest())}};
   for (const spec::Variant& v : variants) {
     spec::LockedVariant& lv = lock.variants[v.name];
     lv.resolved_sha256 = spec::resolved_recipe_sha256(v.recipe);
@@ -373,6 +375,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       ao.emit_kernel_stmt = wants(options, "stmt");
       ao.force = options.force;
       ao.progress = options.progress;
+      ao.warning = options.warning;
       CompiledArtifact a;
       a.variant = variant.name;
       a.target = target.name;

@@ -48,6 +48,7 @@ struct CompileOptions {
   // build refuses to touch them (see kOutputFolderMarker).
   bool force = false;
   ProgressFn progress;
+  ProgressFn warning;  // problems worked around (a damaged cache entry); progress when unset
 };
 
 struct CompiledArtifact {

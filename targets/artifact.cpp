@@ -19,6 +19,7 @@
 #include "support/utf8.h"
 #include "targets/c_codegen.h"
 #include "targets/c_names.h"
+#include "targets/code_cache.h"
 #include "targets/toolchain.h"
 
 namespace fs = std::filesystem;
@@ -220,28 +221,30 @@ class ArtifactBuilder {
     return kernels_.at(hash);
   }
 
+  // Each kernel from the cache when a verified entry is there, else compiled
+  // with Halide and stored. What is linked is always a file in the scratch
+  // folder: bytes that were verified (or just made), never the cache's file,
+  // which another builder may replace meanwhile.
   void compile_kernels(const fs::path& out) {
+    const CodeCache cache(options_.cache_dir, "kernel", options_.warning ? options_.warning : options_.progress);
+    const bool want_stmt = options_.emit_kernel_stmt;
     size_t done = 0;
     for (auto& [hash, k] : kernels_) {
       ++done;
-      const fs::path cached = options_.cache_dir.empty() ? fs::path() : options_.cache_dir / "kernels" / (hash + ".o");
-      const bool want_stmt = options_.emit_kernel_stmt;
-      if (!cached.empty() && fs::exists(cached) && (!want_stmt || fs::exists(cached.string() + ".stmt"))) {
-        k.object = cached;
+      k.object = scratch_.path() / (k.symbol + ".o");
+      const fs::path stmt = scratch_.path() / (k.symbol + ".stmt");
+      const std::string key = lower::kernel_cache_key(hash);
+      if (std::optional<CacheEntry> entry = cache.load(key, want_stmt)) {
+        write_file_atomic(k.object, entry->object);
+        if (want_stmt) write_file_atomic(stmt, *entry->stmt);
         k.cached = true;
       } else {
         progress("compiling kernel " + std::to_string(done) + "/" + std::to_string(kernels_.size()) + " (" +
                  describe_ops(k.ops) + ")");
-        const fs::path object = scratch_.path() / (k.symbol + ".o");
-        const fs::path stmt = scratch_.path() / (k.symbol + ".stmt");
-        lower::compile_kernel_object(m_, *kernel_functions_.at(hash), k.symbol, target_, object, want_stmt ? &stmt : nullptr);
-        k.object = object;
-        if (!cached.empty()) store_in_cache(object, cached, want_stmt ? &stmt : nullptr);
+        lower::compile_kernel_object(m_, *kernel_functions_.at(hash), k.symbol, target_, k.object, want_stmt ? &stmt : nullptr);
+        cache.store(key, {read_binary_file(k.object), want_stmt ? std::optional(read_text_file(stmt)) : std::nullopt});
       }
-      if (want_stmt) {
-        const fs::path stmt = k.cached ? fs::path(cached.string() + ".stmt") : scratch_.path() / (k.symbol + ".stmt");
-        fs::copy_file(stmt, out / "kernels" / (k.symbol + ".stmt"), fs::copy_options::overwrite_existing);
-      }
+      if (want_stmt) fs::copy_file(stmt, out / "kernels" / (k.symbol + ".stmt"), fs::copy_options::overwrite_existing);
     }
   }
 
@@ -251,25 +254,20 @@ class ArtifactBuilder {
     return s;
   }
 
-  static void store_in_cache(const fs::path& object, const fs::path& cached, const fs::path* stmt) {
-    std::error_code ec;
-    fs::create_directories(cached.parent_path(), ec);
-    if (ec) return;  // a cache that cannot be written is not an error
-    write_file_atomic(cached, read_binary_file(object));
-    if (stmt) write_file_atomic(cached.string() + ".stmt", read_binary_file(*stmt));
-  }
-
   fs::path halide_runtime_object() {
     // Halide's runtime for the target without no_runtime; one per artifact.
     Halide::Target t(target_.halide_target);
     t = t.without_feature(Halide::Target::NoRuntime);
-    const std::string key = sha256_hex(t.to_string() + "\nhalide=" + lower::halide_version()).substr(0, 32);
-    const fs::path cached = options_.cache_dir.empty() ? fs::path() : options_.cache_dir / "runtime" / (key + ".o");
-    if (!cached.empty() && fs::exists(cached)) return cached;
-    progress("compiling the Halide runtime for " + t.to_string());
+    const std::string key = sha256_hex(t.to_string() + "\n" + lower::code_generator_identity());
+    const CodeCache cache(options_.cache_dir, "runtime", options_.warning ? options_.warning : options_.progress);
     const fs::path object = scratch_.path() / "halide_runtime.o";
+    if (std::optional<CacheEntry> entry = cache.load(key, false)) {
+      write_file_atomic(object, entry->object);
+      return object;
+    }
+    progress("compiling the Halide runtime for " + t.to_string());
     Halide::compile_standalone_runtime(object.string(), t);
-    if (!cached.empty()) store_in_cache(object, cached, nullptr);
+    cache.store(key, {read_binary_file(object), std::nullopt});
     return object;
   }
 

@@ -7,7 +7,8 @@
 //   <out>/manifest.json    inputs, outputs, kernels, arena, sizes, sha256 of each file, versions
 //
 // Kernels are compiled once per distinct primitive function and cached by
-// content hash, so recompiling an unchanged model does no Halide work.
+// content hash (targets/code_cache.h), so recompiling an unchanged model
+// does no Halide work.
 #pragma once
 
 #include <filesystem>
@@ -30,6 +31,7 @@ struct ArtifactOptions {
   bool emit_kernel_stmt = false;         // also write kernels/<symbol>.stmt (Halide's lowered statement)
   bool force = false;                    // replace an out_dir that modelc did not make (see kOutputFolderMarker)
   std::function<void(const std::string&)> progress;  // one line per step, for the CLI
+  std::function<void(const std::string&)> warning;   // e.g. a damaged cache entry; progress when unset
 };
 
 struct ArtifactSummary {
