@@ -21,6 +21,7 @@
 #include "spec/builtin_schemas.h"
 #include "support/diagnostic.h"
 #include "support/file_io.h"
+#include "targets/c_names.h"
 #include "targets/device_profile.h"
 
 namespace fs = std::filesystem;
@@ -39,6 +40,7 @@ struct CommonOptions {
   std::optional<std::string> target, variant;
   std::string out_dir;
   bool locked = false;
+  bool force = false;
   std::string format = "text";  // how errors are printed: text for people, json for tools
 };
 
@@ -51,6 +53,7 @@ void add_recipe_options(CLI::App* cmd, CommonOptions& o, bool with_selection = t
   cmd->add_option("--variant", o.variant, "only this variant (see `modelc plan`)");
   cmd->add_option("-o,--out", o.out_dir, "output folder (default: <recipe folder>/out/<name>)");
   cmd->add_flag("--locked", o.locked, "refuse to build when an input differs from <recipe>.lock, fail when an artifact does");
+  cmd->add_flag("--force", o.force, "replace output folders that modelc did not make (refused otherwise)");
 }
 
 driver::ProgressFn progress_logger() {
@@ -63,7 +66,9 @@ void print_errors(const Error& e, bool json) {
     for (const Diagnostic& d : e.diagnostics())
       out.push_back({{"file", d.location.file}, {"line", d.location.line}, {"column", d.location.column},
                      {"pointer", d.pointer}, {"message", d.message}, {"hint", d.hint}});
-    std::cout << nlohmann::json{{"valid", false}, {"errors", out}}.dump(2) << "\n";
+    // Messages quote names from model files, which need not be UTF-8.
+    std::cout << nlohmann::json{{"valid", false}, {"errors", out}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
     return;
   }
   const bool color = ::isatty(2);
@@ -81,12 +86,14 @@ void print_errors(const Error& e, bool json) {
 driver::CompileOptions compile_options(const CommonOptions& o, const std::vector<std::string>& emit, bool no_cache) {
   driver::CompileOptions c;
   c.locked = o.locked;
+  c.force = o.force;
   c.out_dir = o.out_dir;
   c.emit = emit;
   c.only_target = o.target;
   c.only_variant = o.variant;
   c.use_cache = !no_cache;
   c.progress = progress_logger();
+  c.warning = [](const std::string& line) { spdlog::warn("{}", line); };
   return c;
 }
 
@@ -168,9 +175,14 @@ int cmd_run(const CommonOptions& o, const std::vector<std::string>& input_files,
   const std::vector<lang::Tensor> outputs = driver::run_artifact(a.directory, inputs, threads > 0 ? threads : a.threads);
   const fs::path out = output_dir.empty() ? a.directory / "outputs" : fs::path(output_dir);
   fs::create_directories(out);
-  const lang::Module module = driver::import_model(recipe);
+  // Output names come from the model: the manifest gives each a distinct, safe
+  // file name inside `out` (support/file_names.h), and says which is which.
+  const nlohmann::json& listed = a.summary.manifest.at("outputs");
   for (size_t i = 0; i < outputs.size(); ++i) {
-    const fs::path file = out / (lang::result_name(module.main(), i) + ".npy");
+    const std::string name = listed.at(i).at("name").get<std::string>();
+    const fs::path file = out / listed.at(i).at("file").get<std::string>();
+    if (file.filename() != name + ".npy")
+      spdlog::info("output {} {} is written to {}", i, targets::c_string_literal(name), file.filename().string());
     driver::write_npy_tensor(file, outputs[i]);
     std::cout << file.string() << "\n";
   }

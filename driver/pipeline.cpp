@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <map>
 
 #include "lang/frontends/onnx.h"
 #include "lang/frontends/yaml_graph.h"
@@ -14,8 +15,10 @@
 #include "spec/lockfile.h"
 #include "support/diagnostic.h"
 #include "support/file_io.h"
+#include "support/file_names.h"
 #include "support/sha256.h"
 #include "support/spelling.h"
+#include "targets/c_names.h"
 
 namespace fs = std::filesystem;
 
@@ -42,7 +45,9 @@ spec::Lock lock_inputs(const spec::Recipe& recipe, const std::vector<spec::Varia
   lock.recipe_name = recipe.name;
   lock.recipe_version = recipe.version;
   lock.toolchain = {{"modelc", MODELC_VERSION}, {"halide", lower::halide_version()}, {"llvm", lower::llvm_version()},
-                    {"onnx", lang::onnx_library_version()}};
+                    {"onnx", lang::onnx_library_version()},
+                    // A modelc built from other lower/ sources may make other kernels.
+                    {"kernel_sources", std::string(lower::kernel_source_digest())}};
   for (const spec::Variant& v : variants) {
     spec::LockedVariant& lv = lock.variants[v.name];
     lv.resolved_sha256 = spec::resolved_recipe_sha256(v.recipe);
@@ -153,7 +158,9 @@ OptimizedModule optimize(const lang::Module& module, const spec::Recipe& recipe,
   return out;
 }
 
-fs::path default_output_dir(const spec::Recipe& recipe) { return recipe.file.parent_path() / "out" / recipe.name; }
+fs::path default_output_dir(const spec::Recipe& recipe) {
+  return recipe.file.parent_path() / "out" / safe_file_name(recipe.name);
+}
 
 fs::path cache_dir() {
   if (const char* env = std::getenv("MODELC_CACHE"); env && *env) return env;
@@ -195,7 +202,36 @@ std::vector<spec::TargetSpec> variant_targets(const spec::Variant& variant, cons
 }
 
 fs::path artifact_dir(const fs::path& out_dir, const spec::Variant& variant, size_t variant_count, const std::string& target) {
-  return variant_count > 1 ? out_dir / variant.name / target : out_dir / target;
+  const fs::path base = variant_count > 1 ? out_dir / safe_file_name(variant.name) : out_dir;
+  return base / safe_file_name(target);
+}
+
+void check_output_names(const spec::Recipe& recipe) {
+  std::vector<Diagnostic> problems;
+  std::map<std::string, std::string> target_of_folder;
+  for (const spec::TargetSpec& t : recipe.targets) {
+    const std::string folder = safe_file_name(t.name);
+    if (folder == kReservedIrFolder) {
+      problems.push_back({Severity::error, recipe.marks.locate_key(t.pointer), t.pointer,
+                          "the target name 'ir' is reserved: `--emit ir` writes the folder <out>/ir",
+                          "rename the target, e.g. to 'ir-target'"});
+    } else if (const auto [it, added] = target_of_folder.emplace(folder, t.name); !added) {
+      problems.push_back({Severity::error, recipe.marks.locate_key(t.pointer), t.pointer,
+                          "targets '" + it->second + "' and '" + t.name + "' would both build into the folder " + folder,
+                          "rename one of them"});
+    }
+  }
+  const std::vector<spec::Variant> variants = spec::expand_variants(recipe);
+  std::map<std::string, std::string> variant_of_folder;
+  for (const spec::Variant& v : variants) {
+    if (variants.size() < 2) break;
+    const std::string folder = safe_file_name(v.name);
+    if (const auto [it, added] = variant_of_folder.emplace(folder, v.name); !added)
+      problems.push_back({Severity::error, recipe.locate("/variants"), "/variants",
+                          "variants '" + it->second + "' and '" + v.name + "' would both build into the folder " + folder,
+                          "change the values of the variants matrix so that they differ in letters or digits"});
+  }
+  if (!problems.empty()) throw Error(std::move(problems));
 }
 
 namespace {
@@ -216,14 +252,69 @@ void check_devices(const spec::Recipe& recipe, const std::vector<spec::TargetSpe
   if (!problems.empty()) throw Error(std::move(problems));
 }
 
+// The C API passes tensor names as C strings: a name holding a NUL byte
+// (protobuf strings may) would reach the artifact cut short, and two such
+// names could not be told apart.
+void check_api_names(const spec::Recipe& recipe, const lang::Module& module) {
+  const SourceLocation where = recipe.model.onnx ? SourceLocation{recipe.model.onnx->string()} : recipe.locate("/model");
+  std::vector<Diagnostic> problems;
+  auto check = [&](const char* role, size_t index, const std::string& name) {
+    if (name.find('\0') == std::string::npos) return;
+    problems.push_back({Severity::error, where, {},
+                        std::string(role) + " " + std::to_string(index) + " is named " + targets::c_string_literal(name) +
+                            ", which holds a NUL byte: the C API of an artifact passes names as C strings",
+                        "rename the tensor in the model"});
+  };
+  const lang::Function& main = module.main();
+  for (size_t i = 0; i < main.params.size(); ++i) check("input", i, main.params[i].name);
+  for (size_t i = 0; i < main.results.size(); ++i) check("output", i, lang::result_name(main, i));
+  if (!problems.empty()) throw Error(std::move(problems));
+}
+
+// Refuses, before any work, to build over something modelc did not make.
+void check_destinations(const fs::path& out_dir, const std::vector<spec::Variant>& variants, size_t variant_count,
+                        const std::vector<spec::TargetSpec>& targets, const CompileOptions& options) {
+  for (const spec::Variant& v : variants) {
+    if (variant_count > 1) {
+      const fs::path folder = out_dir / safe_file_name(v.name);
+      std::error_code ec;
+      if (fs::exists(folder, ec) && !fs::is_directory(folder, ec)) check_replaceable_output(folder, options.force);
+    }
+    if (wants(options, "ir")) check_replaceable_output(artifact_dir(out_dir, v, variant_count, kReservedIrFolder), options.force);
+    for (const spec::TargetSpec& t : variant_targets(v, targets))
+      check_replaceable_output(artifact_dir(out_dir, v, variant_count, t.name), options.force);
+  }
+}
+
+// The folder of a variant's artifacts. Made with a marker, so that a later
+// build without variants may replace it; modelc output of another kind that
+// stands there (an artifact of an earlier build without variants) is replaced,
+// a folder of the user's is built into and kept.
+void prepare_variant_folder(const fs::path& folder, bool force) {
+  std::error_code ec;
+  const std::string kind = output_folder_kind(folder);
+  if (kind == "variant") return;
+  if (!kind.empty() || (force && fs::exists(fs::symlink_status(folder, ec)) && !fs::is_directory(folder, ec))) {
+    fs::remove_all(folder, ec);
+    if (ec) throw Error(Diagnostic{Severity::error, {folder.string()}, {}, "cannot remove an earlier output: " + ec.message(), {}});
+  }
+  if (fs::is_directory(folder, ec)) return;
+  fs::create_directories(folder, ec);
+  if (ec) throw Error(Diagnostic{Severity::error, {folder.string()}, {}, "cannot create directory: " + ec.message(), {}});
+  write_output_folder_marker(folder, "variant");
+}
+
 }  // namespace
 
 void validate_recipe(const spec::Recipe& recipe) {
   check_devices(recipe, recipe.targets);
+  check_output_names(recipe);
   std::vector<Diagnostic> problems;
   for (const spec::Variant& v : spec::expand_variants(recipe)) {
     try {
-      check_recipe_against_model(v.recipe, import_model(v.recipe));
+      const lang::Module module = import_model(v.recipe);
+      check_recipe_against_model(v.recipe, module);
+      check_api_names(v.recipe, module);
     } catch (const Error& e) {
       for (const Diagnostic& d : e.diagnostics())
         if (std::find_if(problems.begin(), problems.end(), [&](const Diagnostic& p) { return p.format() == d.format(); }) ==
@@ -240,6 +331,8 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
   const size_t variant_count = spec::expand_variants(recipe).size();
   const std::vector<spec::TargetSpec> targets = selected_targets(recipe, options.only_target);
   check_devices(recipe, targets);
+  check_output_names(recipe);
+  check_destinations(out_dir, variants, variant_count, targets, options);
 
   const fs::path lock_file = spec::lock_path(recipe);
   spec::Lock lock = lock_inputs(recipe, variants, targets);
@@ -258,8 +351,10 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
     auto t = Clock::now();
     const lang::Module imported = import_model(r);
     check_recipe_against_model(r, imported);
+    check_api_names(r, imported);
     const double import_seconds = seconds_since(t);
 
+    if (variant_count > 1) prepare_variant_folder(out_dir / safe_file_name(variant.name), options.force);
     // One optimized module per activation layout the variant's targets need.
     const std::vector<spec::TargetSpec> variant_target_list = variant_targets(variant, targets);
     std::vector<std::string> layouts;
@@ -271,8 +366,8 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
     std::map<std::string, double> optimize_seconds;
     for (const std::string& layout : layouts) {
       // With several layouts, each one's IR goes to a folder of its own under ir/.
-      const fs::path ir_dir = layouts.size() == 1 ? artifact_dir(out_dir, variant, variant_count, "ir")
-                                                  : artifact_dir(out_dir, variant, variant_count, "ir") / layout;
+      const fs::path ir_root = artifact_dir(out_dir, variant, variant_count, kReservedIrFolder);
+      const fs::path ir_dir = layouts.size() == 1 ? ir_root : ir_root / layout;
       int pass_index = 0;
       std::vector<std::pair<std::string, std::string>> ir_texts;
       if (wants(options, "ir")) ir_texts.emplace_back("00_imported.ir", lang::print_module(imported));
@@ -285,7 +380,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       });
       optimize_seconds[layout] = seconds_since(t);
       if (!ir_texts.empty()) {
-        StagingDirectory staging(ir_dir);
+        StagingDirectory staging(ir_dir, "ir", options.force);
         for (const auto& [name, text] : ir_texts) write_file_atomic(staging.path() / name, text);
         if (wants(options, "memory"))
           write_file_atomic(staging.path() / "memory_plan.txt",
@@ -303,7 +398,9 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       ao.model_name = r.name;
       ao.cache_dir = options.use_cache ? cache_dir() : fs::path();
       ao.emit_kernel_stmt = wants(options, "stmt");
+      ao.force = options.force;
       ao.progress = options.progress;
+      ao.warning = options.warning;
       CompiledArtifact a;
       a.variant = variant.name;
       a.target = target.name;

@@ -50,7 +50,11 @@ struct CompileOptions {
   // Refuse to build when an input differs from the recipe's lockfile, and fail
   // when an artifact differs from it; without it, the lockfile is (re)written.
   bool locked = false;
+  // Replace output folders (and files) that modelc did not make; without it a
+  // build refuses to touch them (see kOutputFolderMarker).
+  bool force = false;
   ProgressFn progress;
+  ProgressFn warning;  // problems worked around (a damaged cache entry); progress when unset
 };
 
 struct CompiledArtifact {
@@ -81,9 +85,17 @@ std::vector<spec::TargetSpec> selected_targets(const spec::Recipe& recipe, const
 // The selected targets a variant builds for: a `target` axis gives each
 // variant its own subset of the recipe's targets.
 std::vector<spec::TargetSpec> variant_targets(const spec::Variant& variant, const std::vector<spec::TargetSpec>& selected);
-// Where the artifact of a variant x target goes under out_dir.
+// Where the artifact of a variant x target goes under out_dir:
+// out_dir/<target>, or out_dir/<variant>/<target> when the recipe has
+// variants, each name made a safe file name (support/file_names.h).
+// `--emit ir` writes the folder of the target name kReservedIrFolder.
 std::filesystem::path artifact_dir(const std::filesystem::path& out_dir, const spec::Variant& variant,
                                    size_t variant_count, const std::string& target);
+inline constexpr const char* kReservedIrFolder = "ir";
+
+// Refuses names whose folders would collide: a target called "ir", two targets
+// or two variants whose names give the same folder. Errors point into the recipe.
+void check_output_names(const spec::Recipe& recipe);
 
 // Compiles every selected variant x target. Each artifact folder appears
 // whole or not at all. Writes (or with `locked`, checks) the recipe's lockfile.

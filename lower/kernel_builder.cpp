@@ -1,13 +1,11 @@
 // Builds the Halide pipeline of one primitive function and compiles it, ahead
 // of time to an object file, or with the JIT for tests.
 #include <Halide.h>
-#include <llvm/Config/llvm-config.h>
 
 #include <cstring>
 #include <set>
 
 #include "lang/text.h"
-#include "modelc_config.h"
 #include "lower/lowering.h"
 #include "lower/tensor_func.h"
 #include "support/diagnostic.h"
@@ -281,9 +279,11 @@ std::vector<std::string> ops_without_lowering() {
 std::string kernel_hash(const lang::Module& module, const lang::Function& primitive, const KernelTarget& target) {
   lang::Function anonymous = primitive;
   anonymous.name = "kernel";
-  const std::string text = lang::print_function(module, anonymous) + "\ntarget=" + target.halide_target +
-                           "\nlowering=" + std::to_string(KernelTarget::kLoweringVersion) + "\nhalide=" + halide_version();
-  return sha256_hex(text);
+  return sha256_hex(lang::print_function(module, anonymous) + "\ntarget=" + target.halide_target);
+}
+
+std::string kernel_cache_key(std::string_view kernel_hash) {
+  return sha256_hex(std::string(kernel_hash) + "\n" + kernel_code_identity());
 }
 
 void compile_kernel_object(const lang::Module& module, const lang::Function& primitive, const std::string& symbol,
@@ -362,11 +362,5 @@ std::string host_halide_target() { return host_target().to_string(); }
 int float_lanes(const std::string& halide_target) {
   return parse_target(halide_target, true).natural_vector_size<float>();
 }
-
-std::string halide_version() {
-  return MODELC_HALIDE_VERSION;
-}
-
-std::string llvm_version() { return LLVM_VERSION_STRING; }
 
 }  // namespace modelc::lower

@@ -21,19 +21,37 @@ namespace modelc::lower {
 
 struct KernelTarget {
   std::string halide_target = "host";  // a Halide target string, without no_runtime
-  // Increment when a compute rule or schedule changes, so cached kernels of the
-  // old version are not reused.
-  static constexpr int kLoweringVersion = 8;
 };
 
 bool has_lowering(std::string_view op_name);
 // Ops registered in lang/ that have no compute rule here (empty when complete).
 std::vector<std::string> ops_without_lowering();
 
-// Content hash of what determines the kernel's code: the function's printed
-// body (ops, attributes, shapes, dtypes; not its name), the target, and the
-// lowering and Halide versions. Identical layers hash equal and share a kernel.
+// Content hash of what a kernel computes: the function's printed body (ops,
+// attributes, shapes, dtypes; not its name) and the target. Identical layers
+// hash equal and share a kernel, whose symbol is made from this hash.
 std::string kernel_hash(const lang::Module& module, const lang::Function& primitive, const KernelTarget& target);
+
+// The key of a compiled kernel in a persistent cache: its kernel_hash and
+// kernel_code_identity(). The symbol (and so the artifact's bytes) stays the
+// same across modelc builds that make the same code; the cached object does not.
+std::string kernel_cache_key(std::string_view kernel_hash);
+
+// The sha256 of the sources that shape a kernel (lower/, the lang/ op
+// definitions and printer), computed when modelc is built
+// (lower/kernel_source_digest.py), and those files, relative to the source root.
+std::string_view kernel_source_digest();
+std::vector<std::string> kernel_source_files();
+
+// Which Halide and LLVM make code: their versions and the GNU build ids of
+// the libraries loaded in this process (a rebuilt package with the same
+// version counts as another compiler). Part of every cache key of compiled code.
+std::string code_generator_identity();
+
+// Everything besides a function's text and target that decides a kernel's
+// code: kernel_source_digest() and code_generator_identity(). Editing lower/
+// changes it at the next build, so no cached kernel outlives the code that made it.
+std::string kernel_code_identity();
 
 // Compiles the primitive function ahead of time to an object file exporting
 // `symbol` (buffers in parameter order, then one per result in result order)

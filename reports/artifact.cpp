@@ -9,6 +9,7 @@
 #include "support/diagnostic.h"
 #include "support/file_io.h"
 #include "support/sha256.h"
+#include "support/utf8.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -35,6 +36,9 @@ std::vector<ManifestTensor> read_tensors(const JsonFieldReader& read, const json
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string pointer = std::string("/") + key + "/" + std::to_string(i);
     ManifestTensor tensor{read.string(list[i], pointer, "name"), read.string(list[i], pointer, "dtype"), {}};
+    // A name that is not UTF-8 (JSON cannot hold it) has its exact bytes here.
+    const std::string hex = read.optional_string(list[i], pointer, "name_hex");
+    if (!hex.empty() && !parse_hex_bytes(hex, tensor.name)) read.fail(pointer + "/name_hex", "expected pairs of hex digits");
     const json& shape = read.array(list[i], pointer, "shape");
     for (size_t d = 0; d < shape.size(); ++d) {
       if (!shape[d].is_number_integer() || shape[d].get<int64_t>() < 0) {

@@ -73,7 +73,36 @@ void write_file_atomic(const fs::path& path, std::span<const std::byte> bytes) {
   write_bytes_atomic(path, bytes.data(), bytes.size());
 }
 
-StagingDirectory::StagingDirectory(fs::path final_path) : final_(std::move(final_path)) {
+std::string output_folder_kind(const fs::path& folder) {
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(folder, ec))) return "";
+  const fs::path marker = folder / kOutputFolderMarker;
+  if (!fs::is_regular_file(fs::symlink_status(marker, ec))) return "";
+  std::ifstream in(marker);
+  std::string kind;
+  std::getline(in, kind);
+  return kind.empty() ? "unknown" : kind;
+}
+
+void write_output_folder_marker(const fs::path& folder, const std::string& kind) {
+  write_file_atomic(folder / kOutputFolderMarker,
+                    kind + "\nmodelc made this folder and replaces it whole on the next build.\n");
+}
+
+void check_replaceable_output(const fs::path& path, bool force) {
+  std::error_code ec;
+  const fs::file_status status = fs::symlink_status(path, ec);
+  if (force || !fs::exists(status) || !output_folder_kind(path).empty()) return;
+  const std::string what = fs::is_directory(status) ? "folder" : fs::is_symlink(status) ? "symbolic link" : "file";
+  throw Error(Diagnostic{Severity::error, {path.string()}, {},
+                         "the output " + what + " exists and modelc did not make it (it has no " + kOutputFolderMarker +
+                             " marker); a build would replace it, so modelc refuses",
+                         "move it away, choose another output folder with -o, or pass --force to replace it"});
+}
+
+StagingDirectory::StagingDirectory(fs::path final_path, const std::string& kind, bool force)
+    : final_(std::move(final_path)), force_(force) {
+  check_replaceable_output(final_, force_);
   const fs::path parent = final_.has_parent_path() ? final_.parent_path() : fs::path(".");
   std::error_code ec;
   fs::create_directories(parent, ec);
@@ -81,6 +110,7 @@ StagingDirectory::StagingDirectory(fs::path final_path) : final_(std::move(final
   staging_ = parent / ("." + final_.filename().string() + ".staging-" + unique_suffix());
   fs::create_directories(staging_, ec);
   if (ec) file_error(staging_, "cannot create directory: " + ec.message());
+  write_output_folder_marker(staging_, kind);
 }
 
 StagingDirectory::~StagingDirectory() {
@@ -90,9 +120,10 @@ StagingDirectory::~StagingDirectory() {
 }
 
 void StagingDirectory::commit() {
+  check_replaceable_output(final_, force_);
   std::error_code ec;
   const fs::path old = final_.string() + ".old-" + unique_suffix();
-  const bool had_old = fs::exists(final_, ec);
+  const bool had_old = fs::exists(fs::symlink_status(final_, ec));
   if (had_old) {
     fs::rename(final_, old, ec);
     if (ec) file_error(final_, "cannot replace output folder: " + ec.message());

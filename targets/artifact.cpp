@@ -14,8 +14,12 @@
 #include "support/diagnostic.h"
 #include "support/embedded_file.h"
 #include "support/file_io.h"
+#include "support/file_names.h"
 #include "support/sha256.h"
+#include "support/utf8.h"
 #include "targets/c_codegen.h"
+#include "targets/c_names.h"
+#include "targets/code_cache.h"
 #include "targets/toolchain.h"
 
 namespace fs = std::filesystem;
@@ -92,8 +96,8 @@ class ArtifactBuilder {
 
   ArtifactSummary build(const fs::path& out_dir) {
     ArtifactSummary summary;
-    summary.prefix = options_.prefix.empty() ? c_identifier(options_.model_name) : options_.prefix;
-    StagingDirectory staging(out_dir);
+    summary.prefix = c_identifier(options_.prefix.empty() ? options_.model_name : options_.prefix);
+    StagingDirectory staging(out_dir, "artifact", options_.force);
     const fs::path out = staging.path();
 
     auto start = Clock::now();
@@ -147,6 +151,11 @@ class ArtifactBuilder {
     for (const lang::Param& p : main.params) plan.inputs.push_back({p.name, p.type});
     const std::vector<lang::TensorType> result_types = m_.result_types(main);
     for (size_t r = 0; r < main.results.size(); ++r) plan.outputs.push_back({lang::result_name(main, r), result_types[r]});
+    for (const std::vector<NamedTensor>* list : {&plan.inputs, &plan.outputs})
+      for (const NamedTensor& t : *list)
+        if (t.name.find('\0') != std::string::npos)
+          throw Error("the tensor named " + c_string_literal(t.name) +
+                      " holds a NUL byte, which the C API cannot pass: it takes names as C strings");
 
     // Tensor table: inputs, weights, then the values of @main.
     std::map<std::string, int32_t> constant_tensor;
@@ -212,28 +221,30 @@ class ArtifactBuilder {
     return kernels_.at(hash);
   }
 
+  // Each kernel from the cache when a verified entry is there, else compiled
+  // with Halide and stored. What is linked is always a file in the scratch
+  // folder: bytes that were verified (or just made), never the cache's file,
+  // which another builder may replace meanwhile.
   void compile_kernels(const fs::path& out) {
+    const CodeCache cache(options_.cache_dir, "kernel", options_.warning ? options_.warning : options_.progress);
+    const bool want_stmt = options_.emit_kernel_stmt;
     size_t done = 0;
     for (auto& [hash, k] : kernels_) {
       ++done;
-      const fs::path cached = options_.cache_dir.empty() ? fs::path() : options_.cache_dir / "kernels" / (hash + ".o");
-      const bool want_stmt = options_.emit_kernel_stmt;
-      if (!cached.empty() && fs::exists(cached) && (!want_stmt || fs::exists(cached.string() + ".stmt"))) {
-        k.object = cached;
+      k.object = scratch_.path() / (k.symbol + ".o");
+      const fs::path stmt = scratch_.path() / (k.symbol + ".stmt");
+      const std::string key = lower::kernel_cache_key(hash);
+      if (std::optional<CacheEntry> entry = cache.load(key, want_stmt)) {
+        write_file_atomic(k.object, entry->object);
+        if (want_stmt) write_file_atomic(stmt, *entry->stmt);
         k.cached = true;
       } else {
         progress("compiling kernel " + std::to_string(done) + "/" + std::to_string(kernels_.size()) + " (" +
                  describe_ops(k.ops) + ")");
-        const fs::path object = scratch_.path() / (k.symbol + ".o");
-        const fs::path stmt = scratch_.path() / (k.symbol + ".stmt");
-        lower::compile_kernel_object(m_, *kernel_functions_.at(hash), k.symbol, target_, object, want_stmt ? &stmt : nullptr);
-        k.object = object;
-        if (!cached.empty()) store_in_cache(object, cached, want_stmt ? &stmt : nullptr);
+        lower::compile_kernel_object(m_, *kernel_functions_.at(hash), k.symbol, target_, k.object, want_stmt ? &stmt : nullptr);
+        cache.store(key, {read_binary_file(k.object), want_stmt ? std::optional(read_text_file(stmt)) : std::nullopt});
       }
-      if (want_stmt) {
-        const fs::path stmt = k.cached ? fs::path(cached.string() + ".stmt") : scratch_.path() / (k.symbol + ".stmt");
-        fs::copy_file(stmt, out / "kernels" / (k.symbol + ".stmt"), fs::copy_options::overwrite_existing);
-      }
+      if (want_stmt) fs::copy_file(stmt, out / "kernels" / (k.symbol + ".stmt"), fs::copy_options::overwrite_existing);
     }
   }
 
@@ -243,25 +254,20 @@ class ArtifactBuilder {
     return s;
   }
 
-  static void store_in_cache(const fs::path& object, const fs::path& cached, const fs::path* stmt) {
-    std::error_code ec;
-    fs::create_directories(cached.parent_path(), ec);
-    if (ec) return;  // a cache that cannot be written is not an error
-    write_file_atomic(cached, read_binary_file(object));
-    if (stmt) write_file_atomic(cached.string() + ".stmt", read_binary_file(*stmt));
-  }
-
   fs::path halide_runtime_object() {
     // Halide's runtime for the target without no_runtime; one per artifact.
     Halide::Target t(target_.halide_target);
     t = t.without_feature(Halide::Target::NoRuntime);
-    const std::string key = sha256_hex(t.to_string() + "\nhalide=" + lower::halide_version()).substr(0, 32);
-    const fs::path cached = options_.cache_dir.empty() ? fs::path() : options_.cache_dir / "runtime" / (key + ".o");
-    if (!cached.empty() && fs::exists(cached)) return cached;
-    progress("compiling the Halide runtime for " + t.to_string());
+    const std::string key = sha256_hex(t.to_string() + "\n" + lower::code_generator_identity());
+    const CodeCache cache(options_.cache_dir, "runtime", options_.warning ? options_.warning : options_.progress);
     const fs::path object = scratch_.path() / "halide_runtime.o";
+    if (std::optional<CacheEntry> entry = cache.load(key, false)) {
+      write_file_atomic(object, entry->object);
+      return object;
+    }
+    progress("compiling the Halide runtime for " + t.to_string());
     Halide::compile_standalone_runtime(object.string(), t);
-    if (!cached.empty()) store_in_cache(object, cached, nullptr);
+    cache.store(key, {read_binary_file(object), std::nullopt});
     return object;
   }
 
@@ -292,10 +298,17 @@ class ArtifactBuilder {
 
   nlohmann::json manifest(const ExecutorPlan& plan, const fs::path& out) const {
     using nlohmann::json;
+    // JSON holds only UTF-8: a name that is not keeps its exact bytes in name_hex.
+    // `file` is the file name `modelc run` writes the tensor to (distinct, safe).
     auto tensors = [](const std::vector<NamedTensor>& list) {
       json a = json::array();
-      for (const NamedTensor& t : list)
-        a.push_back({{"name", t.name}, {"dtype", std::string(lang::dtype_name(t.type.dtype))}, {"shape", t.type.shape}});
+      FileNamer files(".npy");
+      for (const NamedTensor& t : list) {
+        json entry = {{"name", valid_utf8(t.name)}, {"dtype", std::string(lang::dtype_name(t.type.dtype))},
+                      {"shape", t.type.shape}, {"file", files.add(t.name)}};
+        if (!is_valid_utf8(t.name)) entry["name_hex"] = hex_bytes(t.name);
+        a.push_back(std::move(entry));
+      }
       return a;
     };
     json kernels = json::array();
@@ -339,13 +352,6 @@ class ArtifactBuilder {
 };
 
 }  // namespace
-
-std::string c_identifier(std::string_view name) {
-  std::string out;
-  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
-  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "m_" + out;
-  return out;
-}
 
 ArtifactSummary build_artifact(const lang::Module& fused, const DeviceProfile& profile, const ArtifactOptions& options,
                                const fs::path& out_dir) {

@@ -7,7 +7,8 @@
 //   <out>/manifest.json    inputs, outputs, kernels, arena, sizes, sha256 of each file, versions
 //
 // Kernels are compiled once per distinct primitive function and cached by
-// content hash, so recompiling an unchanged model does no Halide work.
+// content hash (targets/code_cache.h), so recompiling an unchanged model
+// does no Halide work.
 #pragma once
 
 #include <filesystem>
@@ -28,7 +29,9 @@ struct ArtifactOptions {
   std::string prefix;                    // C symbol prefix; from model_name when empty
   std::filesystem::path cache_dir;       // kernel cache; empty: compile everything
   bool emit_kernel_stmt = false;         // also write kernels/<symbol>.stmt (Halide's lowered statement)
+  bool force = false;                    // replace an out_dir that modelc did not make (see kOutputFolderMarker)
   std::function<void(const std::string&)> progress;  // one line per step, for the CLI
+  std::function<void(const std::string&)> warning;   // e.g. a damaged cache entry; progress when unset
 };
 
 struct ArtifactSummary {
@@ -46,8 +49,5 @@ struct ArtifactSummary {
 
 ArtifactSummary build_artifact(const lang::Module& fused, const DeviceProfile& profile, const ArtifactOptions& options,
                                const std::filesystem::path& out_dir);
-
-// "resnet18-edge" -> "resnet18_edge" (a valid C identifier).
-std::string c_identifier(std::string_view name);
 
 }  // namespace modelc::targets

@@ -108,4 +108,19 @@ std::filesystem::path save(const onnx::ModelProto& m, const std::filesystem::pat
   return write_file(path, bytes);
 }
 
+onnx::ModelProto doubling_model(const std::vector<std::pair<std::string, std::string>>& names,
+                                const std::vector<int64_t>& dims, int opset) {
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(opset);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("doubling");
+  for (size_t i = 0; i < names.size(); ++i) {
+    add_tensor_value(g->mutable_input(), names[i].first, dims);
+    add_tensor_value(g->mutable_output(), names[i].second, dims);
+    add_node(g, "Add", "double_" + std::to_string(i), {names[i].first, names[i].first}, names[i].second);
+  }
+  return m;
+}
+
 }  // namespace modelc::lang::testing

@@ -43,4 +43,10 @@ onnx::ModelProto empty_model(const std::vector<int64_t>& dims, int opset = 13);
 
 std::filesystem::path save(const onnx::ModelProto& m, const std::filesystem::path& path);
 
+// A model of float32 tensors of `dims` in which each output is its input
+// doubled (Add(x, x)): one (input name, output name) per pair, names as given,
+// so that tests can choose any bytes for them.
+onnx::ModelProto doubling_model(const std::vector<std::pair<std::string, std::string>>& names,
+                                const std::vector<int64_t>& dims, int opset = 13);
+
 }  // namespace modelc::lang::testing
