@@ -1,5 +1,7 @@
 #include "driver/evaluate.h"
 
+#include "driver/foreign_run.h"
+
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -190,28 +192,57 @@ reports::VariantResult evaluate(const spec::Recipe& recipe, const lang::Module& 
   result.sizes = {artifact.summary.code_bytes, artifact.summary.weight_bytes, artifact.summary.arena_bytes};
 
   const targets::DeviceProfile& profile = targets::find_device_profile(artifact.device);
-  if (!targets::runs_natively_here(profile)) {
+  result.roofline = roofline_result(profile, artifact.summary.roofline);
+  const targets::Availability here = targets::runs_here(profile);
+  if (!here.available) {
     result.status = reports::RunStatus::compiled;
-    result.note = "built for " + artifact.device + ", which this machine cannot run";
+    result.note = "compile only: " + here.detail;
     return result;
   }
 
-  // The artifact: outputs for accuracy, then timed runs without any checks or allocation.
-  const reports::LoadedArtifact loaded = reports::LoadedArtifact::open(artifact.directory);
-  reports::ModelInstance model = loaded.create(result.threads);
-  std::vector<lang::Tensor> outputs = allocate_outputs(loaded);
-  std::vector<modelc_buffer> in, out;
-  for (size_t i = 0; i < inputs.size(); ++i)
-    in.push_back({loaded.inputs()[i].name, const_cast<std::byte*>(inputs[i].bytes().data()), inputs[i].bytes().size()});
-  for (size_t i = 0; i < outputs.size(); ++i)
-    out.push_back({loaded.outputs()[i].name, outputs[i].mutable_bytes().data(), outputs[i].bytes().size()});
-  model.run(inputs_as_views(loaded, inputs), outputs_as_views(loaded, outputs));
-  auto run_once = [&] {
-    if (model.run_unchecked(in, out) != MODELC_OK) throw Error("the artifact of " + artifact.target + " failed during the benchmark");
-  };
-  if (options.progress) options.progress("benchmarking " + artifact.target + " (" + std::to_string(result.threads) + " threads)");
-  result.latency = reports::measure_latency(run_once, options.benchmark);
-  result.status = reports::RunStatus::ok;
+  std::vector<lang::Tensor> outputs;
+  std::vector<std::string> output_names;
+  if (targets::runs_natively_here(profile)) {
+    // The artifact: outputs for accuracy, then timed runs without any checks or allocation.
+    const reports::LoadedArtifact loaded = reports::LoadedArtifact::open(artifact.directory);
+    reports::ModelInstance model = loaded.create(result.threads);
+    outputs = allocate_outputs(loaded);
+    std::vector<modelc_buffer> in, out;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      in.push_back({loaded.inputs()[i].name, const_cast<std::byte*>(inputs[i].bytes().data()), inputs[i].bytes().size()});
+    for (size_t i = 0; i < outputs.size(); ++i)
+      out.push_back({loaded.outputs()[i].name, outputs[i].mutable_bytes().data(), outputs[i].bytes().size()});
+    model.run(inputs_as_views(loaded, inputs), outputs_as_views(loaded, outputs));
+    auto run_once = [&] {
+      if (model.run_unchecked(in, out) != MODELC_OK) throw Error("the artifact of " + artifact.target + " failed during the benchmark");
+    };
+    if (options.progress) options.progress("benchmarking " + artifact.target + " (" + std::to_string(result.threads) + " threads)");
+    result.latency = reports::measure_latency(run_once, options.benchmark);
+    result.status = reports::RunStatus::ok;
+    for (const modelc_tensor_info& info : loaded.outputs()) output_names.push_back(info.name);
+  } else {
+    // Through the runner: timed only where its timings are the device's (a
+    // real GPU); under an emulator one run checks the outputs, and that is all.
+    targets::RunnerOptions ro;
+    ro.threads = result.threads;
+    if (targets::timings_are_the_devices(profile)) {
+      ro.warmup = options.benchmark.warmup;
+      ro.repeats = options.benchmark.repeats;
+      ro.min_ms = options.benchmark.min_seconds * 1e3;
+    }
+    if (options.progress) options.progress("running " + artifact.target + " " + here.detail);
+    ForeignRun run = run_foreign(profile, artifact.directory, inputs, ro);
+    outputs = std::move(run.outputs);
+    for (const reports::ManifestTensor& t : reports::parse_manifest(artifact.summary.manifest, "manifest.json").outputs)
+      output_names.push_back(t.name);
+    if (targets::timings_are_the_devices(profile) && !run.samples_ms.empty()) {
+      result.latency = reports::summarize_latency(run.samples_ms, ro.warmup);
+      result.status = reports::RunStatus::ok;
+    } else {
+      result.status = reports::RunStatus::emulated;
+      result.note = "ran " + here.detail;
+    }
+  }
 
   // The reference interpreter: the oracle of accuracy, and the slowest baseline.
   std::vector<lang::Tensor> reference_outputs;
@@ -222,8 +253,7 @@ reports::VariantResult evaluate(const spec::Recipe& recipe, const lang::Module& 
   reference.latency = reports::measure_latency([&] { reference_outputs = lang::evaluate_main(reference_module, inputs); }, few);
   reference.status = reports::RunStatus::ok;
   reference.note = "lang/ reference kernels, single thread";
-  std::vector<std::string> output_names, reference_names;
-  for (const modelc_tensor_info& info : loaded.outputs()) output_names.push_back(info.name);
+  std::vector<std::string> reference_names;
   for (size_t i = 0; i < reference_module.main().results.size(); ++i)
     reference_names.push_back(lang::result_name(reference_module.main(), i));
   std::string disagreement;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "driver/evaluate.h"
+#include "driver/foreign_run.h"
 #include "driver/pipeline.h"
 #include "lang/frontends/onnx.h"
 #include "lang/op.h"
@@ -124,8 +125,9 @@ int cmd_plan(const CommonOptions& o) {
     std::cout << "variant " << v.name << (v.description.empty() ? "" : "  (" + v.description + ")") << "\n";
     for (const spec::TargetSpec& t : driver::variant_targets(v, targets)) {
       const auto& profile = targets::find_device_profile(t.device);
+      const targets::Availability runs = targets::runs_here(profile);
       std::cout << "  " << t.name << ": device " << t.device << ", "
-                << (targets::runs_natively_here(profile) ? "runs here" : "compile only") << " -> "
+                << (runs.available ? "runs here " + runs.detail : "compile only") << " -> "
                 << driver::artifact_dir(out, v, all_variants, t.name).string() << "\n";
     }
   }
@@ -172,7 +174,13 @@ int cmd_run(const CommonOptions& o, const std::vector<std::string>& input_files,
   } else {
     for (const std::string& f : input_files) inputs.push_back(driver::read_npy_tensor(f));
   }
-  const std::vector<lang::Tensor> outputs = driver::run_artifact(a.directory, inputs, threads > 0 ? threads : a.threads);
+  // Code for another ISA, wasm or a GPU runs through the runner built beside its library.
+  const targets::DeviceProfile& profile = targets::find_device_profile(a.device);
+  const int run_threads = threads > 0 ? threads : a.threads;
+  const std::vector<lang::Tensor> outputs =
+      targets::runs_natively_here(profile)
+          ? driver::run_artifact(a.directory, inputs, run_threads)
+          : driver::run_foreign(profile, a.directory, inputs, targets::RunnerOptions{run_threads, 0, 0, 0}).outputs;
   const fs::path out = output_dir.empty() ? a.directory / "outputs" : fs::path(output_dir);
   fs::create_directories(out);
   // Output names come from the model: the manifest gives each a distinct, safe
@@ -221,7 +229,9 @@ void print_latency_table(const reports::Results& results) {
   for (const reports::VariantResult& r : results.results) {
     std::cout << r.variant << " / " << r.target << " (" << r.device << ", " << r.threads << " threads): ";
     if (!r.latency) {
-      std::cout << reports::to_string(r.status) << (r.note.empty() ? "" : " - " + r.note) << "\n";
+      std::cout << reports::to_string(r.status) << (r.note.empty() ? "" : " - " + r.note);
+      if (r.accuracy) std::cout << fmt::format(", max abs error {:.2e}", r.accuracy->max_abs_error);
+      std::cout << "\n";
       continue;
     }
     std::cout << fmt::format("median {:.3f} ms, p90 {:.3f} ms ({} runs)", r.latency->median_ms, r.latency->p90_ms,
@@ -275,6 +285,30 @@ int cmd_report(const CommonOptions& o, const BenchFlags& flags) {
   print_latency_table(results);
   std::cout << main_report.string() << "\n";
   return verdict(results);
+}
+
+// Each profile: whether this machine builds its artifacts and runs them, and if not, why.
+int cmd_devices(const std::string& format) {
+  nlohmann::json all = nlohmann::json::array();
+  for (const std::string& name : targets::device_profile_names()) {
+    const targets::DeviceProfile& p = targets::find_device_profile(name);
+    const targets::Availability compiles = targets::compiles_here(p), runs = targets::runs_here(p);
+    if (format == "json") {
+      nlohmann::json d = {{"name", name}, {"description", p.description}, {"halide_target", p.halide_target},
+                          {"family", targets::to_string(p.family)}, {"run", targets::to_string(p.run)},
+                          {"compiles_here", compiles.available}, {"compiles_detail", compiles.detail},
+                          {"runs_here", runs.available}, {"runs_detail", runs.detail}};
+      if (p.peak) d["peak"] = {{"gflops", p.peak->gflops}, {"bandwidth_gbs", p.peak->bandwidth_gbs}, {"source", p.peak->source}};
+      all.push_back(std::move(d));
+      continue;
+    }
+    const std::string status = !compiles.available ? "cannot build" : runs.available ? "runs here" : "compile only";
+    std::cout << fmt::format("{:19} {:13} {}\n", name, status, p.description);
+    if (!compiles.available) std::cout << fmt::format("{:33} build: {}\n", "", compiles.detail);
+    std::cout << fmt::format("{:33} {}: {}\n", "", runs.available ? "runs" : "no run", runs.detail);
+  }
+  if (format == "json") std::cout << all.dump(2) << "\n";
+  return 0;
 }
 
 std::string version_text() {
@@ -339,7 +373,8 @@ int main(int argc, char** argv) {
   bool onnx_ops = false;
   ops->add_flag("--onnx", onnx_ops, "list the ONNX operators the importer takes instead (see docs/onnx.md)");
   auto* passes = app.add_subcommand("passes", "list the passes and their opt levels");
-  auto* devices = app.add_subcommand("devices", "list the device profiles");
+  auto* devices = app.add_subcommand("devices", "list the device profiles, and whether each compiles and runs here");
+  devices->add_option("--format", common.format, "text or json")->check(CLI::IsMember({"text", "json"}));
 
   try {
     app.parse(argc, argv);
@@ -376,14 +411,7 @@ int main(int argc, char** argv) {
         std::cout << fmt::format("{:22} O{}  {}\n", p.name, p.opt_level, p.summary);
       return 0;
     }
-    if (*devices) {
-      for (const std::string& name : targets::device_profile_names()) {
-        const auto& p = targets::find_device_profile(name);
-        std::cout << fmt::format("{:16} {:10} {}\n", name, targets::runs_natively_here(p) ? "runs here" : "compile only",
-                                 p.description);
-      }
-      return 0;
-    }
+    if (*devices) return cmd_devices(common.format);
   } catch (const Error& e) {
     print_errors(e, common.format == "json");
     return kExitUserError;

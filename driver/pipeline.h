@@ -33,7 +33,8 @@ struct OptimizedModule {
 
 // The layout of the activations on a device: the recipe's, or for `auto`
 // the blocked layout whose channel block fills one vector register of the
-// device (NCHW16c with AVX-512, NCHW8c with AVX2, NCHW4c with NEON).
+// device (NCHW16c with AVX-512, NCHW8c with AVX2, NCHW4c with NEON and wasm
+// SIMD128), NCHW on GPUs and scalar CPUs (riscv64, Hexagon's float32).
 std::string activation_layout(const spec::Recipe& recipe, const targets::DeviceProfile& profile);
 
 // Runs the default pipeline with activations in `layout` (a concrete

@@ -7,6 +7,7 @@
 
 #include "lang/text.h"
 #include "lower/lowering.h"
+#include "lower/schedules/gpu.h"
 #include "lower/tensor_func.h"
 #include "support/diagnostic.h"
 #include "support/sha256.h"
@@ -141,7 +142,7 @@ StoredValue stored(const std::string& name, const TensorFunc& value) {
 class PipelineBuilder {
  public:
   PipelineBuilder(const lang::Module& module, const lang::Function& fn, const Halide::Target& target)
-      : fn_(fn), target_(target), lanes_(target.natural_vector_size<float>()) {
+      : fn_(fn), target_(target), lanes_(target.natural_vector_size<float>()), gpu_(target.has_gpu_feature()) {
     if (fn.results.empty()) throw Error("@" + fn.name + ": a kernel needs at least one result");
     kp_.result_types = module.result_types(fn);
     layout_ = layout_outputs(fn, kp_.result_types);
@@ -154,6 +155,8 @@ class PipelineBuilder {
     for (Halide::Func& f : needs_root_) f.compute_root();
     if (layout_.one_func) store_in_one_func();
     else store_separately();
+    // A GPU target gets no CPU schedule (anchor or injective): one schedule for the whole pipeline.
+    if (gpu_) schedule_for_gpu(kp_.outputs, needs_root_, target_);
     return std::move(kp_);
   }
 
@@ -200,7 +203,8 @@ class PipelineBuilder {
     if (layout_.rooted[i]) {
       StoredValue root = stored("v" + std::to_string(i) + "_root", value);
       root.func.compute_root();
-      schedule_injective(ScheduleContext{root.func, root.vars, buffer_type(value.type), target_, lanes_});
+      if (gpu_) needs_root_.push_back(root.func);
+      else schedule_injective(ScheduleContext{root.func, root.vars, buffer_type(value.type), target_, lanes_});
       return TensorFunc{root.func, value.type};
     }
     return value;
@@ -223,8 +227,8 @@ class PipelineBuilder {
       set_static_shape(results.size() == 1 ? out.output_buffer() : out.output_buffers()[k],
                        buffer_type(kp_.result_types[k]), k == 0);
     const ScheduleContext ctx{out, vars, shape, target_, lanes_};
-    if (anchor_schedule_) anchor_schedule_(ctx);
-    else schedule_injective(ctx);
+    if (!gpu_ && anchor_schedule_) anchor_schedule_(ctx);
+    else if (!gpu_) schedule_injective(ctx);
     kp_.outputs.push_back(out);
   }
 
@@ -239,7 +243,7 @@ class PipelineBuilder {
         separate_[k] = stored("out" + std::to_string(k), result_value(k));
       const lang::TensorType type = buffer_type(kp_.result_types[k]);
       set_static_shape(separate_[k].func.output_buffer(), type);
-      schedule_injective(ScheduleContext{separate_[k].func, separate_[k].vars, type, target_, lanes_});
+      if (!gpu_) schedule_injective(ScheduleContext{separate_[k].func, separate_[k].vars, type, target_, lanes_});
       kp_.outputs.push_back(separate_[k].func);
     }
   }
@@ -247,6 +251,7 @@ class PipelineBuilder {
   const lang::Function& fn_;
   const Halide::Target& target_;
   const int lanes_;
+  const bool gpu_;  // CUDA or OpenCL: lower/schedules/gpu.h schedules the pipeline
   KernelPipeline kp_;
   OutputLayout layout_;
   std::vector<TensorFunc> params_, values_;

@@ -93,6 +93,14 @@ RegisterFile register_file(const Halide::Target& target) {
   const bool wide = (target.arch == Halide::Target::X86 && f.lanes >= 16) ||
                     (target.arch == Halide::Target::ARM && target.bits == 64);
   f.vector_registers = wide ? 32 : 16;
+  // RV64GC has no vector unit: LLVM splits Halide's 128-bit vectors into
+  // lanes of the 32 FP registers. Hexagon computes float32 in its 32 scalar
+  // registers (HVX has no float32 arithmetic before v68), some of them
+  // reserved (stack, frame, return address). Wasm SIMD128 maps onto the
+  // host's 16 XMM registers on x86 (the default).
+  if (target.arch == Halide::Target::RISCV && !target.has_feature(Halide::Target::RVV))
+    f.vector_registers = std::max(4, 32 / std::max(1, f.lanes));
+  if (target.arch == Halide::Target::Hexagon) f.vector_registers = 24;
   return f;
 }
 

@@ -1,5 +1,7 @@
 #include "reports/render_markdown.h"
 
+#include "reports/render_targets.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -193,6 +195,7 @@ std::string render_markdown(const Results& results) {
     if (std::find(targets.begin(), targets.end(), r.target) == targets.end()) targets.push_back(r.target);
   }
   if (targets.empty()) out << "No results.\n\n";
+  out << render_targets_table(results);
   for (const std::string& target : targets) render_target(out, results, target);
 
   render_machine(out, results);

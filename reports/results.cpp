@@ -76,6 +76,13 @@ json result_to_json(const VariantResult& result) {
     out["throughput_per_s"] = number_to_json(result.latency->throughput_per_s);
   }
   if (result.accuracy) out["accuracy"] = accuracy_to_json(*result.accuracy);
+  if (result.roofline) {
+    const RooflineResult& r = *result.roofline;
+    out["roofline"] = {{"milliseconds", number_to_json(r.milliseconds)}, {"compute_ms", number_to_json(r.compute_ms)},
+                       {"memory_ms", number_to_json(r.memory_ms)}, {"multiply_adds", r.multiply_adds},
+                       {"bytes", r.bytes}, {"peak_gflops", number_to_json(r.peak_gflops)},
+                       {"peak_bandwidth_gbs", number_to_json(r.peak_bandwidth_gbs)}, {"source", r.source}};
+  }
   return out;
 }
 
@@ -166,6 +173,16 @@ VariantResult read_result(const JsonFieldReader& read, const json& object, const
                  read.count(sizes, at, "arena_bytes")};
   }
   out.accuracy = read_accuracy(read, object, pointer);
+  if (read.has(object, "roofline")) {
+    const json& r = read.object(object, pointer, "roofline");
+    const std::string at = pointer + "/roofline";
+    out.roofline = RooflineResult{number_from_json(read, r, at, "milliseconds"), number_from_json(read, r, at, "compute_ms"),
+                                  number_from_json(read, r, at, "memory_ms"),
+                                  static_cast<int64_t>(read.count(r, at, "multiply_adds")),
+                                  static_cast<int64_t>(read.count(r, at, "bytes")),
+                                  number_from_json(read, r, at, "peak_gflops"),
+                                  number_from_json(read, r, at, "peak_bandwidth_gbs"), read.optional_string(r, at, "source")};
+  }
 
   if (read.has(object, "baselines")) {
     const json& baselines = read.array(object, pointer, "baselines");
@@ -207,6 +224,7 @@ const char* to_string(RunStatus status) {
   switch (status) {
     case RunStatus::ok: return "ok";
     case RunStatus::compiled: return "compiled";
+    case RunStatus::emulated: return "emulated";
     case RunStatus::estimated: return "estimated";
     case RunStatus::failed: return "failed";
     case RunStatus::skipped: return "skipped";
@@ -216,12 +234,12 @@ const char* to_string(RunStatus status) {
 }
 
 RunStatus parse_run_status(std::string_view text) {
-  for (const RunStatus status : {RunStatus::ok, RunStatus::compiled, RunStatus::estimated, RunStatus::failed,
-                                 RunStatus::skipped, RunStatus::unavailable}) {
+  for (const RunStatus status : {RunStatus::ok, RunStatus::compiled, RunStatus::emulated, RunStatus::estimated,
+                                 RunStatus::failed, RunStatus::skipped, RunStatus::unavailable}) {
     if (text == to_string(status)) return status;
   }
   throw Error("unknown status '" + std::string(text) +
-              "' (expected ok, compiled, estimated, failed, skipped or unavailable)");
+              "' (expected ok, compiled, emulated, estimated, failed, skipped or unavailable)");
 }
 
 bool operator==(const Results& a, const Results& b) {

@@ -22,11 +22,12 @@ namespace modelc::reports {
 
 inline constexpr int kResultsSchemaVersion = 1;
 
-// The first five are schemas/results.schema.json's statuses; `unavailable` is
-// for a baseline that is not installed here (its note says how to install it).
+// schemas/results.schema.json's statuses; `unavailable` is for a baseline
+// that is not installed here (its note says how to install it).
 enum class RunStatus {
   ok,           // measured
   compiled,     // built, but cannot run on this machine (another ISA)
+  emulated,     // ran under an emulator: outputs checked, timings mean nothing
   estimated,    // figures from the roofline model, not measured
   failed,       // compiling or running failed; `note` says why
   skipped,      // not applicable
@@ -72,6 +73,21 @@ struct ArtifactSizes {
   bool operator==(const ArtifactSizes&) const = default;
 };
 
+// How fast the target's device could run the model (targets/roofline.h):
+// from its profile's peak figures and the model's multiply-adds and bytes.
+struct RooflineResult {
+  double milliseconds = 0;  // the estimate: per kernel call, the slower of compute and memory
+  double compute_ms = 0;    // all multiply-adds at peak FLOP/s
+  double memory_ms = 0;     // all bytes at peak bandwidth
+  int64_t multiply_adds = 0;
+  int64_t bytes = 0;
+  double peak_gflops = 0;
+  double peak_bandwidth_gbs = 0;
+  std::string source;  // the device the peak figures describe
+
+  bool operator==(const RooflineResult&) const = default;
+};
+
 struct VariantResult {
   std::string variant;  // e.g. "quantization.mode=int8"; "default" when the recipe has no variants
   std::string target;   // key under `targets:`
@@ -84,6 +100,7 @@ struct VariantResult {
   ArtifactSizes sizes;
   std::optional<AccuracyResult> accuracy;
   std::vector<BaselineResult> baselines;
+  std::optional<RooflineResult> roofline;  // when the device profile has peak figures
 
   bool operator==(const VariantResult&) const = default;
 };

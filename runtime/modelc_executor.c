@@ -1,6 +1,14 @@
 /* The generic executor of modelc artifacts (see executor.h). Compiled into
  * every artifact for its target; needs only the Halide runtime and a few libc
- * functions, declared here so that it builds without a target sysroot. */
+ * functions, declared here so that it builds without a target sysroot.
+ *
+ * The same code serves CPU and GPU targets: on a GPU target (CUDA, OpenCL)
+ * each tensor's halide_buffer_t also owns a device allocation, made by the
+ * kernels that first touch it, and Halide copies between host and device as
+ * the buffers' dirty flags say. The executor marks what the caller wrote
+ * (inputs each run, weights once) as dirty on the host, copies every output
+ * back to the host at the end of a run, and frees device memory on destroy.
+ * On a CPU target no buffer has a device, and those steps do nothing. */
 #include "executor.h"
 
 #include <HalideRuntime.h>
@@ -8,9 +16,14 @@
 extern void* memcpy(void* dst, const void* src, size_t n);
 extern void* memset(void* dst, int c, size_t n);
 extern int strcmp(const char* a, const char* b);
+extern size_t strlen(const char* s);
 extern int snprintf(char* out, size_t size, const char* format, ...);
-/* In Halide's runtime, not in HalideRuntime.h. */
+/* In Halide's runtime, not in HalideRuntime.h (and not in Hexagon's). */
+#if defined(__hexagon__)
+static int halide_host_cpu_count(void) { return 1; }
+#else
 extern int halide_host_cpu_count(void);
+#endif
 
 /* How many threads the kernels of one run may use at once. */
 typedef struct mc_parallelism {
@@ -48,6 +61,13 @@ static const mc_parallelism mc_one_thread = {1};
 static struct halide_mutex mc_pool_lock;
 static int32_t mc_pool_threads; /* the pool's size; only grows */
 
+/* Halide's default error handler prints and aborts the process (a GPU
+ * target without its driver, for one): the executor's handler keeps the
+ * message for last_error() of the model whose run it is, on the thread
+ * running it (mc_running; a parallel loop's tasks inherit it), and the
+ * kernel's error code makes the run fail. */
+static __thread modelc_model* mc_running;
+
 static int mc_serial_for(void* user_context, halide_task_t f, int min, int size, uint8_t* closure) {
   int x;
   for (x = min; x < min + size; ++x) {
@@ -60,6 +80,7 @@ static int mc_serial_for(void* user_context, halide_task_t f, int min, int size,
 typedef struct mc_team {
   halide_task_t f;
   uint8_t* closure;
+  modelc_model* model; /* whose run the loop belongs to (for error messages) */
   int next; /* the next iteration to take; atomically incremented */
   int end;
 } mc_team;
@@ -67,9 +88,11 @@ typedef struct mc_team {
 static int mc_team_task(void* user_context, int idx, uint8_t* closure) {
   mc_team* team = (mc_team*)closure;
   const mc_parallelism* outer = mc_current;
+  modelc_model* outer_model = mc_running;
   int rc = 0;
   (void)idx;
   mc_current = &mc_one_thread; /* nested loops stay on this thread: the team is the limit */
+  mc_running = team->model;
   for (;;) {
     int x = __atomic_fetch_add(&team->next, 1, __ATOMIC_RELAXED);
     if (x >= team->end) break;
@@ -77,6 +100,7 @@ static int mc_team_task(void* user_context, int idx, uint8_t* closure) {
     if (rc != 0) break;
   }
   mc_current = outer;
+  mc_running = outer_model;
   return rc;
 }
 
@@ -91,14 +115,28 @@ static int mc_do_par_for(void* user_context, halide_task_t f, int min, int size,
   members = p->max_threads < size ? p->max_threads : size;
   team.f = f;
   team.closure = closure;
+  team.model = mc_running;
   team.next = min;
   team.end = min + size;
   return halide_default_do_par_for(user_context, mc_team_task, 0, members, (uint8_t*)&team);
 }
 
+static void mc_error_handler(void* user_context, const char* message) {
+  modelc_model* m = mc_running;
+  size_t n;
+  (void)user_context;
+  if (!m || m->error[0] != '\0') return;
+  snprintf(m->error, sizeof m->error, "%s", message);
+  n = strlen(m->error);
+  while (n > 0 && (m->error[n - 1] == '\n' || m->error[n - 1] == ' ')) m->error[--n] = '\0';
+}
+
 static void mc_reserve_threads(int32_t threads) {
   halide_mutex_lock(&mc_pool_lock);
-  if (mc_pool_threads == 0) halide_set_custom_do_par_for(mc_do_par_for);
+  if (mc_pool_threads == 0) {
+    halide_set_custom_do_par_for(mc_do_par_for);
+    halide_set_error_handler(mc_error_handler);
+  }
   if (threads > mc_pool_threads) {
     mc_pool_threads = threads;
     halide_set_num_threads(threads);
@@ -151,7 +189,11 @@ static void* mc_zalloc(size_t bytes) {
 }
 
 void mc_destroy(modelc_model* m) {
+  int32_t i;
   if (!m) return;
+  if (m->buffers)
+    for (i = 0; i < m->plan->num_tensors; ++i)
+      if (m->buffers[i].device) halide_device_free(NULL, &m->buffers[i]);
   if (m->arena) halide_free(NULL, m->arena);
   if (m->buffers) halide_free(NULL, m->buffers);
   if (m->dims) halide_free(NULL, m->dims);
@@ -179,6 +221,8 @@ modelc_model* mc_create(const mc_plan* plan, int32_t num_threads) {
     mc_describe(b, &m->dims[i * MC_MAX_RANK], t);
     if (t->storage == MC_ARENA) b->host = m->arena + t->offset;
     else if (t->storage == MC_WEIGHTS) b->host = (uint8_t*)(plan->weights + t->offset);
+    /* Written by the caller, not by a kernel: a GPU kernel copies them to its device once. */
+    if (t->storage == MC_WEIGHTS) b->flags |= halide_buffer_flag_host_dirty;
   }
   for (i = 0; i < total_args; ++i) m->args[i] = &m->buffers[plan->step_args[i]];
   m->parallelism.max_threads = num_threads > 0 ? num_threads : halide_host_cpu_count();
@@ -236,15 +280,42 @@ static modelc_status mc_bind(modelc_model* m, int32_t storage, const modelc_tens
     }
     bound[k] = given[i].data;
   }
-  for (i = 0; i < plan->num_tensors; ++i)
-    if (plan->tensors[i].storage == storage) m->buffers[i].host = (uint8_t*)bound[plan->tensors[i].offset];
+  for (i = 0; i < plan->num_tensors; ++i) {
+    if (plan->tensors[i].storage != storage) continue;
+    m->buffers[i].host = (uint8_t*)bound[plan->tensors[i].offset];
+    /* New input data each run: a device copy from an earlier run is stale. */
+    if (storage == MC_INPUT) m->buffers[i].flags = halide_buffer_flag_host_dirty;
+  }
   return MODELC_OK;
+}
+
+static int mc_is_copied(const mc_plan* plan, int32_t tensor) {
+  int32_t i;
+  for (i = 0; i < plan->num_copies; ++i)
+    if (plan->copies[i].tensor == tensor) return 1;
+  return 0;
+}
+
+/* Ends a failed run: the Halide error code, and the runtime's message when
+ * its error handler kept one. */
+static modelc_status mc_kernel_failed(modelc_model* m, const char* what, int32_t index, int rc,
+                                      const mc_parallelism* outer, modelc_model* outer_model) {
+  char message[sizeof m->error];
+  memcpy(message, m->error, sizeof message);
+  mc_current = outer;
+  mc_running = outer_model;
+  if (message[0])
+    snprintf(m->error, sizeof m->error, "%s %d failed with Halide error %d: %s", what, (int)index, rc, message);
+  else
+    snprintf(m->error, sizeof m->error, "%s %d failed with Halide error %d", what, (int)index, rc);
+  return MODELC_ERROR_KERNEL;
 }
 
 modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_inputs,
                      const modelc_buffer* outputs, int32_t num_outputs) {
   const mc_plan* plan;
   const mc_parallelism* outer;
+  modelc_model* outer_model;
   void* in_ptrs[64];
   void* out_ptrs[64];
   int32_t i;
@@ -260,17 +331,27 @@ modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_i
   status = mc_bind(m, MC_OUTPUT, plan->api->outputs, plan->api->num_outputs, outputs, num_outputs, out_ptrs);
   if (status != MODELC_OK) return status;
   outer = mc_current;
+  outer_model = mc_running;
   mc_current = &m->parallelism; /* read by mc_do_par_for while this thread runs the kernels */
+  mc_running = m;
+  m->error[0] = '\0';
   for (i = 0; i < plan->num_steps; ++i) {
     const mc_step* s = &plan->steps[i];
     int rc = s->kernel(&m->args[s->first_arg]);
-    if (rc != 0) {
-      mc_current = outer;
-      snprintf(m->error, sizeof m->error, "kernel of step %d failed with Halide error %d", (int)i, rc);
-      return MODELC_ERROR_KERNEL;
+    if (rc != 0) return mc_kernel_failed(m, "kernel of step", i, rc, outer, outer_model);
+  }
+  /* Results a GPU kernel left on its device, and tensors copied to outputs below. */
+  for (i = 0; i < plan->num_tensors; ++i) {
+    halide_buffer_t* b = &m->buffers[i];
+    if (b->device && (b->flags & halide_buffer_flag_device_dirty) && plan->tensors[i].storage != MC_WEIGHTS) {
+      int rc;
+      if (plan->tensors[i].storage != MC_OUTPUT && !mc_is_copied(plan, i)) continue;
+      rc = halide_copy_to_host(NULL, b);
+      if (rc != 0) return mc_kernel_failed(m, "copying from the device, tensor", i, rc, outer, outer_model);
     }
   }
   mc_current = outer;
+  mc_running = outer_model;
   for (i = 0; i < plan->num_copies; ++i) {
     const mc_copy* c = &plan->copies[i];
     memcpy(out_ptrs[c->output], m->buffers[c->tensor].host, plan->api->outputs[c->output].bytes);

@@ -22,6 +22,12 @@
 #include "targets/code_cache.h"
 #include "targets/toolchain.h"
 
+namespace modelc {
+// runtime/modelc_runner.c and runtime/modelc_wasi_runner.mjs (runtime/meson.build).
+extern const EmbeddedFile runner_sources[];
+extern const size_t runner_sources_count;
+}  // namespace modelc
+
 namespace fs = std::filesystem;
 
 namespace modelc::targets {
@@ -85,7 +91,14 @@ struct KernelBuild {
   int results = 1;
   int calls = 0;
   bool cached = false;
+  KernelCost cost;
 };
+
+std::string_view runner_source(std::string_view name) {
+  for (size_t i = 0; i < runner_sources_count; ++i)
+    if (name == runner_sources[i].name) return runner_sources[i].text;
+  throw Error("modelc was built without " + std::string(name));
+}
 
 class ArtifactBuilder {
  public:
@@ -119,11 +132,16 @@ class ArtifactBuilder {
 
     summary.arena_bytes = plan.arena_bytes;
     summary.weight_bytes = plan.weight_bytes;
-    summary.code_bytes = fs::file_size(out / ("lib" + plan.prefix + ".a"));
+    summary.library_bytes = fs::file_size(out / ("lib" + plan.prefix + ".a"));
+    summary.code_bytes = summary.library_bytes - std::min<size_t>(summary.library_bytes, plan.weight_bytes);
+    std::vector<std::pair<KernelCost, int>> calls;
+    for (const auto& [_, k] : kernels_) calls.emplace_back(k.cost, k.calls);
+    summary.cost = total_cost(calls);
+    if (profile_.peak) summary.roofline = estimate_roofline(calls, *profile_.peak);
     summary.steps = static_cast<int>(plan.steps.size());
     summary.kernels = static_cast<int>(kernels_.size());
     for (const auto& [_, k] : kernels_) summary.kernels_from_cache += k.cached ? 1 : 0;
-    summary.manifest = manifest(plan, out);
+    summary.manifest = manifest(plan, out, summary);
     write_file_atomic(out / "manifest.json", summary.manifest.dump(2) + "\n");
     staging.commit();
     summary.directory = out_dir;
@@ -148,6 +166,7 @@ class ArtifactBuilder {
     plan.arena_bytes = memory.arena_bytes;
     plan.weight_bytes = weights_.blob.size();
     plan.weights_file = scratch_weights_;
+    plan.wasm_object = toolchain_.wasm();
     for (const lang::Param& p : main.params) plan.inputs.push_back({p.name, p.type});
     const std::vector<lang::TensorType> result_types = m_.result_types(main);
     for (size_t r = 0; r < main.results.size(); ++r) plan.outputs.push_back({lang::result_name(main, r), result_types[r]});
@@ -215,6 +234,7 @@ class ArtifactBuilder {
       k.symbol = "mc_k_" + hash.substr(0, 24);
       for (const lang::Binding& b : fn.body) k.ops.push_back(b.callee_name());
       k.results = static_cast<int>(fn.results.size());
+      k.cost = kernel_cost(m_, fn);
       kernels_.emplace(hash, k);
       kernel_functions_.emplace(hash, &fn);
     }
@@ -289,14 +309,30 @@ class ArtifactBuilder {
     const fs::path model_object = scratch_.path() / (plan.prefix + ".o");
     toolchain_.link_relocatable(objects, exported_symbols(plan.prefix), model_object);
     toolchain_.archive(model_object, out / ("lib" + plan.prefix + ".a"));
-    toolchain_.link_shared(model_object, out / ("lib" + plan.prefix + ".so"));
+    if (profile_.has_shared_library()) toolchain_.link_shared(model_object, out / ("lib" + plan.prefix + ".so"));
     write_file_atomic(out / "model.h", generate_model_header(plan));
     for (size_t i = 0; i < runtime_sources_count; ++i)
       if (std::string_view(runtime_sources[i].name) == "modelc.h")
         write_file_atomic(out / "modelc.h", std::string_view(runtime_sources[i].text));
+    if (profile_.has_runner()) build_runner(plan, out);
   }
 
-  nlohmann::json manifest(const ExecutorPlan& plan, const fs::path& out) const {
+  // The runner program, linked with the static library and the target's C
+  // library: its include path is the artifact folder (modelc.h), never the
+  // freestanding headers the library was compiled with.
+  void build_runner(const ExecutorPlan& plan, const fs::path& out) {
+    progress("linking the runner for " + profile_.name);
+    const fs::path source = scratch_.path() / "modelc_runner.c";
+    write_file_atomic(source, runner_source("modelc_runner.c"));
+    toolchain_.link_executable({source, out / ("lib" + plan.prefix + ".a")}, {"MODELC_API=" + plan.prefix + "_api"},
+                               {out}, out / runner_file_name());
+    if (toolchain_.wasm())
+      write_file_atomic(out / "modelc_wasi_runner.mjs", runner_source("modelc_wasi_runner.mjs"));
+  }
+
+  std::string runner_file_name() const { return toolchain_.wasm() ? "runner.wasm" : "runner"; }
+
+  nlohmann::json manifest(const ExecutorPlan& plan, const fs::path& out, const ArtifactSummary& summary) const {
     using nlohmann::json;
     // JSON holds only UTF-8: a name that is not keeps its exact bytes in name_hex.
     // `file` is the file name `modelc run` writes the tensor to (distinct, safe).
@@ -313,9 +349,20 @@ class ArtifactBuilder {
     };
     json kernels = json::array();
     for (const auto& [hash, k] : kernels_)
-      kernels.push_back({{"name", k.symbol}, {"hash", hash}, {"ops", k.ops}, {"results", k.results}, {"calls", k.calls}});
-    json files = {{"static_library", "lib" + plan.prefix + ".a"}, {"shared_library", "lib" + plan.prefix + ".so"},
-                  {"header", "model.h"}, {"abi_header", "modelc.h"}};
+      kernels.push_back({{"name", k.symbol}, {"hash", hash}, {"ops", k.ops}, {"results", k.results}, {"calls", k.calls},
+                         {"multiply_adds", k.cost.multiply_adds}, {"bytes", k.cost.bytes}});
+    json files = {{"static_library", "lib" + plan.prefix + ".a"}, {"header", "model.h"}, {"abi_header", "modelc.h"}};
+    if (profile_.has_shared_library()) files["shared_library"] = "lib" + plan.prefix + ".so";
+    if (profile_.has_runner()) files["runner"] = runner_file_name();
+    if (profile_.has_runner() && toolchain_.wasm()) files["runner_host"] = "modelc_wasi_runner.mjs";
+    json cost = {{"multiply_adds", summary.cost.multiply_adds}, {"bytes", summary.cost.bytes}};
+    if (summary.roofline)
+      cost["roofline"] = {{"milliseconds", summary.roofline->milliseconds},
+                          {"compute_ms", summary.roofline->compute_ms},
+                          {"memory_ms", summary.roofline->memory_ms},
+                          {"peak_gflops", profile_.peak->gflops},
+                          {"peak_bandwidth_gbs", profile_.peak->bandwidth_gbs},
+                          {"peak_source", profile_.peak->source}};
     json digests = json::object();
     for (const auto& entry : fs::recursive_directory_iterator(out))
       if (entry.is_regular_file() && entry.path().filename() != "manifest.json")
@@ -325,7 +372,8 @@ class ArtifactBuilder {
             {"prefix", plan.prefix},
             {"api_symbol", plan.prefix + "_api"},
             {"target", {{"name", profile_.name}, {"device", profile_.name}, {"halide_target", target_.halide_target},
-                        {"triple", profile_.llvm_triple}}},
+                        {"triple", profile_.llvm_triple}, {"family", to_string(profile_.family)},
+                        {"run", to_string(profile_.run)}}},
             {"files", files},
             {"sha256", digests},
             {"inputs", tensors(plan.inputs)},
@@ -334,7 +382,9 @@ class ArtifactBuilder {
             {"steps", plan.steps.size()},
             {"arena_bytes", plan.arena_bytes},
             {"weight_bytes", plan.weight_bytes},
-            {"code_bytes", fs::file_size(out / ("lib" + plan.prefix + ".a"))},
+            {"code_bytes", summary.code_bytes},
+            {"library_bytes", summary.library_bytes},
+            {"cost", cost},
             {"versions", {{"modelc", MODELC_VERSION}, {"halide", lower::halide_version()}, {"llvm", lower::llvm_version()}}}};
   }
 

@@ -1,10 +1,14 @@
 // Builds the deployable artifact of a fused, typed module for one device:
 //
 //   <out>/lib<prefix>.a    kernels + Halide runtime + executor + weights, one object
-//   <out>/lib<prefix>.so   the same, as a shared library (when the device links here)
+//   <out>/lib<prefix>.so   the same, as a shared library (when the device has shared libraries)
 //   <out>/model.h          the C API of this model (includes modelc.h)
 //   <out>/modelc.h         the ABI shared by all artifacts
-//   <out>/manifest.json    inputs, outputs, kernels, arena, sizes, sha256 of each file, versions
+//   <out>/runner[.wasm]    reads input .npy files, runs the model, writes output .npy files
+//                          (runtime/modelc_runner.c; when the device's C library is here;
+//                          a wasm runner comes with modelc_wasi_runner.mjs, its node host)
+//   <out>/manifest.json    inputs, outputs, kernels and their cost, arena, sizes, the
+//                          roofline estimate, sha256 of each file, versions
 //
 // Kernels are compiled once per distinct primitive function and cached by
 // content hash (targets/code_cache.h), so recompiling an unchanged model
@@ -14,6 +18,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +26,7 @@
 
 #include "lang/module.h"
 #include "targets/device_profile.h"
+#include "targets/roofline.h"
 
 namespace modelc::targets {
 
@@ -39,11 +45,14 @@ struct ArtifactSummary {
   std::string prefix;
   size_t arena_bytes = 0;
   size_t weight_bytes = 0;
-  size_t code_bytes = 0;  // size of the static library
+  size_t code_bytes = 0;     // the static library without the weights it embeds
+  size_t library_bytes = 0;  // the static library
   int kernels = 0;
   int kernels_from_cache = 0;
   int steps = 0;
   std::map<std::string, double> stage_seconds;  // kernels, runtime, link
+  KernelCost cost;                              // the whole model's: every call of every kernel
+  std::optional<RooflineEstimate> roofline;     // when the profile has peak figures
   nlohmann::json manifest;
 };
 

@@ -85,8 +85,13 @@ std::string generate_plan_c(const ExecutorPlan& plan) {
   // The weights, 64-byte aligned in read-only data, straight from the file.
   // The path is under $TMPDIR, which may hold any byte: it is escaped for the
   // assembler's string, and that text for C's.
-  const std::string incbin = ".section .rodata\n.balign 64\n" + p + "_weights:\n.incbin " +
-                             gas_string_literal(plan.weights_file.string()) + "\n.byte 0\n.previous";
+  // A wasm data symbol needs a section of its own and its size.
+  const std::string file = gas_string_literal(plan.weights_file.string());
+  const std::string incbin =
+      plan.wasm_object
+          ? ".section .rodata." + p + "_weights,\"\",@\n.p2align 6\n" + p + "_weights:\n.incbin " + file +
+                "\n.byte 0\n.size " + p + "_weights, " + std::to_string(plan.weight_bytes + 1)
+          : ".section .rodata\n.balign 64\n" + p + "_weights:\n.incbin " + file + "\n.byte 0\n.previous";
   out += "__asm__(" + c_string_literal(incbin) + ");\nextern const unsigned char " + p + "_weights[];\n\n";
   out += "static const modelc_model_api api;\n";
   out += "static const mc_plan plan = {&api, " + std::to_string(plan.tensors.size()) + ", tensors, " +

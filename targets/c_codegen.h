@@ -38,6 +38,7 @@ struct ExecutorPlan {
   uint64_t arena_bytes = 0;
   uint64_t weight_bytes = 0;
   std::filesystem::path weights_file;  // embedded with .incbin
+  bool wasm_object = false;            // the assembler's syntax for the weights' section: wasm, else ELF
 };
 
 std::string generate_plan_c(const ExecutorPlan& plan);

@@ -1,29 +1,37 @@
 #include "targets/toolchain.h"
 
-#include "support/process.h"
+#include <Halide.h>
+
 #include "support/diagnostic.h"
 #include "support/file_io.h"
+#include "support/process.h"
 
 namespace fs = std::filesystem;
 
 namespace modelc::targets {
 namespace {
 
-std::string require_tool(const std::string& name, const std::string& package) {
+std::string require_tool(const std::string& name, const std::string& package, const std::string& profile) {
   if (auto path = find_executable(name)) return path->string();
-  throw Error(Diagnostic{Severity::error, {}, {}, "'" + name + "' is not installed; modelc needs it to build artifacts",
+  throw Error(Diagnostic{Severity::error, {}, {},
+                         "'" + name + "' is not installed; modelc needs it to build artifacts for " + profile,
                          "install it with: apt-get install " + package + " (scripts/install-deps.sh does)"});
 }
 
 }  // namespace
 
-Toolchain::Toolchain(const DeviceProfile& profile)
-    : profile_(profile),
-      clang_(require_tool("clang-14", "clang-14")),
-      lld_(require_tool("ld.lld-14", "lld-14")),
-      objcopy_(require_tool("llvm-objcopy-14", "llvm-14")),
-      ar_(require_tool("llvm-ar-14", "llvm-14")),
-      cc_(require_tool(profile.link_compiler, profile.link_compiler == "cc" ? "gcc" : profile.link_compiler)) {}
+Toolchain::Toolchain(const DeviceProfile& profile) : profile_(profile) {
+  wasm_ = Halide::Target(resolved_halide_target(profile)).arch == Halide::Target::WebAssembly;
+  clang_ = require_tool("clang-14", "clang-14", profile.name);
+  ar_ = require_tool("llvm-ar-14", "llvm-14", profile.name);
+  if (wasm_) {
+    linker_ = require_tool("wasm-ld-14", "lld-14", profile.name);
+  } else {
+    linker_ = require_tool("ld.lld-14", "lld-14", profile.name);
+    objcopy_ = require_tool("llvm-objcopy-14", "llvm-14", profile.name);
+  }
+  if (profile.link) cc_ = require_tool(profile.link->compiler, profile.link->package, profile.name);
+}
 
 void Toolchain::run(const std::vector<std::string>& argv, const std::string& what) const {
   const ProcessResult r = run_process(argv);
@@ -32,11 +40,11 @@ void Toolchain::run(const std::vector<std::string>& argv, const std::string& wha
   for (const std::string& a : argv) command += (command.empty() ? "" : " ") + a;
   std::string detail = !r.started ? r.start_error : r.stderr_text + r.stdout_text;
   if (detail.size() > 4000) detail = detail.substr(0, 4000) + "\n...";
-  throw Error(Diagnostic{Severity::error, {}, {}, what + " failed: " + command + "\n" + detail, {}});
+  throw Error(Diagnostic{Severity::error, {}, {}, what + " for " + profile_.name + " failed: " + command + "\n" + detail, {}});
 }
 
 void Toolchain::compile_c(const fs::path& source, const fs::path& object, const std::vector<fs::path>& include_dirs) const {
-  std::vector<std::string> argv{clang_, "-std=c99", "-O2", "-fPIC", "-ffreestanding", "-fno-stack-protector",
+  std::vector<std::string> argv{clang_, "-std=c99", "-O2", "-fPIC", "-ffreestanding", "-nostdlibinc", "-fno-stack-protector",
                                 "-Wall", "-Werror=implicit-function-declaration", "-c", source.string(), "-o", object.string()};
   if (!profile_.llvm_triple.empty()) argv.insert(argv.begin() + 1, "--target=" + profile_.llvm_triple);
   for (const fs::path& d : include_dirs) argv.push_back("-I" + d.string());
@@ -45,9 +53,10 @@ void Toolchain::compile_c(const fs::path& source, const fs::path& object, const 
 
 void Toolchain::link_relocatable(const std::vector<fs::path>& objects, const std::vector<std::string>& keep,
                                  const fs::path& out) const {
-  std::vector<std::string> argv{lld_, "-r", "-o", out.string()};
+  std::vector<std::string> argv{linker_, "-r", "-o", out.string()};
   for (const fs::path& o : objects) argv.push_back(o.string());
   run(argv, "partial link");
+  if (wasm_) return;
   std::vector<std::string> hide{objcopy_};
   for (const std::string& k : keep) hide.push_back("--keep-global-symbol=" + k);
   hide.push_back(out.string());
@@ -59,15 +68,26 @@ void Toolchain::archive(const fs::path& object, const fs::path& library) const {
 }
 
 void Toolchain::link_shared(const fs::path& object, const fs::path& library) const {
-  std::vector<std::string> argv{cc_, "-shared", "-o", library.string(), object.string(), "-Wl,--build-id=sha1"};
-  for (const std::string& l : profile_.link_libraries) argv.push_back("-l" + l);
+  if (!profile_.has_shared_library()) throw Error("the device " + profile_.name + " has no shared libraries");
+  std::vector<std::string> argv{cc_};
+  argv.insert(argv.end(), profile_.link->flags.begin(), profile_.link->flags.end());
+  for (const std::string& a : {std::string("-shared"), std::string("-o"), library.string(), object.string(),
+                               std::string("-Wl,--build-id=sha1")})
+    argv.push_back(a);
+  for (const std::string& l : profile_.link->libraries) argv.push_back("-l" + l);
   run(argv, "linking " + library.filename().string());
 }
 
-void Toolchain::link_executable(const std::vector<fs::path>& inputs, const fs::path& out) const {
-  std::vector<std::string> argv{cc_, "-O2", "-o", out.string()};
+void Toolchain::link_executable(const std::vector<fs::path>& inputs, const std::vector<std::string>& defines,
+                                const std::vector<fs::path>& include_dirs, const fs::path& out) const {
+  if (!profile_.link) throw Error("the device " + profile_.name + " has no C library here to link programs with");
+  std::vector<std::string> argv{cc_};
+  argv.insert(argv.end(), profile_.link->flags.begin(), profile_.link->flags.end());
+  for (const std::string& a : {std::string("-std=c99"), std::string("-O2"), std::string("-o"), out.string()}) argv.push_back(a);
+  for (const std::string& d : defines) argv.push_back("-D" + d);
+  for (const fs::path& d : include_dirs) argv.push_back("-I" + d.string());
   for (const fs::path& i : inputs) argv.push_back(i.string());
-  for (const std::string& l : profile_.link_libraries) argv.push_back("-l" + l);
+  for (const std::string& l : profile_.link->libraries) argv.push_back("-l" + l);
   run(argv, "linking " + out.filename().string());
 }
 

@@ -1,8 +1,9 @@
 // The external tools that turn kernel objects into a library: clang-14 for
-// the generated C (any LLVM triple, no sysroot needed), ld.lld-14 for the
-// partial link, llvm-objcopy-14 to hide every symbol but the model's API,
-// llvm-ar-14 for the static library, and the profile's C compiler driver for
-// the shared library (it needs the target's C library).
+// the generated C (any LLVM triple, no sysroot needed), ld.lld-14 (wasm-ld-14
+// for wasm) for the partial link, llvm-objcopy-14 to hide every symbol but
+// the model's API, llvm-ar-14 for the static library, and the profile's C
+// compiler driver, which brings the target's C library, for the shared
+// library and the runner.
 #pragma once
 
 #include <filesystem>
@@ -18,20 +19,31 @@ class Toolchain {
   // Throws modelc::Error naming the missing tool and the package that brings it.
   explicit Toolchain(const DeviceProfile& profile);
 
+  // Freestanding C for the profile's triple: only the include dirs given, no C library headers.
   void compile_c(const std::filesystem::path& source, const std::filesystem::path& object,
                  const std::vector<std::filesystem::path>& include_dirs) const;
-  // One relocatable object from many, exporting only `keep` symbols.
+  // One relocatable object from many, exporting only `keep` symbols where the
+  // object format allows (wasm objects keep every symbol: llvm-objcopy 14
+  // cannot change their symbols).
   void link_relocatable(const std::vector<std::filesystem::path>& objects, const std::vector<std::string>& keep,
                         const std::filesystem::path& out) const;
   void archive(const std::filesystem::path& object, const std::filesystem::path& library) const;
+  // Needs profile.has_shared_library().
   void link_shared(const std::filesystem::path& object, const std::filesystem::path& library) const;
-  void link_executable(const std::vector<std::filesystem::path>& inputs, const std::filesystem::path& out) const;
+  // A program for the target from C sources and libraries, with the target's
+  // C library (needs profile.link): the runner.
+  void link_executable(const std::vector<std::filesystem::path>& inputs, const std::vector<std::string>& defines,
+                       const std::vector<std::filesystem::path>& include_dirs, const std::filesystem::path& out) const;
+
+  // Whether objects for this profile are wasm (not ELF).
+  bool wasm() const { return wasm_; }
 
  private:
   void run(const std::vector<std::string>& argv, const std::string& what) const;
 
   const DeviceProfile& profile_;
-  std::string clang_, lld_, objcopy_, ar_, cc_;
+  bool wasm_ = false;
+  std::string clang_, linker_, objcopy_, ar_, cc_;
 };
 
 }  // namespace modelc::targets

@@ -78,7 +78,7 @@ TEST_CASE("results_from_json names the file and the field that is wrong") {
   json doc = to_json(sample_results());
   doc["results"][0]["baselines"][0]["status"] = "great";
   CHECK(error_of([&] { results_from_json(doc, "a/results.json"); }) ==
-        "a/results.json: error: unknown status 'great' (expected ok, compiled, estimated, failed, skipped or "
+        "a/results.json: error: unknown status 'great' (expected ok, compiled, emulated, estimated, failed, skipped or "
         "unavailable) "
         "(at /results/0/baselines/0/status)");
 

@@ -1,0 +1,50 @@
+#include "targets/roofline.h"
+
+#include <algorithm>
+
+#include "lang/op.h"
+
+namespace modelc::targets {
+
+KernelCost kernel_cost(const lang::Module& module, const lang::Function& primitive) {
+  KernelCost cost;
+  for (const lang::Param& p : primitive.params) cost.bytes += static_cast<int64_t>(p.type.bytes());
+  for (const lang::TensorType& t : module.result_types(primitive)) cost.bytes += static_cast<int64_t>(t.bytes());
+  for (const lang::Binding& b : primitive.body) {
+    if (!b.op || !b.op->multiply_adds || !b.attrs) continue;
+    std::vector<lang::TensorType> args;
+    for (const lang::ValueRef& a : b.args) {
+      if (a.is_param()) args.push_back(primitive.params.at(a.index).type);
+      else if (a.is_binding()) args.push_back(primitive.body.at(a.index).types.at(a.output));
+      else args.push_back(module.constant(a.constant).type());
+    }
+    cost.multiply_adds += b.op->multiply_adds(args, *b.attrs, b.types);
+  }
+  return cost;
+}
+
+KernelCost total_cost(const std::vector<std::pair<KernelCost, int>>& calls) {
+  KernelCost total;
+  for (const auto& [cost, count] : calls) {
+    total.multiply_adds += count * cost.multiply_adds;
+    total.bytes += count * cost.bytes;
+  }
+  return total;
+}
+
+RooflineEstimate estimate_roofline(const std::vector<std::pair<KernelCost, int>>& calls, const PeakFigures& peak) {
+  RooflineEstimate e;
+  const double flops_per_ms = peak.gflops * 1e6, bytes_per_ms = peak.bandwidth_gbs * 1e6;
+  for (const auto& [cost, count] : calls) {
+    const double compute = 2.0 * static_cast<double>(cost.multiply_adds) / flops_per_ms;
+    const double memory = static_cast<double>(cost.bytes) / bytes_per_ms;
+    e.milliseconds += count * std::max(compute, memory);
+    e.compute_ms += count * compute;
+    e.memory_ms += count * memory;
+    e.multiply_adds += count * cost.multiply_adds;
+    e.bytes += count * cost.bytes;
+  }
+  return e;
+}
+
+}  // namespace modelc::targets
