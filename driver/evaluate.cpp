@@ -191,7 +191,7 @@ reports::VariantResult evaluate(const spec::Recipe& recipe, const lang::Module& 
   result.compile.stages = artifact.stage_seconds;
   result.sizes = {artifact.summary.code_bytes, artifact.summary.weight_bytes, artifact.summary.arena_bytes};
 
-  const targets::DeviceProfile& profile = targets::find_device_profile(artifact.device);
+  const targets::DeviceProfile& profile = artifact.profile ? *artifact.profile : targets::find_device_profile(artifact.device);
   result.roofline = roofline_result(profile, artifact.summary.roofline);
   const targets::Availability here = targets::runs_here(profile);
   if (!here.available) {

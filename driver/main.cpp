@@ -24,6 +24,7 @@
 #include "support/file_io.h"
 #include "targets/c_names.h"
 #include "targets/device_profile.h"
+#include "targets/recipe_device.h"
 
 namespace fs = std::filesystem;
 using namespace modelc;
@@ -124,9 +125,9 @@ int cmd_plan(const CommonOptions& o) {
   for (const spec::Variant& v : variants) {
     std::cout << "variant " << v.name << (v.description.empty() ? "" : "  (" + v.description + ")") << "\n";
     for (const spec::TargetSpec& t : driver::variant_targets(v, targets)) {
-      const auto& profile = targets::find_device_profile(t.device);
+      const auto& profile = targets::device_profile_of(v.recipe, t);
       const targets::Availability runs = targets::runs_here(profile);
-      std::cout << "  " << t.name << ": device " << t.device << ", "
+      std::cout << "  " << t.name << ": device " << profile.name << ", "
                 << (runs.available ? "runs here " + runs.detail : "compile only") << " -> "
                 << driver::artifact_dir(out, v, all_variants, t.name).string() << "\n";
     }
@@ -175,7 +176,7 @@ int cmd_run(const CommonOptions& o, const std::vector<std::string>& input_files,
     for (const std::string& f : input_files) inputs.push_back(driver::read_npy_tensor(f));
   }
   // Code for another ISA, wasm or a GPU runs through the runner built beside its library.
-  const targets::DeviceProfile& profile = targets::find_device_profile(a.device);
+  const targets::DeviceProfile& profile = a.profile ? *a.profile : targets::find_device_profile(a.device);
   const int run_threads = threads > 0 ? threads : a.threads;
   const std::vector<lang::Tensor> outputs =
       targets::runs_natively_here(profile)

@@ -19,6 +19,7 @@
 #include "support/sha256.h"
 #include "support/spelling.h"
 #include "targets/c_names.h"
+#include "targets/recipe_device.h"
 
 namespace fs = std::filesystem;
 
@@ -52,8 +53,10 @@ spec::Lock lock_inputs(const spec::Recipe& recipe, const std::vector<spec::Varia
     spec::LockedVariant& lv = lock.variants[v.name];
     lv.resolved_sha256 = spec::resolved_recipe_sha256(v.recipe);
     lv.inputs = spec::recipe_input_digests(v.recipe);
-    for (const spec::TargetSpec& t : variant_targets(v, targets))
-      lv.targets[t.name] = {t.device, targets::resolved_halide_target(targets::find_device_profile(t.device)), {}};
+    for (const spec::TargetSpec& t : variant_targets(v, targets)) {
+      const targets::DeviceProfile& profile = targets::device_profile_of(v.recipe, t);
+      lv.targets[t.name] = {profile.name, targets::resolved_halide_target(profile), {}};
+    }
   }
   return lock;
 }
@@ -242,12 +245,9 @@ void check_devices(const spec::Recipe& recipe, const std::vector<spec::TargetSpe
   std::vector<Diagnostic> problems;
   for (const spec::TargetSpec& t : targets) {
     try {
-      targets::find_device_profile(t.device);
+      targets::device_profile_of(recipe, t);
     } catch (const Error& e) {
-      Diagnostic d = e.diagnostics().front();
-      d.location = recipe.locate(t.pointer + "/device");
-      d.pointer = t.pointer + "/device";
-      problems.push_back(std::move(d));
+      problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
     }
   }
   if (!problems.empty()) throw Error(std::move(problems));
@@ -359,7 +359,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
     const std::vector<spec::TargetSpec> variant_target_list = variant_targets(variant, targets);
     std::vector<std::string> layouts;
     for (const spec::TargetSpec& target : variant_target_list) {
-      const std::string layout = activation_layout(r, targets::find_device_profile(target.device));
+      const std::string layout = activation_layout(r, targets::device_profile_of(r, target));
       if (std::find(layouts.begin(), layouts.end(), layout) == layouts.end()) layouts.push_back(layout);
     }
     std::map<std::string, OptimizedModule> optimized_by_layout;
@@ -391,7 +391,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
     }
 
     for (const spec::TargetSpec& target : variant_target_list) {
-      const targets::DeviceProfile& profile = targets::find_device_profile(target.device);
+      const targets::DeviceProfile& profile = targets::device_profile_of(r, target);
       const std::string layout = activation_layout(r, profile);
       const OptimizedModule& optimized = optimized_by_layout.at(layout);
       targets::ArtifactOptions ao;
@@ -404,10 +404,11 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       CompiledArtifact a;
       a.variant = variant.name;
       a.target = target.name;
-      a.device = target.device;
+      a.device = profile.name;
+      a.profile = &profile;
       a.threads = target.threads;
       a.directory = artifact_dir(out_dir, variant, variant_count, target.name);
-      if (options.progress) options.progress("building " + target.name + " (" + target.device + ") in " + a.directory.string());
+      if (options.progress) options.progress("building " + target.name + " (" + profile.name + ") in " + a.directory.string());
       const auto build_start = Clock::now();
       a.summary = targets::build_artifact(optimized.module, profile, ao, a.directory);
       a.passes = optimized.timings;

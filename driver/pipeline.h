@@ -62,6 +62,7 @@ struct CompiledArtifact {
   std::string variant;  // "default" when the recipe has no variants
   std::string target;   // key under targets:
   std::string device;
+  const targets::DeviceProfile* profile = nullptr;  // the device's (built-in or the recipe's own; lives on)
   int threads = 0;
   std::filesystem::path directory;
   targets::ArtifactSummary summary;

@@ -10,6 +10,7 @@
 #include "support/diagnostic.h"
 #include "support/spelling.h"
 #include "targets/device_profile.h"
+#include "targets/recipe_device.h"
 
 namespace modelc::driver {
 namespace {
@@ -107,10 +108,13 @@ class ModelChecks {
   void check_targets() {
     for (const spec::TargetSpec& t : recipe_.targets) {
       try {
-        targets::find_device_profile(t.device);
+        targets::device_profile_of(recipe_, t);
       } catch (const Error& e) {
-        for (const Diagnostic& d : e.diagnostics())
-          problem(spec::pointer_append(t.pointer, "device"), "target '" + t.name + "': " + d.message, d.hint);
+        // Located already: in the recipe, or in the target's profile file.
+        for (Diagnostic d : e.diagnostics()) {
+          d.message = "target '" + t.name + "': " + d.message;
+          problems_.push_back(std::move(d));
+        }
       }
     }
   }

@@ -5,6 +5,12 @@
 #   scripts/install-deps.sh          build + test dependencies (libclang-rt-14-dev:
 #                                    the libFuzzer and sanitizer runtimes of scripts/fuzz.sh)
 #
+# The cross-device toolchains (targets/devices/*.yaml, `modelc devices`) are
+# Debian packages too: the C libraries and compiler drivers that link arm64
+# and riscv64 runners (gcc-*-linux-gnu, libc6-*-cross), qemu-user to run them,
+# wasi-libc and clang's wasm32 builtins for wasm (run with node's WASI), and
+# PoCL behind the OpenCL ICD loader to run OpenCL kernels on this CPU.
+#
 # The ONNX Runtime baseline (and its tests) also need node and npm, then
 # scripts/install-onnxruntime.sh. This image ships Node 20 with its own npm
 # (not Debian's packages, which would conflict with it), so they are checked
@@ -18,6 +24,10 @@ packages="
   libclang-rt-14-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   json-schema-test-suite python3-jsonschema libonnx-testdata
+  qemu-user gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu libc6-arm64-cross libc6-riscv64-cross
+  libc6-dev-arm64-cross libc6-dev-riscv64-cross
+  wasi-libc libclang-rt-14-dev-wasm32
+  ocl-icd-libopencl1 ocl-icd-opencl-dev pocl-opencl-icd
 
 "
 

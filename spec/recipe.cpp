@@ -141,9 +141,17 @@ class RecipeBuilder {
     for (const std::string& name : keys_in_written_order(targets, "/targets", r_.marks)) {
       TargetSpec t;
       t.name = name;
-      t.device = targets[name]["device"].get<std::string>();
-      t.threads = targets[name]["threads"].get<int>();
       t.pointer = pointer_append("/targets", name);
+      const json& device = targets[name]["device"];
+      if (device.is_object()) {
+        t.device_profile = device;
+        t.device = device["name"].is_string() ? device["name"].get<std::string>() : "";
+      } else if (const std::string text = device.get<std::string>(); text.ends_with(".yaml") || text.ends_with(".yml")) {
+        t.device_file = r_.resolve_path(pointer_append(t.pointer, "device"));
+      } else {
+        t.device = text;
+      }
+      t.threads = targets[name]["threads"].get<int>();
       r_.targets.push_back(std::move(t));
     }
   }
@@ -195,7 +203,8 @@ std::vector<std::string> keys_in_written_order(const json& object, const std::st
 }
 
 std::vector<std::string> known_device_profiles() {
-  return builtin_schema("recipe")["definitions"]["target"]["properties"]["device"]["enum"].get<std::vector<std::string>>();
+  return builtin_schema("recipe")["definitions"]["target"]["properties"]["device"]["then"]["else"]["enum"]
+      .get<std::vector<std::string>>();
 }
 
 Recipe build_recipe(Document resolved, const fs::path& file) {

@@ -52,7 +52,11 @@ struct OptimizeSpec {
 
 struct TargetSpec {
   std::string name;    // key under `targets:`
-  std::string device;  // device profile name, e.g. host, x86-64-avx512
+  std::string device;  // device profile name, e.g. host, x86-64-avx512 (empty: in device_file)
+  // A device profile of the recipe's own, read by targets/ (targets/recipe_device.h):
+  // written in the recipe (device_profile, not null), or in a file (device_file).
+  nlohmann::json device_profile;
+  std::filesystem::path device_file;
   int threads = 0;     // 0: all cores of the machine that runs it
   std::string pointer;
 };
