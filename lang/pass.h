@@ -102,5 +102,6 @@ Module fold_scale_axis(const Module& module, const PassContext& context);
 Module common_subexpression_elimination(const Module& module, const PassContext& context);
 Module convert_layout(const Module& module, const PassContext& context);
 Module alter_op_layout(const Module& module, const PassContext& context);
+Module winograd_conv2d(const Module& module, const PassContext& context);
 
 }  // namespace modelc::lang
