@@ -208,7 +208,10 @@ reports::VariantResult check_artifact(const CompiledArtifact& artifact, const st
 
 reports::Results results_for(const spec::Recipe& recipe, const spec::BenchmarkSpec& benchmark) {
   reports::Results r;
-  r.recipe = {recipe.name, recipe.version, recipe.file.string(), sha256_file(recipe.file)};
+  // As a person would give it: relative to where modelc runs, when it can be.
+  std::error_code ec;
+  const fs::path shown = fs::proximate(recipe.file, ec);
+  r.recipe = {recipe.name, recipe.version, (ec ? recipe.file : shown).string(), sha256_file(recipe.file)};
   r.recipe.labels = recipe.resolved["metadata"].value("labels", nlohmann::json::object());
   r.environment.machine = reports::describe_machine();
   r.environment.timestamp = reports::utc_timestamp();

@@ -13,7 +13,8 @@ std::string printf_string(const char* format, double value) {
   return buffer;
 }
 
-// Two decimals, three significant digits below 1: 1.60, 0.955, 0.0123.
+}  // namespace
+
 std::string ratio_number(double ratio) {
   if (!std::isfinite(ratio)) return kNoValue;
   if (ratio >= 1 || ratio <= 0) return printf_string(ratio >= 100 ? "%.0f" : "%.2f", ratio);
@@ -22,8 +23,6 @@ std::string ratio_number(double ratio) {
   std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, ratio);
   return buffer;
 }
-
-}  // namespace
 
 std::string format_ms(double ms) {
   if (!std::isfinite(ms)) return kNoValue;

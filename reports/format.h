@@ -24,6 +24,8 @@ std::string format_seconds(double seconds);
 std::string format_error(double error);
 // 1.60×, 0.955×: two decimals, three significant digits below 1.
 std::string format_ratio(double ratio);
+// The same number without the sign: 1.60, 0.955.
+std::string ratio_number(double ratio);
 // "1.60× [1.55, 1.66]", "+ within noise" when the interval holds 1, or
 // "(no interval)" with a single round.
 std::string format_speedup(const Speedup& speedup);

@@ -7,6 +7,12 @@ namespace modelc::reports {
 
 Results merge_results(const std::vector<ResultsFile>& files) {
   if (files.empty()) throw Error("nothing to merge: give two or more results.json files");
+  // One file of one machine: nothing to join; it is rendered again as it is.
+  if (files.size() == 1 && files.front().results.machines.empty()) {
+    Results same = files.front().results;
+    same.comparisons = compare_rows(same);
+    return same;
+  }
   Results merged;
   const Results& first = files.front().results;
   merged.recipe = first.recipe;

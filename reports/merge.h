@@ -19,7 +19,8 @@ struct ResultsFile {
 };
 
 // Throws modelc::Error naming the file when the recipe hashes differ (or
-// nothing is given). An already merged file contributes all its machines.
+// nothing is given). An already merged file contributes all its machines; a
+// single results file of one machine comes back as it is (a re-render).
 // The reference row is the first file's, on its first machine; the
 // comparisons are computed anew.
 Results merge_results(const std::vector<ResultsFile>& files);

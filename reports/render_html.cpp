@@ -81,10 +81,11 @@ std::string speedup_tag(const Speedup& s) {
   const char* kind = !s.interval || s.within_noise() ? "" : (s.interval->low > 1 ? " faster" : " slower");
   std::string below = "no interval";
   if (s.interval) {
-    char text[96];
-    std::snprintf(text, sizeof(text), "[%.3g, %.3g]%s", s.interval->low, s.interval->high,
-                  s.within_noise() ? " within noise" : "");
-    below = text;
+    below = "[";
+    below += ratio_number(s.interval->low);
+    below += ", ";
+    below += ratio_number(s.interval->high);
+    below += s.within_noise() ? "] within noise" : "]";
   }
   return "<span class=\"tag" + std::string(kind) + "\">" + e(format_ratio(s.value)) + "</span><span class=\"ci\">" +
          e(below) + "</span>";
@@ -120,7 +121,10 @@ void speedup_chart(std::ostringstream& out, const Results& results, const std::v
     if (c == nullptr) continue;
     const Speedup& s = c->speedup;
     const char* kind = !s.interval || s.within_noise() ? "noise" : (s.interval->low > 1 ? "faster" : "slower");
-    bars.push_back({group_of(row), row_label(row, merged), s.value, s.interval, kind, format_speedup(s)});
+    // The colour says "within noise"; the text keeps to the figures.
+    std::string text = format_ratio(s.value);
+    if (s.interval) text += " [" + format_ratio(s.interval->low) + ", " + format_ratio(s.interval->high) + "]";
+    bars.push_back({group_of(row), row_label(row, merged), s.value, s.interval, kind, text});
   }
   if (bars.empty()) return;
   out << "<h2>Speed-up against " << e(to_string(results.compare_to)) << "</h2>\n";

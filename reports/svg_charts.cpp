@@ -12,9 +12,9 @@
 namespace modelc::reports {
 namespace {
 
-constexpr double kWidth = 800;
-constexpr double kLabelWidth = 290;
-constexpr double kPlotWidth = 330;
+constexpr double kWidth = 1000;
+constexpr double kLabelWidth = 280;
+constexpr double kPlotWidth = 480;
 constexpr double kRowHeight = 22;
 constexpr double kGroupHeight = 24;
 constexpr double kTop = 34;     // title
@@ -60,7 +60,7 @@ Axis latency_axis(const std::vector<ChartBar>& bars) {
     axis.log = true;
     axis.low = std::pow(10, std::floor(std::log10(smallest * 0.9)));
     axis.high = std::pow(10, std::ceil(std::log10(largest * 1.1)));
-    const bool few_decades = std::log10(axis.high / axis.low) <= 3;
+    const bool few_decades = std::log10(axis.high / axis.low) <= 2;
     for (double decade = axis.low; decade <= axis.high * 1.001; decade *= 10) {
       axis.ticks.push_back(decade);
       if (few_decades && decade * 10 <= axis.high * 1.001) {
@@ -77,20 +77,32 @@ Axis latency_axis(const std::vector<ChartBar>& bars) {
   return axis;
 }
 
+// A log2 axis from the smallest to the largest value (intervals included),
+// always holding 1x with room on both sides of it.
 Axis speedup_axis(const std::vector<ChartBar>& bars) {
-  double extent = 2;  // at least 1/2x .. 2x
+  double smallest = 1 / 1.5, largest = 1.5;
   for (const ChartBar& b : bars) {
-    for (const double v : {b.value, b.interval ? b.interval->low : b.value, b.interval ? b.interval->high : b.value})
-      if (v > 0) extent = std::max(extent, std::max(v, 1 / v) * 1.15);
+    for (const double v : {b.value, b.interval ? b.interval->low : b.value, b.interval ? b.interval->high : b.value}) {
+      if (v <= 0) continue;
+      smallest = std::min(smallest, v / 1.1);
+      largest = std::max(largest, v * 1.1);
+    }
   }
   Axis axis;
   axis.log = true;
-  const double power = std::ceil(std::log2(extent));
-  axis.low = std::pow(2, -power);
-  axis.high = std::pow(2, power);
-  const double step = std::max(1.0, std::ceil(2 * power / 8));
-  for (double p = -power; p <= power; p += step) axis.ticks.push_back(std::pow(2, p));
-  axis.tick_text = [](double v) { return format_ratio(v); };
+  const double low_power = std::floor(std::log2(smallest)), high_power = std::ceil(std::log2(largest));
+  axis.low = std::pow(2, low_power);
+  axis.high = std::pow(2, high_power);
+  const double step = std::max(1.0, std::ceil((high_power - low_power) / 8));
+  for (double p = 0; p >= low_power; p -= step) axis.ticks.push_back(std::pow(2, p));
+  for (double p = step; p <= high_power; p += step) axis.ticks.push_back(std::pow(2, p));
+  // Powers of two: 4×, 2×, 1×, 1/2×, 1/4×: shorter than 0.0625×.
+  axis.tick_text = [](double v) {
+    char text[32];
+    if (v >= 1) std::snprintf(text, sizeof(text), "%g×", v);
+    else std::snprintf(text, sizeof(text), "1/%g×", std::round(1 / v));
+    return std::string(text);
+  };
   return axis;
 }
 

@@ -181,3 +181,10 @@ TEST_CASE("diff: baselines do not gate; a modelc row that now fails does") {
   CHECK(diff.regressed());
   CHECK(render_diff_markdown(diff, "a", "b").find("regression: now fails") != std::string::npos);
 }
+
+TEST_CASE("merge_results of one file renders it again, without machine labels") {
+  const Results one = two_variants(0.8);
+  const Results back = merge_results({{"a.json", one}});
+  CHECK(back.machines.empty());
+  CHECK(back == one);
+}
