@@ -160,3 +160,42 @@ TEST_CASE("examples/compare: two variants x two targets in one set of rounds, fo
   REQUIRE(results.environment.fp32_peak);
   CHECK(results.environment.fp32_peak->single_thread_gflops > 0);
 }
+
+TEST_CASE("progress: a status line on a terminal; nothing in logs or with --format json") {
+  const std::string recipe = (test::source_root() / "examples/quickstart/cnn.yaml").string();
+  test::TempDir tmp;
+  const std::vector<std::string> quick{"--rounds", "2", "--repeats", "2", "--warmup", "0", "-o", (tmp.path() / "out").string()};
+  auto bench = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"bench", recipe};
+    args.insert(args.end(), quick.begin(), quick.end());
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+
+  // stderr to a pipe, as in a log: no status lines.
+  const ProcessResult logged = modelc_cli(bench({}));
+  INFO(logged.stderr_text);
+  REQUIRE(logged.exit_code == 0);
+  CHECK(logged.stderr_text.find("measuring in rounds") == std::string::npos);
+  CHECK(logged.stdout_text.find("default / host / modelc") != std::string::npos);
+
+  // On a terminal (script(1) gives the command a pseudo-terminal): the status line, rewritten in place.
+  const auto script = find_executable("script");
+  REQUIRE_MESSAGE(script, "script(1) (Debian bsdutils) is needed to give modelc a terminal");
+  auto on_terminal = [&](const std::vector<std::string>& args) {
+    std::string command = test::modelc_binary().string();
+    for (const std::string& a : args) command += " '" + a + "'";
+    return run_process({script->string(), "-qec", command, "/dev/null"});
+  };
+  const ProcessResult live = on_terminal(bench({}));
+  INFO(live.stdout_text);
+  CHECK(live.exit_code == 0);
+  CHECK(live.stdout_text.find("measuring in rounds: 2/2") != std::string::npos);
+  CHECK(live.stdout_text.find("\r\033[2K") != std::string::npos);
+
+  // --format json is for tools, even on a terminal: results.json only.
+  const ProcessResult json = on_terminal(bench({"--format", "json"}));
+  CHECK(json.exit_code == 0);
+  CHECK(json.stdout_text.find("measuring in rounds") == std::string::npos);
+  CHECK(json.stdout_text.find("\"schema_version\": 2") != std::string::npos);
+}
