@@ -3,7 +3,9 @@
 # missing; a no-op when everything is there. Runs as root (or through sudo).
 #
 #   scripts/install-deps.sh          build + test dependencies (libclang-rt-14-dev:
-#                                    the libFuzzer and sanitizer runtimes of scripts/fuzz.sh)
+#                                    the libFuzzer and sanitizer runtimes of scripts/fuzz.sh;
+#                                    chromium: the headless browser that renders report.html
+#                                    in tests/reports/html_screenshot.py)
 #
 # The ONNX Runtime baseline (and its tests) also need node and npm, then
 # scripts/install-onnxruntime.sh. This image ships Node 20 with its own npm
@@ -18,6 +20,7 @@ packages="
   libclang-rt-14-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   json-schema-test-suite python3-jsonschema libonnx-testdata
+  chromium
 
 "
 

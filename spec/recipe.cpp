@@ -154,6 +154,11 @@ class RecipeBuilder {
     r_.report.benchmark.warmup = report["benchmark"]["warmup"].get<int>();
     r_.report.benchmark.repeats = report["benchmark"]["repeats"].get<int>();
     r_.report.benchmark.min_seconds = report["benchmark"]["min_seconds"].get<double>();
+    r_.report.benchmark.rounds = report["benchmark"]["rounds"].get<int>();
+    const json& compare_to = report["compare_to"];
+    r_.report.compare_to.variant = compare_to.value("variant", "");
+    r_.report.compare_to.target = compare_to.value("target", "");
+    r_.report.compare_to.implementation = compare_to["implementation"].get<std::string>();
     if (report.contains("input")) r_.report.input = existing_path("/report/input", "input data", false);
     for (size_t i = 0; i < r_.report.baselines.size(); ++i) {
       if (r_.report.baselines[i] == "onnxruntime" && !r_.model.onnx) {
