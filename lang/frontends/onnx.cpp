@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <set>
 
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include "lang/frontends/onnx_node.h"
+#include "lang/size_limits.h"
 #include "support/diagnostic.h"
 #include "support/file_io.h"
 #include "support/spelling.h"
@@ -62,14 +64,14 @@ void store_elements(Tensor& t, const Field& field) {
 
 namespace frontends {
 
-Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what) {
+Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what, const spec::ModelLimits& limits) {
   if (proto.data_location() == onnx::TensorProto::EXTERNAL)
     throw Error(what + " keeps its data in an external file, which is not supported");
   const std::optional<DType> dtype = dtype_of_onnx(proto.data_type());
   if (!dtype) throw Error(what + " has element type " + onnx_type_name(proto.data_type()) + ", which is not supported");
   TensorType type{{proto.dims().begin(), proto.dims().end()}, *dtype};
-  for (int64_t d : type.shape)
-    if (d < 0) throw Error(what + " has a negative dimension");
+  // The dims are the file's word: checked before they size an allocation.
+  check_tensor_size(type, limits, what);
   const auto count = static_cast<size_t>(type.element_count());
   Tensor t(type);
   if (*dtype == DType::string) {
@@ -82,7 +84,7 @@ Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what)
   const bool is_double = proto.data_type() == onnx::TensorProto::DOUBLE;
   if (proto.has_raw_data()) {
     const std::string& raw = proto.raw_data();
-    const size_t expected = count * (is_double ? 8 : dtype_bytes(*dtype));
+    const size_t expected = count * (is_double ? 8 : dtype_bytes(*dtype));  // no overflow: count is within the limits
     if (raw.size() != expected)
       throw Error(what + " has " + std::to_string(raw.size()) + " bytes of data, " + type.str() + " needs " +
                   std::to_string(expected));
@@ -122,6 +124,23 @@ Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what)
   return t;
 }
 
+bool parse_protobuf_file(const std::filesystem::path& file, google::protobuf::MessageLite& message, const std::string& what) {
+  // protobuf takes sizes as int: a message of 2 GiB or more cannot be read at
+  // all, and a larger size cast to int would parse a prefix (or nothing).
+  constexpr uintmax_t kLargest = std::numeric_limits<int>::max();
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(file, ec);
+  if (!ec && size > kLargest)
+    fail({file.string()},
+         what + " file is " + std::to_string(size) + " bytes; protobuf reads files of at most " +
+             std::to_string(kLargest) + " bytes (2 GiB - 1)",
+         "ONNX keeps the weights of models this big in external data files, which modelc does not read yet");
+  const std::vector<std::byte> bytes = read_binary_file(file);
+  if (bytes.empty()) fail({file.string()}, what + " file is empty");
+  if (bytes.size() > kLargest) fail({file.string()}, what + " file grew past 2 GiB while it was read");
+  return message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
 }  // namespace frontends
 
 namespace {
@@ -131,11 +150,11 @@ onnx::ModelProto read_model(const std::filesystem::path& file) {
   const std::string name = file.string();
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) throw Error(Diagnostic{Severity::error, {name}, {}, "ONNX model not found", {}});
-  const std::vector<std::byte> bytes = read_binary_file(file);
-  if (bytes.empty()) fail({name}, "the ONNX model file is empty");
   onnx::ModelProto model;
-  if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    fail({name}, "is not a valid ONNX model: the protobuf data does not parse (the file is truncated or not ONNX)",
+  if (!fe::parse_protobuf_file(file, model, "the ONNX model"))
+    fail({name},
+         "is not a valid ONNX model: the protobuf data does not parse (the file is truncated or not ONNX, or nests "
+         "subgraphs deeper than protobuf's limit of 100 messages)",
          "re-export the model, or check that the path names an .onnx file");
   if (model.ir_version() <= 0 || !model.has_graph())
     fail({name}, "is not an ONNX model: it has no " + std::string(model.ir_version() <= 0 ? "ir_version" : "graph"),
@@ -263,7 +282,8 @@ TensorType input_type(const onnx::ValueInfoProto& input, const spec::InputSpec* 
 
 class OnnxImporter {
  public:
-  OnnxImporter(onnx::ModelProto& model, std::string file) : model_(model), file_(std::move(file)) {}
+  OnnxImporter(onnx::ModelProto& model, std::string file, const spec::ModelLimits& limits)
+      : model_(model), file_(std::move(file)), builder_(true, limits) {}
 
   Module run(const std::vector<spec::InputSpec>& overrides) {
     add_initializers();
@@ -286,9 +306,9 @@ class OnnxImporter {
   void add_initializers() {
     for (const onnx::TensorProto& init : model_.graph().initializer()) {
       try {
-        scope_->values[init.name()] = builder_.add_constant(init.name(), fe::tensor_from_onnx(init, "initializer '" + init.name() + "'"));
+        scope_->values[init.name()] = builder_.add_constant(init.name(), fe::tensor_from_onnx(init, "initializer '" + init.name() + "'", builder_.limits()));
       } catch (const Error& e) {
-        fail({file_}, e.diagnostics().front().message);
+        fail({file_}, e.diagnostics().front().message, e.diagnostics().front().hint);
       }
     }
   }
@@ -308,7 +328,13 @@ class OnnxImporter {
       const spec::InputSpec* spec = nullptr;
       for (const spec::InputSpec& s : overrides)
         if (s.name == in.name()) spec = &s;
-      scope_->values[in.name()] = builder_.add_param(in.name(), input_type(in, spec, file_));
+      const TensorType type = input_type(in, spec, file_);
+      try {
+        scope_->values[in.name()] = builder_.add_param(in.name(), type);
+      } catch (const Error& e) {
+        if (spec) throw override_error(*spec, e.diagnostics().front().message, e.diagnostics().front().hint);
+        throw Error(Diagnostic{Severity::error, {file_}, {}, e.diagnostics().front().message, e.diagnostics().front().hint});
+      }
     }
   }
 
@@ -381,7 +407,7 @@ class OnnxImporter {
     graph_ = &graph;
     try {
       for (const onnx::TensorProto& init : graph.initializer())
-        inner.values[init.name()] = builder_.add_constant(init.name(), fe::tensor_from_onnx(init, "initializer '" + init.name() + "'"));
+        inner.values[init.name()] = builder_.add_constant(init.name(), fe::tensor_from_onnx(init, "initializer '" + init.name() + "'", builder_.limits()));
       for (size_t i = 0; i < inputs.size(); ++i) bind(graph.input(static_cast<int>(i)).name(), inputs[i]);
       for (int i = 0; i < graph.node_size(); ++i) convert_node(graph.node(i), i);
       std::vector<fe::Imported> outputs;
@@ -456,7 +482,7 @@ class OnnxImporter {
     const Scope* parent = nullptr;
   };
 
-  fe::GraphBuilder builder_{true};
+  fe::GraphBuilder builder_;
   Scope top_;
   Scope* scope_ = &top_;
   const onnx::GraphProto* graph_ = &model_.graph();  // the graph whose nodes are being converted
@@ -464,12 +490,13 @@ class OnnxImporter {
 
 }  // namespace
 
-Module import_onnx(const std::filesystem::path& file, const std::vector<spec::InputSpec>& input_overrides) {
+Module import_onnx(const std::filesystem::path& file, const std::vector<spec::InputSpec>& input_overrides,
+                   const spec::ModelLimits& limits) {
   const std::string name = file.string();
   onnx::ModelProto model = read_model(file);
   check_and_infer(model, name);
   check_supported(model, name);
-  return OnnxImporter(model, name).run(input_overrides);
+  return OnnxImporter(model, name, limits).run(input_overrides);
 }
 
 std::string onnx_library_version() { return onnx::LAST_RELEASE_VERSION; }

@@ -53,7 +53,7 @@ std::vector<int64_t> resolve_reshape(const std::vector<int64_t>& in, const std::
     } else if (out[i] < 0) {
       ops::type_error("reshape: dimension " + std::to_string(out[i]) + " is negative");
     } else {
-      known *= out[i];
+      known = ops::checked_dim(checked_mul(known, out[i]), "reshape: the new shape");
     }
   }
   if (inferred >= 0) {
@@ -228,7 +228,7 @@ std::vector<TensorType> concatenate_type(std::span<const TensorType> args, const
     for (size_t d = 0; d < t.rank(); ++d)
       if (d != axis && t.shape[d] != args[0].shape[d])
         ops::type_error("concatenate: " + t.str() + " differs from " + args[0].str() + " outside axis " + std::to_string(axis));
-    out.shape[axis] += t.shape[axis];
+    out.shape[axis] = ops::checked_dim(checked_add(out.shape[axis], t.shape[axis]), "concatenate: the result");
   }
   return {out};
 }
@@ -373,7 +373,7 @@ std::vector<TensorType> tile_type(std::span<const TensorType> args, const Attrs&
   TensorType out = args[0];
   for (size_t d = 0; d < reps.size(); ++d) {
     if (reps[d] < 0) ops::type_error("tile: reps must be >= 0");
-    out.shape[d] *= reps[d];
+    out.shape[d] = ops::checked_dim(checked_mul(out.shape[d], reps[d]), "tile: axis " + std::to_string(d) + " repeated");
   }
   return {out};
 }
@@ -399,7 +399,8 @@ std::vector<TensorType> pad_type(std::span<const TensorType> args, const Attrs& 
     ops::type_error("nn.pad: mode '" + a.mode + "' is not constant, reflect or edge");
   TensorType out = args[0];
   for (size_t d = 0; d < rank; ++d) {
-    out.shape[d] += a.pad_width[d] + a.pad_width[d + rank];
+    const std::optional<int64_t> padding = checked_add(a.pad_width[d], a.pad_width[d + rank]);
+    out.shape[d] = ops::checked_dim(padding ? checked_add(out.shape[d], *padding) : std::nullopt, "nn.pad: the result");
     if (out.shape[d] < 0) ops::type_error("nn.pad: negative padding removes more than axis " + std::to_string(d) + " has");
     if (a.mode == "reflect" && (a.pad_width[d] >= args[0].shape[d] || a.pad_width[d + rank] >= args[0].shape[d]))
       ops::type_error("nn.pad: reflect padding must be smaller than the axis it pads");
