@@ -193,7 +193,7 @@ Tensor Tensor::from_floats(std::vector<int64_t> shape, std::span<const float> va
   Tensor t(TensorType{std::move(shape), DType::float32});
   if (values.size() != static_cast<size_t>(t.type().element_count()))
     throw std::logic_error("Tensor::from_floats: wrong number of values");
-  std::memcpy(t.mutable_bytes().data(), values.data(), values.size_bytes());
+  if (!values.empty()) std::memcpy(t.mutable_bytes().data(), values.data(), values.size_bytes());
   return t;
 }
 
@@ -201,7 +201,7 @@ Tensor Tensor::from_ints(std::vector<int64_t> shape, std::span<const int64_t> va
   Tensor t(TensorType{std::move(shape), DType::int64});
   if (values.size() != static_cast<size_t>(t.type().element_count()))
     throw std::logic_error("Tensor::from_ints: wrong number of values");
-  std::memcpy(t.mutable_bytes().data(), values.data(), values.size_bytes());
+  if (!values.empty()) std::memcpy(t.mutable_bytes().data(), values.data(), values.size_bytes());
   return t;
 }
 

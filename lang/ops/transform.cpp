@@ -246,6 +246,7 @@ std::vector<Tensor> concatenate_reference(std::span<const Tensor> args, const At
   for (int64_t a = 0; a < outer; ++a)
     for (const Tensor& t : args) {
       const size_t chunk = static_cast<size_t>(t.type().shape[axis] * inner) * elem;
+      if (chunk == 0) continue;  // an empty operand's data() may be null, which memcpy must not see
       std::memcpy(o + offset, t.bytes().data() + static_cast<size_t>(a) * chunk, chunk);
       offset += chunk;
     }

@@ -1,0 +1,35 @@
+// What the ONNX fuzzer (tests/fuzz/onnx_fuzzer.cpp) found, one case each,
+// reduced to the smallest input that shows it. Most are undefined behaviour
+// that only the sanitizer run (scripts/sanitize.sh) sees fail; the checks here
+// state the outcome the fix gives.
+#include <doctest/doctest.h>
+
+#include "lang/interpreter.h"
+#include "lang/pass.h"
+#include "support/diagnostic.h"
+#include "tests/lang/test_util.h"
+
+namespace modelc::lang {
+namespace {
+
+using namespace testing;
+
+// libonnx-testdata's test_layer_normalization_2d_axis0_expanded folds a
+// concatenation with an empty operand: memcpy from its null data().
+TEST_CASE("fuzz: concatenate and take with an empty operand copy nothing") {
+  const Module m = infer_type(parse(R"(const @a : Tensor[(0), int64] = []
+const @b : Tensor[(2), int64] = [3, 4]
+
+def @main(%x: Tensor[(2), int64]) {
+  %0 = concatenate(@a, @b, axis=0);
+  %1 = add(%x, %0);
+  %1
+}
+)"), {});
+  const std::vector<Tensor> out = evaluate_main(m, std::vector<Tensor>{Tensor::from_ints({2}, std::vector<int64_t>{1, 1})});
+  CHECK(out.at(0).values<int64_t>()[0] == 4);
+  CHECK(out.at(0).values<int64_t>()[1] == 5);
+}
+
+}  // namespace
+}  // namespace modelc::lang
