@@ -27,6 +27,11 @@ std::optional<DType> dtype_of_onnx(int32_t data_type);
 // the dims.
 Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what, const spec::ModelLimits& limits);
 
+// Checks what every reader of a TensorProto relies on, without reading its
+// data: dims within `limits` (for the IR's dtypes) and raw data exactly as
+// long as the dims and type say. Throws modelc::Error naming `what`.
+void check_tensor_proto(const onnx::TensorProto& proto, const std::string& what, const spec::ModelLimits& limits);
+
 // Reads `file` and parses it into `message`; false when the bytes do not
 // parse. Throws modelc::Error naming the file (and `what`, e.g. "the ONNX
 // model") when it cannot be read, is empty, or is too big for protobuf (2 GiB).

@@ -102,6 +102,21 @@ HostileModel short_raw_data() {
           {"initializer 'W' has 8 bytes of data, Tensor[(4, 4), float32] needs 64"}};
 }
 
+// An int64 shape whose raw data is not a whole number of elements: libonnx
+// 1.12's shape inference read past its end (found by the ONNX fuzzer).
+HostileModel ragged_raw_data() {
+  onnx::ModelProto m = unary_model({2, 2});
+  onnx::TensorProto* t = m.mutable_graph()->add_initializer();
+  t->set_name("shape");
+  t->set_data_type(onnx::TensorProto::INT64);
+  t->add_dims(2);
+  t->set_raw_data(std::string(12, '\x01'));
+  add_node(m.mutable_graph(), "Reshape", "reshape", {"X", "shape"}, "Y");
+  add_output(m.mutable_graph(), "Y", 2);
+  return {"initializer_ragged_raw_data", serialize(m), 0,
+          {"initializer 'shape' has 12 bytes of data, Tensor[(2), int64] needs 16"}};
+}
+
 HostileModel negative_dims() {
   onnx::ModelProto m = unary_model({1});
   add_raw_initializer(m.mutable_graph(), "W", {-3, 4}, 48);
@@ -287,6 +302,7 @@ std::vector<HostileModel> hostile_models() {
       huge_initializer(),
       initializer_wrapping_to_zero(),
       short_raw_data(),
+      ragged_raw_data(),
       negative_dims(),
       huge_input(),
       huge_constant(),
