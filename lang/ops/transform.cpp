@@ -318,10 +318,18 @@ std::vector<Tensor> take_reference(std::span<const Tensor> args, const Attrs& at
 // ---- gather_elements: out[i] = data[i with axis replaced by indices[i]] ----
 
 std::vector<TensorType> gather_elements_type(std::span<const TensorType> args, const Attrs& attrs) {
-  ops::normalize_axis(attrs_as<TakeAttrs>(attrs).axis, args[0].rank());
   expect_integer(args[1], "indices");
   if (args[1].rank() != args[0].rank())
     ops::type_error("indices " + args[1].str() + " must have the rank of the data " + args[0].str());
+  // Every output index is also a data index except along the axis, so the
+  // indices must not be larger than the data anywhere else (ONNX's rule).
+  const auto axis = static_cast<size_t>(ops::normalize_axis(attrs_as<TakeAttrs>(attrs).axis, args[0].rank()));
+  for (size_t d = 0; d < args[0].rank(); ++d)
+    if (d != axis && args[1].shape[d] > args[0].shape[d])
+      ops::type_error("indices " + args[1].str() + " are larger than the data " + args[0].str() + " along axis " +
+                      std::to_string(d));
+  if (args[0].shape[axis] == 0 && args[1].element_count() > 0)
+    ops::type_error("indices " + args[1].str() + " index the empty axis " + std::to_string(axis) + " of " + args[0].str());
   return {TensorType{args[1].shape, args[0].dtype}};
 }
 

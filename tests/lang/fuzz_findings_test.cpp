@@ -31,5 +31,28 @@ def @main(%x: Tensor[(2), int64]) {
   CHECK(out.at(0).values<int64_t>()[1] == 5);
 }
 
+// A GatherElements whose indices were wider than the data off the axis:
+// gather_elements' kernel read past the data (heap-buffer-overflow).
+TEST_CASE("fuzz: gather_elements refuses indices larger than the data off the axis") {
+  const Module m = parse(R"(def @main(%x: Tensor[(2, 2), float32], %i: Tensor[(2, 3), int64]) {
+  %0 = gather_elements(%x, %i, axis=0);
+  %0
+}
+)");
+  try {
+    (void)infer_type(m, {});
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.diagnostics().at(0).message.find("indices Tensor[(2, 3), int64] are larger than the data Tensor[(2, 2), float32] along axis 1") !=
+          std::string::npos);
+  }
+  const Module empty_axis = parse(R"(def @main(%x: Tensor[(0, 2), float32], %i: Tensor[(1, 2), int64]) {
+  %0 = gather_elements(%x, %i, axis=0);
+  %0
+}
+)");
+  CHECK_THROWS_AS((void)infer_type(empty_axis, {}), Error);
+}
+
 }  // namespace
 }  // namespace modelc::lang
