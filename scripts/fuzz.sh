@@ -100,13 +100,15 @@ for target in $targets; do
       rm -rf "$out/onnx-seeds"
       shared="${MODELC_SHARED_MODELS:-../shared/models}"
       ASAN_OPTIONS=detect_leaks=0 "$out/onnx_seeds" "$out/onnx-seeds" /usr/share/libonnx-testdata/data "$shared"
+      # A timeout is a minute: the slimmed shared models take seconds each
+      # under ASan, and more on a loaded machine.
       # The fuzzer imports under limits of a 64 MiB tensor and 64 MiB of
       # constants (tests/fuzz/onnx_fuzzer.cpp): one allocation over 256 MiB
       # or a process over 2.5 GiB (ASan's shadow and quarantine included)
       # means a size escaped the limits.
       "$out/onnx_fuzzer" "$out/onnx-corpus" "$out/onnx-seeds" \
         -max_total_time="$seconds" \
-        -timeout="${FUZZ_TIMEOUT:-20}" \
+        -timeout="${FUZZ_TIMEOUT:-60}" \
         -rss_limit_mb=2560 \
         -malloc_limit_mb=256 \
         -max_len=65536 \

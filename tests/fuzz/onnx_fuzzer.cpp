@@ -49,18 +49,20 @@ spec::ModelLimits fuzz_limits() {
   return limits;
 }
 
+// The scratch folder, made once per process and removed at exit. Never
+// freed: the atexit handler runs after static destructors registered later.
 const fs::path& model_path() {
-  static const fs::path path = [] {
+  static const fs::path* const path = [] {
     std::string name = (fs::temp_directory_path() / "modelc-onnx-fuzz-XXXXXX").string();
     if (::mkdtemp(name.data()) == nullptr) std::abort();
-    const fs::path dir = name;
+    static const fs::path* const dir = new fs::path(name);
     std::atexit([] {
       std::error_code ec;
-      fs::remove_all(model_path().parent_path(), ec);
+      fs::remove_all(*dir, ec);
     });
-    return dir / "model.onnx";
+    return new fs::path(*dir / "model.onnx");
   }();
-  return path;
+  return *path;
 }
 
 // The recipe's model.inputs a person would write for the model: its dynamic
