@@ -152,6 +152,7 @@ std::vector<TensorType> dense_type(std::span<const TensorType> args, const Attrs
   expect_rank(args[0], 2, "input");
   expect_rank(args[1], 2, "weight [units, in_features]");
   expect_float(args[0], "input");
+  expect_float(args[1], "weight");  // the kernel reads both as float32
   if (args[0].shape[1] != args[1].shape[1])
     type_error("input " + args[0].str() + " has " + std::to_string(args[0].shape[1]) + " features, weight " +
                args[1].str() + " expects " + std::to_string(args[1].shape[1]));
@@ -221,6 +222,8 @@ std::vector<Tensor> batch_matmul_reference(std::span<const Tensor> args, const A
 std::vector<TensorType> bias_add_type(std::span<const TensorType> args, const Attrs& attrs) {
   const int64_t axis = ops::normalize_axis(attrs_as<AxisAttrs>(attrs).axis, args[0].rank());
   expect_rank(args[1], 1, "bias");
+  expect_float(args[0], "input");  // the kernel reads both as float32
+  expect_float(args[1], "bias");
   if (args[1].shape[0] != args[0].shape[static_cast<size_t>(axis)])
     type_error("bias " + args[1].str() + " does not match axis " + std::to_string(axis) + " of " + args[0].str());
   return {args[0]};
@@ -242,8 +245,10 @@ std::vector<Tensor> bias_add_reference(std::span<const Tensor> args, const Attrs
 
 std::vector<TensorType> batch_norm_type(std::span<const TensorType> args, const Attrs& attrs) {
   const int64_t axis = ops::normalize_axis(attrs_as<BatchNormAttrs>(attrs).axis, args[0].rank());
+  expect_float(args[0], "input");  // the kernel reads every operand as float32
   for (size_t i = 1; i < 5; ++i) {
     expect_rank(args[i], 1, "scale/bias/mean/variance");
+    expect_float(args[i], "scale/bias/mean/variance");
     if (args[i].shape[0] != args[0].shape[static_cast<size_t>(axis)])
       type_error("parameter " + args[i].str() + " does not match channels of " + args[0].str());
   }

@@ -48,6 +48,7 @@ std::vector<TensorType> conv2d_transpose_type(std::span<const TensorType> args, 
   expect_rank(x, 4, "input (NCHW)");
   expect_rank(w, 4, "weight (IOHW)");
   expect_float(x, "input");
+  expect_float(w, "weight");  // the kernel reads both as float32
   check_count(a.strides, 2, "strides", 1);
   check_count(a.dilation, 2, "dilation", 1);
   check_count(a.padding, 4, "padding", 0);
@@ -109,6 +110,7 @@ std::vector<TensorType> conv3d_type(std::span<const TensorType> args, const Attr
   expect_rank(x, 5, "input (NCDHW)");
   expect_rank(w, 5, "weight (OIDHW)");
   expect_float(x, "input");
+  expect_float(w, "weight");  // the kernel reads both as float32
   check_count(a.strides, 3, "strides", 1);
   check_count(a.dilation, 3, "dilation", 1);
   check_count(a.padding, 6, "padding", 0);

@@ -54,5 +54,29 @@ TEST_CASE("fuzz: gather_elements refuses indices larger than the data off the ax
   CHECK_THROWS_AS((void)infer_type(empty_axis, {}), Error);
 }
 
+// A Gemm whose weight the mutator made int8: nn.dense's kernel read the
+// 1-byte weight as float32, past its end. The ops whose kernels read float32
+// now say so in their type rules, for every operand.
+TEST_CASE("fuzz: dense, bias_add, batch_norm, layer_norm and convolutions refuse non-float32 operands") {
+  const Module m = parse(R"(def @main(%x: Tensor[(1, 4), float32], %w: Tensor[(2, 4), int8]) {
+  %0 = nn.dense(%x, %w);
+  %0
+}
+)");
+  try {
+    (void)infer_type(m, {});
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.diagnostics().at(0).message.find("expects weight of type float32, found Tensor[(2, 4), int8]") !=
+          std::string::npos);
+  }
+  const Module bias = parse(R"(def @main(%x: Tensor[(1, 4), float32], %b: Tensor[(4), float16]) {
+  %0 = nn.bias_add(%x, %b, axis=1);
+  %0
+}
+)");
+  CHECK_THROWS_AS((void)infer_type(bias, {}), Error);
+}
+
 }  // namespace
 }  // namespace modelc::lang
