@@ -78,5 +78,26 @@ TEST_CASE("fuzz: dense, bias_add, batch_norm, layer_norm and convolutions refuse
   CHECK_THROWS_AS((void)infer_type(bias, {}), Error);
 }
 
+// A Gather from an axis the mutator made empty: take's kernel clamped the
+// index into [0, -1] (std::clamp's precondition; an assertion with
+// _GLIBCXX_ASSERTIONS, a read before the data otherwise). Edge padding and
+// resizing of an empty axis had the same clamp.
+TEST_CASE("fuzz: take, edge padding and resize refuse to read from an empty axis") {
+  auto rejects = [](const std::string& body, const std::string& params) {
+    const Module m = parse("def @main(" + params + ") {\n  %0 = " + body + ";\n  %0\n}\n");
+    CHECK_THROWS_AS((void)infer_type(m, {}), Error);
+  };
+  rejects("take(%x, %i, axis=0)", "%x: Tensor[(0, 2), float32], %i: Tensor[(1), int64]");
+  rejects("nn.pad(%x, pad_width=[1, 0, 0, 0], mode=\"edge\")", "%x: Tensor[(0, 2), float32]");
+  rejects("nn.pad(%x, pad_width=[4611686018427387905, 0, 0, 0])", "%x: Tensor[(2, 2), float32]");
+  // An empty index list still takes nothing from an empty axis.
+  const Module empty = parse(R"(def @main(%x: Tensor[(0, 2), float32], %i: Tensor[(0), int64]) {
+  %0 = take(%x, %i, axis=0);
+  %0
+}
+)");
+  CHECK(infer_type(empty, {}).main().body.at(0).types.at(0).str() == "Tensor[(0, 2), float32]");
+}
+
 }  // namespace
 }  // namespace modelc::lang
