@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "spec/document.h"
+#include "spec/model_limits.h"
 
 namespace modelc::spec {
 
@@ -30,6 +31,7 @@ struct ModelSpec {
   std::string graph_pointer;                  // JSON pointer of `graph` in the resolved recipe
   std::vector<InputSpec> inputs;              // may be empty for ONNX models with static shapes
   std::vector<std::string> outputs;           // empty: all model outputs
+  ModelLimits limits;                         // model.limits
 };
 
 struct QuantizationSpec {
