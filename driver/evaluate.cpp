@@ -1,23 +1,16 @@
 #include "driver/evaluate.h"
 
-#include "driver/foreign_run.h"
-
 #include <cmath>
-#include <cstring>
-#include <random>
 #include <thread>
 
-#include <unistd.h>
-
+#include "driver/foreign_run.h"
 #include "lang/frontends/weight_init.h"
 #include "lang/interpreter.h"
 #include "lower/lowering.h"
 #include "modelc_config.h"
 #include "reports/accuracy.h"
 #include "reports/artifact.h"
-#include "reports/benchmark.h"
 #include "reports/machine.h"
-#include "reports/onnxruntime_baseline.h"
 #include "support/diagnostic.h"
 #include "support/npy.h"
 #include "support/sha256.h"
@@ -54,12 +47,6 @@ std::optional<lang::DType> dtype_of_descr(const std::string& descr) {
   return std::nullopt;
 }
 
-int resolve_threads(int requested) {
-  if (requested > 0) return requested;
-  const unsigned n = std::thread::hardware_concurrency();
-  return n > 0 ? static_cast<int>(n) : 1;
-}
-
 reports::OutputValues output_values(const lang::Tensor& t, std::string name) {
   reports::OutputValues v;
   v.name = std::move(name);
@@ -75,28 +62,6 @@ reports::OutputValues output_values(const lang::Tensor& t, std::string name) {
     for (size_t k = 0; k < n; ++k) v.integers.push_back(t.element_as_int(k));
   }
   return v;
-}
-
-// Every output, every dtype: floats within rtol 1e-3 and atol 1e-4 (the
-// error of reassociated float32 sums over layers; wider for 16-bit floats,
-// see reports::tolerance_for), integers and bools exactly. `got_names` and
-// `want_names` may be empty when a side does not know them.
-reports::AccuracyResult compare(const std::vector<lang::Tensor>& got, const std::vector<std::string>& got_names,
-                                const std::vector<lang::Tensor>& want, const std::vector<std::string>& want_names,
-                                const std::string& against, std::string* disagreement = nullptr) {
-  reports::AccuracyResult acc;
-  acc.reference = against;
-  acc.rtol = 1e-3;
-  acc.atol = 1e-4;
-  std::vector<reports::OutputValues> a, b;
-  for (size_t i = 0; i < got.size(); ++i) a.push_back(output_values(got[i], i < got_names.size() ? got_names[i] : ""));
-  for (size_t i = 0; i < want.size(); ++i) b.push_back(output_values(want[i], i < want_names.size() ? want_names[i] : ""));
-  const reports::ModelComparison c = reports::compare_model_outputs(a, b, reports::Tolerance{acc.rtol, acc.atol});
-  acc.max_abs_error = c.max_abs_error;
-  acc.max_rel_error = c.max_rel_error;
-  acc.allclose = c.agree;
-  if (disagreement) *disagreement = c.disagreement;
-  return acc;
 }
 
 std::vector<reports::InputTensor> inputs_as_views(const reports::LoadedArtifact& a, const std::vector<lang::Tensor>& inputs) {
@@ -179,14 +144,45 @@ std::vector<lang::Tensor> run_artifact(const fs::path& artifact_dir, const std::
   return outputs;
 }
 
-reports::VariantResult evaluate(const spec::Recipe& recipe, const lang::Module& reference_module,
-                                const CompiledArtifact& artifact, const std::vector<lang::Tensor>& inputs,
-                                const EvaluationOptions& options) {
+int resolve_threads(int requested) {
+  if (requested > 0) return requested;
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+reports::AccuracyResult compare_outputs(const std::vector<lang::Tensor>& got, const std::vector<std::string>& got_names,
+                                        const std::vector<lang::Tensor>& want, const std::vector<std::string>& want_names,
+                                        const std::string& against, std::string* disagreement) {
+  reports::AccuracyResult acc;
+  acc.reference = against;
+  acc.rtol = 1e-3;
+  acc.atol = 1e-4;
+  std::vector<reports::OutputValues> a, b;
+  for (size_t i = 0; i < got.size(); ++i) a.push_back(output_values(got[i], i < got_names.size() ? got_names[i] : ""));
+  for (size_t i = 0; i < want.size(); ++i) b.push_back(output_values(want[i], i < want_names.size() ? want_names[i] : ""));
+  const reports::ModelComparison c = reports::compare_model_outputs(a, b, reports::Tolerance{acc.rtol, acc.atol});
+  acc.max_abs_error = c.max_abs_error;
+  acc.max_rel_error = c.max_rel_error;
+  acc.allclose = c.agree;
+  if (disagreement) *disagreement = c.disagreement;
+  return acc;
+}
+
+ReferenceRun run_reference(const lang::Module& reference_module, const std::vector<lang::Tensor>& inputs) {
+  ReferenceRun run;
+  run.outputs = lang::evaluate_main(reference_module, inputs);
+  for (size_t i = 0; i < reference_module.main().results.size(); ++i)
+    run.names.push_back(lang::result_name(reference_module.main(), i));
+  return run;
+}
+
+reports::VariantResult check_artifact(const CompiledArtifact& artifact, const std::vector<lang::Tensor>& inputs,
+                                      const ReferenceRun& reference, int threads) {
   reports::VariantResult result;
   result.variant = artifact.variant;
   result.target = artifact.target;
   result.device = artifact.device;
-  result.threads = resolve_threads(options.threads.value_or(artifact.threads));
+  result.threads = resolve_threads(threads);
   result.compile.seconds = artifact.seconds;
   result.compile.stages = artifact.stage_seconds;
   result.sizes = {artifact.summary.code_bytes, artifact.summary.weight_bytes, artifact.summary.arena_bytes};
@@ -199,110 +195,41 @@ reports::VariantResult evaluate(const spec::Recipe& recipe, const lang::Module& 
     result.note = "compile only: " + here.detail;
     return result;
   }
-
   std::vector<lang::Tensor> outputs;
   std::vector<std::string> output_names;
   if (targets::runs_natively_here(profile)) {
-    // The artifact: outputs for accuracy, then timed runs without any checks or allocation.
+    outputs = run_artifact(artifact.directory, inputs, result.threads);
     const reports::LoadedArtifact loaded = reports::LoadedArtifact::open(artifact.directory);
-    reports::ModelInstance model = loaded.create(result.threads);
-    outputs = allocate_outputs(loaded);
-    std::vector<modelc_buffer> in, out;
-    for (size_t i = 0; i < inputs.size(); ++i)
-      in.push_back({loaded.inputs()[i].name, const_cast<std::byte*>(inputs[i].bytes().data()), inputs[i].bytes().size()});
-    for (size_t i = 0; i < outputs.size(); ++i)
-      out.push_back({loaded.outputs()[i].name, outputs[i].mutable_bytes().data(), outputs[i].bytes().size()});
-    model.run(inputs_as_views(loaded, inputs), outputs_as_views(loaded, outputs));
-    auto run_once = [&] {
-      if (model.run_unchecked(in, out) != MODELC_OK) throw Error("the artifact of " + artifact.target + " failed during the benchmark");
-    };
-    if (options.progress) options.progress("benchmarking " + artifact.target + " (" + std::to_string(result.threads) + " threads)");
-    result.latency = reports::measure_latency(run_once, options.benchmark);
-    result.status = reports::RunStatus::ok;
     for (const modelc_tensor_info& info : loaded.outputs()) output_names.push_back(info.name);
   } else {
-    // Through the runner: timed only where its timings are the device's (a
-    // real GPU); under an emulator one run checks the outputs, and that is all.
-    targets::RunnerOptions ro;
-    ro.threads = result.threads;
-    if (targets::timings_are_the_devices(profile)) {
-      ro.warmup = options.benchmark.warmup;
-      ro.repeats = options.benchmark.repeats;
-      ro.min_ms = options.benchmark.min_seconds * 1e3;
-    }
-    if (options.progress) options.progress("running " + artifact.target + " " + here.detail);
-    ForeignRun run = run_foreign(profile, artifact.directory, inputs, ro);
+    // Another ISA, wasm or a GPU: one run through the runner built beside the
+    // library. Under an emulator that run checks the outputs and is all:
+    // emulated timings are not the device's (driver/measure.cpp times only
+    // runners whose timings are, on a real GPU).
+    ForeignRun run = run_foreign(profile, artifact.directory, inputs, targets::RunnerOptions{result.threads, 0, 0, 0});
     outputs = std::move(run.outputs);
     for (const reports::ManifestTensor& t : reports::parse_manifest(artifact.summary.manifest, "manifest.json").outputs)
       output_names.push_back(t.name);
-    if (targets::timings_are_the_devices(profile) && !run.samples_ms.empty()) {
-      result.latency = reports::summarize_latency(run.samples_ms, ro.warmup);
-      result.status = reports::RunStatus::ok;
-    } else {
-      result.status = reports::RunStatus::emulated;
-      result.note = "ran " + here.detail;
-    }
   }
-
-  // The reference interpreter: the oracle of accuracy, and the slowest baseline.
-  std::vector<lang::Tensor> reference_outputs;
-  reports::BaselineResult reference;
-  reference.name = "reference";
-  if (options.progress) options.progress("running the reference interpreter");
-  spec::BenchmarkSpec few{0, options.reference ? std::min(3, options.benchmark.repeats) : 1, 0.0};
-  reference.latency = reports::measure_latency([&] { reference_outputs = lang::evaluate_main(reference_module, inputs); }, few);
-  reference.status = reports::RunStatus::ok;
-  reference.note = "lang/ reference kernels, single thread";
-  std::vector<std::string> reference_names;
-  for (size_t i = 0; i < reference_module.main().results.size(); ++i)
-    reference_names.push_back(lang::result_name(reference_module.main(), i));
   std::string disagreement;
-  result.accuracy = compare(outputs, output_names, reference_outputs, reference_names, "reference", &disagreement);
+  result.accuracy = compare_outputs(outputs, output_names, reference.outputs, reference.names, "reference", &disagreement);
+  result.status = reports::RunStatus::ok;
   if (!*result.accuracy->allclose) {
-    // A wrong artifact's speed means nothing: it fails, and says why.
     result.status = reports::RunStatus::failed;
     result.note = "outputs differ from the reference interpreter: " + disagreement;
-    result.latency.reset();
-  }
-  if (options.reference) result.baselines.push_back(reference);
-
-  if (options.onnxruntime) {
-    reports::BaselineResult ort;
-    ort.name = "onnxruntime";
-    if (!recipe.model.onnx || inputs.size() != 1 || inputs[0].type().dtype != lang::DType::float32) {
-      ort.status = reports::RunStatus::skipped;
-      ort.note = "ONNX Runtime runs ONNX models with one float32 input";
-    } else {
-      if (options.progress) options.progress("running ONNX Runtime");
-      const fs::path input = fs::temp_directory_path() / ("modelc-ort-input-" + std::to_string(::getpid()) + ".npy");
-      write_npy_tensor(input, inputs[0]);
-      reports::OnnxRuntimeBaselineOptions ro;
-      ro.model = *recipe.model.onnx;
-      ro.input = input;
-      ro.threads = result.threads;
-      ro.benchmark = options.benchmark;
-      reports::OnnxRuntimeMeasurement m = reports::run_onnxruntime_baseline(ro);
-      ort = m.result;
-      // ORT writes the model's first output; model.outputs may have left it out or moved it.
-      const auto same = std::find(reference_names.begin(), reference_names.end(), m.output_name);
-      if (m.output && same != reference_names.end()) {
-        const size_t k = static_cast<size_t>(same - reference_names.begin());
-        const lang::Tensor ort_out = read_npy_tensor(*m.output);
-        ort.accuracy = compare({ort_out}, {m.output_name}, {reference_outputs.at(k)}, {reference_names[k]}, "reference");
-        std::error_code ec;
-        fs::remove(*m.output, ec);
-      }
-      std::error_code ec;
-      fs::remove(input, ec);
-    }
-    result.baselines.push_back(ort);
+  } else if (!targets::runs_natively_here(profile) && !targets::timings_are_the_devices(profile)) {
+    result.status = reports::RunStatus::emulated;
+    result.note = "ran " + here.detail;
   }
   return result;
 }
 
 reports::Results results_for(const spec::Recipe& recipe, const spec::BenchmarkSpec& benchmark) {
   reports::Results r;
-  r.recipe = {recipe.name, recipe.version, recipe.file.string(), sha256_file(recipe.file)};
+  // As a person would give it: relative to where modelc runs, when it can be.
+  std::error_code ec;
+  const fs::path shown = fs::proximate(recipe.file, ec);
+  r.recipe = {recipe.name, recipe.version, (ec ? recipe.file : shown).string(), sha256_file(recipe.file)};
   r.recipe.labels = recipe.resolved["metadata"].value("labels", nlohmann::json::object());
   r.environment.machine = reports::describe_machine();
   r.environment.timestamp = reports::utc_timestamp();

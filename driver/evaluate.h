@@ -1,9 +1,10 @@
-// Running and measuring compiled artifacts: `modelc run`, `bench` and
-// `report` are built from these.
+// Running compiled artifacts and checking their outputs: `modelc run` uses
+// these, and driver/measure.h builds `bench` and `report` on them.
 #pragma once
 
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "driver/pipeline.h"
@@ -23,19 +24,32 @@ void write_npy_tensor(const std::filesystem::path& path, const lang::Tensor& ten
 std::vector<lang::Tensor> run_artifact(const std::filesystem::path& artifact_dir, const std::vector<lang::Tensor>& inputs,
                                        int threads);
 
-struct EvaluationOptions {
-  spec::BenchmarkSpec benchmark;
-  std::optional<int> threads;  // overrides the target's
-  bool reference = true;       // time the reference interpreter too
-  bool onnxruntime = false;    // run ONNX Runtime as a baseline (ONNX models)
-  ProgressFn progress;
+// The reference interpreter's outputs on the benchmark inputs: the oracle of
+// every artifact's accuracy.
+struct ReferenceRun {
+  std::vector<lang::Tensor> outputs;
+  std::vector<std::string> names;  // the model's output names, in order
 };
+ReferenceRun run_reference(const lang::Module& reference_module, const std::vector<lang::Tensor>& inputs);
 
-// Benchmarks one artifact and its baselines on `inputs`; accuracy is the
-// artifact's largest error against the reference interpreter's output.
-reports::VariantResult evaluate(const spec::Recipe& recipe, const lang::Module& reference_module,
-                                const CompiledArtifact& artifact, const std::vector<lang::Tensor>& inputs,
-                                const EvaluationOptions& options);
+// An artifact's result before any timing: its compile time and sizes, and
+//  - status compiled (with a note) when this machine cannot run its device;
+//  - else, after one run on `inputs`, accuracy against the reference outputs
+//    and status ok, or failed with a note naming the first output that
+//    differs and how (a wrong artifact's speed means nothing: it is not timed).
+reports::VariantResult check_artifact(const CompiledArtifact& artifact, const std::vector<lang::Tensor>& inputs,
+                                      const ReferenceRun& reference, int threads);
+
+// Every output, every dtype: floats within rtol 1e-3 and atol 1e-4 (the
+// error of reassociated float32 sums over layers; wider for 16-bit floats,
+// see reports::tolerance_for), integers and bools exactly. `got_names` and
+// `want_names` may be empty when a side does not know them.
+reports::AccuracyResult compare_outputs(const std::vector<lang::Tensor>& got, const std::vector<std::string>& got_names,
+                                        const std::vector<lang::Tensor>& want, const std::vector<std::string>& want_names,
+                                        const std::string& against, std::string* disagreement = nullptr);
+
+// threads <= 0: every core.
+int resolve_threads(int requested);
 
 // Header of a results document (recipe, environment, benchmark settings).
 reports::Results results_for(const spec::Recipe& recipe, const spec::BenchmarkSpec& benchmark);

@@ -10,14 +10,20 @@
 
 #include "driver/evaluate.h"
 #include "driver/foreign_run.h"
+#include "driver/measure.h"
 #include "driver/pipeline.h"
+#include "driver/progress.h"
 #include "lang/frontends/onnx.h"
 #include "lang/op.h"
 #include "lang/pass.h"
 #include "lower/lowering.h"
 #include "modelc_config.h"
+#include "reports/diff.h"
+#include "reports/merge.h"
 #include "reports/render_csv.h"
+#include "reports/render_html.h"
 #include "reports/render_markdown.h"
+#include "reports/render_text.h"
 #include "reports/results.h"
 #include "spec/builtin_schemas.h"
 #include "support/diagnostic.h"
@@ -58,8 +64,17 @@ void add_recipe_options(CLI::App* cmd, CommonOptions& o, bool with_selection = t
   cmd->add_flag("--force", o.force, "replace output folders that modelc did not make (refused otherwise)");
 }
 
+// The status line of long work; live only on a terminal (see driver/progress.h).
+driver::TerminalProgress* g_progress = nullptr;
+
 driver::ProgressFn progress_logger() {
-  return [](const std::string& line) { spdlog::info("{}", line); };
+  return [](const std::string& line) {
+    if (g_progress != nullptr) g_progress->show(line);
+  };
+}
+
+void clear_progress() {
+  if (g_progress != nullptr) g_progress->clear();
 }
 
 void print_errors(const Error& e, bool json) {
@@ -151,7 +166,9 @@ void print_pass_times(const driver::CompiledArtifact& a) {
 int cmd_compile(const CommonOptions& o, const std::vector<std::string>& emit, bool no_cache, bool time_passes) {
   const spec::Recipe recipe = spec::load_recipe(o.recipe);
   std::string timed_variant;
-  for (const driver::CompiledArtifact& a : driver::compile(recipe, compile_options(o, emit, no_cache))) {
+  const std::vector<driver::CompiledArtifact> artifacts = driver::compile(recipe, compile_options(o, emit, no_cache));
+  clear_progress();
+  for (const driver::CompiledArtifact& a : artifacts) {
     if (time_passes && a.variant != timed_variant) print_pass_times(a);
     timed_variant = a.variant;
     spdlog::info("{} / {}: {} kernels ({} cached), {} steps, arena {} KiB, weights {} KiB, {:.2f} s", a.variant, a.target,
@@ -166,6 +183,7 @@ int cmd_run(const CommonOptions& o, const std::vector<std::string>& input_files,
             int threads) {
   const spec::Recipe recipe = spec::load_recipe(o.recipe);
   auto artifacts = driver::compile(recipe, compile_options(o, {}, false));
+  clear_progress();
   if (artifacts.size() != 1)
     throw Error("`modelc run` needs one variant and one target; choose with --variant and --target");
   const driver::CompiledArtifact& a = artifacts.front();
@@ -199,58 +217,28 @@ int cmd_run(const CommonOptions& o, const std::vector<std::string>& input_files,
 }
 
 struct BenchFlags {
-  std::optional<int> threads, repeats, warmup;
+  std::optional<int> threads, repeats, warmup, rounds;
   bool no_reference = false;
 };
 
-// Compiles (from cache when unchanged), then measures every artifact.
+// Compiles (from cache when unchanged), then measures every artifact and its
+// baselines in interleaved rounds.
 reports::Results measure(const CommonOptions& o, const BenchFlags& flags) {
   const spec::Recipe recipe = spec::load_recipe(o.recipe);
   const auto artifacts = driver::compile(recipe, compile_options(o, {}, false));
-  driver::EvaluationOptions eval;
-  eval.benchmark = recipe.report.benchmark;
-  if (flags.repeats) eval.benchmark.repeats = *flags.repeats;
-  if (flags.warmup) eval.benchmark.warmup = *flags.warmup;
-  eval.threads = flags.threads;
-  eval.reference = !flags.no_reference;
+  driver::MeasureOptions options;
+  options.benchmark = recipe.report.benchmark;
+  if (flags.repeats) options.benchmark.repeats = *flags.repeats;
+  if (flags.warmup) options.benchmark.warmup = *flags.warmup;
+  if (flags.rounds) options.benchmark.rounds = *flags.rounds;
+  options.threads = flags.threads;
+  options.time_reference = !flags.no_reference;
   const auto& baselines = recipe.report.baselines;
-  eval.onnxruntime = std::find(baselines.begin(), baselines.end(), "onnxruntime") != baselines.end();
-  eval.progress = progress_logger();
-  reports::Results results = driver::results_for(recipe, eval.benchmark);
-  for (const driver::CompiledArtifact& a : artifacts) {
-    const spec::Variant variant = driver::selected_variants(recipe, a.variant).front();
-    const lang::Module reference = driver::import_model(variant.recipe);
-    const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(variant.recipe, reference);
-    results.results.push_back(driver::evaluate(variant.recipe, reference, a, inputs, eval));
-  }
+  options.onnxruntime = std::find(baselines.begin(), baselines.end(), "onnxruntime") != baselines.end();
+  options.progress = progress_logger();
+  reports::Results results = driver::measure_artifacts(recipe, artifacts, options);
+  clear_progress();
   return results;
-}
-
-void print_latency_table(const reports::Results& results) {
-  for (const reports::VariantResult& r : results.results) {
-    std::cout << r.variant << " / " << r.target << " (" << r.device << ", " << r.threads << " threads): ";
-    if (!r.latency) {
-      std::cout << reports::to_string(r.status) << (r.note.empty() ? "" : " - " + r.note);
-      if (r.accuracy) std::cout << fmt::format(", max abs error {:.2e}", r.accuracy->max_abs_error);
-      std::cout << "\n";
-      continue;
-    }
-    std::cout << fmt::format("median {:.3f} ms, p90 {:.3f} ms ({} runs)", r.latency->median_ms, r.latency->p90_ms,
-                             r.latency->repeats);
-    if (r.accuracy) std::cout << fmt::format(", max abs error {:.2e}", r.accuracy->max_abs_error);
-    std::cout << "\n";
-    for (const reports::BaselineResult& b : r.baselines) {
-      std::cout << "  " << b.name << ": ";
-      if (!b.latency) {
-        std::cout << reports::to_string(b.status) << (b.note.empty() ? "" : " - " + b.note) << "\n";
-        continue;
-      }
-      const double ratio = b.latency->median_ms / r.latency->median_ms;
-      std::cout << fmt::format("median {:.3f} ms, p90 {:.3f} ms ({} runs), modelc {:.2f}x {}\n",
-                               b.latency->median_ms, b.latency->p90_ms, b.latency->repeats,
-                               ratio >= 1 ? ratio : 1 / ratio, ratio >= 1 ? "faster" : "slower");
-    }
-  }
 }
 
 // kExitArtifactFailed when an artifact failed, after saying which on stderr.
@@ -265,25 +253,36 @@ int verdict(const reports::Results& results) {
 
 int cmd_bench(const CommonOptions& o, const BenchFlags& flags) {
   const reports::Results results = measure(o, flags);
-  print_latency_table(results);
+  if (o.format == "json") std::cout << reports::results_text(results);
+  else std::cout << reports::render_text(results);
   return verdict(results);
+}
+
+// Writes results.json and the formats asked for into `out`; returns the path
+// of the report for people (HTML before Markdown), else results.json.
+fs::path write_reports(const reports::Results& results, const fs::path& out, const std::vector<std::string>& formats) {
+  fs::create_directories(out);
+  auto wants = [&](const char* f) { return std::find(formats.begin(), formats.end(), f) != formats.end(); };
+  reports::write_results(out / "results.json", results);
+  fs::path main_report = out / "results.json";
+  if (wants("csv")) write_file_atomic(out / "results.csv", reports::render_csv(results));
+  if (wants("md")) {
+    write_file_atomic(out / "report.md", reports::render_markdown(results));
+    main_report = out / "report.md";
+  }
+  if (wants("html")) {
+    write_file_atomic(out / "report.html", reports::render_html(results));
+    main_report = out / "report.html";
+  }
+  return main_report;
 }
 
 int cmd_report(const CommonOptions& o, const BenchFlags& flags) {
   const reports::Results results = measure(o, flags);
   const spec::Recipe recipe = spec::load_recipe(o.recipe);
   const fs::path out = o.out_dir.empty() ? driver::default_output_dir(recipe) : fs::path(o.out_dir);
-  fs::create_directories(out);
-  const auto& formats = recipe.report.formats;
-  auto wants = [&](const char* f) { return std::find(formats.begin(), formats.end(), f) != formats.end(); };
-  reports::write_results(out / "results.json", results);
-  fs::path main_report = out / "results.json";
-  if (wants("csv")) write_file_atomic(out / "results.csv", reports::render_csv(results));
-  if (wants("md") || wants("html")) {
-    write_file_atomic(out / "report.md", reports::render_markdown(results));
-    main_report = out / "report.md";
-  }
-  print_latency_table(results);
+  const fs::path main_report = write_reports(results, out, recipe.report.formats);
+  if (o.format != "json") std::cout << reports::render_text(results);
   std::cout << main_report.string() << "\n";
   return verdict(results);
 }
@@ -310,6 +309,42 @@ int cmd_devices(const std::string& format) {
   }
   if (format == "json") std::cout << all.dump(2) << "\n";
   return 0;
+}
+
+// `report --merge`: no measuring; one report from results of several machines.
+int cmd_merge(const std::vector<std::string>& files, const std::string& out_dir) {
+  std::vector<reports::ResultsFile> inputs;
+  for (const std::string& f : files) inputs.push_back({f, reports::read_results(f)});
+  const reports::Results merged = reports::merge_results(inputs);
+  const fs::path out = out_dir.empty() ? fs::path("merged-report") : fs::path(out_dir);
+  const fs::path main_report = write_reports(merged, out, {"md", "html", "json", "csv"});
+  std::cout << reports::render_text(merged) << main_report.string() << "\n";
+  return 0;
+}
+
+constexpr int kExitRegression = 1;
+
+int cmd_diff(const std::string& old_file, const std::string& new_file, double threshold_percent, const std::string& format) {
+  if (threshold_percent < 0) throw Error("--threshold is a percentage >= 0, given " + std::to_string(threshold_percent));
+  const reports::Results before = reports::read_results(old_file);
+  const reports::Results after = reports::read_results(new_file);
+  const reports::ResultsDiff diff = reports::diff_results(before, after, threshold_percent / 100);
+  if (format == "json") {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const reports::RowChange& c : diff.rows) {
+      nlohmann::json row{{"row", reports::to_string(c.row)}, {"regressed", c.regressed()}};
+      if (c.ratio) {
+        row["ratio"] = c.ratio->value;
+        if (c.ratio->interval) row["interval"] = {c.ratio->interval->low, c.ratio->interval->high};
+      }
+      rows.push_back(std::move(row));
+    }
+    std::cout << nlohmann::json{{"regressed", diff.regressed()}, {"threshold", diff.threshold}, {"rows", rows}}.dump(2)
+              << "\n";
+  } else {
+    std::cout << reports::render_diff_markdown(diff, old_file, new_file);
+  }
+  return diff.regressed() ? kExitRegression : 0;
 }
 
 std::string version_text() {
@@ -354,17 +389,33 @@ int main(int argc, char** argv) {
   run->add_option("--threads", run_threads, "threads (default: the target's)");
 
   BenchFlags flags;
-  auto add_bench_flags = [&](CLI::App* cmd) {
+  auto add_bench_flags = [&](CLI::App* cmd, bool recipe_required) {
     add_recipe_options(cmd, common);
+    if (!recipe_required) cmd->get_option("recipe")->required(false);
     cmd->add_option("--threads", flags.threads, "threads for modelc and the baselines (default: the target's)");
-    cmd->add_option("--repeats", flags.repeats, "timed runs (default: report.benchmark.repeats)");
-    cmd->add_option("--warmup", flags.warmup, "untimed runs first (default: report.benchmark.warmup)");
-    cmd->add_flag("--no-reference", flags.no_reference, "do not time the reference interpreter");
+    cmd->add_option("--repeats", flags.repeats, "timed runs per implementation, all rounds together (default: report.benchmark.repeats)")
+        ->check(CLI::Range(1, 1000000));
+    cmd->add_option("--warmup", flags.warmup, "untimed runs first (default: report.benchmark.warmup)")->check(CLI::Range(0, 100000));
+    cmd->add_option("--rounds", flags.rounds, "rounds the implementations take turns in (default: report.benchmark.rounds)")
+        ->check(CLI::Range(1, 1000));
+    cmd->add_flag("--no-reference", flags.no_reference, "do not time the reference interpreter (it still checks accuracy)");
   };
-  auto* bench = app.add_subcommand("bench", "compile (cached), run and time each artifact against its baselines");
-  add_bench_flags(bench);
-  auto* report = app.add_subcommand("report", "bench, then write results.json and report.md; prints the report's path");
-  add_bench_flags(report);
+  auto* bench = app.add_subcommand("bench", "compile (cached), check and time each artifact and its baselines in interleaved rounds");
+  add_bench_flags(bench, true);
+  std::vector<std::string> merge_files;
+  auto* report = app.add_subcommand("report", "bench, then write results.json and the report.formats; prints the report's path");
+  add_bench_flags(report, false);
+  report->add_option("--merge", merge_files, "no measuring: one report from results.json files of several machines (same recipe)")
+      ->check(CLI::ExistingFile);
+
+  std::string diff_old, diff_new;
+  double threshold_percent = reports::kDefaultRegressionThreshold * 100;
+  std::string diff_format = "text";
+  auto* diff = app.add_subcommand("diff", "compare two results.json files row by row; exit 1 when a modelc row regressed");
+  diff->add_option("old", diff_old, "results.json before")->required()->check(CLI::ExistingFile);
+  diff->add_option("new", diff_new, "results.json after")->required()->check(CLI::ExistingFile);
+  diff->add_option("--threshold", threshold_percent, "a slow-down (percent) that counts as a regression when beyond noise (default 5)");
+  diff->add_option("--format", diff_format, "text (Markdown) or json")->check(CLI::IsMember({"text", "json"}));
 
   std::string schema_name;
   auto* schema = app.add_subcommand("schema", "print a JSON schema: recipe, graph, target or results");
@@ -385,6 +436,9 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("modelc"));
   spdlog::set_pattern("%^[%l]%$ %v");
   spdlog::set_level(quiet ? spdlog::level::warn : verbose ? spdlog::level::debug : spdlog::level::info);
+  driver::TerminalProgress progress(driver::TerminalProgress::stderr_is_terminal() && !quiet && !verbose &&
+                                    common.format != "json");
+  g_progress = &progress;
 
   try {
     if (*validate) return cmd_validate(common, common.format);
@@ -392,7 +446,12 @@ int main(int argc, char** argv) {
     if (*compile) return cmd_compile(common, emit, no_cache, time_passes);
     if (*run) return cmd_run(common, inputs, output_dir, run_threads);
     if (*bench) return cmd_bench(common, flags);
-    if (*report) return cmd_report(common, flags);
+    if (*report && !merge_files.empty()) return cmd_merge(merge_files, common.out_dir);
+    if (*report) {
+      if (common.recipe.empty()) throw Error("`modelc report` needs a recipe, or --merge and results.json files");
+      return cmd_report(common, flags);
+    }
+    if (*diff) return cmd_diff(diff_old, diff_new, threshold_percent, diff_format);
     if (*schema) {
       std::cout << spec::builtin_schema(schema_name).dump(2) << "\n";
       return 0;
@@ -414,9 +473,11 @@ int main(int argc, char** argv) {
     }
     if (*devices) return cmd_devices(common.format);
   } catch (const Error& e) {
+    clear_progress();
     print_errors(e, common.format == "json");
     return kExitUserError;
   } catch (const std::exception& e) {
+    clear_progress();
     std::cerr << "internal error: " << e.what() << "\n(this is a bug in modelc; please report it with the recipe)\n";
     return kExitInternalError;
   }

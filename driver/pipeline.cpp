@@ -97,7 +97,7 @@ lang::Module import_model(const spec::Recipe& recipe) {
   lang::Module module;
   if (recipe.model.onnx) {
     try {
-      module = lang::import_onnx(*recipe.model.onnx, recipe.model.inputs);
+      module = lang::import_onnx(*recipe.model.onnx, recipe.model.inputs, recipe.model.limits);
     } catch (const Error& e) {
       // Problems with the recipe's input overrides carry a pointer into the recipe.
       std::vector<Diagnostic> located = e.diagnostics();
@@ -107,11 +107,13 @@ lang::Module import_model(const spec::Recipe& recipe) {
     }
   } else if (recipe.model.graph) {
     module = lang::import_yaml_graph(*recipe.model.graph, recipe.marks, recipe.model.graph_pointer,
-                                     recipe.file.parent_path());
+                                     recipe.file.parent_path(), recipe.model.limits);
   } else {
     throw Error(Diagnostic{Severity::error, recipe.locate("/model"), "/model", "the model names neither onnx nor graph", {}});
   }
-  return keep_recipe_outputs(lang::infer_type(module, {}), recipe);
+  lang::PassContext types;
+  types.limits = recipe.model.limits;
+  return keep_recipe_outputs(lang::infer_type(module, types), recipe);
 }
 
 lang::PassContext pass_context(const spec::Recipe& recipe) {
@@ -137,6 +139,7 @@ lang::PassContext pass_context(const spec::Recipe& recipe) {
   ctx.enabled.insert(recipe.optimize.enable.begin(), recipe.optimize.enable.end());
   // ConvertLayout's target; `auto` depends on the device (see optimize).
   if (recipe.layout.activations != "auto") ctx.activation_layout = recipe.layout.activations;
+  ctx.limits = recipe.model.limits;
   if (ctx.disabled.count("FuseOps"))
     throw Error(Diagnostic{Severity::error, recipe.locate("/optimize/disable"), "/optimize/disable",
                            "FuseOps cannot be disabled: kernels are built from the primitive functions it makes", {}});
@@ -158,7 +161,16 @@ OptimizedModule optimize(const lang::Module& module, const spec::Recipe& recipe,
   // FuseOps belongs to lowering, not to the optimisation level: run it at every level.
   ctx.enabled.insert("FuseOps");
   OptimizedModule out;
-  out.module = lang::run_passes(module, lang::default_pipeline(), ctx, &out.timings);
+  try {
+    out.module = lang::run_passes(module, lang::default_pipeline(), ctx, &out.timings);
+  } catch (const Error& e) {
+    // A pass names the binding and its ONNX node; the model file is the driver's to add.
+    if (!recipe.model.onnx) throw;
+    std::vector<Diagnostic> located = e.diagnostics();
+    for (Diagnostic& d : located)
+      if (!d.location.known()) d.location = {recipe.model.onnx->string()};
+    throw Error(std::move(located));
+  }
   return out;
 }
 

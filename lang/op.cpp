@@ -30,6 +30,7 @@ const OpRegistry& OpRegistry::global() {
     register_window_ops(r);
     register_normalization_ops(r);
     register_layout_ops(r);
+    register_winograd_ops(r);
     return r;
   }();
   return registry;

@@ -82,5 +82,6 @@ void register_reduce_ops(OpRegistry& registry);
 void register_window_ops(OpRegistry& registry);
 void register_normalization_ops(OpRegistry& registry);
 void register_layout_ops(OpRegistry& registry);
+void register_winograd_ops(OpRegistry& registry);
 
 }  // namespace modelc::lang

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "lang/module.h"
+#include "spec/model_limits.h"
 
 namespace modelc::lang {
 
@@ -48,6 +49,9 @@ struct PassContext {
   std::set<std::string> enabled;   // run even above opt_level
   // The layout ConvertLayout gives activations: NCHW (default), NHWC or NCHW<k>c.
   std::string activation_layout = "NCHW";
+  // The recipe's model.limits: InferType checks every binding's type against
+  // them, FoldConstant the constants it adds (lang/size_limits.h).
+  spec::ModelLimits limits;
   // Called after each pass that ran, with its name and result.
   std::function<void(const std::string& pass, const Module& module)> after_pass;
 };
@@ -102,5 +106,6 @@ Module fold_scale_axis(const Module& module, const PassContext& context);
 Module common_subexpression_elimination(const Module& module, const PassContext& context);
 Module convert_layout(const Module& module, const PassContext& context);
 Module alter_op_layout(const Module& module, const PassContext& context);
+Module winograd_conv2d(const Module& module, const PassContext& context);
 
 }  // namespace modelc::lang

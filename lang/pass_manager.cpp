@@ -33,6 +33,10 @@ const PassRegistry& PassRegistry::global() {
            "gives constant weights the layout their kernel wants: dense with >= 4 rows becomes batch_matmul with "
            "[K, N] weights, transposed at compile time",
            alter_op_layout});
+    r.add({"WinogradConv2D", 2, {"InferType"},
+           "computes blocked stride-1 3x3 convolutions with Winograd F(4x4 or 2x2, 3x3), weights transformed at "
+           "compile time",
+           winograd_conv2d});
     return r;
   }();
   return registry;
@@ -58,7 +62,7 @@ const PassInfo& PassRegistry::get(std::string_view name) const {
 std::vector<std::string> default_pipeline() {
   return {"InferType",     "SimplifyInference", "FoldConstant",       "SimplifyExpr",
           "FoldScaleAxis", "CommonSubexpressionElimination",          "ConvertLayout",
-          "AlterOpLayout", "FoldConstant",  "SimplifyExpr",      "DeadCodeElimination", "FuseOps",
+          "AlterOpLayout", "WinogradConv2D", "FoldConstant",  "SimplifyExpr",      "DeadCodeElimination", "FuseOps",
           "InferType"};
 }
 

@@ -44,6 +44,8 @@ class Tensor {
   void set_string(size_t i, std::string value);
 
   // Element i converted from/to double / int64, whatever the numeric dtype.
+  // Conversions to integers saturate at the dtype's bounds (NaN becomes 0):
+  // values come from model files, and an out-of-range cast is undefined.
   void set_element(size_t i, double value);
   double element_as_double(size_t i) const;
   int64_t element_as_int(size_t i) const;

@@ -1,6 +1,10 @@
 #include "lang/type.h"
 
+#include <algorithm>
 #include <array>
+
+#include "support/checked_math.h"
+#include "support/diagnostic.h"
 
 namespace modelc::lang {
 namespace {
@@ -44,9 +48,17 @@ bool is_float(DType dtype) {
 }
 
 int64_t TensorType::element_count() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  const std::optional<int64_t> n = checked_element_count(shape);
+  if (!n) throw Error(str() + (std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; })
+                                   ? " has a negative dimension"
+                                   : " has more elements than fit in 64 bits"));
+  return *n;
+}
+
+size_t TensorType::bytes() const {
+  const std::optional<size_t> n = checked_byte_size(element_count(), dtype_bytes(dtype));
+  if (!n) throw Error(str() + " has more bytes than fit in 64 bits");
+  return *n;
 }
 
 std::string TensorType::str() const {

@@ -26,8 +26,11 @@ struct TensorType {
   DType dtype = DType::float32;
 
   size_t rank() const { return shape.size(); }
+  // Both throw modelc::Error for a negative dimension or a count that does not
+  // fit in 64 bits: shapes come from model files (lang/size_limits.h checks
+  // them against the model's limits; these only refuse to wrap).
   int64_t element_count() const;
-  size_t bytes() const { return static_cast<size_t>(element_count()) * dtype_bytes(dtype); }
+  size_t bytes() const;
   // "Tensor[(1, 3, 224, 224), float32]"
   std::string str() const;
 

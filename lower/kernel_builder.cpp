@@ -139,10 +139,20 @@ StoredValue stored(const std::string& name, const TensorFunc& value) {
 
 // Builds the pipeline of one function: parameters, then each binding through
 // its op's compute rule, then the output Funcs with their schedules.
+//
+// Every Func is named "<prefix>_<local name>" with the kernel's symbol as the
+// prefix. Halide makes a Func's name unique within the process by appending
+// "$n" to a name seen before, and those names reach the object code (closure
+// symbols, error messages); with names unique to the kernel, its object is
+// the same whichever kernels the process compiled before it.
 class PipelineBuilder {
  public:
-  PipelineBuilder(const lang::Module& module, const lang::Function& fn, const Halide::Target& target)
-      : fn_(fn), target_(target), lanes_(target.natural_vector_size<float>()), gpu_(target.has_gpu_feature()) {
+  PipelineBuilder(const lang::Module& module, const lang::Function& fn, const Halide::Target& target, std::string prefix)
+      : fn_(fn),
+        target_(target),
+        lanes_(target.natural_vector_size<float>()),
+        gpu_(target.has_gpu_feature()),
+        prefix_(std::move(prefix)) {
     if (fn.results.empty()) throw Error("@" + fn.name + ": a kernel needs at least one result");
     kp_.result_types = module.result_types(fn);
     layout_ = layout_outputs(fn, kp_.result_types);
@@ -168,7 +178,7 @@ class PipelineBuilder {
       set_static_shape(p, type);
       kp_.params.push_back(p);
       // A pure wrapper keeps rules independent of whether an argument is an ImageParam.
-      params_.push_back(define("in" + std::to_string(i), type, [&](const std::vector<Halide::Var>& v) {
+      params_.push_back(define(prefix_ + "_in" + std::to_string(i), type, [&](const std::vector<Halide::Var>& v) {
         std::vector<Halide::Expr> idx(v.begin(), v.end());
         return idx.empty() ? p(0) : p(halide_order(idx));
       }));
@@ -191,17 +201,17 @@ class PipelineBuilder {
       else throw Error("@" + fn_.name + ": constants must be parameters of primitive functions");
       arg_types.push_back(args.back().type);
     }
-    LoweredOp lowered = (*rule)(args, LowerContext{b, arg_types, "v" + std::to_string(i)});
+    LoweredOp lowered = (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i)});
     if (lowered.schedule && !anchor_schedule_) anchor_schedule_ = lowered.schedule;
     for (Halide::Func& f : lowered.needs_root) needs_root_.push_back(f);
     const TensorFunc& value = lowered.value;
     if (!layout_.one_func && layout_.result_of[i] >= 0) {
       const auto k = static_cast<size_t>(layout_.result_of[i]);
-      separate_[k] = stored("out" + std::to_string(k), value);
+      separate_[k] = stored(prefix_ + "_out" + std::to_string(k), value);
       return TensorFunc{separate_[k].func, value.type};
     }
     if (layout_.rooted[i]) {
-      StoredValue root = stored("v" + std::to_string(i) + "_root", value);
+      StoredValue root = stored(prefix_ + "_v" + std::to_string(i) + "_root", value);
       root.func.compute_root();
       if (gpu_) needs_root_.push_back(root.func);
       else schedule_injective(ScheduleContext{root.func, root.vars, buffer_type(value.type), target_, lanes_});
@@ -222,7 +232,7 @@ class PipelineBuilder {
     const std::vector<Halide::Var> vars = make_vars(shape.rank(), "o");
     std::vector<TensorFunc> results;
     for (size_t k = 0; k < fn_.results.size(); ++k) results.push_back(result_value(k));
-    Halide::Func out = store("out", results, vars);
+    Halide::Func out = store(prefix_ + "_out", results, vars);
     for (size_t k = 0; k < results.size(); ++k)
       set_static_shape(results.size() == 1 ? out.output_buffer() : out.output_buffers()[k],
                        buffer_type(kp_.result_types[k]), k == 0);
@@ -240,7 +250,7 @@ class PipelineBuilder {
     for (size_t k = 0; k < fn_.results.size(); ++k) {
       const lang::ValueRef& r = fn_.results[k];
       if (!r.is_binding() || layout_.result_of[r.index] != static_cast<int>(k))  // a parameter, or a value returned twice
-        separate_[k] = stored("out" + std::to_string(k), result_value(k));
+        separate_[k] = stored(prefix_ + "_out" + std::to_string(k), result_value(k));
       const lang::TensorType type = buffer_type(kp_.result_types[k]);
       set_static_shape(separate_[k].func.output_buffer(), type);
       if (!gpu_) schedule_injective(ScheduleContext{separate_[k].func, separate_[k].vars, type, target_, lanes_});
@@ -258,10 +268,12 @@ class PipelineBuilder {
   std::vector<StoredValue> separate_;  // per result, when stored separately
   ScheduleHook anchor_schedule_;       // the first anchor's
   std::vector<Halide::Func> needs_root_;
+  const std::string prefix_;
 };
 
-KernelPipeline build_pipeline(const lang::Module& module, const lang::Function& fn, const Halide::Target& target) {
-  return PipelineBuilder(module, fn, target).build();
+KernelPipeline build_pipeline(const lang::Module& module, const lang::Function& fn, const Halide::Target& target,
+                              const std::string& prefix) {
+  return PipelineBuilder(module, fn, target, prefix).build();
 }
 
 std::vector<Halide::Argument> arguments(const KernelPipeline& kp) {
@@ -295,7 +307,7 @@ void compile_kernel_object(const lang::Module& module, const lang::Function& pri
                            const KernelTarget& target, const std::filesystem::path& object_path,
                            const std::filesystem::path* stmt_path) {
   const Halide::Target t = parse_target(target.halide_target, false);
-  KernelPipeline kp = build_pipeline(module, primitive, t);
+  KernelPipeline kp = build_pipeline(module, primitive, t, symbol);
   std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, object_path.string()}};
   if (stmt_path) outputs[Halide::OutputFileType::stmt] = stmt_path->string();
   try {
@@ -313,7 +325,7 @@ struct JitKernel::Compiled {
 
 JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& primitive) {
   const Halide::Target t = parse_target("host", true);
-  KernelPipeline kp = build_pipeline(module, primitive, t);
+  KernelPipeline kp = build_pipeline(module, primitive, t, "jit");
   Halide::Pipeline pipeline(kp.outputs);
   pipeline.compile_jit(t);
   JitKernel kernel;

@@ -58,6 +58,7 @@ const LoweringRegistry& LoweringRegistry::global() {
     LoweringRegistry r;
     register_nn_lowerings(r);
     register_conv_lowerings(r);
+    register_winograd_lowerings(r);
     register_elementwise_lowerings(r);
     register_transform_lowerings(r);
     register_indexing_lowerings(r);

@@ -82,6 +82,7 @@ class LoweringRegistry {
 
 void register_nn_lowerings(LoweringRegistry& registry);
 void register_conv_lowerings(LoweringRegistry& registry);
+void register_winograd_lowerings(LoweringRegistry& registry);
 void register_elementwise_lowerings(LoweringRegistry& registry);
 void register_transform_lowerings(LoweringRegistry& registry);
 void register_indexing_lowerings(LoweringRegistry& registry);

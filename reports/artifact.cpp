@@ -244,9 +244,14 @@ void ModelInstance::run(std::span<const InputTensor> inputs, std::span<const Out
 
   const modelc_status status = run_unchecked(in, out);
   if (status == MODELC_OK) return;
-  const char* message = api_->last_error != nullptr ? api_->last_error(model_) : nullptr;
+  const std::string message = last_error();
   throw Error(std::string("model '") + (api_->name ? api_->name : "") + "' failed (status " +
-              std::to_string(static_cast<int>(status)) + ")" + (message && *message ? std::string(": ") + message : ""));
+              std::to_string(static_cast<int>(status)) + ")" + (message.empty() ? "" : ": " + message));
+}
+
+std::string ModelInstance::last_error() const {
+  const char* message = api_->last_error != nullptr ? api_->last_error(model_) : nullptr;
+  return message != nullptr ? message : "";
 }
 
 // ---- LoadedArtifact ---------------------------------------------------------

@@ -95,6 +95,8 @@ class ModelInstance {
   modelc_status run_unchecked(std::span<const modelc_buffer> inputs, std::span<const modelc_buffer> outputs);
 
   const modelc_model_api& api() const { return *api_; }
+  // The message of the instance's last failed run ("" when it gives none).
+  std::string last_error() const;
 
  private:
   friend class LoadedArtifact;

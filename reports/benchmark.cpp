@@ -2,10 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <numeric>
-
-#include "support/diagnostic.h"
 
 namespace modelc::reports {
 namespace {
@@ -19,38 +15,6 @@ double seconds_between(Clock::time_point from, Clock::time_point to) {
 constexpr double kProgressIntervalSeconds = 0.1;
 
 }  // namespace
-
-double percentile_of_sorted(std::span<const double> sorted, double p) {
-  if (sorted.empty()) throw Error("percentile of an empty sample");
-  const double rank = std::clamp(p, 0.0, 100.0) / 100.0 * static_cast<double>(sorted.size() - 1);
-  const auto lower = static_cast<size_t>(std::floor(rank));
-  const size_t upper = std::min(lower + 1, sorted.size() - 1);
-  return sorted[lower] + (sorted[upper] - sorted[lower]) * (rank - static_cast<double>(lower));
-}
-
-LatencyStats summarize_latency(std::span<const double> samples_ms, int warmup) {
-  if (samples_ms.empty()) throw Error("cannot summarize a latency measurement without samples");
-  std::vector<double> sorted(samples_ms.begin(), samples_ms.end());
-  std::sort(sorted.begin(), sorted.end());
-
-  const auto n = static_cast<double>(sorted.size());
-  const double mean = std::accumulate(sorted.begin(), sorted.end(), 0.0) / n;
-  double squares = 0;
-  for (const double x : sorted) squares += (x - mean) * (x - mean);
-
-  LatencyStats stats;
-  stats.warmup = warmup;
-  stats.repeats = static_cast<int>(sorted.size());
-  stats.median_ms = percentile_of_sorted(sorted, 50);
-  stats.p90_ms = percentile_of_sorted(sorted, 90);
-  stats.p99_ms = percentile_of_sorted(sorted, 99);
-  stats.min_ms = sorted.front();
-  stats.max_ms = sorted.back();
-  stats.mean_ms = mean;
-  stats.stddev_ms = sorted.size() > 1 ? std::sqrt(squares / (n - 1)) : 0.0;
-  stats.throughput_per_s = mean > 0 ? 1000.0 / mean : 0.0;
-  return stats;
-}
 
 LatencyMeasurement measure_latency_samples(const std::function<void()>& run_once,
                                            const spec::BenchmarkSpec& spec,

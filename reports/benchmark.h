@@ -1,5 +1,6 @@
-// Latency measurement: the one harness that times modelc artifacts and the
-// in-process baselines, so every figure in a report means the same thing.
+// Latency of one implementation on its own: a loop of timed runs, for
+// measuring a kernel or a single artifact. Reports compare implementations
+// with reports/rounds.h instead, which interleaves them.
 //
 // A measurement is `warmup` untimed runs, then timed runs (std::chrono::
 // steady_clock around each) until both `repeats` runs and `min_seconds` have
@@ -13,35 +14,12 @@
 #include <string_view>
 #include <vector>
 
+#include "reports/statistics.h"
 #include "spec/recipe.h"
 
 namespace modelc::reports {
 
 inline constexpr int kMaxTimedRuns = 100000;
-
-// Order statistics use linear interpolation between closest ranks (numpy's
-// default percentile); stddev is the sample standard deviation (n - 1), 0 for
-// a single sample.
-struct LatencyStats {
-  int warmup = 0;   // untimed runs before the first sample
-  int repeats = 0;  // timed runs (samples)
-  double median_ms = 0;
-  double p90_ms = 0;
-  double p99_ms = 0;
-  double min_ms = 0;
-  double max_ms = 0;
-  double mean_ms = 0;
-  double stddev_ms = 0;
-  double throughput_per_s = 0;  // runs per second of busy time: 1000 / mean_ms
-
-  bool operator==(const LatencyStats&) const = default;
-};
-
-// Summary of samples in milliseconds; throws modelc::Error when empty.
-LatencyStats summarize_latency(std::span<const double> samples_ms, int warmup = 0);
-
-// Percentile p in [0, 100] of ascending samples (linear interpolation).
-double percentile_of_sorted(std::span<const double> sorted, double p);
 
 struct BenchmarkProgress {
   enum class Phase { warmup, timed };

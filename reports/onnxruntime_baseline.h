@@ -1,7 +1,8 @@
 // ONNX Runtime (CPU) as a report baseline, through Node and onnxruntime-node
 // (reports/baselines/ort_bench.js) so modelc links nothing of ONNX Runtime and
 // its install stays optional. Installed by scripts/install-onnxruntime.sh into
-// the modelc cache folder.
+// the modelc cache folder. Reports time it in rounds through
+// reports/onnxruntime_session.h; run_onnxruntime_baseline times it alone.
 //
 // A missing node or package, or a model ORT refuses, gives a BaselineResult
 // with status unavailable/failed and a note saying why and how to fix it; it

@@ -1,62 +1,15 @@
 #include "reports/render_markdown.h"
 
-#include "reports/render_targets.h"
-
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <set>
 #include <sstream>
+
+#include "reports/comparison.h"
+#include "reports/format.h"
+#include "reports/method_text.h"
+#include "reports/render_targets.h"
 
 namespace modelc::reports {
 namespace {
-
-constexpr const char* kNone = "–";
-
-std::string printf_string(const char* format, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), format, value);
-  return buffer;
-}
-
-// Three significant digits without switching to exponents: 34.8, 4.90, 0.0480.
-std::string format_ms(double ms) {
-  if (!std::isfinite(ms)) return kNone;
-  if (ms >= 100) return printf_string("%.0f", ms);
-  if (ms <= 0) return "0";
-  const int decimals = std::max(0, 2 - static_cast<int>(std::floor(std::log10(ms))));
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, ms);
-  return buffer;
-}
-
-std::string format_error(double error) {
-  if (std::isnan(error)) return "NaN";
-  if (std::isinf(error)) return "inf";
-  if (error == 0) return "0";
-  return printf_string("%.2g", error);
-}
-
-std::string format_bytes(uint64_t bytes) {
-  if (bytes < 1024) return std::to_string(bytes) + " B";
-  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes) / 1024;
-  int unit = 0;
-  while (value >= 1024 && unit < 3) {
-    value /= 1024;
-    ++unit;
-  }
-  return printf_string("%.1f", value) + " " + units[unit];
-}
-
-// All zero: no artifact was built (a real one has at least code).
-std::string size_cells(const ArtifactSizes& sizes) {
-  if (sizes == ArtifactSizes{}) return std::string(kNone) + " | " + kNone + " | " + kNone;
-  return format_bytes(sizes.code_bytes) + " | " + format_bytes(sizes.weight_bytes) + " | " +
-         format_bytes(sizes.arena_bytes);
-}
-
-std::string format_seconds(double seconds) { return printf_string(seconds < 10 ? "%.2f s" : "%.0f s", seconds); }
 
 // Table cells cannot hold '|' or line breaks.
 std::string cell(std::string_view text) {
@@ -70,22 +23,105 @@ std::string cell(std::string_view text) {
 }
 
 std::string accuracy_cell(const std::optional<AccuracyResult>& accuracy) {
-  if (!accuracy) return kNone;
+  if (!accuracy) return kNoValue;
   std::string text = format_error(accuracy->max_abs_error);
   if (!accuracy->reference.empty()) text += " vs " + cell(accuracy->reference);
   if (accuracy->allclose && !*accuracy->allclose) text += " (not allclose)";
   return text;
 }
 
-std::string latency_cells(const std::optional<LatencyStats>& latency) {
-  if (!latency) return std::string(kNone) + " | " + kNone;
-  return format_ms(latency->median_ms) + " | " + format_ms(latency->p90_ms);
+// All zero: no artifact was built (a real one has at least code).
+std::string size_cells(const ArtifactSizes& sizes) {
+  if (sizes == ArtifactSizes{}) return std::string(kNoValue) + " | " + kNoValue + " | " + kNoValue;
+  return format_bytes(sizes.code_bytes) + " | " + format_bytes(sizes.weight_bytes) + " | " + format_bytes(sizes.arena_bytes);
 }
 
-void render_machine(std::ostringstream& out, const Results& results) {
-  const Environment& env = results.environment;
+std::string target_cell(const ReportRow& row, bool merged) {
+  std::string text = cell(row.id.target);
+  if (merged) text += " @ m" + std::to_string(row.id.machine + 1);
+  return text;
+}
+
+std::string implementation_cell(const ReportRow& row) {
+  if (row.is_modelc()) return "**modelc**";
+  std::string text = cell(row.id.implementation);
+  if (row.baseline->call_overhead) text += " (call overhead " + format_ms(row.baseline->call_overhead->median_ms) + " ms)";
+  return text;
+}
+
+// Latency cells, or what the row is instead of measured.
+std::string latency_cells(const ReportRow& row) {
+  if (row.measured()) {
+    const LatencyStats& l = **row.latency;
+    return format_ms_with_interval(l.median_ms, l.median_interval) + " | " + format_ms(l.p90_ms);
+  }
+  return status_text(row.status) + " | " + kNoValue;
+}
+
+std::string speedup_cell(const Results& results, const ReportRow& row, const RowId& against) {
+  if (row.id == against) return "reference row";
+  if (const Comparison* c = find_comparison(results, row.id, against)) return format_speedup(c->speedup);
+  return kNoValue;
+}
+
+// modelc of the same variant x target, compared with this baseline.
+std::string modelc_over_cell(const Results& results, const ReportRow& row) {
+  if (row.is_modelc()) return "";
+  const RowId modelc{row.id.variant, row.id.target, "modelc", row.id.machine};
+  if (const Comparison* c = find_comparison(results, modelc, row.id)) return format_speedup(c->speedup);
+  return kNoValue;
+}
+
+void render_comparison(std::ostringstream& out, const Results& results, const std::vector<ReportRow>& rows) {
+  const bool merged = !results.machines.empty();
+  out << "## Comparison\n\n";
+  out << "| variant | target | implementation | threads | median ms [95 % CI] | p90 ms | speed-up vs reference row | "
+         "modelc's speed-up over it | max abs error | compile | code | weights | arena |\n";
+  out << "|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n";
+  std::vector<std::string> notes;
+  for (const ReportRow& row : rows) {
+    const VariantResult& r = *row.result;
+    out << "| " << cell(row.id.variant) << " | " << target_cell(row, merged) << " | " << implementation_cell(row) << " | "
+        << (row.threads > 0 ? std::to_string(row.threads) : kNoValue) << " | " << latency_cells(row) << " | "
+        << speedup_cell(results, row, results.compare_to) << " | " << modelc_over_cell(results, row) << " | "
+        << accuracy_cell(*row.accuracy) << " | ";
+    if (row.is_modelc()) {
+      out << (r.compile.seconds > 0 ? format_seconds(r.compile.seconds) : kNoValue) << " | " << size_cells(r.sizes) << " |\n";
+    } else {
+      out << " | | | |\n";
+    }
+    if (!row.note.empty()) notes.push_back(to_string(row.id) + ": " + row.note);
+  }
+  out << "\n";
+  for (const std::string& note : notes) out << "- " << cell(note) << "\n";
+  if (!notes.empty()) out << "\n";
+}
+
+std::string bound_cell(const std::optional<EarlyStoppingBound>& bound, int runs) {
+  if (!bound) return kNoValue;
+  if (bound->bound_ms) return format_ms(*bound->bound_ms);
+  return "needs " + std::to_string(bound->samples_needed) + " runs, had " + std::to_string(runs);
+}
+
+void render_tails(std::ostringstream& out, const std::vector<ReportRow>& rows) {
+  std::vector<const ReportRow*> measured;
+  for (const ReportRow& row : rows)
+    if (row.measured()) measured.push_back(&row);
+  if (measured.empty()) return;
+  out << "## Tail latency\n\n";
+  out << "| row | timed runs | p90 ms | p90 bound ms | p99 ms | p99 bound ms |\n|---|---:|---:|---:|---:|---:|\n";
+  for (const ReportRow* row : measured) {
+    const LatencyStats& l = **row->latency;
+    out << "| " << cell(to_string(row->id)) << " | " << l.repeats << " | " << format_ms(l.p90_ms) << " | "
+        << bound_cell(l.p90_bound, l.repeats) << " | " << format_ms(l.p99_ms) << " | " << bound_cell(l.p99_bound, l.repeats)
+        << " |\n";
+  }
+  out << "\n";
+}
+
+void render_environment(std::ostringstream& out, const Environment& env) {
   const MachineInfo& machine = env.machine;
-  out << "## Machine\n\n| | |\n|---|---|\n";
+  out << "| | |\n|---|---|\n";
   out << "| CPU | " << cell(machine.cpu_model.empty() ? "unknown" : machine.cpu_model);
   if (!machine.architecture.empty()) out << " (" << cell(machine.architecture) << ")";
   out << " |\n";
@@ -96,78 +132,52 @@ void render_machine(std::ostringstream& out, const Results& results) {
   out << " |\n";
   std::string flags;
   for (const std::string& flag : machine.isa_flags) flags += (flags.empty() ? "" : " ") + flag;
-  out << "| ISA extensions | " << (flags.empty() ? kNone : cell(flags)) << " |\n";
+  out << "| ISA extensions | " << (flags.empty() ? kNoValue : cell(flags)) << " |\n";
+  if (env.fp32_peak) {
+    const Fp32PeakFigures& p = *env.fp32_peak;
+    char text[160];
+    std::snprintf(text, sizeof(text), "%.1f GFLOP/s on 1 thread, %.1f on %d (%s FMA loop, measured in this run)",
+                  p.single_thread_gflops, p.all_threads_gflops, p.threads, p.isa.c_str());
+    out << "| fp32 peak | " << text << " |\n";
+  }
   if (!machine.os.empty()) out << "| OS | " << cell(machine.os) << " |\n";
   if (machine.memory_bytes > 0) out << "| Memory | " << format_bytes(machine.memory_bytes) << " |\n";
   out << "| Versions | modelc " << cell(env.modelc_version.empty() ? "?" : env.modelc_version) << ", Halide "
       << cell(env.halide_version.empty() ? "?" : env.halide_version) << ", LLVM "
-      << cell(env.llvm_version.empty() ? "?" : env.llvm_version) << " |\n\n";
+      << cell(env.llvm_version.empty() ? "?" : env.llvm_version) << " |\n";
+  if (!env.timestamp.empty()) out << "| Measured | " << cell(env.timestamp) << " |\n";
+  out << "\n";
 }
 
-void render_target(std::ostringstream& out, const Results& results, const std::string& target) {
-  std::string device;
-  for (const VariantResult& r : results.results) {
-    if (r.target == target && !r.device.empty()) device = r.device;
+void render_machines(std::ostringstream& out, const Results& results) {
+  if (results.machines.empty()) {
+    out << "## Machine\n\n";
+    render_environment(out, results.environment);
+    return;
   }
-  out << "## Target `" << target << "`";
-  if (!device.empty()) out << " (" << cell(device) << ")";
-  out << "\n\n";
-  out << "| variant | implementation | status | median ms | p90 ms | speed-up of modelc | max abs error | compile "
-         "| code | weights | arena |\n";
-  out << "|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n";
-
-  std::vector<std::string> notes;
-  for (const VariantResult& r : results.results) {
-    if (r.target != target) continue;
-    const std::string variant = cell(r.variant);
-    out << "| " << variant << " | **modelc** | " << to_string(r.status) << " | " << latency_cells(r.latency) << " | "
-        << kNone << " | " << accuracy_cell(r.accuracy) << " | "
-        << (r.compile.seconds > 0 ? format_seconds(r.compile.seconds) : kNone) << " | " << size_cells(r.sizes)
-        << " |\n";
-    if (!r.note.empty()) notes.push_back(r.variant + ", modelc: " + r.note);
-
-    for (const BaselineResult& b : r.baselines) {
-      const std::optional<double> speedup = speedup_over(b, r);
-      out << "| " << variant << " | " << cell(b.name) << " | " << to_string(b.status) << " | "
-          << latency_cells(b.latency) << " | " << (speedup ? printf_string("%.2f×", *speedup) : kNone) << " | "
-          << accuracy_cell(b.accuracy) << " | | | | |\n";
-      if (!b.note.empty()) notes.push_back(r.variant + ", " + b.name + ": " + b.note);
-    }
+  out << "## Machines\n\n";
+  for (size_t i = 0; i < results.machines.size(); ++i) {
+    out << "### m" << i + 1 << " (`" << cell(results.machines[i].file) << "`)\n\n";
+    render_environment(out, results.machines[i].environment);
   }
-  out << "\n";
-  for (const std::string& note : notes) out << "- " << note << "\n";
-  if (!notes.empty()) out << "\n";
 }
 
 void render_method(std::ostringstream& out, const Results& results) {
-  const spec::BenchmarkSpec& b = results.benchmark;
-  std::set<int> threads;
-  for (const VariantResult& r : results.results) threads.insert(r.threads);
-
+  const MethodDescription method = describe_method(results);
   out << "## How measured\n\n";
-  out << "Each implementation ran " << b.warmup << " untimed warm-up runs, then timed runs until at least "
-      << b.repeats << " runs and " << printf_string("%g", b.min_seconds)
-      << " s had passed; every run is timed on its own with a steady clock, and the median and percentiles are "
-         "taken over those runs (batch 1, same input for all). ";
-  if (threads.size() == 1) {
-    const int t = *threads.begin();
-    out << "modelc and the baselines ran with " << (t > 0 ? std::to_string(t) : std::string("all")) << " thread"
-        << (t == 1 ? "" : "s") << ". ";
-  } else if (!threads.empty()) {
-    out << "Thread counts are those of each target's `threads` setting. ";
+  for (const std::string& paragraph : method.paragraphs) out << paragraph << "\n\n";
+  if (method.timings.empty()) return;
+  out << "| row | threads | warm-up runs | rounds × runs per round | timed runs |\n|---|---:|---:|---:|---:|\n";
+  for (const RowTiming& t : method.timings) {
+    out << "| " << cell(to_string(t.row)) << " | " << (t.threads > 0 ? std::to_string(t.threads) : kNoValue) << " | "
+        << t.warmup << " | "
+        << (t.runs_per_round > 0 ? std::to_string(t.rounds) + " × " + std::to_string(t.runs_per_round) : std::string(kNoValue))
+        << " | " << t.repeats << " |\n";
   }
-  out << "Speed-up of modelc = baseline median / modelc median: above 1 means modelc is faster. Errors are the "
-         "largest absolute difference from the named reference output, over every output: an artifact fails when "
-         "the counts, names, dtypes or shapes of its outputs differ, when a floating output is not allclose (rtol, "
-         "atol as stated in results.json), or when an integer or bool output differs at all.\n";
+  out << "\n";
 }
 
 }  // namespace
-
-std::optional<double> speedup_over(const BaselineResult& baseline, const VariantResult& modelc) {
-  if (!baseline.latency || !modelc.latency || modelc.latency->median_ms <= 0) return std::nullopt;
-  return baseline.latency->median_ms / modelc.latency->median_ms;
-}
 
 std::string render_markdown(const Results& results) {
   std::ostringstream out;
@@ -177,28 +187,31 @@ std::string render_markdown(const Results& results) {
   if (!results.recipe.file.empty()) {
     out << "Recipe `" << results.recipe.file << "`";
     if (!results.recipe.sha256.empty()) out << " (sha256 `" << results.recipe.sha256.substr(0, 12) << "`)";
-    out << ".\n\n";
+    out << ". ";
   }
+  out << "Speed-ups are measured against **" << cell(to_string(results.compare_to)) << "**";
+  if (!results.machines.empty()) out << "; results of " << results.machines.size() << " machines merged";
+  out << ".\n\n";
 
   // A wrong artifact is the first thing a reader must see, not a cell in a table.
   std::vector<std::string> failed;
-  for (const VariantResult& r : results.results)
-    if (r.status == RunStatus::failed) failed.push_back(r.variant + " / " + r.target + (r.note.empty() ? "" : ": " + r.note));
+  for (const VariantResult& r : results.results) {
+    if (r.status != RunStatus::failed) continue;
+    failed.push_back(r.variant + " / " + r.target + (results.machines.empty() ? "" : " @ m" + std::to_string(r.machine + 1)) +
+                     (r.note.empty() ? "" : ": " + r.note));
+  }
   if (!failed.empty()) {
     out << "**" << failed.size() << (failed.size() == 1 ? " artifact" : " artifacts") << " failed:**\n\n";
     for (const std::string& f : failed) out << "- " << cell(f) << "\n";
     out << "\n";
   }
 
-  std::vector<std::string> targets;
-  for (const VariantResult& r : results.results) {
-    if (std::find(targets.begin(), targets.end(), r.target) == targets.end()) targets.push_back(r.target);
-  }
-  if (targets.empty()) out << "No results.\n\n";
-  out << render_targets_table(results);
-  for (const std::string& target : targets) render_target(out, results, target);
-
-  render_machine(out, results);
+  const std::vector<ReportRow> rows = report_rows(results);
+  if (rows.empty()) out << "No results.\n\n";
+  else render_comparison(out, results, rows);
+  if (has_cross_targets(results)) out << render_targets_table(results);
+  render_tails(out, rows);
+  render_machines(out, results);
   render_method(out, results);
   return out.str();
 }

@@ -1,13 +1,14 @@
 // report.md: results.json for people reading a pull request. Pure: returns the
 // text, writes nothing.
 //
-// Per target, one table row per variant and implementation (modelc first, then
-// each baseline) with median/p90 latency, the speed-up of modelc over the
-// baseline (baseline median / modelc median), accuracy against the reference
-// and the artifact's sizes; then a machine section and how it was measured.
+// One comparison table, a row per variant x target x implementation (modelc
+// first, then each baseline): median with its 95 % interval, p90, the
+// speed-up against the reference row and, on baseline rows, modelc's speed-up
+// over that baseline, each with its interval; accuracy, compile time and
+// sizes. Then tail latencies with their early-stopping bounds, the machine(s)
+// and how everything was measured.
 #pragma once
 
-#include <optional>
 #include <string>
 
 #include "reports/results.h"
@@ -15,9 +16,5 @@
 namespace modelc::reports {
 
 std::string render_markdown(const Results& results);
-
-// Speed-up of modelc over a baseline: baseline median / modelc median (> 1:
-// modelc is faster). Empty when either was not measured.
-std::optional<double> speedup_over(const BaselineResult& baseline, const VariantResult& modelc);
 
 }  // namespace modelc::reports

@@ -1,36 +1,12 @@
 #include "reports/render_targets.h"
 
-#include <cmath>
-#include <cstdio>
+#include <set>
 #include <sstream>
+
+#include "reports/format.h"
 
 namespace modelc::reports {
 namespace {
-
-constexpr const char* kNone = "–";
-
-std::string fixed(const char* format, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, format, value);
-  return buffer;
-}
-
-// Three significant digits: 34.8, 4.90, 0.0480, 1234.
-std::string milliseconds(double ms) {
-  if (!std::isfinite(ms)) return kNone;
-  if (ms >= 100) return fixed("%.0f", ms);
-  if (ms <= 0) return "0";
-  const int decimals = std::max(0, 2 - static_cast<int>(std::floor(std::log10(ms))));
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, ms);
-  return buffer;
-}
-
-std::string bytes(uint64_t n) {
-  if (n < 1024) return std::to_string(n) + " B";
-  if (n < 1024 * 1024) return fixed("%.1f KiB", static_cast<double>(n) / 1024);
-  return fixed("%.1f MiB", static_cast<double>(n) / (1024.0 * 1024.0));
-}
 
 std::string cell(const std::string& text) {
   std::string out;
@@ -45,36 +21,32 @@ std::string cell(const std::string& text) {
 std::string latency_cell(const VariantResult& r) {
   if (r.status == RunStatus::emulated) return "emulated";
   if (r.status == RunStatus::compiled) return "compile only";
-  if (r.status != RunStatus::ok || !r.latency) return kNone;
-  return milliseconds(r.latency->median_ms);
+  if (r.status != RunStatus::ok || !r.latency) return kNoValue;
+  return format_ms(r.latency->median_ms);
 }
 
 std::string roofline_cell(const VariantResult& r) {
-  if (!r.roofline) return kNone;
+  if (!r.roofline) return kNoValue;
   const RooflineResult& e = *r.roofline;
-  return milliseconds(e.milliseconds) + (e.compute_ms >= e.memory_ms ? " (compute)" : " (memory)");
+  return format_ms(e.milliseconds) + (e.compute_ms >= e.memory_ms ? " (compute)" : " (memory)");
 }
 
 std::string error_cell(const VariantResult& r) {
-  if (!r.accuracy) return kNone;
-  std::string text = r.accuracy->max_abs_error == 0 ? "0" : fixed("%.2g", r.accuracy->max_abs_error);
+  if (!r.accuracy) return kNoValue;
+  std::string text = format_error(r.accuracy->max_abs_error);
   if (r.accuracy->allclose) text += *r.accuracy->allclose ? " ✓" : " ✗";
   return text;
 }
 
 }  // namespace
 
-std::string status_text(RunStatus status) {
-  switch (status) {
-    case RunStatus::ok: return "measured";
-    case RunStatus::compiled: return "compile only";
-    case RunStatus::emulated: return "emulated — correctness only";
-    case RunStatus::estimated: return "estimated";
-    case RunStatus::failed: return "failed";
-    case RunStatus::skipped: return "skipped";
-    case RunStatus::unavailable: return "unavailable";
+bool has_cross_targets(const Results& results) {
+  std::set<std::string> devices;
+  for (const VariantResult& r : results.results) {
+    devices.insert(r.device);
+    if (r.status == RunStatus::emulated || r.status == RunStatus::compiled || r.roofline) return true;
   }
-  return "failed";
+  return devices.size() > 1;
 }
 
 std::string render_targets_table(const Results& results) {
@@ -88,10 +60,10 @@ std::string render_targets_table(const Results& results) {
   for (const VariantResult& r : results.results) {
     any_roofline = any_roofline || r.roofline.has_value();
     out << "| " << cell(r.variant) << " | " << cell(r.target) << " | " << cell(r.device) << " | "
-        << status_text(r.status) << " | " << latency_cell(r) << " | " << roofline_cell(r) << " | "
-        << (r.sizes.code_bytes ? bytes(r.sizes.code_bytes) : kNone) << " | "
-        << (r.sizes.weight_bytes ? bytes(r.sizes.weight_bytes) : kNone) << " | "
-        << fixed(r.compile.seconds < 10 ? "%.2f s" : "%.0f s", r.compile.seconds) << " | " << error_cell(r) << " |\n";
+        << (r.status == RunStatus::ok ? "measured" : status_text(r.status)) << " | " << latency_cell(r) << " | "
+        << roofline_cell(r) << " | " << (r.sizes.code_bytes ? format_bytes(r.sizes.code_bytes) : kNoValue) << " | "
+        << (r.sizes.weight_bytes ? format_bytes(r.sizes.weight_bytes) : kNoValue) << " | "
+        << format_seconds(r.compile.seconds) << " | " << error_cell(r) << " |\n";
   }
   out << "\n\"median ms (here)\" is measured on this machine, natively only: an emulated target (qemu-user, node, "
          "PoCL) runs to check its outputs against the reference interpreter (✓: within rtol 1e-3, atol 1e-4), and "

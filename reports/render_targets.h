@@ -13,10 +13,11 @@
 
 namespace modelc::reports {
 
+// Whether a report needs the table: its results name more than one device,
+// or a target that did not run natively here (emulated, compile only).
+bool has_cross_targets(const Results& results);
+
 // A Markdown section ("## Targets" and the table); empty when there are no results.
 std::string render_targets_table(const Results& results);
-
-// What a row's status means for its figures: "measured", "emulated — correctness only", "compile only", ...
-std::string status_text(RunStatus status);
 
 }  // namespace modelc::reports

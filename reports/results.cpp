@@ -2,9 +2,7 @@
 
 #include <cmath>
 #include <ctime>
-#include <limits>
 
-#include "reports/json_reader.h"
 #include "support/diagnostic.h"
 #include "support/file_io.h"
 
@@ -19,17 +17,8 @@ json number_to_json(double value) {
   return value;
 }
 
-double number_from_json(const JsonFieldReader& read, const json& object, const std::string& pointer,
-                        std::string_view key) {
-  const json& value = read.member(object, pointer, key);
-  if (value.is_string()) {
-    const std::string text = value.get<std::string>();
-    if (text == "nan") return std::numeric_limits<double>::quiet_NaN();
-    if (text == "inf") return std::numeric_limits<double>::infinity();
-    if (text == "-inf") return -std::numeric_limits<double>::infinity();
-  }
-  return read.number(object, pointer, key);
-}
+// A steady clock's nanoseconds are all a sample holds; more digits are noise in the file.
+double to_nanosecond(double ms) { return std::round(ms * 1e6) / 1e6; }
 
 json accuracy_to_json(const AccuracyResult& accuracy) {
   json out{{"max_abs_error", number_to_json(accuracy.max_abs_error)},
@@ -43,15 +32,23 @@ json accuracy_to_json(const AccuracyResult& accuracy) {
   return out;
 }
 
+json bound_to_json(const EarlyStoppingBound& bound) {
+  json out{{"samples_needed", bound.samples_needed}};
+  if (bound.bound_ms) out["bound"] = number_to_json(*bound.bound_ms);
+  return out;
+}
+
 json baseline_to_json(const BaselineResult& baseline) {
   json out{{"name", baseline.name}, {"status", to_string(baseline.status)}};
-  if (baseline.latency) out["latency_ms"] = latency_to_json(*baseline.latency);
+  if (baseline.threads > 0) out["threads"] = baseline.threads;
+  if (baseline.latency) out["latency_ms"] = latency_to_json(*baseline.latency, baseline.samples_ms);
+  if (baseline.call_overhead) out["call_overhead_ms"] = latency_to_json(*baseline.call_overhead);
   if (baseline.accuracy) out["accuracy"] = accuracy_to_json(*baseline.accuracy);
   if (!baseline.note.empty()) out["note"] = baseline.note;
   return out;
 }
 
-json result_to_json(const VariantResult& result) {
+json result_to_json(const VariantResult& result, bool merged) {
   json stages = json::object();
   for (const auto& [stage, seconds] : result.compile.stages) stages[stage] = number_to_json(seconds);
   json baselines = json::array();
@@ -70,9 +67,10 @@ json result_to_json(const VariantResult& result) {
         {"arena_bytes", result.sizes.arena_bytes}}},
       {"baselines", baselines},
   };
+  if (merged) out["machine"] = result.machine;
   if (!result.note.empty()) out["note"] = result.note;
   if (result.latency) {
-    out["latency_ms"] = latency_to_json(*result.latency);
+    out["latency_ms"] = latency_to_json(*result.latency, result.samples_ms);
     out["throughput_per_s"] = number_to_json(result.latency->throughput_per_s);
   }
   if (result.accuracy) out["accuracy"] = accuracy_to_json(*result.accuracy);
@@ -86,135 +84,44 @@ json result_to_json(const VariantResult& result) {
   return out;
 }
 
-// ---- reading ----------------------------------------------------------------
-
-std::optional<LatencyStats> read_latency(const JsonFieldReader& read, const json& object, const std::string& pointer) {
-  if (!read.has(object, "latency_ms")) return std::nullopt;
-  const json& latency = read.object(object, pointer, "latency_ms");
-  const std::string at = pointer + "/latency_ms";
-  LatencyStats stats;
-  stats.warmup = static_cast<int>(read.count(latency, at, "warmup"));
-  stats.repeats = static_cast<int>(read.count(latency, at, "repeats"));
-  stats.median_ms = number_from_json(read, latency, at, "median");
-  stats.p90_ms = number_from_json(read, latency, at, "p90");
-  stats.p99_ms = number_from_json(read, latency, at, "p99");
-  stats.min_ms = number_from_json(read, latency, at, "min");
-  stats.max_ms = number_from_json(read, latency, at, "max");
-  stats.mean_ms = number_from_json(read, latency, at, "mean");
-  stats.stddev_ms = number_from_json(read, latency, at, "stddev");
-  // Baselines carry no throughput of their own: it follows from the mean.
-  stats.throughput_per_s = read.has(object, "throughput_per_s")
-                               ? number_from_json(read, object, pointer, "throughput_per_s")
-                               : (stats.mean_ms > 0 ? 1000.0 / stats.mean_ms : 0.0);
-  return stats;
-}
-
-std::optional<AccuracyResult> read_accuracy(const JsonFieldReader& read, const json& object,
-                                            const std::string& pointer) {
-  if (!read.has(object, "accuracy")) return std::nullopt;
-  const json& accuracy = read.object(object, pointer, "accuracy");
-  const std::string at = pointer + "/accuracy";
-  AccuracyResult out;
-  out.max_abs_error = number_from_json(read, accuracy, at, "max_abs_error");
-  out.max_rel_error = number_from_json(read, accuracy, at, "max_rel_error");
-  out.reference = read.optional_string(accuracy, at, "reference");
-  if (read.has(accuracy, "allclose")) {
-    out.allclose = read.boolean(accuracy, at, "allclose");
-    out.rtol = read.number(accuracy, at, "rtol");
-    out.atol = read.number(accuracy, at, "atol");
+json environment_to_json(const Environment& environment) {
+  const MachineInfo& machine = environment.machine;
+  json out{{"cpu", machine.cpu_model},
+           {"architecture", machine.architecture},
+           {"cores", machine.logical_cores},
+           {"available_cores", machine.available_cores},
+           {"flags", machine.isa_flags},
+           {"os", machine.os},
+           {"memory_bytes", machine.memory_bytes},
+           {"modelc", environment.modelc_version},
+           {"halide", environment.halide_version},
+           {"llvm", environment.llvm_version}};
+  if (!environment.timestamp.empty()) out["timestamp"] = environment.timestamp;
+  if (environment.fp32_peak) {
+    const Fp32PeakFigures& peak = *environment.fp32_peak;
+    out["fp32_peak"] = {{"isa", peak.isa},
+                        {"single_thread_gflops", number_to_json(peak.single_thread_gflops)},
+                        {"threads", peak.threads},
+                        {"all_threads_gflops", number_to_json(peak.all_threads_gflops)}};
   }
   return out;
 }
 
-RunStatus read_status(const JsonFieldReader& read, const json& object, const std::string& pointer) {
-  const std::string text = read.string(object, pointer, "status");
-  try {
-    return parse_run_status(text);
-  } catch (const Error& e) {
-    read.fail(pointer + "/status", e.diagnostics().front().message);
-  }
-}
-
-BaselineResult read_baseline(const JsonFieldReader& read, const json& object, const std::string& pointer) {
-  BaselineResult out;
-  out.name = read.string(object, pointer, "name");
-  out.status = read_status(read, object, pointer);
-  out.latency = read_latency(read, object, pointer);
-  out.accuracy = read_accuracy(read, object, pointer);
-  out.note = read.optional_string(object, pointer, "note");
+json row_to_json(const RowId& row, bool merged) {
+  json out{{"variant", row.variant}, {"target", row.target}, {"implementation", row.implementation}};
+  if (merged) out["machine"] = row.machine;
   return out;
 }
 
-VariantResult read_result(const JsonFieldReader& read, const json& object, const std::string& pointer) {
-  VariantResult out;
-  out.variant = read.string(object, pointer, "variant");
-  out.target = read.string(object, pointer, "target");
-  out.device = read.optional_string(object, pointer, "device");
-  out.threads = read.has(object, "threads") ? static_cast<int>(read.integer(object, pointer, "threads")) : 0;
-  out.status = read_status(read, object, pointer);
-  out.note = read.optional_string(object, pointer, "note");
-
-  if (read.has(object, "compile")) {
-    const json& compile = read.object(object, pointer, "compile");
-    out.compile.seconds = number_from_json(read, compile, pointer + "/compile", "seconds");
-    if (read.has(compile, "stages")) {
-      const json& stages = read.object(compile, pointer + "/compile", "stages");
-      for (const auto& [stage, seconds] : stages.items()) {
-        out.compile.stages.emplace_back(stage, number_from_json(read, stages, pointer + "/compile/stages", stage));
-      }
-    }
+json comparison_to_json(const Comparison& c, bool merged) {
+  json out{{"row", row_to_json(c.row, merged)},
+           {"against", row_to_json(c.against, merged)},
+           {"speedup", number_to_json(c.speedup.value)},
+           {"paired", c.speedup.paired}};
+  if (c.speedup.interval) {
+    out["interval"] = {number_to_json(c.speedup.interval->low), number_to_json(c.speedup.interval->high)};
+    out["within_noise"] = c.speedup.within_noise();
   }
-  out.latency = read_latency(read, object, pointer);
-
-  if (read.has(object, "sizes")) {
-    const json& sizes = read.object(object, pointer, "sizes");
-    const std::string at = pointer + "/sizes";
-    out.sizes = {read.count(sizes, at, "code_bytes"), read.count(sizes, at, "weight_bytes"),
-                 read.count(sizes, at, "arena_bytes")};
-  }
-  out.accuracy = read_accuracy(read, object, pointer);
-  if (read.has(object, "roofline")) {
-    const json& r = read.object(object, pointer, "roofline");
-    const std::string at = pointer + "/roofline";
-    out.roofline = RooflineResult{number_from_json(read, r, at, "milliseconds"), number_from_json(read, r, at, "compute_ms"),
-                                  number_from_json(read, r, at, "memory_ms"),
-                                  static_cast<int64_t>(read.count(r, at, "multiply_adds")),
-                                  static_cast<int64_t>(read.count(r, at, "bytes")),
-                                  number_from_json(read, r, at, "peak_gflops"),
-                                  number_from_json(read, r, at, "peak_bandwidth_gbs"), read.optional_string(r, at, "source")};
-  }
-
-  if (read.has(object, "baselines")) {
-    const json& baselines = read.array(object, pointer, "baselines");
-    for (size_t i = 0; i < baselines.size(); ++i) {
-      out.baselines.push_back(read_baseline(read, baselines[i], pointer + "/baselines/" + std::to_string(i)));
-    }
-  }
-  return out;
-}
-
-Environment read_environment(const JsonFieldReader& read, const json& document) {
-  const json& environment = read.object(document, "", "environment");
-  const std::string at = "/environment";
-  Environment out;
-  out.machine.cpu_model = read.optional_string(environment, at, "cpu");
-  out.machine.architecture = read.optional_string(environment, at, "architecture");
-  out.machine.logical_cores = read.has(environment, "cores") ? static_cast<int>(read.count(environment, at, "cores")) : 0;
-  out.machine.available_cores =
-      read.has(environment, "available_cores") ? static_cast<int>(read.count(environment, at, "available_cores")) : 0;
-  if (read.has(environment, "flags")) {
-    const json& flags = read.array(environment, at, "flags");
-    for (size_t i = 0; i < flags.size(); ++i) {
-      if (!flags[i].is_string()) read.fail(at + "/flags/" + std::to_string(i), "expected an ISA flag name");
-      out.machine.isa_flags.push_back(flags[i].get<std::string>());
-    }
-  }
-  out.machine.os = read.optional_string(environment, at, "os");
-  out.machine.memory_bytes = read.has(environment, "memory_bytes") ? read.count(environment, at, "memory_bytes") : 0;
-  out.timestamp = read.optional_string(environment, at, "timestamp");
-  out.modelc_version = read.optional_string(environment, at, "modelc");
-  out.halide_version = read.optional_string(environment, at, "halide");
-  out.llvm_version = read.optional_string(environment, at, "llvm");
   return out;
 }
 
@@ -242,28 +149,60 @@ RunStatus parse_run_status(std::string_view text) {
               "' (expected ok, compiled, emulated, estimated, failed, skipped or unavailable)");
 }
 
+std::string to_string(const RowId& row) {
+  std::string text = row.variant + " / " + row.target + " / " + row.implementation;
+  if (row.machine > 0) text += " @ m" + std::to_string(row.machine + 1);
+  return text;
+}
+
 bool operator==(const Results& a, const Results& b) {
   return a.schema_version == b.schema_version && a.recipe == b.recipe && a.environment == b.environment &&
          a.benchmark.warmup == b.benchmark.warmup && a.benchmark.repeats == b.benchmark.repeats &&
-         a.benchmark.min_seconds == b.benchmark.min_seconds && a.results == b.results;
+         a.benchmark.min_seconds == b.benchmark.min_seconds && a.benchmark.rounds == b.benchmark.rounds &&
+         a.results == b.results && a.compare_to == b.compare_to && a.comparisons == b.comparisons &&
+         a.machines == b.machines;
 }
 
-json latency_to_json(const LatencyStats& latency) {
-  return json{{"warmup", latency.warmup},
-              {"repeats", latency.repeats},
-              {"median", number_to_json(latency.median_ms)},
-              {"p90", number_to_json(latency.p90_ms)},
-              {"p99", number_to_json(latency.p99_ms)},
-              {"min", number_to_json(latency.min_ms)},
-              {"max", number_to_json(latency.max_ms)},
-              {"mean", number_to_json(latency.mean_ms)},
-              {"stddev", number_to_json(latency.stddev_ms)}};
+json latency_to_json(const LatencyStats& latency, const RoundSamples& samples) {
+  json out{{"warmup", latency.warmup},
+           {"repeats", latency.repeats},
+           {"rounds", latency.rounds},
+           {"runs_per_round", latency.runs_per_round},
+           {"median", number_to_json(latency.median_ms)},
+           {"p90", number_to_json(latency.p90_ms)},
+           {"p99", number_to_json(latency.p99_ms)},
+           {"min", number_to_json(latency.min_ms)},
+           {"max", number_to_json(latency.max_ms)},
+           {"mean", number_to_json(latency.mean_ms)},
+           {"stddev", number_to_json(latency.stddev_ms)}};
+  if (latency.median_interval) {
+    out["median_interval"] = {number_to_json(latency.median_interval->low),
+                              number_to_json(latency.median_interval->high)};
+  }
+  if (latency.p90_bound || latency.p99_bound) {
+    json bounds = json::object();
+    if (latency.p90_bound) bounds["p90"] = bound_to_json(*latency.p90_bound);
+    if (latency.p99_bound) bounds["p99"] = bound_to_json(*latency.p99_bound);
+    out["early_stopping"] = bounds;
+  }
+  if (!samples.empty()) {
+    json rounds = json::array();
+    for (const std::vector<double>& round : samples) {
+      json runs = json::array();
+      for (const double ms : round) runs.push_back(to_nanosecond(ms));
+      rounds.push_back(std::move(runs));
+    }
+    out["samples"] = std::move(rounds);
+  }
+  return out;
 }
 
 json to_json(const Results& results) {
-  const MachineInfo& machine = results.environment.machine;
+  const bool merged = !results.machines.empty();
   json entries = json::array();
-  for (const VariantResult& result : results.results) entries.push_back(result_to_json(result));
+  for (const VariantResult& result : results.results) entries.push_back(result_to_json(result, merged));
+  json comparisons = json::array();
+  for (const Comparison& c : results.comparisons) comparisons.push_back(comparison_to_json(c, merged));
   json document{
       {"schema_version", results.schema_version},
       {"recipe",
@@ -271,63 +210,24 @@ json to_json(const Results& results) {
         {"version", results.recipe.version},
         {"file", results.recipe.file},
         {"sha256", results.recipe.sha256}}},
-      {"environment",
-       {{"cpu", machine.cpu_model},
-        {"architecture", machine.architecture},
-        {"cores", machine.logical_cores},
-        {"available_cores", machine.available_cores},
-        {"flags", machine.isa_flags},
-        {"os", machine.os},
-        {"memory_bytes", machine.memory_bytes},
-        {"modelc", results.environment.modelc_version},
-        {"halide", results.environment.halide_version},
-        {"llvm", results.environment.llvm_version}}},
+      {"environment", environment_to_json(results.environment)},
       {"benchmark",
        {{"warmup", results.benchmark.warmup},
         {"repeats", results.benchmark.repeats},
-        {"min_seconds", results.benchmark.min_seconds}}},
+        {"min_seconds", results.benchmark.min_seconds},
+        {"rounds", results.benchmark.rounds}}},
       {"results", entries},
+      {"compare_to", row_to_json(results.compare_to, merged)},
+      {"comparisons", comparisons},
   };
-  if (!results.environment.timestamp.empty()) document["environment"]["timestamp"] = results.environment.timestamp;
   if (!results.recipe.labels.empty()) document["recipe"]["labels"] = results.recipe.labels;
+  if (merged) {
+    json machines = json::array();
+    for (const MachineSource& m : results.machines)
+      machines.push_back({{"file", m.file}, {"environment", environment_to_json(m.environment)}});
+    document["machines"] = std::move(machines);
+  }
   return document;
-}
-
-Results results_from_json(const json& document, const std::string& source) {
-  const JsonFieldReader read(source);
-  if (!document.is_object()) read.fail("", "expected a JSON object at the top level");
-
-  Results out;
-  const uint64_t version = read.count(document, "", "schema_version");
-  if (version != kResultsSchemaVersion) {
-    read.fail("/schema_version",
-              "results schema version " + std::to_string(version) + " is not supported (expected " +
-                  std::to_string(kResultsSchemaVersion) + ")");
-  }
-  out.schema_version = static_cast<int>(version);
-
-  const json& recipe = read.object(document, "", "recipe");
-  out.recipe = {read.string(recipe, "/recipe", "name"), read.optional_string(recipe, "/recipe", "version"),
-                read.optional_string(recipe, "/recipe", "file"), read.optional_string(recipe, "/recipe", "sha256")};
-  if (read.has(recipe, "labels")) out.recipe.labels = read.object(recipe, "/recipe", "labels");
-  out.environment = read_environment(read, document);
-
-  if (read.has(document, "benchmark")) {
-    const json& benchmark = read.object(document, "", "benchmark");
-    out.benchmark.warmup = static_cast<int>(read.count(benchmark, "/benchmark", "warmup"));
-    out.benchmark.repeats = static_cast<int>(read.count(benchmark, "/benchmark", "repeats"));
-    out.benchmark.min_seconds = read.number(benchmark, "/benchmark", "min_seconds");
-  }
-
-  const json& entries = read.array(document, "", "results");
-  for (size_t i = 0; i < entries.size(); ++i) {
-    out.results.push_back(read_result(read, entries[i], "/results/" + std::to_string(i)));
-  }
-  return out;
-}
-
-Results read_results(const std::filesystem::path& path) {
-  return results_from_json(parse_json_text(read_text_file(path), path.string()), path.string());
 }
 
 std::string utc_timestamp() {
@@ -339,8 +239,33 @@ std::string utc_timestamp() {
   return buffer;
 }
 
+std::string results_text(const Results& results) {
+  // Indented for people, except the samples: one line per round, not one per run.
+  json document = to_json(results);
+  std::vector<std::string> rounds_text;
+  const auto park_samples = [&](json& holder) {
+    if (!holder.contains("latency_ms") || !holder["latency_ms"].contains("samples")) return;
+    json& samples = holder["latency_ms"]["samples"];
+    std::string text = "[";
+    for (size_t r = 0; r < samples.size(); ++r) text += (r ? ", " : "") + samples[r].dump();
+    rounds_text.push_back(text + "]");
+    samples = "@@modelc-samples-" + std::to_string(rounds_text.size() - 1) + "@@";
+  };
+  for (json& result : document["results"]) {
+    park_samples(result);
+    for (json& baseline : result["baselines"]) park_samples(baseline);
+  }
+  std::string text = document.dump(2);
+  for (size_t k = 0; k < rounds_text.size(); ++k) {
+    const std::string token = "\"@@modelc-samples-" + std::to_string(k) + "@@\"";
+    const size_t at = text.find(token);
+    if (at != std::string::npos) text.replace(at, token.size(), rounds_text[k]);
+  }
+  return text + "\n";
+}
+
 void write_results(const std::filesystem::path& path, const Results& results) {
-  write_file_atomic(path, to_json(results).dump(2) + "\n");
+  write_file_atomic(path, results_text(results));
 }
 
 }  // namespace modelc::reports

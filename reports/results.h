@@ -14,13 +14,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "reports/benchmark.h"
+#include "reports/statistics.h"
 #include "reports/machine.h"
 #include "spec/recipe.h"
 
 namespace modelc::reports {
 
-inline constexpr int kResultsSchemaVersion = 1;
+// 2: rounds, raw samples per round, intervals, comparisons, merged machines.
+// Version 1 files (no samples) are still read; they give no intervals.
+inline constexpr int kResultsSchemaVersion = 2;
 
 // schemas/results.schema.json's statuses; `unavailable` is for a baseline
 // that is not installed here (its note says how to install it).
@@ -51,8 +53,13 @@ struct AccuracyResult {
 struct BaselineResult {
   std::string name;  // reference | onnxruntime | ...
   RunStatus status = RunStatus::ok;
+  int threads = 0;   // threads it ran with; 0 when unknown (results written before version 2)
   std::optional<LatencyStats> latency;
+  RoundSamples samples_ms;  // the timed runs, per round (empty when not measured)
   std::optional<AccuracyResult> accuracy;
+  // onnxruntime: the same binding timed on a one-op model (an Add of a
+  // 1-element tensor): what every call costs before any model work.
+  std::optional<LatencyStats> call_overhead;
   std::string note;
 
   bool operator==(const BaselineResult&) const = default;
@@ -97,10 +104,12 @@ struct VariantResult {
   std::string note;
   CompileTimes compile;
   std::optional<LatencyStats> latency;  // absent unless status is ok
+  RoundSamples samples_ms;              // the timed runs, per round
   ArtifactSizes sizes;
   std::optional<AccuracyResult> accuracy;
   std::vector<BaselineResult> baselines;
   std::optional<RooflineResult> roofline;  // when the device profile has peak figures
+  int machine = 0;  // index into Results::machines of a merged report; 0 otherwise
 
   bool operator==(const VariantResult&) const = default;
 };
@@ -115,8 +124,19 @@ struct RecipeInfo {
   bool operator==(const RecipeInfo&) const = default;
 };
 
+// This core's fp32 peak, measured in the same run (reports/peak.h).
+struct Fp32PeakFigures {
+  std::string isa;
+  double single_thread_gflops = 0;
+  int threads = 0;  // all available cores
+  double all_threads_gflops = 0;
+
+  bool operator==(const Fp32PeakFigures&) const = default;
+};
+
 struct Environment {
   MachineInfo machine;
+  std::optional<Fp32PeakFigures> fp32_peak;
   std::string timestamp;  // when the run started, RFC 3339 (utc_timestamp()); may be empty
   std::string modelc_version;
   std::string halide_version;
@@ -125,12 +145,44 @@ struct Environment {
   bool operator==(const Environment&) const = default;
 };
 
+// One row of a report: an implementation of a variant on a target, on a
+// machine (always 0 unless results of several machines were merged).
+struct RowId {
+  std::string variant;
+  std::string target;
+  std::string implementation = "modelc";  // or a baseline's name
+  int machine = 0;
+
+  bool operator==(const RowId&) const = default;
+};
+std::string to_string(const RowId& row);  // "variant / target / implementation" (+ " @ m<k+1>" when merged)
+
+// How much faster `row` is than `against` (reports/comparison.h computes them).
+struct Comparison {
+  RowId row;
+  RowId against;
+  Speedup speedup;
+
+  bool operator==(const Comparison&) const = default;
+};
+
+// A results file that went into a merged report, and the machine it was measured on.
+struct MachineSource {
+  std::string file;
+  Environment environment;
+
+  bool operator==(const MachineSource&) const = default;
+};
+
 struct Results {
   int schema_version = kResultsSchemaVersion;
   RecipeInfo recipe;
-  Environment environment;
+  Environment environment;  // of a merged report: the first machine's
   spec::BenchmarkSpec benchmark;  // what was asked for; each LatencyStats says what was done
   std::vector<VariantResult> results;
+  RowId compare_to;                      // the row speed-ups are measured against
+  std::vector<Comparison> comparisons;   // filled by reports::compare_rows
+  std::vector<MachineSource> machines;   // merged reports only: one per results file
 };
 
 bool operator==(const Results& a, const Results& b);
@@ -138,8 +190,9 @@ bool operator==(const Results& a, const Results& b);
 // The shape of schemas/results.schema.json; absent optionals are left out (not
 // null). Non-finite numbers (an infinite error after a NaN output) are written
 // as the strings "inf", "-inf" and "nan", which JSON has no numbers for.
+// Samples are written to the nanosecond.
 nlohmann::json to_json(const Results& results);
-nlohmann::json latency_to_json(const LatencyStats& latency);
+nlohmann::json latency_to_json(const LatencyStats& latency, const RoundSamples& samples = {});
 
 // Throws modelc::Error naming `source` (a file name) and the JSON pointer of
 // the first field that is missing or has the wrong type.
@@ -149,7 +202,9 @@ Results read_results(const std::filesystem::path& path);
 // Now, in UTC: "2024-05-01T12:34:56Z".
 std::string utc_timestamp();
 
-// Pretty-printed, written atomically.
+// The text of results.json: indented, with each round of samples on one line.
+std::string results_text(const Results& results);
+// results_text(results), written atomically.
 void write_results(const std::filesystem::path& path, const Results& results);
 
 }  // namespace modelc::reports

@@ -1,23 +1,93 @@
 #!/bin/sh
-# Benchmarks every shared model against ONNX Runtime and the reference
-# interpreter, in one run per model on this machine, and prints the ratios.
-# Never compare these figures with another machine's: rerun both here.
+# Benchmarks every shared model (../shared/models/<name>.onnx with its
+# <name>.input.npy and <name>.output.npy) against ONNX Runtime on this
+# machine, at 1 and 2 threads, and prints one table. Not a test: the figures
+# are only comparable within one run, on one machine (rerun both sides there).
 #
-#   sh scripts/bench-models.sh [--threads N] [--repeats N]
+# Per model: a recipe with two host targets (1 and 2 threads) is written to a
+# temporary folder; modelc compiles it, runs it on the reference input and
+# checks the output against <name>.output.npy (a mismatch fails the script,
+# loudly); then `modelc report` times modelc and ONNX Runtime (and ONNX
+# Runtime's one-op model, its per-call cost) in interleaved rounds on that
+# input, and measures this core's fp32 peak in the same run.
+#
+#   sh scripts/bench-models.sh [--rounds N] [--seconds S] [MODEL ...]
+#
+# --rounds: rounds per model (default 8); --seconds: timed work per
+# implementation and thread count, all rounds together (default 1.0).
+# MODEL: names to run (default: every model in the folder).
+# $MODELC_SHARED_MODELS overrides the models folder.
 set -eu
 cd "$(dirname "$0")/.."
-if [ ! -d ../shared/models ]; then
-  echo "bench-models: ../shared/models is absent" >&2
+rounds=8
+seconds=1.0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
+    -*) echo "bench-models: unknown option $1" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+models="${MODELC_SHARED_MODELS:-../shared/models}"
+if [ ! -d "$models" ]; then
+  echo "bench-models: $models is absent (the shared ONNX models)" >&2
   exit 1
 fi
+models=$(cd "$models" && pwd)
 scripts/build.sh >/dev/null
-if ! build/driver/modelc --version >/dev/null; then exit 1; fi
+modelc="$PWD/build/driver/modelc"
 cache="${MODELC_CACHE:-$HOME/.cache/modelc}"
 if [ ! -f "$cache/node_modules/onnxruntime-node/package.json" ]; then
-  sh scripts/install-onnxruntime.sh || echo "bench-models: ONNX Runtime unavailable; measuring without it" >&2
+  sh scripts/install-onnxruntime.sh >/dev/null || echo "bench-models: ONNX Runtime unavailable; measuring without it" >&2
 fi
-for recipe in examples/quickstart/mlp.yaml examples/mobilenet_v2/recipe.yaml examples/resnet18/recipe.yaml \
-              examples/transformer_enc2_d128/recipe.yaml; do
-  echo "== $recipe"
-  build/driver/modelc -q report "$recipe" "$@" || echo "bench-models: $recipe failed" >&2
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+if [ $# -eq 0 ]; then
+  set -- $(cd "$models" && ls *.onnx | sed 's/\.onnx$//')
+fi
+failed=0
+for name in "$@"; do
+  onnx="$models/$name.onnx"
+  input="$models/$name.input.npy"
+  expected="$models/$name.output.npy"
+  if [ ! -f "$onnx" ] || [ ! -f "$input" ] || [ ! -f "$expected" ]; then
+    echo "bench-models: $name: needs $name.onnx, $name.input.npy and $name.output.npy in $models" >&2
+    failed=1
+    continue
+  fi
+  dir="$work/$name"
+  mkdir -p "$dir"
+  recipe_name=$(echo "bench-$name" | tr 'A-Z_' 'a-z-')
+  cat > "$dir/recipe.yaml" <<RECIPE
+apiVersion: modelc/v1
+kind: Recipe
+metadata: {name: $recipe_name, version: 1.0.0}
+model: {onnx: $onnx}
+targets:
+  t1: {device: host, threads: 1}
+  t2: {device: host, threads: 2}
+report:
+  baselines: [onnxruntime]
+  input: $input
+  formats: [json]
+  benchmark: {warmup: 5, repeats: 20, min_seconds: $seconds, rounds: $rounds}
+RECIPE
+  echo "bench-models: $name: compiling and checking against $name.output.npy" >&2
+  if ! "$modelc" -q run "$dir/recipe.yaml" --target t1 --input "$input" --output-dir "$dir/out" -o "$dir/build" >/dev/null ||
+     ! python3 scripts/bench_models_table.py --check "$dir/out" "$expected"; then
+    echo "bench-models: $name: FAILED: modelc's output disagrees with $name.output.npy (or did not build); not timed" >&2
+    failed=1
+    continue
+  fi
+  echo "bench-models: $name: timing modelc and ONNX Runtime in $rounds interleaved rounds" >&2
+  if ! "$modelc" -q report "$dir/recipe.yaml" --no-reference -o "$dir/build" >/dev/null; then
+    echo "bench-models: $name: FAILED: modelc report failed" >&2
+    failed=1
+    continue
+  fi
+  cp "$dir/build/results.json" "$work/$name.results.json"
 done
+python3 scripts/bench_models_table.py --table "$work"/*.results.json
+exit $failed

@@ -3,7 +3,9 @@
 # missing; a no-op when everything is there. Runs as root (or through sudo).
 #
 #   scripts/install-deps.sh          build + test dependencies (libclang-rt-14-dev:
-#                                    the libFuzzer and sanitizer runtimes of scripts/fuzz.sh)
+#                                    the libFuzzer and sanitizer runtimes of scripts/fuzz.sh;
+#                                    chromium: the headless browser that renders report.html
+#                                    in tests/reports/html_screenshot.py)
 #
 # The cross-device toolchains (targets/devices/*.yaml, `modelc devices`) are
 # Debian packages too: the C libraries and compiler drivers that link arm64
@@ -24,6 +26,7 @@ packages="
   libclang-rt-14-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   json-schema-test-suite python3-jsonschema libonnx-testdata
+  chromium
   qemu-user gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu libc6-arm64-cross libc6-riscv64-cross
   libc6-dev-arm64-cross libc6-dev-riscv64-cross
   wasi-libc libclang-rt-14-dev-wasm32

@@ -12,6 +12,7 @@
 #include "spec/extends.h"
 #include "spec/recipe_properties.h"
 #include "spec/schema_messages.h"
+#include "support/checked_math.h"
 
 namespace modelc::spec {
 namespace {
@@ -78,6 +79,10 @@ class RecipeBuilder {
       r_.model.graph = model["graph"];
       r_.model.graph_pointer = "/model/graph";
     }
+    const json& limits = at_or_null(model, "limits");
+    if (limits.contains("max_tensor_elements")) r_.model.limits.max_tensor_elements = limits["max_tensor_elements"].get<int64_t>();
+    if (limits.contains("max_model_bytes")) r_.model.limits.max_model_bytes = limits["max_model_bytes"].get<int64_t>();
+    if (limits.contains("max_graph_nodes")) r_.model.limits.max_graph_nodes = limits["max_graph_nodes"].get<int64_t>();
     const json& inputs = model.contains("inputs") ? model["inputs"] : at_or_null(at_or_null(model, "graph"), "inputs");
     const std::string base = model.contains("inputs") ? "/model/inputs" : "/model/graph/inputs";
     std::set<std::string> seen;
@@ -95,19 +100,15 @@ class RecipeBuilder {
     r_.model.outputs = strings(at_or_null(model, "outputs"));
   }
 
-  // The schema bounds each dimension; their product must still fit the int64
-  // arithmetic of shapes and byte sizes downstream.
+  // The schema bounds each dimension; their product must still fit the
+  // model's limits (and so the int64 arithmetic of shapes and byte sizes).
   void check_element_count(const InputSpec& in) {
-    constexpr int64_t kMaxElements = int64_t{1} << 40;
-    int64_t elements = 1;
-    for (const int64_t d : in.shape) {
-      if (d > 0 && elements > kMaxElements / d) {
-        problem(in.pointer + "/shape", "input '" + in.name + "' has more than 2^40 elements",
-                "modelc compiles tensors of at most 2^40 elements; check the shape");
-        return;
-      }
-      elements *= d;
-    }
+    const int64_t limit = r_.model.limits.max_tensor_elements;
+    const std::optional<int64_t> extent = checked_extent(in.shape);
+    if (!extent || *extent > limit)
+      problem(in.pointer + "/shape", "input '" + in.name + "' has " + (extent ? std::to_string(*extent) : "more than 2^63") +
+                  " elements, more than model.limits.max_tensor_elements (" + std::to_string(limit) + ")",
+              "check the shape, or raise model.limits.max_tensor_elements");
   }
 
   void build_quantization(const json& q) {
@@ -162,6 +163,11 @@ class RecipeBuilder {
     r_.report.benchmark.warmup = report["benchmark"]["warmup"].get<int>();
     r_.report.benchmark.repeats = report["benchmark"]["repeats"].get<int>();
     r_.report.benchmark.min_seconds = report["benchmark"]["min_seconds"].get<double>();
+    r_.report.benchmark.rounds = report["benchmark"]["rounds"].get<int>();
+    const json& compare_to = report["compare_to"];
+    r_.report.compare_to.variant = compare_to.value("variant", "");
+    r_.report.compare_to.target = compare_to.value("target", "");
+    r_.report.compare_to.implementation = compare_to["implementation"].get<std::string>();
     if (report.contains("input")) r_.report.input = existing_path("/report/input", "input data", false);
     for (size_t i = 0; i < r_.report.baselines.size(); ++i) {
       if (r_.report.baselines[i] == "onnxruntime" && !r_.model.onnx) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "spec/document.h"
+#include "spec/model_limits.h"
 
 namespace modelc::spec {
 
@@ -30,6 +31,7 @@ struct ModelSpec {
   std::string graph_pointer;                  // JSON pointer of `graph` in the resolved recipe
   std::vector<InputSpec> inputs;              // may be empty for ONNX models with static shapes
   std::vector<std::string> outputs;           // empty: all model outputs
+  ModelLimits limits;                         // model.limits
 };
 
 struct QuantizationSpec {
@@ -63,14 +65,24 @@ struct TargetSpec {
 
 struct BenchmarkSpec {
   int warmup = 10;
-  int repeats = 50;
-  double min_seconds = 0.5;  // keep repeating until this much time has passed
+  int repeats = 50;          // timed runs per implementation, all rounds together (at least)
+  double min_seconds = 0.5;  // timed work per implementation, all rounds together (at least)
+  int rounds = 10;           // implementations take turns, one batch each per round (reports/rounds.h)
+};
+
+// The row every speed-up of a report is measured against. Empty variant or
+// target: the first variant, the first target (spec/variants checks names).
+struct CompareToSpec {
+  std::string variant;
+  std::string target;
+  std::string implementation = "modelc";  // modelc | reference | onnxruntime
 };
 
 struct ReportSpec {
   std::vector<std::string> baselines{"reference"};  // reference | onnxruntime
   std::vector<std::string> formats{"md", "json"};  // md | html | json | csv
   BenchmarkSpec benchmark;
+  CompareToSpec compare_to;
   std::optional<std::filesystem::path> input;  // .npy input data; default: seeded random
 };
 

@@ -248,14 +248,63 @@ class VariantExpander {
   std::vector<Diagnostic> problems_;
 };
 
+// report.compare_to names a row of the report: a variant that exists, a
+// target that variant builds, an implementation that is measured. Checked on
+// the whole recipe, since a `target` axis leaves each variant only some targets.
+void check_compare_to(const Recipe& recipe, const std::vector<Variant>& variants) {
+  const CompareToSpec& c = recipe.report.compare_to;
+  std::vector<Diagnostic> problems;
+  const auto problem = [&](const std::string& pointer, std::string message, std::string hint) {
+    problems.push_back(Diagnostic{Severity::error, recipe.marks.locate(pointer), pointer, std::move(message), std::move(hint)});
+  };
+  // Names are few and short ("1", "host"): listing them helps more than a guess.
+  const auto list = [](const std::vector<std::string>& names, const char* what) {
+    return std::string(what) + " " + detail::join_alternatives(names, " and ");
+  };
+
+  const Variant* variant = &variants.front();
+  if (!c.variant.empty()) {
+    std::vector<std::string> names;
+    for (const Variant& v : variants) names.push_back(v.name);
+    const auto found = std::find(names.begin(), names.end(), c.variant);
+    if (found == names.end()) {
+      problem("/report/compare_to/variant", "report.compare_to.variant names '" + c.variant + "', which is not a variant of this recipe",
+              list(names, "its variants (as `modelc plan` lists them) are"));
+      variant = nullptr;
+    } else {
+      variant = &variants[static_cast<size_t>(found - names.begin())];
+    }
+  }
+  if (!c.target.empty() && variant != nullptr) {
+    std::vector<std::string> built;
+    for (const TargetSpec& t : variant->recipe.targets) built.push_back(t.name);
+    if (std::find(built.begin(), built.end(), c.target) == built.end()) {
+      problem("/report/compare_to/target",
+              "report.compare_to.target names '" + c.target + "', which variant " + variant->name + " does not build",
+              list(built, "it builds"));
+    }
+  }
+  const auto& baselines = recipe.report.baselines;
+  if (c.implementation != "modelc" && std::find(baselines.begin(), baselines.end(), c.implementation) == baselines.end()) {
+    problem("/report/compare_to/implementation",
+            "report.compare_to.implementation is '" + c.implementation + "', which this report does not measure",
+            "add it to report.baselines, or compare to modelc");
+  }
+  if (!problems.empty()) throw Error(std::move(problems));
+}
+
 }  // namespace
 
 std::vector<Variant> expand_variants(const Recipe& recipe) {
+  std::vector<Variant> variants;
   if (!recipe.resolved.contains("variants")) {
     Recipe single = recipe;
-    return {Variant{"default", "", {}, std::move(single)}};
+    variants.push_back(Variant{"default", "", {}, std::move(single)});
+  } else {
+    variants = VariantExpander(recipe).expand();
   }
-  return VariantExpander(recipe).expand();
+  check_compare_to(recipe, variants);
+  return variants;
 }
 
 }  // namespace modelc::spec

@@ -29,7 +29,10 @@ Container read_file_as(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) file_error(path, fs::exists(path, ec) ? "cannot read file" : "file does not exist");
   in.seekg(0, std::ios::end);
-  const auto size = static_cast<size_t>(in.tellg());
+  const std::streamoff end = in.tellg();
+  // A pipe or device has no size: tellg() fails with -1, which as a size_t would ask for 2^64 bytes.
+  if (!in || end < 0) file_error(path, "cannot read file: it has no size (not a regular file?)");
+  const auto size = static_cast<size_t>(end);
   in.seekg(0);
   Container out(size, typename Container::value_type{});
   in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(size));

@@ -1,7 +1,10 @@
 #include "support/npy.h"
 
+#include <charconv>
 #include <cstring>
+#include <optional>
 
+#include "support/checked_math.h"
 #include "support/diagnostic.h"
 #include "support/file_io.h"
 
@@ -29,17 +32,38 @@ std::string dict_value(const std::string& header, const std::string& key) {
   return header.substr(at, end - at + (close == ',' ? 0 : 1));
 }
 
+// The item size of a dtype string such as "<f4"; 0 when it has none.
 size_t itemsize(const std::string& descr) {
+  size_t n = 0;
+  const char* end = descr.data() + descr.size();
   if (descr.size() < 3) return 0;
-  return static_cast<size_t>(std::stoul(descr.substr(2)));
+  const auto [at, ec] = std::from_chars(descr.data() + 2, end, n);
+  return ec == std::errc() && at == end ? n : 0;
+}
+
+// The dimensions of a shape tuple such as "(2, 3)" or "(5,)".
+std::vector<int64_t> parse_shape(const std::filesystem::path& path, const std::string& tuple) {
+  std::vector<int64_t> shape;
+  const char* p = tuple.data() + 1;  // after '('
+  const char* end = tuple.data() + tuple.size();
+  while (p < end) {
+    while (p < end && (*p == ' ' || *p == ',')) ++p;
+    if (p >= end || *p == ')') break;
+    int64_t d = 0;
+    const auto [next, ec] = std::from_chars(p, end, d);
+    if (ec != std::errc() || d < 0) npy_error(path, "shape " + tuple + " is not a tuple of non-negative integers");
+    shape.push_back(d);
+    p = next;
+  }
+  return shape;
 }
 
 }  // namespace
 
 size_t NpyArray::element_count() const {
-  size_t n = 1;
-  for (int64_t d : shape) n *= static_cast<size_t>(d);
-  return n;
+  const std::optional<int64_t> n = checked_element_count(shape);
+  if (!n) throw Error("a .npy array of " + std::to_string(shape.size()) + " dimensions has more elements than fit in 64 bits");
+  return static_cast<size_t>(*n);
 }
 
 NpyArray read_npy(const std::filesystem::path& path) {
@@ -59,7 +83,7 @@ NpyArray read_npy(const std::filesystem::path& path) {
   } else {
     npy_error(path, "unsupported format version " + std::to_string(major));
   }
-  if (offset + header_len > bytes.size()) npy_error(path, "truncated header");
+  if (header_len > bytes.size() - offset) npy_error(path, "truncated header");
   const std::string header(reinterpret_cast<const char*>(raw + offset), header_len);
 
   NpyArray out;
@@ -68,21 +92,21 @@ NpyArray read_npy(const std::filesystem::path& path) {
   out.descr = descr.substr(1, descr.size() - 2);
   if (out.descr.size() < 3 || (out.descr[0] != '<' && out.descr[0] != '|'))
     npy_error(path, "dtype '" + out.descr + "' is not little-endian");
+  const size_t item = itemsize(out.descr);
+  if (item == 0) npy_error(path, "dtype '" + out.descr + "' has no item size");
   if (dict_value(header, "fortran_order").rfind("True", 0) == 0) npy_error(path, "Fortran order is not supported");
   const std::string shape = dict_value(header, "shape");
   if (shape.empty()) npy_error(path, "header has no 'shape'");
-  for (size_t i = 1; i < shape.size();) {
-    while (i < shape.size() && (shape[i] == ' ' || shape[i] == ',')) ++i;
-    if (i >= shape.size() || shape[i] == ')') break;
-    size_t used = 0;
-    out.shape.push_back(std::stoll(shape.substr(i), &used));
-    i += used;
-  }
-  const size_t expected = out.element_count() * itemsize(out.descr);
+  out.shape = parse_shape(path, shape);
+  // Checked: a shape whose byte size wraps (to 0, say) must not match the data.
+  const std::optional<int64_t> count = checked_element_count(out.shape);
+  const std::optional<size_t> expected = count ? checked_byte_size(*count, item) : std::nullopt;
   const size_t data_offset = offset + header_len;
-  if (bytes.size() - data_offset != expected)
-    npy_error(path, "expected " + std::to_string(expected) + " data bytes, found " +
-                        std::to_string(bytes.size() - data_offset));
+  const size_t found = bytes.size() - data_offset;
+  if (!expected || *expected != found)
+    npy_error(path, "shape " + shape + " of '" + out.descr + "' needs " +
+                        (expected ? std::to_string(*expected) : std::string("more than 2^64")) + " data bytes, found " +
+                        std::to_string(found));
   out.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(data_offset), bytes.end());
   return out;
 }

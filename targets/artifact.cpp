@@ -2,7 +2,11 @@
 
 #include <Halide.h>
 
+#include <atomic>
 #include <chrono>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <fstream>
 #include <map>
 #include <random>
@@ -113,6 +117,9 @@ class ArtifactBuilder {
     StagingDirectory staging(out_dir, "artifact", options_.force);
     const fs::path out = staging.path();
 
+    if (const std::optional<std::string> w = generic_schedule_warning(profile_)) {
+      if (const auto& say = options_.warning ? options_.warning : options_.progress) say(*w);
+    }
     auto start = Clock::now();
     const ExecutorPlan plan = make_plan(summary.prefix);
     summary.stage_seconds["plan"] = seconds_since(start);
@@ -248,24 +255,66 @@ class ArtifactBuilder {
   void compile_kernels(const fs::path& out) {
     const CodeCache cache(options_.cache_dir, "kernel", options_.warning ? options_.warning : options_.progress);
     const bool want_stmt = options_.emit_kernel_stmt;
-    size_t done = 0;
+    std::vector<KernelBuild*> missing;
     for (auto& [hash, k] : kernels_) {
-      ++done;
       k.object = scratch_.path() / (k.symbol + ".o");
-      const fs::path stmt = scratch_.path() / (k.symbol + ".stmt");
-      const std::string key = lower::kernel_cache_key(hash);
-      if (std::optional<CacheEntry> entry = cache.load(key, want_stmt)) {
+      if (std::optional<CacheEntry> entry = cache.load(lower::kernel_cache_key(hash), want_stmt)) {
         write_file_atomic(k.object, entry->object);
-        if (want_stmt) write_file_atomic(stmt, *entry->stmt);
+        if (want_stmt) write_file_atomic(stmt_path(k), *entry->stmt);
         k.cached = true;
       } else {
-        progress("compiling kernel " + std::to_string(done) + "/" + std::to_string(kernels_.size()) + " (" +
-                 describe_ops(k.ops) + ")");
-        lower::compile_kernel_object(m_, *kernel_functions_.at(hash), k.symbol, target_, k.object, want_stmt ? &stmt : nullptr);
-        cache.store(key, {read_binary_file(k.object), want_stmt ? std::optional(read_text_file(stmt)) : std::nullopt});
+        missing.push_back(&k);
       }
-      if (want_stmt) fs::copy_file(stmt, out / "kernels" / (k.symbol + ".stmt"), fs::copy_options::overwrite_existing);
     }
+    compile_in_parallel(missing, cache);
+    if (want_stmt)
+      for (auto& [hash, k] : kernels_)
+        fs::copy_file(stmt_path(k), out / "kernels" / (k.symbol + ".stmt"), fs::copy_options::overwrite_existing);
+  }
+
+  fs::path stmt_path(const KernelBuild& k) const { return scratch_.path() / (k.symbol + ".stmt"); }
+
+  // Kernels compile independently (each builds its own Halide pipeline;
+  // Halide's compiler is thread-safe when no IR is shared between threads),
+  // so the cold build of a model takes about 1/jobs of the time. Progress
+  // lines come in completion order; the first failure is rethrown after
+  // every worker has stopped.
+  void compile_in_parallel(const std::vector<KernelBuild*>& kernels, const CodeCache& cache) {
+    if (kernels.empty()) return;
+    const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+    const size_t jobs = std::min<size_t>(kernels.size(), options_.jobs > 0 ? static_cast<size_t>(options_.jobs) : hardware);
+    std::atomic<size_t> next{0};
+    std::mutex lock;
+    size_t started = 0;
+    std::exception_ptr failure;
+    auto work = [&] {
+      for (size_t i = next++; i < kernels.size(); i = next++) {
+        KernelBuild& k = *kernels[i];
+        {
+          const std::lock_guard<std::mutex> guard(lock);
+          if (failure) return;
+          progress("compiling kernel " + std::to_string(++started) + "/" + std::to_string(kernels.size()) + " (" +
+                   describe_ops(k.ops) + ")");
+        }
+        try {
+          const fs::path stmt = stmt_path(k);
+          lower::compile_kernel_object(m_, *kernel_functions_.at(k.hash), k.symbol, target_, k.object,
+                                       options_.emit_kernel_stmt ? &stmt : nullptr);
+          cache.store(lower::kernel_cache_key(k.hash),
+                      {read_binary_file(k.object),
+                       options_.emit_kernel_stmt ? std::optional(read_text_file(stmt)) : std::nullopt});
+        } catch (...) {
+          const std::lock_guard<std::mutex> guard(lock);
+          if (!failure) failure = std::current_exception();
+          return;
+        }
+      }
+    };
+    std::vector<std::thread> workers;
+    for (size_t w = 1; w < jobs; ++w) workers.emplace_back(work);
+    work();
+    for (std::thread& t : workers) t.join();
+    if (failure) std::rethrow_exception(failure);
   }
 
   static std::string describe_ops(const std::vector<std::string>& ops) {

@@ -36,6 +36,7 @@ struct ArtifactOptions {
   std::filesystem::path cache_dir;       // kernel cache; empty: compile everything
   bool emit_kernel_stmt = false;         // also write kernels/<symbol>.stmt (Halide's lowered statement)
   bool force = false;                    // replace an out_dir that modelc did not make (see kOutputFolderMarker)
+  int jobs = 0;                          // kernels compiled at once; 0: one per core
   std::function<void(const std::string&)> progress;  // one line per step, for the CLI
   std::function<void(const std::string&)> warning;   // e.g. a damaged cache entry; progress when unset
 };

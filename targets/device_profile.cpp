@@ -158,6 +158,20 @@ const char* to_string(ScheduleFamily family) {
   return "x86";
 }
 
+std::optional<std::string> generic_schedule_warning(const DeviceProfile& profile) {
+  switch (profile.family) {
+    case ScheduleFamily::x86:
+    case ScheduleFamily::arm:
+    case ScheduleFamily::wasm:
+    case ScheduleFamily::gpu: return std::nullopt;
+    case ScheduleFamily::riscv:
+    case ScheduleFamily::hvx: break;
+  }
+  return "device " + profile.name + ": no schedules of its own for the " + to_string(profile.family) +
+         " family; its kernels get the generic CPU templates at " + std::to_string(float_lanes(profile)) +
+         " float32 lane(s)";
+}
+
 DeviceProfile parse_device_profile(const spec::Document& document) {
   spec::Document doc = document;
   spec::validate_document("target", doc);

@@ -76,6 +76,9 @@ DeviceProfile parse_device_profile(const spec::Document& document);
 std::string resolved_halide_target(const DeviceProfile& profile);
 // float32 lanes the schedules and the `auto` layout use on the profile's device.
 int float_lanes(const DeviceProfile& profile);
+// A family without schedules of its own (riscv without vectors, hvx) gets
+// the generic CPU templates: not an error, but worth a warning that says so.
+std::optional<std::string> generic_schedule_warning(const DeviceProfile& profile);
 // Whether this machine can run code built for the profile natively.
 bool runs_natively_here(const DeviceProfile& profile);
 

@@ -1,20 +1,46 @@
 #include "lang/frontends/graph_builder.h"
 
+#include "support/checked_math.h"
 #include "support/diagnostic.h"
 
 namespace modelc::lang::frontends {
 
+void GraphBuilder::check_size(const TensorType& type, std::string_view what) const {
+  check_tensor_size(type, limits_, what);
+}
+
+void GraphBuilder::check_node_count(int64_t more, std::string_view what) const {
+  const std::optional<int64_t> total = checked_add(nodes_, more);
+  if (more < 0 || !total || *total > limits_.max_graph_nodes)
+    throw Error(Diagnostic{Severity::error, {}, {},
+                           std::string(what) + " takes the model past " + std::to_string(limits_.max_graph_nodes) +
+                               " op calls and constants (model.limits.max_graph_nodes); loops, scans, recurrent "
+                               "layers and sequences are unrolled at import",
+                           "if the model really needs it, raise model.limits.max_graph_nodes in the recipe"});
+}
+
 ValueRef GraphBuilder::add_param(const std::string& name, TensorType type) {
+  check_size(type, "input '" + name + "'");
   main_.params.push_back(Param{name, std::move(type)});
   return ValueRef::param(static_cast<uint32_t>(main_.params.size() - 1));
 }
 
 ValueRef GraphBuilder::add_constant(const std::string& hint, Tensor value) {
-  return ValueRef::constant_named(module_.add_constant(hint, std::move(value)));
+  check_node_count(1, "the constant '" + hint + "'");
+  ++nodes_;
+  constant_bytes_.add(value.type(), "the constant '" + hint + "'");
+  // Module::add_constant tries hint, hint_1, hint_2... in turn; an unrolled
+  // loop adds thousands of constants under one hint, so the builder starts
+  // the search where the last one ended (the same names, in linear time).
+  const std::string base = hint.empty() ? "const" : hint;
+  const int used = hint_uses_[base]++;
+  return ValueRef::constant_named(module_.add_constant(used == 0 ? base : base + "_" + std::to_string(used), std::move(value)));
 }
 
 ValueRef GraphBuilder::call(std::string_view op, std::vector<ValueRef> args, AttrsPtr attrs, const std::string& origin,
                             const std::string& fold_hint) {
+  check_node_count(1, "a call of " + std::string(op));
+  ++nodes_;
   Binding b = make_op_call(op, std::move(args), std::move(attrs), origin);
   const int n = static_cast<int>(b.args.size());
   if (n < b.op->min_args || (b.op->max_args >= 0 && n > b.op->max_args))
@@ -27,6 +53,9 @@ ValueRef GraphBuilder::call(std::string_view op, std::vector<ValueRef> args, Att
     all_constant = all_constant && a.is_constant();
   }
   b.types = b.op->infer_type(arg_types, *b.attrs);
+  for (size_t o = 0; o < b.types.size(); ++o)
+    check_size(b.types[o], b.types.size() == 1 ? "the result of " + b.op->name
+                                                : "result " + std::to_string(o) + " of " + b.op->name);
   if (fold_ && all_constant && !b.args.empty() && b.types.size() == 1 && b.op->reference) {
     std::vector<Tensor> operands;
     for (const ValueRef& a : b.args) operands.push_back(module_.constant(a.constant));

@@ -10,24 +10,48 @@
 // (a reshape's newshape, a clip's bounds) are static.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "lang/module.h"
+#include "lang/size_limits.h"
 
 namespace modelc::lang::frontends {
 
+//
+// Every type the builder meets is checked against the model's limits
+// (lang/size_limits.h) before anything of its size is allocated: a call's
+// result types before it is folded, a parameter's type, and the module's
+// constants, counted as they are added. A frontend that allocates a tensor
+// itself (an initializer, a ConstantOfShape) checks its type first with
+// check_size().
 class GraphBuilder {
  public:
-  explicit GraphBuilder(bool fold_constant_calls) : fold_(fold_constant_calls) { main_.name = "main"; }
+  explicit GraphBuilder(bool fold_constant_calls, const spec::ModelLimits& limits = {})
+      : fold_(fold_constant_calls), limits_(limits), constant_bytes_(limits) {
+    main_.name = "main";
+  }
+
+  const spec::ModelLimits& limits() const { return limits_; }
+  // check_tensor_size with this builder's limits; `what` names the tensor.
+  void check_size(const TensorType& type, std::string_view what) const;
+
+  // Throws modelc::Error when `more` nodes (op calls and constants) would take
+  // the model past limits.max_graph_nodes; `what` says what asks for them.
+  // call() and add_constant() count themselves; a frontend that is about to
+  // unroll or split into many nodes asks first.
+  void check_node_count(int64_t more, std::string_view what) const;
 
   ValueRef add_param(const std::string& name, TensorType type);
-  // Adds a module constant named `hint` (or a fresh variant of it).
+  // Adds a module constant named `hint` (or a fresh variant of it); throws
+  // modelc::Error when the model's constants would exceed max_model_bytes.
   ValueRef add_constant(const std::string& hint, Tensor value);
 
   // Emits `op(args) {attrs}`; throws modelc::Error with the type rule's message
-  // (the caller adds where). `fold_hint` names the constant a folded call becomes.
+  // (the caller adds where), or when a result type is over the model's limits.
+  // `fold_hint` names the constant a folded call becomes.
   ValueRef call(std::string_view op, std::vector<ValueRef> args, AttrsPtr attrs, const std::string& origin,
                 const std::string& fold_hint = "folded");
 
@@ -43,6 +67,10 @@ class GraphBuilder {
 
  private:
   bool fold_;
+  spec::ModelLimits limits_;
+  ConstantBytes constant_bytes_;
+  int64_t nodes_ = 0;
+  std::map<std::string, int> hint_uses_;  // constants added per name hint
   Module module_;
   Function main_;
 };

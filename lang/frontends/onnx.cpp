@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <set>
 
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include "lang/frontends/onnx_node.h"
+#include "lang/size_limits.h"
+#include "support/checked_math.h"
 #include "support/diagnostic.h"
 #include "support/file_io.h"
 #include "support/spelling.h"
@@ -58,34 +61,69 @@ void store_elements(Tensor& t, const Field& field) {
   for (auto v : field) t.set_element(i++, static_cast<double>(v));
 }
 
+// Bytes per element of an ONNX data type in raw_data; 0 for strings and
+// types without a fixed size.
+size_t onnx_element_bytes(int32_t data_type) {
+  switch (data_type) {
+    case onnx::TensorProto::UINT8:
+    case onnx::TensorProto::INT8:
+    case onnx::TensorProto::BOOL: return 1;
+    case onnx::TensorProto::UINT16:
+    case onnx::TensorProto::INT16:
+    case onnx::TensorProto::FLOAT16:
+    case onnx::TensorProto::BFLOAT16: return 2;
+    case onnx::TensorProto::FLOAT:
+    case onnx::TensorProto::INT32:
+    case onnx::TensorProto::UINT32: return 4;
+    case onnx::TensorProto::INT64:
+    case onnx::TensorProto::UINT64:
+    case onnx::TensorProto::DOUBLE:
+    case onnx::TensorProto::COMPLEX64: return 8;
+    case onnx::TensorProto::COMPLEX128: return 16;
+    default: return 0;
+  }
+}
+
 }  // namespace
 
 namespace frontends {
 
-Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what) {
+void check_tensor_proto(const onnx::TensorProto& proto, const std::string& what, const spec::ModelLimits& limits) {
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL) return;  // refused where it is read
+  const std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
+  const std::optional<DType> dtype = dtype_of_onnx(proto.data_type());
+  // The IR's type where there is one, for its limits and the messages.
+  if (dtype) check_tensor_size(TensorType{dims, *dtype}, limits, what);
+  const std::string type = dtype ? TensorType{dims, *dtype}.str() : onnx_type_name(proto.data_type()) + " " + shape_str(dims);
+  const size_t element_bytes = onnx_element_bytes(proto.data_type());
+  if (!proto.has_raw_data() || element_bytes == 0) return;
+  const std::optional<int64_t> count = checked_element_count(dims);
+  const std::optional<size_t> expected = count ? checked_byte_size(*count, element_bytes) : std::nullopt;
+  if (!expected || proto.raw_data().size() != *expected)
+    throw Error(what + " has " + std::to_string(proto.raw_data().size()) + " bytes of data, " + type + " needs " +
+                (expected ? std::to_string(*expected) : std::string("more than 2^64")));
+}
+
+Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what, const spec::ModelLimits& limits) {
   if (proto.data_location() == onnx::TensorProto::EXTERNAL)
     throw Error(what + " keeps its data in an external file, which is not supported");
   const std::optional<DType> dtype = dtype_of_onnx(proto.data_type());
   if (!dtype) throw Error(what + " has element type " + onnx_type_name(proto.data_type()) + ", which is not supported");
   TensorType type{{proto.dims().begin(), proto.dims().end()}, *dtype};
-  for (int64_t d : type.shape)
-    if (d < 0) throw Error(what + " has a negative dimension");
+  // The dims are the file's word: checked, with the data's length, before they size an allocation.
+  check_tensor_proto(proto, what, limits);
   const auto count = static_cast<size_t>(type.element_count());
+  if (*dtype == DType::string && static_cast<size_t>(proto.string_data_size()) != count)
+    throw Error(what + " has " + std::to_string(proto.string_data_size()) + " strings, " + type.str() + " needs " +
+                std::to_string(count));
   Tensor t(type);
   if (*dtype == DType::string) {
-    if (static_cast<size_t>(proto.string_data_size()) != count)
-      throw Error(what + " has " + std::to_string(proto.string_data_size()) + " strings, " + type.str() + " needs " +
-                  std::to_string(count));
     for (size_t i = 0; i < count; ++i) t.set_string(i, proto.string_data(static_cast<int>(i)));
     return t;
   }
   const bool is_double = proto.data_type() == onnx::TensorProto::DOUBLE;
   if (proto.has_raw_data()) {
-    const std::string& raw = proto.raw_data();
-    const size_t expected = count * (is_double ? 8 : dtype_bytes(*dtype));
-    if (raw.size() != expected)
-      throw Error(what + " has " + std::to_string(raw.size()) + " bytes of data, " + type.str() + " needs " +
-                  std::to_string(expected));
+    const std::string& raw = proto.raw_data();  // of the right length: check_tensor_proto
     if (!is_double) {
       std::memcpy(t.mutable_bytes().data(), raw.data(), raw.size());
       return t;
@@ -122,6 +160,23 @@ Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what)
   return t;
 }
 
+bool parse_protobuf_file(const std::filesystem::path& file, google::protobuf::MessageLite& message, const std::string& what) {
+  // protobuf takes sizes as int: a message of 2 GiB or more cannot be read at
+  // all, and a larger size cast to int would parse a prefix (or nothing).
+  constexpr uintmax_t kLargest = std::numeric_limits<int>::max();
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(file, ec);
+  if (!ec && size > kLargest)
+    fail({file.string()},
+         what + " file is " + std::to_string(size) + " bytes; protobuf reads files of at most " +
+             std::to_string(kLargest) + " bytes (2 GiB - 1)",
+         "ONNX keeps the weights of models this big in external data files, which modelc does not read yet");
+  const std::vector<std::byte> bytes = read_binary_file(file);
+  if (bytes.empty()) fail({file.string()}, what + " file is empty");
+  if (bytes.size() > kLargest) fail({file.string()}, what + " file grew past 2 GiB while it was read");
+  return message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
 }  // namespace frontends
 
 namespace {
@@ -131,11 +186,11 @@ onnx::ModelProto read_model(const std::filesystem::path& file) {
   const std::string name = file.string();
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) throw Error(Diagnostic{Severity::error, {name}, {}, "ONNX model not found", {}});
-  const std::vector<std::byte> bytes = read_binary_file(file);
-  if (bytes.empty()) fail({name}, "the ONNX model file is empty");
   onnx::ModelProto model;
-  if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    fail({name}, "is not a valid ONNX model: the protobuf data does not parse (the file is truncated or not ONNX)",
+  if (!fe::parse_protobuf_file(file, model, "the ONNX model"))
+    fail({name},
+         "is not a valid ONNX model: the protobuf data does not parse (the file is truncated or not ONNX, or nests "
+         "subgraphs deeper than protobuf's limit of 100 messages)",
          "re-export the model, or check that the path names an .onnx file");
   if (model.ir_version() <= 0 || !model.has_graph())
     fail({name}, "is not an ONNX model: it has no " + std::string(model.ir_version() <= 0 ? "ir_version" : "graph"),
@@ -203,8 +258,40 @@ void reject_external_data(const onnx::ModelProto& model, const std::string& file
            "save the model with its weights inside the .onnx file");
 }
 
-void check_and_infer(onnx::ModelProto& model, const std::string& file) {
+// Every tensor of the graph and its subgraphs (initializers, sparse
+// initializers, tensor attributes), checked with check_tensor_proto before
+// the ONNX checker and shape inference read them: libonnx 1.12's ParseData
+// reads past the end of raw data whose length is not a multiple of the
+// element size (a heap overflow the ONNX fuzzer found), and trusts dims.
+void check_tensors(const onnx::GraphProto& graph, const spec::ModelLimits& limits) {
+  for (const onnx::TensorProto& t : graph.initializer()) fe::check_tensor_proto(t, "initializer '" + t.name() + "'", limits);
+  for (const onnx::SparseTensorProto& t : graph.sparse_initializer()) {
+    fe::check_tensor_proto(t.values(), "the values of sparse initializer '" + t.values().name() + "'", limits);
+    fe::check_tensor_proto(t.indices(), "the indices of sparse initializer '" + t.values().name() + "'", limits);
+  }
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    for (const onnx::AttributeProto& a : node.attribute()) {
+      const std::string what = "attribute '" + a.name() + "' of ONNX node '" + node_label(node, i) + "' (" + node.op_type() + ")";
+      if (a.has_t()) fe::check_tensor_proto(a.t(), what, limits);
+      for (const onnx::TensorProto& t : a.tensors()) fe::check_tensor_proto(t, what, limits);
+      if (a.has_sparse_tensor()) {
+        fe::check_tensor_proto(a.sparse_tensor().values(), what, limits);
+        fe::check_tensor_proto(a.sparse_tensor().indices(), what, limits);
+      }
+      if (a.has_g()) check_tensors(a.g(), limits);
+      for (const onnx::GraphProto& g : a.graphs()) check_tensors(g, limits);
+    }
+  }
+}
+
+void check_and_infer(onnx::ModelProto& model, const std::string& file, const spec::ModelLimits& limits) {
   reject_external_data(model, file);
+  try {
+    check_tensors(model.graph(), limits);
+  } catch (const Error& e) {
+    fail({file}, e.diagnostics().front().message, e.diagnostics().front().hint);
+  }
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
@@ -263,7 +350,8 @@ TensorType input_type(const onnx::ValueInfoProto& input, const spec::InputSpec* 
 
 class OnnxImporter {
  public:
-  OnnxImporter(onnx::ModelProto& model, std::string file) : model_(model), file_(std::move(file)) {}
+  OnnxImporter(onnx::ModelProto& model, std::string file, const spec::ModelLimits& limits)
+      : model_(model), file_(std::move(file)), builder_(true, limits) {}
 
   Module run(const std::vector<spec::InputSpec>& overrides) {
     add_initializers();
@@ -286,9 +374,9 @@ class OnnxImporter {
   void add_initializers() {
     for (const onnx::TensorProto& init : model_.graph().initializer()) {
       try {
-        scope_->values[init.name()] = builder_.add_constant(init.name(), fe::tensor_from_onnx(init, "initializer '" + init.name() + "'"));
+        scope_->values[init.name()] = builder_.add_constant(init.name(), fe::tensor_from_onnx(init, "initializer '" + init.name() + "'", builder_.limits()));
       } catch (const Error& e) {
-        fail({file_}, e.diagnostics().front().message);
+        fail({file_}, e.diagnostics().front().message, e.diagnostics().front().hint);
       }
     }
   }
@@ -308,7 +396,13 @@ class OnnxImporter {
       const spec::InputSpec* spec = nullptr;
       for (const spec::InputSpec& s : overrides)
         if (s.name == in.name()) spec = &s;
-      scope_->values[in.name()] = builder_.add_param(in.name(), input_type(in, spec, file_));
+      const TensorType type = input_type(in, spec, file_);
+      try {
+        scope_->values[in.name()] = builder_.add_param(in.name(), type);
+      } catch (const Error& e) {
+        if (spec) throw override_error(*spec, e.diagnostics().front().message, e.diagnostics().front().hint);
+        throw Error(Diagnostic{Severity::error, {file_}, {}, e.diagnostics().front().message, e.diagnostics().front().hint});
+      }
     }
   }
 
@@ -381,7 +475,7 @@ class OnnxImporter {
     graph_ = &graph;
     try {
       for (const onnx::TensorProto& init : graph.initializer())
-        inner.values[init.name()] = builder_.add_constant(init.name(), fe::tensor_from_onnx(init, "initializer '" + init.name() + "'"));
+        inner.values[init.name()] = builder_.add_constant(init.name(), fe::tensor_from_onnx(init, "initializer '" + init.name() + "'", builder_.limits()));
       for (size_t i = 0; i < inputs.size(); ++i) bind(graph.input(static_cast<int>(i)).name(), inputs[i]);
       for (int i = 0; i < graph.node_size(); ++i) convert_node(graph.node(i), i);
       std::vector<fe::Imported> outputs;
@@ -456,7 +550,7 @@ class OnnxImporter {
     const Scope* parent = nullptr;
   };
 
-  fe::GraphBuilder builder_{true};
+  fe::GraphBuilder builder_;
   Scope top_;
   Scope* scope_ = &top_;
   const onnx::GraphProto* graph_ = &model_.graph();  // the graph whose nodes are being converted
@@ -464,12 +558,13 @@ class OnnxImporter {
 
 }  // namespace
 
-Module import_onnx(const std::filesystem::path& file, const std::vector<spec::InputSpec>& input_overrides) {
+Module import_onnx(const std::filesystem::path& file, const std::vector<spec::InputSpec>& input_overrides,
+                   const spec::ModelLimits& limits) {
   const std::string name = file.string();
   onnx::ModelProto model = read_model(file);
-  check_and_infer(model, name);
+  check_and_infer(model, name, limits);
   check_supported(model, name);
-  return OnnxImporter(model, name).run(input_overrides);
+  return OnnxImporter(model, name, limits).run(input_overrides);
 }
 
 std::string onnx_library_version() { return onnx::LAST_RELEASE_VERSION; }

@@ -21,7 +21,13 @@ namespace modelc::lang {
 // its JSON pointer (InputSpec::pointer) for the caller to locate in the recipe.
 // The IR has no float64: float64 inputs, initializers and casts become float32,
 // so a float64 model compiles to one that takes and computes float32.
-Module import_onnx(const std::filesystem::path& file, const std::vector<spec::InputSpec>& input_overrides = {});
+//
+// The file is untrusted input: every tensor size it states or implies (an
+// initializer, a constant shape, a folded Range or Tile) is checked against
+// `limits` before it is allocated, and a model over them is an Error naming
+// the file, the node and what was too big.
+Module import_onnx(const std::filesystem::path& file, const std::vector<spec::InputSpec>& input_overrides = {},
+                   const spec::ModelLimits& limits = {});
 
 // The ONNX op types import_onnx converts (default domain), sorted.
 std::vector<std::string> supported_onnx_ops();

@@ -58,14 +58,14 @@ bool condition_value(NodeContext& c, const ValueRef& v, const char* what) {
 }
 
 std::vector<Imported> convert_if(NodeContext& c, const RunSubgraph& run) {
-  const bool taken = c.constant_ints(0, "the condition").at(0) != 0;
+  const bool taken = c.constant_int(0, "the condition") != 0;
   return run(graph_attr(c, taken ? "then_branch" : "else_branch"), {});
 }
 
 std::vector<Imported> convert_loop(NodeContext& c, const std::vector<Imported>& inputs, const RunSubgraph& run) {
   const onnx::GraphProto& body = graph_attr(c, "body");
-  const std::optional<int64_t> trips = c.has_input(0) ? std::optional<int64_t>(c.constant_ints(0, "the trip count").at(0)) : std::nullopt;
-  bool running = c.has_input(1) ? c.constant_ints(1, "the loop's initial condition").at(0) != 0 : true;
+  const std::optional<int64_t> trips = c.has_input(0) ? std::optional<int64_t>(c.constant_int(0, "the trip count")) : std::nullopt;
+  bool running = c.has_input(1) ? c.constant_int(1, "the loop's initial condition") != 0 : true;
   std::vector<Imported> carried(inputs.begin() + std::min<std::ptrdiff_t>(2, static_cast<std::ptrdiff_t>(inputs.size())), inputs.end());
   std::vector<std::vector<ValueRef>> scanned;
   int64_t i = 0;

@@ -39,6 +39,24 @@ std::vector<int64_t> NodeContext::constant_ints(size_t i, const char* what) cons
   return out;
 }
 
+namespace {
+
+const Tensor& one_value(const Tensor& t, size_t i, const char* what) {
+  if (t.type().element_count() != 1 || t.type().dtype == DType::string)
+    throw Error(std::string(what) + " (input " + std::to_string(i) + ") must be one number, found " + t.type().str());
+  return t;
+}
+
+}  // namespace
+
+int64_t NodeContext::constant_int(size_t i, const char* what) const {
+  return one_value(constant_input(i, what), i, what).element_as_int(0);
+}
+
+double NodeContext::constant_number(size_t i, const char* what) const {
+  return one_value(constant_input(i, what), i, what).element_as_double(0);
+}
+
 const onnx::AttributeProto* NodeContext::find_attr(const std::string& name) const {
   for (const onnx::AttributeProto& a : node_.attribute())
     if (a.name() == name) return &a;
@@ -73,6 +91,11 @@ ValueRef NodeContext::call(std::string_view op, std::vector<ValueRef> args, Attr
 
 ValueRef NodeContext::add_constant(Tensor value) {
   return builder_.add_constant(node_.output_size() > 0 ? node_.output(0) : node_.name(), std::move(value));
+}
+
+Tensor NodeContext::make_tensor(TensorType type) const {
+  builder_.check_size(type, "the output");
+  return Tensor(std::move(type));
 }
 
 ValueRef NodeContext::scalar(float value) { return builder_.add_constant(node_.name() + ".scalar", Tensor::scalar(value)); }

@@ -3,6 +3,7 @@
 // op type (lang/frontends/onnx_ops.cpp).
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "lang/frontends/graph_builder.h"
+#include "spec/model_limits.h"
 
 namespace modelc::lang::frontends {
 
@@ -20,8 +22,20 @@ namespace modelc::lang::frontends {
 std::optional<DType> dtype_of_onnx(int32_t data_type);
 
 // Converts a TensorProto (initializer or Constant attribute) to a tensor;
-// throws modelc::Error naming `what` for external data or unsupported types.
-Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what);
+// throws modelc::Error naming `what` for external data, unsupported types, a
+// size over `limits` (checked before allocating) or data that does not match
+// the dims.
+Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what, const spec::ModelLimits& limits);
+
+// Checks what every reader of a TensorProto relies on, without reading its
+// data: dims within `limits` (for the IR's dtypes) and raw data exactly as
+// long as the dims and type say. Throws modelc::Error naming `what`.
+void check_tensor_proto(const onnx::TensorProto& proto, const std::string& what, const spec::ModelLimits& limits);
+
+// Reads `file` and parses it into `message`; false when the bytes do not
+// parse. Throws modelc::Error naming the file (and `what`, e.g. "the ONNX
+// model") when it cannot be read, is empty, or is too big for protobuf (2 GiB).
+bool parse_protobuf_file(const std::filesystem::path& file, google::protobuf::MessageLite& message, const std::string& what);
 
 class NodeContext {
  public:
@@ -41,6 +55,10 @@ class NodeContext {
   // Input i's data; throws when it is not a constant (computed at import time).
   Tensor constant_input(size_t i, const char* what) const;
   std::vector<int64_t> constant_ints(size_t i, const char* what) const;
+  // Input i's one value (a scalar or a one-element tensor); throws when it is
+  // not a constant or does not hold exactly one value.
+  int64_t constant_int(size_t i, const char* what) const;
+  double constant_number(size_t i, const char* what) const;
 
   bool has_attr(const std::string& name) const { return find_attr(name) != nullptr; }
   int64_t attr_int(const std::string& name, int64_t fallback) const;
@@ -52,6 +70,13 @@ class NodeContext {
   // Emits an op call for this node; a folded result is named after the node's first output.
   ValueRef call(std::string_view op, std::vector<ValueRef> args, AttrsPtr attrs = nullptr);
   ValueRef add_constant(Tensor value);
+  // A zero-filled tensor of `type` for the converter to fill, once the type
+  // is checked against the model's limits: a size read from the file must
+  // never reach an allocation unchecked.
+  Tensor make_tensor(TensorType type) const;
+  const spec::ModelLimits& limits() const { return builder_.limits(); }
+  // Before unrolling or splitting into `more` nodes (GraphBuilder::check_node_count).
+  void check_node_count(int64_t more, std::string_view what) const { builder_.check_node_count(more, what); }
   ValueRef scalar(float value);
 
  private:

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <sstream>
 
 #include "lang/frontends/onnx_node.h"
 #include "lang/ops/elementwise.h"
@@ -14,6 +15,7 @@
 #include "lang/ops/reduce.h"
 #include "lang/ops/transform.h"
 #include "lang/ops/window.h"
+#include "support/checked_math.h"
 #include "support/diagnostic.h"
 
 namespace modelc::lang::frontends {
@@ -97,7 +99,7 @@ Outputs convert_clip(NodeContext& c) {
       computed.emplace_back(i, op);
       continue;
     }
-    const double bound = c.constant_input(i, "a bound").element_as_double(0);
+    const double bound = c.constant_number(i, "a bound");
     (i == 1 ? a.a_min : a.a_max) = bound;
   }
   x = c.call("clip", {x}, make_attrs(a));
@@ -352,10 +354,10 @@ Outputs convert_identity(NodeContext& c) { return {c.input(0)}; }
 // input 2 true) drops random elements, which a deterministic compiled model
 // does not do.
 Outputs convert_dropout(NodeContext& c) {
-  const bool training = c.opset() >= 12 && c.has_input(2) && c.constant_ints(2, "training_mode").at(0) != 0;
-  const bool drops = !c.has_input(1) || c.constant_input(1, "the ratio").element_as_double(0) != 0.0;
+  const bool training = c.opset() >= 12 && c.has_input(2) && c.constant_int(2, "training_mode") != 0;
+  const bool drops = !c.has_input(1) || c.constant_number(1, "the ratio") != 0.0;
   if (training && drops) throw Error("training_mode=1 is not supported (inference only)");
-  Tensor mask(TensorType{c.type(c.input(0)).shape, DType::boolean});
+  Tensor mask = c.make_tensor(TensorType{c.type(c.input(0)).shape, DType::boolean});
   for (size_t i = 0; i < static_cast<size_t>(mask.type().element_count()); ++i) mask.set_element(i, 1);
   return {c.input(0), c.add_constant(std::move(mask))};
 }
@@ -365,7 +367,7 @@ Outputs convert_constant(NodeContext& c) {
   for (const char* name : {"value", "value_float", "value_floats", "value_int", "value_ints"})
     if ((a = c.find_attr(name))) break;
   if (!a) throw Error("only tensor, float(s) and int(s) constants are supported");
-  if (a->name() == "value") return {c.add_constant(tensor_from_onnx(a->t(), "the value of " + c.origin()))};
+  if (a->name() == "value") return {c.add_constant(tensor_from_onnx(a->t(), "the value", c.limits()))};
   if (a->name() == "value_float") return {c.add_constant(Tensor::scalar(a->f()))};
   if (a->name() == "value_floats") {
     const std::vector<float> v(a->floats().begin(), a->floats().end());
@@ -489,7 +491,7 @@ Outputs convert_pad(NodeContext& c) {
     a.pad_value = c.attr_float("value", 0.0);
   } else {
     a.pad_width = c.constant_ints(1, "the pads");
-    if (c.has_input(2)) a.pad_value = c.constant_input(2, "the constant value").element_as_double(0);
+    if (c.has_input(2)) a.pad_value = c.constant_number(2, "the constant value");
     if (c.has_input(3)) throw Error("the axes input is not supported");
   }
   return {c.call("nn.pad", {c.input(0)}, make_attrs(a))};
@@ -498,7 +500,7 @@ Outputs convert_pad(NodeContext& c) {
 Outputs convert_trilu(NodeContext& c) {
   TriluAttrs a;
   a.upper = c.attr_int("upper", 1) != 0;
-  if (c.has_input(1)) a.k = c.constant_ints(1, "k").at(0);
+  if (c.has_input(1)) a.k = c.constant_int(1, "k");
   return {c.call("trilu", {c.input(0)}, make_attrs(a))};
 }
 
@@ -536,7 +538,7 @@ Outputs convert_resize(NodeContext& c) {
   } else {
     if (scales.size() != t.rank()) throw Error("scales has " + std::to_string(scales.size()) + " values for " + t.str());
     a.scales = scales;
-    for (size_t d = 0; d < t.rank(); ++d) a.size.push_back(static_cast<int64_t>(std::floor(static_cast<double>(t.shape[d]) * scales[d])));
+    for (size_t d = 0; d < t.rank(); ++d) a.size.push_back(saturating_cast<int64_t>(std::floor(static_cast<double>(t.shape[d]) * scales[d])));
   }
   if (c.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch") throw Error("keep_aspect_ratio_policy is not supported");
   return {c.call("image.resize", {c.input(0)}, make_attrs(a))};
@@ -554,7 +556,7 @@ NodeConverter arg_reduce(const char* op) {
 
 Outputs convert_cumsum(NodeContext& c) {
   CumsumAttrs a;
-  a.axis = c.constant_ints(1, "the axis").at(0);
+  a.axis = c.constant_int(1, "the axis");
   a.exclusive = c.attr_int("exclusive", 0) != 0;
   a.reverse = c.attr_int("reverse", 0) != 0;
   return {c.call("cumsum", {c.input(0)}, make_attrs(a))};
@@ -562,7 +564,7 @@ Outputs convert_cumsum(NodeContext& c) {
 
 Outputs convert_topk(NodeContext& c) {
   TopKAttrs a;
-  a.k = c.opset() < 10 ? c.attr_int("k", 1) : c.constant_ints(1, "k").at(0);
+  a.k = c.opset() < 10 ? c.attr_int("k", 1) : c.constant_int(1, "k");
   a.axis = c.attr_int("axis", -1);
   a.largest = c.attr_int("largest", 1) != 0;
   TopKAttrs indices = a;
@@ -595,17 +597,32 @@ Outputs convert_split(NodeContext& c) {
 Outputs convert_constant_of_shape(NodeContext& c) {
   const std::vector<int64_t> shape = c.constant_ints(0, "the shape");
   Tensor fill = Tensor::scalar(0.f);
-  if (const onnx::AttributeProto* v = c.find_attr("value")) fill = tensor_from_onnx(v->t(), "the value");
-  Tensor out(TensorType{shape, fill.type().dtype});
-  for (size_t i = 0; i < static_cast<size_t>(out.type().element_count()); ++i) out.set_element(i, fill.element_as_double(0));
+  if (const onnx::AttributeProto* v = c.find_attr("value")) fill = tensor_from_onnx(v->t(), "the value", c.limits());
+  if (fill.type().element_count() != 1 || fill.type().dtype == DType::string)
+    throw Error("the value must be one number, found " + fill.type().str());
+  Tensor out = c.make_tensor(TensorType{shape, fill.type().dtype});
+  const double value = fill.element_as_double(0);
+  if (value != 0.0)  // tensors start zeroed
+    for (size_t i = 0; i < static_cast<size_t>(out.type().element_count()); ++i) out.set_element(i, value);
   return {c.add_constant(std::move(out))};
 }
 
 Outputs convert_range(NodeContext& c) {
   const Tensor start = c.constant_input(0, "start"), limit = c.constant_input(1, "limit"), delta = c.constant_input(2, "delta");
   const double s = start.element_as_double(0), l = limit.element_as_double(0), d = delta.element_as_double(0);
-  const auto n = static_cast<int64_t>(std::max(0.0, std::ceil((l - s) / d)));
-  Tensor out(TensorType{{n}, start.type().dtype});
+  // The count is computed in double and checked before it becomes an
+  // int64: a zero delta, a NaN or a count beyond int64 must not be cast.
+  const double count = std::ceil((l - s) / d);
+  if (!(count <= static_cast<double>(c.limits().max_tensor_elements)))
+    throw Error(Diagnostic{Severity::error, {}, {},
+                           "the range from " + std::to_string(s) + " to " + std::to_string(l) + " by " +
+                               std::to_string(d) + " has " +
+                               (std::isnan(count) ? std::string("no defined number of") : (std::ostringstream() << count).str()) +
+                               " elements, over the limit of " + std::to_string(c.limits().max_tensor_elements) +
+                               " (model.limits.max_tensor_elements)",
+                           "if the model really needs it, raise model.limits.max_tensor_elements in the recipe"});
+  const auto n = static_cast<int64_t>(std::max(0.0, count));
+  Tensor out = c.make_tensor(TensorType{{n}, start.type().dtype});
   for (int64_t i = 0; i < n; ++i) out.set_element(static_cast<size_t>(i), s + static_cast<double>(i) * d);
   return {c.add_constant(std::move(out))};
 }
@@ -617,9 +634,9 @@ Outputs convert_eye_like(NodeContext& c) {
   if (c.has_attr("dtype")) dtype = dtype_of_onnx(static_cast<int32_t>(c.attr_int("dtype", 1)));
   if (!dtype) throw Error("the dtype is not supported");
   const int64_t k = c.attr_int("k", 0);
-  Tensor out(TensorType{t.shape, *dtype});
+  Tensor out = c.make_tensor(TensorType{t.shape, *dtype});
   for (int64_t i = 0; i < t.shape[0]; ++i)
-    if (i + k >= 0 && i + k < t.shape[1]) out.set_element(static_cast<size_t>(i * t.shape[1] + i + k), 1.0);
+    if (k >= -i && k < t.shape[1] - i) out.set_element(static_cast<size_t>(i * t.shape[1] + i + k), 1.0);
   return {c.add_constant(std::move(out))};
 }
 
@@ -630,10 +647,12 @@ Outputs convert_size(NodeContext& c) {
 
 // A constant 0, 1, ..., n - 1 laid along `axis` of a rank-`rank` tensor.
 ValueRef iota_along(NodeContext& c, int64_t n, size_t axis, size_t rank) {
-  std::vector<int64_t> shape(rank, 1), values(static_cast<size_t>(n));
+  std::vector<int64_t> shape(rank, 1);
   shape[axis] = n;
+  Tensor t = c.make_tensor(TensorType{shape, DType::int64});  // OneHot's depth comes from the file
+  const std::span<int64_t> values = t.mutable_values<int64_t>();
   std::iota(values.begin(), values.end(), int64_t{0});
-  return c.add_constant(Tensor::from_ints(shape, values));
+  return c.add_constant(std::move(t));
 }
 
 // One-hot of the argmax along an axis; before opset 13 over the flattened
@@ -661,7 +680,7 @@ Outputs convert_hardmax(NodeContext& c) {
 Outputs convert_one_hot(NodeContext& c) {
   const ValueRef indices = c.input(0);
   const TensorType it = c.type(indices);
-  const int64_t depth = static_cast<int64_t>(c.constant_input(1, "the depth").element_as_double(0));
+  const int64_t depth = c.constant_input(1, "the depth").element_as_int(0);
   const Tensor values = c.constant_input(2, "the values");
   const auto rank = it.rank() + 1;
   const auto axis = static_cast<size_t>(normalize_axis(c.attr_int("axis", -1), rank));

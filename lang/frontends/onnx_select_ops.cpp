@@ -27,7 +27,7 @@ std::vector<ValueRef> convert_compress(NodeContext& c) {
   std::vector<int64_t> kept;
   for (int64_t i = 0; i < condition.type().element_count() && i < length; ++i)
     if (condition.element_as_double(static_cast<size_t>(i)) != 0) kept.push_back(i);
-  Tensor indices(TensorType{{static_cast<int64_t>(kept.size())}, DType::int64});
+  Tensor indices = c.make_tensor(TensorType{{static_cast<int64_t>(kept.size())}, DType::int64});
   for (size_t i = 0; i < kept.size(); ++i) indices.set_element(i, static_cast<double>(kept[i]));
   TakeAttrs a;
   a.axis = axis;
@@ -37,13 +37,13 @@ std::vector<ValueRef> convert_compress(NodeContext& c) {
 NodeConverter window_function(const char* op) {
   const std::string name = op;
   return [name](NodeContext& c) {
-    const int64_t size = c.constant_ints(0, "the window size").at(0);
+    const int64_t size = c.constant_int(0, "the window size");
     if (size < 0) throw Error("the window size " + std::to_string(size) + " is negative");
     const std::optional<DType> dtype = dtype_of_onnx(static_cast<int32_t>(c.attr_int("output_datatype", onnx::TensorProto::FLOAT)));
     if (!dtype || *dtype == DType::string) throw Error("output_datatype " + std::to_string(c.attr_int("output_datatype", 1)) + " is not supported");
     const bool periodic = c.attr_int("periodic", 1) != 0;
     const double denominator = static_cast<double>(periodic ? size : size - 1);
-    Tensor out(TensorType{{size}, *dtype});
+    Tensor out = c.make_tensor(TensorType{{size}, *dtype});
     for (int64_t n = 0; n < size; ++n) {
       const double phase = denominator > 0 ? 2 * std::numbers::pi * static_cast<double>(n) / denominator : 0;
       double w;

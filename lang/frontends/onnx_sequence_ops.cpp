@@ -4,11 +4,13 @@
 // resolves to list edits, and only the tensors that come out of a sequence
 // (SequenceAt, ConcatFromSequence, SequenceLength) reach the IR.
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "lang/frontends/onnx_node.h"
 #include "lang/ops/op_helpers.h"
 #include "lang/ops/transform.h"
+#include "support/checked_math.h"
 #include "support/diagnostic.h"
 
 namespace modelc::lang::frontends {
@@ -25,7 +27,7 @@ const Sequence& sequence_input(const std::vector<const Sequence*>& sequences, si
 // A position into a sequence of `size` elements; `inclusive_end` admits
 // `size` itself (insertion after the last element).
 size_t position(NodeContext& c, size_t input, size_t size, bool inclusive_end) {
-  const int64_t p = c.constant_ints(input, "the position").at(0);
+  const int64_t p = c.constant_int(input, "the position");
   const auto n = static_cast<int64_t>(size);
   const int64_t high = inclusive_end ? n : n - 1;
   if (p < -n || p > high)
@@ -66,19 +68,21 @@ SequenceResult split_to_sequence(NodeContext& c) {
     if (split.type().rank() == 0) {
       const int64_t chunk = split.element_as_int(0);
       if (chunk <= 0) throw Error("the split size " + std::to_string(chunk) + " must be positive");
-      for (int64_t begin = 0; begin < dim; begin += chunk) sizes.push_back(std::min(chunk, dim - begin));
+      c.check_node_count(dim / chunk + 1, "splitting into chunks of " + std::to_string(chunk));
+      for (int64_t begin = 0; begin < dim; begin += sizes.back()) sizes.push_back(std::min(chunk, dim - begin));
     } else {
       for (size_t i = 0; i < static_cast<size_t>(split.type().element_count()); ++i) sizes.push_back(split.element_as_int(i));
       int64_t total = 0;
       for (int64_t s : sizes) {
         if (s < 0) throw Error("split sizes must not be negative");
-        total += s;
+        total = checked_add(total, s).value_or(std::numeric_limits<int64_t>::max());
       }
       if (total != dim)
         throw Error("the split sizes add up to " + std::to_string(total) + ", but axis " + std::to_string(axis) + " of " +
                     t.str() + " has " + std::to_string(dim));
     }
   } else {
+    c.check_node_count(dim, "splitting into " + std::to_string(dim) + " parts");
     sizes.assign(static_cast<size_t>(dim), 1);
     squeeze = c.attr_int("keepdims", 1) == 0;
   }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "lang/tensor.h"
+#include "spec/model_limits.h"
 
 namespace modelc::lang {
 
@@ -14,8 +15,9 @@ struct NamedTensor {
   Tensor value;
 };
 
-// Throws modelc::Error naming the file when it does not parse or holds a type
-// the IR cannot represent (float64 data is converted to float32, as for initializers).
-NamedTensor read_onnx_tensor(const std::filesystem::path& file);
+// Throws modelc::Error naming the file when it does not parse, holds a type
+// the IR cannot represent (float64 data is converted to float32, as for
+// initializers) or a tensor over `limits`.
+NamedTensor read_onnx_tensor(const std::filesystem::path& file, const spec::ModelLimits& limits = {});
 
 }  // namespace modelc::lang

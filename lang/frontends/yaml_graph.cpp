@@ -50,8 +50,9 @@ const std::map<std::string, std::vector<std::string>, std::less<>>& op_fields() 
 
 class YamlGraphImporter {
  public:
-  YamlGraphImporter(const json& graph, const spec::SourceMap& marks, std::string pointer, std::filesystem::path base_dir)
-      : graph_(graph), marks_(marks), root_(std::move(pointer)), base_dir_(std::move(base_dir)) {}
+  YamlGraphImporter(const json& graph, const spec::SourceMap& marks, std::string pointer, std::filesystem::path base_dir,
+                    const spec::ModelLimits& limits)
+      : graph_(graph), marks_(marks), root_(std::move(pointer)), base_dir_(std::move(base_dir)), builder_(false, limits) {}
 
   Module run() {
     if (!graph_.is_object()) fail_at(root_, "the graph must be a mapping with inputs and layers, found " + kind_of(graph_));
@@ -195,7 +196,11 @@ class YamlGraphImporter {
       }
       const std::optional<DType> dtype = parse_dtype(dtype_text);
       if (!dtype) fail_at(spec::pointer_append(ptr, "dtype"), "unknown dtype '" + dtype_text + "'");
-      define(name, builder_.add_param(name, TensorType{shape, *dtype}), ptr);
+      try {
+        define(name, builder_.add_param(name, TensorType{shape, *dtype}), ptr);
+      } catch (const Error& e) {
+        fail_at(spec::pointer_append(ptr, "shape"), e.diagnostics().front().message, e.diagnostics().front().hint);
+      }
     }
   }
 
@@ -478,6 +483,7 @@ class YamlGraphImporter {
                   int64_t fan_in, int64_t fan_out) {
     init.seed = frontends::derive_seed(seed_, l.name, role);
     const std::string constant = l.name + "." + role;
+    builder_.check_size(TensorType{shape, DType::float32}, "the weight '" + constant + "'");  // before it is allocated
     const json* spec = find(l.fields, field);
     if (!spec) return builder_.add_constant(constant, frontends::initialize_tensor(shape, init, fan_in, fan_out));
     const std::string at = spec::pointer_append(l.pointer, field);
@@ -527,7 +533,7 @@ class YamlGraphImporter {
   const spec::SourceMap& marks_;
   std::string root_;
   std::filesystem::path base_dir_;
-  GraphBuilder builder_{false};
+  GraphBuilder builder_;
   uint64_t seed_ = 0;
   std::map<std::string, ValueRef> values_;
   std::vector<std::string> order_;  // names in definition order
@@ -538,8 +544,8 @@ class YamlGraphImporter {
 }  // namespace
 
 Module import_yaml_graph(const nlohmann::json& graph, const spec::SourceMap& marks, const std::string& graph_pointer,
-                         const std::filesystem::path& base_dir) {
-  return YamlGraphImporter(graph, marks, graph_pointer, base_dir).run();
+                         const std::filesystem::path& base_dir, const spec::ModelLimits& limits) {
+  return YamlGraphImporter(graph, marks, graph_pointer, base_dir, limits).run();
 }
 
 }  // namespace modelc::lang

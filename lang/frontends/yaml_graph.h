@@ -12,6 +12,7 @@
 
 #include "lang/module.h"
 #include "spec/document.h"
+#include "spec/model_limits.h"
 
 namespace modelc::lang {
 
@@ -21,7 +22,9 @@ namespace modelc::lang {
 // shape that does not fit, a weights file of the wrong shape) is a
 // modelc::Error whose Diagnostic carries the file:line:column of the layer or
 // field and its JSON pointer.
+// Weights and values are checked against `limits` (the recipe's model.limits)
+// before they are allocated.
 Module import_yaml_graph(const nlohmann::json& graph, const spec::SourceMap& marks, const std::string& graph_pointer,
-                         const std::filesystem::path& base_dir);
+                         const std::filesystem::path& base_dir, const spec::ModelLimits& limits = {});
 
 }  // namespace modelc::lang

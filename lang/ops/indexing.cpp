@@ -63,6 +63,7 @@ int64_t wrapped_index(const std::string& op, const Tensor& indices, size_t at, c
 
 void copy_elements(Tensor& out, size_t to, const Tensor& in, size_t from, size_t count) {
   const size_t elem = dtype_bytes(in.type().dtype);
+  if (count == 0) return;  // an empty tensor's data() may be null, which memcpy must not see
   std::memcpy(out.mutable_bytes().data() + to * elem, in.bytes().data() + from * elem, count * elem);
 }
 

@@ -1,6 +1,8 @@
 // layout_transform and the Layout algebra it rests on.
 #include "lang/ops/layout.h"
 
+#include <array>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -105,24 +107,62 @@ std::vector<int64_t> convert_shape(const std::vector<int64_t>& shape, const Layo
   return out;
 }
 
+// The same index arithmetic as source_index, with what depends only on the
+// two layouts worked out once: weights are transformed at compile time (tens
+// of millions of elements for a CNN), so the loop keeps the logical
+// coordinates up to date as the destination index advances and allocates
+// nothing per element.
 Tensor transform_layout(const Tensor& value, const Layout& from, const Layout& to) {
   const TensorType& in = value.type();
   const TensorType out_type{convert_shape(in.shape, from, to), in.dtype};
   if (from == to) return value;
   const auto in_strides = contiguous_strides(in.shape);
   const size_t elem = dtype_bytes(in.dtype);
+  const auto& os = out_type.shape;
+  const size_t rank = os.size();
+  // Destination axis d moves logical coordinate slot[d] by step[d] per index.
+  std::vector<size_t> slot(rank);
+  std::vector<int64_t> step(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    const Layout::Axis& a = to.axes()[d];
+    const bool sub = a.factor != 0;
+    const char primal = sub ? static_cast<char>(a.name - 'a' + 'A') : a.name;
+    slot[d] = layout_axis_slot(primal);
+    const int64_t f = sub ? 0 : to.factor_of(a.name);
+    step[d] = sub ? 1 : (f ? f : 1);
+  }
+  // Source axis j reads logical slot src_slot[j]: divided by div[j] (outer
+  // part of a split axis), or modulo mod[j] (its sub axis), or as is.
+  struct SourceAxis {
+    size_t slot;
+    int64_t div, mod, stride;
+  };
+  std::vector<SourceAxis> source;
+  for (size_t j = 0; j < from.rank(); ++j) {
+    const Layout::Axis& a = from.axes()[j];
+    const bool sub = a.factor != 0;
+    const char primal = sub ? static_cast<char>(a.name - 'a' + 'A') : a.name;
+    source.push_back({layout_axis_slot(primal), sub ? 0 : from.factor_of(a.name), sub ? a.factor : 0, in_strides[j]});
+  }
   Tensor out(out_type);
   std::byte* o = out.mutable_bytes().data();
   const std::byte* x = value.bytes().data();
-  const auto& os = out_type.shape;
-  std::vector<int64_t> idx(os.size(), 0);
-  for (int64_t flat = 0; flat < out_type.element_count(); ++flat) {
-    const std::vector<int64_t> src = source_index(from, to, idx);
+  std::array<int64_t, 26> full{};
+  std::vector<int64_t> idx(rank, 0);
+  const int64_t count = out_type.element_count();
+  for (int64_t flat = 0; flat < count; ++flat) {
     int64_t offset = 0;
-    for (size_t d = 0; d < src.size(); ++d) offset += src[d] * in_strides[d];
+    for (const SourceAxis& a : source) {
+      const int64_t c = full[a.slot];
+      offset += (a.div ? c / a.div : a.mod ? c % a.mod : c) * a.stride;
+    }
     std::memcpy(o + static_cast<size_t>(flat) * elem, x + static_cast<size_t>(offset) * elem, elem);
-    for (size_t d = os.size(); d-- > 0;) {
-      if (++idx[d] < os[d]) break;
+    for (size_t d = rank; d-- > 0;) {
+      if (++idx[d] < os[d]) {
+        full[slot[d]] += step[d];
+        break;
+      }
+      full[slot[d]] -= step[d] * (os[d] - 1);
       idx[d] = 0;
     }
   }

@@ -10,15 +10,25 @@
 
 namespace modelc::lang {
 
+void check_window_attrs(std::initializer_list<int64_t> values) {
+  for (const int64_t v : values)
+    if (v > kMaxWindowAttr || v < -kMaxWindowAttr)
+      ops::type_error("a window attribute (kernel size, stride, dilation or padding) of " + std::to_string(v) +
+                      " is out of range: at most 2^31 in magnitude");
+}
+
 int64_t window_output_extent(int64_t input, int64_t window, int64_t stride, int64_t dilation, int64_t pad_before,
                              int64_t pad_after, bool ceil_mode) {
-  const int64_t effective = (window - 1) * dilation + 1;
-  const int64_t span = input + pad_before + pad_after - effective;
+  check_window_attrs({window, stride, dilation, pad_before, pad_after});
+  using Wide = __int128;  // exact here: every term is bounded by 2^63
+  const Wide effective = (Wide{window} - 1) * dilation + 1;
+  const Wide span = Wide{input} + pad_before + pad_after - effective;
   if (span < 0) return 0;
-  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  Wide out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
   // A window that would start entirely inside the end padding is dropped (ONNX/PyTorch ceil_mode rule).
-  if (ceil_mode && (out - 1) * stride >= input + pad_before) --out;
-  return out;
+  if (ceil_mode && (out - 1) * stride >= Wide{input} + pad_before) --out;
+  if (out > std::numeric_limits<int64_t>::max()) ops::type_error("the window's output extent does not fit in 64 bits");
+  return static_cast<int64_t>(out);
 }
 
 namespace {
@@ -78,9 +88,8 @@ std::vector<TensorType> conv2d_type(std::span<const TensorType> args, const Attr
   if (a.groups < 1 || x.shape[1] % a.groups != 0 || w.shape[0] % a.groups != 0)
     type_error("groups=" + std::to_string(a.groups) + " must divide input channels " + std::to_string(x.shape[1]) +
                " and output channels " + std::to_string(w.shape[0]));
-  if (w.shape[1] * a.groups != x.shape[1])
-    type_error("weight " + w.str() + " expects " + std::to_string(w.shape[1] * a.groups) + " input channels, input " +
-               x.str() + " has " + std::to_string(x.shape[1]));
+  if (checked_mul(w.shape[1], a.groups) != x.shape[1])
+    type_error("weight " + w.str() + " with groups=" + std::to_string(a.groups) + " does not fit the input channels of " + x.str());
   const int64_t oh = window_output_extent(x.shape[2], w.shape[2], a.strides[0], a.dilation[0], a.padding[0], a.padding[2], false);
   const int64_t ow = window_output_extent(x.shape[3], w.shape[3], a.strides[1], a.dilation[1], a.padding[1], a.padding[3], false);
   if (oh < 1 || ow < 1) type_error("the kernel " + w.str() + " does not fit the padded input " + x.str());
@@ -143,6 +152,7 @@ std::vector<TensorType> dense_type(std::span<const TensorType> args, const Attrs
   expect_rank(args[0], 2, "input");
   expect_rank(args[1], 2, "weight [units, in_features]");
   expect_float(args[0], "input");
+  expect_float(args[1], "weight");  // the kernel reads both as float32
   if (args[0].shape[1] != args[1].shape[1])
     type_error("input " + args[0].str() + " has " + std::to_string(args[0].shape[1]) + " features, weight " +
                args[1].str() + " expects " + std::to_string(args[1].shape[1]));
@@ -212,6 +222,8 @@ std::vector<Tensor> batch_matmul_reference(std::span<const Tensor> args, const A
 std::vector<TensorType> bias_add_type(std::span<const TensorType> args, const Attrs& attrs) {
   const int64_t axis = ops::normalize_axis(attrs_as<AxisAttrs>(attrs).axis, args[0].rank());
   expect_rank(args[1], 1, "bias");
+  expect_float(args[0], "input");  // the kernel reads both as float32
+  expect_float(args[1], "bias");
   if (args[1].shape[0] != args[0].shape[static_cast<size_t>(axis)])
     type_error("bias " + args[1].str() + " does not match axis " + std::to_string(axis) + " of " + args[0].str());
   return {args[0]};
@@ -233,8 +245,10 @@ std::vector<Tensor> bias_add_reference(std::span<const Tensor> args, const Attrs
 
 std::vector<TensorType> batch_norm_type(std::span<const TensorType> args, const Attrs& attrs) {
   const int64_t axis = ops::normalize_axis(attrs_as<BatchNormAttrs>(attrs).axis, args[0].rank());
+  expect_float(args[0], "input");  // the kernel reads every operand as float32
   for (size_t i = 1; i < 5; ++i) {
     expect_rank(args[i], 1, "scale/bias/mean/variance");
+    expect_float(args[i], "scale/bias/mean/variance");
     if (args[i].shape[0] != args[0].shape[static_cast<size_t>(axis)])
       type_error("parameter " + args[i].str() + " does not match channels of " + args[0].str());
   }

@@ -1,6 +1,8 @@
 // Attribute structs of the nn.* operators (registered in lang/ops/nn.cpp).
 #pragma once
 
+#include <initializer_list>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -70,7 +72,15 @@ struct AxisAttrs : AttrsOf<AxisAttrs> {
   template <typename V> void fields(V& v) { v("axis", axis); }
 };
 
-// Output spatial extent of a sliding window.
+// Kernel sizes, strides, dilations and paddings come from model files: the
+// window ops refuse magnitudes past 2^31 (no real model comes near), so that
+// the index arithmetic of the type rules and reference kernels cannot overflow.
+inline constexpr int64_t kMaxWindowAttr = int64_t{1} << 31;
+// Throws a type error when a value is past kMaxWindowAttr in magnitude.
+void check_window_attrs(std::initializer_list<int64_t> values);
+
+// Output spatial extent of a sliding window (0 when the window does not fit);
+// checks its attributes with check_window_attrs.
 int64_t window_output_extent(int64_t input, int64_t window, int64_t stride, int64_t dilation, int64_t pad_before,
                              int64_t pad_after, bool ceil_mode);
 

@@ -38,6 +38,8 @@ std::vector<Tensor> log_softmax_reference(std::span<const Tensor> args, const At
 std::vector<TensorType> layer_norm_type(std::span<const TensorType> args, const Attrs& attrs) {
   ops::normalize_axis(attrs_as<LayerNormAttrs>(attrs).axis, args[0].rank());
   ops::expect_float(args[0], "input");
+  ops::expect_float(args[1], "gamma");  // the kernel reads every operand as float32
+  ops::expect_float(args[2], "beta");
   for (size_t i = 1; i < 3; ++i)
     if (ops::broadcast_shapes(args[0].shape, args[i].shape) != args[0].shape)
       ops::type_error((i == 1 ? "gamma " : "beta ") + args[i].str() + " does not broadcast to the input " + args[0].str());

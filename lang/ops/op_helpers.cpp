@@ -4,6 +4,11 @@
 
 namespace modelc::lang::ops {
 
+int64_t checked_dim(std::optional<int64_t> dim, const std::string& what) {
+  if (!dim) type_error(what + " has more than 2^63 elements");
+  return *dim;
+}
+
 void expect_rank(const TensorType& t, size_t rank, const char* what) {
   if (t.rank() != rank)
     type_error(std::string("expects ") + what + " of rank " + std::to_string(rank) + ", found " + t.str());

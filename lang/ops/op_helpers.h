@@ -3,16 +3,22 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "lang/op.h"
+#include "support/checked_math.h"
 #include "support/diagnostic.h"
 
 namespace modelc::lang::ops {
 
 [[noreturn]] inline void type_error(const std::string& message) { throw Error(message); }
+
+// A dimension computed from a shape and attributes with support/checked_math.h:
+// nullopt (it does not fit in int64) is a type error "<what> has more than 2^63 elements".
+int64_t checked_dim(std::optional<int64_t> dim, const std::string& what);
 
 void expect_rank(const TensorType& t, size_t rank, const char* what);
 void expect_float(const TensorType& t, const char* what);

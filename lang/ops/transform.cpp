@@ -53,7 +53,7 @@ std::vector<int64_t> resolve_reshape(const std::vector<int64_t>& in, const std::
     } else if (out[i] < 0) {
       ops::type_error("reshape: dimension " + std::to_string(out[i]) + " is negative");
     } else {
-      known *= out[i];
+      known = ops::checked_dim(checked_mul(known, out[i]), "reshape: the new shape");
     }
   }
   if (inferred >= 0) {
@@ -228,7 +228,7 @@ std::vector<TensorType> concatenate_type(std::span<const TensorType> args, const
     for (size_t d = 0; d < t.rank(); ++d)
       if (d != axis && t.shape[d] != args[0].shape[d])
         ops::type_error("concatenate: " + t.str() + " differs from " + args[0].str() + " outside axis " + std::to_string(axis));
-    out.shape[axis] += t.shape[axis];
+    out.shape[axis] = ops::checked_dim(checked_add(out.shape[axis], t.shape[axis]), "concatenate: the result");
   }
   return {out};
 }
@@ -246,6 +246,7 @@ std::vector<Tensor> concatenate_reference(std::span<const Tensor> args, const At
   for (int64_t a = 0; a < outer; ++a)
     for (const Tensor& t : args) {
       const size_t chunk = static_cast<size_t>(t.type().shape[axis] * inner) * elem;
+      if (chunk == 0) continue;  // an empty operand's data() may be null, which memcpy must not see
       std::memcpy(o + offset, t.bytes().data() + static_cast<size_t>(a) * chunk, chunk);
       offset += chunk;
     }
@@ -287,6 +288,8 @@ void expect_integer(const TensorType& t, const char* what) {
 std::vector<TensorType> take_type(std::span<const TensorType> args, const Attrs& attrs) {
   const auto axis = static_cast<size_t>(ops::normalize_axis(attrs_as<TakeAttrs>(attrs).axis, args[0].rank()));
   expect_integer(args[1], "indices");
+  if (args[0].shape[axis] == 0 && args[1].element_count() > 0)
+    ops::type_error("take: indices " + args[1].str() + " index the empty axis " + std::to_string(axis) + " of " + args[0].str());
   TensorType out{{}, args[0].dtype};
   out.shape.assign(args[0].shape.begin(), args[0].shape.begin() + static_cast<std::ptrdiff_t>(axis));
   out.shape.insert(out.shape.end(), args[1].shape.begin(), args[1].shape.end());
@@ -317,10 +320,18 @@ std::vector<Tensor> take_reference(std::span<const Tensor> args, const Attrs& at
 // ---- gather_elements: out[i] = data[i with axis replaced by indices[i]] ----
 
 std::vector<TensorType> gather_elements_type(std::span<const TensorType> args, const Attrs& attrs) {
-  ops::normalize_axis(attrs_as<TakeAttrs>(attrs).axis, args[0].rank());
   expect_integer(args[1], "indices");
   if (args[1].rank() != args[0].rank())
     ops::type_error("indices " + args[1].str() + " must have the rank of the data " + args[0].str());
+  // Every output index is also a data index except along the axis, so the
+  // indices must not be larger than the data anywhere else (ONNX's rule).
+  const auto axis = static_cast<size_t>(ops::normalize_axis(attrs_as<TakeAttrs>(attrs).axis, args[0].rank()));
+  for (size_t d = 0; d < args[0].rank(); ++d)
+    if (d != axis && args[1].shape[d] > args[0].shape[d])
+      ops::type_error("indices " + args[1].str() + " are larger than the data " + args[0].str() + " along axis " +
+                      std::to_string(d));
+  if (args[0].shape[axis] == 0 && args[1].element_count() > 0)
+    ops::type_error("indices " + args[1].str() + " index the empty axis " + std::to_string(axis) + " of " + args[0].str());
   return {TensorType{args[1].shape, args[0].dtype}};
 }
 
@@ -373,7 +384,7 @@ std::vector<TensorType> tile_type(std::span<const TensorType> args, const Attrs&
   TensorType out = args[0];
   for (size_t d = 0; d < reps.size(); ++d) {
     if (reps[d] < 0) ops::type_error("tile: reps must be >= 0");
-    out.shape[d] *= reps[d];
+    out.shape[d] = ops::checked_dim(checked_mul(out.shape[d], reps[d]), "tile: axis " + std::to_string(d) + " repeated");
   }
   return {out};
 }
@@ -389,6 +400,9 @@ std::vector<Tensor> tile_reference(std::span<const Tensor> args, const Attrs&, s
 
 // ---- pad ----
 
+constexpr int64_t kMaxPadding = int64_t{1} << 62;
+
+
 std::vector<TensorType> pad_type(std::span<const TensorType> args, const Attrs& attrs) {
   const auto& a = attrs_as<PadAttrs>(attrs);
   const size_t rank = args[0].rank();
@@ -397,12 +411,18 @@ std::vector<TensorType> pad_type(std::span<const TensorType> args, const Attrs& 
                     " needs " + std::to_string(2 * rank));
   if (a.mode != "constant" && a.mode != "reflect" && a.mode != "edge")
     ops::type_error("nn.pad: mode '" + a.mode + "' is not constant, reflect or edge");
+  // The kernel subtracts a padding from an index: bounded, neither can overflow.
+  for (const int64_t p : a.pad_width)
+    if (p > kMaxPadding || p < -kMaxPadding) ops::type_error("nn.pad: padding " + std::to_string(p) + " is out of range");
   TensorType out = args[0];
   for (size_t d = 0; d < rank; ++d) {
-    out.shape[d] += a.pad_width[d] + a.pad_width[d + rank];
+    const std::optional<int64_t> padding = checked_add(a.pad_width[d], a.pad_width[d + rank]);
+    out.shape[d] = ops::checked_dim(padding ? checked_add(out.shape[d], *padding) : std::nullopt, "nn.pad: the result");
     if (out.shape[d] < 0) ops::type_error("nn.pad: negative padding removes more than axis " + std::to_string(d) + " has");
     if (a.mode == "reflect" && (a.pad_width[d] >= args[0].shape[d] || a.pad_width[d + rank] >= args[0].shape[d]))
       ops::type_error("nn.pad: reflect padding must be smaller than the axis it pads");
+    if (a.mode == "edge" && args[0].shape[d] == 0 && out.shape[d] > 0)
+      ops::type_error("nn.pad: edge padding of the empty axis " + std::to_string(d) + " has no edge to repeat");
   }
   return {out};
 }
@@ -457,6 +477,9 @@ std::vector<TensorType> resize_type(std::span<const TensorType> args, const Attr
     ops::type_error("resize: size and scales need one value per axis of " + args[0].str());
   if (a.mode != "nearest" && a.mode != "linear" && a.mode != "cubic")
     ops::type_error("resize: mode '" + a.mode + "' is not nearest, linear or cubic");
+  for (size_t d = 0; d < a.size.size(); ++d)
+    if (args[0].shape[d] == 0 && a.size[d] != 0)
+      ops::type_error("resize: axis " + std::to_string(d) + " of " + args[0].str() + " is empty, there is nothing to resize");
   for (const char* m : {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn"})
     if (a.coordinate_transformation_mode == m) return {TensorType{a.size, args[0].dtype}};
   ops::type_error("resize: coordinate_transformation_mode '" + a.coordinate_transformation_mode + "' is not supported");

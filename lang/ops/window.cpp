@@ -13,7 +13,11 @@ namespace modelc::lang {
 
 int64_t transposed_output_extent(int64_t input, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad_begin,
                                  int64_t pad_end, int64_t output_padding) {
-  return stride * (input - 1) + output_padding + (kernel - 1) * dilation + 1 - pad_begin - pad_end;
+  check_window_attrs({kernel, stride, dilation, pad_begin, pad_end, output_padding});
+  using Wide = __int128;  // exact here: every term is bounded by 2^63
+  const Wide out = Wide{stride} * (Wide{input} - 1) + output_padding + (Wide{kernel} - 1) * dilation + 1 - pad_begin - pad_end;
+  if (out > std::numeric_limits<int64_t>::max()) ops::type_error("the transposed window's output extent does not fit in 64 bits");
+  return out < std::numeric_limits<int64_t>::min() ? std::numeric_limits<int64_t>::min() : static_cast<int64_t>(out);
 }
 
 namespace {
@@ -44,6 +48,7 @@ std::vector<TensorType> conv2d_transpose_type(std::span<const TensorType> args, 
   expect_rank(x, 4, "input (NCHW)");
   expect_rank(w, 4, "weight (IOHW)");
   expect_float(x, "input");
+  expect_float(w, "weight");  // the kernel reads both as float32
   check_count(a.strides, 2, "strides", 1);
   check_count(a.dilation, 2, "dilation", 1);
   check_count(a.padding, 4, "padding", 0);
@@ -51,8 +56,9 @@ std::vector<TensorType> conv2d_transpose_type(std::span<const TensorType> args, 
   if (w.shape[0] != x.shape[1])
     type_error("weight " + w.str() + " expects " + std::to_string(w.shape[0]) + " input channels, input " + x.str() +
                " has " + std::to_string(x.shape[1]));
-  check_groups(a.groups, x.shape[1], w.shape[1] * a.groups);
-  std::vector<int64_t> shape{x.shape[0], w.shape[1] * a.groups};
+  const int64_t out_channels = ops::checked_dim(checked_mul(w.shape[1], a.groups), "conv2d_transpose: the output channels");
+  check_groups(a.groups, x.shape[1], out_channels);
+  std::vector<int64_t> shape{x.shape[0], out_channels};
   for (size_t d = 0; d < 2; ++d) {
     const int64_t extent = transposed_output_extent(x.shape[d + 2], w.shape[d + 2], a.strides[d], a.dilation[d],
                                                     a.padding[d], a.padding[d + 2], a.output_padding[d]);
@@ -104,13 +110,13 @@ std::vector<TensorType> conv3d_type(std::span<const TensorType> args, const Attr
   expect_rank(x, 5, "input (NCDHW)");
   expect_rank(w, 5, "weight (OIDHW)");
   expect_float(x, "input");
+  expect_float(w, "weight");  // the kernel reads both as float32
   check_count(a.strides, 3, "strides", 1);
   check_count(a.dilation, 3, "dilation", 1);
   check_count(a.padding, 6, "padding", 0);
   check_groups(a.groups, x.shape[1], w.shape[0]);
-  if (w.shape[1] * a.groups != x.shape[1])
-    type_error("weight " + w.str() + " expects " + std::to_string(w.shape[1] * a.groups) + " input channels, input " +
-               x.str() + " has " + std::to_string(x.shape[1]));
+  if (checked_mul(w.shape[1], a.groups) != x.shape[1])
+    type_error("weight " + w.str() + " with groups=" + std::to_string(a.groups) + " does not fit the input channels of " + x.str());
   std::vector<int64_t> shape{x.shape[0], w.shape[0]};
   for (size_t d = 0; d < 3; ++d) {
     const int64_t extent = window_output_extent(x.shape[d + 2], w.shape[d + 2], a.strides[d], a.dilation[d], a.padding[d],

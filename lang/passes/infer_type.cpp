@@ -1,8 +1,11 @@
 // InferType: computes the type of every binding from its op's type rule (or
 // its callee's result types), function by function in definition order.
 // Errors name the binding, the op, where it came from (ONNX node, YAML layer)
-// and what the rule expected.
+// and what the rule expected. Every type is checked against the model's
+// limits (PassContext::limits), so that no later pass or kernel allocates a
+// tensor a hostile model asked for.
 #include "lang/pass.h"
+#include "lang/size_limits.h"
 #include "support/diagnostic.h"
 
 namespace modelc::lang {
@@ -29,7 +32,7 @@ std::vector<TensorType> call_type(const Module& module, const Binding& b, const 
 
 }  // namespace
 
-Module infer_type(const Module& module, const PassContext&) {
+Module infer_type(const Module& module, const PassContext& context) {
   Module out = module;
   for (Function& fn : out.functions) {
     for (size_t i = 0; i < fn.body.size(); ++i) {
@@ -47,6 +50,8 @@ Module infer_type(const Module& module, const PassContext&) {
         } else {
           b.types = call_type(out, b, args);
         }
+        for (size_t o = 0; o < b.types.size(); ++o)
+          check_tensor_size(b.types[o], context.limits, b.types.size() == 1 ? "the result" : "result " + std::to_string(o));
       } catch (const Error& e) {
         Diagnostic d = e.diagnostics().front();
         d.message = describe(fn, i, b) + ": " + d.message;

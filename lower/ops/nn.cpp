@@ -29,13 +29,13 @@ LoweredOp lower_pool2d_any_layout(std::span<const TensorFunc> args, const LowerC
     const std::vector<Expr> o = logical_index(layout, v);
     const Expr ix = o[3] * static_cast<int>(a.strides[1]) + r.x * static_cast<int>(a.dilation[1]) - static_cast<int>(a.padding[1]);
     const Expr iy = o[2] * static_cast<int>(a.strides[0]) + r.y * static_cast<int>(a.dilation[0]) - static_cast<int>(a.padding[0]);
-    if (kMax) return Halide::maximum(padded(ix, iy, o[1], o[0]));
+    if (kMax) return Halide::maximum(padded(ix, iy, o[1], o[0]), ctx.name + "_maximum");
     const int hi_x = a.count_include_pad ? W + static_cast<int>(a.padding[3]) : W;
     const int hi_y = a.count_include_pad ? H + static_cast<int>(a.padding[2]) : H;
     const int lo_x = a.count_include_pad ? -static_cast<int>(a.padding[1]) : 0;
     const int lo_y = a.count_include_pad ? -static_cast<int>(a.padding[0]) : 0;
-    const Expr counted = Halide::sum(Halide::select(ix >= lo_x && ix < hi_x && iy >= lo_y && iy < hi_y, 1, 0));
-    return Halide::sum(padded(ix, iy, o[1], o[0])) / Halide::cast<float>(Halide::max(counted, 1));
+    const Expr counted = Halide::sum(Halide::select(ix >= lo_x && ix < hi_x && iy >= lo_y && iy < hi_y, 1, 0), ctx.name + "_sum");
+    return Halide::sum(padded(ix, iy, o[1], o[0]), ctx.name + "_sum") / Halide::cast<float>(Halide::max(counted, 1));
   });
   ScheduleHook schedule = [layout](const ScheduleContext& sc) { schedule_blocked(sc, layout, Func(), {}, {}); };
   return {value, schedule, {}};
@@ -60,10 +60,10 @@ LoweredOp lower_dense(std::span<const TensorFunc> args, const LowerContext& ctx)
   if (KO > 0) partial(u, j, i) += x(ro * lanes + u, i) * w(ro * lanes + u, j);
   Func dot(ctx.name + "_dot");
   RDom ru(0, lanes, ctx.name + "_ru");
-  Expr total = Halide::sum(partial(ru, j, i));
+  Expr total = Halide::sum(partial(ru, j, i), ctx.name + "_sum");
   if (tail > 0) {
     RDom rt(KO * lanes, tail, ctx.name + "_rt");
-    total += Halide::sum(x(rt, i) * w(rt, j));
+    total += Halide::sum(x(rt, i) * w(rt, j), ctx.name + "_sum");
   }
   dot(j, i) = total;
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return dot(v[1], v[0]); });
@@ -199,14 +199,14 @@ LoweredOp lower_pool2d(std::span<const TensorFunc> args, const LowerContext& ctx
   TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& v) {
     const Expr ix = v[3] * static_cast<int>(a.strides[1]) + r.x * static_cast<int>(a.dilation[1]) - static_cast<int>(a.padding[1]);
     const Expr iy = v[2] * static_cast<int>(a.strides[0]) + r.y * static_cast<int>(a.dilation[0]) - static_cast<int>(a.padding[0]);
-    if (kMax) return Halide::maximum(padded(ix, iy, v[1], v[0]));
+    if (kMax) return Halide::maximum(padded(ix, iy, v[1], v[0]), ctx.name + "_maximum");
     // Window cells inside the input, or inside the padding when count_include_pad.
     const int hi_x = a.count_include_pad ? W + static_cast<int>(a.padding[3]) : W;
     const int hi_y = a.count_include_pad ? H + static_cast<int>(a.padding[2]) : H;
     const int lo_x = a.count_include_pad ? -static_cast<int>(a.padding[1]) : 0;
     const int lo_y = a.count_include_pad ? -static_cast<int>(a.padding[0]) : 0;
-    const Expr counted = Halide::sum(Halide::select(ix >= lo_x && ix < hi_x && iy >= lo_y && iy < hi_y, 1, 0));
-    return Halide::sum(padded(ix, iy, v[1], v[0])) / Halide::cast<float>(Halide::max(counted, 1));
+    const Expr counted = Halide::sum(Halide::select(ix >= lo_x && ix < hi_x && iy >= lo_y && iy < hi_y, 1, 0), ctx.name + "_sum");
+    return Halide::sum(padded(ix, iy, v[1], v[0]), ctx.name + "_sum") / Halide::cast<float>(Halide::max(counted, 1));
   });
   return {value, pooling_schedule(t), {}};
 }
@@ -224,7 +224,7 @@ LoweredOp lower_global_avg_pool(std::span<const TensorFunc> args, const LowerCon
     std::vector<Expr> idx(v.begin(), v.end());
     idx[h_axis] = r.y;
     idx[w_axis] = r.x;
-    return Halide::sum(args[0].at(idx)) * inv;
+    return Halide::sum(args[0].at(idx), ctx.name + "_sum") * inv;
   });
   // Channels are contiguous in the result: the channel block, or C itself.
   const int sub = layout.position_of('c');
@@ -252,14 +252,14 @@ LoweredOp lower_softmax(std::span<const TensorFunc> args, const LowerContext& ct
     return idx;
   };
   TensorFunc mx = define(ctx.name + "_max", t, [&](const std::vector<Var>& v) {
-    return Halide::maximum(args[0].at(with_axis(v, r.x)));
+    return Halide::maximum(args[0].at(with_axis(v, r.x)), ctx.name + "_maximum");
   });
   TensorFunc e = define(ctx.name + "_exp", t, [&](const std::vector<Var>& v) {
     std::vector<Expr> idx(v.begin(), v.end());
     return Halide::exp(args[0].at(idx) - mx.at(with_axis(v, 0)));
   });
   TensorFunc sum = define(ctx.name + "_sum", t, [&](const std::vector<Var>& v) {
-    return Halide::sum(e.at(with_axis(v, r.x)));
+    return Halide::sum(e.at(with_axis(v, r.x)), ctx.name + "_sum");
   });
   TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& v) {
     std::vector<Expr> idx(v.begin(), v.end());

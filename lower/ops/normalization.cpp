@@ -27,10 +27,10 @@ LoweredOp lower_log_softmax(std::span<const TensorFunc> args, const LowerContext
   lang::TensorType stat_type = t;
   stat_type.shape[axis] = 1;
   TensorFunc mx = define(ctx.name + "_max", stat_type, [&](const std::vector<Var>& v) {
-    return Halide::maximum(args[0].at(with_axis(v, r.x)));
+    return Halide::maximum(args[0].at(with_axis(v, r.x)), ctx.name + "_maximum");
   });
   TensorFunc log_sum = define(ctx.name + "_logsum", stat_type, [&](const std::vector<Var>& v) {
-    return Halide::log(Halide::sum(Halide::exp(args[0].at(with_axis(v, r.x)) - mx.at(with_axis(v, 0)))));
+    return Halide::log(Halide::sum(Halide::exp(args[0].at(with_axis(v, r.x)) - mx.at(with_axis(v, 0))), ctx.name + "_sum"));
   });
   TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& v) {
     return args[0].at(std::vector<Expr>(v.begin(), v.end())) - mx.at(with_axis(v, 0)) - log_sum.at(with_axis(v, 0));
@@ -71,11 +71,11 @@ LoweredOp lower_layer_norm(std::span<const TensorFunc> args, const LowerContext&
   for (size_t d = axis; d < t.rank(); ++d) stat_type.shape[d] = 1;
   const float inv_count = 1.f / static_cast<float>(count);
   TensorFunc mean = define(ctx.name + "_mean", stat_type, [&](const std::vector<Var>& v) {
-    return Halide::sum(args[0].at(over_axes(v))) * inv_count;
+    return Halide::sum(args[0].at(over_axes(v)), ctx.name + "_sum") * inv_count;
   });
   TensorFunc inv_std = define(ctx.name + "_invstd", stat_type, [&](const std::vector<Var>& v) {
     const Expr d = args[0].at(over_axes(v)) - mean.at(stat_index(v));
-    return 1.f / Halide::sqrt(Halide::sum(d * d) * inv_count + static_cast<float>(a.epsilon));
+    return 1.f / Halide::sqrt(Halide::sum(d * d, ctx.name + "_sum") * inv_count + static_cast<float>(a.epsilon));
   });
   TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& v) {
     const Expr x = args[0].at(std::vector<Expr>(v.begin(), v.end()));

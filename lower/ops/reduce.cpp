@@ -41,11 +41,11 @@ ComputeRule reduce_rule(Reducer reducer) {
       }
       const Expr x = args[0].at(idx);
       switch (reducer) {
-        case Reducer::sum: return Halide::sum(x);
-        case Reducer::mean: return Halide::sum(Halide::cast<float>(x)) / static_cast<float>(count);
-        case Reducer::max: return Halide::maximum(x);
-        case Reducer::min: return Halide::minimum(x);
-        case Reducer::prod: return Halide::product(x);
+        case Reducer::sum: return Halide::sum(x, ctx.name + "_sum");
+        case Reducer::mean: return Halide::sum(Halide::cast<float>(x), ctx.name + "_sum") / static_cast<float>(count);
+        case Reducer::max: return Halide::maximum(x, ctx.name + "_maximum");
+        case Reducer::min: return Halide::minimum(x, ctx.name + "_minimum");
+        case Reducer::prod: return Halide::product(x, ctx.name + "_product");
       }
       return x;
     });
@@ -86,7 +86,7 @@ LoweredOp lower_arg_reduce(std::span<const TensorFunc> args, const LowerContext&
         idx.push_back(v[out_axis++]);
       }
     }
-    const Halide::Tuple best = kMax ? Halide::argmax(args[0].at(idx)) : Halide::argmin(args[0].at(idx));
+    const Halide::Tuple best = kMax ? Halide::argmax(args[0].at(idx), ctx.name + "_argmax") : Halide::argmin(args[0].at(idx), ctx.name + "_argmin");
     return a.select_last_index ? n - 1 - best[0] : best[0];
   });
   return {value, {}, {}};
@@ -101,7 +101,7 @@ LoweredOp lower_cumsum(std::span<const TensorFunc> args, const LowerContext& ctx
     const Expr i = v[axis];
     const Expr included = a.reverse ? (a.exclusive ? r.x > i : r.x >= i) : (a.exclusive ? r.x < i : r.x <= i);
     const Expr x = args[0].at(with_axis(v, axis, r.x));
-    return Halide::sum(Halide::select(included, x, Halide::cast(x.type(), 0)));
+    return Halide::sum(Halide::select(included, x, Halide::cast(x.type(), 0)), ctx.name + "_sum");
   });
   return {value, {}, {}};
 }
@@ -119,14 +119,14 @@ LoweredOp lower_topk(std::span<const TensorFunc> args, const LowerContext& ctx) 
     const Expr mine = args[0].at(std::vector<Expr>(v.begin(), v.end()));
     const Expr other = args[0].at(with_axis(v, axis, r.x));
     const Expr before = a.largest ? other > mine : other < mine;
-    return Halide::sum(Halide::select(before || (other == mine && r.x < v[axis]), 1, 0));
+    return Halide::sum(Halide::select(before || (other == mine && r.x < v[axis]), 1, 0), ctx.name + "_sum");
   });
   RDom s(0, static_cast<int>(in.shape[axis]), ctx.name + "_s");
   TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& v) {
     const Expr hit = rank.at(with_axis(v, axis, s.x)) == v[axis];
-    if (a.ret_type == "indices") return Halide::sum(Halide::select(hit, Halide::cast<int64_t>(s.x), Halide::cast<int64_t>(0)));
+    if (a.ret_type == "indices") return Halide::sum(Halide::select(hit, Halide::cast<int64_t>(s.x), Halide::cast<int64_t>(0)), ctx.name + "_sum");
     const Expr x = args[0].at(with_axis(v, axis, s.x));
-    return Halide::sum(Halide::select(hit, x, Halide::cast(x.type(), 0)));
+    return Halide::sum(Halide::select(hit, x, Halide::cast(x.type(), 0)), ctx.name + "_sum");
   });
   return {value, {}, {rank.func}};
 }

@@ -102,15 +102,15 @@ LoweredOp lower_pool3d(std::span<const TensorFunc> args, const LowerContext& ctx
     };
     const Expr iz = at(0, v[2], r.z), iy = at(1, v[3], r.y), ix = at(2, v[4], r.x);
     const Expr x = padded(ix, iy, iz, v[1], v[0]);
-    if (kMax) return Halide::maximum(x);
+    if (kMax) return Halide::maximum(x, ctx.name + "_maximum");
     // Window cells inside the input, or inside the padding when count_include_pad.
     auto counted_axis = [&](size_t d, Expr i) {
       const int lo = a.count_include_pad ? -static_cast<int>(a.padding[d]) : 0;
       const int hi = static_cast<int>(s[d + 2]) + (a.count_include_pad ? static_cast<int>(a.padding[d + 3]) : 0);
       return i >= lo && i < hi;
     };
-    const Expr counted = Halide::sum(Halide::select(counted_axis(0, iz) && counted_axis(1, iy) && counted_axis(2, ix), 1, 0));
-    return Halide::sum(x) / Halide::cast<float>(Halide::max(counted, 1));
+    const Expr counted = Halide::sum(Halide::select(counted_axis(0, iz) && counted_axis(1, iy) && counted_axis(2, ix), 1, 0), ctx.name + "_sum");
+    return Halide::sum(x, ctx.name + "_sum") / Halide::cast<float>(Halide::max(counted, 1));
   });
   return {value, planar_schedule(t, Func(), {}), {}};
 }

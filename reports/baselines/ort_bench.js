@@ -1,59 +1,64 @@
 #!/usr/bin/env node
-// ONNX Runtime (CPU, via onnxruntime-node) as a baseline for modelc reports.
+// ONNX Runtime (CPU, via onnxruntime-node) as a baseline for modelc reports:
+// a small server that holds one InferenceSession and runs it on request, so
+// that reports/onnxruntime_session.cpp can interleave its timed runs with
+// modelc's (reports/rounds.h) instead of timing it alone in one process call.
 //
-// Runs one .onnx model on one float32 .npy input the way reports/benchmark.cpp
-// measures modelc artifacts: `warmup` untimed runs, then timed runs until both
-// `repeats` runs and `min_seconds` have passed. Prints exactly one JSON line on
-// stdout, so a caller (reports/onnxruntime_baseline.cpp) can parse it:
-//   {"status":"ok","median_ms":..,"p90_ms":..,..,"samples_ms":[..],"output":"<npy>"}
-//   {"status":"unavailable","note":"..."}   onnxruntime-node cannot be loaded
-//   {"status":"failed","note":"..."}        the model or the input was refused
+//   node ort_bench.js --model M.onnx --input X.npy [--threads 1] [--modules DIR/node_modules]
+//   node ort_bench.js --one-op [--threads 1] [--modules DIR/node_modules]
 //
-// Usage:
-//   node ort_bench.js --model M.onnx --input X.npy [--output Y.npy] [--threads 1]
-//       [--warmup 10] [--repeats 50] [--min-seconds 0.5] [--modules DIR/node_modules]
-// --modules names the node_modules folder holding onnxruntime-node (default:
-// $MODELC_CACHE/node_modules, else ~/.cache/modelc/node_modules, else Node's
-// own module resolution).
+// --one-op builds, in memory, a model of one Add of a 1-element float32
+// tensor to itself (the ONNX bytes are written below, field by field): timing
+// it gives the fixed cost of one call through this binding, which a small
+// model's figure must be read against.
+//
+// It prints one JSON line when the session is ready, then answers each
+// command read from stdin with one JSON line:
+//   (start)        {"status":"ready","version":"1.30.0","input_name":..,"output_name":..}
+//                  {"status":"unavailable","note":..}   onnxruntime-node cannot be loaded (then exits)
+//                  {"status":"failed","note":..}        the model or the input was refused (then exits)
+//   run N          {"status":"ok","samples_ms":[..N run times..]}   each run timed with process.hrtime
+//   output PATH    {"status":"ok","output_name":..}      the first output of the last run, as float32 .npy
+//   quit (or EOF)  exits
+// A command that fails answers {"status":"failed","note":..} and the server
+// keeps going. --modules names the node_modules folder holding
+// onnxruntime-node (default: $MODELC_CACHE/node_modules, else
+// ~/.cache/modelc/node_modules, else Node's own module resolution).
 'use strict';
 
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const readline = require('readline');
 
 const INSTALL_HINT = 'install it with scripts/install-onnxruntime.sh';
-const MAX_TIMED_RUNS = 100000;  // same cap as reports/benchmark.cpp
 
 function emit(object) {
   process.stdout.write(JSON.stringify(object) + '\n');
 }
 
 function parseArguments(argv) {
-  const options = {
-    model: null, input: null, output: null, threads: 1, warmup: 10, repeats: 50,
-    minSeconds: 0.5, modules: null,
-  };
-  const numeric = {'--threads': 'threads', '--warmup': 'warmup', '--repeats': 'repeats',
-                   '--min-seconds': 'minSeconds'};
-  const textual = {'--model': 'model', '--input': 'input', '--output': 'output',
-                   '--modules': 'modules'};
-  for (let i = 0; i < argv.length; i += 2) {
+  const options = {model: null, input: null, threads: 1, modules: null, oneOp: false};
+  for (let i = 0; i < argv.length; ++i) {
     const flag = argv[i];
-    const value = argv[i + 1];
+    if (flag === '--one-op') {
+      options.oneOp = true;
+      continue;
+    }
+    const value = argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (flag in textual) {
-      options[textual[flag]] = value;
-    } else if (flag in numeric) {
+    if (flag === '--model') options.model = value;
+    else if (flag === '--input') options.input = value;
+    else if (flag === '--modules') options.modules = value;
+    else if (flag === '--threads') {
       const number = Number(value);
-      if (!Number.isFinite(number) || number < 0) throw new Error(`${flag} expects a number >= 0, got '${value}'`);
-      options[numeric[flag]] = number;
+      if (!Number.isInteger(number) || number < 1) throw new Error(`--threads expects an integer >= 1, got '${value}'`);
+      options.threads = number;
     } else {
       throw new Error(`unknown argument '${flag}'`);
     }
   }
-  if (!options.model || !options.input) throw new Error('--model and --input are required');
-  if (!options.output) options.output = path.join(os.tmpdir(), `modelc-ort-output-${process.pid}.npy`);
-  options.threads = Math.max(1, Math.floor(options.threads));
+  if (!options.oneOp && (!options.model || !options.input)) throw new Error('--model and --input are required');
   return options;
 }
 
@@ -101,28 +106,42 @@ function writeNpyFloat32(file, dims, data) {
   fs.writeFileSync(file, Buffer.concat([prefix, Buffer.from(header, 'latin1'), payload]));
 }
 
-// ---- statistics (same definitions as reports/benchmark.cpp) -----------------
+// ---- the one-op model, in protobuf wire format (onnx/onnx.proto) ------------
 
-function percentile(sorted, p) {
-  const rank = (p / 100) * (sorted.length - 1);
-  const lower = Math.floor(rank);
-  const upper = Math.min(lower + 1, sorted.length - 1);
-  return sorted[lower] + (sorted[upper] - sorted[lower]) * (rank - lower);
+function varint(n) {
+  const bytes = [];
+  while (n > 0x7f) {
+    bytes.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  bytes.push(n);
+  return Buffer.from(bytes);
+}
+const intField = (field, n) => Buffer.concat([varint(field << 3), varint(n)]);
+const bytesField = (field, bytes) => Buffer.concat([varint((field << 3) | 2), varint(bytes.length), bytes]);
+const stringField = (field, text) => bytesField(field, Buffer.from(text, 'utf8'));
+
+// ValueInfoProto{name, type: TypeProto{tensor_type: {elem_type: FLOAT, shape: [1]}}}
+function floatVectorOfOne(name) {
+  const dimension = intField(1, 1);                        // Dimension.dim_value = 1
+  const shape = bytesField(1, dimension);                  // TensorShapeProto.dim
+  const tensor = Buffer.concat([intField(1, 1), bytesField(2, shape)]);  // elem_type FLOAT (1), shape
+  const type = bytesField(1, tensor);                      // TypeProto.tensor_type
+  return Buffer.concat([stringField(1, name), bytesField(2, type)]);
 }
 
-function summarize(samples) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
-  const variance = samples.length > 1
-    ? samples.reduce((a, b) => a + (b - mean) * (b - mean), 0) / (samples.length - 1) : 0;
-  return {
-    median_ms: percentile(sorted, 50), p90_ms: percentile(sorted, 90), p99_ms: percentile(sorted, 99),
-    min_ms: sorted[0], max_ms: sorted[sorted.length - 1], mean_ms: mean, stddev_ms: Math.sqrt(variance),
-    throughput_per_s: 1000 / mean,
-  };
+function oneOpModel() {
+  const node = Buffer.concat([stringField(1, 'x'), stringField(1, 'x'), stringField(2, 'y'), stringField(3, 'add'),
+                              stringField(4, 'Add')]);
+  const graph = Buffer.concat([bytesField(1, node), stringField(2, 'one_op'), bytesField(11, floatVectorOfOne('x')),
+                               bytesField(12, floatVectorOfOne('y'))]);
+  const opset = Buffer.concat([stringField(1, ''), intField(2, 13)]);
+  const model = Buffer.concat([intField(1, 8), stringField(2, 'modelc ort_bench.js'), bytesField(7, graph),
+                               bytesField(8, opset)]);
+  return new Uint8Array(model.buffer, model.byteOffset, model.byteLength);
 }
 
-// ---- main --------------------------------------------------------------------
+// ---- the server ------------------------------------------------------------
 
 function loadOnnxRuntime(modules) {
   const candidates = [];
@@ -141,6 +160,45 @@ function loadOnnxRuntime(modules) {
   return {failures};
 }
 
+function firstLine(error) {
+  return String(error && error.message ? error.message : error).split('\n')[0];
+}
+
+async function serve(session, feeds, ort, commands) {
+  let outputs = null;
+  for await (const line of commands) {
+    const words = line.trim().split(/\s+/);
+    try {
+      if (words[0] === 'run') {
+        const count = Number(words[1]);
+        if (!Number.isInteger(count) || count < 0) throw new Error(`'run' expects a count, got '${words[1]}'`);
+        const samples = new Array(count);
+        for (let i = 0; i < count; ++i) {
+          const before = process.hrtime.bigint();
+          outputs = await session.run(feeds);
+          samples[i] = Number(process.hrtime.bigint() - before) / 1e6;
+        }
+        emit({status: 'ok', samples_ms: samples});
+      } else if (words[0] === 'output') {
+        const file = line.trim().slice('output'.length).trim();
+        if (!file) throw new Error("'output' expects a file name");
+        if (!outputs) outputs = await session.run(feeds);
+        const name = session.outputNames[0];
+        const first = outputs[name];
+        if (first.type !== 'float32') throw new Error(`output '${name}' is ${first.type}, not float32`);
+        writeNpyFloat32(file, first.dims, first.data);
+        emit({status: 'ok', output_name: name});
+      } else if (words[0] === 'quit') {
+        return;
+      } else if (words[0] !== '') {
+        throw new Error(`unknown command '${words[0]}' (expected run, output or quit)`);
+      }
+    } catch (error) {
+      emit({status: 'failed', note: `onnxruntime: ${firstLine(error)}`});
+    }
+  }
+}
+
 async function main() {
   let options;
   try {
@@ -156,56 +214,35 @@ async function main() {
     return 0;
   }
 
+  let session, feeds;
   try {
-    const input = readNpyFloat32(options.input);
-    const session = await ort.InferenceSession.create(options.model, {
+    const sessionOptions = {
       executionProviders: ['cpu'],
       intraOpNumThreads: options.threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
-    });
+    };
+    session = await ort.InferenceSession.create(options.oneOp ? oneOpModel() : options.model, sessionOptions);
     if (session.inputNames.length !== 1) {
       throw new Error(`the model has ${session.inputNames.length} inputs; ort_bench.js feeds exactly one`);
     }
-    const feeds = {[session.inputNames[0]]: new ort.Tensor('float32', input.data, input.dims)};
-
-    let outputs;
-    for (let i = 0; i < options.warmup; ++i) outputs = await session.run(feeds);
-
-    const samples = [];
-    const start = process.hrtime.bigint();
-    const minNanoseconds = BigInt(Math.round(options.minSeconds * 1e9));
-    const maxRuns = Math.max(options.repeats, MAX_TIMED_RUNS);
-    while (samples.length < maxRuns) {
-      const before = process.hrtime.bigint();
-      outputs = await session.run(feeds);
-      const after = process.hrtime.bigint();
-      samples.push(Number(after - before) / 1e6);
-      if (samples.length >= Math.max(options.repeats, 1) && after - start >= minNanoseconds) break;
-    }
-
-    const first = outputs[session.outputNames[0]];
-    if (first.type !== 'float32') throw new Error(`output '${session.outputNames[0]}' is ${first.type}, not float32`);
-    writeNpyFloat32(options.output, first.dims, first.data);
-
-    emit({
-      status: 'ok',
-      ...summarize(samples),
-      warmup: options.warmup,
-      repeats: samples.length,
-      threads: options.threads,
-      version: ort.env.versions.node || ort.env.versions.common || '',
-      input_name: session.inputNames[0],
-      output_name: session.outputNames[0],
-      output: options.output,
-      samples_ms: samples,
-    });
-    return 0;
+    const input = options.oneOp ? {dims: [1], data: new Float32Array([1])} : readNpyFloat32(options.input);
+    feeds = {[session.inputNames[0]]: new ort.Tensor('float32', input.data, input.dims)};
   } catch (error) {
-    emit({status: 'failed', note: `onnxruntime: ${error.message.split('\n')[0]}`});
+    emit({status: 'failed', note: `onnxruntime: ${firstLine(error)}`});
     return 1;
   }
+
+  emit({
+    status: 'ready',
+    version: ort.env.versions.node || ort.env.versions.common || '',
+    threads: options.threads,
+    input_name: session.inputNames[0],
+    output_name: session.outputNames[0],
+  });
+  await serve(session, feeds, ort, readline.createInterface({input: process.stdin, terminal: false}));
+  return 0;
 }
 
 main().then((code) => { process.exitCode = code; });

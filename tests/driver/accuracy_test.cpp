@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "driver/evaluate.h"
+#include "driver/measure.h"
 #include "driver/pipeline.h"
 #include "support/file_io.h"
 #include "tests/driver/test_util.h"
@@ -25,13 +26,6 @@ spec::Recipe cnn_with_seed(const test::TempDir& tmp, int seed) {
   return spec::load_recipe(tmp.write("cnn" + std::to_string(seed) + ".yaml", text));
 }
 
-driver::EvaluationOptions quick() {
-  driver::EvaluationOptions o;
-  o.benchmark = {0, 2, 0.0};
-  o.threads = 1;
-  return o;
-}
-
 }  // namespace
 
 TEST_CASE("an artifact whose outputs differ from the reference fails and says which output") {
@@ -43,15 +37,26 @@ TEST_CASE("an artifact whose outputs differ from the reference fails and says wh
   const lang::Module right = driver::import_model(recipe);
   const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, right);
 
-  const reports::VariantResult ok = driver::evaluate(recipe, right, a, inputs, quick());
+  driver::MeasureOptions quick;
+  quick.benchmark = {.warmup = 0, .repeats = 2, .min_seconds = 0.0, .rounds = 2};
+  quick.threads = 1;
+  quick.measure_peak = false;
+  const reports::Results measured = driver::measure_artifacts(recipe, {a}, quick);
+  REQUIRE(measured.results.size() == 1);
+  const reports::VariantResult& ok = measured.results.front();
   CHECK(ok.status == reports::RunStatus::ok);
   REQUIRE(ok.accuracy);
   CHECK(*ok.accuracy->allclose);
-  CHECK(ok.latency);
+  REQUIRE(ok.latency);
+  CHECK(ok.latency->rounds == 2);
+  CHECK(ok.samples_ms.size() == 2);
+  REQUIRE(ok.baselines.size() == 1);  // the reference interpreter, timed in the same rounds
+  CHECK(ok.baselines[0].name == "reference");
+  CHECK(ok.baselines[0].samples_ms.size() == 2);
 
   // The same network with other weights: same names, shapes and dtypes, other numbers.
   const lang::Module other = driver::import_model(cnn_with_seed(tmp, 8));
-  const reports::VariantResult wrong = driver::evaluate(recipe, other, a, inputs, quick());
+  const reports::VariantResult wrong = driver::check_artifact(a, inputs, driver::run_reference(other, inputs), 1);
   CHECK(wrong.status == reports::RunStatus::failed);
   REQUIRE(wrong.accuracy);
   CHECK_FALSE(*wrong.accuracy->allclose);

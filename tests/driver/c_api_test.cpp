@@ -75,11 +75,29 @@ TEST_CASE("two models link into one program: only their API symbols are global")
 }
 
 // Each instance keeps the thread count it was created with, whatever the
-// other instances asked for (tests/driver/threads_user.c watches /proc).
+// other instances asked for (tests/driver/threads_user.c watches /proc). The
+// model's parallel loops must outlast a worker's wake-up (tens of
+// microseconds) for the workers to take iterations at all, so its layers are
+// ResNet-sized (about 2 ms a run on one core).
 TEST_CASE("thread counts are per instance: create(0) then create(1) keeps both" *
           doctest::skip(std::thread::hardware_concurrency() < 2)) {
   test::TempDir tmp;
-  const spec::Recipe recipe = spec::load_recipe(test::source_root() / "examples/quickstart/cnn.yaml");
+  const spec::Recipe recipe = spec::load_recipe(tmp.write("recipe.yaml", R"(apiVersion: modelc/v1
+kind: Recipe
+metadata: {name: quickstart-cnn, version: 1.0.0}
+model:
+  graph:
+    seed: 3
+    inputs:
+      - {name: image, shape: [1, 64, 56, 56], dtype: float32}
+    layers:
+      - {op: conv2d, name: conv1, filters: 64, kernel: 3, padding: same}
+      - {op: relu, name: relu1}
+      - {op: conv2d, name: conv2, filters: 64, kernel: 3, padding: same}
+    outputs: [conv2]
+targets:
+  host: {device: host}
+)"));
   driver::CompileOptions options;
   options.out_dir = tmp.path() / "out";
   const driver::CompiledArtifact a = driver::compile(recipe, options).front();

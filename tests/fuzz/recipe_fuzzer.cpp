@@ -64,9 +64,11 @@ void write(const fs::path& path, std::string_view text) {
   std::ofstream(path, std::ios::binary).write(text.data(), static_cast<std::streamsize>(text.size()));
 }
 
-// The scratch folder, made once per process and removed at exit.
+// The scratch folder, made once per process and removed at exit. Never
+// freed: the atexit handler, registered while `dir` is being made, runs after
+// the destructor of a plain static `dir` (a use-after-free when replaying).
 const fs::path& scratch() {
-  static const fs::path dir = [] {
+  static const fs::path* const dir = new fs::path([] {
     std::string name = (fs::temp_directory_path() / "modelc-fuzz-XXXXXX").string();
     if (::mkdtemp(name.data()) == nullptr) std::abort();
     const fs::path d = name;
@@ -79,11 +81,11 @@ const fs::path& scratch() {
       write(d / f, "");
     std::atexit([] {
       std::error_code ec;
-      fs::remove_all(dir, ec);
+      fs::remove_all(*dir, ec);
     });
     return d;
-  }();
-  return dir;
+  }());
+  return *dir;
 }
 
 bool stays_inside(const json& name) {

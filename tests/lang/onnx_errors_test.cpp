@@ -47,7 +47,8 @@ TEST_CASE("a truncated, empty or non-ONNX file is an error naming the file") {
     const Error e = import_error(file);
     CHECK(e.diagnostics().at(0).location.file == file.string());
     CHECK(e.diagnostics().at(0).message ==
-          "is not a valid ONNX model: the protobuf data does not parse (the file is truncated or not ONNX)");
+          "is not a valid ONNX model: the protobuf data does not parse (the file is truncated or not ONNX, or nests "
+          "subgraphs deeper than protobuf's limit of 100 messages)");
   }
   SUBCASE("missing") {
     const Error e = import_error(dir.path() / "nowhere.onnx");

@@ -1,6 +1,7 @@
 // Golden IR of every pass: tests/golden/passes/<Pass>/<case>.in holds a module,
 // <case>.out the module after running <Pass> (then InferType). Header comments
-// in the .in set the context: "# layout: NCHW16c", "# opt_level: 2" (default 3).
+// in the .in set the context: "# layout: NCHW16c", "# opt_level: 2" (default 3),
+// and "# tolerance: 1e-4" the numerical check's (default 1e-5, see below).
 // Each case is also run on random inputs before and after the pass through
 // the reference interpreter; the outputs must agree.
 //
@@ -89,14 +90,15 @@ std::vector<GoldenCase> golden_cases() {
 
 // Outputs before and after agree within rtol 1e-5 + atol 1e-5 on three random
 // inputs: folding scales into weights rounds (w * s) instead of (w * x) * s,
-// a float32 rounding difference of a few ulps; everything else is exact.
-void check_same_numbers(const Module& before, const Module& after) {
+// a float32 rounding difference of a few ulps; everything else is exact. A
+// case that changes the arithmetic (Winograd) states its own tolerance.
+void check_same_numbers(const Module& before, const Module& after, double tolerance) {
   for (unsigned seed = 1; seed <= 3; ++seed) {
     const std::vector<Tensor> inputs = testing::random_inputs(before, seed * 7);
     const std::vector<Tensor> a = evaluate_main(before, inputs), b = evaluate_main(after, inputs);
     REQUIRE(a.size() == b.size());
     for (size_t i = 0; i < a.size(); ++i) {
-      const testing::Closeness c = testing::compare(b[i], a[i], 1e-5, 1e-5);
+      const testing::Closeness c = testing::compare(b[i], a[i], tolerance, tolerance);
       INFO("output " << i << ": max abs difference " << c.max_abs);
       CHECK(c.within);
     }
@@ -130,7 +132,8 @@ TEST_CASE("every pass's golden cases: the exact IR it produces, and the same num
     INFO(first_difference(expected, actual));
     CHECK(actual == expected);
     CHECK(print_module(parse_module(actual, "golden")) == actual);
-    check_same_numbers(before, after);
+    const std::string tolerance = header_value(text, "tolerance");
+    check_same_numbers(before, after, tolerance.empty() ? 1e-5 : std::stod(tolerance));
   }
 }
 

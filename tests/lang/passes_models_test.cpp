@@ -88,16 +88,18 @@ TEST_CASE("ResNet-18 after fusion: one primitive function per conv (+ bias + rel
     const std::string layout_name = layout;
     CAPTURE(layout_name);
     const Module m = optimize(imported, layout, 2);
-    int conv_groups = 0, layout_transforms = 0;
+    int conv_groups = 0, winograd_groups = 0, layout_transforms = 0;
     for (const Binding& call : m.main().body) {
       const Function& group = *m.find_function(call.function);
-      const int convs = count_op(group, "nn.conv2d");
+      const int convs = count_op(group, "nn.conv2d") + count_op(group, "nn.conv2d_winograd");
       CHECK(convs <= 1);
       if (convs == 1) {
         ++conv_groups;
-        CHECK(group.body.front().is_op("nn.conv2d"));
+        winograd_groups += count_op(group, "nn.conv2d_winograd");
+        CHECK((group.body.front().is_op("nn.conv2d") || group.body.front().is_op("nn.conv2d_winograd")));
         for (const Binding& b : group.body)
-          CHECK((b.is_op("nn.conv2d") || b.is_op("nn.bias_add") || b.is_op("add") || b.is_op("nn.relu")));
+          CHECK((b.is_op("nn.conv2d") || b.is_op("nn.conv2d_winograd") || b.is_op("nn.bias_add") || b.is_op("add") ||
+                 b.is_op("nn.relu")));
         continue;
       }
       // Outside the conv groups: the pooling, the classifier (dense + bias) and
@@ -107,6 +109,8 @@ TEST_CASE("ResNet-18 after fusion: one primitive function per conv (+ bias + rel
       for (const Binding& b : group.body) layout_transforms += b.is_op("layout_transform");
     }
     CHECK(conv_groups == 20);
+    // The 13 stride-1 3x3 convolutions run as Winograd convolutions in the blocked layouts.
+    CHECK(winograd_groups == (std::string(layout).find('c') != std::string::npos ? 13 : 0));
     // NCHW: none; otherwise one into the first conv (NHWC only: the 3-channel
     // image stays NCHW for blocked layouts) and one before the global pool.
     const std::string l = layout;

@@ -3,7 +3,10 @@
 // interpreter.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "lang/interpreter.h"
+#include "lang/ops/winograd.h"
 #include "lang/pass.h"
 #include "lang/text.h"
 #include "tests/lang/test_util.h"
@@ -212,6 +215,58 @@ def @main(%p: Tensor[(1), float32]) {
   CHECK(text.find("const @folded_0 : Tensor[(2, 2), float32] = [5.0, 3.0, 2.0, 0.0]") != std::string::npos);
   // [1, 2] x [[1, 0], [0.5, 2]] = [2, 4]; [3, 4] x ... = [5, 8] (y broadcast over the batch).
   CHECK(text.find("const @folded_1 : Tensor[(2, 1, 2), float32] = [2.0, 4.0, 5.0, 8.0]") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace modelc::lang
+
+namespace modelc::lang {
+namespace {
+
+// Stride-1 3x3 convolutions of blocked layouts become Winograd convolutions:
+// F(4x4) where an image has at least 16 such tiles (14x14: 16), F(2x2) where
+// only those are enough (7x7), the direct form otherwise (stride 2, 1x1).
+// Same numbers through the reference kernels: the transforms reassociate the
+// sums (F(4x4)'s entries reach 8 and 1/24), so 1e-4 relative plus 1e-5.
+TEST_CASE("WinogradConv2D: blocked 3x3 stride-1 convolutions, weights transformed at compile time") {
+  Module m = testing::parse(R"(const @w1 : Tensor[(16, 8, 3, 3), float32] = elided("0")
+const @w2 : Tensor[(16, 16, 3, 3), float32] = elided("0")
+const @w3 : Tensor[(8, 16, 3, 3), float32] = elided("0")
+const @w4 : Tensor[(8, 8, 1, 1), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 8, 14, 14), float32]) {
+  %0 = nn.conv2d(%x, @w1, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %1 = nn.relu(%0);
+  %2 = nn.conv2d(%1, @w2, strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %3 = nn.conv2d(%2, @w3, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %4 = nn.conv2d(%3, @w4, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %4
+}
+)");
+  for (auto& [name, value] : m.constants) value = testing::random_tensor(value.type(), 7);
+  PassContext context;
+  context.opt_level = 2;
+  context.activation_layout = "NCHW8c";
+  const Module before = run_passes(m, {"InferType", "ConvertLayout"}, context);
+  const Module after = run_passes(before, {"WinogradConv2D", "InferType"}, context);
+  std::vector<std::string> kinds;
+  for (const Binding& b : after.main().body)
+    if (b.is_op("nn.conv2d_winograd")) kinds.push_back("winograd" + std::to_string(attrs_as<Conv2DWinogradAttrs>(*b.attrs).tile));
+    else if (b.is_op("nn.conv2d")) kinds.push_back("direct");
+  CHECK(kinds == std::vector<std::string>{"winograd4", "direct", "winograd2", "direct"});
+  // Winograd's error grows with the magnitude of the summands, not of the
+  // result (the transforms add and cancel terms): it is bounded relative to
+  // the output's scale, here 1e-5 of the largest output, plus 1e-4 relative.
+  for (unsigned seed = 1; seed <= 3; ++seed) {
+    const std::vector<Tensor> inputs = testing::random_inputs(before, seed);
+    const Tensor want = evaluate_main(before, inputs).at(0), got = evaluate_main(after, inputs).at(0);
+    double scale = 0;
+    for (size_t i = 0; i < static_cast<size_t>(want.type().element_count()); ++i)
+      scale = std::max(scale, std::fabs(want.element_as_double(i)));
+    const testing::Closeness c = testing::compare(got, want, 1e-4, 1e-5 * scale);
+    INFO("max abs error " << c.max_abs << ", output scale " << scale);
+    CHECK(c.within);
+  }
 }
 
 }  // namespace

@@ -195,3 +195,41 @@ TEST_CASE("outputs name layers; an unknown output is an error at its line") {
 
 }  // namespace
 }  // namespace modelc::lang
+
+namespace modelc::lang {
+namespace {
+
+TEST_CASE("a YAML graph over the model's limits is refused at the layer, before its weights are made") {
+  const char* const text = R"(apiVersion: modelc/v1
+model:
+  graph:
+    inputs:
+      - {name: x, shape: [1, 64]}
+    layers:
+      - {op: dense, name: fc, units: 100}
+)";
+  const spec::Document doc = spec::parse_yaml(text, "recipe.yaml");
+  spec::ModelLimits limits;
+  limits.max_tensor_elements = 5000;  // fc.weight has 6400
+  try {
+    (void)import_yaml_graph(doc.value.at("model").at("graph"), doc.marks, "/model/graph", ".", limits);
+    FAIL("no error");
+  } catch (const Error& e) {
+    const Diagnostic& d = e.diagnostics().at(0);
+    CHECK(d.location.line == 7);
+    CHECK(d.message.find("layer 'fc' (dense): the weight 'fc.weight'") == 0);
+    CHECK(d.message.find("is too big: 6400 elements, over the limit of 5000 (model.limits.max_tensor_elements)") !=
+          std::string::npos);
+  }
+  limits.max_tensor_elements = 50;  // the input itself
+  try {
+    (void)import_yaml_graph(doc.value.at("model").at("graph"), doc.marks, "/model/graph", ".", limits);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.diagnostics().at(0).pointer == "/model/graph/inputs/0/shape");
+    CHECK(e.diagnostics().at(0).message.find("input 'x' Tensor[(1, 64), float32] is too big") == 0);
+  }
+}
+
+}  // namespace
+}  // namespace modelc::lang

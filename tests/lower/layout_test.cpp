@@ -54,7 +54,8 @@ TEST_CASE("layout_transform between NCHW, NHWC, blocked layouts and blocked weig
 // kernel by kernel with the JIT and compares every result with the reference
 // interpreter on the unconverted module (rtol 1e-4, atol 1e-4: the kernels
 // reassociate sums). Returns the converted modules for further checks.
-std::vector<Module> check_whole_model(const std::string& block, const std::vector<std::string>& layouts) {
+std::vector<Module> check_whole_model(const std::string& block, const std::vector<std::string>& layouts,
+                                      const std::vector<std::string>& extra_passes = {}, double scale_atol = 0) {
   Module shapes = parse_module(block, "case.ir");
   Module data;
   std::mt19937 rng(3);
@@ -65,8 +66,10 @@ std::vector<Module> check_whole_model(const std::string& block, const std::vecto
     PassContext context;
     context.opt_level = 2;
     context.activation_layout = layout;
-    const Module m = run_passes(parse_module(block, "case.ir", &data),
-                                {"InferType", "ConvertLayout", "FuseOps", "InferType"}, context);
+    std::vector<std::string> passes{"InferType", "ConvertLayout"};
+    passes.insert(passes.end(), extra_passes.begin(), extra_passes.end());
+    passes.insert(passes.end(), {"FuseOps", "InferType"});
+    const Module m = run_passes(parse_module(block, "case.ir", &data), passes, context);
     const Module plain = run_passes(parse_module(block, "case.ir", &data), {"InferType"}, {});
     std::vector<Tensor> input{test::random_tensor(plain.main().params[0].type, rng)};
     const std::vector<Tensor> want = evaluate_main(plain, input);
@@ -81,10 +84,13 @@ std::vector<Module> check_whole_model(const std::string& block, const std::vecto
     for (size_t r = 0; r < want.size(); ++r) {
       const Tensor& got = lookup(main.results[r]);
       REQUIRE(got.type() == want[r].type());
-      double worst = 0;
+      double scale = 0, worst = 0;
+      for (size_t i = 0; i < static_cast<size_t>(got.type().element_count()); ++i)
+        scale = std::max(scale, std::fabs(want[r].element_as_double(i)));
+      const double atol = 1e-4 + scale_atol * scale;
       for (size_t i = 0; i < static_cast<size_t>(got.type().element_count()); ++i)
         worst = std::max(worst, std::fabs(got.element_as_double(i) - want[r].element_as_double(i)) /
-                                    (1e-4 + 1e-4 * std::fabs(want[r].element_as_double(i))));
+                                    (atol + 1e-4 * std::fabs(want[r].element_as_double(i))));
       INFO("result " << r << ": worst error / tolerance = " << worst);
       CHECK(worst <= 1.0);
     }
@@ -165,5 +171,39 @@ def @main(%x: Tensor[(1, 16, 9, 7), float32]) {
     CAPTURE(i);
     // Only the model's input and output change layout.
     CHECK(count_op(converted[i], "layout_transform") == 2);
+  }
+}
+
+// Winograd F(4x4) and F(2x2) kernels with fused epilogues (bias, relu,
+// residual add), on sizes that are not multiples of the tile: 14x14 (F(4x4),
+// four tiles of four with a partial last one), 7x7 (F(2x2)), and an
+// asymmetric padding, against the direct convolution of the reference.
+// Winograd's error scales with the summands, not the result (its transforms
+// add and cancel terms), so the tolerance adds 1e-5 of each output's largest
+// magnitude; each kernel against its own double-precision reference gets
+// atol 5e-4 on outputs of magnitude ~10 from random [-1, 1) arguments.
+TEST_CASE("Winograd convolutions against the direct convolution") {
+  const std::string block = R"(const @w1 : Tensor[(16, 8, 3, 3), float32] = elided("0")
+const @b1 : Tensor[(16), float32] = elided("0")
+const @w2 : Tensor[(16, 16, 3, 3), float32] = elided("0")
+const @w3 : Tensor[(24, 16, 3, 3), float32] = elided("0")
+const @w4 : Tensor[(8, 24, 3, 3), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 8, 14, 14), float32]) {
+  %0 = nn.conv2d(%x, @w1, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %1 = nn.bias_add(%0, @b1, axis=1);
+  %2 = nn.relu(%1);
+  %3 = nn.conv2d(%2, @w2, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %4 = add(%3, %2);
+  %5 = nn.relu(%4);
+  %6 = nn.max_pool2d(%5, pool_size=[2, 2], strides=[2, 2], padding=[0, 0, 0, 0], dilation=[1, 1], ceil_mode=false, count_include_pad=false);
+  %7 = nn.conv2d(%6, @w3, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %8 = nn.conv2d(%7, @w4, strides=[1, 1], padding=[0, 1, 2, 1], dilation=[1, 1], groups=1);
+  %8
+}
+)";
+  for (const Module& m : check_whole_model(block, {"NCHW8c", "NCHW4c", "NCHW16c"}, {"WinogradConv2D"}, 1e-5)) {
+    CHECK(count_op(m, "nn.conv2d_winograd") == 4);
+    CHECK(check_primitives(m, 1e-4, 5e-4) >= 4);
   }
 }

@@ -178,19 +178,20 @@ TEST_CASE("find_recipe_property: patterns, subtrees and the most specific entry"
   CHECK(implemented("/quantization/mode", "none"));
   CHECK_FALSE(implemented("/quantization/mode", "int8"));
   CHECK(implemented("/report/formats", "csv"));
-  CHECK_FALSE(implemented("/report/formats", "html"));
+  CHECK(implemented("/report/formats", "html"));  // reports/render_html
   CHECK(implemented("/layout/activations", "NHWC"));
 }
 
 TEST_CASE("defaults the schema fills in are never refused; written values are") {
-  Document doc = parse_yaml("quantization: {mode: none}\nreport: {formats: [md, html]}\ntargets: {host: {device: host}}\n",
-                            "r.yaml");
+  Document doc = parse_yaml(
+      "quantization: {mode: none}\nreport: {formats: [md, html]}\nlayout: {weights: OHWI}\ntargets: {host: {device: host}}\n",
+      "r.yaml");
   doc.value["quantization"]["weights"] = {{"granularity", "per-channel"}};  // as apply_defaults would
   doc.value["report"]["metrics"] = json::array({"latency"});
   doc.value["targets"]["host"]["options"] = json::object();
   const std::vector<modelc::Diagnostic> found = unimplemented_settings(doc.value, doc.marks);
   REQUIRE(found.size() == 1);
   CHECK(found[0].format() ==
-        "r.yaml:2:24: error: report.formats 'html' is not implemented yet in modelc " + std::string(MODELC_VERSION) +
-            "; only 'md', 'json' and 'csv' are implemented (at /report/formats/1)\n  hint: remove it from the list");
+        "r.yaml:3:19: error: layout.weights 'OHWI' is not implemented yet in modelc " + std::string(MODELC_VERSION) +
+            "; only 'auto' is implemented (at /layout/weights)\n  hint: leave it out or choose an implemented value");
 }

@@ -49,3 +49,11 @@ TEST_CASE("find_executable searches PATH") {
   CHECK_FALSE(find_executable("modelc-no-such-program").has_value());
   CHECK_FALSE(find_executable("").has_value());
 }
+
+TEST_CASE("run_process reports the child's peak memory") {
+  const auto sh = find_executable("sh");
+  REQUIRE(sh);
+  const ProcessResult small = run_process({sh->string(), "-c", "exit 0"});
+  CHECK(small.peak_rss_kib > 0);
+  CHECK(small.peak_rss_kib < 64 * 1024);
+}

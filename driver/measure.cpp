@@ -1,0 +1,334 @@
+#include "driver/measure.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "driver/evaluate.h"
+#include "driver/foreign_run.h"
+#include "lang/interpreter.h"
+#include "reports/artifact_timer.h"
+#include "reports/comparison.h"
+#include "reports/onnxruntime_session.h"
+#include "reports/peak.h"
+#include "reports/rounds.h"
+#include "support/diagnostic.h"
+
+namespace fs = std::filesystem;
+
+namespace modelc::driver {
+namespace {
+
+constexpr int kNotTimed = -1;
+
+// A model with its benchmark inputs and the reference interpreter's outputs,
+// shared by every artifact built from it (variants often change only how
+// the model is compiled, not the model).
+struct ModelCase {
+  spec::Recipe recipe;  // the first variant's recipe naming it
+  lang::Module module;
+  std::vector<lang::Tensor> inputs;
+  ReferenceRun reference;
+  int reference_timing = kNotTimed;  // index of its implementation
+  std::optional<fs::path> input_file;  // the input as .npy, for ONNX Runtime
+};
+
+// An ONNX Runtime session, shared by the artifacts of one model and thread count.
+struct OrtCase {
+  std::shared_ptr<reports::OnnxRuntimeSession> session;
+  int timing = kNotTimed;
+  int overhead_timing = kNotTimed;
+};
+
+struct ArtifactCase {
+  reports::VariantResult result;
+  ModelCase* model = nullptr;
+  int timing = kNotTimed;
+  OrtCase* ort = nullptr;
+  std::string ort_skipped;  // why ONNX Runtime does not apply, when it does not
+};
+
+std::string model_key(const spec::Recipe& recipe) {
+  return recipe.resolved["model"].dump() + "|" + (recipe.report.input ? recipe.report.input->string() : std::string());
+}
+
+
+std::vector<std::vector<std::byte>> input_bytes(const std::vector<lang::Tensor>& inputs) {
+  std::vector<std::vector<std::byte>> bytes;
+  for (const lang::Tensor& t : inputs) bytes.emplace_back(t.bytes().begin(), t.bytes().end());
+  return bytes;
+}
+
+// Removes the temporary .npy files ONNX Runtime read, however measuring ends.
+struct TemporaryFiles {
+  std::vector<fs::path> paths;
+  ~TemporaryFiles() {
+    for (const fs::path& p : paths) {
+      std::error_code ec;
+      fs::remove(p, ec);
+    }
+  }
+  fs::path add(const std::string& stem) {
+    paths.push_back(fs::temp_directory_path() /
+                    ("modelc-" + stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(paths.size()) + ".npy"));
+    return paths.back();
+  }
+};
+
+class Measurement {
+ public:
+  Measurement(const spec::Recipe& recipe, const MeasureOptions& options) : recipe_(recipe), options_(options) {}
+
+  reports::Results run(const std::vector<CompiledArtifact>& artifacts) {
+    reports::Results results = results_for(recipe_, options_.benchmark);
+    if (options_.measure_peak) {
+      say("measuring this core's fp32 peak");
+      const reports::Fp32Peak one = reports::measure_fp32_peak_detail(1);
+      const reports::Fp32Peak all = reports::measure_fp32_peak_detail(0);
+      results.environment.fp32_peak = reports::Fp32PeakFigures{one.isa, one.gflops, all.threads, all.gflops};
+    }
+    for (size_t i = 0; i < artifacts.size(); ++i) {
+      say("checking " + artifacts[i].variant + " / " + artifacts[i].target + " against the reference interpreter (" +
+          std::to_string(i + 1) + "/" + std::to_string(artifacts.size()) + ")");
+      add_artifact(artifacts[i]);
+    }
+    add_baselines();
+    const std::vector<reports::RoundsMeasurement> measured =
+        reports::measure_in_rounds(implementations_, options_.benchmark, [&](const reports::RoundsProgress& p) {
+          say(p.phase == reports::RoundsProgress::Phase::warmup
+                  ? "warming up " + std::to_string(p.done) + "/" + std::to_string(p.total)
+                  : "measuring in rounds: " + std::to_string(p.done) + "/" + std::to_string(p.total));
+        });
+    for (ArtifactCase& a : artifacts_) results.results.push_back(finish(a, measured));
+    results.compare_to = reports::resolve_compare_to(results, recipe_.report.compare_to);
+    results.comparisons = reports::compare_rows(results);
+    return results;
+  }
+
+ private:
+  void say(const std::string& line) const {
+    if (options_.progress) options_.progress(line);
+  }
+
+  ModelCase& model_case(const spec::Recipe& variant_recipe) {
+    const std::string key = model_key(variant_recipe);
+    auto found = models_.find(key);
+    if (found != models_.end()) return *found->second;
+    auto model = std::make_unique<ModelCase>();
+    model->recipe = variant_recipe;
+    model->module = import_model(variant_recipe);
+    model->inputs = benchmark_inputs(variant_recipe, model->module);
+    model->reference = run_reference(model->module, model->inputs);
+    return *models_.emplace(key, std::move(model)).first->second;
+  }
+
+  int add_timing(std::string label, std::function<std::vector<double>(int)> run_batch, int max_runs_per_round = 1 << 30,
+                 int max_warmup = 1 << 30) {
+    implementations_.push_back({std::move(label), std::move(run_batch), max_runs_per_round, max_warmup});
+    return static_cast<int>(implementations_.size()) - 1;
+  }
+
+  void add_artifact(const CompiledArtifact& artifact) {
+    const spec::Variant variant = selected_variants(recipe_, artifact.variant).front();
+    ArtifactCase a;
+    a.model = &model_case(variant.recipe);
+    a.result = check_artifact(artifact, a.model->inputs, a.model->reference, options_.threads.value_or(artifact.threads));
+    const targets::DeviceProfile& profile =
+        artifact.profile ? *artifact.profile : targets::find_device_profile(artifact.device);
+    if (a.result.status == reports::RunStatus::ok && targets::runs_natively_here(profile)) {
+      auto timer = std::make_shared<reports::ArtifactTimer>(artifact.directory, a.result.threads, input_bytes(a.model->inputs));
+      a.timing = add_timing(artifact.variant + " / " + artifact.target + " / modelc",
+                            [timer](int runs) { return timer->run_batch(runs); });
+    } else if (a.result.status == reports::RunStatus::ok) {
+      // A GPU's runner (check_artifact leaves emulated runs untimed): each
+      // batch is one runner process that times `runs` runs after its first,
+      // so neither process start-up nor the copies of inputs are timed.
+      const ModelCase* model = a.model;
+      const fs::path dir = artifact.directory;
+      const int threads = a.result.threads;
+      a.timing = add_timing(artifact.variant + " / " + artifact.target + " / modelc",
+                            [&profile, model, dir, threads](int runs) {
+                              return run_foreign(profile, dir, model->inputs, targets::RunnerOptions{threads, 0, runs, 0})
+                                  .samples_ms;
+                            });
+    }
+    artifacts_.push_back(std::move(a));
+  }
+
+  // Baselines run beside artifacts that ran here, right or wrong.
+  void add_baselines() {
+    for (ArtifactCase& a : artifacts_) {
+      const bool ran = a.result.status == reports::RunStatus::ok || a.result.status == reports::RunStatus::failed;
+      if (!ran) continue;
+      if (options_.time_reference && a.model->reference_timing == kNotTimed) {
+        const ModelCase* model = a.model;
+        // The reference kernels are slow: one warm-up run and one run per round are enough to place them.
+        a.model->reference_timing = add_timing(
+            "reference interpreter",
+            reports::timed_in_process([model] { (void)lang::evaluate_main(model->module, model->inputs); }), 1, 1);
+      }
+      if (options_.onnxruntime) add_onnxruntime(a);
+    }
+  }
+
+  void add_onnxruntime(ArtifactCase& a) {
+    const ModelCase& model = *a.model;
+    if (!model.recipe.model.onnx || model.inputs.size() != 1 || model.inputs[0].type().dtype != lang::DType::float32) {
+      a.ort_skipped = "ONNX Runtime runs ONNX models with one float32 input";
+      return;
+    }
+    const std::string key = model_key(model.recipe) + "|" + std::to_string(a.result.threads);
+    auto found = ort_.find(key);
+    if (found != ort_.end()) {
+      a.ort = found->second.get();
+      return;
+    }
+    if (!a.model->input_file) {
+      a.model->input_file = temporary_.add("ort-input");
+      write_npy_tensor(*a.model->input_file, model.inputs[0]);
+    }
+    say("starting ONNX Runtime (" + std::to_string(a.result.threads) + " threads)");
+    auto ort = std::make_unique<OrtCase>();
+    reports::OnnxRuntimeSessionOptions so;
+    so.model = *model.recipe.model.onnx;
+    so.input = *a.model->input_file;
+    so.threads = a.result.threads;
+    ort->session = std::make_shared<reports::OnnxRuntimeSession>(reports::OnnxRuntimeSession::start(so));
+    if (ort->session->ready()) {
+      auto session = ort->session;
+      ort->timing = add_timing("onnxruntime", [session](int runs) { return session->run(runs); });
+      ort->overhead_timing = overhead_timing(a.result.threads);
+    }
+    a.ort = ort.get();
+    ort_.emplace(key, std::move(ort));
+  }
+
+  // The one-op model through the same binding, once per thread count.
+  int overhead_timing(int threads) {
+    auto found = overhead_.find(threads);
+    if (found != overhead_.end()) return found->second;
+    reports::OnnxRuntimeSessionOptions so;
+    so.one_op = true;
+    so.threads = threads;
+    auto session = std::make_shared<reports::OnnxRuntimeSession>(reports::OnnxRuntimeSession::start(so));
+    int timing = kNotTimed;
+    if (session->ready()) {
+      overhead_sessions_.push_back(session);
+      timing = add_timing("onnxruntime one-op model", [session](int runs) { return session->run(runs); });
+    }
+    overhead_.emplace(threads, timing);
+    return timing;
+  }
+
+  static bool timed(int timing, const std::vector<reports::RoundsMeasurement>& measured) {
+    return timing != kNotTimed && measured[static_cast<size_t>(timing)].error.empty();
+  }
+
+  reports::VariantResult finish(ArtifactCase& a, const std::vector<reports::RoundsMeasurement>& measured) {
+    reports::VariantResult result = std::move(a.result);
+    if (a.timing != kNotTimed) {
+      const reports::RoundsMeasurement& m = measured[static_cast<size_t>(a.timing)];
+      if (m.error.empty()) {
+        result.latency = reports::summarize_rounds(m.samples_ms, m.warmup);
+        result.samples_ms = m.samples_ms;
+      } else {
+        result.status = reports::RunStatus::failed;
+        result.note = m.error;
+      }
+    }
+    const bool ran = result.status == reports::RunStatus::ok || result.status == reports::RunStatus::failed;
+    if (!ran) return result;
+    if (options_.time_reference) result.baselines.push_back(reference_baseline(*a.model, measured));
+    if (options_.onnxruntime) result.baselines.push_back(onnxruntime_baseline(a, measured));
+    return result;
+  }
+
+  reports::BaselineResult reference_baseline(const ModelCase& model, const std::vector<reports::RoundsMeasurement>& measured) {
+    reports::BaselineResult b;
+    b.name = "reference";
+    b.threads = 1;
+    b.note = "lang/ reference kernels, single thread";
+    const reports::RoundsMeasurement& m = measured[static_cast<size_t>(model.reference_timing)];
+    if (!m.error.empty()) {
+      b.status = reports::RunStatus::failed;
+      b.note = m.error;
+      return b;
+    }
+    b.status = reports::RunStatus::ok;
+    b.latency = reports::summarize_rounds(m.samples_ms, m.warmup);
+    b.samples_ms = m.samples_ms;
+    return b;
+  }
+
+  reports::BaselineResult onnxruntime_baseline(ArtifactCase& a, const std::vector<reports::RoundsMeasurement>& measured) {
+    reports::BaselineResult b;
+    b.name = "onnxruntime";
+    b.threads = a.result.threads;
+    if (!a.ort) {
+      b.status = reports::RunStatus::skipped;
+      b.note = a.ort_skipped;
+      return b;
+    }
+    reports::OnnxRuntimeSession& session = *a.ort->session;
+    if (!session.ready()) {
+      b.status = session.status();
+      b.note = session.note();
+      return b;
+    }
+    const reports::RoundsMeasurement& m = measured[static_cast<size_t>(a.ort->timing)];
+    if (!m.error.empty()) {
+      b.status = reports::RunStatus::failed;
+      b.note = m.error;
+      return b;
+    }
+    b.status = reports::RunStatus::ok;
+    b.threads = session.threads();
+    b.latency = reports::summarize_rounds(m.samples_ms, m.warmup);
+    b.samples_ms = m.samples_ms;
+    b.note = "onnxruntime-node " + session.version() + ", " + std::to_string(session.threads()) +
+             " intra-op thread(s), graph optimization all";
+    if (timed(a.ort->overhead_timing, measured)) {
+      const reports::RoundsMeasurement& o = measured[static_cast<size_t>(a.ort->overhead_timing)];
+      b.call_overhead = reports::summarize_rounds(o.samples_ms, o.warmup);
+    }
+    b.accuracy = onnxruntime_accuracy(session, *a.model);
+    return b;
+  }
+
+  // ORT writes the model's first output; model.outputs may have left it out or moved it.
+  std::optional<reports::AccuracyResult> onnxruntime_accuracy(reports::OnnxRuntimeSession& session, const ModelCase& model) {
+    try {
+      const fs::path file = temporary_.add("ort-output");
+      session.write_output(file);
+      const auto& names = model.reference.names;
+      const auto same = std::find(names.begin(), names.end(), session.output_name());
+      if (same == names.end()) return std::nullopt;
+      const size_t k = static_cast<size_t>(same - names.begin());
+      return compare_outputs({read_npy_tensor(file)}, {session.output_name()}, {model.reference.outputs.at(k)},
+                             {names[k]}, "reference");
+    } catch (const Error&) {
+      return std::nullopt;  // an output ORT cannot write (not float32) leaves its accuracy unknown
+    }
+  }
+
+  const spec::Recipe& recipe_;
+  const MeasureOptions& options_;
+  TemporaryFiles temporary_;
+  std::map<std::string, std::unique_ptr<ModelCase>> models_;
+  std::map<std::string, std::unique_ptr<OrtCase>> ort_;
+  std::map<int, int> overhead_;
+  std::vector<std::shared_ptr<reports::OnnxRuntimeSession>> overhead_sessions_;
+  std::vector<ArtifactCase> artifacts_;
+  std::vector<reports::TimedImplementation> implementations_;
+};
+
+}  // namespace
+
+reports::Results measure_artifacts(const spec::Recipe& recipe, const std::vector<CompiledArtifact>& artifacts,
+                                   const MeasureOptions& options) {
+  return Measurement(recipe, options).run(artifacts);
+}
+
+}  // namespace modelc::driver

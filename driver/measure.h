@@ -1,0 +1,32 @@
+// `modelc bench` and `modelc report`: every compiled artifact of a recipe
+// and its baselines, checked against the reference interpreter, then timed
+// together in interleaved rounds (reports/rounds.h). This file is glue: it
+// turns artifacts, the reference interpreter (lang/) and ONNX Runtime
+// sessions (reports/) into timed implementations and the measurements back
+// into results.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "driver/pipeline.h"
+#include "reports/results.h"
+
+namespace modelc::driver {
+
+struct MeasureOptions {
+  spec::BenchmarkSpec benchmark;
+  std::optional<int> threads;  // overrides every target's
+  bool time_reference = true;  // time the reference interpreter (it always runs once, for accuracy)
+  bool onnxruntime = false;    // ONNX Runtime as a baseline (ONNX models with one float32 input)
+  bool measure_peak = true;    // this core's fp32 peak, into the environment
+  ProgressFn progress;         // one line per step, for a terminal
+};
+
+// One result per artifact, in order. Baselines are measured once per model,
+// input and thread count, and listed under every artifact they apply to.
+// Only artifacts whose outputs agree with the reference interpreter are timed.
+reports::Results measure_artifacts(const spec::Recipe& recipe, const std::vector<CompiledArtifact>& artifacts,
+                                   const MeasureOptions& options);
+
+}  // namespace modelc::driver

@@ -1,0 +1,108 @@
+// WinogradConv2D: computes stride-1 3x3 convolutions with Winograd's minimal
+// filtering algorithm (lang/ops/winograd.h), the weights transformed here,
+// at compile time.
+//
+// Why: a ResNet spends most of its time in 3x3 convolutions, and a direct
+// convolution already runs them near the FMA units' peak; doing less work is
+// what is left. F(4x4, 3x3) needs 4x fewer multiplies, F(2x2, 3x3) 2.25x;
+// the input and output transforms add work that does not grow with the
+// number of channels.
+//
+// Which convolutions: blocked ones (NCHW{ki}c in, NCHW{ko}c out, as
+// ConvertLayout leaves them), 3x3, stride 1, dilation 1, groups 1, constant
+// weights. The tile is chosen by the work saved once edge tiles are counted
+// (an output not divisible by m computes whole tiles), among tiles with at
+// least kMinTiles tiles per image: with fewer, each transformed weight
+// (2.25x or 4x the size of the original) serves too few tiles, and the
+// kernel waits on memory instead of computing. F(4x4) trades some accuracy
+// (its transforms have entries up to 8 and 1/24); on the shared models the
+// outputs stay within rtol 1e-3 / atol 1e-4 of PyTorch's.
+//
+// Assumes typed IR after ConvertLayout, before FuseOps (the new op is an
+// anchor that fuses its epilogue like conv2d).
+#include <map>
+
+#include "lang/ops/layout.h"
+#include "lang/ops/nn.h"
+#include "lang/ops/winograd.h"
+#include "lang/pass.h"
+#include "lang/passes/function_builder.h"
+
+namespace modelc::lang {
+namespace {
+
+constexpr int64_t kMinTiles = 16;
+
+// The layout's channel block, or 0 when it is not NCHW{k}c.
+int64_t channel_block(const std::string& layout) {
+  const Layout l = Layout::parse(layout);
+  return l.primal() == "NCHW" && l.rank() == 5 ? l.factor_of('C') : 0;
+}
+
+// The output tile edge to use (2 or 4), or 0 to keep the direct convolution.
+int64_t choose_tile(int64_t oh, int64_t ow) {
+  int64_t best = 0;
+  double best_saving = 1.0;
+  for (const int64_t m : {4, 2}) {
+    const int64_t a = m + 2, tiles = ((oh + m - 1) / m) * ((ow + m - 1) / m);
+    if (tiles < kMinTiles) continue;
+    // Multiplies of the direct convolution over those of the tiles computed.
+    const double saving = 9.0 * static_cast<double>(oh * ow) / static_cast<double>(a * a * tiles);
+    if (saving > best_saving) {
+      best = m;
+      best_saving = saving;
+    }
+  }
+  return best;
+}
+
+bool eligible(const Binding& b, const Module& m) {
+  if (!b.is_op("nn.conv2d") || !b.args[1].is_constant() || !m.constant(b.args[1].constant).has_data()) return false;
+  const auto& a = attrs_as<Conv2DAttrs>(*b.attrs);
+  const int64_t ki = channel_block(a.data_layout), ko = channel_block(a.out_layout);
+  if (!ki || !ko || a.kernel_layout != "OIHW" + std::to_string(ki) + "i" + std::to_string(ko) + "o") return false;
+  const TensorType& w = m.constant(b.args[1].constant).type();  // K/ko, C/ki, R, S, ki, ko
+  return a.groups == 1 && a.strides == std::vector<int64_t>{1, 1} && a.dilation == std::vector<int64_t>{1, 1} &&
+         w.rank() == 6 && w.shape[2] == 3 && w.shape[3] == 3;
+}
+
+}  // namespace
+
+Module winograd_conv2d(const Module& module, const PassContext& context) {
+  Module out = module;
+  for (Function& fn : out.functions) {
+    if (fn.primitive) continue;
+    FunctionBuilder b(fn);
+    std::map<std::pair<std::string, int64_t>, std::string> transformed;  // (weight, tile) -> U
+    for (uint32_t i = 0; i < fn.body.size(); ++i) {
+      const Binding& d = fn.body[i];
+      const int64_t tile = eligible(d, out) ? choose_tile(d.types[0].shape[2], d.types[0].shape[3]) : 0;
+      if (!tile) {
+        b.keep(i);
+        continue;
+      }
+      const auto& a = attrs_as<Conv2DAttrs>(*d.attrs);
+      const std::string& weight = d.args[1].constant;
+      auto found = transformed.find({weight, tile});
+      if (found == transformed.end()) {
+        const int64_t ki = channel_block(a.data_layout), ko = channel_block(a.out_layout);
+        const Tensor oihw = transform_layout(out.constant(weight), Layout::parse(a.kernel_layout), Layout::parse("OIHW"));
+        const Tensor u = winograd_transform_weights(oihw, tile, ki, ko);
+        found = transformed.emplace(std::make_pair(weight, tile),
+                                    out.add_constant(weight + ".winograd" + std::to_string(tile), u)).first;
+      }
+      auto attrs = std::make_shared<Conv2DWinogradAttrs>();
+      attrs->tile = tile;
+      attrs->padding = a.padding;
+      attrs->data_layout = a.data_layout;
+      attrs->out_layout = a.out_layout;
+      Binding w = make_op_call("nn.conv2d_winograd", {b.map(d.args[0]), ValueRef::constant_named(found->second)},
+                               attrs, d.origin);
+      b.replace(i, 0, b.emit(std::move(w)));
+    }
+    fn = b.finish();
+  }
+  return infer_type(dead_code_elimination(out, context), context);
+}
+
+}  // namespace modelc::lang

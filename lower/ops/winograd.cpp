@@ -1,0 +1,144 @@
+// nn.conv2d_winograd (lang/ops/winograd.h): a Halide pipeline of four stages.
+//
+//   V[e][cb][t][ci] = B^T d B      input tiles transformed, at root
+//   M[e][kb][t][ko] = U[e] . V[e]  one matrix product per tile position e, at root,
+//                                  register-tiled like a blocked convolution
+//   Mt              = A^T M        per output tile, as the output is stored
+//   out             = Mt A (+ the fused epilogue: bias, activation, residual)
+//
+// with t the flattened tile index (ty * tiles_x + tx). The transforms are
+// written out as sparse sums of the constant matrices' non-zero entries; a
+// Func over a transform index (xi, nu, u, w) selects the sum of that index,
+// and the schedules unroll those indices so each copy keeps only its own sum.
+#include "lang/ops/winograd.h"
+
+#include "lower/register_tile.h"
+#include "lower/tensor_func.h"
+
+namespace modelc::lower {
+namespace {
+
+using Halide::Expr;
+using Halide::Func;
+using Halide::RDom;
+using Halide::TailStrategy;
+using Halide::Var;
+using lang::attrs_as;
+
+// sum_k c[row * n + k] * term(k) over the non-zero coefficients.
+Expr sparse_row(const std::vector<double>& c, int row, int n, const std::function<Expr(int)>& term) {
+  Expr sum;
+  for (int k = 0; k < n; ++k) {
+    const double w = c[static_cast<size_t>(row * n + k)];
+    if (w == 0) continue;
+    Expr t = term(k);
+    if (w == -1) t = -t;
+    else if (w != 1) t = static_cast<float>(w) * t;
+    sum = sum.defined() ? sum + t : t;
+  }
+  return sum.defined() ? sum : Expr(0.f);
+}
+
+// The value of `rows` sums selected by `index` (unrolled by the schedule).
+Expr select_row(Expr index, int rows, const std::function<Expr(int)>& row) {
+  Expr e = row(rows - 1);
+  for (int r = rows - 2; r >= 0; --r) e = Halide::select(index == r, row(r), e);
+  return e;
+}
+
+LoweredOp lower_conv2d_winograd(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::Conv2DWinogradAttrs>(*ctx.binding.attrs);
+  const lang::WinogradMatrices& mat = lang::winograd_matrices(a.tile);
+  const int m = mat.m, n_a = mat.a;
+  const lang::TensorType out_type = ctx.binding.types.at(0);  // N, KB, OH, OW, ko
+  const auto& xs = args[0].type.shape;                        // N, CB, H, W, ki
+  const auto& us = args[1].type.shape;                        // a*a, KB, CB, ki, ko
+  const int H = static_cast<int>(xs[2]), W = static_cast<int>(xs[3]);
+  const int ki = static_cast<int>(xs[4]), CB = static_cast<int>(xs[1]);
+  const int OH = static_cast<int>(out_type.shape[2]), OW = static_cast<int>(out_type.shape[3]);
+  const int tiles_x = (OW + m - 1) / m, tiles_y = (OH + m - 1) / m, tiles = tiles_x * tiles_y;
+  const int pt = static_cast<int>(a.padding[0]), pl = static_cast<int>(a.padding[1]);
+  const Func x = args[0].func, u = args[1].func;
+  const std::string& name = ctx.name;
+
+  // Input tiles: d(ci, i, j, t, cb, n) is row j, column i of tile t.
+  Var ci("ci"), i("i"), j("j"), t("t"), cb("cb"), n("n"), xi("xi"), nu("nu");
+  auto d = [&](Expr c, Expr col, Expr row, Expr tile, Expr blk, Expr batch) {
+    const Expr xx = (tile % tiles_x) * m - pl + col, yy = (tile / tiles_x) * m - pt + row;
+    const Expr inside = xx >= 0 && xx < W && yy >= 0 && yy < H;
+    return Halide::select(inside, x(c, Halide::clamp(xx, 0, W - 1), Halide::clamp(yy, 0, H - 1), blk, batch), 0.f);
+  };
+  Func rows_t(name + "_bt_rows");  // (B^T d^T)^T: the columns transformed, per row j
+  rows_t(ci, xi, j, t, cb, n) = select_row(xi, n_a, [&](int r) {
+    return sparse_row(mat.bt, r, n_a, [&](int k) { return d(ci, k, j, t, cb, n); });
+  });
+  Func v(name + "_v");  // V(ci, t, cb, xi, nu, n): row nu, column xi of B^T d B
+  v(ci, t, cb, xi, nu, n) = select_row(nu, n_a, [&](int r) {
+    return sparse_row(mat.bt, r, n_a, [&](int k) { return rows_t(ci, xi, k, t, cb, n); });
+  });
+
+  // M(ko, t, kb, xi, nu, n) = sum over channels of U[e] V[e], e = nu * a + xi.
+  Var ko("ko"), kb("kb");
+  RDom r(0, ki, 0, CB, name + "_r");  // ci, cb
+  Func acc(name + "_acc"), prod(name + "_m");
+  acc(ko, t, kb, xi, nu, n) = 0.f;
+  acc(ko, t, kb, xi, nu, n) += u(ko, r.x, r.y, kb, nu * n_a + xi) * v(r.x, t, r.y, xi, nu, n);
+  prod(ko, t, kb, xi, nu, n) = acc(ko, t, kb, xi, nu, n);
+
+  // Output: Mt(ko, xi, w, t, kb, n) = sum_nu A^T[w][nu] M[nu][xi]; out = sum_xi A^T[u][xi] Mt(xi, w).
+  Var w("w");
+  Func cols_t(name + "_at_cols");
+  cols_t(ko, xi, w, t, kb, n) = select_row(w, m, [&](int row) {
+    return sparse_row(mat.at, row, n_a, [&](int k) { return prod(ko, t, kb, xi, k, n); });
+  });
+  TensorFunc value = define(name, out_type, [&](const std::vector<Var>& o) {  // n, kb, y, x, ko
+    const Expr tile = (o[2] / m) * tiles_x + o[3] / m;
+    return select_row(o[3] % m, m, [&](int col) {
+      return sparse_row(mat.at, col, n_a, [&](int k) { return cols_t(o[4], k, o[2] % m, tile, o[1], o[0]); });
+    });
+  });
+
+  const int64_t work = out_type.element_count() * ki * CB * 9;
+  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
+    const int block = static_cast<int>(us[4]);
+    const int64_t blocks = us[1];
+    // Input transform: a whole tile's a x a positions at once, channels in vectors.
+    Var vt("vt");
+    v.compute_root().reorder(ci, xi, nu, t, cb, n).vectorize(ci).unroll(xi).unroll(nu).parallel(cb);
+    rows_t.compute_at(v, t).vectorize(ci).unroll(xi).unroll(j);
+    // The matrix products: a register tile of B channel blocks x T tiles per position e.
+    const RegisterTile tile = choose_register_tile(register_file(s.target), block, blocks, tiles);
+    Var to("to"), ti("ti"), bo("bo"), bi("bi"), e("e");
+    prod.compute_root()
+        .split(t, to, ti, tile.pixels, TailStrategy::ShiftInwards)
+        .split(kb, bo, bi, tile.blocks, TailStrategy::ShiftInwards)
+        .reorder(ko, ti, bi, to, bo, xi, nu, n)
+        .vectorize(ko)
+        .unroll(ti)
+        .unroll(bi)
+        .fuse(xi, nu, e)
+        .parallel(e);
+    acc.compute_at(prod, to).vectorize(ko).unroll(t).unroll(kb);
+    acc.update().reorder(ko, kb, t, r.x, r.y).vectorize(ko).unroll(kb).unroll(t);
+    // Output transform, tile by tile, as the result (and its epilogue) is stored.
+    const std::vector<Var>& o = s.output_vars;  // n, kb, y, x, ko
+    Var tx("tx"), ox("ox"), ty("ty"), oy("oy"), rows("rows");
+    Func out = s.output;
+    out.split(o[3], tx, ox, m, TailStrategy::GuardWithIf)
+        .split(o[2], ty, oy, m, TailStrategy::GuardWithIf)
+        .reorder(o[4], ox, oy, tx, ty, o[1], o[0])
+        .vectorize(o[4])
+        .unroll(ox)
+        .unroll(oy)
+        .fuse(ty, o[1], rows);
+    if (worth_parallel(work)) out.parallel(rows);
+    cols_t.compute_at(out, tx).bound(xi, 0, n_a).bound(w, 0, m).vectorize(ko).unroll(xi).unroll(w);
+  };
+  return {value, schedule, {}};
+}
+
+}  // namespace
+
+void register_winograd_lowerings(LoweringRegistry& r) { r.add("nn.conv2d_winograd", lower_conv2d_winograd); }
+
+}  // namespace modelc::lower

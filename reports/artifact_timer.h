@@ -1,0 +1,36 @@
+// A compiled artifact set up for timed runs: one model instance, its inputs
+// copied in, its output buffers allocated, so that a timed run is exactly
+// one call of the artifact's run function, without checks or allocation.
+// The in-process half of the harness of reports/rounds.h.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "reports/artifact.h"
+
+namespace modelc::reports {
+
+class ArtifactTimer {
+ public:
+  // `inputs`: the bytes of each model input, in the artifact's input order.
+  // Throws modelc::Error when the artifact cannot be opened or the inputs do
+  // not fit it.
+  ArtifactTimer(const std::filesystem::path& folder, int threads, std::vector<std::vector<std::byte>> inputs);
+
+  // `runs` back-to-back runs, the latency of each in ms; throws modelc::Error
+  // (with the artifact's last error) when a run fails.
+  std::vector<double> run_batch(int runs);
+
+ private:
+  LoadedArtifact artifact_;
+  ModelInstance model_;
+  std::vector<std::vector<std::byte>> inputs_;
+  std::vector<std::vector<std::byte>> outputs_;
+  std::vector<modelc_buffer> in_;
+  std::vector<modelc_buffer> out_;
+};
+
+}  // namespace modelc::reports

@@ -1,0 +1,183 @@
+#include "reports/peak.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define MODELC_PEAK_X86 1
+#endif
+
+namespace modelc::reports {
+namespace {
+
+// Each loop returns a value derived from every accumulator, so the compiler
+// cannot drop any of them; a * acc + b with a just below 1 converges instead
+// of overflowing or going subnormal.
+constexpr float kScale = 0.999999f;
+constexpr float kOffset = 1e-6f;
+
+#ifdef MODELC_PEAK_X86
+
+constexpr int kAvx512Accumulators = 16;  // 2 FMA units x 4 cycles latency, doubled
+constexpr int kAvx2Accumulators = 12;    // 2 FMA units x 4-5 cycles latency, and some
+constexpr int kSseAccumulators = 12;
+
+__attribute__((target("avx512f"))) float fma_loop_avx512(int64_t iterations) {
+  __m512 acc[kAvx512Accumulators];
+  for (int i = 0; i < kAvx512Accumulators; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+  const __m512 a = _mm512_set1_ps(kScale), b = _mm512_set1_ps(kOffset);
+  for (int64_t n = 0; n < iterations; ++n) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kAvx512Accumulators; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+  }
+  __m512 sum = acc[0];
+  for (int i = 1; i < kAvx512Accumulators; ++i) sum = _mm512_add_ps(sum, acc[i]);
+  // Not _mm512_reduce_add_ps: GCC 12's header warns about it (an uninitialized __m256d inside).
+  float lanes[16];
+  _mm512_storeu_ps(lanes, sum);
+  float total = 0;
+  for (const float lane : lanes) total += lane;
+  return total;
+}
+
+__attribute__((target("avx2,fma"))) float fma_loop_avx2(int64_t iterations) {
+  __m256 acc[kAvx2Accumulators];
+  for (int i = 0; i < kAvx2Accumulators; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+  const __m256 a = _mm256_set1_ps(kScale), b = _mm256_set1_ps(kOffset);
+  for (int64_t n = 0; n < iterations; ++n) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kAvx2Accumulators; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+  }
+  __m256 sum = acc[0];
+  for (int i = 1; i < kAvx2Accumulators; ++i) sum = _mm256_add_ps(sum, acc[i]);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, sum);
+  float total = 0;
+  for (const float lane : lanes) total += lane;
+  return total;
+}
+
+float mul_add_loop_sse(int64_t iterations) {
+  __m128 acc[kSseAccumulators];
+  for (int i = 0; i < kSseAccumulators; ++i) acc[i] = _mm_set1_ps(static_cast<float>(i));
+  const __m128 a = _mm_set1_ps(kScale), b = _mm_set1_ps(kOffset);
+  for (int64_t n = 0; n < iterations; ++n) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kSseAccumulators; ++i) acc[i] = _mm_add_ps(_mm_mul_ps(acc[i], a), b);
+  }
+  __m128 sum = acc[0];
+  for (int i = 1; i < kSseAccumulators; ++i) sum = _mm_add_ps(sum, acc[i]);
+  float lanes[4];
+  _mm_storeu_ps(lanes, sum);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
+#else
+
+constexpr int kGenericAccumulators = 16;
+
+float mul_add_loop_generic(int64_t iterations) {
+  float acc[kGenericAccumulators];
+  for (int i = 0; i < kGenericAccumulators; ++i) acc[i] = static_cast<float>(i);
+  for (int64_t n = 0; n < iterations; ++n) {
+    for (float& x : acc) x = x * kScale + kOffset;
+  }
+  float total = 0;
+  for (const float x : acc) total += x;
+  return total;
+}
+
+#endif  // MODELC_PEAK_X86
+
+struct Loop {
+  const char* isa;
+  float (*run)(int64_t iterations);
+  double flops_per_iteration;  // accumulators x lanes x 2 (multiply and add)
+};
+
+Loop best_loop() {
+#ifdef MODELC_PEAK_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return {"avx512f", fma_loop_avx512, kAvx512Accumulators * 16 * 2.0};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return {"avx2+fma", fma_loop_avx2, kAvx2Accumulators * 8 * 2.0};
+  return {"sse2", mul_add_loop_sse, kSseAccumulators * 4 * 2.0};
+#else
+  return {"generic", mul_add_loop_generic, kGenericAccumulators * 2.0};
+#endif
+}
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+std::atomic<float> g_sink{0};  // keeps every loop's result observable
+
+// GFLOP/s of this thread over `iterations`, in its own CPU time.
+double timed_gflops(const Loop& loop, int64_t iterations) {
+  const double start = thread_cpu_seconds();
+  const float result = loop.run(iterations);
+  const double seconds = thread_cpu_seconds() - start;
+  g_sink.store(result, std::memory_order_relaxed);
+  return seconds > 0 ? static_cast<double>(iterations) * loop.flops_per_iteration / seconds * 1e-9 : 0;
+}
+
+// Iterations that take about `seconds` of CPU time on this core.
+int64_t calibrate(const Loop& loop, double seconds) {
+  int64_t iterations = 1 << 16;
+  for (;;) {
+    const double start = thread_cpu_seconds();
+    g_sink.store(loop.run(iterations), std::memory_order_relaxed);
+    const double took = thread_cpu_seconds() - start;
+    if (took >= 0.005) return std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(iterations) * seconds / took));
+    iterations *= 4;
+  }
+}
+
+int available_threads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+constexpr double kSecondsPerRepetition = 0.05;
+constexpr int kRepetitions = 3;
+
+}  // namespace
+
+Fp32Peak measure_fp32_peak_detail(int threads) {
+  const Loop loop = best_loop();
+  Fp32Peak peak;
+  peak.isa = loop.isa;
+  peak.threads = threads > 0 ? threads : available_threads();
+  const int64_t iterations = calibrate(loop, kSecondsPerRepetition);
+  for (int repetition = 0; repetition < kRepetitions; ++repetition) {
+    std::vector<double> rates(static_cast<size_t>(peak.threads), 0.0);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < peak.threads; ++t) {
+      workers.emplace_back([&, t] {
+        // Start together, so that the threads share the machine as a parallel kernel's would.
+        ready.fetch_add(1);
+        while (ready.load() < peak.threads) std::this_thread::yield();
+        rates[static_cast<size_t>(t)] = timed_gflops(loop, iterations);
+      });
+    }
+    for (std::thread& w : workers) w.join();
+    double total = 0;
+    for (const double r : rates) total += r;
+    peak.gflops = std::max(peak.gflops, total);
+  }
+  return peak;
+}
+
+double measure_fp32_peak(int threads) { return measure_fp32_peak_detail(threads).gflops; }
+
+}  // namespace modelc::reports
