@@ -206,8 +206,16 @@ reports::VariantResult check_artifact(const CompiledArtifact& artifact, const st
     // library. Under an emulator that run checks the outputs and is all:
     // emulated timings are not the device's (driver/measure.cpp times only
     // runners whose timings are, on a real GPU).
-    ForeignRun run = run_foreign(profile, artifact.directory, inputs, targets::RunnerOptions{result.threads, 0, 0, 0});
-    outputs = std::move(run.outputs);
+    // A runner that fails (an emulator's crash, no driver) fails this target's
+    // row, with the runner's message; the other targets are still reported.
+    try {
+      ForeignRun run = run_foreign(profile, artifact.directory, inputs, targets::RunnerOptions{result.threads, 0, 0, 0});
+      outputs = std::move(run.outputs);
+    } catch (const Error& e) {
+      result.status = reports::RunStatus::failed;
+      result.note = e.diagnostics().front().message;
+      return result;
+    }
     for (const reports::ManifestTensor& t : reports::parse_manifest(artifact.summary.manifest, "manifest.json").outputs)
       output_names.push_back(t.name);
   }
