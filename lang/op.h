@@ -40,6 +40,11 @@ std::string_view pattern_name(OpPattern pattern);
 using TypeRule = std::function<std::vector<TensorType>(std::span<const TensorType> args, const Attrs& attrs)>;
 using ReferenceKernel = std::function<std::vector<Tensor>(std::span<const Tensor> args, const Attrs& attrs,
                                                           std::span<const TensorType> result_types)>;
+// Multiply-adds one call performs, for ops whose cost is dominated by them
+// (convolutions, matrix products); the roofline estimates of reports count
+// 2 FLOPs each. Types are those of a typed call, in whatever layout it has.
+using MultiplyAddCount = std::function<int64_t(std::span<const TensorType> args, const Attrs& attrs,
+                                               std::span<const TensorType> result_types)>;
 
 struct OpDef {
   std::string name;           // e.g. "nn.conv2d"
@@ -50,6 +55,7 @@ struct OpDef {
   std::function<std::unique_ptr<Attrs>()> make_attrs = [] { return std::make_unique<NoAttrs>(); };
   TypeRule infer_type;
   ReferenceKernel reference;
+  MultiplyAddCount multiply_adds;  // empty: the op does no multiply-adds worth counting
 };
 
 class OpRegistry {

@@ -328,8 +328,9 @@ static modelc_status mc_bind(modelc_model* m, int32_t storage, const modelc_tens
   return MODELC_OK;
 }
 
-modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_inputs,
-                     const modelc_buffer* outputs, int32_t num_outputs) {
+modelc_status mc_run_observed(modelc_model* m, const modelc_buffer* inputs, int32_t num_inputs,
+                              const modelc_buffer* outputs, int32_t num_outputs, modelc_step_observer observer,
+                              void* user) {
   const mc_plan* plan;
   const mc_parallelism* outer;
   void* in_ptrs[64];
@@ -350,7 +351,10 @@ modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_i
   mc_current = &m->parallelism; /* read by mc_do_par_for while this thread runs the kernels */
   for (i = 0; i < plan->num_steps; ++i) {
     const mc_step* s = &plan->steps[i];
-    int rc = s->kernel(&m->args[s->first_arg]);
+    int rc;
+    if (observer) observer(user, i, 0);
+    rc = s->kernel(&m->args[s->first_arg]);
+    if (observer) observer(user, i, 1);
     if (rc != 0) {
       mc_current = outer;
       snprintf(m->error, sizeof m->error, "kernel of step %d failed with Halide error %d", (int)i, rc);
@@ -364,6 +368,11 @@ modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_i
   }
   m->error[0] = '\0';
   return MODELC_OK;
+}
+
+modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_inputs,
+                     const modelc_buffer* outputs, int32_t num_outputs) {
+  return mc_run_observed(m, inputs, num_inputs, outputs, num_outputs, NULL, NULL);
 }
 
 const char* mc_last_error(const modelc_model* m) { return m ? m->error : "no model"; }

@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "lang/cost.h"
 #include "lower/lowering.h"
 #include "lower/memory_plan.h"
 #include "modelc_config.h"
@@ -86,6 +87,7 @@ struct KernelBuild {
   std::string hash;
   fs::path object;
   std::vector<std::string> ops;
+  lang::FunctionCost cost;  // of one call
   int results = 1;
   int calls = 0;
   bool cached = false;
@@ -218,6 +220,7 @@ class ArtifactBuilder {
       k.hash = hash;
       k.symbol = "mc_k_" + hash.substr(0, 24);
       for (const lang::Binding& b : fn.body) k.ops.push_back(b.callee_name());
+      k.cost = lang::function_cost(m_, fn);
       k.results = static_cast<int>(fn.results.size());
       kernels_.emplace(hash, k);
       kernel_functions_.emplace(hash, &fn);
@@ -359,7 +362,12 @@ class ArtifactBuilder {
     };
     json kernels = json::array();
     for (const auto& [hash, k] : kernels_)
-      kernels.push_back({{"name", k.symbol}, {"hash", hash}, {"ops", k.ops}, {"results", k.results}, {"calls", k.calls}});
+      kernels.push_back({{"name", k.symbol}, {"hash", hash}, {"ops", k.ops}, {"results", k.results}, {"calls", k.calls},
+                         {"multiply_adds", k.cost.multiply_adds}, {"bytes", k.cost.bytes}});
+    // Which kernel each step of the executor calls, in order: what a profile
+    // of a run (step by step, modelc_model_api.run_observed) is keyed by.
+    json step_kernels = json::array();
+    for (const PlannedStep& s : plan.steps) step_kernels.push_back(s.kernel_symbol);
     json files = {{"static_library", "lib" + plan.prefix + ".a"}, {"shared_library", "lib" + plan.prefix + ".so"},
                   {"header", "model.h"}, {"abi_header", "modelc.h"}};
     json digests = json::object();
@@ -378,6 +386,7 @@ class ArtifactBuilder {
             {"outputs", tensors(plan.outputs)},
             {"kernels", kernels},
             {"steps", plan.steps.size()},
+            {"step_kernels", step_kernels},
             {"arena_bytes", plan.arena_bytes},
             {"weight_bytes", plan.weight_bytes},
             {"code_bytes", fs::file_size(out / ("lib" + plan.prefix + ".a"))},

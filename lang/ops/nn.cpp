@@ -389,6 +389,24 @@ std::vector<Tensor> softmax_reference(std::span<const Tensor> args, const Attrs&
   return {std::move(out)};
 }
 
+// Every output position (N, OH, OW) multiplies the whole weight tensor
+// (K x C/groups x R x S) into its K channels, in any layout: the weight's
+// element count does not change when AlterOpLayout packs it.
+int64_t conv2d_multiply_adds(std::span<const TensorType> args, const Attrs& attrs, std::span<const TensorType> results) {
+  const auto& a = attrs_as<Conv2DAttrs>(attrs);
+  const Layout out = Layout::parse(a.out_layout);
+  const auto& shape = results[0].shape;
+  const int n = out.position_of('N'), h = out.position_of('H'), w = out.position_of('W');
+  if (n < 0 || h < 0 || w < 0) return 0;
+  return shape[static_cast<size_t>(n)] * shape[static_cast<size_t>(h)] * shape[static_cast<size_t>(w)] *
+         args[1].element_count();
+}
+
+// Each result element is a dot product along x's last axis.
+int64_t matmul_multiply_adds(std::span<const TensorType> args, const Attrs&, std::span<const TensorType> results) {
+  return args[0].shape.empty() ? 0 : results[0].element_count() * args[0].shape.back();
+}
+
 template <typename A>
 std::function<std::unique_ptr<Attrs>()> attrs_factory() {
   return [] { return std::make_unique<A>(); };
@@ -398,11 +416,13 @@ std::function<std::unique_ptr<Attrs>()> attrs_factory() {
 
 void register_nn_ops(OpRegistry& r) {
   r.add({"nn.conv2d", "2-D convolution, NCHW input, OIHW weight, grouped/depthwise via groups", 2, 2,
-         OpPattern::out_elemwise_fusable, attrs_factory<Conv2DAttrs>(), conv2d_type, conv2d_reference});
+         OpPattern::out_elemwise_fusable, attrs_factory<Conv2DAttrs>(), conv2d_type, conv2d_reference,
+         conv2d_multiply_adds});
   r.add({"nn.dense", "x[M, K] times the transpose of weight[N, K]", 2, 2, OpPattern::out_elemwise_fusable,
-         attrs_factory<NoAttrs>(), dense_type, dense_reference});
+         attrs_factory<NoAttrs>(), dense_type, dense_reference, matmul_multiply_adds});
   r.add({"nn.batch_matmul", "x[..., M, K] times y[..., K, N], batch axes broadcast", 2, 2,
-         OpPattern::out_elemwise_fusable, attrs_factory<NoAttrs>(), batch_matmul_type, batch_matmul_reference});
+         OpPattern::out_elemwise_fusable, attrs_factory<NoAttrs>(), batch_matmul_type, batch_matmul_reference,
+         matmul_multiply_adds});
   r.add({"nn.bias_add", "adds a 1-D bias along `axis`", 2, 2, OpPattern::broadcast, attrs_factory<AxisAttrs>(),
          bias_add_type, bias_add_reference});
   r.add({"nn.batch_norm", "inference batch normalisation (x, gamma, beta, mean, var)", 5, 5, OpPattern::broadcast,

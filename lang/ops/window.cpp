@@ -225,8 +225,13 @@ std::function<std::unique_ptr<Attrs>()> attrs_factory() {
 }  // namespace
 
 void register_window_ops(OpRegistry& r) {
+  // Each input element (N, C, H, W) meets every weight of its input channel (Cout/groups x R x S).
+  auto conv2d_transpose_multiply_adds = [](std::span<const TensorType> args, const Attrs&, std::span<const TensorType>) {
+    return args[1].shape.at(0) > 0 ? args[0].element_count() * (args[1].element_count() / args[1].shape[0]) : int64_t{0};
+  };
   r.add({"nn.conv2d_transpose", "transposed 2-D convolution, NCHW x IOHW", 2, 2, OpPattern::out_elemwise_fusable,
-         attrs_factory<Conv2DTransposeAttrs>(), conv2d_transpose_type, conv2d_transpose_reference});
+         attrs_factory<Conv2DTransposeAttrs>(), conv2d_transpose_type, conv2d_transpose_reference,
+         conv2d_transpose_multiply_adds});
   r.add({"nn.conv3d", "3-D convolution, NCDHW x OIDHW", 2, 2, OpPattern::out_elemwise_fusable,
          attrs_factory<Conv3DAttrs>(), conv3d_type, conv3d_reference});
   r.add({"nn.max_pool3d", "3-D max pooling, NCDHW", 1, 1, OpPattern::out_elemwise_fusable, attrs_factory<Pool3DAttrs>(),
