@@ -83,5 +83,6 @@ void register_window_ops(OpRegistry& registry);
 void register_normalization_ops(OpRegistry& registry);
 void register_layout_ops(OpRegistry& registry);
 void register_winograd_ops(OpRegistry& registry);
+void register_qnn_ops(OpRegistry& registry);
 
 }  // namespace modelc::lang
