@@ -219,6 +219,8 @@ int cmd_run(const CommonOptions& o, const std::vector<std::string>& input_files,
 struct BenchFlags {
   std::optional<int> threads, repeats, warmup, rounds;
   bool no_reference = false;
+  bool kernels = false;
+  size_t kernel_rows = 25;
 };
 
 // Compiles (from cache when unchanged), then measures every artifact and its
@@ -251,7 +253,25 @@ int verdict(const reports::Results& results) {
   return kExitArtifactFailed;
 }
 
+// `bench --kernels`: a per-kernel profile of each artifact instead of the rounds.
+int cmd_bench_kernels(const CommonOptions& o, const BenchFlags& flags) {
+  const spec::Recipe recipe = spec::load_recipe(o.recipe);
+  const auto artifacts = driver::compile(recipe, compile_options(o, {}, false));
+  driver::KernelProfileOptions options;
+  options.threads = flags.threads;
+  options.runs = flags.repeats.value_or(0);
+  options.rows = flags.kernel_rows;
+  options.progress = progress_logger();
+  const driver::KernelProfileText profile = driver::profile_artifact_kernels(recipe, artifacts, options);
+  clear_progress();
+  std::cout << profile.text;
+  if (!profile.failed) return 0;
+  std::cerr << "modelc: an artifact failed: outputs differ from the reference (see above)\n";
+  return kExitArtifactFailed;
+}
+
 int cmd_bench(const CommonOptions& o, const BenchFlags& flags) {
+  if (flags.kernels) return cmd_bench_kernels(o, flags);
   const reports::Results results = measure(o, flags);
   if (o.format == "json") std::cout << reports::results_text(results);
   else std::cout << reports::render_text(results);
@@ -402,6 +422,11 @@ int main(int argc, char** argv) {
   };
   auto* bench = app.add_subcommand("bench", "compile (cached), check and time each artifact and its baselines in interleaved rounds");
   add_bench_flags(bench, true);
+  bench->add_flag("--kernels", flags.kernels,
+                  "instead of timing whole runs against the baselines: time each kernel (--repeats runs), "
+                  "with GFLOP/s and % of this core's measured fp32 peak");
+  bench->add_option("--top", flags.kernel_rows, "kernels listed per artifact with --kernels (default 25)")
+      ->check(CLI::Range(1, 100000));
   std::vector<std::string> merge_files;
   auto* report = app.add_subcommand("report", "bench, then write results.json and the report.formats; prints the report's path");
   add_bench_flags(report, false);

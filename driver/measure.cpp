@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <memory>
 
@@ -11,6 +12,7 @@
 #include "lang/interpreter.h"
 #include "reports/artifact_timer.h"
 #include "reports/comparison.h"
+#include "reports/kernel_profile.h"
 #include "reports/onnxruntime_session.h"
 #include "reports/peak.h"
 #include "reports/rounds.h"
@@ -324,7 +326,54 @@ class Measurement {
   std::vector<reports::TimedImplementation> implementations_;
 };
 
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
 }  // namespace
+
+KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std::vector<CompiledArtifact>& artifacts,
+                                           const KernelProfileOptions& options) {
+  KernelProfileText out;
+  std::map<int, reports::Fp32Peak> peaks;  // by thread count
+  for (const CompiledArtifact& artifact : artifacts) {
+    const std::string name = artifact.variant + " / " + artifact.target;
+    const spec::Variant variant = selected_variants(recipe, artifact.variant).front();
+    if (options.progress) options.progress("checking " + name + " against the reference interpreter");
+    const lang::Module module = import_model(variant.recipe);
+    const std::vector<lang::Tensor> inputs = benchmark_inputs(variant.recipe, module);
+    const reports::VariantResult checked =
+        check_artifact(artifact, inputs, run_reference(module, inputs), options.threads.value_or(artifact.threads));
+    if (checked.status != reports::RunStatus::ok) {
+      out.failed = out.failed || checked.status == reports::RunStatus::failed;
+      out.text += name + ": not profiled (" + checked.note + ")\n\n";
+      continue;
+    }
+    const int threads = checked.threads;
+    if (!peaks.count(threads)) {
+      if (options.progress) options.progress("measuring this core's fp32 peak on " + std::to_string(threads) + " thread(s)");
+      peaks[threads] = reports::measure_fp32_peak_detail(threads);
+    }
+    const reports::Fp32Peak& peak = peaks[threads];
+    reports::ArtifactTimer timer(artifact.directory, threads, input_bytes(inputs));
+    int runs = options.runs;
+    if (runs <= 0) {
+      const std::vector<double> probe = timer.run_batch(3);
+      const double ms = *std::min_element(probe.begin(), probe.end());
+      runs = static_cast<int>(std::clamp(1000.0 / std::max(ms, 1e-3), 10.0, 2000.0));
+    }
+    if (options.progress) options.progress("profiling " + name + ": " + std::to_string(runs) + " runs");
+    const reports::KernelProfile profile = reports::profile_kernels(timer, runs);
+    out.text += name + ", " + std::to_string(threads) + " thread" + (threads == 1 ? "" : "s") + ": " +
+                std::to_string(profile.kernels.size()) + " kernels; fp32 peak " + fixed(peak.gflops, 1) +
+                " GFLOP/s (" + peak.isa + ", " + std::to_string(peak.threads) + " thread" +
+                (peak.threads == 1 ? "" : "s") + ", measured now)\n" +
+                reports::render_kernel_profile(profile, peak.gflops, options.rows) + "\n";
+  }
+  return out;
+}
 
 reports::Results measure_artifacts(const spec::Recipe& recipe, const std::vector<CompiledArtifact>& artifacts,
                                    const MeasureOptions& options) {

@@ -29,4 +29,21 @@ struct MeasureOptions {
 reports::Results measure_artifacts(const spec::Recipe& recipe, const std::vector<CompiledArtifact>& artifacts,
                                    const MeasureOptions& options);
 
+struct KernelProfileOptions {
+  std::optional<int> threads;  // overrides every target's
+  int runs = 0;                // observed runs per artifact; 0: as many as fit in about a second (at least 10)
+  size_t rows = 25;            // slowest kernels listed per artifact
+  ProgressFn progress;
+};
+
+struct KernelProfileText {
+  std::string text;    // one table per artifact, with this core's measured fp32 peak
+  bool failed = false;  // an artifact's outputs differ from the reference: it is not profiled
+};
+
+// `modelc bench --kernels`: each artifact checked against the reference
+// interpreter, then profiled kernel by kernel (reports/kernel_profile.h).
+KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std::vector<CompiledArtifact>& artifacts,
+                                           const KernelProfileOptions& options);
+
 }  // namespace modelc::driver

@@ -1,5 +1,6 @@
 #include "driver/pipeline.h"
 
+#include "driver/calibration.h"
 #include "driver/semantic_checks.h"
 
 #include <chrono>
@@ -158,6 +159,7 @@ OptimizedModule optimize(const lang::Module& module, const spec::Recipe& recipe,
   lang::PassContext ctx = pass_context(recipe);
   ctx.activation_layout = layout;
   ctx.after_pass = after_pass;
+  ctx.quantize = quantize_options(recipe, module);
   // FuseOps belongs to lowering, not to the optimisation level: run it at every level.
   ctx.enabled.insert("FuseOps");
   OptimizedModule out;

@@ -31,6 +31,7 @@ const OpRegistry& OpRegistry::global() {
     register_normalization_ops(r);
     register_layout_ops(r);
     register_winograd_ops(r);
+    register_qnn_ops(r);
     return r;
   }();
   return registry;

@@ -55,7 +55,7 @@ struct OpDef {
   std::function<std::unique_ptr<Attrs>()> make_attrs = [] { return std::make_unique<NoAttrs>(); };
   TypeRule infer_type;
   ReferenceKernel reference;
-  MultiplyAddCount multiply_adds;  // empty: the op does no multiply-adds worth counting
+  MultiplyAddCount multiply_adds = nullptr;  // empty: the op does no multiply-adds worth counting
 };
 
 class OpRegistry {
@@ -83,5 +83,6 @@ void register_window_ops(OpRegistry& registry);
 void register_normalization_ops(OpRegistry& registry);
 void register_layout_ops(OpRegistry& registry);
 void register_winograd_ops(OpRegistry& registry);
+void register_qnn_ops(OpRegistry& registry);
 
 }  // namespace modelc::lang

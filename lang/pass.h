@@ -15,6 +15,7 @@
 //   SimplifyExpr                     1  reshape/transpose/layout_transform pairs, identity ops, scalar scales
 //   FoldScaleAxis                    2  per-channel scales folded into conv/dense weights
 //   CommonSubexpressionElimination   2  repeated calls computed once
+//   Quantize                         0  int8 post-training quantization (quantization.mode: int8 only)
 //   ConvertLayout                    0  activations in PassContext::activation_layout (no-op for NCHW)
 //   FoldConstant                     1
 //   SimplifyExpr                     1  cancels the transforms ConvertLayout left back to back
@@ -39,6 +40,7 @@
 #include <vector>
 
 #include "lang/module.h"
+#include "lang/passes/quantize.h"
 #include "spec/model_limits.h"
 
 namespace modelc::lang {
@@ -52,6 +54,8 @@ struct PassContext {
   // The recipe's model.limits: InferType checks every binding's type against
   // them, FoldConstant the constants it adds (lang/size_limits.h).
   spec::ModelLimits limits;
+  // The recipe's quantization block and calibration samples (Quantize).
+  QuantizeOptions quantize;
   // Called after each pass that ran, with its name and result.
   std::function<void(const std::string& pass, const Module& module)> after_pass;
 };
@@ -107,5 +111,6 @@ Module common_subexpression_elimination(const Module& module, const PassContext&
 Module convert_layout(const Module& module, const PassContext& context);
 Module alter_op_layout(const Module& module, const PassContext& context);
 Module winograd_conv2d(const Module& module, const PassContext& context);
+Module quantize(const Module& module, const PassContext& context);
 
 }  // namespace modelc::lang

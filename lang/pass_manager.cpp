@@ -26,6 +26,10 @@ const PassRegistry& PassRegistry::global() {
            fold_scale_axis});
     r.add({"CommonSubexpressionElimination", 2, {}, "computes repeated calls with equal arguments and attributes once",
            common_subexpression_elimination});
+    r.add({"Quantize", 0, {"InferType"},
+           "int8 post-training quantization of conv2d and dense (with bias, ReLU/Clip, residual adds): calibrates "
+           "activation ranges on the recipe's samples; does nothing unless quantization.mode is int8",
+           quantize});
     r.add({"ConvertLayout", 0, {"InferType"},
            "stores activations in the recipe's layout (NHWC, NCHW<k>c), weights transformed at compile time",
            convert_layout});
@@ -61,7 +65,7 @@ const PassInfo& PassRegistry::get(std::string_view name) const {
 
 std::vector<std::string> default_pipeline() {
   return {"InferType",     "SimplifyInference", "FoldConstant",       "SimplifyExpr",
-          "FoldScaleAxis", "CommonSubexpressionElimination",          "ConvertLayout",
+          "FoldScaleAxis", "CommonSubexpressionElimination", "Quantize",  "ConvertLayout",
           "AlterOpLayout", "WinogradConv2D", "FoldConstant",  "SimplifyExpr",      "DeadCodeElimination", "FuseOps",
           "InferType"};
 }

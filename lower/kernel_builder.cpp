@@ -201,7 +201,7 @@ class PipelineBuilder {
       else throw Error("@" + fn_.name + ": constants must be parameters of primitive functions");
       arg_types.push_back(args.back().type);
     }
-    LoweredOp lowered = (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i)});
+    LoweredOp lowered = (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i), target_});
     if (lowered.schedule && !anchor_schedule_) anchor_schedule_ = lowered.schedule;
     for (Halide::Func& f : lowered.needs_root) needs_root_.push_back(f);
     const TensorFunc& value = lowered.value;

@@ -66,6 +66,7 @@ const LoweringRegistry& LoweringRegistry::global() {
     register_window_lowerings(r);
     register_normalization_lowerings(r);
     register_layout_lowerings(r);
+    register_qnn_lowerings(r);
     return r;
   }();
   return registry;

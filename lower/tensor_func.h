@@ -65,6 +65,9 @@ struct LowerContext {
   const lang::Binding& binding;
   std::span<const lang::TensorType> arg_types;
   std::string name;  // unique name prefix for funcs of this binding
+  // The kernel's target: a rule whose compute depends on the instructions at
+  // hand (qnn.conv2d's VNNI form) reads it; schedules get it in ScheduleContext.
+  Halide::Target target;
 };
 
 using ComputeRule = std::function<LoweredOp(std::span<const TensorFunc> args, const LowerContext& ctx)>;
@@ -90,6 +93,7 @@ void register_reduce_lowerings(LoweringRegistry& registry);
 void register_window_lowerings(LoweringRegistry& registry);
 void register_normalization_lowerings(LoweringRegistry& registry);
 void register_layout_lowerings(LoweringRegistry& registry);
+void register_qnn_lowerings(LoweringRegistry& registry);
 
 // Schedules shared by rules (lower/schedules.cpp).
 // Output of an elementwise/injective kernel: vectorize the innermost dim, parallelize the outer ones.

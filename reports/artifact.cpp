@@ -66,6 +66,8 @@ std::vector<ManifestKernel> read_kernels(const JsonFieldReader& read, const json
       }
     }
     if (read.has(list[i], "calls")) kernel.calls = static_cast<int>(read.count(list[i], pointer, "calls"));
+    if (read.has(list[i], "multiply_adds")) kernel.multiply_adds = read.count(list[i], pointer, "multiply_adds");
+    if (read.has(list[i], "bytes")) kernel.bytes = read.count(list[i], pointer, "bytes");
     kernels.push_back(std::move(kernel));
   }
   return kernels;
@@ -183,6 +185,13 @@ ArtifactManifest parse_manifest(const json& manifest, const std::string& file_na
   out.inputs = read_tensors(read, manifest, "inputs");
   out.outputs = read_tensors(read, manifest, "outputs");
   out.kernels = read_kernels(read, manifest);
+  if (read.has(manifest, "step_kernels")) {
+    const json& steps = read.array(manifest, "", "step_kernels");
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (!steps[i].is_string()) read.fail("/step_kernels/" + std::to_string(i), "expected a kernel name");
+      out.step_kernels.push_back(steps[i].get<std::string>());
+    }
+  }
   out.arena_bytes = read.count(manifest, "", "arena_bytes");
   out.weight_bytes = read.count(manifest, "", "weight_bytes");
   out.code_bytes = read.has(manifest, "code_bytes") ? read.count(manifest, "", "code_bytes") : 0;
@@ -226,6 +235,15 @@ modelc_status ModelInstance::run_unchecked(std::span<const modelc_buffer> inputs
                                            std::span<const modelc_buffer> outputs) {
   return api_->run(model_, inputs.data(), static_cast<int32_t>(inputs.size()), outputs.data(),
                    static_cast<int32_t>(outputs.size()));
+}
+
+modelc_status ModelInstance::run_observed_unchecked(std::span<const modelc_buffer> inputs,
+                                                    std::span<const modelc_buffer> outputs,
+                                                    modelc_step_observer observer, void* user) {
+  if (api_->run_observed == nullptr)
+    throw Error("the artifact of model '" + std::string(api_->name) + "' cannot report its steps (no run_observed)");
+  return api_->run_observed(model_, inputs.data(), static_cast<int32_t>(inputs.size()), outputs.data(),
+                            static_cast<int32_t>(outputs.size()), observer, user);
 }
 
 void ModelInstance::run(std::span<const InputTensor> inputs, std::span<const OutputTensor> outputs) {

@@ -31,6 +31,8 @@ struct ManifestKernel {
   std::string hash;
   std::vector<std::string> ops;
   int calls = 0;
+  uint64_t multiply_adds = 0;  // per call (lang/cost.h)
+  uint64_t bytes = 0;          // per call: parameters read + results written
 };
 
 struct ManifestTarget {
@@ -53,6 +55,7 @@ struct ArtifactManifest {
   std::vector<ManifestTensor> inputs;
   std::vector<ManifestTensor> outputs;
   std::vector<ManifestKernel> kernels;
+  std::vector<std::string> step_kernels;  // the kernel each step of a run calls, in order
   uint64_t arena_bytes = 0;
   uint64_t weight_bytes = 0;
   uint64_t code_bytes = 0;
@@ -93,6 +96,10 @@ class ModelInstance {
   void run(std::span<const InputTensor> inputs, std::span<const OutputTensor> outputs);
   // No checks and no allocation, for timing loops; returns the C status.
   modelc_status run_unchecked(std::span<const modelc_buffer> inputs, std::span<const modelc_buffer> outputs);
+  // The same through run_observed (modelc.h): `observer` hears each step start
+  // and end. Throws modelc::Error when the artifact has no run_observed.
+  modelc_status run_observed_unchecked(std::span<const modelc_buffer> inputs, std::span<const modelc_buffer> outputs,
+                                       modelc_step_observer observer, void* user);
 
   const modelc_model_api& api() const { return *api_; }
   // The message of the instance's last failed run ("" when it gives none).

@@ -2,13 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 
 #include "support/diagnostic.h"
 
 namespace modelc::reports {
 
 ArtifactTimer::ArtifactTimer(const std::filesystem::path& folder, int threads, std::vector<std::vector<std::byte>> inputs)
-    : artifact_(LoadedArtifact::open(folder)), model_(artifact_.create(threads)), inputs_(std::move(inputs)) {
+    : artifact_(LoadedArtifact::open(folder)), model_(artifact_.create(threads)), threads_(threads),
+      inputs_(std::move(inputs)) {
   const auto infos = artifact_.inputs();
   if (inputs_.size() != infos.size()) {
     throw Error("the artifact in " + folder.string() + " takes " + std::to_string(infos.size()) + " inputs, given " +
@@ -39,6 +41,54 @@ std::vector<double> ArtifactTimer::run_batch(int runs) {
                   model_.last_error());
     }
     samples.push_back(std::chrono::duration<double, std::milli>(after - before).count());
+  }
+  return samples;
+}
+
+namespace {
+
+// Milliseconds on the clock a profile uses: the calling thread's CPU time when
+// the kernels run on that thread alone (other work on a shared machine then
+// does not count), else the steady wall clock.
+double now_ms(bool thread_cpu) {
+  timespec t{};
+  clock_gettime(thread_cpu ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) * 1e-6;
+}
+
+// What the observer of one run writes: when the current step started, and
+// each step's duration.
+struct StepClock {
+  bool thread_cpu = false;
+  double started = 0;
+  std::vector<double> ms;
+};
+
+void observe_step(void* user, int32_t step, int32_t finished) {
+  auto* clock = static_cast<StepClock*>(user);
+  const double now = now_ms(clock->thread_cpu);
+  if (!finished) {
+    clock->started = now;
+    return;
+  }
+  if (step >= 0 && static_cast<size_t>(step) < clock->ms.size()) clock->ms[static_cast<size_t>(step)] = now - clock->started;
+}
+
+}  // namespace
+
+StepSamples ArtifactTimer::run_steps(int runs) {
+  StepSamples samples;
+  samples.thread_cpu_time = threads_ == 1;
+  const auto steps = static_cast<size_t>(std::max(model_.api().num_steps, 0));
+  for (int i = 0; i < runs; ++i) {
+    StepClock clock{samples.thread_cpu_time, 0, std::vector<double>(steps, 0.0)};
+    const double before = now_ms(clock.thread_cpu);
+    if (model_.run_observed_unchecked(in_, out_, observe_step, &clock) != MODELC_OK) {
+      throw Error("the artifact in " + artifact_.folder().string() + " failed during the kernel profile: " +
+                  model_.last_error());
+    }
+    samples.run_ms.push_back(now_ms(clock.thread_cpu) - before);
+    samples.step_ms.push_back(std::move(clock.ms));
   }
   return samples;
 }

@@ -13,6 +13,15 @@
 
 namespace modelc::reports {
 
+// Runs through run_observed: per run, its whole time and each step's, in ms.
+// On one thread the clock is that thread's CPU time (a shared machine's other
+// work is not counted), on several the steady wall clock.
+struct StepSamples {
+  bool thread_cpu_time = false;
+  std::vector<double> run_ms;
+  std::vector<std::vector<double>> step_ms;
+};
+
 class ArtifactTimer {
  public:
   // `inputs`: the bytes of each model input, in the artifact's input order.
@@ -23,10 +32,15 @@ class ArtifactTimer {
   // `runs` back-to-back runs, the latency of each in ms; throws modelc::Error
   // (with the artifact's last error) when a run fails.
   std::vector<double> run_batch(int runs);
+  // `runs` runs through run_observed, each step timed (see StepSamples).
+  StepSamples run_steps(int runs);
+
+  const LoadedArtifact& artifact() const { return artifact_; }
 
  private:
   LoadedArtifact artifact_;
   ModelInstance model_;
+  int threads_ = 0;
   std::vector<std::vector<std::byte>> inputs_;
   std::vector<std::vector<std::byte>> outputs_;
   std::vector<modelc_buffer> in_;

@@ -36,7 +36,7 @@
 extern "C" {
 #endif
 
-#define MODELC_ABI_VERSION 1
+#define MODELC_ABI_VERSION 2
 
 typedef enum modelc_dtype {
   MODELC_FLOAT32 = 0,
@@ -77,6 +77,13 @@ typedef enum modelc_status {
 
 typedef struct modelc_model modelc_model;
 
+/* Called by run_observed around each step of a run: finished 0 just before
+ * the step's kernel starts, 1 just after it returns. step counts from 0 in
+ * the order the kernels run (manifest.json's step_kernels names each one's
+ * kernel). It runs on the thread that called run_observed; it must not run
+ * the model. */
+typedef void (*modelc_step_observer)(void* user, int32_t step, int32_t finished);
+
 typedef struct modelc_model_api {
   uint32_t abi_version; /* MODELC_ABI_VERSION */
   const char* name;
@@ -94,6 +101,14 @@ typedef struct modelc_model_api {
   void (*destroy)(modelc_model* model);
   /* Message of the last failed run, "" when none. */
   const char* (*last_error)(const modelc_model* model);
+  /* Kernel calls one run makes. */
+  int32_t num_steps;
+  /* run, telling `observer` (not NULL) when each step starts and ends: how a
+   * profiler times the kernels one by one. The calls cost a few nanoseconds
+   * each; use run for timing whole inferences. */
+  modelc_status (*run_observed)(modelc_model* model, const modelc_buffer* inputs, int32_t num_inputs,
+                                const modelc_buffer* outputs, int32_t num_outputs, modelc_step_observer observer,
+                                void* user);
 } modelc_model_api;
 
 #ifdef __cplusplus

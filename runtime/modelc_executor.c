@@ -399,8 +399,9 @@ static modelc_status mc_kernel_failed(modelc_model* m, const char* what, int32_t
   return MODELC_ERROR_KERNEL;
 }
 
-modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_inputs,
-                     const modelc_buffer* outputs, int32_t num_outputs) {
+modelc_status mc_run_observed(modelc_model* m, const modelc_buffer* inputs, int32_t num_inputs,
+                              const modelc_buffer* outputs, int32_t num_outputs, modelc_step_observer observer,
+                              void* user) {
   const mc_plan* plan;
   const mc_parallelism* outer;
   modelc_model* outer_model;
@@ -425,7 +426,10 @@ modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_i
   m->error[0] = '\0';
   for (i = 0; i < plan->num_steps; ++i) {
     const mc_step* s = &plan->steps[i];
-    int rc = s->kernel(&m->args[s->first_arg]);
+    int rc;
+    if (observer) observer(user, i, 0);
+    rc = s->kernel(&m->args[s->first_arg]);
+    if (observer) observer(user, i, 1);
     if (rc != 0) return mc_kernel_failed(m, "kernel of step", i, rc, outer, outer_model);
   }
   /* Results a GPU kernel left on its device, and tensors copied to outputs below. */
@@ -446,6 +450,11 @@ modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_i
   }
   m->error[0] = '\0';
   return MODELC_OK;
+}
+
+modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_inputs,
+                     const modelc_buffer* outputs, int32_t num_outputs) {
+  return mc_run_observed(m, inputs, num_inputs, outputs, num_outputs, NULL, NULL);
 }
 
 const char* mc_last_error(const modelc_model* m) { return m ? m->error : "no model"; }

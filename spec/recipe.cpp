@@ -118,9 +118,10 @@ class RecipeBuilder {
     const json& calibration = q["activations"]["calibration"];
     // While int8 is refused (recipe_properties.cpp), saying what it would need is noise.
     const bool int8 = r_.quantization.mode == "int8" && implemented("/quantization/mode", "int8");
-    if (int8 && !calibration.contains("data")) {
+    if (int8 && !calibration.contains("data") && !calibration.contains("random_seed")) {
       problem("/quantization/mode", "int8 quantization needs calibration data, found none",
-              "set quantization.activations.calibration.data to a folder of .npy samples or one .npy file");
+              "set quantization.activations.calibration.data to a folder of .npy samples or one .npy file (or, for "
+              "models without real inputs, ask for seeded random samples with calibration.random_seed)");
     }
     if (calibration.contains("data"))
       existing_path("/quantization/activations/calibration/data", "calibration data", true);

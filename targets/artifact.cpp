@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "lang/cost.h"
 #include "lower/lowering.h"
 #include "lower/memory_plan.h"
 #include "modelc_config.h"
@@ -92,10 +93,10 @@ struct KernelBuild {
   std::string hash;
   fs::path object;
   std::vector<std::string> ops;
+  lang::FunctionCost cost;  // of one call
   int results = 1;
   int calls = 0;
   bool cached = false;
-  KernelCost cost;
 };
 
 std::string_view runner_source(std::string_view name) {
@@ -241,7 +242,7 @@ class ArtifactBuilder {
       k.symbol = "mc_k_" + hash.substr(0, 24);
       for (const lang::Binding& b : fn.body) k.ops.push_back(b.callee_name());
       k.results = static_cast<int>(fn.results.size());
-      k.cost = kernel_cost(m_, fn);
+      k.cost = lang::function_cost(m_, fn);
       kernels_.emplace(hash, k);
       kernel_functions_.emplace(hash, &fn);
     }
@@ -412,6 +413,10 @@ class ArtifactBuilder {
                           {"peak_gflops", profile_.peak->gflops},
                           {"peak_bandwidth_gbs", profile_.peak->bandwidth_gbs},
                           {"peak_source", profile_.peak->source}};
+    // Which kernel each step of the executor calls, in order: what a profile
+    // of a run (step by step, modelc_model_api.run_observed) is keyed by.
+    json step_kernels = json::array();
+    for (const PlannedStep& s : plan.steps) step_kernels.push_back(s.kernel_symbol);
     json digests = json::object();
     for (const auto& entry : fs::recursive_directory_iterator(out))
       if (entry.is_regular_file() && entry.path().filename() != "manifest.json")
@@ -429,6 +434,7 @@ class ArtifactBuilder {
             {"outputs", tensors(plan.outputs)},
             {"kernels", kernels},
             {"steps", plan.steps.size()},
+            {"step_kernels", step_kernels},
             {"arena_bytes", plan.arena_bytes},
             {"weight_bytes", plan.weight_bytes},
             {"code_bytes", summary.code_bytes},

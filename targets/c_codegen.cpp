@@ -101,12 +101,17 @@ std::string generate_plan_c(const ExecutorPlan& plan) {
   out += "modelc_status " + p + "_run(modelc_model* model, const modelc_buffer* inputs, int32_t num_inputs,\n"
          "    const modelc_buffer* outputs, int32_t num_outputs) {\n"
          "  return mc_run(model, inputs, num_inputs, outputs, num_outputs);\n}\n";
+  out += "static modelc_status " + p + "_run_observed(modelc_model* model, const modelc_buffer* inputs,\n"
+         "    int32_t num_inputs, const modelc_buffer* outputs, int32_t num_outputs, modelc_step_observer observer,\n"
+         "    void* user) {\n"
+         "  return mc_run_observed(model, inputs, num_inputs, outputs, num_outputs, observer, user);\n}\n";
   out += "void " + p + "_destroy(modelc_model* model) { mc_destroy(model); }\n";
   out += "const char* " + p + "_last_error(const modelc_model* model) { return mc_last_error(model); }\n\n";
   out += "static const modelc_model_api api = {MODELC_ABI_VERSION, " + c_string_literal(plan.model_name) + ", " +
          std::to_string(plan.inputs.size()) + ", input_info, " + std::to_string(plan.outputs.size()) + ", output_info, " +
          std::to_string(plan.arena_bytes) + "u, " + std::to_string(plan.weight_bytes) + "u, " + p + "_create, " + p +
-         "_run, " + p + "_destroy, " + p + "_last_error};\n";
+         "_run, " + p + "_destroy, " + p + "_last_error, " + std::to_string(plan.steps.size()) + ", " + p +
+         "_run_observed};\n";
   out += "const modelc_model_api* " + p + "_api(void) { return &api; }\n";
   return out;
 }

@@ -6,23 +6,6 @@
 
 namespace modelc::targets {
 
-KernelCost kernel_cost(const lang::Module& module, const lang::Function& primitive) {
-  KernelCost cost;
-  for (const lang::Param& p : primitive.params) cost.bytes += static_cast<int64_t>(p.type.bytes());
-  for (const lang::TensorType& t : module.result_types(primitive)) cost.bytes += static_cast<int64_t>(t.bytes());
-  for (const lang::Binding& b : primitive.body) {
-    if (!b.op || !b.op->multiply_adds || !b.attrs) continue;
-    std::vector<lang::TensorType> args;
-    for (const lang::ValueRef& a : b.args) {
-      if (a.is_param()) args.push_back(primitive.params.at(a.index).type);
-      else if (a.is_binding()) args.push_back(primitive.body.at(a.index).types.at(a.output));
-      else args.push_back(module.constant(a.constant).type());
-    }
-    cost.multiply_adds += b.op->multiply_adds(args, *b.attrs, b.types);
-  }
-  return cost;
-}
-
 KernelCost total_cost(const std::vector<std::pair<KernelCost, int>>& calls) {
   KernelCost total;
   for (const auto& [cost, count] : calls) {

@@ -14,18 +14,14 @@
 #include <utility>
 #include <vector>
 
+#include "lang/cost.h"
 #include "lang/module.h"
 #include "targets/device_profile.h"
 
 namespace modelc::targets {
 
-struct KernelCost {
-  int64_t multiply_adds = 0;  // lang::OpDef::multiply_adds over the function's ops
-  int64_t bytes = 0;          // bytes of its parameters and results
-};
-
-// The cost of one call of a primitive function of `module`.
-KernelCost kernel_cost(const lang::Module& module, const lang::Function& primitive);
+// Multiply-adds and bytes of one call of a primitive function (lang/cost.h).
+using KernelCost = lang::FunctionCost;
 
 struct RooflineEstimate {
   double milliseconds = 0;  // sum over calls of max(compute, memory)

@@ -98,10 +98,19 @@ ValueRef slice_along(NodeContext& c, const ValueRef& value, int64_t axis, int64_
 std::vector<ValueRef> convert_conv(NodeContext& c);
 std::vector<ValueRef> convert_pool(NodeContext& c, bool max);
 std::vector<ValueRef> convert_conv_transpose(NodeContext& c);
+// Strides, dilations and padding (ONNX order: all begins, then all ends) of a
+// Conv-like node over input `x` and weight `w`.
+struct ConvGeometry {
+  std::vector<int64_t> strides, dilations, pads;
+};
+ConvGeometry conv_geometry(const NodeContext& c, const TensorType& x, const TensorType& w);
 
 // Returns one IR value per ONNX output it supports (a prefix of the node's outputs).
 using NodeConverter = std::function<std::vector<ValueRef>(NodeContext&)>;
 const std::map<std::string, NodeConverter, std::less<>>& onnx_converters();
+// QuantizeLinear, DequantizeLinear, QLinearConv, QLinearMatMul, ConvInteger,
+// MatMulInteger (onnx_qnn.cpp), added to the converter table.
+void add_onnx_qnn_converters(std::map<std::string, NodeConverter, std::less<>>& table);
 // GlobalAveragePool / GlobalMaxPool (onnx_window_ops.cpp).
 NodeConverter global_pool(bool max);
 

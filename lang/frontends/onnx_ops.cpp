@@ -752,7 +752,8 @@ NodeConverter composite_reduce(std::string kind) {
 }  // namespace
 
 const std::map<std::string, NodeConverter, std::less<>>& onnx_converters() {
-  static const std::map<std::string, NodeConverter, std::less<>> table = {
+  static const std::map<std::string, NodeConverter, std::less<>> table = [] {
+    std::map<std::string, NodeConverter, std::less<>> converters = {
       {"Conv", convert_conv},
       {"MaxPool", [](NodeContext& c) { return convert_pool(c, true); }},
       {"AveragePool", [](NodeContext& c) { return convert_pool(c, false); }},
@@ -895,7 +896,10 @@ const std::map<std::string, NodeConverter, std::less<>>& onnx_converters() {
       {"ReduceMax", reduce("max")},
       {"ReduceMin", reduce("min")},
       {"ReduceProd", reduce("prod")},
-  };
+    };
+    add_onnx_qnn_converters(converters);
+    return converters;
+  }();
   return table;
 }
 

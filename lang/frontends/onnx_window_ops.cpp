@@ -70,6 +70,15 @@ ValueRef from_2d(NodeContext& c, const ValueRef& y) {
 
 }  // namespace
 
+ConvGeometry conv_geometry(const NodeContext& c, const TensorType& x, const TensorType& w) {
+  const size_t n = x.rank() - 2;
+  ConvGeometry g;
+  g.strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
+  g.dilations = c.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  g.pads = window_padding(c, spatial(x), spatial(w), g.strides, g.dilations);
+  return g;
+}
+
 std::vector<ValueRef> convert_conv(NodeContext& c) {
   ValueRef x = c.input(0), w = c.input(1);
   const TensorType xt = c.type(x), wt = c.type(w);

@@ -8,6 +8,8 @@
 // Regenerate deliberately with MODELC_UPDATE_GOLDENS=1 and review the diff.
 #include <doctest/doctest.h>
 
+#include <random>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -122,6 +124,21 @@ TEST_CASE("every pass's golden cases: the exact IR it produces, and the same num
     context.opt_level = 3;
     if (const std::string level = header_value(text, "opt_level"); !level.empty()) context.opt_level = std::stoi(level);
     if (const std::string layout = header_value(text, "layout"); !layout.empty()) context.activation_layout = layout;
+    // `quantize: int8`: calibrate on four seeded standard-normal samples of @main's parameters.
+    if (header_value(text, "quantize") == "int8") {
+      context.quantize.mode = "int8";
+      for (unsigned seed = 0; seed < 4; ++seed) {
+        std::mt19937 rng(seed);
+        std::normal_distribution<float> normal;
+        std::vector<Tensor> sample;
+        for (const Param& p : before.main().params) {
+          Tensor t(p.type);
+          for (float& v : t.mutable_values<float>()) v = normal(rng);
+          sample.push_back(t);
+        }
+        context.quantize.calibration.push_back(sample);
+      }
+    }
     const Module after = run_passes(before, {c.pass, "InferType"}, context);
     const std::string actual = print_module(after);
     fs::path golden = c.input;
@@ -148,9 +165,9 @@ TEST_CASE("every registered pass has golden cases") {
 }
 
 TEST_CASE("opt levels select the documented default pipeline") {
-  CHECK(pipeline_at_level(0) == std::vector<std::string>{"InferType", "SimplifyInference", "ConvertLayout", "InferType"});
+  CHECK(pipeline_at_level(0) == std::vector<std::string>{"InferType", "SimplifyInference", "Quantize", "ConvertLayout", "InferType"});
   CHECK(pipeline_at_level(1) == std::vector<std::string>{"InferType", "SimplifyInference", "FoldConstant", "SimplifyExpr",
-                                                         "ConvertLayout", "FoldConstant", "SimplifyExpr",
+                                                         "Quantize", "ConvertLayout", "FoldConstant", "SimplifyExpr",
                                                          "DeadCodeElimination", "FuseOps", "InferType"});
   CHECK(pipeline_at_level(2) == default_pipeline());
   CHECK(pipeline_at_level(3) == default_pipeline());

@@ -129,7 +129,7 @@ def @conv(%p0: Tensor[(1, 8, 4, 4), float32], %p1: Tensor[(16, 8, 1, 1), float32
 }
 )",
                                             "cost.ir");
-  const KernelCost cost = kernel_cost(m, *m.find_function("conv"));
+  const KernelCost cost = lang::function_cost(m, *m.find_function("conv"));
   CHECK(cost.multiply_adds == 16 * 16 * 8);
   CHECK(cost.bytes == (128 + 128 + 16 + 256) * 4);
 

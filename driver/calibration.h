@@ -1,0 +1,21 @@
+// The recipe's quantization block as the Quantize pass's options, with the
+// calibration samples loaded (lang/passes/quantize.h).
+#pragma once
+
+#include "lang/module.h"
+#include "lang/passes/quantize.h"
+#include "spec/recipe.h"
+
+namespace modelc::driver {
+
+// For mode int8: the samples of quantization.activations.calibration.data (a
+// folder of .npy files, or one file, whose first axis holds samples of the
+// model's single input, batch included), or, when the recipe asks for them by
+// name (calibration.random_seed), seeded standard-normal samples. At most
+// calibration.samples of them. Throws modelc::Error located at the recipe.
+lang::QuantizeOptions quantize_options(const spec::Recipe& recipe, const lang::Module& module);
+
+// Whether the recipe calibrates on seeded random samples (reports say so first).
+bool calibrates_on_random_data(const spec::Recipe& recipe);
+
+}  // namespace modelc::driver

@@ -1,0 +1,30 @@
+#include "lang/cost.h"
+
+#include <limits>
+#include <vector>
+
+namespace modelc::lang {
+namespace {
+
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t sum;
+  return __builtin_add_overflow(a, b, &sum) ? std::numeric_limits<int64_t>::max() : sum;
+}
+
+}  // namespace
+
+FunctionCost function_cost(const Module& m, const Function& fn) {
+  FunctionCost cost;
+  for (const Param& p : fn.params) cost.bytes = saturating_add(cost.bytes, static_cast<int64_t>(p.type.bytes()));
+  for (const TensorType& t : m.result_types(fn)) cost.bytes = saturating_add(cost.bytes, static_cast<int64_t>(t.bytes()));
+  for (const Binding& b : fn.body) {
+    if (!b.is_op_call() || !b.op->multiply_adds) continue;
+    std::vector<TensorType> args;
+    args.reserve(b.args.size());
+    for (const ValueRef& a : b.args) args.push_back(m.type_of(fn, a));
+    cost.multiply_adds = saturating_add(cost.multiply_adds, b.op->multiply_adds(args, *b.attrs, b.types));
+  }
+  return cost;
+}
+
+}  // namespace modelc::lang

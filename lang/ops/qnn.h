@@ -1,0 +1,157 @@
+// The qnn.* operators (lang/ops/qnn.cpp): integer arithmetic on quantized
+// tensors, in the manner of Relay's QNN dialect.
+//
+// A quantized tensor q stands for the real values scale * (q - zero_point).
+// Scales and zero points are attributes (one value, or one per index along
+// `axis`): they are known when a model is compiled, and a kernel built for
+// them folds them into its code. The arithmetic, shared by the reference
+// kernels and the lowerings (lower/ops/qnn*.cpp) so that both are bit-exact:
+//
+//  - qnn.quantize: q = clamp(round_half_even(x / scale) + zero_point), the
+//    division in float32, as ONNX QuantizeLinear specifies.
+//  - qnn.dequantize: x = float32(q - zero_point) * float32(scale).
+//  - qnn.conv2d / qnn.dense / qnn.batch_matmul: int32 accumulation of
+//    (x - x_zero_point) * (w - w_zero_point) plus an optional int32 bias. The
+//    accumulation must fit in int32 (it does for 8-bit operands up to 33 025
+//    products per output); past it the reference wraps.
+//  - qnn.requantize and qnn.add: fixed point. The real multiplier
+//    m = input_scale / output_scale is written as M * 2^-n with a 31-bit
+//    integer M (fixed_point_multiplier); the product (q - zp) * M is exact in
+//    int64 and is shifted right by n rounding half to even (ONNX's rounding
+//    for QuantizeLinear and QLinear* ops), then the output zero point is added
+//    and the result saturated to [out_min, out_max] within the output dtype.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "lang/attrs.h"
+
+namespace modelc::lang {
+
+struct QuantizeAttrs : AttrsOf<QuantizeAttrs> {
+  std::vector<double> scale{1.0};     // one, or one per index along `axis`
+  std::vector<int64_t> zero_point{0}; // as many as `scale`
+  int64_t axis = 1;                   // used when there are several scales
+  DType out_dtype = DType::uint8;     // int8, uint8 or int32
+  template <typename V> void fields(V& v) {
+    v("scale", scale);
+    v("zero_point", zero_point);
+    v("axis", axis);
+    v("out_dtype", out_dtype);
+  }
+};
+
+struct DequantizeAttrs : AttrsOf<DequantizeAttrs> {
+  std::vector<double> scale{1.0};
+  std::vector<int64_t> zero_point{0};
+  int64_t axis = 1;
+  template <typename V> void fields(V& v) {
+    v("scale", scale);
+    v("zero_point", zero_point);
+    v("axis", axis);
+  }
+};
+
+// Default bounds of requantize/add: the output dtype's own.
+inline constexpr int64_t kNoQuantBound = std::numeric_limits<int32_t>::max();
+
+struct RequantizeAttrs : AttrsOf<RequantizeAttrs> {
+  std::vector<double> input_scale{1.0};  // one, or one per index along `axis`
+  int64_t input_zero_point = 0;
+  double output_scale = 1.0;
+  int64_t output_zero_point = 0;
+  int64_t axis = 1;
+  DType out_dtype = DType::uint8;
+  // A fused ReLU or Clip: the result is also clamped to [out_min, out_max].
+  int64_t out_min = -kNoQuantBound;
+  int64_t out_max = kNoQuantBound;
+  template <typename V> void fields(V& v) {
+    v("input_scale", input_scale);
+    v("input_zero_point", input_zero_point);
+    v("output_scale", output_scale);
+    v("output_zero_point", output_zero_point);
+    v("axis", axis);
+    v("out_dtype", out_dtype);
+    v("out_min", out_min);
+    v("out_max", out_max);
+  }
+};
+
+// qnn.add: both operands per-tensor; broadcasting as `add`.
+struct QnnAddAttrs : AttrsOf<QnnAddAttrs> {
+  double lhs_scale = 1.0;
+  int64_t lhs_zero_point = 0;
+  double rhs_scale = 1.0;
+  int64_t rhs_zero_point = 0;
+  double output_scale = 1.0;
+  int64_t output_zero_point = 0;
+  DType out_dtype = DType::uint8;
+  int64_t out_min = -kNoQuantBound;
+  int64_t out_max = kNoQuantBound;
+  template <typename V> void fields(V& v) {
+    v("lhs_scale", lhs_scale);
+    v("lhs_zero_point", lhs_zero_point);
+    v("rhs_scale", rhs_scale);
+    v("rhs_zero_point", rhs_zero_point);
+    v("output_scale", output_scale);
+    v("output_zero_point", output_zero_point);
+    v("out_dtype", out_dtype);
+    v("out_min", out_min);
+    v("out_max", out_max);
+  }
+};
+
+// qnn.conv2d: NCHW input, OIHW weights, NCHW int32 result; padding reads the
+// input zero point (a real zero).
+struct QnnConv2DAttrs : AttrsOf<QnnConv2DAttrs> {
+  std::vector<int64_t> strides{1, 1};
+  std::vector<int64_t> padding{0, 0, 0, 0};  // top, left, bottom, right
+  std::vector<int64_t> dilation{1, 1};
+  int64_t groups = 1;
+  int64_t input_zero_point = 0;
+  std::vector<int64_t> kernel_zero_point{0};  // one, or one per output channel
+  template <typename V> void fields(V& v) {
+    v("strides", strides);
+    v("padding", padding);
+    v("dilation", dilation);
+    v("groups", groups);
+    v("input_zero_point", input_zero_point);
+    v("kernel_zero_point", kernel_zero_point);
+  }
+};
+
+// qnn.dense (x[M, K] . w[N, K]^T) and qnn.batch_matmul (x[..., M, K] . y[..., K, N]).
+struct QnnMatmulAttrs : AttrsOf<QnnMatmulAttrs> {
+  int64_t input_zero_point = 0;
+  std::vector<int64_t> kernel_zero_point{0};  // one, or one per output column (N)
+  template <typename V> void fields(V& v) {
+    v("input_zero_point", input_zero_point);
+    v("kernel_zero_point", kernel_zero_point);
+  }
+};
+
+// m = multiplier * 2^-shift, multiplier in [2^30, 2^31) (or 0 for m == 0),
+// shift in [1, 62]. Throws modelc::Error for a negative, non-finite or huge m.
+struct FixedPointMultiplier {
+  int64_t multiplier = 0;
+  int shift = 31;
+};
+FixedPointMultiplier fixed_point_multiplier(double m);
+
+// value / 2^shift rounded half to even (shift >= 1).
+int64_t rounding_shift_right_even(int64_t value, int shift);
+
+// round_half_even(value * m) with m as fixed_point_multiplier gives it;
+// |value| must stay below 2^32.
+int64_t fixed_point_scale(int64_t value, const FixedPointMultiplier& m);
+
+// The bounds of an integer dtype (int8, uint8, int32).
+int64_t dtype_min(DType dtype);
+int64_t dtype_max(DType dtype);
+
+// float32 round(x / scale) + zero_point saturated to `dtype` (qnn.quantize's arithmetic).
+int64_t quantize_value(float x, float scale, int64_t zero_point, DType dtype);
+
+}  // namespace modelc::lang

@@ -1,0 +1,38 @@
+// The Quantize pass's options (from the recipe's `quantization` block) and
+// its calibration step, which other stages may call on their own.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lang/module.h"
+
+namespace modelc::lang {
+
+struct QuantizeOptions {
+  std::string mode = "none";           // none | int8 (the pass does nothing for none)
+  bool per_channel_weights = true;     // else one scale per weight tensor
+  bool symmetric_activations = false;  // int8 with zero point 0; else uint8 with a zero point
+  std::string method = "minmax";       // minmax | percentile
+  double percentile = 99.99;
+  // One entry per sample, each with one tensor per parameter of @main.
+  std::vector<std::vector<Tensor>> calibration;
+  // ONNX node names (binding origins) or op names (nn.conv2d, nn.dense, add) kept in float.
+  std::vector<std::string> skip;
+};
+
+// The range [lo, hi] a value takes over the calibration set.
+struct ValueRange {
+  double lo = 0, hi = 0;
+};
+
+// Runs @main of `module` (typed) in the reference interpreter on every sample
+// and returns the range of each of `values` (values of @main) by `method`:
+// minmax takes the extremes over all samples; percentile takes, per sample,
+// the `percentile`-th and (100 - `percentile`)-th percentiles and averages
+// them over the samples. Throws modelc::Error when there are no samples or a
+// sample does not match @main's parameters.
+std::vector<ValueRange> calibrate(const Module& module, const std::vector<ValueRef>& values, const QuantizeOptions& options);
+
+}  // namespace modelc::lang

@@ -1,0 +1,167 @@
+// Compute rules of the elementwise qnn.* operators (quantize, dequantize,
+// requantize, add), with the arithmetic of lang/ops/qnn.h written in Halide so
+// that kernels and reference agree bit for bit. The integer anchors are in
+// lower/ops/qnn_conv2d.cpp and lower/ops/qnn_matmul.cpp.
+#include "lower/ops/qnn.h"
+
+#include "lang/ops/qnn.h"
+
+namespace modelc::lower {
+
+using Halide::Expr;
+using Halide::Var;
+
+namespace {
+Expr i64(int64_t v) { return Halide::Internal::make_const(Halide::Int(64), v); }
+}  // namespace
+
+Expr rounding_shift_right_even(Expr value, Expr shift) {
+  const Expr one = Halide::cast<int64_t>(1);
+  const Expr floor = value >> shift;
+  const Expr rest = value - (floor << shift);
+  const Expr half = one << (shift - 1);
+  return floor + Halide::select(rest > half || (rest == half && (floor & one) == one), one, Halide::cast<int64_t>(0));
+}
+
+PerChannelMultiplier per_channel_multiplier(const std::vector<double>& input_scales, double output_scale,
+                                            const std::string& name) {
+  std::vector<lang::FixedPointMultiplier> m;
+  for (double s : input_scales) m.push_back(lang::fixed_point_multiplier(s / output_scale));
+  PerChannelMultiplier out;
+  if (m.size() == 1) {
+    out.multiplier = [v = m[0].multiplier](const Expr&) { return i64(v); };
+    out.shift = [v = m[0].shift](const Expr&) { return i64(v); };
+    return out;
+  }
+  Halide::Buffer<int64_t> multipliers(static_cast<int>(m.size()), name + "_multipliers");
+  Halide::Buffer<int64_t> shifts(static_cast<int>(m.size()), name + "_shifts");
+  for (size_t i = 0; i < m.size(); ++i) {
+    multipliers(static_cast<int>(i)) = m[i].multiplier;
+    shifts(static_cast<int>(i)) = m[i].shift;
+  }
+  out.multiplier = [multipliers](const Expr& c) { return Expr(multipliers(c)); };
+  out.shift = [shifts](const Expr& c) { return Expr(shifts(c)); };
+  return out;
+}
+
+Expr fixed_point_scale(Expr value, Expr multiplier, Expr shift) {
+  return rounding_shift_right_even(Halide::cast<int64_t>(value) * multiplier, shift);
+}
+
+Expr saturate_to(Expr value, lang::DType dtype, int64_t out_min, int64_t out_max) {
+  const int64_t lo = std::max(lang::dtype_min(dtype), out_min), hi = std::min(lang::dtype_max(dtype), out_max);
+  return Halide::cast(halide_type(dtype), Halide::clamp(value, i64(lo), i64(hi)));
+}
+
+Expr requantize_expr(Expr acc, const lang::RequantizeAttrs& a, const PerChannelMultiplier& m, Expr channel) {
+  const Expr centered = Halide::cast<int64_t>(acc) - i64(a.input_zero_point);
+  const Expr scaled = rounding_shift_right_even(centered * m.multiplier(channel), m.shift(channel));
+  return saturate_to(scaled + i64(a.output_zero_point), a.out_dtype, a.out_min, a.out_max);
+}
+
+namespace {
+
+// The index along the parameters' axis of output index `v` (0 for per-tensor).
+Expr channel_index(const std::vector<Var>& v, size_t params, int64_t axis) {
+  if (params <= 1) return Expr(0);
+  const auto rank = static_cast<int64_t>(v.size());
+  return v[static_cast<size_t>(axis < 0 ? axis + rank : axis)];
+}
+
+// A per-channel table of constants as a Halide expression of the channel.
+std::function<Expr(const Expr&)> table(const std::vector<double>& values, const std::string& name) {
+  if (values.size() == 1) return [v = static_cast<float>(values[0])](const Expr&) { return Expr(v); };
+  Halide::Buffer<float> b(static_cast<int>(values.size()), name);
+  for (size_t i = 0; i < values.size(); ++i) b(static_cast<int>(i)) = static_cast<float>(values[i]);
+  return [b](const Expr& c) { return Expr(b(c)); };
+}
+
+std::function<Expr(const Expr&)> int_table(const std::vector<int64_t>& values, const std::string& name) {
+  if (values.size() == 1) return [v = static_cast<int32_t>(values[0])](const Expr&) { return Expr(v); };
+  Halide::Buffer<int32_t> b(static_cast<int>(values.size()), name);
+  for (size_t i = 0; i < values.size(); ++i) b(static_cast<int>(i)) = static_cast<int32_t>(values[i]);
+  return [b](const Expr& c) { return Expr(b(c)); };
+}
+
+LoweredOp lower_quantize(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = lang::attrs_as<lang::QuantizeAttrs>(*ctx.binding.attrs);
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const auto scale = table(a.scale, ctx.name + "_scale");
+  const auto zero_point = int_table(a.zero_point, ctx.name + "_zero_point");
+  return {define(ctx.name, t,
+                 [&](const std::vector<Var>& v) {
+                   const Expr c = channel_index(v, a.scale.size(), a.axis);
+                   // Halide's round is half to even, like the reference's nearbyint.
+                   const Expr q = Halide::round(args[0].at({v.begin(), v.end()}) / scale(c));
+                   const double lo = static_cast<double>(lang::dtype_min(a.out_dtype));
+                   const double hi = static_cast<double>(lang::dtype_max(a.out_dtype));
+                   const Expr shifted = Halide::cast<double>(q) + Halide::cast<double>(zero_point(c));
+                   return Halide::cast(halide_type(a.out_dtype), Halide::clamp(shifted, Halide::Internal::make_const(Halide::Float(64), lo), Halide::Internal::make_const(Halide::Float(64), hi)));
+                 }),
+          {},
+          {}};
+}
+
+LoweredOp lower_dequantize(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = lang::attrs_as<lang::DequantizeAttrs>(*ctx.binding.attrs);
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const auto scale = table(a.scale, ctx.name + "_scale");
+  const auto zero_point = int_table(a.zero_point, ctx.name + "_zero_point");
+  return {define(ctx.name, t,
+                 [&](const std::vector<Var>& v) {
+                   const Expr c = channel_index(v, a.scale.size(), a.axis);
+                   const Expr q = Halide::cast<int32_t>(args[0].at({v.begin(), v.end()})) - zero_point(c);
+                   return Halide::cast<float>(q) * scale(c);
+                 }),
+          {},
+          {}};
+}
+
+LoweredOp lower_requantize(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = lang::attrs_as<lang::RequantizeAttrs>(*ctx.binding.attrs);
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const PerChannelMultiplier m = per_channel_multiplier(a.input_scale, a.output_scale, ctx.name);
+  return {define(ctx.name, t,
+                 [&](const std::vector<Var>& v) {
+                   return requantize_expr(args[0].at({v.begin(), v.end()}), a, m, channel_index(v, a.input_scale.size(), a.axis));
+                 }),
+          {},
+          {}};
+}
+
+Expr broadcast_at(const TensorFunc& arg, const std::vector<Var>& v) {
+  const size_t offset = v.size() - arg.type.rank();
+  std::vector<Expr> idx;
+  for (size_t d = 0; d < arg.type.rank(); ++d) idx.push_back(arg.type.shape[d] == 1 ? Expr(0) : Expr(v[offset + d]));
+  return arg.at(idx);
+}
+
+LoweredOp lower_add(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = lang::attrs_as<lang::QnnAddAttrs>(*ctx.binding.attrs);
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const lang::FixedPointMultiplier ml = lang::fixed_point_multiplier(a.lhs_scale / a.output_scale);
+  const lang::FixedPointMultiplier mr = lang::fixed_point_multiplier(a.rhs_scale / a.output_scale);
+  return {define(ctx.name, t,
+                 [&](const std::vector<Var>& v) {
+                   const Expr l = Halide::cast<int32_t>(broadcast_at(args[0], v)) - static_cast<int32_t>(a.lhs_zero_point);
+                   const Expr r = Halide::cast<int32_t>(broadcast_at(args[1], v)) - static_cast<int32_t>(a.rhs_zero_point);
+                   const Expr sum = fixed_point_scale(l, i64(ml.multiplier), i64(ml.shift)) +
+                                    fixed_point_scale(r, i64(mr.multiplier), i64(mr.shift));
+                   return saturate_to(sum + i64(a.output_zero_point), a.out_dtype, a.out_min, a.out_max);
+                 }),
+          {},
+          {}};
+}
+
+}  // namespace
+
+void register_qnn_lowerings(LoweringRegistry& r) {
+  r.add("qnn.quantize", lower_quantize);
+  r.add("qnn.dequantize", lower_dequantize);
+  r.add("qnn.requantize", lower_requantize);
+  r.add("qnn.add", lower_add);
+  register_qnn_conv2d_lowerings(r);
+  register_qnn_matmul_lowerings(r);
+}
+
+}  // namespace modelc::lower

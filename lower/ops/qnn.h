@@ -1,0 +1,40 @@
+// Internal to lower/ops: the fixed-point arithmetic of lang/ops/qnn.h as
+// Halide expressions, shared by the elementwise qnn rules (lower/ops/qnn.cpp)
+// and the integer anchors, whose kernels apply the requantization of a fused
+// qnn.requantize to each accumulator as it is stored.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lang/ops/qnn.h"
+#include "lower/tensor_func.h"
+
+namespace modelc::lower {
+
+// value / 2^shift rounded half to even (int64 value, shift >= 1).
+Halide::Expr rounding_shift_right_even(Halide::Expr value, Halide::Expr shift);
+// round_half_even(value * m) for the int64 multiplier and shift of lang::fixed_point_multiplier.
+Halide::Expr fixed_point_scale(Halide::Expr value, Halide::Expr multiplier, Halide::Expr shift);
+
+// Multiplier and shift (int64 expressions) of each channel: constants when
+// there is one, else lookups in tables compiled into the kernel.
+struct PerChannelMultiplier {
+  std::function<Halide::Expr(const Halide::Expr&)> multiplier;
+  std::function<Halide::Expr(const Halide::Expr&)> shift;
+};
+PerChannelMultiplier per_channel_multiplier(const std::vector<double>& input_scales, double output_scale,
+                                            const std::string& name);
+
+// `value` (int64) clamped to [out_min, out_max] within `dtype`'s range and cast to it.
+Halide::Expr saturate_to(Halide::Expr value, lang::DType dtype, int64_t out_min, int64_t out_max);
+
+// qnn.requantize of one accumulator of channel `channel`.
+Halide::Expr requantize_expr(Halide::Expr acc, const lang::RequantizeAttrs& attrs, const PerChannelMultiplier& m,
+                             Halide::Expr channel);
+
+void register_qnn_conv2d_lowerings(LoweringRegistry& registry);
+void register_qnn_matmul_lowerings(LoweringRegistry& registry);
+
+}  // namespace modelc::lower

@@ -1,0 +1,217 @@
+// Compute rules and schedules of qnn.conv2d (NCHW 8-bit input, OIHW 8-bit
+// weights, int32 accumulators; lang/ops/qnn.h), in two forms:
+//
+//  - paired (groups 1): the reduction runs over pairs of input channels. The
+//    input, less its zero point, and the weights, less theirs, are repacked
+//    per call into int16 with the two channels of a pair adjacent
+//    ((c2, x, y, c/2, n) and (c2, k, s, r, c/2)). The accumulator of a vector
+//    of 8 (AVX2) output channels then adds, per pair, the products of one
+//    broadcast 32-bit input pair with 16 weights: Halide vectorizes the pair
+//    as a VectorReduce of int16 x int16 -> int32, which x86 emits as
+//    vpmaddwd (16 multiply-adds per instruction, no saturation: the
+//    operands are at most 9 bits). A register tile of B vectors of channels x
+//    T output pixels (lower/register_tile.h) stays in registers as in the
+//    float blocked convolution. Repacking costs one pass over the input and
+//    the weights per call, small beside the C*R*S multiply-adds per output.
+//  - quads (groups 1, uint8 input, int8 weights with zero point 0, targets
+//    with VNNI: Halide 14 calls it avx512_sapphirerapids): four channels per
+//    step as uint8 x int8 -> int32, which is vpdpbusd. The input keeps its
+//    zero point (vpdpbusd wants unsigned bytes); the accumulator starts at
+//    bias - x_zero_point * sum(weights of the channel), which removes it.
+//  - direct (any groups, depthwise included): int32 products vectorized over
+//    the output width, as the float NCHW convolution.
+//
+// A fused qnn.requantize (and clamp) runs on each accumulator as it is stored.
+#include "lang/ops/qnn.h"
+
+#include "lower/ops/qnn.h"
+#include "lower/ops/spatial.h"
+#include "lower/register_tile.h"
+#include "lower/tensor_func.h"
+
+namespace modelc::lower {
+namespace {
+
+using Halide::Expr;
+using Halide::Func;
+using Halide::RDom;
+using Halide::TailStrategy;
+using Halide::Var;
+using lang::attrs_as;
+
+struct Geometry {
+  int sw, sh, dw, dh, pl, pt;
+  explicit Geometry(const lang::QnnConv2DAttrs& a)
+      : sw(static_cast<int>(a.strides[1])), sh(static_cast<int>(a.strides[0])), dw(static_cast<int>(a.dilation[1])),
+        dh(static_cast<int>(a.dilation[0])), pl(static_cast<int>(a.padding[1])), pt(static_cast<int>(a.padding[0])) {}
+  Expr ix(Expr x, Expr s) const { return x * sw + s * dw - pl; }
+  Expr iy(Expr y, Expr r) const { return y * sh + r * dh - pt; }
+};
+
+// The kernel zero point of output channel k.
+Expr kernel_zero_point(const lang::QnnConv2DAttrs& a, const Expr& k, const std::string& name) {
+  if (a.kernel_zero_point.size() == 1) return Expr(static_cast<int32_t>(a.kernel_zero_point[0]));
+  Halide::Buffer<int32_t> b(static_cast<int>(a.kernel_zero_point.size()), name);
+  for (size_t i = 0; i < a.kernel_zero_point.size(); ++i) b(static_cast<int>(i)) = static_cast<int32_t>(a.kernel_zero_point[i]);
+  return b(k);
+}
+
+Expr bias_of(std::span<const TensorFunc> args, const Expr& k) {
+  return args.size() > 2 ? Expr(Halide::cast<int32_t>(args[2].func(k))) : Expr(0);
+}
+
+bool has_vnni(const Halide::Target& t) { return t.has_feature(Halide::Target::AVX512_SapphireRapids); }
+
+bool quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args) {
+  bool symmetric = true;
+  for (int64_t zp : a.kernel_zero_point) symmetric = symmetric && zp == 0;
+  return a.groups == 1 && symmetric && args[0].type.dtype == lang::DType::uint8 && args[1].type.dtype == lang::DType::int8;
+}
+
+// ---- paired and quads: groups 1, output channels vectorized ----
+
+LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx, int group) {
+  const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
+  const lang::TensorType out_type = ctx.binding.types.at(0);
+  const auto& xs = args[0].type.shape;  // N, C, H, W
+  const auto& ws = args[1].type.shape;  // K, C, R, S
+  const int C = static_cast<int>(xs[1]), H = static_cast<int>(xs[2]), W = static_cast<int>(xs[3]);
+  const int R = static_cast<int>(ws[2]), S = static_cast<int>(ws[3]);
+  const int packs = (C + group - 1) / group;
+  const bool quads = group == 4;
+  const Geometry g(a);
+  const int32_t zx = static_cast<int32_t>(a.input_zero_point);
+
+  // Input (Halide order (cg, x, y, cp, n)) and weights ((cg, k, s, r, cp)), repacked.
+  Func xp(ctx.name + "_xp"), wp(ctx.name + "_wp");
+  Var cg("cg"), x("x"), y("y"), cp("cp"), n("n"), k("k"), s("s"), r("r");
+  {
+    const Expr c = cp * group + cg;
+    const Expr inside = x >= 0 && x < W && y >= 0 && y < H && c < C;
+    const Expr value = args[0].func(Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), Halide::min(c, C - 1), n);
+    // Outside the image: the zero point (a real zero); past the last channel the weights are zero.
+    if (quads) xp(cg, x, y, cp, n) = Halide::select(inside, value, Halide::cast<uint8_t>(zx));
+    else xp(cg, x, y, cp, n) = Halide::select(inside, Halide::cast<int16_t>(Halide::cast<int32_t>(value) - zx), Halide::cast<int16_t>(0));
+    const Expr wv = Halide::cast<int32_t>(args[1].func(s, r, Halide::min(c, C - 1), k)) - kernel_zero_point(a, k, ctx.name + "_wzp");
+    wp(cg, k, s, r, cp) = Halide::select(c < C, Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), wv),
+                                         Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), 0));
+  }
+
+  Func acc(ctx.name + "_acc");
+  Var ak("ak"), ax("ax"), ay("ay"), an("an");
+  // quads: the input's zero point, times the sum of each channel's weights, comes off the start.
+  Func wsum(ctx.name + "_wsum");
+  Expr init = bias_of(args, ak);
+  if (quads && zx != 0) {
+    RDom rw(0, S, 0, R, 0, C, ctx.name + "_rw");
+    wsum(k) = 0;
+    wsum(k) += Halide::cast<int32_t>(args[1].func(rw.x, rw.y, rw.z, k));
+    init = init - zx * wsum(ak);
+  }
+  RDom rd(0, group, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
+  acc(ak, ax, ay, an) = init;
+  acc(ak, ax, ay, an) += Halide::cast<int32_t>(xp(rd.x, g.ix(ax, rd.y), g.iy(ay, rd.z), rd.w, an)) *
+                         Halide::cast<int32_t>(wp(rd.x, ak, rd.y, rd.z, rd.w));
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[1], v[3], v[2], v[0]); });
+
+  const int64_t K = out_type.shape[1], OW = out_type.shape[3];
+  const int64_t work = out_type.element_count() * C * R * S;
+  const bool needs_wsum = quads && zx != 0;
+  ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
+    const std::vector<Var>& v = sc.output_vars;  // n, k, y, x
+    const int lanes = fitting_lanes(K, sc.vector_lanes);
+    const RegisterTile tile = choose_register_tile(register_file(sc.target), lanes, std::max<int64_t>(1, K / lanes), OW);
+    const int channels = lanes * tile.blocks;
+    Func out = sc.output;
+    Var xo("xo"), xi("xi"), ko("ko"), ki("ki"), kb("kb"), kv("kv"), rows("rows");
+    const TailStrategy k_tail = K >= channels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
+    out.split(v[3], xo, xi, tile.pixels, OW >= tile.pixels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
+        .split(v[1], ko, ki, channels, k_tail)
+        .split(ki, kb, kv, lanes, TailStrategy::GuardWithIf)
+        .reorder(kv, xi, kb, xo, v[2], ko, v[0])
+        .vectorize(kv)
+        .unroll(xi)
+        .unroll(kb)
+        .fuse(v[2], ko, rows);
+    if (worth_parallel(work)) out.parallel(rows);
+    Var akb("akb"), akv("akv");
+    acc.compute_at(out, xo).split(ak, akb, akv, lanes, TailStrategy::GuardWithIf).vectorize(akv).unroll(ax).unroll(akb);
+    // Per step of the reduction: the B weight vectors stay in registers, each
+    // of the T input groups is broadcast once and used right away.
+    acc.update()
+        .split(ak, akb, akv, lanes, TailStrategy::GuardWithIf)
+        .reorder(rd.x, akv, akb, ax, rd.y, rd.z, rd.w)
+        .atomic()
+        .vectorize(rd.x)
+        .vectorize(akv)
+        .unroll(akb)
+        .unroll(ax);
+    const std::vector<Var> xv = xp.args();
+    xp.compute_root().parallel(xv[3]).vectorize(xv[1], sc.vector_lanes, TailStrategy::GuardWithIf);
+    const std::vector<Var> wv = wp.args();
+    wp.compute_root().parallel(wv[4]).vectorize(wv[1], lanes, TailStrategy::GuardWithIf);
+    if (needs_wsum) wsum.compute_root();
+  };
+  return {value, schedule, {}};
+}
+
+// ---- direct: any groups, output width vectorized ----
+
+LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
+  const lang::TensorType out_type = ctx.binding.types.at(0);
+  const auto& xs = args[0].type.shape;
+  const auto& ws = args[1].type.shape;  // K, C/groups, R, S
+  const int H = static_cast<int>(xs[2]), W = static_cast<int>(xs[3]);
+  const int CG = static_cast<int>(ws[1]), KG = static_cast<int>(ws[0] / a.groups);
+  const Geometry g(a);
+  const int32_t zx = static_cast<int32_t>(a.input_zero_point);
+
+  Func padded(ctx.name + "_pad");
+  Var x("x"), y("y"), c("c"), n("n");
+  const Expr inside = x >= 0 && x < W && y >= 0 && y < H;
+  padded(x, y, c, n) = Halide::select(
+      inside, Halide::cast<int16_t>(Halide::cast<int32_t>(args[0].func(Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), c, n)) - zx),
+      Halide::cast<int16_t>(0));
+  Func acc(ctx.name + "_acc");
+  RDom rd(0, static_cast<int>(ws[3]), 0, static_cast<int>(ws[2]), 0, CG, ctx.name + "_r");  // s, r, channel
+  const Expr ic = a.groups == 1 ? Expr(rd.z) : (c / KG) * CG + rd.z;
+  const Expr wv = Halide::cast<int32_t>(args[1].func(rd.x, rd.y, rd.z, c)) - kernel_zero_point(a, c, ctx.name + "_wzp");
+  acc(x, y, c, n) = bias_of(args, c);
+  acc(x, y, c, n) += Halide::cast<int32_t>(padded(g.ix(x, rd.x), g.iy(y, rd.y), ic, n)) * wv;
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[3], v[2], v[1], v[0]); });
+
+  const int64_t out_w = out_type.shape[3], out_c = out_type.shape[1];
+  const bool pads = any_padding(a.padding);
+  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
+    const int lanes = fitting_lanes(out_w, s.vector_lanes);
+    const int block = out_c >= 4 ? 4 : 1;
+    const Var ox = s.output_vars[3], oy = s.output_vars[2], oc = s.output_vars[1], on = s.output_vars[0];
+    Var xo("xo"), xi("xi"), co("co"), ci("ci");
+    Func out = s.output;
+    out.split(ox, xo, xi, lanes, TailStrategy::GuardWithIf)
+        .split(oc, co, ci, block, TailStrategy::GuardWithIf)
+        .reorder(xi, ci, xo, co, oy, on)
+        .vectorize(xi)
+        .unroll(ci)
+        .parallel(co);
+    if (pads) padded.compute_at(out, co).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
+    else padded.compute_inline();
+    acc.compute_at(out, xo).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
+    acc.update().reorder(x, c, rd.x, rd.y, rd.z).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
+  };
+  return {value, schedule, {}};
+}
+
+LoweredOp lower_qnn_conv2d(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
+  if (a.groups != 1) return lower_direct(args, ctx);
+  if (has_vnni(ctx.target) && quads_apply(a, args)) return lower_packed(args, ctx, 4);
+  return lower_packed(args, ctx, 2);
+}
+
+}  // namespace
+
+void register_qnn_conv2d_lowerings(LoweringRegistry& r) { r.add("qnn.conv2d", lower_qnn_conv2d); }
+
+}  // namespace modelc::lower

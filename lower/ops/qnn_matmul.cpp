@@ -1,0 +1,131 @@
+// Compute rules and schedules of qnn.dense and qnn.batch_matmul (8-bit
+// operands, int32 accumulators; lang/ops/qnn.h).
+//
+// qnn.dense repacks both operands, less their zero points, into int16 pairs
+// along K, as qnn.conv2d's paired form does (lower/ops/qnn_conv2d.cpp): a
+// vector of 8 output columns accumulates, per pair of K, a broadcast pair of
+// x times 16 weights, which is vpmaddwd; B vectors of columns x T rows stay in
+// registers. qnn.batch_matmul (matrix products of two activations, rare in
+// quantized models) is a plain int32 product vectorized along N.
+#include "lang/ops/qnn.h"
+
+#include "lower/ops/qnn.h"
+#include "lower/register_tile.h"
+#include "lower/tensor_func.h"
+
+namespace modelc::lower {
+namespace {
+
+using Halide::Expr;
+using Halide::Func;
+using Halide::RDom;
+using Halide::TailStrategy;
+using Halide::Var;
+using lang::attrs_as;
+
+Expr column_zero_point(const lang::QnnMatmulAttrs& a, const Expr& n, const std::string& name) {
+  if (a.kernel_zero_point.size() == 1) return Expr(static_cast<int32_t>(a.kernel_zero_point[0]));
+  Halide::Buffer<int32_t> b(static_cast<int>(a.kernel_zero_point.size()), name);
+  for (size_t i = 0; i < a.kernel_zero_point.size(); ++i) b(static_cast<int>(i)) = static_cast<int32_t>(a.kernel_zero_point[i]);
+  return b(n);
+}
+
+LoweredOp lower_qnn_dense(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::QnnMatmulAttrs>(*ctx.binding.attrs);
+  const lang::TensorType out_type = ctx.binding.types.at(0);
+  const int K = static_cast<int>(args[0].type.shape[1]);
+  const int pairs = (K + 1) / 2;
+  const int32_t zx = static_cast<int32_t>(a.input_zero_point);
+  Func xp(ctx.name + "_xp"), wp(ctx.name + "_wp");
+  Var k2("k2"), kp("kp"), m("m"), n("n");
+  {
+    const Expr kk = kp * 2 + k2, inside = kk < K, clamped = Halide::min(kk, K - 1);
+    xp(k2, kp, m) = Halide::select(inside, Halide::cast<int16_t>(Halide::cast<int32_t>(args[0].func(clamped, m)) - zx),
+                                   Halide::cast<int16_t>(0));
+    wp(k2, n, kp) = Halide::select(
+        inside, Halide::cast<int16_t>(Halide::cast<int32_t>(args[1].func(clamped, n)) - column_zero_point(a, n, ctx.name + "_wzp")),
+        Halide::cast<int16_t>(0));
+  }
+  Func acc(ctx.name + "_acc");
+  Var an("an"), am("am");
+  RDom rd(0, 2, 0, pairs, ctx.name + "_r");  // k2, kp
+  acc(an, am) = args.size() > 2 ? Expr(Halide::cast<int32_t>(args[2].func(an))) : Expr(0);
+  acc(an, am) += Halide::cast<int32_t>(xp(rd.x, rd.y, am)) * Halide::cast<int32_t>(wp(rd.x, an, rd.y));
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[1], v[0]); });
+
+  const int64_t M = out_type.shape[0], N = out_type.shape[1];
+  const bool parallel = worth_parallel(M * N * K);
+  ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
+    const std::vector<Var>& v = sc.output_vars;  // m, n
+    const int lanes = fitting_lanes(N, sc.vector_lanes);
+    const RegisterTile tile = choose_register_tile(register_file(sc.target), lanes, std::max<int64_t>(1, N / lanes), M);
+    const int columns = lanes * tile.blocks;
+    Func out = sc.output;
+    Var mo("mo"), mi("mi"), no("no"), ni("ni"), nb("nb"), nv("nv"), tiles("tiles");
+    out.split(v[1], no, ni, columns, N >= columns ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
+        .split(v[0], mo, mi, tile.pixels, M >= tile.pixels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
+        .split(ni, nb, nv, lanes, TailStrategy::GuardWithIf)
+        .reorder(nv, nb, mi, mo, no)
+        .vectorize(nv)
+        .unroll(nb)
+        .unroll(mi);
+    if (parallel) out.fuse(mo, no, tiles).parallel(tiles);
+    Var anb("anb"), anv("anv");
+    acc.compute_at(out, parallel ? tiles : mo).split(an, anb, anv, lanes, TailStrategy::GuardWithIf).vectorize(anv).unroll(anb).unroll(am);
+    acc.update()
+        .split(an, anb, anv, lanes, TailStrategy::GuardWithIf)
+        .reorder(rd.x, anv, anb, am, rd.y)
+        .atomic()
+        .vectorize(rd.x)
+        .vectorize(anv)
+        .unroll(anb)
+        .unroll(am);
+    xp.compute_root();
+    const std::vector<Var> wv = wp.args();
+    wp.compute_root().parallel(wv[2]).vectorize(wv[1], lanes, TailStrategy::GuardWithIf);
+  };
+  return {value, schedule, {}};
+}
+
+LoweredOp lower_qnn_batch_matmul(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::QnnMatmulAttrs>(*ctx.binding.attrs);
+  const lang::TensorType out_type = ctx.binding.types.at(0);
+  const size_t rank = out_type.rank();
+  const int K = static_cast<int>(args[0].type.shape.back());
+  RDom k(0, K, ctx.name + "_k");
+  auto operand_index = [&](const TensorFunc& t, const std::vector<Var>& v, Expr row, Expr col) {
+    std::vector<Expr> idx;
+    const size_t batch = t.type.rank() - 2, offset = (rank - 2) - batch;
+    for (size_t d = 0; d < batch; ++d) idx.push_back(t.type.shape[d] == 1 ? Expr(0) : Expr(v[offset + d]));
+    idx.push_back(row);
+    idx.push_back(col);
+    return idx;
+  };
+  Func acc(ctx.name + "_acc");
+  const std::vector<Var> vars = make_vars(rank, ctx.name + "_v");
+  const Expr lhs = Halide::cast<int32_t>(args[0].at(operand_index(args[0], vars, vars[rank - 2], k))) - static_cast<int32_t>(a.input_zero_point);
+  const Expr rhs = Halide::cast<int32_t>(args[1].at(operand_index(args[1], vars, k, vars[rank - 1]))) -
+                   column_zero_point(a, vars[rank - 1], ctx.name + "_wzp");
+  acc(halide_order(vars)) = 0;
+  acc(halide_order(vars)) += lhs * rhs;
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
+  const int64_t N = out_type.shape[rank - 1];
+  ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
+    const int lanes = fitting_lanes(N, sc.vector_lanes);
+    Var no("no"), ni("ni");
+    Func out = sc.output;
+    out.split(sc.output_vars[rank - 1], no, ni, lanes, TailStrategy::GuardWithIf).vectorize(ni);
+    acc.compute_at(out, no).vectorize(vars[rank - 1], lanes, TailStrategy::GuardWithIf);
+    acc.update().vectorize(vars[rank - 1], lanes, TailStrategy::GuardWithIf);
+  };
+  return {value, schedule, {}};
+}
+
+}  // namespace
+
+void register_qnn_matmul_lowerings(LoweringRegistry& r) {
+  r.add("qnn.dense", lower_qnn_dense);
+  r.add("qnn.batch_matmul", lower_qnn_batch_matmul);
+}
+
+}  // namespace modelc::lower

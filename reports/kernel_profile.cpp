@@ -1,0 +1,115 @@
+#include "reports/kernel_profile.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "reports/statistics.h"
+#include "support/diagnostic.h"
+
+namespace modelc::reports {
+namespace {
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return percentile_of_sorted(v, 50);
+}
+
+std::string format(const char* pattern, double a) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, pattern, a);
+  return buf;
+}
+
+std::string pad_left(const std::string& s, size_t width) {
+  return s.size() >= width ? s : std::string(width - s.size(), ' ') + s;
+}
+
+}  // namespace
+
+KernelProfile profile_kernels(ArtifactTimer& timer, int runs) {
+  const ArtifactManifest& manifest = timer.artifact().manifest();
+  const auto steps = static_cast<size_t>(std::max(timer.artifact().api().num_steps, 0));
+  if (manifest.step_kernels.size() != steps)
+    throw Error("the manifest of " + timer.artifact().folder().string() + " names the kernels of " +
+                std::to_string(manifest.step_kernels.size()) + " steps, the artifact runs " + std::to_string(steps) +
+                " (rebuild it with this modelc)");
+  std::map<std::string, size_t> index;
+  KernelProfile profile;
+  profile.runs = runs;
+  for (const ManifestKernel& k : manifest.kernels) {
+    index[k.name] = profile.kernels.size();
+    profile.kernels.push_back({k.name, k.ops, 0, 0, 0, 0});
+  }
+  std::vector<size_t> kernel_of_step(steps);
+  for (size_t i = 0; i < steps; ++i) {
+    auto found = index.find(manifest.step_kernels[i]);
+    if (found == index.end())
+      throw Error("the manifest of " + timer.artifact().folder().string() + ": step " + std::to_string(i) +
+                  " calls kernel '" + manifest.step_kernels[i] + "', which its kernel list lacks");
+    kernel_of_step[i] = found->second;
+    KernelTiming& k = profile.kernels[found->second];
+    const ManifestKernel& listed = manifest.kernels[found->second];
+    ++k.calls;
+    k.multiply_adds += listed.multiply_adds;
+    k.bytes += listed.bytes;
+  }
+
+  const StepSamples samples = timer.run_steps(runs);
+  profile.thread_cpu_time = samples.thread_cpu_time;
+  std::vector<std::vector<double>> per_kernel(profile.kernels.size());
+  std::vector<double> totals, outside;
+  for (size_t r = 0; r < samples.step_ms.size(); ++r) {
+    const std::vector<double>& run = samples.step_ms[r];
+    std::vector<double> sums(profile.kernels.size(), 0.0);
+    double total = 0;
+    for (size_t i = 0; i < run.size(); ++i) {
+      sums[kernel_of_step[i]] += run[i];
+      total += run[i];
+    }
+    for (size_t k = 0; k < sums.size(); ++k) per_kernel[k].push_back(sums[k]);
+    totals.push_back(total);
+    outside.push_back(samples.run_ms[r] - total);
+  }
+  for (size_t k = 0; k < profile.kernels.size(); ++k) profile.kernels[k].ms = median_of(per_kernel[k]);
+  profile.kernels_ms = median_of(totals);
+  profile.run_ms = median_of(samples.run_ms);
+  profile.outside_ms = median_of(outside);
+  std::erase_if(profile.kernels, [](const KernelTiming& k) { return k.calls == 0; });
+  std::sort(profile.kernels.begin(), profile.kernels.end(),
+            [](const KernelTiming& a, const KernelTiming& b) { return a.ms > b.ms; });
+  return profile;
+}
+
+std::string render_kernel_profile(const KernelProfile& p, double peak_gflops, size_t max_rows) {
+  std::string out = "   ms/run  share  calls  GFLOP/s" + std::string(peak_gflops > 0 ? "  % peak" : "") +
+                    "    GB/s  kernel: ops\n";
+  double listed_ms = 0;
+  size_t rows = 0;
+  for (const KernelTiming& k : p.kernels) {
+    if (rows++ == max_rows) break;
+    listed_ms += k.ms;
+    std::string ops;
+    for (const std::string& o : k.ops) ops += (ops.empty() ? "" : " + ") + o;
+    if (ops.size() > 70) ops = ops.substr(0, 67) + "...";
+    const bool computes = k.multiply_adds > 0;
+    out += pad_left(format("%.3f", k.ms), 9) + pad_left(format("%.1f%%", p.kernels_ms > 0 ? 100 * k.ms / p.kernels_ms : 0), 7) +
+           pad_left(std::to_string(k.calls), 7) + pad_left(computes ? format("%.1f", k.gflops()) : "", 9);
+    if (peak_gflops > 0) out += pad_left(computes ? format("%.0f%%", 100 * k.gflops() / peak_gflops) : "", 8);
+    out += pad_left(format("%.1f", k.gbytes_per_s()), 8) + "  " + k.kernel + ": " + ops + "\n";
+  }
+  if (rows > max_rows && p.kernels.size() > max_rows)
+    out += pad_left(format("%.3f", p.kernels_ms - listed_ms), 9) + "         (" +
+           std::to_string(p.kernels.size() - max_rows) + " more kernels)\n";
+  uint64_t multiply_adds = 0;
+  for (const KernelTiming& k : p.kernels) multiply_adds += k.multiply_adds;
+  out += "medians of " + std::to_string(p.runs) + " runs, " +
+         (p.thread_cpu_time ? "CPU time of the running thread" : "wall time") + ": a run " + format("%.3f", p.run_ms) +
+         " ms, its kernels " + format("%.3f", p.kernels_ms) + " ms (" +
+         format("%.1f", p.kernels_ms > 0 ? 2.0 * static_cast<double>(multiply_adds) / (p.kernels_ms * 1e6) : 0) +
+         " GFLOP/s over the whole model), outside kernels " + format("%.1f", p.outside_ms * 1000) + " us\n";
+  return out;
+}
+
+}  // namespace modelc::reports

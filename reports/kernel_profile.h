@@ -1,0 +1,47 @@
+// Where one inference spends its time, kernel by kernel: an artifact run
+// through run_observed (modelc.h), each step timed, the steps of each kernel
+// summed per run, the median over runs kept. With the multiply-adds and bytes
+// the manifest counts for each kernel (lang/cost.h), that gives each
+// convolution and matrix product's GFLOP/s and share of the core's measured
+// peak, and each memory-bound kernel's GB/s: the figures the schedules of
+// lower/ are judged by (docs/performance.md). `modelc bench --kernels`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "reports/artifact_timer.h"
+
+namespace modelc::reports {
+
+struct KernelTiming {
+  std::string kernel;             // symbol, as in manifest.json
+  std::vector<std::string> ops;   // the ops it fuses
+  int calls = 0;                  // steps per run that call it
+  uint64_t multiply_adds = 0;     // per run, all calls
+  uint64_t bytes = 0;             // per run, all calls
+  double ms = 0;                  // median per run, all calls
+  double gflops() const { return ms > 0 ? 2.0 * static_cast<double>(multiply_adds) / (ms * 1e6) : 0; }
+  double gbytes_per_s() const { return ms > 0 ? static_cast<double>(bytes) / (ms * 1e6) : 0; }
+};
+
+struct KernelProfile {
+  std::vector<KernelTiming> kernels;  // slowest first
+  int runs = 0;
+  bool thread_cpu_time = false;  // the clock (reports/artifact_timer.h)
+  double run_ms = 0;             // median of the observed runs' whole time
+  double kernels_ms = 0;         // median of their sum of every step
+  double outside_ms = 0;         // median of (whole - steps): the executor, output copies, the observer's calls
+};
+
+// Times `runs` observed runs. Throws modelc::Error
+// when the manifest does not name the kernel of every step.
+KernelProfile profile_kernels(ArtifactTimer& timer, int runs);
+
+// A table for a terminal: one row per kernel (time, share, calls, GFLOP/s and
+// % of `peak_gflops` where it does multiply-adds, GB/s), then the time spent
+// outside kernels (the executor, output copies). peak_gflops <= 0: no % column.
+std::string render_kernel_profile(const KernelProfile& profile, double peak_gflops, size_t max_rows);
+
+}  // namespace modelc::reports

@@ -1,0 +1,79 @@
+// `modelc bench --kernels`: run_observed reports every step in order, and the
+// kernel profile accounts for each step once, with the multiply-adds the
+// manifest counts.
+#include <doctest/doctest.h>
+
+#include "driver/evaluate.h"
+#include "driver/pipeline.h"
+#include "reports/artifact_timer.h"
+#include "reports/kernel_profile.h"
+#include "tests/driver/test_util.h"
+
+namespace fs = std::filesystem;
+using namespace modelc;
+
+namespace {
+
+struct Observed {
+  std::vector<std::pair<int32_t, int32_t>> events;  // (step, finished)
+};
+
+void record(void* user, int32_t step, int32_t finished) {
+  static_cast<Observed*>(user)->events.emplace_back(step, finished);
+}
+
+}  // namespace
+
+TEST_CASE("run_observed brackets every step, in order, and a profile counts each step once") {
+  test::TempDir tmp;
+  const spec::Recipe recipe = spec::load_recipe(test::source_root() / "examples/quickstart/cnn.yaml");
+  driver::CompileOptions options;
+  options.out_dir = tmp.path() / "out";
+  const auto artifacts = driver::compile(recipe, options);
+  REQUIRE(artifacts.size() == 1);
+  const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, driver::import_model(recipe));
+  std::vector<std::vector<std::byte>> bytes;
+  for (const lang::Tensor& t : inputs) bytes.emplace_back(t.bytes().begin(), t.bytes().end());
+
+  reports::ArtifactTimer timer(artifacts.front().directory, 1, bytes);
+  const reports::ArtifactManifest& manifest = timer.artifact().manifest();
+  const int32_t steps = timer.artifact().api().num_steps;
+  REQUIRE(steps > 1);
+  CHECK(static_cast<int32_t>(manifest.step_kernels.size()) == steps);
+
+  // The observer, straight through the C API.
+  reports::ModelInstance model = timer.artifact().create(1);
+  std::vector<std::vector<std::byte>> outputs;
+  std::vector<modelc_buffer> in, out;
+  for (size_t i = 0; i < bytes.size(); ++i) in.push_back({timer.artifact().inputs()[i].name, bytes[i].data(), bytes[i].size()});
+  for (const modelc_tensor_info& info : timer.artifact().outputs()) outputs.emplace_back(info.bytes);
+  for (size_t i = 0; i < outputs.size(); ++i)
+    out.push_back({timer.artifact().outputs()[i].name, outputs[i].data(), outputs[i].size()});
+  Observed observed;
+  REQUIRE(model.run_observed_unchecked(in, out, record, &observed) == MODELC_OK);
+  REQUIRE(observed.events.size() == 2 * static_cast<size_t>(steps));
+  for (int32_t s = 0; s < steps; ++s) {
+    CHECK(observed.events[2 * static_cast<size_t>(s)] == std::make_pair(s, 0));
+    CHECK(observed.events[2 * static_cast<size_t>(s) + 1] == std::make_pair(s, 1));
+  }
+
+  const reports::KernelProfile profile = reports::profile_kernels(timer, 3);
+  CHECK(profile.thread_cpu_time);
+  int calls = 0;
+  uint64_t multiply_adds = 0;
+  for (const reports::KernelTiming& k : profile.kernels) {
+    calls += k.calls;
+    multiply_adds += k.multiply_adds;
+    CHECK(k.ms >= 0);
+    const bool computes = std::find(k.ops.begin(), k.ops.end(), "nn.conv2d") != k.ops.end() ||
+                          std::find(k.ops.begin(), k.ops.end(), "nn.dense") != k.ops.end() ||
+                          std::find(k.ops.begin(), k.ops.end(), "nn.conv2d_winograd") != k.ops.end();
+    CHECK_MESSAGE(computes == (k.multiply_adds > 0), k.kernel);
+  }
+  CHECK(calls == steps);
+  CHECK(multiply_adds > 0);
+  CHECK(profile.kernels_ms > 0);
+  CHECK(profile.run_ms >= profile.kernels_ms);
+  const std::string text = reports::render_kernel_profile(profile, 100.0, 1000);
+  for (const reports::KernelTiming& k : profile.kernels) CHECK(text.find(k.kernel) != std::string::npos);
+}

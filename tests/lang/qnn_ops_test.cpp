@@ -1,0 +1,97 @@
+// The integer reference of the qnn.* ops (lang/ops/qnn.h): fixed-point
+// multipliers, rounding half to even, saturation, and the type rules' refusals.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "lang/interpreter.h"
+#include "lang/ops/qnn.h"
+#include "lang/pass.h"
+#include "lang/text.h"
+#include "support/diagnostic.h"
+
+using namespace modelc;
+using namespace modelc::lang;
+
+namespace {
+
+Tensor int_tensor(DType dtype, const std::vector<int64_t>& values) {
+  Tensor t(TensorType{{static_cast<int64_t>(values.size())}, dtype});
+  for (size_t i = 0; i < values.size(); ++i) t.set_element(i, static_cast<double>(values[i]));
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("fixed-point multipliers represent the real multiplier to 31 bits") {
+  for (double m : {1.0, 0.5, 0.75, 1e-3, 0.123456789, 3.5, 1e-9}) {
+    const FixedPointMultiplier f = fixed_point_multiplier(m);
+    CAPTURE(m);
+    CHECK(f.multiplier >= (int64_t{1} << 30));
+    CHECK(f.multiplier < (int64_t{1} << 31));
+    CHECK(std::fabs(std::ldexp(static_cast<double>(f.multiplier), -f.shift) - m) <= m * std::ldexp(1.0, -30));
+  }
+  CHECK(fixed_point_multiplier(0).multiplier == 0);
+  CHECK(fixed_point_multiplier(1e-12).multiplier == 0);  // below 2^-31: rounds every 32-bit value to 0
+  CHECK_THROWS_AS(fixed_point_multiplier(-1), Error);
+  CHECK_THROWS_AS(fixed_point_multiplier(std::ldexp(1.0, 31)), Error);
+}
+
+TEST_CASE("rounding shifts round half to even, also for negative values") {
+  CHECK(rounding_shift_right_even(5, 1) == 2);    // 2.5 -> 2
+  CHECK(rounding_shift_right_even(7, 1) == 4);    // 3.5 -> 4
+  CHECK(rounding_shift_right_even(-5, 1) == -2);  // -2.5 -> -2
+  CHECK(rounding_shift_right_even(-7, 1) == -4);  // -3.5 -> -4
+  CHECK(rounding_shift_right_even(13, 2) == 3);   // 3.25 -> 3
+  CHECK(rounding_shift_right_even(-13, 2) == -3);
+  CHECK(rounding_shift_right_even(15, 2) == 4);   // 3.75 -> 4
+  // value * 0.5 through the fixed-point path: the ties of x / 2.
+  const FixedPointMultiplier half = fixed_point_multiplier(0.5);
+  CHECK(fixed_point_scale(3, half) == 2);
+  CHECK(fixed_point_scale(5, half) == 2);
+  CHECK(fixed_point_scale(-3, half) == -2);
+}
+
+TEST_CASE("quantize rounds half to even and saturates, as ONNX QuantizeLinear") {
+  CHECK(quantize_value(2.5f, 1.f, 0, DType::uint8) == 2);
+  CHECK(quantize_value(3.5f, 1.f, 0, DType::uint8) == 4);
+  CHECK(quantize_value(-2.5f, 1.f, 0, DType::int8) == -2);
+  CHECK(quantize_value(1000.f, 1.f, 0, DType::uint8) == 255);
+  CHECK(quantize_value(-1000.f, 1.f, 10, DType::int8) == -128);
+  CHECK(quantize_value(-1.f, 1.f, 0, DType::uint8) == 0);
+}
+
+TEST_CASE("requantize and add through the interpreter") {
+  Module m = parse_module(R"(
+def @main(%x: Tensor[(4), int32], %a: Tensor[(2), uint8], %b: Tensor[(2), uint8]) {
+  %0 = qnn.requantize(%x, input_scale=[0.5], input_zero_point=0, output_scale=1.0, output_zero_point=10, axis=0, out_dtype=uint8, out_min=11, out_max=255);
+  %1 = qnn.add(%a, %b, lhs_scale=1.0, lhs_zero_point=0, rhs_scale=0.5, rhs_zero_point=0, output_scale=1.0, output_zero_point=0, out_dtype=uint8);
+  (%0, %1)
+})", "case.ir");
+  m = run_passes(m, {"InferType"}, PassContext{});
+  const std::vector<Tensor> out =
+      evaluate_main(m, std::vector<Tensor>{int_tensor(DType::int32, {5, -30, 1000, 2}), int_tensor(DType::uint8, {250, 3}),
+                                           int_tensor(DType::uint8, {100, 3})});
+  // 5 * 0.5 = 2.5 -> 2, + 10 = 12; -30 -> -15 + 10 = -5 -> clamped to out_min 11; 1000 -> 510 -> 255; 2 -> 1 + 10 = 11.
+  CHECK(out[0].element_as_int(0) == 12);
+  CHECK(out[0].element_as_int(1) == 11);
+  CHECK(out[0].element_as_int(2) == 255);
+  CHECK(out[0].element_as_int(3) == 11);
+  // 250 + 50 saturates at 255; 3 + round_even(1.5) = 3 + 2 = 5.
+  CHECK(out[1].element_as_int(0) == 255);
+  CHECK(out[1].element_as_int(1) == 5);
+}
+
+TEST_CASE("the qnn type rules refuse mismatched parameters") {
+  auto type_check = [](const std::string& body) {
+    Module m = parse_module("def @main(%x: Tensor[(1, 3, 4, 4), float32], %q: Tensor[(1, 3, 4, 4), uint8], %w: Tensor[(2, 3, 1, 1), int8]) {\n" + body + "\n}", "case.ir");
+    return run_passes(m, {"InferType"}, PassContext{});
+  };
+  CHECK_THROWS_AS(type_check("%0 = qnn.quantize(%x, scale=[0.1, 0.2], zero_point=[0, 0], axis=1, out_dtype=uint8);\n%0"), Error);
+  CHECK_THROWS_AS(type_check("%0 = qnn.quantize(%x, scale=[0.1], zero_point=[300], axis=1, out_dtype=uint8);\n%0"), Error);
+  CHECK_THROWS_AS(type_check("%0 = qnn.quantize(%x, scale=[-1.0], zero_point=[0], axis=1, out_dtype=uint8);\n%0"), Error);
+  CHECK_THROWS_AS(type_check("%0 = qnn.dequantize(%x, scale=[0.1], zero_point=[0], axis=1);\n%0"), Error);
+  CHECK_THROWS_AS(type_check("%0 = qnn.conv2d(%x, %w, input_zero_point=0, kernel_zero_point=[0]);\n%0"), Error);
+  CHECK_THROWS_AS(type_check("%0 = qnn.conv2d(%q, %w, input_zero_point=0, kernel_zero_point=[0, 0, 0]);\n%0"), Error);
+  CHECK_NOTHROW(type_check("%0 = qnn.conv2d(%q, %w, input_zero_point=0, kernel_zero_point=[0, 0]);\n%0"));
+}

@@ -1,0 +1,113 @@
+// The integer kernels (qnn.*) against the integer reference implementation of
+// lang/ops/qnn.cpp, bit for bit: integer arithmetic has no rounding to
+// forgive, so the tolerance is zero. Operands span the full 8-bit ranges so
+// that saturation, zero points and odd channel counts (the paired and
+// quadrupled packings pad them) are exercised.
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "lang/interpreter.h"
+#include "lang/pass.h"
+#include "lang/text.h"
+#include "lower/lowering.h"
+
+using namespace modelc;
+using namespace modelc::lang;
+
+namespace {
+
+Tensor full_range_tensor(const TensorType& type, std::mt19937& rng) {
+  Tensor t(type);
+  std::uniform_int_distribution<int> u8(0, 255), i8(-128, 127), i32(-(1 << 20), 1 << 20);
+  std::uniform_real_distribution<float> f(-4.f, 4.f);
+  for (size_t i = 0; i < static_cast<size_t>(type.element_count()); ++i) {
+    switch (type.dtype) {
+      case DType::uint8: t.set_element(i, u8(rng)); break;
+      case DType::int8: t.set_element(i, i8(rng)); break;
+      case DType::int32: t.set_element(i, i32(rng)); break;
+      default: t.set_element(i, f(rng)); break;
+    }
+  }
+  return t;
+}
+
+// Every primitive function of the fused module, compiled with the JIT, equals the reference exactly.
+void check_exact(const std::string& text, unsigned seed = 7) {
+  CAPTURE(text);
+  Module m = parse_module(text, "case.ir");
+  m = run_passes(m, {"InferType", "FuseOps", "InferType"}, PassContext{});
+  std::mt19937 rng(seed);
+  int checked = 0;
+  for (const Function& fn : m.functions) {
+    if (!fn.primitive) continue;
+    std::vector<Tensor> args;
+    for (const Param& p : fn.params) args.push_back(full_range_tensor(p.type, rng));
+    const std::vector<Tensor> want = evaluate(m, fn, args);
+    const std::vector<Tensor> got = lower::run_kernel_jit(m, fn, args);
+    REQUIRE(got.size() == want.size());
+    for (size_t r = 0; r < want.size(); ++r) {
+      REQUIRE(got[r].type() == want[r].type());
+      size_t differ = 0, first = 0;
+      for (size_t i = 0; i < static_cast<size_t>(want[r].type().element_count()); ++i)
+        if (got[r].element_as_double(i) != want[r].element_as_double(i) && differ++ == 0) first = i;
+      INFO("@" << fn.name << " result " << r << ": " << differ << " elements differ, first at " << first << ": want "
+               << want[r].element_as_double(first) << ", got " << got[r].element_as_double(first));
+      CHECK(differ == 0);
+    }
+    ++checked;
+  }
+  CHECK(checked > 0);
+}
+
+}  // namespace
+
+TEST_CASE("qnn.conv2d u8 x s8, odd channels, padded, strided, bias, per-channel requantize with ReLU") {
+  check_exact(R"(
+def @main(%x: Tensor[(1, 5, 9, 11), uint8], %w: Tensor[(12, 5, 3, 3), int8], %b: Tensor[(12), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1, input_zero_point=7, kernel_zero_point=[0]);
+  %1 = qnn.requantize(%0, input_scale=[0.001, 0.002, 0.0005, 0.003, 0.001, 0.004, 0.001, 0.002, 0.0005, 0.003, 0.001, 0.0001], input_zero_point=0, output_scale=0.05, output_zero_point=3, axis=1, out_dtype=uint8, out_min=3, out_max=255);
+  %1
+})");
+}
+
+TEST_CASE("qnn.conv2d s8 x s8 1x1 with a kernel zero point and int32 output") {
+  check_exact(R"(
+def @main(%x: Tensor[(2, 16, 7, 7), int8], %w: Tensor[(20, 16, 1, 1), int8]) {
+  %0 = qnn.conv2d(%x, %w, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, input_zero_point=-3, kernel_zero_point=[5]);
+  %0
+})");
+}
+
+TEST_CASE("qnn.conv2d depthwise and grouped (direct form), dilated") {
+  check_exact(R"(
+def @main(%x: Tensor[(1, 8, 10, 13), uint8], %w: Tensor[(8, 1, 3, 3), int8], %g: Tensor[(6, 4, 3, 3), uint8]) {
+  %0 = qnn.conv2d(%x, %w, strides=[1, 1], padding=[2, 2, 2, 2], dilation=[2, 2], groups=8, input_zero_point=128, kernel_zero_point=[0]);
+  %1 = qnn.requantize(%0, input_scale=[0.0003], input_zero_point=0, output_scale=0.02, output_zero_point=0, axis=1, out_dtype=int8);
+  %2 = qnn.conv2d(%x, %g, strides=[2, 1], padding=[1, 0, 1, 0], dilation=[1, 1], groups=2, input_zero_point=0, kernel_zero_point=[100]);
+  (%1, %2)
+})");
+}
+
+TEST_CASE("qnn.dense with a K tail and bias; u8 x u8 per-column zero points; batch_matmul") {
+  check_exact(R"(
+def @main(%x: Tensor[(3, 37), uint8], %w: Tensor[(19, 37), int8], %b: Tensor[(19), int32], %y: Tensor[(4, 5), uint8], %v: Tensor[(3, 5), uint8], %p: Tensor[(2, 3, 4, 6), int8], %q: Tensor[(3, 6, 5), uint8]) {
+  %0 = qnn.dense(%x, %w, %b, input_zero_point=12, kernel_zero_point=[0]);
+  %1 = qnn.requantize(%0, input_scale=[0.0007], input_zero_point=0, output_scale=0.1, output_zero_point=-5, axis=1, out_dtype=int8, out_min=-5, out_max=100);
+  %2 = qnn.dense(%y, %v, input_zero_point=200, kernel_zero_point=[1, 2, 3]);
+  %3 = qnn.batch_matmul(%p, %q, input_zero_point=-1, kernel_zero_point=[7]);
+  (%1, %2, %3)
+})");
+}
+
+TEST_CASE("qnn.quantize, qnn.dequantize per channel, qnn.add with broadcasting") {
+  check_exact(R"(
+def @main(%x: Tensor[(2, 3, 5), float32], %a: Tensor[(2, 3, 5), uint8], %b: Tensor[(3, 1), uint8], %i: Tensor[(2, 3, 5), int32]) {
+  %0 = qnn.quantize(%x, scale=[0.03, 0.5, 0.001], zero_point=[128, 0, 255], axis=1, out_dtype=uint8);
+  %1 = qnn.quantize(%x, scale=[0.02], zero_point=[-4], axis=1, out_dtype=int8);
+  %2 = qnn.dequantize(%a, scale=[0.1, 0.2, 0.3], zero_point=[1, 2, 3], axis=1);
+  %3 = qnn.add(%a, %b, lhs_scale=0.04, lhs_zero_point=10, rhs_scale=0.3, rhs_zero_point=100, output_scale=0.09, output_zero_point=20, out_dtype=uint8);
+  %4 = qnn.requantize(%i, input_scale=[0.5], input_zero_point=3, output_scale=0.25, output_zero_point=0, axis=1, out_dtype=int32);
+  (%0, %1, %2, %3, %4)
+})");
+}
