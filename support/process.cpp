@@ -13,7 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
-extern char** environ;
+#include "support/spawn_arguments.h"
 
 namespace modelc {
 namespace {
@@ -43,26 +43,6 @@ struct Pipe {
     fd = -1;
   }
 };
-
-std::vector<std::string> child_environment(const ProcessOptions& options) {
-  std::vector<std::string> entries;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string_view text(*entry);
-    const std::string_view key = text.substr(0, text.find('='));
-    bool replaced = false;
-    for (const auto& [name, value] : options.environment) replaced = replaced || key == name;
-    if (!replaced) entries.emplace_back(text);
-  }
-  for (const auto& [name, value] : options.environment) entries.push_back(name + "=" + value);
-  return entries;
-}
-
-std::vector<char*> c_strings(std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  for (std::string& s : strings) pointers.push_back(s.data());
-  pointers.push_back(nullptr);
-  return pointers;
-}
 
 // Reads both pipes until they close or the deadline passes; true when they closed.
 bool drain(Pipe& out, Pipe& err, ProcessResult& result, std::chrono::steady_clock::time_point deadline) {
