@@ -34,6 +34,17 @@ std::vector<Halide::Var> make_vars(size_t rank, const std::string& prefix) {
   return vars;
 }
 
+std::vector<Halide::Expr> batch_operand_index(const TensorFunc& t, const std::vector<Halide::Var>& out_vars,
+                                              Halide::Expr row, Halide::Expr col) {
+  std::vector<Halide::Expr> idx;
+  const size_t batch = t.type.rank() - 2, offset = (out_vars.size() - 2) - batch;
+  for (size_t d = 0; d < batch; ++d)
+    idx.push_back(t.type.shape[d] == 1 ? Halide::Expr(0) : Halide::Expr(out_vars[offset + d]));
+  idx.push_back(std::move(row));
+  idx.push_back(std::move(col));
+  return idx;
+}
+
 std::vector<Halide::Var> halide_order(const std::vector<Halide::Var>& ir_vars) {
   return {ir_vars.rbegin(), ir_vars.rend()};
 }

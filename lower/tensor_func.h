@@ -36,6 +36,12 @@ std::vector<Halide::Var> make_vars(size_t rank, const std::string& prefix = "d")
 std::vector<Halide::Var> halide_order(const std::vector<Halide::Var>& ir_vars);
 std::vector<Halide::Expr> halide_order(const std::vector<Halide::Expr>& ir_index);
 
+// The IR-order index of a matrix product's operand `t` (batch axes, then row
+// and col) for the output element at `out_vars` (IR order): batch axes of `t`
+// align with the output's trailing batch axes, size-1 ones broadcast.
+std::vector<Halide::Expr> batch_operand_index(const TensorFunc& t, const std::vector<Halide::Var>& out_vars,
+                                              Halide::Expr row, Halide::Expr col);
+
 // A func of the given type whose value at IR-order `vars` is `body(vars)`.
 TensorFunc define(const std::string& name, const lang::TensorType& type,
                   const std::function<Halide::Expr(const std::vector<Halide::Var>&)>& body);

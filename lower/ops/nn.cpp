@@ -93,20 +93,11 @@ LoweredOp lower_batch_matmul(std::span<const TensorFunc> args, const LowerContex
   const size_t rank = out_type.rank();
   const int K = static_cast<int>(args[0].type.shape.back());
   RDom k(0, K, ctx.name + "_k");
-  // Batch index of an operand broadcast to the output's batch axes.
-  auto operand_index = [&](const TensorFunc& a, const std::vector<Var>& v, Expr row, Expr col) {
-    std::vector<Expr> idx;
-    const size_t batch = a.type.rank() - 2, offset = (rank - 2) - batch;
-    for (size_t d = 0; d < batch; ++d) idx.push_back(a.type.shape[d] == 1 ? Expr(0) : Expr(v[offset + d]));
-    idx.push_back(row);
-    idx.push_back(col);
-    return idx;
-  };
   Func acc(ctx.name + "_acc");
   const std::vector<Var> vars = make_vars(rank, ctx.name + "_v");
   acc(halide_order(vars)) = 0.f;
-  acc(halide_order(vars)) += args[0].at(operand_index(args[0], vars, vars[rank - 2], k)) *
-                             args[1].at(operand_index(args[1], vars, k, vars[rank - 1]));
+  acc(halide_order(vars)) += args[0].at(batch_operand_index(args[0], vars, vars[rank - 2], k)) *
+                             args[1].at(batch_operand_index(args[1], vars, k, vars[rank - 1]));
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
 
   const int64_t N = out_type.shape[rank - 1], M = out_type.shape[rank - 2];

@@ -93,18 +93,10 @@ LoweredOp lower_qnn_batch_matmul(std::span<const TensorFunc> args, const LowerCo
   const size_t rank = out_type.rank();
   const int K = static_cast<int>(args[0].type.shape.back());
   RDom k(0, K, ctx.name + "_k");
-  auto operand_index = [&](const TensorFunc& t, const std::vector<Var>& v, Expr row, Expr col) {
-    std::vector<Expr> idx;
-    const size_t batch = t.type.rank() - 2, offset = (rank - 2) - batch;
-    for (size_t d = 0; d < batch; ++d) idx.push_back(t.type.shape[d] == 1 ? Expr(0) : Expr(v[offset + d]));
-    idx.push_back(row);
-    idx.push_back(col);
-    return idx;
-  };
   Func acc(ctx.name + "_acc");
   const std::vector<Var> vars = make_vars(rank, ctx.name + "_v");
-  const Expr lhs = Halide::cast<int32_t>(args[0].at(operand_index(args[0], vars, vars[rank - 2], k))) - static_cast<int32_t>(a.input_zero_point);
-  const Expr rhs = Halide::cast<int32_t>(args[1].at(operand_index(args[1], vars, k, vars[rank - 1]))) -
+  const Expr lhs = Halide::cast<int32_t>(args[0].at(batch_operand_index(args[0], vars, vars[rank - 2], k))) - static_cast<int32_t>(a.input_zero_point);
+  const Expr rhs = Halide::cast<int32_t>(args[1].at(batch_operand_index(args[1], vars, k, vars[rank - 1]))) -
                    column_zero_point(a, vars[rank - 1], ctx.name + "_wzp");
   acc(halide_order(vars)) = 0;
   acc(halide_order(vars)) += lhs * rhs;
