@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <memory>
 
@@ -12,6 +11,7 @@
 #include "lang/interpreter.h"
 #include "reports/artifact_timer.h"
 #include "reports/comparison.h"
+#include "reports/format.h"
 #include "reports/kernel_profile.h"
 #include "reports/onnxruntime_session.h"
 #include "reports/peak.h"
@@ -326,12 +326,6 @@ class Measurement {
   std::vector<reports::TimedImplementation> implementations_;
 };
 
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 }  // namespace
 
 KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std::vector<CompiledArtifact>& artifacts,
@@ -367,7 +361,7 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
     if (options.progress) options.progress("profiling " + name + ": " + std::to_string(runs) + " runs");
     const reports::KernelProfile profile = reports::profile_kernels(timer, runs);
     out.text += name + ", " + std::to_string(threads) + " thread" + (threads == 1 ? "" : "s") + ": " +
-                std::to_string(profile.kernels.size()) + " kernels; fp32 peak " + fixed(peak.gflops, 1) +
+                std::to_string(profile.kernels.size()) + " kernels; fp32 peak " + reports::format_fixed(peak.gflops, 1) +
                 " GFLOP/s (" + peak.isa + ", " + std::to_string(peak.threads) + " thread" +
                 (peak.threads == 1 ? "" : "s") + ", measured now)\n" +
                 reports::render_kernel_profile(profile, peak.gflops, options.rows) + "\n";

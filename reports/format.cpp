@@ -15,23 +15,23 @@ std::string printf_string(const char* format, double value) {
 
 }  // namespace
 
+std::string format_fixed(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);
+  return buffer;
+}
+
 std::string ratio_number(double ratio) {
   if (!std::isfinite(ratio)) return kNoValue;
   if (ratio >= 1 || ratio <= 0) return printf_string(ratio >= 100 ? "%.0f" : "%.2f", ratio);
-  const int decimals = std::max(2, 2 - static_cast<int>(std::floor(std::log10(ratio))));
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, ratio);
-  return buffer;
+  return format_fixed(ratio, std::max(2, 2 - static_cast<int>(std::floor(std::log10(ratio)))));
 }
 
 std::string format_ms(double ms) {
   if (!std::isfinite(ms)) return kNoValue;
   if (ms >= 100) return printf_string("%.0f", ms);
   if (ms <= 0) return "0";
-  const int decimals = std::max(0, 2 - static_cast<int>(std::floor(std::log10(ms))));
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, ms);
-  return buffer;
+  return format_fixed(ms, std::max(0, 2 - static_cast<int>(std::floor(std::log10(ms)))));
 }
 
 std::string format_ms_with_interval(double ms, const std::optional<Interval>& interval) {

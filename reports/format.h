@@ -16,6 +16,8 @@ inline constexpr const char* kNoValue = "–";
 std::string format_ms(double ms);
 // "0.0300 [0.0295, 0.0306]" when there is an interval.
 std::string format_ms_with_interval(double ms, const std::optional<Interval>& interval);
+// `decimals` digits after the point, for aligned columns: 12.500.
+std::string format_fixed(double value, int decimals);
 // Binary units: 117.2 KiB.
 std::string format_bytes(uint64_t bytes);
 // 1.25 s, 37 s.

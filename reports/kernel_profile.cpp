@@ -1,9 +1,9 @@
 #include "reports/kernel_profile.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 
+#include "reports/format.h"
 #include "reports/statistics.h"
 #include "support/diagnostic.h"
 
@@ -14,12 +14,6 @@ double median_of(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return percentile_of_sorted(v, 50);
-}
-
-std::string format(const char* pattern, double a) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, pattern, a);
-  return buf;
 }
 
 std::string pad_left(const std::string& s, size_t width) {
@@ -94,21 +88,21 @@ std::string render_kernel_profile(const KernelProfile& p, double peak_gflops, si
     for (const std::string& o : k.ops) ops += (ops.empty() ? "" : " + ") + o;
     if (ops.size() > 70) ops = ops.substr(0, 67) + "...";
     const bool computes = k.multiply_adds > 0;
-    out += pad_left(format("%.3f", k.ms), 9) + pad_left(format("%.1f%%", p.kernels_ms > 0 ? 100 * k.ms / p.kernels_ms : 0), 7) +
-           pad_left(std::to_string(k.calls), 7) + pad_left(computes ? format("%.1f", k.gflops()) : "", 9);
-    if (peak_gflops > 0) out += pad_left(computes ? format("%.0f%%", 100 * k.gflops() / peak_gflops) : "", 8);
-    out += pad_left(format("%.1f", k.gbytes_per_s()), 8) + "  " + k.kernel + ": " + ops + "\n";
+    out += pad_left(format_fixed(k.ms, 3), 9) + pad_left(format_fixed(p.kernels_ms > 0 ? 100 * k.ms / p.kernels_ms : 0, 1) + "%", 7) +
+           pad_left(std::to_string(k.calls), 7) + pad_left(computes ? format_fixed(k.gflops(), 1) : "", 9);
+    if (peak_gflops > 0) out += pad_left(computes ? format_fixed(100 * k.gflops() / peak_gflops, 0) + "%" : "", 8);
+    out += pad_left(format_fixed(k.gbytes_per_s(), 1), 8) + "  " + k.kernel + ": " + ops + "\n";
   }
   if (rows > max_rows && p.kernels.size() > max_rows)
-    out += pad_left(format("%.3f", p.kernels_ms - listed_ms), 9) + "         (" +
+    out += pad_left(format_fixed(p.kernels_ms - listed_ms, 3), 9) + "         (" +
            std::to_string(p.kernels.size() - max_rows) + " more kernels)\n";
   uint64_t multiply_adds = 0;
   for (const KernelTiming& k : p.kernels) multiply_adds += k.multiply_adds;
   out += "medians of " + std::to_string(p.runs) + " runs, " +
-         (p.thread_cpu_time ? "CPU time of the running thread" : "wall time") + ": a run " + format("%.3f", p.run_ms) +
-         " ms, its kernels " + format("%.3f", p.kernels_ms) + " ms (" +
-         format("%.1f", p.kernels_ms > 0 ? 2.0 * static_cast<double>(multiply_adds) / (p.kernels_ms * 1e6) : 0) +
-         " GFLOP/s over the whole model), outside kernels " + format("%.1f", p.outside_ms * 1000) + " us\n";
+         (p.thread_cpu_time ? "CPU time of the running thread" : "wall time") + ": a run " + format_fixed(p.run_ms, 3) +
+         " ms, its kernels " + format_fixed(p.kernels_ms, 3) + " ms (" +
+         format_fixed(p.kernels_ms > 0 ? 2.0 * static_cast<double>(multiply_adds) / (p.kernels_ms * 1e6) : 0, 1) +
+         " GFLOP/s over the whole model), outside kernels " + format_fixed(p.outside_ms * 1000, 1) + " us\n";
   return out;
 }
 
