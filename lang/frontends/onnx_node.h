@@ -111,6 +111,9 @@ const std::map<std::string, NodeConverter, std::less<>>& onnx_converters();
 // QuantizeLinear, DequantizeLinear, QLinearConv, QLinearMatMul, ConvInteger,
 // MatMulInteger (onnx_qnn.cpp), added to the converter table.
 void add_onnx_qnn_converters(std::map<std::string, NodeConverter, std::less<>>& table);
+// BatchNormalization, LayerNormalization, InstanceNormalization and
+// MeanVarianceNormalization (onnx_norm_ops.cpp), added to the converter table.
+void add_onnx_normalization_converters(std::map<std::string, NodeConverter, std::less<>>& table);
 // GlobalAveragePool / GlobalMaxPool (onnx_window_ops.cpp).
 NodeConverter global_pool(bool max);
 
