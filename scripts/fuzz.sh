@@ -4,7 +4,7 @@
 # Two targets, run one after the other:
 #   recipe  recipe loading (YAML with marks, extends, schema validation, typed
 #           Recipe, variants): tests/fuzz/recipe_fuzzer.cpp
-#   onnx    ONNX import (protobuf, checker, shape inference, converters,
+#   onnx    ONNX import (protobuf, checker, converters,
 #           folding at import), InferType, the pass pipeline and the reference
 #           kernels, under small model limits: tests/fuzz/onnx_fuzzer.cpp
 #

@@ -1,7 +1,8 @@
 // ONNX import: reads a .onnx file (libonnx's protobuf types), checks it with
-// the ONNX checker, runs ONNX shape inference, and builds an IR module whose
-// @main takes the graph's inputs, holds its initializers as module constants
-// and calls one IR op (or a few) per ONNX node.
+// the ONNX checker (not ONNX shape inference: modelc infers types itself),
+// and builds an IR module whose @main takes the graph's inputs, holds its
+// initializers as module constants and calls one IR op (or a few) per ONNX
+// node.
 #pragma once
 
 #include <filesystem>

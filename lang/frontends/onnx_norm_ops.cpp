@@ -49,6 +49,7 @@ std::vector<ValueRef> convert_layer_norm(NodeContext& c) {
 std::vector<ValueRef> convert_instance_norm(NodeContext& c) {
   const ValueRef x = c.input(0);
   const TensorType t = c.type(x);
+  if (t.rank() < 3) throw Error("expects an input of shape [N, C, D1, ...], found " + t.str());
   std::vector<int64_t> axes, channel_shape(t.rank() - 1, 1);
   for (size_t d = 2; d < t.rank(); ++d) axes.push_back(static_cast<int64_t>(d));
   channel_shape[0] = t.shape[1];

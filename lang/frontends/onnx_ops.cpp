@@ -273,15 +273,21 @@ Outputs convert_lrn(NodeContext& c) {
   const ValueRef x = c.input(0);
   const TensorType t = c.type(x);
   if (t.rank() < 3) throw Error("expects an input of rank >= 3, found " + t.str());
-  const int64_t size = c.attr_int("size", 1);
+  const int64_t size = c.attr_int("size", 1), channels = t.shape[1];
+  if (size < 1) throw Error("size " + std::to_string(size) + " is not positive");
   const ValueRef squares = c.call("multiply", {x, x});
-  const ValueRef planes = c.call("reshape", {squares}, reshape_to({t.shape[0], 1, t.shape[1], product(t.shape, 2, t.rank())}));
+  const ValueRef planes = c.call("reshape", {squares}, reshape_to({t.shape[0], 1, channels, product(t.shape, 2, t.rank())}));
+  // A window of 2C - 1 centred on a channel already covers all C channels,
+  // so a wider one (size is any int64 in the file) sums the same squares.
+  const int64_t window = channels > 0 ? std::min(size, 2 * channels - 1) : size;
   Pool2DAttrs p;
-  p.pool_size = {size, 1};
-  p.padding = {(size - 1) / 2, 0, size / 2, 0};
+  p.pool_size = {window, 1};
+  p.padding = {window < size ? channels - 1 : (size - 1) / 2, 0, window < size ? channels - 1 : size / 2, 0};
   p.count_include_pad = true;
   const ValueRef mean = c.call("reshape", {c.call("nn.avg_pool2d", {planes}, make_attrs(p))}, reshape_to(t.shape));
-  const ValueRef scaled = c.call("multiply", {mean, c.scalar(static_cast<float>(c.attr_float("alpha", 1e-4)))});
+  // The pool divides by the window; LRN divides the sum by size.
+  const double alpha = c.attr_float("alpha", 1e-4) * static_cast<double>(window) / static_cast<double>(size);
+  const ValueRef scaled = c.call("multiply", {mean, c.scalar(static_cast<float>(alpha))});
   const ValueRef base = c.call("add", {scaled, c.scalar(static_cast<float>(c.attr_float("bias", 1.0)))});
   return {c.call("divide", {x, c.call("power", {base, c.scalar(static_cast<float>(c.attr_float("beta", 0.75)))})})};
 }
@@ -640,10 +646,17 @@ Outputs convert_one_hot(NodeContext& c) {
 }
 
 // DepthToSpace (DCR or CRD) and SpaceToDepth as reshape, transpose, reshape.
+// The reshapes check that the sizes divide.
+int64_t block_size(const NodeContext& c) {
+  const int64_t b = c.attr_int("blocksize", 1);
+  if (b < 1 || b > 65536) throw Error("blocksize " + std::to_string(b) + " is not in [1, 65536]");
+  return b;
+}
+
 Outputs convert_depth_to_space(NodeContext& c) {
   const TensorType t = c.type(c.input(0));
   if (t.rank() != 4) throw Error("expects a 4-D input, found " + t.str());
-  const int64_t b = c.attr_int("blocksize", 1), n = t.shape[0], ch = t.shape[1], h = t.shape[2], w = t.shape[3];
+  const int64_t b = block_size(c), n = t.shape[0], ch = t.shape[1], h = t.shape[2], w = t.shape[3];
   const bool crd = c.attr_string("mode", "DCR") == "CRD";
   const ValueRef x = crd ? c.call("reshape", {c.input(0)}, reshape_to({n, ch / (b * b), b, b, h, w}))
                          : c.call("reshape", {c.input(0)}, reshape_to({n, b, b, ch / (b * b), h, w}));
@@ -654,7 +667,7 @@ Outputs convert_depth_to_space(NodeContext& c) {
 Outputs convert_space_to_depth(NodeContext& c) {
   const TensorType t = c.type(c.input(0));
   if (t.rank() != 4) throw Error("expects a 4-D input, found " + t.str());
-  const int64_t b = c.attr_int("blocksize", 1), n = t.shape[0], ch = t.shape[1], h = t.shape[2], w = t.shape[3];
+  const int64_t b = block_size(c), n = t.shape[0], ch = t.shape[1], h = t.shape[2], w = t.shape[3];
   const ValueRef x = c.call("reshape", {c.input(0)}, reshape_to({n, ch, h / b, b, w / b, b}));
   const ValueRef y = c.call("transpose", {x}, transpose_by({0, 3, 5, 1, 2, 4}));
   return {c.call("reshape", {y}, reshape_to({n, ch * b * b, h / b, w / b}))};

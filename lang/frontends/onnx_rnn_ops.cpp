@@ -95,7 +95,7 @@ class Unroller {
       throw Error("W is " + wt.str() + "; expected [" + std::to_string(directions) + ", " + std::to_string(gates_) +
                   " * hidden_size, " + std::to_string(input_size) + "]");
     hidden_ = c_.attr_int("hidden_size", wt.shape[1] / gates_);
-    if (wt.shape[1] != gates_ * hidden_) throw Error("W is " + wt.str() + ", which does not fit hidden_size " + std::to_string(hidden_));
+    if (hidden_ < 1 || hidden_ != wt.shape[1] / gates_) throw Error("W is " + wt.str() + ", which does not fit hidden_size " + std::to_string(hidden_));
     acts_ = activations(c_, cell_, directions);
     if (c_.has_attr("clip")) clip_ = c_.attr_float("clip", 0);
     read_sequence_lengths();

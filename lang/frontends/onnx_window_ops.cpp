@@ -15,6 +15,32 @@ namespace {
 
 using Outputs = std::vector<ValueRef>;
 
+// Every window attribute and spatial size is at most 2^30, so that the window
+// arithmetic below (and the IR's) stays far inside int64.
+constexpr int64_t kMaxWindowValue = int64_t{1} << 30;
+
+// An ints attribute of a window op over n spatial axes: `count` values (all
+// `fallback` when absent), each in [min, 2^30].
+std::vector<int64_t> window_ints(const NodeContext& c, const std::string& name, size_t n, size_t count, int64_t fallback,
+                                 int64_t min) {
+  std::vector<int64_t> v = c.attr_ints(name, std::vector<int64_t>(count, fallback));
+  if (v.size() != count)
+    throw Error(name + " has " + std::to_string(v.size()) + " values, " + std::to_string(count) + " expected for a " +
+                std::to_string(n) + "-D window");
+  for (int64_t x : v)
+    if (x < min || x > kMaxWindowValue)
+      throw Error(name + " holds " + std::to_string(x) + ", outside [" + std::to_string(min) + ", 2^30]");
+  return v;
+}
+
+// The spatial sizes of an input or weight: all axes after the first two.
+std::vector<int64_t> spatial(const TensorType& t) {
+  std::vector<int64_t> sizes(t.shape.begin() + std::min<ptrdiff_t>(2, static_cast<ptrdiff_t>(t.rank())), t.shape.end());
+  for (int64_t s : sizes)
+    if (s > kMaxWindowValue) throw Error("the spatial size " + std::to_string(s) + " of " + t.str() + " is over 2^30");
+  return sizes;
+}
+
 // The explicit padding of a window op over n spatial axes in ONNX's order
 // (all begins, then all ends: for 2-D the IR's top, left, bottom, right),
 // from `pads` or from `auto_pad` and the static input size.
@@ -23,13 +49,7 @@ std::vector<int64_t> window_padding(const NodeContext& c, const std::vector<int6
                                     const std::vector<int64_t>& dilations) {
   const size_t n = input_size.size();
   const std::string auto_pad = c.attr_string("auto_pad", "NOTSET");
-  if (auto_pad == "NOTSET") {
-    std::vector<int64_t> pads = c.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
-    if (pads.size() != 2 * n)
-      throw Error("pads has " + std::to_string(pads.size()) + " values, " + std::to_string(2 * n) + " expected for a " +
-                  std::to_string(n) + "-D window");
-    return pads;
-  }
+  if (auto_pad == "NOTSET") return window_ints(c, "pads", n, 2 * n, 0, 0);
   if (auto_pad == "VALID") return std::vector<int64_t>(2 * n, 0);
   if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER")
     throw Error("auto_pad '" + auto_pad + "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID");
@@ -43,8 +63,6 @@ std::vector<int64_t> window_padding(const NodeContext& c, const std::vector<int6
   }
   return pads;
 }
-
-std::vector<int64_t> spatial(const TensorType& t) { return {t.shape.begin() + 2, t.shape.end()}; }
 
 void expect_window_input(const TensorType& x) {
   if (x.rank() < 3 || x.rank() > 5)
@@ -73,8 +91,8 @@ ValueRef from_2d(NodeContext& c, const ValueRef& y) {
 ConvGeometry conv_geometry(const NodeContext& c, const TensorType& x, const TensorType& w) {
   const size_t n = x.rank() - 2;
   ConvGeometry g;
-  g.strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
-  g.dilations = c.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  g.strides = window_ints(c, "strides", n, n, 1, 1);
+  g.dilations = window_ints(c, "dilations", n, n, 1, 1);
   g.pads = window_padding(c, spatial(x), spatial(w), g.strides, g.dilations);
   return g;
 }
@@ -86,8 +104,8 @@ std::vector<ValueRef> convert_conv(NodeContext& c) {
   if (wt.rank() != xt.rank()) throw Error("weight " + wt.str() + " does not match the input " + xt.str());
   const size_t n = xt.rank() - 2;
   const std::vector<int64_t> kernel = spatial(wt);
-  const std::vector<int64_t> strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
-  const std::vector<int64_t> dilations = c.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> strides = window_ints(c, "strides", n, n, 1, 1);
+  const std::vector<int64_t> dilations = window_ints(c, "dilations", n, n, 1, 1);
   const std::vector<int64_t> pads = window_padding(c, spatial(xt), kernel, strides, dilations);
   ValueRef y;
   if (n == 3) {
@@ -117,10 +135,10 @@ std::vector<ValueRef> convert_pool(NodeContext& c, bool max) {
   if (c.node().output_size() > 1 && !c.node().output(1).empty())
     throw Error("the Indices output is not supported");
   const size_t n = xt.rank() - 2;
-  const std::vector<int64_t> kernel = c.attr_ints("kernel_shape", {});
-  if (kernel.size() != n) throw Error("kernel_shape must have " + std::to_string(n) + " values for " + xt.str());
-  const std::vector<int64_t> strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
-  const std::vector<int64_t> dilations = c.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  if (!c.has_attr("kernel_shape")) throw Error("kernel_shape is missing");
+  const std::vector<int64_t> kernel = window_ints(c, "kernel_shape", n, n, 1, 1);
+  const std::vector<int64_t> strides = window_ints(c, "strides", n, n, 1, 1);
+  const std::vector<int64_t> dilations = window_ints(c, "dilations", n, n, 1, 1);
   const std::vector<int64_t> pads = window_padding(c, spatial(xt), kernel, strides, dilations);
   const bool ceil_mode = c.attr_int("ceil_mode", 0) != 0;
   const bool count_include_pad = c.attr_int("count_include_pad", 0) != 0;
@@ -152,15 +170,21 @@ std::vector<ValueRef> convert_conv_transpose(NodeContext& c) {
   const TensorType xt = c.type(x), wt = c.type(w);
   if (xt.rank() != 3 && xt.rank() != 4)
     throw Error(std::to_string(static_cast<int64_t>(xt.rank()) - 2) + "-D transposed convolutions are not supported (1-D and 2-D are), the input is " + xt.str());
+  if (wt.rank() != xt.rank()) throw Error("weight " + wt.str() + " does not match the input " + xt.str());
   const size_t n = xt.rank() - 2;
   const std::vector<int64_t> in = spatial(xt), kernel = spatial(wt);
-  const std::vector<int64_t> strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
-  const std::vector<int64_t> dilations = c.attr_ints("dilations", std::vector<int64_t>(n, 1));
-  std::vector<int64_t> output_padding = c.attr_ints("output_padding", std::vector<int64_t>(n, 0));
-  std::vector<int64_t> pads = c.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
+  const std::vector<int64_t> strides = window_ints(c, "strides", n, n, 1, 1);
+  const std::vector<int64_t> dilations = window_ints(c, "dilations", n, n, 1, 1);
+  std::vector<int64_t> output_padding = window_ints(c, "output_padding", n, n, 0, 0);
+  std::vector<int64_t> pads = window_ints(c, "pads", n, 2 * n, 0, 0);
   const std::string auto_pad = c.attr_string("auto_pad", "NOTSET");
-  std::vector<int64_t> output_shape = c.attr_ints("output_shape", {});
-  if (output_shape.size() == n + 2) output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
+  std::vector<int64_t> output_shape;
+  if (c.has_attr("output_shape")) {
+    // n values, or n + 2 with the batch and channel axes first.
+    const size_t given = c.attr_ints("output_shape", {}).size();
+    output_shape = window_ints(c, "output_shape", n, given == n + 2 ? n + 2 : n, 0, 0);
+    if (output_shape.size() == n + 2) output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
+  }
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     if (output_shape.empty())
       for (size_t d = 0; d < n; ++d) output_shape.push_back(in[d] * strides[d]);
@@ -168,7 +192,6 @@ std::vector<ValueRef> convert_conv_transpose(NodeContext& c) {
     pads.assign(2 * n, 0);
   }
   if (!output_shape.empty()) {
-    if (output_shape.size() != n) throw Error("output_shape must have " + std::to_string(n) + " values");
     for (size_t d = 0; d < n; ++d) {
       const int64_t total = strides[d] * (in[d] - 1) + output_padding[d] + (kernel[d] - 1) * dilations[d] + 1 - output_shape[d];
       if (total < 0) {

@@ -109,6 +109,8 @@ AxisSplit split_at(const std::vector<int64_t>& shape, size_t axis) {
 std::vector<TensorType> arg_reduce_type(std::span<const TensorType> args, const Attrs& attrs) {
   const auto& a = attrs_as<ArgReduceAttrs>(attrs);
   const auto axis = static_cast<size_t>(ops::normalize_axis(a.axis, args[0].rank()));
+  if (args[0].shape[axis] == 0)
+    throw Error("axis " + std::to_string(axis) + " of " + args[0].str() + " is empty: it has no largest or smallest element");
   TensorType out{args[0].shape, DType::int64};
   if (a.keepdims) out.shape[axis] = 1;
   else out.shape.erase(out.shape.begin() + static_cast<std::ptrdiff_t>(axis));

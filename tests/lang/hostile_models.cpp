@@ -1,6 +1,7 @@
 #include "tests/lang/hostile_models.h"
 
 #include <fstream>
+#include <limits>
 #include <stdexcept>
 
 #include <onnx/onnx_pb.h>
@@ -51,6 +52,13 @@ void add_raw_initializer(onnx::GraphProto* g, const std::string& name, const std
   t->set_data_type(onnx::TensorProto::FLOAT);
   for (int64_t d : dims) t->add_dims(d);
   t->set_raw_data(std::string(raw_bytes, '\0'));
+}
+
+void set_ints_attr(onnx::NodeProto* node, const std::string& name, const std::vector<int64_t>& values) {
+  onnx::AttributeProto* a = node->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t v : values) a->add_ints(v);
 }
 
 void set_graph_attr(onnx::NodeProto* node, const std::string& name, onnx::GraphProto graph) {
@@ -297,6 +305,79 @@ HostileModel split_into_millions() {
 
 }  // namespace
 
+// A Conv whose weight has more dimensions than its input: libonnx 1.12's
+// convPoolShapeInference read dilations and input dimensions past their ends
+// and crashed (found by the ONNX fuzzer in CI), so modelc no longer runs ONNX
+// shape inference; its own type inference must refuse the node.
+HostileModel conv_weight_rank_above_input() {
+  onnx::ModelProto m = unary_model({1, 1, 8, 8});
+  add_raw_initializer(m.mutable_graph(), "W", {1, 1, 3, 3, 3, 3, 3, 3}, 4 * 729);
+  add_node(m.mutable_graph(), "Conv", "conv", {"X", "W"}, "Y");
+  add_output(m.mutable_graph(), "Y", 4);
+  return {"conv_weight_rank_above_input", serialize(m), 0, {"ONNX node 'conv' (Conv)"}};
+}
+
+// Attributes and shapes that libonnx's shape inference used to refuse before
+// the converters saw them (found by the ONNX fuzzer once it no longer ran):
+// each converter checks what it indexes or multiplies.
+HostileModel conv_transpose_short_strides() {
+  onnx::ModelProto m = unary_model({1, 1, 4, 4});
+  add_raw_initializer(m.mutable_graph(), "W", {1, 1, 3, 3}, 36);
+  set_ints_attr(add_node(m.mutable_graph(), "ConvTranspose", "up", {"X", "W"}, "Y"), "strides", {2});
+  add_output(m.mutable_graph(), "Y", 4);
+  return {"conv_transpose_short_strides", serialize(m), 0,
+          {"ONNX node 'up' (ConvTranspose)", "strides has 1 values, 2 expected for a 2-D window"}};
+}
+
+HostileModel conv_huge_dilation() {
+  onnx::ModelProto m = unary_model({1, 1, 4, 4});
+  add_raw_initializer(m.mutable_graph(), "W", {1, 1, 3, 3}, 36);
+  set_ints_attr(add_node(m.mutable_graph(), "Conv", "conv", {"X", "W"}, "Y"), "dilations", {int64_t{1} << 62, 1});
+  add_output(m.mutable_graph(), "Y", 4);
+  return {"conv_huge_dilation", serialize(m), 0, {"ONNX node 'conv' (Conv)", "dilations holds 4611686018427387904, outside [1, 2^30]"}};
+}
+
+HostileModel instance_norm_rank_one() {
+  onnx::ModelProto m = unary_model({3});
+  add_raw_initializer(m.mutable_graph(), "S", {3}, 12);
+  add_raw_initializer(m.mutable_graph(), "B", {3}, 12);
+  add_node(m.mutable_graph(), "InstanceNormalization", "norm", {"X", "S", "B"}, "Y");
+  add_output(m.mutable_graph(), "Y", 1);
+  return {"instance_norm_rank_one", serialize(m), 0,
+          {"ONNX node 'norm' (InstanceNormalization)", "expects an input of shape [N, C, D1, ...], found Tensor[(3), float32]"}};
+}
+
+HostileModel depth_to_space_zero_block() {
+  onnx::ModelProto m = unary_model({1, 4, 2, 2});
+  onnx::NodeProto* n = add_node(m.mutable_graph(), "DepthToSpace", "d2s", {"X"}, "Y");
+  onnx::AttributeProto* a = n->add_attribute();
+  a->set_name("blocksize");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(0);
+  add_output(m.mutable_graph(), "Y", 4);
+  return {"depth_to_space_zero_block", serialize(m), 0, {"ONNX node 'd2s' (DepthToSpace)", "blocksize 0 is not in [1, 65536]"}};
+}
+
+HostileModel argmax_empty_axis() {
+  onnx::ModelProto m = unary_model({0, 4});
+  add_node(m.mutable_graph(), "ArgMax", "argmax", {"X"}, "Y");
+  add_output(m.mutable_graph(), "Y", 2, onnx::TensorProto::INT64);
+  return {"argmax_empty_axis", serialize(m), 0, {"ONNX node 'argmax' (ArgMax)", "axis 0 of Tensor[(0, 4), float32] is empty"}};
+}
+
+HostileModel gru_huge_hidden_size() {
+  onnx::ModelProto m = unary_model({2, 1, 4});
+  add_raw_initializer(m.mutable_graph(), "W", {1, 6, 4}, 96);
+  add_raw_initializer(m.mutable_graph(), "R", {1, 6, 2}, 48);
+  onnx::NodeProto* n = add_node(m.mutable_graph(), "GRU", "gru", {"X", "W", "R"}, "Y");
+  onnx::AttributeProto* a = n->add_attribute();
+  a->set_name("hidden_size");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(std::numeric_limits<int64_t>::max());
+  add_output(m.mutable_graph(), "Y", 4);
+  return {"gru_huge_hidden_size", serialize(m), 0, {"ONNX node 'gru' (GRU)", "does not fit hidden_size 9223372036854775807"}};
+}
+
 std::vector<HostileModel> hostile_models() {
   return {
       huge_initializer(),
@@ -322,6 +403,13 @@ std::vector<HostileModel> hostile_models() {
       deeply_nested_ifs(),
       constants_over_model_bytes(),
       split_into_millions(),
+      conv_weight_rank_above_input(),
+      conv_transpose_short_strides(),
+      conv_huge_dilation(),
+      instance_norm_rank_one(),
+      depth_to_space_zero_block(),
+      argmax_empty_axis(),
+      gru_huge_hidden_size(),
       {"file_over_2gib", "", (uint64_t{1} << 31) + 16, {"file is 2147483664 bytes; protobuf reads files of at most 2147483647 bytes"}},
   };
 }

@@ -3,11 +3,13 @@
 // inputs given by the recipe).
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <fstream>
 
 #include <onnx/onnx_pb.h>
 
 #include "lang/frontends/onnx.h"
+#include "lang/interpreter.h"
 #include "lang/pass.h"
 #include "support/diagnostic.h"
 #include "tests/lang/onnx_test_model.h"
@@ -167,6 +169,35 @@ TEST_CASE("Conv with auto_pad SAME_UPPER pads from the static shape; Gemm transB
   CHECK(mod.type_of(mod.main(), dense.args[1]) == TensorType{{2, 27}, DType::float32});
   const Tensor& wt = mod.constant(dense.args[1].constant);
   CHECK(wt.element_as_double(1) == doctest::Approx(0.02));  // W^T[0][1] = B[1][0] = 2 * 0.01
+}
+
+// LRN's size is any int64 in the file; a window wider than 2C - 1 channels
+// sums the same squares, so the converter pools over 2C - 1 and rescales
+// (a size of 2^31 - 1 once made the reference kernels loop for minutes).
+TEST_CASE("LRN with a size far above the channel count sums every channel and divides by size") {
+  TempDir dir;
+  const std::vector<float> x = {0.5f, -1.f, 2.f};
+  const double alpha = 1e9, beta = 0.75, bias = 2.0;
+  const int64_t size = 1'000'000'001;
+  onnx::ModelProto m = empty_model({1, 3, 1, 1});
+  onnx::NodeProto* n = add_node(m.mutable_graph(), "LRN", "lrn", {"X"}, "Y");
+  set_attr(n, "size", size);
+  for (const auto& [name, value] : {std::pair{"alpha", alpha}, {"beta", beta}, {"bias", bias}}) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(static_cast<float>(value));
+  }
+  add_tensor_value(m.mutable_graph()->mutable_output(), "Y", {1, 3, 1, 1});
+  const Module mod = run_passes(import_onnx(save(m, dir.path() / "lrn.onnx")), {"InferType"}, PassContext{});
+  Tensor input(TensorType{{1, 3, 1, 1}, DType::float32});
+  std::copy(x.begin(), x.end(), input.mutable_values<float>().begin());
+  const std::vector<Tensor> out = evaluate_main(mod, std::span<const Tensor>(&input, 1));
+  const double squares = 0.25 + 1.0 + 4.0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double expected = x[i] / std::pow(bias + static_cast<double>(static_cast<float>(alpha)) / static_cast<double>(size) * squares, beta);
+    CHECK(out.at(0).values<float>()[i] == doctest::Approx(expected).epsilon(1e-5));
+  }
 }
 
 }  // namespace
