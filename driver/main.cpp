@@ -243,13 +243,20 @@ reports::Results measure(const CommonOptions& o, const BenchFlags& flags) {
   return results;
 }
 
-// kExitArtifactFailed when an artifact failed, after saying which on stderr.
+// kExitArtifactFailed when an artifact failed, after saying which and why on
+// stderr: its outputs differ from the reference, or it did not run at all (a
+// runner that crashed, a missing driver).
 int verdict(const reports::Results& results) {
-  size_t failed = 0;
-  for (const reports::VariantResult& r : results.results) failed += r.status == reports::RunStatus::failed;
-  if (failed == 0) return 0;
-  std::cerr << "modelc: " << failed << " artifact" << (failed == 1 ? "" : "s")
-            << " failed: outputs differ from the reference (see above)\n";
+  std::vector<const reports::VariantResult*> failed;
+  for (const reports::VariantResult& r : results.results)
+    if (r.status == reports::RunStatus::failed) failed.push_back(&r);
+  if (failed.empty()) return 0;
+  std::cerr << "modelc: " << failed.size() << " artifact" << (failed.size() == 1 ? "" : "s") << " failed:\n";
+  for (const reports::VariantResult* r : failed) {
+    const std::string note = r->note.substr(0, r->note.find('\n'));
+    std::cerr << "  " << r->target << (r->variant.empty() || r->variant == "default" ? "" : " [" + r->variant + "]") << " ("
+              << r->device << "): " << (note.empty() ? "failed" : note) << "\n";
+  }
   return kExitArtifactFailed;
 }
 
@@ -266,7 +273,7 @@ int cmd_bench_kernels(const CommonOptions& o, const BenchFlags& flags) {
   clear_progress();
   std::cout << profile.text;
   if (!profile.failed) return 0;
-  std::cerr << "modelc: an artifact failed: outputs differ from the reference (see above)\n";
+  std::cerr << "modelc: an artifact failed: it did not run, or its outputs differ from the reference (see above)\n";
   return kExitArtifactFailed;
 }
 

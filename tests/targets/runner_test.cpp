@@ -1,6 +1,7 @@
 // Runners: the quickstart MLP compiled for each device that runs here other
 // than natively (qemu-user, node, PoCL) runs through its runner and matches
-// the reference interpreter; a runner given a wrong input says so; a CUDA
+// the reference interpreter (riscv64 on the generic templates, with a
+// warning); a runner given a wrong input says so; a CUDA
 // runner on a machine without an NVIDIA driver fails with Halide's message
 // instead of aborting. Fast (three small kernels per device), so in the
 // default suite; the shared models per device are tests/targets/cross_numerics_test.cpp.
@@ -43,8 +44,16 @@ TEST_CASE("the MLP through the runner of each emulated device matches the refere
                                 "  opencl: {device: opencl}\n  sse41: {device: x86-64-sse41}\n")));
   driver::CompileOptions options;
   options.out_dir = tmp.path() / "out";
+  std::vector<std::string> warnings;
+  options.warning = [&warnings](const std::string& w) { warnings.push_back(w); };
   const auto artifacts = driver::compile(recipe, options);
   REQUIRE(artifacts.size() == 5);
+  // riscv64 (RV64GC, no vector extension) has no schedules of its own: it
+  // compiles with the generic templates and one warning, never an error;
+  // the families with schedules (arm, wasm, gpu, x86) say nothing.
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0] == "device riscv64: no schedules of its own for the riscv family; its kernels get the generic CPU "
+                       "templates at 1 float32 lane(s)");
   const lang::Tensor input = driver::read_npy_tensor(test::source_root() / "examples/quickstart/mlp.input.npy");
   const std::vector<lang::Tensor> want = lang::evaluate_main(driver::import_model(recipe), std::vector<lang::Tensor>{input});
   for (const driver::CompiledArtifact& a : artifacts) {
