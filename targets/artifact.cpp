@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -42,6 +43,31 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Runs independent tasks at once, one thread each (they mostly wait for a
+// tool's process or hash a file, so two cores take half the time), or in
+// order when `parallel` is false. Rethrows the first failure, in task order,
+// after every task has finished.
+void run_tasks(const std::vector<std::function<void()>>& tasks, bool parallel) {
+  std::vector<std::exception_ptr> failures(tasks.size());
+  auto run = [&](size_t i) {
+    try {
+      tasks[i]();
+    } catch (...) {
+      failures[i] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < tasks.size(); ++i) {
+    if (parallel) threads.emplace_back(run, i);
+  }
+  if (!tasks.empty()) run(0);
+  for (std::thread& t : threads) t.join();
+  if (!parallel)
+    for (size_t i = 1; i < tasks.size(); ++i) run(i);
+  for (const std::exception_ptr& f : failures)
+    if (f) std::rethrow_exception(f);
 }
 
 // A scratch folder for intermediate files, removed when done.
@@ -351,31 +377,41 @@ class ArtifactBuilder {
     const fs::path executor = scratch_.path() / "executor.o";
     const fs::path plan_object = scratch_.path() / "plan.o";
     const std::vector<fs::path> includes{include, "/usr/include/halide14"};
-    toolchain_.compile_c(include / "modelc_executor.c", executor, includes);
-    toolchain_.compile_c(scratch_.path() / "plan.c", plan_object, includes);
+    run_tasks({[&] { toolchain_.compile_c(include / "modelc_executor.c", executor, includes); },
+               [&] { toolchain_.compile_c(scratch_.path() / "plan.c", plan_object, includes); }},
+              parallel_tools());
 
     std::vector<fs::path> objects{plan_object, executor, runtime};
     for (const auto& [_, k] : kernels_) objects.push_back(k.object);
     const fs::path model_object = scratch_.path() / (plan.prefix + ".o");
     toolchain_.link_relocatable(objects, exported_symbols(plan.prefix), model_object);
-    toolchain_.archive(model_object, out / ("lib" + plan.prefix + ".a"));
-    if (profile_.has_shared_library()) toolchain_.link_shared(model_object, out / ("lib" + plan.prefix + ".so"));
     write_file_atomic(out / "model.h", generate_model_header(plan));
     for (size_t i = 0; i < runtime_sources_count; ++i)
       if (std::string_view(runtime_sources[i].name) == "modelc.h")
         write_file_atomic(out / "modelc.h", std::string_view(runtime_sources[i].text));
-    if (profile_.has_runner()) build_runner(plan, out);
+    // The archive, the shared library and the runner each copy the model
+    // object (weights included, ~95 MB for ResNet-18): at once, not in turn.
+    std::vector<std::function<void()>> tasks{[&] { toolchain_.archive(model_object, out / ("lib" + plan.prefix + ".a")); }};
+    if (profile_.has_shared_library())
+      tasks.push_back([&] { toolchain_.link_shared(model_object, out / ("lib" + plan.prefix + ".so")); });
+    if (profile_.has_runner()) {
+      progress("linking the runner for " + profile_.name);
+      tasks.push_back([&] { build_runner(plan, model_object, out); });
+    }
+    run_tasks(tasks, parallel_tools());
   }
 
-  // The runner program, linked with the static library and the target's C
-  // library: its include path is the artifact folder (modelc.h), never the
-  // freestanding headers the library was compiled with.
-  void build_runner(const ExecutorPlan& plan, const fs::path& out) {
-    progress("linking the runner for " + profile_.name);
+  bool parallel_tools() const { return options_.jobs != 1; }
+
+  // The runner program, linked with the model object (what the static
+  // library holds) and the target's C library: its include path is the
+  // artifact folder (modelc.h), never the freestanding headers the library
+  // was compiled with.
+  void build_runner(const ExecutorPlan& plan, const fs::path& model_object, const fs::path& out) const {
     const fs::path source = scratch_.path() / "modelc_runner.c";
     write_file_atomic(source, runner_source("modelc_runner.c"));
-    toolchain_.link_executable({source, out / ("lib" + plan.prefix + ".a")}, {"MODELC_API=" + plan.prefix + "_api"},
-                               {out}, out / runner_file_name());
+    toolchain_.link_executable({source, model_object}, {"MODELC_API=" + plan.prefix + "_api"}, {out},
+                               out / runner_file_name());
     if (toolchain_.wasm())
       write_file_atomic(out / "modelc_wasi_runner.mjs", runner_source("modelc_wasi_runner.mjs"));
   }
@@ -417,10 +453,16 @@ class ArtifactBuilder {
     // of a run (step by step, modelc_model_api.run_observed) is keyed by.
     json step_kernels = json::array();
     for (const PlannedStep& s : plan.steps) step_kernels.push_back(s.kernel_symbol);
-    json digests = json::object();
+    std::vector<fs::path> files_to_hash;
     for (const auto& entry : fs::recursive_directory_iterator(out))
-      if (entry.is_regular_file() && entry.path().filename() != "manifest.json")
-        digests[fs::relative(entry.path(), out).string()] = sha256_file(entry.path());
+      if (entry.is_regular_file() && entry.path().filename() != "manifest.json") files_to_hash.push_back(entry.path());
+    std::vector<std::string> hashes(files_to_hash.size());
+    std::vector<std::function<void()>> hashing;
+    for (size_t i = 0; i < files_to_hash.size(); ++i)
+      hashing.push_back([&, i] { hashes[i] = sha256_file(files_to_hash[i]); });
+    run_tasks(hashing, parallel_tools());
+    json digests = json::object();
+    for (size_t i = 0; i < files_to_hash.size(); ++i) digests[fs::relative(files_to_hash[i], out).string()] = hashes[i];
     return {{"manifest_version", 1},
             {"model", plan.model_name},
             {"prefix", plan.prefix},
