@@ -1,6 +1,8 @@
 #include "driver/evaluate.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <thread>
 
 #include "driver/foreign_run.h"
@@ -166,6 +168,34 @@ reports::AccuracyResult compare_outputs(const std::vector<lang::Tensor>& got, co
   acc.allclose = c.agree;
   if (disagreement) *disagreement = c.disagreement;
   return acc;
+}
+
+std::string quantization_error(const ReferenceRun& quantized, const ReferenceRun& float_model) {
+  std::string text;
+  for (size_t i = 0; i < quantized.outputs.size() && i < float_model.outputs.size(); ++i) {
+    const lang::Tensor& q = quantized.outputs[i];
+    const lang::Tensor& f = float_model.outputs[i];
+    if (q.type() != f.type() || q.type().dtype != lang::DType::float32) continue;
+    double max_abs = 0, dot = 0, qq = 0, ff = 0;
+    for (size_t e = 0; e < static_cast<size_t>(q.type().element_count()); ++e) {
+      const double a = q.element_as_double(e), b = f.element_as_double(e);
+      max_abs = std::max(max_abs, std::abs(a - b));
+      dot += a * b;
+      qq += a * a;
+      ff += b * b;
+    }
+    const double cosine = qq > 0 && ff > 0 ? dot / std::sqrt(qq * ff) : 1.0;
+    char line[160];
+    std::snprintf(line, sizeof line, "%s'%s' max abs error %.3g, cosine %.5f", text.empty() ? "" : "; ",
+                  quantized.names[i].c_str(), max_abs, cosine);
+    text += line;
+  }
+  return text.empty() ? text : "vs the float model: " + text;
+}
+
+lang::Module reference_module(const spec::Recipe& recipe, const lang::Module& imported) {
+  if (recipe.quantization.mode == "none") return imported;
+  return optimize(imported, recipe, "NCHW").module;
 }
 
 ReferenceRun run_reference(const lang::Module& reference_module, const std::vector<lang::Tensor>& inputs) {

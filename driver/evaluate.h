@@ -32,6 +32,18 @@ struct ReferenceRun {
 };
 ReferenceRun run_reference(const lang::Module& reference_module, const std::vector<lang::Tensor>& inputs);
 
+// "vs the float model: ..." for a quantized model's reference outputs
+// against the float model's: the largest absolute error and the cosine
+// similarity of each float output.
+std::string quantization_error(const ReferenceRun& quantized, const ReferenceRun& float_model);
+
+// The module whose reference run checks an artifact of `recipe`: the
+// imported model, or for a quantized recipe the model after the pass
+// pipeline (quantized, activations NCHW), so that an int8 artifact is held
+// to the integer reference kernels instead of to the float model it only
+// approximates (quantization_error says how far it is from that).
+lang::Module reference_module(const spec::Recipe& recipe, const lang::Module& imported);
+
 // An artifact's result before any timing: its compile time and sizes, and
 //  - status compiled (with a note) when this machine cannot run its device;
 //  - else, after one run on `inputs`, accuracy against the reference outputs

@@ -33,6 +33,7 @@ struct ModelCase {
   lang::Module module;
   std::vector<lang::Tensor> inputs;
   ReferenceRun reference;
+  std::string versus_float;  // a quantized model: how far its reference is from the float model's
   int reference_timing = kNotTimed;  // index of its implementation
   std::optional<fs::path> input_file;  // the input as .npy, for ONNX Runtime
 };
@@ -52,8 +53,12 @@ struct ArtifactCase {
   std::string ort_skipped;  // why ONNX Runtime does not apply, when it does not
 };
 
+// Variants share a model case when they share the model, its input and
+// (for the reference run) the quantization block.
 std::string model_key(const spec::Recipe& recipe) {
-  return recipe.resolved["model"].dump() + "|" + (recipe.report.input ? recipe.report.input->string() : std::string());
+  const nlohmann::json quantization = recipe.quantization.mode == "none" ? nlohmann::json() : recipe.resolved.value("quantization", nlohmann::json());
+  return recipe.resolved["model"].dump() + "|" + quantization.dump() + "|" +
+         (recipe.report.input ? recipe.report.input->string() : std::string());
 }
 
 
@@ -120,9 +125,12 @@ class Measurement {
     if (found != models_.end()) return *found->second;
     auto model = std::make_unique<ModelCase>();
     model->recipe = variant_recipe;
-    model->module = import_model(variant_recipe);
-    model->inputs = benchmark_inputs(variant_recipe, model->module);
+    const lang::Module imported = import_model(variant_recipe);
+    model->inputs = benchmark_inputs(variant_recipe, imported);
+    model->module = reference_module(variant_recipe, imported);
     model->reference = run_reference(model->module, model->inputs);
+    if (variant_recipe.quantization.mode != "none")
+      model->versus_float = quantization_error(model->reference, run_reference(imported, model->inputs));
     return *models_.emplace(key, std::move(model)).first->second;
   }
 
@@ -137,6 +145,10 @@ class Measurement {
     ArtifactCase a;
     a.model = &model_case(variant.recipe);
     a.result = check_artifact(artifact, a.model->inputs, a.model->reference, options_.threads.value_or(artifact.threads));
+    // The artifact equals the quantized model's reference run (checked just
+    // now), so that run's distance from the float model is the artifact's.
+    if (a.result.status == reports::RunStatus::ok && !a.model->versus_float.empty() && a.result.note.empty())
+      a.result.note = a.model->versus_float;
     const targets::DeviceProfile& profile =
         artifact.profile ? *artifact.profile : targets::find_device_profile(artifact.device);
     if (a.result.status == reports::RunStatus::ok && targets::runs_natively_here(profile)) {
@@ -338,8 +350,8 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
     if (options.progress) options.progress("checking " + name + " against the reference interpreter");
     const lang::Module module = import_model(variant.recipe);
     const std::vector<lang::Tensor> inputs = benchmark_inputs(variant.recipe, module);
-    const reports::VariantResult checked =
-        check_artifact(artifact, inputs, run_reference(module, inputs), options.threads.value_or(artifact.threads));
+    const reports::VariantResult checked = check_artifact(
+        artifact, inputs, run_reference(reference_module(variant.recipe, module), inputs), options.threads.value_or(artifact.threads));
     if (checked.status != reports::RunStatus::ok) {
       out.failed = out.failed || checked.status == reports::RunStatus::failed;
       out.text += name + ": not profiled (" + checked.note + ")\n\n";

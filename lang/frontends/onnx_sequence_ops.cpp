@@ -45,6 +45,10 @@ ValueRef unsqueeze_at(NodeContext& c, const ValueRef& value, size_t axis) {
 SequenceResult concat_from_sequence(NodeContext& c, const Sequence& seq) {
   if (seq.empty()) throw Error("the sequence is empty; there is nothing to concatenate");
   const size_t rank = c.type(seq.front()).rank();
+  for (const ValueRef& v : seq)
+    if (c.type(v).rank() != rank)
+      throw Error("the sequence holds " + c.type(seq.front()).str() + " and " + c.type(v).str() +
+                  ": tensors of different ranks do not concatenate");
   const bool new_axis = c.attr_int("new_axis", 0) != 0;
   const int64_t axis = ops::normalize_axis(c.attr_int("axis", 0), new_axis ? rank + 1 : rank);
   Sequence parts = seq;

@@ -378,6 +378,24 @@ HostileModel gru_huge_hidden_size() {
   return {"gru_huge_hidden_size", serialize(m), 0, {"ONNX node 'gru' (GRU)", "does not fit hidden_size 9223372036854775807"}};
 }
 
+// A sequence of a 2-D and a 1-D tensor concatenated along a new axis 2:
+// the converter took the rank of the first and wrote past the second's shape.
+HostileModel concat_from_sequence_mixed_ranks() {
+  onnx::ModelProto m = unary_model({2, 2});
+  add_raw_initializer(m.mutable_graph(), "B", {2}, 8);
+  add_node(m.mutable_graph(), "SequenceConstruct", "seq", {"X", "B"}, "S");
+  onnx::NodeProto* n = add_node(m.mutable_graph(), "ConcatFromSequence", "concat", {"S"}, "Y");
+  for (const auto& [name, value] : {std::pair{"axis", 2}, {"new_axis", 1}}) {
+    onnx::AttributeProto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(value);
+  }
+  add_output(m.mutable_graph(), "Y", 3);
+  return {"concat_from_sequence_mixed_ranks", serialize(m), 0,
+          {"ONNX node 'concat' (ConcatFromSequence)", "tensors of different ranks do not concatenate"}};
+}
+
 std::vector<HostileModel> hostile_models() {
   return {
       huge_initializer(),
@@ -410,6 +428,7 @@ std::vector<HostileModel> hostile_models() {
       depth_to_space_zero_block(),
       argmax_empty_axis(),
       gru_huge_hidden_size(),
+      concat_from_sequence_mixed_ranks(),
       {"file_over_2gib", "", (uint64_t{1} << 31) + 16, {"file is 2147483664 bytes; protobuf reads files of at most 2147483647 bytes"}},
   };
 }

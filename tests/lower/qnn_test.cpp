@@ -111,3 +111,16 @@ def @main(%x: Tensor[(2, 3, 5), float32], %a: Tensor[(2, 3, 5), uint8], %b: Tens
   (%0, %1, %2, %3, %4)
 })");
 }
+
+// The quickstart CNN's first layer quantized (3 input channels, padded,
+// per-channel requantize to uint8 with the default clamp, then dequantize):
+// the whole int8 model disagreed with the reference interpreter.
+TEST_CASE("qnn.conv2d with 3 input channels, requantize and dequantize fused") {
+  check_exact(R"(
+def @main(%x: Tensor[(1, 3, 32, 32), uint8], %w: Tensor[(16, 3, 3, 3), int8], %b: Tensor[(16), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1, input_zero_point=126, kernel_zero_point=[0]);
+  %1 = qnn.requantize(%0, input_scale=[0.00012648656120730733, 0.00014914824762095148, 0.00013388787871041624, 0.00013196529642490608, 0.00013191857410439447, 0.0001237186570235402, 0.00010273399850835603, 9.969965098985944e-05, 9.410547717945199e-05, 0.00012141845050992922, 9.370635219348877e-05, 0.00010036897757310531, 0.00014473220171951103, 0.00012103108726258756, 0.00014496969644384335, 0.00014066283993119873], input_zero_point=0, output_scale=0.04192227101793476, output_zero_point=127, axis=1, out_dtype=uint8, out_min=-2147483647, out_max=2147483647);
+  %2 = qnn.dequantize(%1, scale=[0.04192227101793476], zero_point=[127], axis=1);
+  %2
+})");
+}
