@@ -63,3 +63,36 @@ TEST_CASE("an artifact whose outputs differ from the reference fails and says wh
   CHECK_FALSE(wrong.latency);  // a wrong artifact's speed is not reported
   CHECK(wrong.note.rfind("outputs differ from the reference interpreter: output 'probabilities' (float32): ", 0) == 0);
 }
+
+// An int8 variant is held to the quantized model's reference run (its
+// integer kernels match those exactly), not to the float model it only
+// approximates; how far it is from the float model is its row's note.
+TEST_CASE("a quantized variant is checked against the quantized reference and notes its distance from float") {
+  test::TempDir tmp;
+  std::string text = read_text_file(test::source_root() / "examples/quickstart/cnn.yaml");
+  const size_t at = text.find("optimize:");
+  REQUIRE(at != std::string::npos);
+  text.insert(at, "quantization:\n  mode: none\n  activations:\n    calibration: {method: minmax, samples: 2, random_seed: 3}\n"
+                  "variants:\n  quantization.mode: [none, int8]\n");
+  const spec::Recipe recipe = spec::load_recipe(tmp.write("cnn8.yaml", text));
+  driver::CompileOptions options;
+  options.out_dir = tmp.path() / "out";
+  const std::vector<driver::CompiledArtifact> artifacts = driver::compile(recipe, options);
+  REQUIRE(artifacts.size() == 2);
+  driver::MeasureOptions quick;
+  quick.benchmark = {.warmup = 0, .repeats = 1, .min_seconds = 0.0, .rounds = 1};
+  quick.threads = 1;
+  quick.measure_peak = false;
+  quick.time_reference = false;
+  const reports::Results measured = driver::measure_artifacts(recipe, artifacts, quick);
+  REQUIRE(measured.results.size() == 2);
+  for (const reports::VariantResult& r : measured.results) {
+    CAPTURE(r.variant);
+    CAPTURE(r.note);
+    CHECK(r.status == reports::RunStatus::ok);
+    REQUIRE(r.accuracy);
+    CHECK(*r.accuracy->allclose);
+    const bool int8 = r.variant.find("int8") != std::string::npos;
+    CHECK((r.note.rfind("vs the float model: 'probabilities' max abs error ", 0) == 0) == int8);
+  }
+}
