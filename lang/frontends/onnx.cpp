@@ -453,7 +453,10 @@ class OnnxImporter {
   void bind(const std::string& name, fe::Imported value) {
     if (name.empty()) return;
     if (value.tensor) scope_->values[name] = *value.tensor;
-    else scope_->sequences[name] = std::move(*value.sequence);
+    else if (value.sequence) scope_->sequences[name] = std::move(*value.sequence);
+    // else an optional input left out (a Loop's "" trip count or condition
+    // passed to its body): the name stays unbound, and a node that reads it
+    // is told the value is missing.
   }
 
   void store_outputs(const onnx::NodeProto& node, const std::vector<ValueRef>& outputs) {

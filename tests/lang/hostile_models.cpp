@@ -253,6 +253,18 @@ HostileModel nested_loops() {
   return h;
 }
 
+// A Loop whose loop-carried value is left out (""): its body's input had no
+// value to bind, and the importer read an empty optional (fuzzer finding).
+HostileModel loop_carried_value_left_out() {
+  onnx::ModelProto m = unary_model({1});
+  onnx::GraphProto* g = m.mutable_graph();
+  add_int_initializer(g, "M", {}, {2});
+  onnx::NodeProto* loop = add_node(g, "Loop", "outer", {"M", "", ""}, "Y");
+  set_graph_attr(loop, "body", loop_body(0, 2));
+  add_output(g, "Y", 1);
+  return {"loop_carried_value_left_out", serialize(m), 0, {"ONNX node 'outer' (Loop)"}};
+}
+
 HostileModel deeply_nested_ifs() {
   onnx::ModelProto m = unary_model({1});
   add_int_initializer(m.mutable_graph(), "cond", {}, {1}, onnx::TensorProto::BOOL);
@@ -429,6 +441,7 @@ std::vector<HostileModel> hostile_models() {
       argmax_empty_axis(),
       gru_huge_hidden_size(),
       concat_from_sequence_mixed_ranks(),
+      loop_carried_value_left_out(),
       {"file_over_2gib", "", (uint64_t{1} << 31) + 16, {"file is 2147483664 bytes; protobuf reads files of at most 2147483647 bytes"}},
   };
 }
