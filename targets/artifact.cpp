@@ -45,29 +45,33 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Runs independent tasks at once, one thread each (they mostly wait for a
-// tool's process or hash a file, so two cores take half the time), or in
-// order when `parallel` is false. Rethrows the first failure, in task order,
-// after every task has finished.
-void run_tasks(const std::vector<std::function<void()>>& tasks, bool parallel) {
-  std::vector<std::exception_ptr> failures(tasks.size());
-  auto run = [&](size_t i) {
-    try {
-      tasks[i]();
-    } catch (...) {
-      failures[i] = std::current_exception();
+// Runs independent tasks on up to `jobs` threads (this one included), each
+// thread taking the next task in order. Once a task has failed no other
+// starts, and the first failure is rethrown after every thread has stopped.
+void run_tasks(const std::vector<std::function<void()>>& tasks, size_t jobs) {
+  std::atomic<size_t> next{0};
+  std::mutex lock;
+  std::exception_ptr failure;
+  auto work = [&] {
+    for (size_t i = next++; i < tasks.size(); i = next++) {
+      {
+        const std::lock_guard<std::mutex> guard(lock);
+        if (failure) return;
+      }
+      try {
+        tasks[i]();
+      } catch (...) {
+        const std::lock_guard<std::mutex> guard(lock);
+        if (!failure) failure = std::current_exception();
+        return;
+      }
     }
   };
-  std::vector<std::thread> threads;
-  for (size_t i = 1; i < tasks.size(); ++i) {
-    if (parallel) threads.emplace_back(run, i);
-  }
-  if (!tasks.empty()) run(0);
-  for (std::thread& t : threads) t.join();
-  if (!parallel)
-    for (size_t i = 1; i < tasks.size(); ++i) run(i);
-  for (const std::exception_ptr& f : failures)
-    if (f) std::rethrow_exception(f);
+  std::vector<std::thread> workers;
+  for (size_t w = 1; w < std::min(jobs, tasks.size()); ++w) workers.emplace_back(work);
+  work();
+  for (std::thread& t : workers) t.join();
+  if (failure) std::rethrow_exception(failure);
 }
 
 // A scratch folder for intermediate files, removed when done.
@@ -307,41 +311,29 @@ class ArtifactBuilder {
   // lines come in completion order; the first failure is rethrown after
   // every worker has stopped.
   void compile_in_parallel(const std::vector<KernelBuild*>& kernels, const CodeCache& cache) {
-    if (kernels.empty()) return;
-    const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
-    const size_t jobs = std::min<size_t>(kernels.size(), options_.jobs > 0 ? static_cast<size_t>(options_.jobs) : hardware);
-    std::atomic<size_t> next{0};
     std::mutex lock;
     size_t started = 0;
-    std::exception_ptr failure;
-    auto work = [&] {
-      for (size_t i = next++; i < kernels.size(); i = next++) {
-        KernelBuild& k = *kernels[i];
+    std::vector<std::function<void()>> tasks;
+    for (KernelBuild* build : kernels)
+      tasks.push_back([&, build] {
+        KernelBuild& k = *build;
         {
           const std::lock_guard<std::mutex> guard(lock);
-          if (failure) return;
           progress("compiling kernel " + std::to_string(++started) + "/" + std::to_string(kernels.size()) + " (" +
                    describe_ops(k.ops) + ")");
         }
-        try {
-          const fs::path stmt = stmt_path(k);
-          lower::compile_kernel_object(m_, *kernel_functions_.at(k.hash), k.symbol, target_, k.object,
-                                       options_.emit_kernel_stmt ? &stmt : nullptr);
-          cache.store(lower::kernel_cache_key(k.hash),
-                      {read_binary_file(k.object),
-                       options_.emit_kernel_stmt ? std::optional(read_text_file(stmt)) : std::nullopt});
-        } catch (...) {
-          const std::lock_guard<std::mutex> guard(lock);
-          if (!failure) failure = std::current_exception();
-          return;
-        }
-      }
-    };
-    std::vector<std::thread> workers;
-    for (size_t w = 1; w < jobs; ++w) workers.emplace_back(work);
-    work();
-    for (std::thread& t : workers) t.join();
-    if (failure) std::rethrow_exception(failure);
+        const fs::path stmt = stmt_path(k);
+        lower::compile_kernel_object(m_, *kernel_functions_.at(k.hash), k.symbol, target_, k.object,
+                                     options_.emit_kernel_stmt ? &stmt : nullptr);
+        cache.store(lower::kernel_cache_key(k.hash),
+                    {read_binary_file(k.object), options_.emit_kernel_stmt ? std::optional(read_text_file(stmt)) : std::nullopt});
+      });
+    run_tasks(tasks, jobs());
+  }
+
+  // Threads for kernel builds, tool runs and hashing: --jobs, else one per core.
+  size_t jobs() const {
+    return options_.jobs > 0 ? static_cast<size_t>(options_.jobs) : std::max(1u, std::thread::hardware_concurrency());
   }
 
   static std::string describe_ops(const std::vector<std::string>& ops) {
@@ -379,7 +371,7 @@ class ArtifactBuilder {
     const std::vector<fs::path> includes{include, "/usr/include/halide14"};
     run_tasks({[&] { toolchain_.compile_c(include / "modelc_executor.c", executor, includes); },
                [&] { toolchain_.compile_c(scratch_.path() / "plan.c", plan_object, includes); }},
-              parallel_tools());
+              jobs());
 
     std::vector<fs::path> objects{plan_object, executor, runtime};
     for (const auto& [_, k] : kernels_) objects.push_back(k.object);
@@ -398,10 +390,8 @@ class ArtifactBuilder {
       progress("linking the runner for " + profile_.name);
       tasks.push_back([&] { build_runner(plan, model_object, out); });
     }
-    run_tasks(tasks, parallel_tools());
+    run_tasks(tasks, jobs());
   }
-
-  bool parallel_tools() const { return options_.jobs != 1; }
 
   // The runner program, linked with the model object (what the static
   // library holds) and the target's C library: its include path is the
@@ -460,7 +450,7 @@ class ArtifactBuilder {
     std::vector<std::function<void()>> hashing;
     for (size_t i = 0; i < files_to_hash.size(); ++i)
       hashing.push_back([&, i] { hashes[i] = sha256_file(files_to_hash[i]); });
-    run_tasks(hashing, parallel_tools());
+    run_tasks(hashing, jobs());
     json digests = json::object();
     for (size_t i = 0; i < files_to_hash.size(); ++i) digests[fs::relative(files_to_hash[i], out).string()] = hashes[i];
     return {{"manifest_version", 1},
