@@ -1,17 +1,10 @@
 #include "lang/cost.h"
 
-#include <limits>
 #include <vector>
 
+#include "support/checked_math.h"
+
 namespace modelc::lang {
-namespace {
-
-int64_t saturating_add(int64_t a, int64_t b) {
-  int64_t sum;
-  return __builtin_add_overflow(a, b, &sum) ? std::numeric_limits<int64_t>::max() : sum;
-}
-
-}  // namespace
 
 FunctionCost function_cost(const Module& m, const Function& fn) {
   FunctionCost cost;

@@ -38,6 +38,15 @@ std::optional<T> checked_sub(T a, T b) {
   return r;
 }
 
+// Non-negative counts (work, bytes) summed or multiplied, stuck at INT64_MAX
+// instead of wrapping: sizes come from model files.
+inline int64_t saturating_add(int64_t a, int64_t b) {
+  return checked_add(a, b).value_or(std::numeric_limits<int64_t>::max());
+}
+inline int64_t saturating_mul(int64_t a, int64_t b) {
+  return checked_mul(a, b).value_or(std::numeric_limits<int64_t>::max());
+}
+
 // The product of the non-zero dimensions of a shape: how many elements the
 // shape spans once its zero dimensions are ignored. nullopt when a dimension is
 // negative or the product does not fit in int64. A shape such as

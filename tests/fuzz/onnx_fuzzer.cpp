@@ -34,6 +34,7 @@
 #include "lang/ops/nn.h"
 #include "lang/ops/window.h"
 #include "lang/pass.h"
+#include "support/checked_math.h"
 #include "support/diagnostic.h"
 #include "tests/fuzz/onnx_mutator.h"
 
@@ -101,8 +102,8 @@ int64_t reference_work(const lang::Module& module) {
   int64_t work = lang::function_cost(module, fn).multiply_adds;
   const auto add = [&work](int64_t results, const std::vector<int64_t>& window) {
     int64_t steps = results;
-    for (int64_t w : window) steps = __builtin_mul_overflow(steps, w, &steps) ? std::numeric_limits<int64_t>::max() : steps;
-    if (__builtin_add_overflow(work, steps, &work)) work = std::numeric_limits<int64_t>::max();
+    for (int64_t w : window) steps = saturating_mul(steps, w);
+    work = saturating_add(work, steps);
   };
   for (const lang::Binding& b : fn.body) {
     if (!b.is_op_call() || b.types.empty()) continue;
