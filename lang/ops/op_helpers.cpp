@@ -100,6 +100,7 @@ Tensor map_unary_float(const Tensor& x, const std::function<float(float)>& f) {
 void for_each_line(Tensor& t, int64_t axis, const std::function<void(float*, int64_t, int64_t)>& f) {
   const auto& shape = t.type().shape;
   const auto a = static_cast<size_t>(normalize_axis(axis, shape.size()));
+  if (t.type().element_count() == 0) return;  // no lines, and no data to point into
   int64_t outer = 1, inner = 1;
   for (size_t d = 0; d < a; ++d) outer *= shape[d];
   for (size_t d = a + 1; d < shape.size(); ++d) inner *= shape[d];

@@ -99,5 +99,20 @@ TEST_CASE("fuzz: take, edge padding and resize refuse to read from an empty axis
   CHECK(infer_type(empty, {}).main().body.at(0).types.at(0).str() == "Tensor[(0, 2), float32]");
 }
 
+// SoftmaxCrossEntropyLoss over a [3, 0, 2] input: softmax's reference
+// walked the lines of an empty tensor, offsetting its null data pointer.
+TEST_CASE("fuzz: softmax and log_softmax over an empty tensor touch nothing") {
+  const Module m = infer_type(parse(R"(def @main(%x: Tensor[(3, 0, 2), float32]) {
+  %0 = nn.softmax(%x, axis=1);
+  %1 = nn.log_softmax(%x, axis=1);
+  (%0, %1)
+}
+)"), {});
+  const std::vector<Tensor> out = evaluate_main(m, std::vector<Tensor>{Tensor(TensorType{{3, 0, 2}, DType::float32})});
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].type().element_count() == 0);
+  CHECK(out[1].type().element_count() == 0);
+}
+
 }  // namespace
 }  // namespace modelc::lang
