@@ -52,7 +52,7 @@ std::vector<RecipeProperty> make_list() {
       reads("/quantization/activations", "driver/calibration, lang/passes Quantize"),
       reads("/quantization/activations/symmetric", "lang/passes Quantize"),
       reads("/quantization/activations/calibration", "driver/calibration"),
-      only("/quantization/activations/calibration/method", "lang/passes Quantize", {"minmax", "percentile"}),
+      reads("/quantization/activations/calibration/method", "lang/passes Quantize"),
       reads("/quantization/activations/calibration/percentile", "lang/passes Quantize"),
       reads("/quantization/activations/calibration/data", "driver/calibration"),
       reads("/quantization/activations/calibration/samples", "driver/calibration"),

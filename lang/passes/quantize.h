@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,7 @@ struct QuantizeOptions {
   std::string mode = "none";           // none | int8 (the pass does nothing for none)
   bool per_channel_weights = true;     // else one scale per weight tensor
   bool symmetric_activations = false;  // int8 with zero point 0; else uint8 with a zero point
-  std::string method = "minmax";       // minmax | percentile
+  std::string method = "minmax";       // minmax | percentile | entropy
   double percentile = 99.99;
   // One entry per sample, each with one tensor per parameter of @main.
   std::vector<std::vector<Tensor>> calibration;
@@ -31,8 +32,20 @@ struct ValueRange {
 // and returns the range of each of `values` (values of @main) by `method`:
 // minmax takes the extremes over all samples; percentile takes, per sample,
 // the `percentile`-th and (100 - `percentile`)-th percentiles and averages
-// them over the samples. Throws modelc::Error when there are no samples or a
+// them over the samples; entropy clips each value's range at the threshold
+// whose 8-bit quantization loses the least information (smallest KL
+// divergence between the histogram of |x| over all samples and its
+// quantized form, see entropy_threshold). Throws modelc::Error when there are no samples or a
 // sample does not match @main's parameters.
 std::vector<ValueRange> calibrate(const Module& module, const std::vector<ValueRef>& values, const QuantizeOptions& options);
+
+// The entropy method's clipping threshold for a histogram of |x| (`bins`
+// equal bins from 0 to `edge`) quantized to `levels` steps: for each
+// candidate i (levels .. bins), P is the first i bins with the mass beyond
+// folded into the last, Q the first i bins without it, merged into `levels`
+// groups and spread back over each group's non-empty bins; the threshold is
+// the i with the least KL(P || Q), times the bin width (`edge` when nothing
+// is clipped).
+double entropy_threshold(std::span<const double> bins, double edge, int levels);
 
 }  // namespace modelc::lang
