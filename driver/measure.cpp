@@ -344,6 +344,7 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
                                            const KernelProfileOptions& options) {
   KernelProfileText out;
   std::map<int, reports::Fp32Peak> peaks;  // by thread count
+  std::map<int, reports::Int8Peak> int8_peaks;
   for (const CompiledArtifact& artifact : artifacts) {
     const std::string name = artifact.variant + " / " + artifact.target;
     const spec::Variant variant = selected_variants(recipe, artifact.variant).front();
@@ -372,11 +373,25 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
     }
     if (options.progress) options.progress("profiling " + name + ": " + std::to_string(runs) + " runs");
     const reports::KernelProfile profile = reports::profile_kernels(timer, runs);
+    // Quantized kernels are held to the int8 dot-product peak, measured the same way.
+    const bool integer = std::any_of(profile.kernels.begin(), profile.kernels.end(),
+                                     [](const reports::KernelTiming& k) { return k.integer_multiply_adds > 0; });
+    std::string int8_line;
+    double int8_gops = 0;
+    if (integer) {
+      if (!int8_peaks.count(threads)) {
+        if (options.progress) options.progress("measuring this core's int8 peak on " + std::to_string(threads) + " thread(s)");
+        int8_peaks[threads] = reports::measure_int8_peak_detail(threads);
+      }
+      const reports::Int8Peak& p8 = int8_peaks[threads];
+      int8_gops = p8.gops;
+      int8_line = "; int8 peak " + reports::format_fixed(p8.gops, 1) + " GOP/s (" + p8.instruction + ")";
+    }
     out.text += name + ", " + std::to_string(threads) + " thread" + (threads == 1 ? "" : "s") + ": " +
                 std::to_string(profile.kernels.size()) + " kernels; fp32 peak " + reports::format_fixed(peak.gflops, 1) +
-                " GFLOP/s (" + peak.isa + ", " + std::to_string(peak.threads) + " thread" +
-                (peak.threads == 1 ? "" : "s") + ", measured now)\n" +
-                reports::render_kernel_profile(profile, peak.gflops, options.rows) + "\n";
+                " GFLOP/s (" + peak.isa + ")" + int8_line + "; " + std::to_string(peak.threads) + " thread" +
+                (peak.threads == 1 ? "" : "s") + ", measured now\n" +
+                reports::render_kernel_profile(profile, peak.gflops, int8_gops, options.rows) + "\n";
   }
   return out;
 }

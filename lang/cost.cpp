@@ -15,7 +15,9 @@ FunctionCost function_cost(const Module& m, const Function& fn) {
     std::vector<TensorType> args;
     args.reserve(b.args.size());
     for (const ValueRef& a : b.args) args.push_back(m.type_of(fn, a));
-    cost.multiply_adds = saturating_add(cost.multiply_adds, b.op->multiply_adds(args, *b.attrs, b.types));
+    const int64_t count = b.op->multiply_adds(args, *b.attrs, b.types);
+    int64_t& total = !args.empty() && !is_float(args[0].dtype) ? cost.integer_multiply_adds : cost.multiply_adds;
+    total = saturating_add(total, count);
   }
   return cost;
 }

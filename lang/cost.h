@@ -12,8 +12,9 @@
 namespace modelc::lang {
 
 struct FunctionCost {
-  int64_t multiply_adds = 0;
-  int64_t bytes = 0;  // parameters + results
+  int64_t multiply_adds = 0;          // float (any width)
+  int64_t bytes = 0;                  // parameters + results
+  int64_t integer_multiply_adds = 0;  // integer operands (qnn.*), which run on other units at other rates
 };
 
 // Saturates at INT64_MAX instead of wrapping (sizes come from model files).

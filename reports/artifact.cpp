@@ -67,6 +67,8 @@ std::vector<ManifestKernel> read_kernels(const JsonFieldReader& read, const json
     }
     if (read.has(list[i], "calls")) kernel.calls = static_cast<int>(read.count(list[i], pointer, "calls"));
     if (read.has(list[i], "multiply_adds")) kernel.multiply_adds = read.count(list[i], pointer, "multiply_adds");
+    if (read.has(list[i], "integer_multiply_adds"))
+      kernel.integer_multiply_adds = read.count(list[i], pointer, "integer_multiply_adds");
     if (read.has(list[i], "bytes")) kernel.bytes = read.count(list[i], pointer, "bytes");
     kernels.push_back(std::move(kernel));
   }

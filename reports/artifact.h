@@ -31,8 +31,9 @@ struct ManifestKernel {
   std::string hash;
   std::vector<std::string> ops;
   int calls = 0;
-  uint64_t multiply_adds = 0;  // per call (lang/cost.h)
-  uint64_t bytes = 0;          // per call: parameters read + results written
+  uint64_t multiply_adds = 0;          // per call, float (lang/cost.h)
+  uint64_t integer_multiply_adds = 0;  // per call, integer operands (qnn.*)
+  uint64_t bytes = 0;                  // per call: parameters read + results written
 };
 
 struct ManifestTarget {

@@ -34,7 +34,7 @@ KernelProfile profile_kernels(ArtifactTimer& timer, int runs) {
   profile.runs = runs;
   for (const ManifestKernel& k : manifest.kernels) {
     index[k.name] = profile.kernels.size();
-    profile.kernels.push_back({k.name, k.ops, 0, 0, 0, 0});
+    profile.kernels.push_back({k.name, k.ops, 0, 0, 0, 0, 0});
   }
   std::vector<size_t> kernel_of_step(steps);
   for (size_t i = 0; i < steps; ++i) {
@@ -47,6 +47,7 @@ KernelProfile profile_kernels(ArtifactTimer& timer, int runs) {
     const ManifestKernel& listed = manifest.kernels[found->second];
     ++k.calls;
     k.multiply_adds += listed.multiply_adds;
+    k.integer_multiply_adds += listed.integer_multiply_adds;
     k.bytes += listed.bytes;
   }
 
@@ -76,33 +77,43 @@ KernelProfile profile_kernels(ArtifactTimer& timer, int runs) {
   return profile;
 }
 
-std::string render_kernel_profile(const KernelProfile& p, double peak_gflops, size_t max_rows) {
-  std::string out = "   ms/run  share  calls  GFLOP/s" + std::string(peak_gflops > 0 ? "  % peak" : "") +
-                    "    GB/s  kernel: ops\n";
+std::string render_kernel_profile(const KernelProfile& p, double peak_gflops, double peak_int8_gops, size_t max_rows) {
+  const bool percent = peak_gflops > 0 || peak_int8_gops > 0;
+  std::string out = "   ms/run  share  calls  GFLOP/s" + std::string(percent ? "  % peak" : "") + "    GB/s  kernel: ops\n";
   double listed_ms = 0;
   size_t rows = 0;
+  bool integer_rows = false;
   for (const KernelTiming& k : p.kernels) {
     if (rows++ == max_rows) break;
     listed_ms += k.ms;
     std::string ops;
     for (const std::string& o : k.ops) ops += (ops.empty() ? "" : " + ") + o;
     if (ops.size() > 70) ops = ops.substr(0, 67) + "...";
-    const bool computes = k.multiply_adds > 0;
+    // A kernel of integer products (qnn.*) gives GOP/s against the int8 peak, marked "i".
+    const bool integer = k.integer_multiply_adds > k.multiply_adds;
+    integer_rows = integer_rows || integer;
+    const bool computes = k.multiply_adds > 0 || k.integer_multiply_adds > 0;
+    const double rate = integer ? k.gops() : k.gflops(), peak = integer ? peak_int8_gops : peak_gflops;
     out += pad_left(format_fixed(k.ms, 3), 9) + pad_left(format_fixed(p.kernels_ms > 0 ? 100 * k.ms / p.kernels_ms : 0, 1) + "%", 7) +
-           pad_left(std::to_string(k.calls), 7) + pad_left(computes ? format_fixed(k.gflops(), 1) : "", 9);
-    if (peak_gflops > 0) out += pad_left(computes ? format_fixed(100 * k.gflops() / peak_gflops, 0) + "%" : "", 8);
+           pad_left(std::to_string(k.calls), 7) + pad_left(computes ? format_fixed(rate, 1) + (integer ? "i" : "") : "", 9);
+    if (percent) out += pad_left(computes && peak > 0 ? format_fixed(100 * rate / peak, 0) + "%" : "", 8);
     out += pad_left(format_fixed(k.gbytes_per_s(), 1), 8) + "  " + k.kernel + ": " + ops + "\n";
   }
   if (rows > max_rows && p.kernels.size() > max_rows)
     out += pad_left(format_fixed(p.kernels_ms - listed_ms, 3), 9) + "         (" +
            std::to_string(p.kernels.size() - max_rows) + " more kernels)\n";
-  uint64_t multiply_adds = 0;
-  for (const KernelTiming& k : p.kernels) multiply_adds += k.multiply_adds;
+  uint64_t multiply_adds = 0, integer_multiply_adds = 0;
+  for (const KernelTiming& k : p.kernels) multiply_adds += k.multiply_adds, integer_multiply_adds += k.integer_multiply_adds;
+  if (integer_rows) out += "   (i: GOP/s of 8-bit integer multiply-adds, % of the int8 peak)\n";
+  const std::string integer_rate =
+      integer_multiply_adds > 0 && p.kernels_ms > 0
+          ? ", " + format_fixed(2.0 * static_cast<double>(integer_multiply_adds) / (p.kernels_ms * 1e6), 1) + " int8 GOP/s"
+          : "";
   out += "medians of " + std::to_string(p.runs) + " runs, " +
          (p.thread_cpu_time ? "CPU time of the running thread" : "wall time") + ": a run " + format_fixed(p.run_ms, 3) +
          " ms, its kernels " + format_fixed(p.kernels_ms, 3) + " ms (" +
          format_fixed(p.kernels_ms > 0 ? 2.0 * static_cast<double>(multiply_adds) / (p.kernels_ms * 1e6) : 0, 1) +
-         " GFLOP/s over the whole model), outside kernels " + format_fixed(p.outside_ms * 1000, 1) + " us\n";
+         " GFLOP/s" + integer_rate + " over the whole model), outside kernels " + format_fixed(p.outside_ms * 1000, 1) + " us\n";
   return out;
 }
 

@@ -19,10 +19,12 @@ struct KernelTiming {
   std::string kernel;             // symbol, as in manifest.json
   std::vector<std::string> ops;   // the ops it fuses
   int calls = 0;                  // steps per run that call it
-  uint64_t multiply_adds = 0;     // per run, all calls
+  uint64_t multiply_adds = 0;     // per run, all calls: float
+  uint64_t integer_multiply_adds = 0;  // per run, all calls: integer operands (qnn.*)
   uint64_t bytes = 0;             // per run, all calls
   double ms = 0;                  // median per run, all calls
   double gflops() const { return ms > 0 ? 2.0 * static_cast<double>(multiply_adds) / (ms * 1e6) : 0; }
+  double gops() const { return ms > 0 ? 2.0 * static_cast<double>(integer_multiply_adds) / (ms * 1e6) : 0; }
   double gbytes_per_s() const { return ms > 0 ? static_cast<double>(bytes) / (ms * 1e6) : 0; }
 };
 
@@ -40,8 +42,11 @@ struct KernelProfile {
 KernelProfile profile_kernels(ArtifactTimer& timer, int runs);
 
 // A table for a terminal: one row per kernel (time, share, calls, GFLOP/s and
-// % of `peak_gflops` where it does multiply-adds, GB/s), then the time spent
-// outside kernels (the executor, output copies). peak_gflops <= 0: no % column.
-std::string render_kernel_profile(const KernelProfile& profile, double peak_gflops, size_t max_rows);
+// % of `peak_gflops` where it does float multiply-adds, or GOP/s and % of
+// `peak_int8_gops` (marked "i") where it does integer ones; GB/s), then the
+// time spent outside kernels (the executor, output copies). A peak <= 0: no
+// % for those kernels; both <= 0: no % column.
+std::string render_kernel_profile(const KernelProfile& profile, double peak_gflops, double peak_int8_gops,
+                                  size_t max_rows);
 
 }  // namespace modelc::reports

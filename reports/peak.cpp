@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -78,6 +79,71 @@ float mul_add_loop_sse(int64_t iterations) {
   return lanes[0] + lanes[1] + lanes[2] + lanes[3];
 }
 
+// int8 dot products as the quantized kernels issue them (lower/ops/qnn_conv2d.cpp):
+// vpdpbusd (4 uint8 x int8 products per 32-bit lane) with VNNI, else
+// vpmaddwd (2 int16 x int16 products per lane) and a 32-bit add. Each
+// accumulator feeds its own multiply, so no two instructions are alike.
+template <typename V>
+float sum_int_lanes(const V& v) {
+  int32_t lanes[sizeof(V) / 4];
+  std::memcpy(lanes, &v, sizeof lanes);
+  int64_t total = 0;
+  for (const int32_t lane : lanes) total += lane;
+  return static_cast<float>(total);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) float dpbusd_loop_avx512(int64_t iterations) {
+  __m512i acc[kAvx512Accumulators];
+  for (int i = 0; i < kAvx512Accumulators; ++i) acc[i] = _mm512_set1_epi32(i);
+  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
+  for (int64_t n = 0; n < iterations; ++n) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kAvx512Accumulators; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+  }
+  __m512i sum = acc[0];
+  for (int i = 1; i < kAvx512Accumulators; ++i) sum = _mm512_add_epi32(sum, acc[i]);
+  return sum_int_lanes(sum);
+}
+
+__attribute__((target("avx512f,avx512bw"))) float pmaddwd_loop_avx512(int64_t iterations) {
+  __m512i acc[kAvx512Accumulators];
+  for (int i = 0; i < kAvx512Accumulators; ++i) acc[i] = _mm512_set1_epi32(i);
+  const __m512i w = _mm512_set1_epi16(3);
+  for (int64_t n = 0; n < iterations; ++n) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kAvx512Accumulators; ++i) acc[i] = _mm512_add_epi32(acc[i], _mm512_madd_epi16(acc[i], w));
+  }
+  __m512i sum = acc[0];
+  for (int i = 1; i < kAvx512Accumulators; ++i) sum = _mm512_add_epi32(sum, acc[i]);
+  return sum_int_lanes(sum);
+}
+
+__attribute__((target("avx2"))) float pmaddwd_loop_avx2(int64_t iterations) {
+  __m256i acc[kAvx2Accumulators];
+  for (int i = 0; i < kAvx2Accumulators; ++i) acc[i] = _mm256_set1_epi32(i);
+  const __m256i w = _mm256_set1_epi16(3);
+  for (int64_t n = 0; n < iterations; ++n) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kAvx2Accumulators; ++i) acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(acc[i], w));
+  }
+  __m256i sum = acc[0];
+  for (int i = 1; i < kAvx2Accumulators; ++i) sum = _mm256_add_epi32(sum, acc[i]);
+  return sum_int_lanes(sum);
+}
+
+float pmaddwd_loop_sse(int64_t iterations) {
+  __m128i acc[kSseAccumulators];
+  for (int i = 0; i < kSseAccumulators; ++i) acc[i] = _mm_set1_epi32(i);
+  const __m128i w = _mm_set1_epi16(3);
+  for (int64_t n = 0; n < iterations; ++n) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kSseAccumulators; ++i) acc[i] = _mm_add_epi32(acc[i], _mm_madd_epi16(acc[i], w));
+  }
+  __m128i sum = acc[0];
+  for (int i = 1; i < kSseAccumulators; ++i) sum = _mm_add_epi32(sum, acc[i]);
+  return sum_int_lanes(sum);
+}
+
 #else
 
 constexpr int kGenericAccumulators = 16;
@@ -93,12 +159,23 @@ float mul_add_loop_generic(int64_t iterations) {
   return total;
 }
 
+float int_mul_add_loop_generic(int64_t iterations) {
+  int32_t acc[kGenericAccumulators];
+  for (int i = 0; i < kGenericAccumulators; ++i) acc[i] = i;
+  for (int64_t n = 0; n < iterations; ++n) {
+    for (int32_t& x : acc) x = static_cast<int32_t>(static_cast<uint32_t>(x) * 3u + 1u);
+  }
+  int64_t total = 0;
+  for (const int32_t x : acc) total += x;
+  return static_cast<float>(total);
+}
+
 #endif  // MODELC_PEAK_X86
 
 struct Loop {
   const char* isa;
   float (*run)(int64_t iterations);
-  double flops_per_iteration;  // accumulators x lanes x 2 (multiply and add)
+  double flops_per_iteration;  // accumulators x products per instruction x 2 (multiply and add)
 };
 
 Loop best_loop() {
@@ -110,6 +187,19 @@ Loop best_loop() {
   return {"sse2", mul_add_loop_sse, kSseAccumulators * 4 * 2.0};
 #else
   return {"generic", mul_add_loop_generic, kGenericAccumulators * 2.0};
+#endif
+}
+
+Loop best_int8_loop() {
+#ifdef MODELC_PEAK_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+    return {"avx512vnni vpdpbusd", dpbusd_loop_avx512, kAvx512Accumulators * 64 * 2.0};
+  if (__builtin_cpu_supports("avx512bw")) return {"avx512bw vpmaddwd", pmaddwd_loop_avx512, kAvx512Accumulators * 32 * 2.0};
+  if (__builtin_cpu_supports("avx2")) return {"avx2 vpmaddwd", pmaddwd_loop_avx2, kAvx2Accumulators * 16 * 2.0};
+  return {"sse2 pmaddwd", pmaddwd_loop_sse, kSseAccumulators * 8 * 2.0};
+#else
+  return {"generic", int_mul_add_loop_generic, kGenericAccumulators * 2.0};
 #endif
 }
 
@@ -150,6 +240,31 @@ int available_threads() {
 constexpr double kSecondsPerRepetition = 0.05;
 constexpr int kRepetitions = 3;
 
+// The best of kRepetitions runs of `loop` on `threads` threads at once:
+// the sum of each thread's rate, in G(FL)OP/s.
+double measure_loop(const Loop& loop, int threads) {
+  const int64_t iterations = calibrate(loop, kSecondsPerRepetition);
+  double best = 0;
+  for (int repetition = 0; repetition < kRepetitions; ++repetition) {
+    std::vector<double> rates(static_cast<size_t>(threads), 0.0);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        // Start together, so that the threads share the machine as a parallel kernel's would.
+        ready.fetch_add(1);
+        while (ready.load() < threads) std::this_thread::yield();
+        rates[static_cast<size_t>(t)] = timed_gflops(loop, iterations);
+      });
+    }
+    for (std::thread& w : workers) w.join();
+    double total = 0;
+    for (const double r : rates) total += r;
+    best = std::max(best, total);
+  }
+  return best;
+}
+
 }  // namespace
 
 Fp32Peak measure_fp32_peak_detail(int threads) {
@@ -157,24 +272,16 @@ Fp32Peak measure_fp32_peak_detail(int threads) {
   Fp32Peak peak;
   peak.isa = loop.isa;
   peak.threads = threads > 0 ? threads : available_threads();
-  const int64_t iterations = calibrate(loop, kSecondsPerRepetition);
-  for (int repetition = 0; repetition < kRepetitions; ++repetition) {
-    std::vector<double> rates(static_cast<size_t>(peak.threads), 0.0);
-    std::atomic<int> ready{0};
-    std::vector<std::thread> workers;
-    for (int t = 0; t < peak.threads; ++t) {
-      workers.emplace_back([&, t] {
-        // Start together, so that the threads share the machine as a parallel kernel's would.
-        ready.fetch_add(1);
-        while (ready.load() < peak.threads) std::this_thread::yield();
-        rates[static_cast<size_t>(t)] = timed_gflops(loop, iterations);
-      });
-    }
-    for (std::thread& w : workers) w.join();
-    double total = 0;
-    for (const double r : rates) total += r;
-    peak.gflops = std::max(peak.gflops, total);
-  }
+  peak.gflops = measure_loop(loop, peak.threads);
+  return peak;
+}
+
+Int8Peak measure_int8_peak_detail(int threads) {
+  const Loop loop = best_int8_loop();
+  Int8Peak peak;
+  peak.instruction = loop.isa;
+  peak.threads = threads > 0 ? threads : available_threads();
+  peak.gops = measure_loop(loop, peak.threads);
   return peak;
 }
 

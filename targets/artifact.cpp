@@ -424,14 +424,18 @@ class ArtifactBuilder {
       return a;
     };
     json kernels = json::array();
-    for (const auto& [hash, k] : kernels_)
-      kernels.push_back({{"name", k.symbol}, {"hash", hash}, {"ops", k.ops}, {"results", k.results}, {"calls", k.calls},
-                         {"multiply_adds", k.cost.multiply_adds}, {"bytes", k.cost.bytes}});
+    for (const auto& [hash, k] : kernels_) {
+      json entry = {{"name", k.symbol}, {"hash", hash}, {"ops", k.ops}, {"results", k.results}, {"calls", k.calls},
+                    {"multiply_adds", k.cost.multiply_adds}, {"bytes", k.cost.bytes}};
+      if (k.cost.integer_multiply_adds > 0) entry["integer_multiply_adds"] = k.cost.integer_multiply_adds;
+      kernels.push_back(std::move(entry));
+    }
     json files = {{"static_library", "lib" + plan.prefix + ".a"}, {"header", "model.h"}, {"abi_header", "modelc.h"}};
     if (profile_.has_shared_library()) files["shared_library"] = "lib" + plan.prefix + ".so";
     if (profile_.has_runner()) files["runner"] = runner_file_name();
     if (profile_.has_runner() && toolchain_.wasm()) files["runner_host"] = "modelc_wasi_runner.mjs";
     json cost = {{"multiply_adds", summary.cost.multiply_adds}, {"bytes", summary.cost.bytes}};
+    if (summary.cost.integer_multiply_adds > 0) cost["integer_multiply_adds"] = summary.cost.integer_multiply_adds;
     if (summary.roofline)
       cost["roofline"] = {{"milliseconds", summary.roofline->milliseconds},
                           {"compute_ms", summary.roofline->compute_ms},

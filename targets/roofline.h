@@ -7,7 +7,8 @@
 // takes longer; a model's estimate is the sum over its calls. The figure is a
 // lower bound for an ideal schedule, not a prediction: caches that keep a
 // tensor between kernels make it pessimistic on bytes, and elementwise
-// arithmetic is not counted as compute.
+// arithmetic is not counted as compute. Profiles give one peak, the float32
+// one: integer multiply-adds (qnn.*) are counted at that rate too.
 #pragma once
 
 #include <cstdint>

@@ -398,6 +398,18 @@ std::vector<Tensor> qnn_batch_matmul_reference(std::span<const Tensor> args, con
   return {std::move(out)};
 }
 
+// Integer multiply-adds (lang/cost.h counts them apart from float ones):
+// every output position multiplies the whole OIHW weight; each product
+// element is a dot product along x's last axis.
+int64_t qnn_conv2d_multiply_adds(std::span<const TensorType> args, const Attrs&, std::span<const TensorType> results) {
+  const auto& shape = results[0].shape;  // N, K, OH, OW
+  return shape.size() == 4 ? shape[0] * shape[2] * shape[3] * args[1].element_count() : 0;
+}
+
+int64_t qnn_matmul_multiply_adds(std::span<const TensorType> args, const Attrs&, std::span<const TensorType> results) {
+  return args[0].shape.empty() ? 0 : results[0].element_count() * args[0].shape.back();
+}
+
 void register_anchors(OpRegistry& r) {
   OpDef conv;
   conv.name = "qnn.conv2d";
@@ -408,6 +420,7 @@ void register_anchors(OpRegistry& r) {
   conv.make_attrs = [] { return std::make_unique<QnnConv2DAttrs>(); };
   conv.infer_type = qnn_conv2d_type;
   conv.reference = qnn_conv2d_reference;
+  conv.multiply_adds = qnn_conv2d_multiply_adds;
   r.add(std::move(conv));
 
   OpDef dense;
@@ -419,6 +432,7 @@ void register_anchors(OpRegistry& r) {
   dense.make_attrs = [] { return std::make_unique<QnnMatmulAttrs>(); };
   dense.infer_type = qnn_dense_type;
   dense.reference = qnn_dense_reference;
+  dense.multiply_adds = qnn_matmul_multiply_adds;
   r.add(std::move(dense));
 
   OpDef bmm;
@@ -429,6 +443,7 @@ void register_anchors(OpRegistry& r) {
   bmm.make_attrs = [] { return std::make_unique<QnnMatmulAttrs>(); };
   bmm.infer_type = qnn_batch_matmul_type;
   bmm.reference = qnn_batch_matmul_reference;
+  bmm.multiply_adds = qnn_matmul_multiply_adds;
   r.add(std::move(bmm));
 }
 

@@ -74,6 +74,6 @@ TEST_CASE("run_observed brackets every step, in order, and a profile counts each
   CHECK(multiply_adds > 0);
   CHECK(profile.kernels_ms > 0);
   CHECK(profile.run_ms >= profile.kernels_ms);
-  const std::string text = reports::render_kernel_profile(profile, 100.0, 1000);
+  const std::string text = reports::render_kernel_profile(profile, 100.0, 200.0, 1000);
   for (const reports::KernelTiming& k : profile.kernels) CHECK(text.find(k.kernel) != std::string::npos);
 }

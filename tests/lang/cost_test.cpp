@@ -69,3 +69,18 @@ def @main(%x: Tensor[(1, 1, 8, 8, 4), float32]) {
   REQUIRE(winograd.main().body.at(0).is_op("nn.conv2d_winograd"));
   CHECK(multiply_adds(winograd) == expected);
 }
+
+TEST_CASE("integer convolutions and matrix products count apart from float ones") {
+  const Module m = typed(R"(
+def @main(%q: Tensor[(1, 3, 4, 4), uint8], %w: Tensor[(2, 3, 1, 1), int8], %a: Tensor[(3, 8), uint8], %b: Tensor[(5, 8), int8], %x: Tensor[(2, 8), float32], %v: Tensor[(4, 8), float32]) {
+  %0 = qnn.conv2d(%q, %w, input_zero_point=0, kernel_zero_point=[0, 0]);
+  %1 = qnn.dense(%a, %b, input_zero_point=0, kernel_zero_point=[0]);
+  %2 = nn.dense(%x, %v);
+  (%0, %1, %2)
+}
+)");
+  const FunctionCost cost = function_cost(m, m.main());
+  // qnn.conv2d: 4 x 4 outputs x 2 channels x 3; qnn.dense: 3 x 5 x 8; nn.dense: 2 x 4 x 8.
+  CHECK(cost.integer_multiply_adds == 16 * 2 * 3 + 3 * 5 * 8);
+  CHECK(cost.multiply_adds == 2 * 4 * 8);
+}

@@ -140,4 +140,8 @@ def @conv(%p0: Tensor[(1, 8, 4, 4), float32], %p1: Tensor[(16, 8, 1, 1), float32
   CHECK(e.memory_ms == doctest::Approx(5));   // 2 x 1e6 + 3e6 bytes
   CHECK(e.milliseconds == doctest::Approx(2 * 2 + 3));
   CHECK(e.multiply_adds == 2'000'000);
+  // Integer multiply-adds count at the profile's one (float) peak.
+  const RooflineEstimate q = estimate_roofline({{KernelCost{0, 0, 1'000'000}, 1}}, peak);
+  CHECK(q.compute_ms == doctest::Approx(2));
+  CHECK(q.multiply_adds == 1'000'000);
 }
