@@ -529,6 +529,16 @@ Outputs convert_split(NodeContext& c) {
     if (dim % outputs != 0) throw Error("axis " + std::to_string(axis) + " of " + t.str() + " does not split into " + std::to_string(outputs) + " equal parts");
     sizes.assign(static_cast<size_t>(outputs), dim / outputs);
   }
+  // The sizes come from the file: one per output, each within the axis, together the axis.
+  if (static_cast<int64_t>(sizes.size()) != outputs)
+    throw Error("Split has " + std::to_string(outputs) + " outputs but " + std::to_string(sizes.size()) + " split sizes");
+  int64_t total = 0;
+  for (int64_t size : sizes) {
+    if (size < 0 || size > dim) throw Error("split size " + std::to_string(size) + " is outside axis " + std::to_string(axis) + " of " + t.str());
+    total = saturating_add(total, size);
+  }
+  if (total != dim)
+    throw Error("split sizes add up to " + std::to_string(total) + ", axis " + std::to_string(axis) + " of " + t.str() + " has " + std::to_string(dim));
   Outputs parts;
   int64_t begin = 0;
   for (int64_t size : sizes) {

@@ -408,6 +408,17 @@ HostileModel concat_from_sequence_mixed_ranks() {
           {"ONNX node 'concat' (ConcatFromSequence)", "tensors of different ranks do not concatenate"}};
 }
 
+// Split sizes that overflow when added up (found by the ONNX fuzzer).
+HostileModel split_sizes_overflow() {
+  onnx::ModelProto m = unary_model({4});
+  onnx::GraphProto* g = m.mutable_graph();
+  add_int_initializer(g, "sizes", {2}, {INT64_MIN, INT64_MIN});
+  onnx::NodeProto* split = add_node(g, "Split", "split", {"X", "sizes"}, "Y");
+  split->add_output("Z");
+  add_output(g, "Y", 1);
+  return {"split_sizes_overflow", serialize(m), 0, {"ONNX node 'split' (Split)", "is outside axis 0"}};
+}
+
 std::vector<HostileModel> hostile_models() {
   return {
       huge_initializer(),
@@ -442,6 +453,7 @@ std::vector<HostileModel> hostile_models() {
       gru_huge_hidden_size(),
       concat_from_sequence_mixed_ranks(),
       loop_carried_value_left_out(),
+      split_sizes_overflow(),
       {"file_over_2gib", "", (uint64_t{1} << 31) + 16, {"file is 2147483664 bytes; protobuf reads files of at most 2147483647 bytes"}},
   };
 }
