@@ -2,6 +2,8 @@
 // calibration samples loaded (lang/passes/quantize.h).
 #pragma once
 
+#include <vector>
+
 #include "lang/module.h"
 #include "lang/passes/quantize.h"
 #include "spec/recipe.h"
@@ -14,6 +16,12 @@ namespace modelc::driver {
 // name (calibration.random_seed), seeded standard-normal samples. At most
 // calibration.samples of them. Throws modelc::Error located at the recipe.
 lang::QuantizeOptions quantize_options(const spec::Recipe& recipe, const lang::Module& module);
+
+// For a quantized recipe with quantization.evaluation.samples > 0: that many
+// held-out inputs, from evaluation.data or seeded standard-normal ones
+// (evaluation.random_seed, refused when its seeds overlap calibration's).
+// Empty otherwise. Throws modelc::Error located at the recipe.
+std::vector<std::vector<lang::Tensor>> held_out_inputs(const spec::Recipe& recipe, const lang::Module& module);
 
 // Whether the recipe calibrates on seeded random samples (reports say so first).
 bool calibrates_on_random_data(const spec::Recipe& recipe);

@@ -193,6 +193,101 @@ std::string quantization_error(const ReferenceRun& quantized, const ReferenceRun
   return text.empty() ? text : "vs the float model: " + text;
 }
 
+namespace {
+
+// One float output's differences over the held-out inputs.
+struct HeldOutStats {
+  std::string name;
+  double max_abs = 0, sum_abs = 0, sum_sq_diff = 0, sum_sq_float = 0;
+  size_t elements = 0;
+  double cosine_sum = 0, cosine_min = 1;
+  size_t samples = 0;
+  size_t rows = 0, top1 = 0, top5 = 0;  // classifier outputs ([batch, classes]) only
+};
+
+// The indices of the k largest values of row `r` of a [rows, classes] tensor.
+std::vector<int64_t> top_classes(const lang::Tensor& t, int64_t r, int64_t classes, int64_t k) {
+  std::vector<int64_t> order(static_cast<size_t>(classes));
+  for (int64_t c = 0; c < classes; ++c) order[static_cast<size_t>(c)] = c;
+  const auto at = [&](int64_t c) { return t.element_as_double(static_cast<size_t>(r * classes + c)); };
+  k = std::min(k, classes);
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int64_t a, int64_t b) { return at(a) > at(b) || (at(a) == at(b) && a < b); });
+  order.resize(static_cast<size_t>(k));
+  return order;
+}
+
+void accumulate(HeldOutStats& s, const lang::Tensor& q, const lang::Tensor& f) {
+  double dot = 0, qq = 0, ff = 0;
+  const auto n = static_cast<size_t>(f.type().element_count());
+  for (size_t e = 0; e < n; ++e) {
+    const double a = q.element_as_double(e), b = f.element_as_double(e), d = std::abs(a - b);
+    s.max_abs = std::max(s.max_abs, d);
+    s.sum_abs += d;
+    s.sum_sq_diff += d * d;
+    s.sum_sq_float += b * b;
+    dot += a * b;
+    qq += a * a;
+    ff += b * b;
+  }
+  s.elements += n;
+  const double cosine = qq > 0 && ff > 0 ? dot / std::sqrt(qq * ff) : (qq == ff ? 1.0 : 0.0);
+  s.cosine_sum += cosine;
+  s.cosine_min = std::min(s.cosine_min, cosine);
+  ++s.samples;
+  const auto& shape = f.type().shape;
+  if (shape.size() == 2 && shape[1] >= 2) {
+    for (int64_t r = 0; r < shape[0]; ++r) {
+      const int64_t want = top_classes(f, r, shape[1], 1).front();
+      const std::vector<int64_t> got = top_classes(q, r, shape[1], 5);
+      s.top1 += got.front() == want;
+      s.top5 += std::find(got.begin(), got.end(), want) != got.end();
+      ++s.rows;
+    }
+  }
+}
+
+std::string format_g(const char* format, double value) {
+  char text[48];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+}  // namespace
+
+std::string held_out_comparison(const fs::path& quantized_dir, const fs::path& float_dir, const std::string& float_variant,
+                                const std::vector<std::vector<lang::Tensor>>& inputs, int threads) {
+  const reports::LoadedArtifact quantized = reports::LoadedArtifact::open(quantized_dir);
+  const reports::LoadedArtifact reference = reports::LoadedArtifact::open(float_dir);
+  reports::ModelInstance q_model = quantized.create(threads), f_model = reference.create(threads);
+  std::vector<lang::Tensor> q_out = allocate_outputs(quantized), f_out = allocate_outputs(reference);
+  std::vector<HeldOutStats> stats(f_out.size());
+  for (const std::vector<lang::Tensor>& sample : inputs) {
+    q_model.run(inputs_as_views(quantized, sample), outputs_as_views(quantized, q_out));
+    f_model.run(inputs_as_views(reference, sample), outputs_as_views(reference, f_out));
+    for (size_t i = 0; i < f_out.size() && i < q_out.size(); ++i) {
+      if (f_out[i].type() != q_out[i].type() || !lang::is_float(f_out[i].type().dtype)) continue;
+      stats[i].name = reference.outputs()[i].name;
+      accumulate(stats[i], q_out[i], f_out[i]);
+    }
+  }
+  std::string text;
+  for (const HeldOutStats& s : stats) {
+    if (s.samples == 0) continue;
+    text += (text.empty() ? "" : "; ") + ("'" + s.name + "'");
+    if (s.rows > 0)
+      text += " top-1 agreement " + std::to_string(s.top1) + "/" + std::to_string(s.rows) + " (" +
+              format_g("%.1f", 100.0 * static_cast<double>(s.top1) / static_cast<double>(s.rows)) + " %), top-5 " +
+              std::to_string(s.top5) + "/" + std::to_string(s.rows) + ",";
+    text += " cosine mean " + format_g("%.5f", s.cosine_sum / static_cast<double>(s.samples)) + " (min " +
+            format_g("%.5f", s.cosine_min) + "), abs error max " + format_g("%.3g", s.max_abs) + " mean " +
+            format_g("%.3g", s.sum_abs / static_cast<double>(std::max<size_t>(1, s.elements))) + ", relative error " +
+            format_g("%.3g", s.sum_sq_float > 0 ? std::sqrt(s.sum_sq_diff / s.sum_sq_float) : 0.0);
+  }
+  if (text.empty()) return text;
+  return "on " + std::to_string(inputs.size()) + " held-out inputs vs the float build (variant '" + float_variant + "'): " + text;
+}
+
 lang::Module reference_module(const spec::Recipe& recipe, const lang::Module& imported) {
   if (recipe.quantization.mode == "none") return imported;
   return optimize(imported, recipe, "NCHW").module;

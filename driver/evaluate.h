@@ -37,6 +37,17 @@ ReferenceRun run_reference(const lang::Module& reference_module, const std::vect
 // similarity of each float output.
 std::string quantization_error(const ReferenceRun& quantized, const ReferenceRun& float_model);
 
+// A quantized artifact against the float build of the same model and target
+// (both run here, natively) on held-out inputs (driver/calibration.h): per
+// float output, top-1 and top-5 agreement when it is a classifier's
+// ([batch, classes]: the float build's top class among the quantized one's
+// top 1 and top 5, per row), the mean and smallest cosine similarity, the
+// largest and mean absolute error and the relative error ||q - f|| / ||f||
+// over all inputs. One line, for the report row's note.
+std::string held_out_comparison(const std::filesystem::path& quantized_dir, const std::filesystem::path& float_dir,
+                                const std::string& float_variant, const std::vector<std::vector<lang::Tensor>>& inputs,
+                                int threads);
+
 // The module whose reference run checks an artifact of `recipe`: the
 // imported model, or for a quantized recipe the model after the pass
 // pipeline (quantized, activations NCHW), so that an int8 artifact is held

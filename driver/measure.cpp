@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 
+#include "driver/calibration.h"
 #include "driver/evaluate.h"
 #include "driver/foreign_run.h"
 #include "lang/interpreter.h"
@@ -101,6 +103,7 @@ class Measurement {
           std::to_string(i + 1) + "/" + std::to_string(artifacts.size()) + ")");
       add_artifact(artifacts[i]);
     }
+    compare_held_out(artifacts);
     add_baselines();
     const std::vector<reports::RoundsMeasurement> measured =
         reports::measure_in_rounds(implementations_, options_.benchmark, [&](const reports::RoundsProgress& p) {
@@ -169,6 +172,40 @@ class Measurement {
                             });
     }
     artifacts_.push_back(std::move(a));
+  }
+
+  // A quantized artifact that ran here, beside a float build of the same
+  // model for the same target in this run: both on the held-out inputs of
+  // quantization.evaluation, the result appended to the row's note.
+  void compare_held_out(const std::vector<CompiledArtifact>& artifacts) {
+    auto native_ok = [&](size_t i) {
+      const targets::DeviceProfile& profile =
+          artifacts[i].profile ? *artifacts[i].profile : targets::find_device_profile(artifacts[i].device);
+      return artifacts_[i].result.status == reports::RunStatus::ok && targets::runs_natively_here(profile);
+    };
+    for (size_t i = 0; i < artifacts.size(); ++i) {
+      const spec::Recipe quantized = selected_variants(recipe_, artifacts[i].variant).front().recipe;
+      if (quantized.quantization.mode == "none" || !native_ok(i)) continue;
+      const std::vector<std::vector<lang::Tensor>> inputs = held_out_inputs(quantized, artifacts_[i].model->module);
+      if (inputs.empty()) continue;
+      std::optional<size_t> twin;
+      for (size_t j = 0; j < artifacts.size() && !twin; ++j) {
+        if (artifacts[j].target != artifacts[i].target || !native_ok(j)) continue;
+        const spec::Recipe other = selected_variants(recipe_, artifacts[j].variant).front().recipe;
+        if (other.quantization.mode == "none" && other.resolved["model"] == quantized.resolved["model"]) twin = j;
+      }
+      std::string& note = artifacts_[i].result.note;
+      std::string line;
+      if (!twin) {
+        line = "no held-out comparison: no variant with quantization.mode none ran for target '" + artifacts[i].target + "'";
+      } else {
+        say("comparing " + artifacts[i].variant + " / " + artifacts[i].target + " with " + artifacts[*twin].variant +
+            " on " + std::to_string(inputs.size()) + " held-out inputs");
+        line = held_out_comparison(artifacts[i].directory, artifacts[*twin].directory, artifacts[*twin].variant, inputs,
+                                   artifacts_[i].result.threads);
+      }
+      if (!line.empty()) note += (note.empty() ? "" : "; ") + line;
+    }
   }
 
   // Baselines run beside artifacts that ran here, right or wrong.

@@ -73,6 +73,7 @@ TEST_CASE("a quantized variant is checked against the quantized reference and no
   const size_t at = text.find("optimize:");
   REQUIRE(at != std::string::npos);
   text.insert(at, "quantization:\n  mode: none\n  activations:\n    calibration: {method: minmax, samples: 2, random_seed: 3}\n"
+                  "  evaluation: {samples: 6, random_seed: 100}\n"
                   "variants:\n  quantization.mode: [none, int8]\n");
   const spec::Recipe recipe = spec::load_recipe(tmp.write("cnn8.yaml", text));
   driver::CompileOptions options;
@@ -94,5 +95,28 @@ TEST_CASE("a quantized variant is checked against the quantized reference and no
     CHECK(*r.accuracy->allclose);
     const bool int8 = r.variant.find("int8") != std::string::npos;
     CHECK((r.note.rfind("vs the float model: 'probabilities' max abs error ", 0) == 0) == int8);
+    // The held-out comparison with the float build of the same target.
+    const size_t held_out = r.note.find("; on 6 held-out inputs vs the float build (variant 'none'): "
+                                        "'probabilities' top-1 agreement ");
+    CHECK((held_out != std::string::npos) == int8);
+    if (int8) {
+      CHECK(r.note.find("/6 (") != std::string::npos);
+      CHECK(r.note.find(", top-5 6/6, cosine mean 0.9") != std::string::npos);
+      CHECK(r.note.find("relative error ") != std::string::npos);
+    }
+  }
+
+  // Held-out seeds that repeat calibration seeds are refused, located at the recipe.
+  std::string overlapping = text;
+  overlapping.replace(overlapping.find("random_seed: 100"), 16, "random_seed: 4");
+  const spec::Recipe bad = spec::load_recipe(tmp.write("cnn8_overlap.yaml", overlapping));
+  try {
+    driver::measure_artifacts(bad, artifacts, quick);
+    FAIL("overlapping held-out seeds were accepted");
+  } catch (const Error& e) {
+    const Diagnostic& d = e.diagnostics().front();
+    CHECK(d.message == "held-out seeds 4..9 overlap the calibration seeds 3..4");
+    CHECK(d.pointer == "/quantization/evaluation/random_seed");
+    CHECK(d.location.line > 0);
   }
 }
