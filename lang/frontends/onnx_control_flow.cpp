@@ -54,6 +54,8 @@ bool condition_value(NodeContext& c, const ValueRef& v, const char* what) {
   if (!t)
     throw Error(std::string(what) + " is computed from the model's inputs, which is not supported: loops are unrolled at "
                 "import time, so their condition must fold to a constant");
+  if (t->type().element_count() != 1 || t->type().dtype == DType::string)
+    throw Error(std::string(what) + " is " + t->type().str() + ", expected one boolean value");
   return t->element_as_double(0) != 0;
 }
 

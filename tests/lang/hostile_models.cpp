@@ -408,6 +408,27 @@ HostileModel concat_from_sequence_mixed_ranks() {
           {"ONNX node 'concat' (ConcatFromSequence)", "tensors of different ranks do not concatenate"}};
 }
 
+// A Loop whose body's condition is an empty tensor (found by the ONNX fuzzer:
+// the importer read its first element).
+HostileModel loop_condition_empty() {
+  onnx::ModelProto m = unary_model({1});
+  onnx::GraphProto* g = m.mutable_graph();
+  add_int_initializer(g, "M", {}, {2});
+  onnx::GraphProto body;
+  body.set_name("body");
+  add_tensor_value(body.mutable_input(), "i", {}, "", onnx::TensorProto::INT64);
+  add_tensor_value(body.mutable_input(), "c", {}, "", onnx::TensorProto::BOOL);
+  add_tensor_value(body.mutable_input(), "v", {1});
+  add_int_initializer(&body, "d", {0}, {}, onnx::TensorProto::BOOL);
+  add_node(&body, "Relu", "relu", {"v"}, "w");
+  add_output(&body, "d", 1, onnx::TensorProto::BOOL);
+  add_output(&body, "w", 1);
+  onnx::NodeProto* loop = add_node(g, "Loop", "outer", {"M", "", "X"}, "Y");
+  set_graph_attr(loop, "body", std::move(body));
+  add_output(g, "Y", 1);
+  return {"loop_condition_empty", serialize(m), 0, {"ONNX node 'outer' (Loop)", "expected one boolean value"}};
+}
+
 // Split sizes that overflow when added up (found by the ONNX fuzzer).
 HostileModel split_sizes_overflow() {
   onnx::ModelProto m = unary_model({4});
@@ -454,6 +475,7 @@ std::vector<HostileModel> hostile_models() {
       concat_from_sequence_mixed_ranks(),
       loop_carried_value_left_out(),
       split_sizes_overflow(),
+      loop_condition_empty(),
       {"file_over_2gib", "", (uint64_t{1} << 31) + 16, {"file is 2147483664 bytes; protobuf reads files of at most 2147483647 bytes"}},
   };
 }
