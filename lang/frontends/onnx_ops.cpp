@@ -634,8 +634,11 @@ Outputs convert_hardmax(NodeContext& c) {
 Outputs convert_one_hot(NodeContext& c) {
   const ValueRef indices = c.input(0);
   const TensorType it = c.type(indices);
-  const int64_t depth = c.constant_input(1, "the depth").element_as_int(0);
+  const int64_t depth = c.constant_int(1, "the depth");
+  if (depth < 1) throw Error("the depth is " + std::to_string(depth) + ", expected at least 1");
   const Tensor values = c.constant_input(2, "the values");
+  if (values.type().element_count() != 2 || values.type().dtype == DType::string)
+    throw Error("the values are " + values.type().str() + ", expected [off value, on value]");
   const auto rank = it.rank() + 1;
   const auto axis = static_cast<size_t>(normalize_axis(c.attr_int("axis", -1), rank));
   std::vector<int64_t> shape = it.shape;

@@ -218,6 +218,17 @@ HostileModel one_hot_huge_depth() {
   return {"one_hot_huge_depth", serialize(m), 0, {"ONNX node 'one_hot' (OneHot)", "is too big"}};
 }
 
+// OneHot with one value where two (off, on) are needed (found by the ONNX fuzzer).
+HostileModel one_hot_short_values() {
+  onnx::ModelProto m = unary_model({2}, onnx::TensorProto::INT64);
+  onnx::GraphProto* g = m.mutable_graph();
+  add_int_constant(g, "depth", {4}, true);
+  add_float_initializer(g, "values", {1}, {1.f});
+  add_node(g, "OneHot", "one_hot", {"X", "depth", "values"}, "Y");
+  add_output(g, "Y", 2);
+  return {"one_hot_short_values", serialize(m), 0, {"ONNX node 'one_hot' (OneHot)", "expected [off value, on value]"}};
+}
+
 // Loops nested `depth` deep, each running `trips` iterations of the next; the
 // innermost body calls Relu once.
 onnx::GraphProto loop_body(int depth, int64_t trips) {
@@ -461,6 +472,7 @@ std::vector<HostileModel> hostile_models() {
       expand_huge(),
       reshape_wrapping_to_zero(),
       one_hot_huge_depth(),
+      one_hot_short_values(),
       nested_loops(),
       deeply_nested_ifs(),
       constants_over_model_bytes(),
