@@ -170,29 +170,6 @@ reports::AccuracyResult compare_outputs(const std::vector<lang::Tensor>& got, co
   return acc;
 }
 
-std::string quantization_error(const ReferenceRun& quantized, const ReferenceRun& float_model) {
-  std::string text;
-  for (size_t i = 0; i < quantized.outputs.size() && i < float_model.outputs.size(); ++i) {
-    const lang::Tensor& q = quantized.outputs[i];
-    const lang::Tensor& f = float_model.outputs[i];
-    if (q.type() != f.type() || q.type().dtype != lang::DType::float32) continue;
-    double max_abs = 0, dot = 0, qq = 0, ff = 0;
-    for (size_t e = 0; e < static_cast<size_t>(q.type().element_count()); ++e) {
-      const double a = q.element_as_double(e), b = f.element_as_double(e);
-      max_abs = std::max(max_abs, std::abs(a - b));
-      dot += a * b;
-      qq += a * a;
-      ff += b * b;
-    }
-    const double cosine = qq > 0 && ff > 0 ? dot / std::sqrt(qq * ff) : 1.0;
-    char line[160];
-    std::snprintf(line, sizeof line, "%s'%s' max abs error %.3g, cosine %.5f", text.empty() ? "" : "; ",
-                  quantized.names[i].c_str(), max_abs, cosine);
-    text += line;
-  }
-  return text.empty() ? text : "vs the float model: " + text;
-}
-
 namespace {
 
 // One float output's differences over the held-out inputs.
@@ -254,6 +231,20 @@ std::string format_g(const char* format, double value) {
 }
 
 }  // namespace
+
+std::string quantization_error(const ReferenceRun& quantized, const ReferenceRun& float_model) {
+  std::string text;
+  for (size_t i = 0; i < quantized.outputs.size() && i < float_model.outputs.size(); ++i) {
+    const lang::Tensor& q = quantized.outputs[i];
+    const lang::Tensor& f = float_model.outputs[i];
+    if (q.type() != f.type() || !lang::is_float(q.type().dtype)) continue;
+    HeldOutStats s;
+    accumulate(s, q, f);
+    text += (text.empty() ? "'" : "; '") + quantized.names[i] + "' max abs error " + format_g("%.3g", s.max_abs) +
+            ", cosine " + format_g("%.5f", s.cosine_min);
+  }
+  return text.empty() ? text : "vs the float model: " + text;
+}
 
 std::string held_out_comparison(const fs::path& quantized_dir, const fs::path& float_dir, const std::string& float_variant,
                                 const std::vector<std::vector<lang::Tensor>>& inputs, int threads) {

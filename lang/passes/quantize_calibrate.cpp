@@ -51,13 +51,15 @@ double entropy_threshold(std::span<const double> bins, double edge, int levels) 
   if (n == 0 || edge <= 0 || levels >= n) return edge;
   double best_kl = std::numeric_limits<double>::infinity();
   int best = n;
+  double total = 0;
+  for (const double b : bins) total += b;
+  double kept = 0;
+  for (int b = 0; b < levels - 1; ++b) kept += bins[static_cast<size_t>(b)];
   for (int i = levels; i <= n; ++i) {
     // P: the first i bins, with the mass beyond them folded into the last.
-    double kept = 0, beyond = 0;
-    for (int b = 0; b < i; ++b) kept += bins[static_cast<size_t>(b)];
-    for (int b = i; b < n; ++b) beyond += bins[static_cast<size_t>(b)];
+    kept += bins[static_cast<size_t>(i - 1)];
     if (kept <= 0) continue;
-    const double total = kept + beyond;
+    const double beyond = total - kept;
     // Q: the first i bins merged into `levels` groups, each group's mass
     // spread evenly over its non-empty bins: what `levels` steps keep of the
     // clipped range. The clipped mass is not in Q, so clipping costs.
