@@ -146,6 +146,12 @@ std::vector<lang::Tensor> run_artifact(const fs::path& artifact_dir, const std::
   return outputs;
 }
 
+std::vector<std::vector<std::byte>> input_bytes(const std::vector<lang::Tensor>& inputs) {
+  std::vector<std::vector<std::byte>> bytes;
+  for (const lang::Tensor& t : inputs) bytes.emplace_back(t.bytes().begin(), t.bytes().end());
+  return bytes;
+}
+
 int resolve_threads(int requested) {
   if (requested > 0) return requested;
   const unsigned n = std::thread::hardware_concurrency();

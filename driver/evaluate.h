@@ -71,6 +71,9 @@ reports::AccuracyResult compare_outputs(const std::vector<lang::Tensor>& got, co
                                         const std::vector<lang::Tensor>& want, const std::vector<std::string>& want_names,
                                         const std::string& against, std::string* disagreement = nullptr);
 
+// The bytes of each input, as an artifact timer takes them (reports/artifact_timer.h).
+std::vector<std::vector<std::byte>> input_bytes(const std::vector<lang::Tensor>& inputs);
+
 // threads <= 0: every core.
 int resolve_threads(int requested);
 

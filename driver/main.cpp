@@ -12,6 +12,7 @@
 #include "driver/foreign_run.h"
 #include "driver/measure.h"
 #include "driver/pipeline.h"
+#include "driver/tune.h"
 #include "driver/progress.h"
 #include "lang/frontends/onnx.h"
 #include "lang/op.h"
@@ -378,6 +379,47 @@ std::string version_text() {
   return std::string("modelc ") + MODELC_VERSION + " (Halide " + lower::halide_version() + ", LLVM " + lower::llvm_version() + ")";
 }
 
+struct TuneFlags {
+  size_t candidates = 6;
+  int runs = 0;
+  std::optional<int> threads;
+  std::string log;
+  bool no_cache = false;
+};
+
+// Measures schedule knobs per kernel and merges the winners into the tuning log.
+int cmd_tune(const CommonOptions& o, const TuneFlags& f) {
+  const spec::Recipe recipe = spec::load_recipe(o.recipe);
+  const fs::path log = f.log.empty() ? driver::default_tuning_log(recipe) : fs::path(f.log);
+  driver::TuneOptions t;
+  t.only_target = o.target;
+  t.only_variant = o.variant;
+  t.candidates = f.candidates;
+  t.runs = f.runs;
+  t.threads = f.threads;
+  t.use_cache = !f.no_cache;
+  t.progress = progress_logger();
+  t.milestone = [](const std::string& line) {
+    clear_progress();
+    spdlog::info("{}", line);
+  };
+  t.warning = [](const std::string& line) { spdlog::warn("{}", line); };
+  const driver::TuneResult result = driver::tune(recipe, t);
+  clear_progress();
+  std::cout << result.text;
+  if (result.measured.empty()) {
+    std::cout << "nothing measured: " << log.string() << " is unchanged\n";
+    return 0;
+  }
+  driver::merge_tuning_log(log, result.entries, result.measured);
+  std::cout << result.entries.size() << " kernel" << (result.entries.size() == 1 ? "" : "s") << " with tuned knobs written to "
+            << log.string() << "\n";
+  if (recipe.optimize.schedule != "tuned")
+    std::cout << "build with them: optimize: {schedule: {strategy: tuned, log: "
+              << fs::relative(fs::absolute(log), fs::absolute(recipe.file).parent_path()).string() << "}}\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -440,6 +482,18 @@ int main(int argc, char** argv) {
   report->add_option("--merge", merge_files, "no measuring: one report from results.json files of several machines (same recipe)")
       ->check(CLI::ExistingFile);
 
+  TuneFlags tune_flags;
+  auto* tune = app.add_subcommand("tune", "measure schedule knobs per kernel on this machine; keep the faster ones in a tuning log");
+  add_recipe_options(tune, common, false);
+  tune->add_option("--target", common.target, "only this target (a key of targets:)");
+  tune->add_option("--variant", common.variant, "only this variant (see `modelc plan`)");
+  tune->add_option("--candidates", tune_flags.candidates, "schedules measured per kernel, the template's included (default 6)")
+      ->check(CLI::Range(2, 64));
+  tune->add_option("--runs", tune_flags.runs, "profiled runs per build (default: about a second's worth)")->check(CLI::Range(1, 1000000));
+  tune->add_option("--threads", tune_flags.threads, "threads (default: the target's)");
+  tune->add_option("--log", tune_flags.log, "the tuning log to merge into (default: optimize.schedule.log, else tuning.jsonl beside the recipe)");
+  tune->add_flag("--no-cache", tune_flags.no_cache, "compile every kernel again");
+
   std::string diff_old, diff_new;
   double threshold_percent = reports::kDefaultRegressionThreshold * 100;
   std::string diff_format = "text";
@@ -478,6 +532,7 @@ int main(int argc, char** argv) {
     if (*compile) return cmd_compile(common, emit, no_cache, time_passes);
     if (*run) return cmd_run(common, inputs, output_dir, run_threads);
     if (*bench) return cmd_bench(common, flags);
+    if (*tune) return cmd_tune(common, tune_flags);
     if (*report && !merge_files.empty()) return cmd_merge(merge_files, common.out_dir);
     if (*report) {
       if (common.recipe.empty()) throw Error("`modelc report` needs a recipe, or --merge and results.json files");

@@ -64,12 +64,6 @@ std::string model_key(const spec::Recipe& recipe) {
 }
 
 
-std::vector<std::vector<std::byte>> input_bytes(const std::vector<lang::Tensor>& inputs) {
-  std::vector<std::vector<std::byte>> bytes;
-  for (const lang::Tensor& t : inputs) bytes.emplace_back(t.bytes().begin(), t.bytes().end());
-  return bytes;
-}
-
 // Removes the temporary .npy files ONNX Runtime read, however measuring ends.
 struct TemporaryFiles {
   std::vector<fs::path> paths;

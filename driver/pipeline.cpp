@@ -2,6 +2,7 @@
 
 #include "driver/calibration.h"
 #include "driver/semantic_checks.h"
+#include "driver/tuning_log.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -319,6 +320,26 @@ void prepare_variant_folder(const fs::path& folder, bool force) {
   write_output_folder_marker(folder, "variant");
 }
 
+// How many of an artifact's kernels the tuning log reached: a log measured
+// for another target (or another version of the model) reaches none, which
+// is worth saying rather than building template schedules in silence.
+void report_tuned_kernels(const spec::Recipe& recipe, const CompiledArtifact& a, const CompileOptions& options) {
+  size_t tuned = 0, total = 0;
+  for (const auto& k : a.summary.manifest.at("kernels")) {
+    ++total;
+    if (k.contains("schedule")) ++tuned;
+  }
+  const std::string log = recipe.optimize.tuning_log->filename().string();
+  const std::string line = a.target + ": " + std::to_string(tuned) + " of " + std::to_string(total) +
+                           " kernels with tuned schedules from " + log;
+  if (tuned > 0) {
+    if (options.progress) options.progress(line);
+    return;
+  }
+  const ProgressFn& warn = options.warning ? options.warning : options.progress;
+  if (warn) warn(line + " (the log has no entry for this target's kernels; `modelc tune` measures them)");
+}
+
 }  // namespace
 
 void validate_recipe(const spec::Recipe& recipe) {
@@ -330,6 +351,7 @@ void validate_recipe(const spec::Recipe& recipe) {
       const lang::Module module = import_model(v.recipe);
       check_recipe_against_model(v.recipe, module);
       check_api_names(v.recipe, module);
+      recipe_tuning_log(v.recipe);  // the tuned strategy's log exists and reads
     } catch (const Error& e) {
       for (const Diagnostic& d : e.diagnostics())
         if (std::find_if(problems.begin(), problems.end(), [&](const Diagnostic& p) { return p.format() == d.format(); }) ==
@@ -352,7 +374,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
   const fs::path lock_file = spec::lock_path(recipe);
   spec::Lock lock = lock_inputs(recipe, variants, targets);
   std::optional<spec::Lock> locked;
-  if (options.locked) {
+  if (options.locked && !options.schedule_knobs) {
     locked = spec::read_lock(lock_file);
     const auto diffs = spec::lock_differences(*locked, lock, false);
     if (!diffs.empty()) lock_mismatch(lock_file, "--locked: an input differs from the lock", diffs);
@@ -367,6 +389,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
     check_recipe_against_model(r, imported);
     check_api_names(r, imported);
     const double import_seconds = seconds_since(t);
+    const std::vector<TuningEntry> tuning = options.schedule_knobs ? std::vector<TuningEntry>{} : recipe_tuning_log(r);
 
     if (variant_count > 1) prepare_variant_folder(out_dir / safe_file_name(variant.name), options.force);
     // One optimized module per activation layout the variant's targets need.
@@ -415,6 +438,8 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       ao.force = options.force;
       ao.progress = options.progress;
       ao.warning = options.warning;
+      ao.schedule_knobs = options.schedule_knobs ? *options.schedule_knobs
+                                                 : knobs_for_target(tuning, targets::resolved_halide_target(profile));
       CompiledArtifact a;
       a.variant = variant.name;
       a.target = target.name;
@@ -425,6 +450,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       if (options.progress) options.progress("building " + target.name + " (" + profile.name + ") in " + a.directory.string());
       const auto build_start = Clock::now();
       a.summary = targets::build_artifact(optimized.module, profile, ao, a.directory);
+      if (r.optimize.schedule == "tuned" && !options.schedule_knobs) report_tuned_kernels(r, a, options);
       a.passes = optimized.timings;
       a.stage_seconds = {{"import", import_seconds}, {"optimize", optimize_seconds.at(layout)}};
       for (const auto& [stage, s] : a.summary.stage_seconds) a.stage_seconds.emplace_back(stage, s);
@@ -439,7 +465,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
   if (locked) {
     const auto diffs = spec::lock_differences(*locked, lock, true);
     if (!diffs.empty()) lock_mismatch(lock_file, "--locked: the build is not reproducible", diffs);
-  } else {
+  } else if (!options.schedule_knobs) {
     update_lock(lock_file, lock);
   }
   return artifacts;

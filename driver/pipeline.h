@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,10 @@ struct CompileOptions {
   // Replace output folders (and files) that modelc did not make; without it a
   // build refuses to touch them (see kOutputFolderMarker).
   bool force = false;
+  // A tuner's trial (driver/tune.h): these schedule knobs by workload for
+  // every target instead of the recipe's tuning log; the lockfile is then
+  // neither checked nor written.
+  std::optional<std::map<std::string, lower::ScheduleKnobs>> schedule_knobs;
   ProgressFn progress;
   ProgressFn warning;  // problems worked around (a damaged cache entry); progress when unset
 };

@@ -3,6 +3,7 @@
 #include <Halide.h>
 
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "lang/text.h"
@@ -147,9 +148,12 @@ StoredValue stored(const std::string& name, const TensorFunc& value) {
 // the same whichever kernels the process compiled before it.
 class PipelineBuilder {
  public:
-  PipelineBuilder(const lang::Module& module, const lang::Function& fn, const Halide::Target& target, std::string prefix)
+  PipelineBuilder(const lang::Module& module, const lang::Function& fn, const Halide::Target& target, std::string prefix,
+                  const ScheduleKnobs& knobs, std::optional<TileRequest>* tile_request)
       : fn_(fn),
         target_(target),
+        knobs_(knobs),
+        tile_request_(tile_request),
         lanes_(target.natural_vector_size<float>()),
         gpu_(target.has_gpu_feature()),
         prefix_(std::move(prefix)) {
@@ -236,7 +240,7 @@ class PipelineBuilder {
     for (size_t k = 0; k < results.size(); ++k)
       set_static_shape(results.size() == 1 ? out.output_buffer() : out.output_buffers()[k],
                        buffer_type(kp_.result_types[k]), k == 0);
-    const ScheduleContext ctx{out, vars, shape, target_, lanes_};
+    const ScheduleContext ctx{out, vars, shape, target_, lanes_, knobs_, tile_request_};
     if (!gpu_ && anchor_schedule_) anchor_schedule_(ctx);
     else if (!gpu_) schedule_injective(ctx);
     kp_.outputs.push_back(out);
@@ -260,6 +264,8 @@ class PipelineBuilder {
 
   const lang::Function& fn_;
   const Halide::Target& target_;
+  const ScheduleKnobs knobs_;                  // for the anchor schedule
+  std::optional<TileRequest>* tile_request_;  // schedule_candidates' probe
   const int lanes_;
   const bool gpu_;  // CUDA or OpenCL: lower/schedules/gpu.h schedules the pipeline
   KernelPipeline kp_;
@@ -272,8 +278,9 @@ class PipelineBuilder {
 };
 
 KernelPipeline build_pipeline(const lang::Module& module, const lang::Function& fn, const Halide::Target& target,
-                              const std::string& prefix) {
-  return PipelineBuilder(module, fn, target, prefix).build();
+                              const std::string& prefix, const ScheduleKnobs& knobs = {},
+                              std::optional<TileRequest>* tile_request = nullptr) {
+  return PipelineBuilder(module, fn, target, prefix, knobs, tile_request).build();
 }
 
 std::vector<Halide::Argument> arguments(const KernelPipeline& kp) {
@@ -296,7 +303,28 @@ std::vector<std::string> ops_without_lowering() {
 std::string kernel_hash(const lang::Module& module, const lang::Function& primitive, const KernelTarget& target) {
   lang::Function anonymous = primitive;
   anonymous.name = "kernel";
-  return sha256_hex(lang::print_function(module, anonymous) + "\ntarget=" + target.halide_target);
+  std::string text = lang::print_function(module, anonymous) + "\ntarget=" + target.halide_target;
+  if (!target.knobs.empty()) text += "\nknobs=" + target.knobs.str();
+  return sha256_hex(text);
+}
+
+std::string ScheduleKnobs::str() const {
+  if (empty()) return "template";
+  return "tile " + std::to_string(tile_blocks) + "x" + std::to_string(tile_pixels);
+}
+
+std::vector<ScheduleKnobs> schedule_candidates(const lang::Module& module, const lang::Function& primitive,
+                                               const KernelTarget& target, size_t limit) {
+  std::optional<TileRequest> request;
+  build_pipeline(module, primitive, parse_target(target.halide_target, false), "probe", {}, &request);
+  std::vector<ScheduleKnobs> out;
+  if (!request) return out;
+  for (const RegisterTile& t :
+       register_tile_candidates(request->registers, request->block_lanes, request->channel_blocks, request->pixels)) {
+    if (out.size() >= limit) break;
+    out.push_back({t.blocks, t.pixels});
+  }
+  return out;
 }
 
 std::string kernel_cache_key(std::string_view kernel_hash) {
@@ -307,7 +335,7 @@ void compile_kernel_object(const lang::Module& module, const lang::Function& pri
                            const KernelTarget& target, const std::filesystem::path& object_path,
                            const std::filesystem::path* stmt_path) {
   const Halide::Target t = parse_target(target.halide_target, false);
-  KernelPipeline kp = build_pipeline(module, primitive, t, symbol);
+  KernelPipeline kp = build_pipeline(module, primitive, t, symbol, target.knobs);
   std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, object_path.string()}};
   if (stmt_path) outputs[Halide::OutputFileType::stmt] = stmt_path->string();
   try {

@@ -19,8 +19,20 @@
 
 namespace modelc::lower {
 
+// The knobs of a kernel's anchor schedule that `modelc tune` measures and a
+// tuning log sets (optimize.schedule.strategy: tuned). Unset knobs (0) keep
+// the template's own choice, so empty knobs are the template schedule.
+struct ScheduleKnobs {
+  int tile_blocks = 0;  // register tile: vector-wide blocks of output channels or columns (B)
+  int tile_pixels = 0;  // register tile: output pixels or rows per weight vector (T)
+  bool empty() const { return tile_blocks == 0 && tile_pixels == 0; }
+  std::string str() const;  // "tile 2x6"; "template" when empty
+  friend bool operator==(const ScheduleKnobs&, const ScheduleKnobs&) = default;
+};
+
 struct KernelTarget {
   std::string halide_target = "host";  // a Halide target string, without no_runtime
+  ScheduleKnobs knobs;                 // empty: the template schedule
 };
 
 bool has_lowering(std::string_view op_name);
@@ -28,9 +40,19 @@ bool has_lowering(std::string_view op_name);
 std::vector<std::string> ops_without_lowering();
 
 // Content hash of what a kernel computes: the function's printed body (ops,
-// attributes, shapes, dtypes; not its name) and the target. Identical layers
-// hash equal and share a kernel, whose symbol is made from this hash.
+// attributes, shapes, dtypes; not its name), the target and its schedule
+// knobs when set. Identical layers hash equal and share a kernel, whose
+// symbol is made from this hash. With the knobs left empty it names the
+// kernel's *workload*, what a tuning log is keyed by.
 std::string kernel_hash(const lang::Module& module, const lang::Function& primitive, const KernelTarget& target);
+
+// The schedule knobs worth measuring for a kernel on `target` (its knobs
+// ignored): the template's own choice first, then the other settings its
+// anchor schedule accepts, best first by the schedule's cost model, at most
+// `limit` in all. Empty when the kernel's schedule has no knobs (injective
+// kernels, GPU targets). Builds the pipeline without compiling it: cheap.
+std::vector<ScheduleKnobs> schedule_candidates(const lang::Module& module, const lang::Function& primitive,
+                                               const KernelTarget& target, size_t limit);
 
 // The key of a compiled kernel in a persistent cache: its kernel_hash and
 // kernel_code_identity(). The symbol (and so the artifact's bytes) stays the

@@ -30,21 +30,53 @@ std::string RegisterTile::str() const {
   return std::to_string(blocks) + "x" + std::to_string(pixels);
 }
 
-RegisterTile choose_register_tile(const RegisterFile& registers, int block_lanes, int64_t channel_blocks, int64_t pixels) {
-  const int per_block = std::max(1, (block_lanes + registers.lanes - 1) / registers.lanes);
-  RegisterTile best;
+namespace {
+
+// Every tile that fits, in order of (blocks, pixels).
+std::vector<RegisterTile> fitting_tiles(const RegisterFile& registers, int per_block, int64_t channel_blocks,
+                                        int64_t pixels) {
+  std::vector<RegisterTile> tiles;
   for (int b = 1; b <= channel_blocks && b * per_block < registers.vector_registers; ++b) {
     for (int t = 1; t <= pixels; ++t) {
       const int accumulators = b * per_block * t;
       if (accumulators + b * per_block + 1 > registers.vector_registers) break;
       const double e = edge_efficiency(channel_blocks, b) * edge_efficiency(pixels, t) *
                        loop_efficiency(accumulators, b * per_block + t);
-      const bool better = e > best.efficiency + 1e-9 ||
-                          (e > best.efficiency - 1e-9 && accumulators > best.blocks * per_block * best.pixels);
-      if (better) best = {b, t, e};
+      tiles.push_back({b, t, e});
     }
   }
+  return tiles;
+}
+
+int lane_registers(const RegisterFile& registers, int block_lanes) {
+  return std::max(1, (block_lanes + registers.lanes - 1) / registers.lanes);
+}
+
+}  // namespace
+
+RegisterTile choose_register_tile(const RegisterFile& registers, int block_lanes, int64_t channel_blocks, int64_t pixels) {
+  const int per_block = lane_registers(registers, block_lanes);
+  RegisterTile best;
+  for (const RegisterTile& tile : fitting_tiles(registers, per_block, channel_blocks, pixels)) {
+    // Near-ties go to the tile with more accumulators (more FMAs in flight).
+    const bool better = tile.efficiency > best.efficiency + 1e-9 ||
+                        (tile.efficiency > best.efficiency - 1e-9 && tile.blocks * tile.pixels > best.blocks * best.pixels);
+    if (better) best = tile;
+  }
   return best;
+}
+
+std::vector<RegisterTile> register_tile_candidates(const RegisterFile& registers, int block_lanes,
+                                                   int64_t channel_blocks, int64_t pixels) {
+  const RegisterTile chosen = choose_register_tile(registers, block_lanes, channel_blocks, pixels);
+  std::vector<RegisterTile> tiles = fitting_tiles(registers, lane_registers(registers, block_lanes), channel_blocks, pixels);
+  std::erase_if(tiles, [&](const RegisterTile& t) { return t.blocks == chosen.blocks && t.pixels == chosen.pixels; });
+  std::stable_sort(tiles.begin(), tiles.end(), [](const RegisterTile& a, const RegisterTile& b) {
+    if (a.efficiency != b.efficiency) return a.efficiency > b.efficiency;
+    return a.blocks * a.pixels > b.blocks * b.pixels;
+  });
+  tiles.insert(tiles.begin(), chosen);
+  return tiles;
 }
 
 }  // namespace modelc::lower

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace modelc::lower {
 
@@ -35,5 +36,11 @@ struct RegisterTile {
 // channels by `pixels` output positions along the unrolled axis.
 RegisterTile choose_register_tile(const RegisterFile& registers, int block_lanes, int64_t channel_blocks,
                                   int64_t pixels);
+
+// Every tile that fits the registers and the output, choose_register_tile's
+// first, then the others by the model's estimate (best first): what a tuner
+// measures when the model's ranking is not this machine's.
+std::vector<RegisterTile> register_tile_candidates(const RegisterFile& registers, int block_lanes,
+                                                   int64_t channel_blocks, int64_t pixels);
 
 }  // namespace modelc::lower

@@ -117,6 +117,17 @@ RegisterFile register_file(const Halide::Target& target) {
   return f;
 }
 
+RegisterTile register_tile(const ScheduleContext& s, int block_lanes, int64_t channel_blocks, int64_t pixels) {
+  const RegisterFile registers = register_file(s.target);
+  if (s.tile_request) *s.tile_request = TileRequest{registers, block_lanes, channel_blocks, pixels};
+  if (s.knobs.empty()) return choose_register_tile(registers, block_lanes, channel_blocks, pixels);
+  for (const RegisterTile& tile : register_tile_candidates(registers, block_lanes, channel_blocks, pixels))
+    if (tile.blocks == s.knobs.tile_blocks && tile.pixels == s.knobs.tile_pixels) return tile;
+  throw Error("schedule knobs " + s.knobs.str() + " do not fit this kernel (" + std::to_string(channel_blocks) +
+              " blocks of " + std::to_string(block_lanes) + " lanes x " + std::to_string(pixels) + " pixels, " +
+              std::to_string(registers.vector_registers) + " vector registers); re-run `modelc tune`");
+}
+
 int fitting_lanes(int64_t extent, int lanes) {
   int v = lanes;
   while (v > 1 && extent < v) v /= 2;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lang/module.h"
+#include "lower/lowering.h"
 #include "lower/register_tile.h"
 
 namespace modelc::lower {
@@ -46,6 +47,15 @@ std::vector<Halide::Expr> batch_operand_index(const TensorFunc& t, const std::ve
 TensorFunc define(const std::string& name, const lang::TensorType& type,
                   const std::function<Halide::Expr(const std::vector<Halide::Var>&)>& body);
 
+// The register tile an anchor schedule asked register_tile() for: the
+// space of tiles schedule_candidates() offers a tuner.
+struct TileRequest {
+  RegisterFile registers;
+  int block_lanes = 0;
+  int64_t channel_blocks = 0;
+  int64_t pixels = 0;
+};
+
 // What a schedule hook may touch.
 struct ScheduleContext {
   Halide::Func output;                  // the kernel's output func (pure)
@@ -53,6 +63,8 @@ struct ScheduleContext {
   lang::TensorType output_type;
   Halide::Target target;
   int vector_lanes = 8;  // float32 lanes of the target's natural vector
+  ScheduleKnobs knobs = {};                            // empty: the template's own choices
+  std::optional<TileRequest>* tile_request = nullptr;  // where register_tile() records what it was asked
 };
 
 using ScheduleHook = std::function<void(const ScheduleContext&)>;
@@ -106,6 +118,9 @@ void register_qnn_lowerings(LoweringRegistry& registry);
 void schedule_injective(const ScheduleContext& ctx);
 // The vector registers of a CPU target (for register tiles).
 RegisterFile register_file(const Halide::Target& target);
+// An anchor schedule's register tile on s.target: the knobs' tile when set
+// (modelc::Error when it does not fit this output), else choose_register_tile's.
+RegisterTile register_tile(const ScheduleContext& s, int block_lanes, int64_t channel_blocks, int64_t pixels);
 // Largest power of two <= lanes that fits `extent` (1 when extent is tiny).
 int fitting_lanes(int64_t extent, int lanes);
 // Whether a kernel doing about `work` multiply-adds (or element writes) gains

@@ -140,4 +140,15 @@ void StagingDirectory::commit() {
   committed_ = true;
 }
 
+ScratchDirectory::ScratchDirectory(const std::string& prefix) {
+  std::random_device rd;
+  path_ = std::filesystem::temp_directory_path() / (prefix + "-" + std::to_string(rd()) + std::to_string(rd()));
+  std::filesystem::create_directories(path_);
+}
+
+ScratchDirectory::~ScratchDirectory() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
 }  // namespace modelc

@@ -57,4 +57,18 @@ class StagingDirectory {
   bool committed_ = false;
 };
 
+// A fresh folder under the system's temporary directory, named
+// <prefix>-<random>, removed with everything in it when destroyed.
+class ScratchDirectory {
+ public:
+  explicit ScratchDirectory(const std::string& prefix);
+  ~ScratchDirectory();
+  ScratchDirectory(const ScratchDirectory&) = delete;
+  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 }  // namespace modelc

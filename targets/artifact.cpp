@@ -74,24 +74,6 @@ void run_tasks(const std::vector<std::function<void()>>& tasks, size_t jobs) {
   if (failure) std::rethrow_exception(failure);
 }
 
-// A scratch folder for intermediate files, removed when done.
-class ScratchDirectory {
- public:
-  ScratchDirectory() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("modelc-build-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~ScratchDirectory() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 // Places every constant that @main passes to a kernel in one 64-byte aligned blob.
 struct WeightLayout {
   std::map<std::string, uint64_t> offsets;
@@ -121,6 +103,8 @@ WeightLayout layout_weights(const lang::Module& m) {
 struct KernelBuild {
   std::string symbol;
   std::string hash;
+  std::string workload;         // the hash without schedule knobs: what tuning logs are keyed by
+  lower::ScheduleKnobs knobs;   // from ArtifactOptions::schedule_knobs; empty: the template's
   fs::path object;
   std::vector<std::string> ops;
   lang::FunctionCost cost;  // of one call
@@ -264,11 +248,17 @@ class ArtifactBuilder {
   KernelBuild& kernel_for(const lang::Function& fn) {
     auto it = kernel_of_function_.find(fn.name);
     if (it != kernel_of_function_.end()) return kernels_.at(it->second);
-    const std::string hash = lower::kernel_hash(m_, fn, target_);
+    const std::string workload = lower::kernel_hash(m_, fn, target_);
+    lower::KernelTarget tuned = target_;
+    if (auto knobs = options_.schedule_knobs.find(workload); knobs != options_.schedule_knobs.end())
+      tuned.knobs = knobs->second;
+    const std::string hash = tuned.knobs.empty() ? workload : lower::kernel_hash(m_, fn, tuned);
     kernel_of_function_[fn.name] = hash;
     if (!kernels_.count(hash)) {
       KernelBuild k;
       k.hash = hash;
+      k.workload = workload;
+      k.knobs = tuned.knobs;
       k.symbol = "mc_k_" + hash.substr(0, 24);
       for (const lang::Binding& b : fn.body) k.ops.push_back(b.callee_name());
       k.results = static_cast<int>(fn.results.size());
@@ -323,7 +313,9 @@ class ArtifactBuilder {
                    describe_ops(k.ops) + ")");
         }
         const fs::path stmt = stmt_path(k);
-        lower::compile_kernel_object(m_, *kernel_functions_.at(k.hash), k.symbol, target_, k.object,
+        lower::KernelTarget target = target_;
+        target.knobs = k.knobs;
+        lower::compile_kernel_object(m_, *kernel_functions_.at(k.hash), k.symbol, target, k.object,
                                      options_.emit_kernel_stmt ? &stmt : nullptr);
         cache.store(lower::kernel_cache_key(k.hash),
                     {read_binary_file(k.object), options_.emit_kernel_stmt ? std::optional(read_text_file(stmt)) : std::nullopt});
@@ -428,6 +420,7 @@ class ArtifactBuilder {
       json entry = {{"name", k.symbol}, {"hash", hash}, {"ops", k.ops}, {"results", k.results}, {"calls", k.calls},
                     {"multiply_adds", k.cost.multiply_adds}, {"bytes", k.cost.bytes}};
       if (k.cost.integer_multiply_adds > 0) entry["integer_multiply_adds"] = k.cost.integer_multiply_adds;
+      if (!k.knobs.empty()) entry["schedule"] = {{"workload", k.workload}, {"knobs", k.knobs.str()}};
       kernels.push_back(std::move(entry));
     }
     json files = {{"static_library", "lib" + plan.prefix + ".a"}, {"header", "model.h"}, {"abi_header", "modelc.h"}};
@@ -484,7 +477,7 @@ class ArtifactBuilder {
   const ArtifactOptions& options_;
   Toolchain toolchain_;
   lower::KernelTarget target_;
-  ScratchDirectory scratch_;
+  ScratchDirectory scratch_{"modelc-build"};
   WeightLayout weights_;
   fs::path scratch_weights_;
   std::map<std::string, KernelBuild> kernels_;                  // by hash, in a stable order

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lang/module.h"
+#include "lower/lowering.h"
 #include "targets/device_profile.h"
 #include "targets/roofline.h"
 
@@ -37,6 +38,10 @@ struct ArtifactOptions {
   bool emit_kernel_stmt = false;         // also write kernels/<symbol>.stmt (Halide's lowered statement)
   bool force = false;                    // replace an out_dir that modelc did not make (see kOutputFolderMarker)
   int jobs = 0;                          // kernels compiled at once; 0: one per core
+  // Schedule knobs by workload (lower::kernel_hash with empty knobs): a
+  // tuning log's choices for this target, or a tuner's trial. Kernels not
+  // named keep their template schedules.
+  std::map<std::string, lower::ScheduleKnobs> schedule_knobs;
   std::function<void(const std::string&)> progress;  // one line per step, for the CLI
   std::function<void(const std::string&)> warning;   // e.g. a damaged cache entry; progress when unset
 };

@@ -102,7 +102,7 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const std::vector<Var>& v = s.output_vars;  // n, kb, y, x, k
     const int ko = static_cast<int>(out_type.shape[4]);
-    const RegisterTile tile = choose_register_tile(register_file(s.target), ko, out_type.shape[1], out_type.shape[3]);
+    const RegisterTile tile = register_tile(s, ko, out_type.shape[1], out_type.shape[3]);
     Func out = s.output;
     Var xo("xo"), xi("xi"), bo("bo"), bi("bi"), rows("rows");
     out.split(v[3], xo, xi, tile.pixels, TailStrategy::ShiftInwards)
@@ -154,8 +154,7 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
     const int block = static_cast<int>(out_type.shape[4]);
     // No weight vector is shared between pixels' inputs here: each FMA loads
     // its own input vector, so the tile only needs to keep enough FMAs in flight.
-    RegisterFile registers = register_file(s.target);
-    const RegisterTile tile = choose_register_tile(registers, block, 1, out_type.shape[3]);
+    const RegisterTile tile = register_tile(s, block, 1, out_type.shape[3]);
     Func out = s.output;
     Var xo("xo"), xi("xi");
     out.split(v[3], xo, xi, tile.pixels, TailStrategy::ShiftInwards)

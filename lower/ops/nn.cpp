@@ -109,7 +109,7 @@ LoweredOp lower_batch_matmul(std::span<const TensorFunc> args, const LowerContex
     // per step of k, B vectors of y's row k are loaded once and each of the T
     // elements x[row, k] is broadcast against them.
     const int lanes = fitting_lanes(N, s.vector_lanes);
-    const RegisterTile tile = choose_register_tile(register_file(s.target), lanes, N / lanes, M);
+    const RegisterTile tile = register_tile(s, lanes, N / lanes, M);
     const int columns = lanes * tile.blocks;
     const TailStrategy column_tail = N % columns == 0 || N >= columns ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
     const Var n = s.output_vars[rank - 1], m = s.output_vars[rank - 2];

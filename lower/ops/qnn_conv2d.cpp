@@ -120,7 +120,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
     const std::vector<Var>& v = sc.output_vars;  // n, k, y, x
     const int lanes = fitting_lanes(K, sc.vector_lanes);
-    const RegisterTile tile = choose_register_tile(register_file(sc.target), lanes, std::max<int64_t>(1, K / lanes), OW);
+    const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, K / lanes), OW);
     const int channels = lanes * tile.blocks;
     Func out = sc.output;
     Var xo("xo"), xi("xi"), ko("ko"), ki("ki"), kb("kb"), kv("kv"), rows("rows");

@@ -58,7 +58,7 @@ LoweredOp lower_qnn_dense(std::span<const TensorFunc> args, const LowerContext& 
   ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
     const std::vector<Var>& v = sc.output_vars;  // m, n
     const int lanes = fitting_lanes(N, sc.vector_lanes);
-    const RegisterTile tile = choose_register_tile(register_file(sc.target), lanes, std::max<int64_t>(1, N / lanes), M);
+    const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, N / lanes), M);
     const int columns = lanes * tile.blocks;
     Func out = sc.output;
     Var mo("mo"), mi("mi"), no("no"), ni("ni"), nb("nb"), nv("nv"), tiles("tiles");

@@ -107,7 +107,7 @@ LoweredOp lower_conv2d_winograd(std::span<const TensorFunc> args, const LowerCon
     v.compute_root().reorder(ci, xi, nu, t, cb, n).vectorize(ci).unroll(xi).unroll(nu).parallel(cb);
     rows_t.compute_at(v, t).vectorize(ci).unroll(xi).unroll(j);
     // The matrix products: a register tile of B channel blocks x T tiles per position e.
-    const RegisterTile tile = choose_register_tile(register_file(s.target), block, blocks, tiles);
+    const RegisterTile tile = register_tile(s, block, blocks, tiles);
     Var to("to"), ti("ti"), bo("bo"), bi("bi"), e("e");
     prod.compute_root()
         .split(t, to, ti, tile.pixels, TailStrategy::ShiftInwards)
