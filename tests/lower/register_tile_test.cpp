@@ -1,0 +1,57 @@
+// The register tile model (lower/register_tile.h): the tile it picks, and the
+// candidates a tuner measures.
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "lower/register_tile.h"
+
+using namespace modelc::lower;
+
+namespace {
+
+bool fits(const RegisterFile& f, int block_lanes, const RegisterTile& t) {
+  const int per_block = std::max(1, (block_lanes + f.lanes - 1) / f.lanes);
+  return t.blocks * per_block * t.pixels + t.blocks * per_block + 1 <= f.vector_registers;
+}
+
+}  // namespace
+
+TEST_CASE("register tiles: the pick keeps at least eight accumulators and fits the registers") {
+  const RegisterFile avx2{16, 8}, avx512{32, 16};
+  for (const RegisterFile& f : {avx2, avx512}) {
+    const RegisterTile t = choose_register_tile(f, f.lanes, 8, 56);
+    CAPTURE(t.str());
+    CHECK(fits(f, f.lanes, t));
+    CHECK(t.blocks * t.pixels >= 8);
+    CHECK(t.efficiency > 0.8);
+  }
+  // One block of channels and three pixels: the tile cannot exceed the output.
+  const RegisterTile small = choose_register_tile(avx2, 8, 1, 3);
+  CHECK(small.blocks == 1);
+  CHECK(small.pixels == 3);
+}
+
+TEST_CASE("register tile candidates: the pick first, then every other fitting tile once, best estimate first") {
+  const RegisterFile avx2{16, 8};
+  for (const auto& [blocks, pixels] : std::vector<std::pair<int64_t, int64_t>>{{8, 56}, {125, 13}, {1, 112}, {3, 7}}) {
+    CAPTURE(blocks);
+    CAPTURE(pixels);
+    const RegisterTile pick = choose_register_tile(avx2, 8, blocks, pixels);
+    const std::vector<RegisterTile> all = register_tile_candidates(avx2, 8, blocks, pixels);
+    REQUIRE(all.size() > 1);
+    CHECK(all.front().blocks == pick.blocks);
+    CHECK(all.front().pixels == pick.pixels);
+    std::set<std::pair<int, int>> seen;
+    for (size_t i = 0; i < all.size(); ++i) {
+      const RegisterTile& t = all[i];
+      CAPTURE(t.str());
+      CHECK(fits(avx2, 8, t));
+      CHECK(t.blocks <= blocks);
+      CHECK(t.pixels <= pixels);
+      CHECK(seen.emplace(t.blocks, t.pixels).second);
+      if (i > 1) CHECK(t.efficiency <= all[i - 1].efficiency);
+      CHECK(t.efficiency <= pick.efficiency + 1e-9);
+    }
+  }
+}
