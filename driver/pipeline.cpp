@@ -1,6 +1,7 @@
 #include "driver/pipeline.h"
 
 #include "driver/calibration.h"
+#include "driver/evaluate.h"
 #include "driver/semantic_checks.h"
 #include "driver/tuning_log.h"
 
@@ -439,7 +440,8 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       ao.progress = options.progress;
       ao.warning = options.warning;
       ao.schedule_knobs = options.schedule_knobs ? *options.schedule_knobs
-                                                 : knobs_for_target(tuning, targets::resolved_halide_target(profile));
+                                                 : knobs_for_target(tuning, targets::resolved_halide_target(profile),
+                                                                    resolve_threads(target.threads));
       CompiledArtifact a;
       a.variant = variant.name;
       a.target = target.name;

@@ -249,7 +249,7 @@ TuneResult tune(const spec::Recipe& recipe, const TuneOptions& options) {
         result.text += line;
       }
       for (const auto& [w, wl] : s.workloads)
-        if (wl.candidates.size() > 1) result.measured.emplace(w, kernel_target.halide_target);
+        if (wl.candidates.size() > 1) result.measured.emplace(w, kernel_target.halide_target, s.threads);
       if (!model_speedup) {
         result.text += "  no knob beat its template by more than noise: the template schedules stay\n\n";
         continue;

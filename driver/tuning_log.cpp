@@ -52,7 +52,10 @@ TuningEntry entry_from_json(const json& j) {
   e.template_knobs = optional_text("template");
   e.ms = optional_number("ms");
   e.template_ms = optional_number("template_ms");
-  e.threads = static_cast<int>(optional_number("threads"));
+  if (!j.contains("threads") || !j.at("threads").is_number_integer() || j.at("threads").get<int64_t>() < 1 ||
+      j.at("threads").get<int64_t>() > 4096)
+    throw std::invalid_argument("\"threads\" must be an integer from 1 to 4096");
+  e.threads = j.at("threads").get<int>();
   e.machine = optional_text("machine");
   e.date = optional_text("date");
   return e;
@@ -79,21 +82,21 @@ std::vector<TuningEntry> read_tuning_log(const fs::path& path) {
 
 void merge_tuning_log(const fs::path& path, const std::vector<TuningEntry>& entries, const std::set<TuningKey>& measured) {
   std::set<TuningKey> replaced = measured;
-  for (const TuningEntry& e : entries) replaced.emplace(e.workload, e.halide_target);
+  for (const TuningEntry& e : entries) replaced.emplace(e.workload, e.halide_target, e.threads);
   std::string text;
   if (fs::exists(path))
     for (const TuningEntry& e : read_tuning_log(path))
-      if (!replaced.count({e.workload, e.halide_target})) text += entry_json(e).dump() + "\n";
+      if (!replaced.count({e.workload, e.halide_target, e.threads})) text += entry_json(e).dump() + "\n";
   for (const TuningEntry& e : entries) text += entry_json(e).dump() + "\n";
   if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
   write_file_atomic(path, text);
 }
 
 std::map<std::string, lower::ScheduleKnobs> knobs_for_target(const std::vector<TuningEntry>& entries,
-                                                            const std::string& halide_target) {
+                                                            const std::string& halide_target, int threads) {
   std::map<std::string, lower::ScheduleKnobs> out;
   for (const TuningEntry& e : entries)
-    if (e.halide_target == halide_target) out[e.workload] = e.knobs;
+    if (e.halide_target == halide_target && e.threads == threads) out[e.workload] = e.knobs;
   return out;
 }
 

@@ -117,10 +117,17 @@ RegisterFile register_file(const Halide::Target& target) {
   return f;
 }
 
-RegisterTile register_tile(const ScheduleContext& s, int block_lanes, int64_t channel_blocks, int64_t pixels) {
+RegisterTile template_tile(const TileRequest& request) {
+  RegisterFile available = request.registers;
+  available.vector_registers -= request.reserved;
+  return choose_register_tile(available, request.block_lanes, request.channel_blocks, request.pixels);
+}
+
+RegisterTile register_tile(const ScheduleContext& s, int block_lanes, int64_t channel_blocks, int64_t pixels, int reserved) {
   const RegisterFile registers = register_file(s.target);
-  if (s.tile_request) *s.tile_request = TileRequest{registers, block_lanes, channel_blocks, pixels};
-  if (s.knobs.empty()) return choose_register_tile(registers, block_lanes, channel_blocks, pixels);
+  const TileRequest request{registers, reserved, block_lanes, channel_blocks, pixels};
+  if (s.tile_request) *s.tile_request = request;
+  if (s.knobs.empty()) return template_tile(request);
   for (const RegisterTile& tile : register_tile_candidates(registers, block_lanes, channel_blocks, pixels))
     if (tile.blocks == s.knobs.tile_blocks && tile.pixels == s.knobs.tile_pixels) return tile;
   throw Error("schedule knobs " + s.knobs.str() + " do not fit this kernel (" + std::to_string(channel_blocks) +

@@ -51,6 +51,7 @@ TensorFunc define(const std::string& name, const lang::TensorType& type,
 // space of tiles schedule_candidates() offers a tuner.
 struct TileRequest {
   RegisterFile registers;
+  int reserved = 0;  // registers the template's pick leaves to other values
   int block_lanes = 0;
   int64_t channel_blocks = 0;
   int64_t pixels = 0;
@@ -119,8 +120,13 @@ void schedule_injective(const ScheduleContext& ctx);
 // The vector registers of a CPU target (for register tiles).
 RegisterFile register_file(const Halide::Target& target);
 // An anchor schedule's register tile on s.target: the knobs' tile when set
-// (modelc::Error when it does not fit this output), else choose_register_tile's.
-RegisterTile register_tile(const ScheduleContext& s, int block_lanes, int64_t channel_blocks, int64_t pixels);
+// (modelc::Error when it does not fit this output), else choose_register_tile's
+// with `reserved` registers left to values the tile model does not count
+// (a tuner may still try tiles that use them).
+RegisterTile register_tile(const ScheduleContext& s, int block_lanes, int64_t channel_blocks, int64_t pixels,
+                           int reserved = 0);
+// The template's pick for a request (register_tile without knobs).
+RegisterTile template_tile(const TileRequest& request);
 // Largest power of two <= lanes that fits `extent` (1 when extent is tiny).
 int fitting_lanes(int64_t extent, int lanes);
 // Whether a kernel doing about `work` multiply-adds (or element writes) gains

@@ -102,14 +102,16 @@ TEST_CASE("the tuned strategy builds with its log's entries for this target, and
   test::TempDir tmp;
   const fs::path recipe_path = quickstart_copy(tmp, "{strategy: tuned, log: tuning.jsonl}");
   const Workloads w = workloads_of(spec::load_recipe(recipe_path));
+  const int threads = driver::resolve_threads(0);  // the quickstart's target runs on every core
   std::vector<driver::TuningEntry> entries;
   for (const auto& [workload, candidates] : w.candidates) {
     if (candidates.size() < 2) continue;
-    entries.push_back({workload, w.halide_target, candidates[1], "nn.conv2d", candidates[0].str(), 1, 2, 1, "cpu", "now"});
-    // The same kernel measured for another target: not this build's business.
-    entries.push_back({workload, "arm-64-linux", candidates[0], "nn.conv2d", "", 1, 2, 1, "cpu", "now"});
+    entries.push_back({workload, w.halide_target, candidates[1], "nn.conv2d", candidates[0].str(), 1, 2, threads, "cpu", "now"});
+    // The same kernel measured for another target, or with other threads: not this build's business.
+    entries.push_back({workload, "arm-64-linux", candidates[0], "nn.conv2d", "", 1, 2, threads, "cpu", "now"});
+    entries.push_back({workload, w.halide_target, candidates[0], "nn.conv2d", "", 1, 2, threads + 1, "cpu", "now"});
   }
-  REQUIRE(entries.size() >= 4);
+  REQUIRE(entries.size() >= 6);
   driver::merge_tuning_log(tmp.path() / "tuning.jsonl", entries);
   CHECK(driver::read_tuning_log(tmp.path() / "tuning.jsonl").size() == entries.size());
 
@@ -120,7 +122,7 @@ TEST_CASE("the tuned strategy builds with its log's entries for this target, and
   std::vector<std::string> warnings;
   options.warning = [&](const std::string& line) { warnings.push_back(line); };
   const driver::CompiledArtifact a = driver::compile(recipe, options).at(0);
-  CHECK(kernels_with_knobs(a) == entries.size() / 2);
+  CHECK(kernels_with_knobs(a) == entries.size() / 3);
   CHECK(warnings.empty());
   check_outputs(recipe, a);
   const spec::Lock lock = spec::read_lock(spec::lock_path(recipe));
@@ -165,8 +167,8 @@ TEST_CASE("tuning logs: a missing log, a broken line and knobs that do not fit a
                                  return c.second.size() > 1;
                                })->first;
   const std::string good = R"({"workload":")" + workload + R"(","target":")" + w.halide_target +
-                           R"(","knobs":{"tile_blocks":1,"tile_pixels":1}})";
-  tmp.write("tuning.jsonl", good + "\n\n{\"workload\": \"x\", \"target\": \"t\", \"knobs\": {\"unroll\": 2}}\n");
+                           R"(","threads":1,"knobs":{"tile_blocks":1,"tile_pixels":1}})";
+  tmp.write("tuning.jsonl", good + "\n\n{\"workload\": \"x\", \"target\": \"t\", \"threads\": 1, \"knobs\": {\"unroll\": 2}}\n");
   err = compile_error();
   CHECK(err.find("tuning.jsonl:3") != std::string::npos);
   CHECK(err.find("unknown knob \"unroll\"") != std::string::npos);
@@ -174,8 +176,9 @@ TEST_CASE("tuning logs: a missing log, a broken line and knobs that do not fit a
   CHECK(compile_error().find("tuning.jsonl:1") != std::string::npos);
 
   // Knobs the kernel cannot take (a hand-edited log): refused, not ignored.
-  tmp.write("tuning.jsonl", R"({"workload":")" + workload + R"(","target":")" + w.halide_target +
-                                R"(","knobs":{"tile_blocks":64,"tile_pixels":64}})" + "\n");
+  tmp.write("tuning.jsonl", R"({"workload":")" + workload + R"(","target":")" + w.halide_target + R"(","threads":)" +
+                                std::to_string(driver::resolve_threads(0)) +
+                                R"(,"knobs":{"tile_blocks":64,"tile_pixels":64}})" + "\n");
   err = compile_error();
   CHECK(err.find("do not fit") != std::string::npos);
   CHECK_FALSE(fs::exists(tmp.path() / "out" / "host"));
