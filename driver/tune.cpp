@@ -176,6 +176,7 @@ TuneResult tune(const spec::Recipe& recipe, const TuneOptions& options) {
           options.milestone(name + ": " + what + " profiled, " + reports::format_fixed(run_ms, 3) + " ms per run");
       }
       for (auto& [w, wl] : s.workloads) {
+        if (!wl.ms.count(0)) continue;
         const double base = median(wl.ms[0]);
         for (size_t c = 1; c < wl.candidates.size(); ++c)
           if (wl.ms.count(c) && median(wl.ms[c]) < base * (1 - kTrialMargin) &&
@@ -227,8 +228,8 @@ TuneResult tune(const spec::Recipe& recipe, const TuneOptions& options) {
                      std::to_string(trials) + " builds profiled (" + std::to_string(s.runs) + " runs each)\n";
       result.text += "  template  ms        best      ms        verified (template -> tuned)   kernel\n";
       std::vector<std::pair<double, const std::string*>> order;
-      for (const auto& [w, wl] : s.workloads)
-        if (wl.candidates.size() > 1) order.emplace_back(-median(wl.ms.at(0)), &w);
+      for (const auto& [w, wl] : s.workloads)  // a kernel no step calls was never timed
+        if (wl.candidates.size() > 1 && wl.ms.count(0)) order.emplace_back(-median(wl.ms.at(0)), &w);
       std::sort(order.begin(), order.end());
       for (const auto& [_, w] : order) {
         const Workload& wl = s.workloads.at(*w);

@@ -11,20 +11,24 @@
 # Runtime's one-op model, its per-call cost) in interleaved rounds on that
 # input, and measures this core's fp32 peak in the same run.
 #
-#   sh scripts/bench-models.sh [--rounds N] [--seconds S] [MODEL ...]
+#   sh scripts/bench-models.sh [--rounds N] [--seconds S] [--tune] [MODEL ...]
 #
 # --rounds: rounds per model (default 8); --seconds: timed work per
-# implementation and thread count, all rounds together (default 1.0).
+# implementation and thread count, all rounds together (default 1.0);
+# --tune: first `modelc tune` each model at 1 and 2 threads on this machine
+# (minutes per model), then build with the tuned strategy and its log.
 # MODEL: names to run (default: every model in the folder).
 # $MODELC_SHARED_MODELS overrides the models folder.
 set -eu
 cd "$(dirname "$0")/.."
 rounds=8
 seconds=1.0
+tune=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
+    --tune) tune=1; shift ;;
     -*) echo "bench-models: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -74,6 +78,19 @@ report:
   formats: [json]
   benchmark: {warmup: 5, repeats: 20, min_seconds: $seconds, rounds: $rounds}
 RECIPE
+  if [ "$tune" = 1 ]; then
+    echo "bench-models: $name: tuning schedules at 1 and 2 threads (modelc tune)" >&2
+    if ! "$modelc" -q tune "$dir/recipe.yaml" --log "$dir/tuning.jsonl" >"$dir/tune.txt"; then
+      echo "bench-models: $name: FAILED: modelc tune failed" >&2
+      failed=1
+      continue
+    fi
+    grep -E 'written to|nothing measured' "$dir/tune.txt" | sed "s/^/bench-models: $name: /" >&2 || true
+    grep 'whole model' "$dir/tune.txt" | sed "s/^ */bench-models: $name: /" >&2 || true
+    if [ -f "$dir/tuning.jsonl" ]; then
+      echo "optimize: {schedule: {strategy: tuned, log: tuning.jsonl}}" >>"$dir/recipe.yaml"
+    fi
+  fi
   echo "bench-models: $name: compiling and checking against $name.output.npy" >&2
   if ! "$modelc" -q run "$dir/recipe.yaml" --target t1 --input "$input" --output-dir "$dir/out" -o "$dir/build" >/dev/null ||
      ! python3 scripts/bench_models_table.py --check "$dir/out" "$expected"; then
