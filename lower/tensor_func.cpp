@@ -1,5 +1,7 @@
 #include "lower/tensor_func.h"
 
+#include <algorithm>
+
 #include "support/diagnostic.h"
 
 namespace modelc::lower {
@@ -141,6 +143,24 @@ int fitting_lanes(int64_t extent, int lanes) {
   return v;
 }
 
+int64_t parallel_task_size(int64_t iterations, int64_t work) {
+  if (iterations <= 1) return 1;
+  const int64_t per_iteration = std::max<int64_t>(1, work / iterations);
+  const int64_t wanted = (kMinTaskWork + per_iteration - 1) / per_iteration;
+  return std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, iterations / 8));
+}
+
+Halide::Var parallel_tasks(Halide::Func f, const Halide::Var& loop, int64_t iterations, int64_t work) {
+  const int64_t size = parallel_task_size(iterations, work);
+  if (size <= 1) {
+    f.parallel(loop);
+    return loop;
+  }
+  Halide::Var task(loop.name() + "_task"), inner(loop.name() + "_in");
+  f.split(loop, task, inner, static_cast<int>(size), Halide::TailStrategy::GuardWithIf).parallel(task);
+  return inner;
+}
+
 void schedule_injective(const ScheduleContext& ctx) {
   Halide::Func out = ctx.output;
   const auto& shape = ctx.output_type.shape;
@@ -161,7 +181,7 @@ void schedule_injective(const ScheduleContext& ctx) {
     }
     int64_t total = 1;
     for (int64_t d : shape) total *= d;
-    if (work > 1 && worth_parallel(total)) out.parallel(fused);
+    if (work > 1 && worth_parallel(total)) parallel_tasks(out, fused, work, total);
   }
 }
 

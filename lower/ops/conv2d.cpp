@@ -112,7 +112,9 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
         .unroll(xi)
         .unroll(bi)
         .fuse(v[2], bo, rows);
-    if (worth_parallel(work)) out.parallel(rows);
+    // rows: the row and channel-block tiles of one image (the batch is outside).
+    const int64_t row_count = out_type.shape[2] * ((out_type.shape[1] + tile.blocks - 1) / tile.blocks);
+    if (worth_parallel(work)) parallel_tasks(out, rows, row_count, work / out_type.shape[0]);
     acc.compute_at(out, xo).vectorize(k).unroll(x).unroll(kb);
     // Weight vectors of the B blocks stay in registers while each of the T
     // input values is broadcast once and used right away: B + 1 registers
@@ -171,12 +173,12 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
     // input rows a row reads are computed as the rows advance (Halide's sliding
     // window keeps the R rows in a small folded buffer), so the input is read
     // from memory once and never copied whole.
-    if (worth_parallel(work)) out.parallel(v[1]);
+    const Var channel_block = worth_parallel(work) ? parallel_tasks(out, v[1], out_type.shape[1], work / out_type.shape[0]) : v[1];
     acc.compute_at(out, xo).vectorize(k).unroll(x);
     acc.update().reorder(k, x, r.x, r.y).vectorize(k).unroll(x).unroll(r.x);
     if (pads) {
       const std::vector<Var> pv = padded.args();  // ci, x, y, cb, n
-      padded.store_at(out, v[1]).compute_at(out, v[2]).vectorize(pv[0]);
+      padded.store_at(out, channel_block).compute_at(out, v[2]).vectorize(pv[0]);
     }
   };
   return {value, schedule, {}};

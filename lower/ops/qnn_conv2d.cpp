@@ -133,7 +133,8 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
         .unroll(xi)
         .unroll(kb)
         .fuse(v[2], ko, rows);
-    if (worth_parallel(work)) out.parallel(rows);
+    if (worth_parallel(work))
+      parallel_tasks(out, rows, out_type.shape[2] * ((K + channels - 1) / channels), work / out_type.shape[0]);
     Var akb("akb"), akv("akv");
     acc.compute_at(out, xo).split(ak, akb, akv, lanes, TailStrategy::GuardWithIf).vectorize(akv).unroll(ax).unroll(akb);
     // Per step of the reduction: the B weight vectors stay in registers, each

@@ -104,7 +104,9 @@ LoweredOp lower_conv2d_winograd(std::span<const TensorFunc> args, const LowerCon
     const int64_t blocks = us[1];
     // Input transform: a whole tile's a x a positions at once, channels in vectors.
     Var vt("vt");
-    v.compute_root().reorder(ci, xi, nu, t, cb, n).vectorize(ci).unroll(xi).unroll(nu).parallel(cb);
+    // (The transforms' work: about a x a multiply-adds per element they write.)
+    v.compute_root().reorder(ci, xi, nu, t, cb, n).vectorize(ci).unroll(xi).unroll(nu);
+    parallel_tasks(v, cb, CB, int64_t{tiles} * n_a * n_a * ki * CB * n_a);
     rows_t.compute_at(v, t).vectorize(ci).unroll(xi).unroll(j);
     // The matrix products: a register tile of B channel blocks x T tiles per position e.
     const RegisterTile tile = register_tile(s, block, blocks, tiles);
@@ -131,7 +133,8 @@ LoweredOp lower_conv2d_winograd(std::span<const TensorFunc> args, const LowerCon
         .unroll(ox)
         .unroll(oy)
         .fuse(ty, o[1], rows);
-    if (worth_parallel(work)) out.parallel(rows);
+    if (worth_parallel(work))
+      parallel_tasks(out, rows, int64_t{tiles_y} * out_type.shape[1], out_type.element_count() / out_type.shape[0] * n_a * n_a);
     cols_t.compute_at(out, tx).bound(xi, 0, n_a).bound(w, 0, m).vectorize(ko).unroll(xi).unroll(w);
   };
   return {value, schedule, {}};
