@@ -150,7 +150,9 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
   acc(k, x, y, cb, n) += padded(k, g.ix(x, r.x), g.iy(y, r.y), cb, n) * args[1].func(k, r.x, r.y, 0, cb);
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
 
-  const int64_t work = out_type.element_count() * R * S;
+  // Each multiply-add loads its own input vector: one takes about four times
+  // as long as in a dense convolution, and parallel loops are weighed so.
+  const int64_t work = out_type.element_count() * R * S * 4;
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const std::vector<Var>& v = s.output_vars;  // n, cb, y, x, k
     const int block = static_cast<int>(out_type.shape[4]);
