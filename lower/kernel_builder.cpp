@@ -240,7 +240,7 @@ class PipelineBuilder {
     for (size_t k = 0; k < results.size(); ++k)
       set_static_shape(results.size() == 1 ? out.output_buffer() : out.output_buffers()[k],
                        buffer_type(kp_.result_types[k]), k == 0);
-    const ScheduleContext ctx{out, vars, shape, target_, lanes_, knobs_, tile_request_};
+    const ScheduleContext ctx{out, vars, shape, target_, lanes_, knobs_, tile_request_, ops_per_element()};
     if (!gpu_ && anchor_schedule_) anchor_schedule_(ctx);
     else if (!gpu_) schedule_injective(ctx);
     kp_.outputs.push_back(out);
@@ -257,10 +257,12 @@ class PipelineBuilder {
         separate_[k] = stored(prefix_ + "_out" + std::to_string(k), result_value(k));
       const lang::TensorType type = buffer_type(kp_.result_types[k]);
       set_static_shape(separate_[k].func.output_buffer(), type);
-      if (!gpu_) schedule_injective(ScheduleContext{separate_[k].func, separate_[k].vars, type, target_, lanes_});
+      if (!gpu_) schedule_injective(ScheduleContext{separate_[k].func, separate_[k].vars, type, target_, lanes_, {}, nullptr, ops_per_element()});
       kp_.outputs.push_back(separate_[k].func);
     }
   }
+
+  int64_t ops_per_element() const { return static_cast<int64_t>(fn_.body.size()); }
 
   const lang::Function& fn_;
   const Halide::Target& target_;

@@ -179,7 +179,7 @@ void schedule_injective(const ScheduleContext& ctx) {
       fused = f;
       work *= shape[d];
     }
-    int64_t total = 1;
+    int64_t total = std::max<int64_t>(1, ctx.ops_per_element);
     for (int64_t d : shape) total *= d;
     if (work > 1 && worth_parallel(total)) parallel_tasks(out, fused, work, total);
   }

@@ -66,6 +66,9 @@ struct ScheduleContext {
   int vector_lanes = 8;  // float32 lanes of the target's natural vector
   ScheduleKnobs knobs = {};                            // empty: the template's own choices
   std::optional<TileRequest>* tile_request = nullptr;  // where register_tile() records what it was asked
+  // Ops the kernel computes per element of an injective output (its bindings):
+  // an element of GELU (eight ops, erf among them) costs more than one of a copy.
+  int64_t ops_per_element = 1;
 };
 
 using ScheduleHook = std::function<void(const ScheduleContext&)>;
