@@ -178,16 +178,6 @@ reports::AccuracyResult compare_outputs(const std::vector<lang::Tensor>& got, co
 
 namespace {
 
-// One float output's differences over the held-out inputs.
-struct HeldOutStats {
-  std::string name;
-  double max_abs = 0, sum_abs = 0, sum_sq_diff = 0, sum_sq_float = 0;
-  size_t elements = 0;
-  double cosine_sum = 0, cosine_min = 1;
-  size_t samples = 0;
-  size_t rows = 0, top1 = 0, top5 = 0;  // classifier outputs ([batch, classes]) only
-};
-
 // The indices of the k largest values of row `r` of a [rows, classes] tensor.
 std::vector<int64_t> top_classes(const lang::Tensor& t, int64_t r, int64_t classes, int64_t k) {
   std::vector<int64_t> order(static_cast<size_t>(classes));
@@ -200,7 +190,10 @@ std::vector<int64_t> top_classes(const lang::Tensor& t, int64_t r, int64_t class
   return order;
 }
 
-void accumulate(HeldOutStats& s, const lang::Tensor& q, const lang::Tensor& f) {
+}  // namespace
+
+void OutputAgreement::add(const lang::Tensor& q, const lang::Tensor& f) {
+  OutputAgreement& s = *this;
   double dot = 0, qq = 0, ff = 0;
   const auto n = static_cast<size_t>(f.type().element_count());
   for (size_t e = 0; e < n; ++e) {
@@ -230,6 +223,12 @@ void accumulate(HeldOutStats& s, const lang::Tensor& q, const lang::Tensor& f) {
   }
 }
 
+double OutputAgreement::relative_error() const {
+  return sum_sq_float > 0 ? std::sqrt(sum_sq_diff / sum_sq_float) : 0.0;
+}
+
+namespace {
+
 std::string format_g(const char* format, double value) {
   char text[48];
   std::snprintf(text, sizeof text, format, value);
@@ -244,8 +243,8 @@ std::string quantization_error(const ReferenceRun& quantized, const ReferenceRun
     const lang::Tensor& q = quantized.outputs[i];
     const lang::Tensor& f = float_model.outputs[i];
     if (q.type() != f.type() || !lang::is_float(q.type().dtype)) continue;
-    HeldOutStats s;
-    accumulate(s, q, f);
+    OutputAgreement s;
+    s.add(q, f);
     text += (text.empty() ? "'" : "; '") + quantized.names[i] + "' max abs error " + format_g("%.3g", s.max_abs) +
             ", cosine " + format_g("%.5f", s.cosine_min);
   }
@@ -258,28 +257,27 @@ std::string held_out_comparison(const fs::path& quantized_dir, const fs::path& f
   const reports::LoadedArtifact reference = reports::LoadedArtifact::open(float_dir);
   reports::ModelInstance q_model = quantized.create(threads), f_model = reference.create(threads);
   std::vector<lang::Tensor> q_out = allocate_outputs(quantized), f_out = allocate_outputs(reference);
-  std::vector<HeldOutStats> stats(f_out.size());
+  std::vector<OutputAgreement> stats(f_out.size());
   for (const std::vector<lang::Tensor>& sample : inputs) {
     q_model.run(inputs_as_views(quantized, sample), outputs_as_views(quantized, q_out));
     f_model.run(inputs_as_views(reference, sample), outputs_as_views(reference, f_out));
     for (size_t i = 0; i < f_out.size() && i < q_out.size(); ++i) {
       if (f_out[i].type() != q_out[i].type() || !lang::is_float(f_out[i].type().dtype)) continue;
       stats[i].name = reference.outputs()[i].name;
-      accumulate(stats[i], q_out[i], f_out[i]);
+      stats[i].add(q_out[i], f_out[i]);
     }
   }
   std::string text;
-  for (const HeldOutStats& s : stats) {
+  for (const OutputAgreement& s : stats) {
     if (s.samples == 0) continue;
     text += (text.empty() ? "" : "; ") + ("'" + s.name + "'");
     if (s.rows > 0)
       text += " top-1 agreement " + std::to_string(s.top1) + "/" + std::to_string(s.rows) + " (" +
               format_g("%.1f", 100.0 * static_cast<double>(s.top1) / static_cast<double>(s.rows)) + " %), top-5 " +
               std::to_string(s.top5) + "/" + std::to_string(s.rows) + ",";
-    text += " cosine mean " + format_g("%.5f", s.cosine_sum / static_cast<double>(s.samples)) + " (min " +
-            format_g("%.5f", s.cosine_min) + "), abs error max " + format_g("%.3g", s.max_abs) + " mean " +
-            format_g("%.3g", s.sum_abs / static_cast<double>(std::max<size_t>(1, s.elements))) + ", relative error " +
-            format_g("%.3g", s.sum_sq_float > 0 ? std::sqrt(s.sum_sq_diff / s.sum_sq_float) : 0.0);
+    text += " cosine mean " + format_g("%.5f", s.cosine_mean()) + " (min " + format_g("%.5f", s.cosine_min) +
+            "), abs error max " + format_g("%.3g", s.max_abs) + " mean " + format_g("%.3g", s.mean_abs()) +
+            ", relative error " + format_g("%.3g", s.relative_error());
   }
   if (text.empty()) return text;
   return "on " + std::to_string(inputs.size()) + " held-out inputs vs the float build (variant '" + float_variant + "'): " + text;

@@ -32,6 +32,24 @@ struct ReferenceRun {
 };
 ReferenceRun run_reference(const lang::Module& reference_module, const std::vector<lang::Tensor>& inputs);
 
+// How far one output of a quantized model is from the float model's, over
+// several inputs: absolute and relative error, cosine similarity per input,
+// and for classifier outputs ([batch, classes]) top-1 and top-5 agreement.
+struct OutputAgreement {
+  std::string name;
+  double max_abs = 0, sum_abs = 0, sum_sq_diff = 0, sum_sq_float = 0;
+  size_t elements = 0;
+  double cosine_sum = 0, cosine_min = 1;
+  size_t samples = 0;
+  size_t rows = 0, top1 = 0, top5 = 0;  // classifier outputs only
+
+  // One input's output: `quantized` against `float_model` (same type).
+  void add(const lang::Tensor& quantized, const lang::Tensor& float_model);
+  double cosine_mean() const { return samples ? cosine_sum / static_cast<double>(samples) : 1.0; }
+  double mean_abs() const { return elements ? sum_abs / static_cast<double>(elements) : 0.0; }
+  double relative_error() const;  // ||q - f|| / ||f||
+};
+
 // "vs the float model: ..." for a quantized model's reference outputs
 // against the float model's: the largest absolute error and the cosine
 // similarity of each float output.

@@ -12,6 +12,7 @@
 #include "driver/foreign_run.h"
 #include "driver/measure.h"
 #include "driver/pipeline.h"
+#include "driver/sensitivity.h"
 #include "driver/tune.h"
 #include "driver/progress.h"
 #include "lang/frontends/onnx.h"
@@ -420,6 +421,25 @@ int cmd_tune(const CommonOptions& o, const TuneFlags& f) {
   return 0;
 }
 
+// The per-layer accuracy table of each selected int8 variant.
+int cmd_sensitivity(const CommonOptions& o, size_t inputs) {
+  const spec::Recipe recipe = spec::load_recipe(o.recipe);
+  std::vector<spec::Variant> variants = driver::selected_variants(recipe, o.variant);
+  // Without --variant, the int8 variants of the recipe (every one, when none is).
+  if (!o.variant) {
+    std::vector<spec::Variant> int8;
+    for (const spec::Variant& v : variants)
+      if (v.recipe.quantization.mode == "int8") int8.push_back(v);
+    if (!int8.empty()) variants = int8;
+  }
+  for (const spec::Variant& v : variants) {
+    const driver::SensitivityTable table = driver::layer_sensitivity(v, inputs, progress_logger());
+    clear_progress();
+    std::cout << driver::render_sensitivity(table) << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -494,6 +514,13 @@ int main(int argc, char** argv) {
   tune->add_option("--log", tune_flags.log, "the tuning log to merge into (default: optimize.schedule.log, else tuning.jsonl beside the recipe)");
   tune->add_flag("--no-cache", tune_flags.no_cache, "compile every kernel again");
 
+  size_t sensitivity_inputs = 32;
+  auto* sensitivity = app.add_subcommand(
+      "sensitivity", "per int8 layer: the accuracy lost when only that layer is quantized (held-out inputs), to guide quantization.skip");
+  add_recipe_options(sensitivity, common, false);
+  sensitivity->add_option("--variant", common.variant, "only this variant (default: every int8 variant)");
+  sensitivity->add_option("--inputs", sensitivity_inputs, "held-out inputs used, at most (default 32)")->check(CLI::Range(1, 100000));
+
   std::string diff_old, diff_new;
   double threshold_percent = reports::kDefaultRegressionThreshold * 100;
   std::string diff_format = "text";
@@ -533,6 +560,7 @@ int main(int argc, char** argv) {
     if (*run) return cmd_run(common, inputs, output_dir, run_threads);
     if (*bench) return cmd_bench(common, flags);
     if (*tune) return cmd_tune(common, tune_flags);
+    if (*sensitivity) return cmd_sensitivity(common, sensitivity_inputs);
     if (*report && !merge_files.empty()) return cmd_merge(merge_files, common.out_dir);
     if (*report) {
       if (common.recipe.empty()) throw Error("`modelc report` needs a recipe, or --merge and results.json files");

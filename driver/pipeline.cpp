@@ -157,11 +157,12 @@ std::string activation_layout(const spec::Recipe& recipe, const targets::DeviceP
 }
 
 OptimizedModule optimize(const lang::Module& module, const spec::Recipe& recipe, const std::string& layout,
-                         const std::function<void(const std::string&, const lang::Module&)>& after_pass) {
+                         const std::function<void(const std::string&, const lang::Module&)>& after_pass,
+                         const lang::QuantizeOptions* quantize) {
   lang::PassContext ctx = pass_context(recipe);
   ctx.activation_layout = layout;
   ctx.after_pass = after_pass;
-  ctx.quantize = quantize_options(recipe, module);
+  ctx.quantize = quantize ? *quantize : quantize_options(recipe, module);
   // FuseOps belongs to lowering, not to the optimisation level: run it at every level.
   ctx.enabled.insert("FuseOps");
   OptimizedModule out;

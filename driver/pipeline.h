@@ -12,6 +12,7 @@
 
 #include "lang/module.h"
 #include "lang/pass.h"
+#include "lang/passes/quantize.h"
 #include "spec/recipe.h"
 #include "spec/variants.h"
 #include "targets/artifact.h"
@@ -40,8 +41,12 @@ std::string activation_layout(const spec::Recipe& recipe, const targets::DeviceP
 
 // Runs the default pipeline with activations in `layout` (a concrete
 // layout, see activation_layout); `after_pass` sees each intermediate module.
+// `quantize`, when given, replaces the Quantize pass's options that the
+// recipe's quantization block gives (calibration samples loaded once for
+// several runs; a per-layer run, driver/sensitivity.h).
 OptimizedModule optimize(const lang::Module& module, const spec::Recipe& recipe, const std::string& layout,
-                         const std::function<void(const std::string&, const lang::Module&)>& after_pass = {});
+                         const std::function<void(const std::string&, const lang::Module&)>& after_pass = {},
+                         const lang::QuantizeOptions* quantize = nullptr);
 
 struct CompileOptions {
   std::filesystem::path out_dir;          // empty: default_output_dir(recipe)

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <limits>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,7 @@ class ModelChecks {
     check_outputs();
     check_targets();
     check_layout();
+    check_quantization_skip();
     if (!problems_.empty()) throw Error(std::move(problems_));
   }
 
@@ -161,6 +163,30 @@ class ModelChecks {
             widest > 1 ? "the largest block a layer of this model takes is " + std::to_string(widest) + ": use NCHW" +
                              std::to_string(widest) + "c"
                        : "no layer of this model has an even channel count: use NCHW or NHWC");
+  }
+
+  // Each entry of quantization.skip names a layer (ONNX node, YAML layer) or
+  // an op of this model: one that names nothing would keep nothing in float,
+  // in silence.
+  void check_quantization_skip() {
+    if (recipe_.quantization.mode == "none" || !recipe_.resolved.contains("quantization")) return;
+    const nlohmann::json& q = recipe_.resolved.at("quantization");
+    if (!q.contains("skip") || !q.at("skip").is_array()) return;
+    std::set<std::string> names;
+    for (const lang::Binding& b : main_.body) {
+      if (!b.origin.empty()) names.insert(lang::origin_name(b.origin));
+      if (b.op) names.insert(b.op->name);
+    }
+    for (size_t i = 0; i < q.at("skip").size(); ++i) {
+      const nlohmann::json& entry = q.at("skip")[i];
+      if (!entry.is_string() || names.count(entry.get<std::string>())) continue;
+      const std::string name = entry.get<std::string>();
+      std::string hint = "list ONNX node names (as `modelc sensitivity` prints them) or op names such as nn.conv2d";
+      const std::vector<std::string> candidates(names.begin(), names.end());
+      if (const std::string near = closest_spelling(name, candidates); !near.empty()) hint = "did you mean '" + near + "'?";
+      problem("/quantization/skip/" + std::to_string(i),
+              "quantization.skip names '" + name + "', which is neither a layer nor an op of this model", hint);
+    }
   }
 
   struct SpatialLayer {

@@ -61,6 +61,13 @@ std::string result_name(const Function& fn, size_t index) {
   return index == 0 ? "output" : "output_" + std::to_string(index);
 }
 
+std::string origin_name(const std::string& origin) {
+  const size_t open = origin.find('\'');
+  const size_t close = origin.rfind("' (");
+  if (open == std::string::npos || close == std::string::npos || close <= open) return origin;
+  return origin.substr(open + 1, close - open - 1);
+}
+
 Binding make_op_call(std::string_view op, std::vector<ValueRef> args, AttrsPtr attrs, std::string origin) {
   Binding b;
   b.op = &OpRegistry::global().get(op);

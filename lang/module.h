@@ -95,6 +95,11 @@ class Module {
 // "output", "output_1", ... unless the function names its results.
 std::string result_name(const Function& fn, size_t index);
 
+// The name a frontend gave a binding's origin: NAME of "ONNX node 'NAME'
+// (Conv)" or "YAML layer 'NAME' (conv2d)", what a recipe's
+// quantization.skip lists; the origin itself when it has no quoted name.
+std::string origin_name(const std::string& origin);
+
 // Convenience for building bindings.
 Binding make_op_call(std::string_view op, std::vector<ValueRef> args, AttrsPtr attrs = nullptr,
                      std::string origin = {});

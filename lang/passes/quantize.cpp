@@ -58,9 +58,14 @@ struct QParams {
   DType dtype = DType::uint8;
 };
 
+// A value of @main as a key of calibrated ranges.
+std::string value_key(const ValueRef& v) {
+  return std::to_string(static_cast<int>(v.kind)) + ":" + std::to_string(v.index) + ":" + std::to_string(v.output) + ":" + v.constant;
+}
+
 bool skipped(const Binding& b, const QuantizeOptions& o) {
   for (const std::string& s : o.skip)
-    if (s == b.origin || (b.op && s == b.op->name)) return true;
+    if (s == origin_name(b.origin) || s == b.origin || (b.op && s == b.op->name)) return true;
   return false;
 }
 
@@ -186,28 +191,24 @@ class Realizer {
   Function finish() { return builder_.finish(); }
 
  private:
-  static std::string key(const ValueRef& v) {
-    return std::to_string(static_cast<int>(v.kind)) + ":" + std::to_string(v.index) + ":" + std::to_string(v.output) + ":" + v.constant;
-  }
-
-  QParams params_of(const ValueRef& old) const { return activation_params(ranges_->at(key(old)), o_); }
+  QParams params_of(const ValueRef& old) const { return activation_params(ranges_->at(value_key(old)), o_); }
 
   // The quantized version of old value `old`, made on first use.
   std::pair<ValueRef, QParams> quantized(const ValueRef& old) {
-    if (auto it = quantized_.find(key(old)); it != quantized_.end()) return it->second;
+    if (auto it = quantized_.find(value_key(old)); it != quantized_.end()) return it->second;
     const QParams q = params_of(old);
     QuantizeAttrs a;
     a.scale = {q.scale};
     a.zero_point = {q.zero_point};
     a.out_dtype = q.dtype;
     const ValueRef v = builder_.emit(make_op_call("qnn.quantize", {builder_.map(old)}, make_attrs(a)));
-    quantized_[key(old)] = {v, q};
+    quantized_[value_key(old)] = {v, q};
     return {v, q};
   }
 
   // Records the quantized result of old binding `last` and gives float consumers its dequantized value.
   void publish(uint32_t last, const ValueRef& value, const QParams& q, const std::string& origin) {
-    quantized_[key(ValueRef::binding(last))] = {value, q};
+    quantized_[value_key(ValueRef::binding(last))] = {value, q};
     DequantizeAttrs d;
     d.scale = {q.scale};
     d.zero_point = {q.zero_point};
@@ -305,7 +306,7 @@ Module quantize(const Module& module, const PassContext& context) {
   std::vector<ValueRef> observed;
   std::set<std::string> observed_keys;
   auto observe = [&](const ValueRef& v) {
-    const std::string k = std::to_string(static_cast<int>(v.kind)) + ":" + std::to_string(v.index) + ":" + std::to_string(v.output) + ":" + v.constant;
+    const std::string k = value_key(v);
     if (observed_keys.insert(k).second) observed.push_back(v);
     return k;
   };
@@ -328,6 +329,7 @@ Module quantize(const Module& module, const PassContext& context) {
       c = add;
     }
     if (!c) continue;
+    if (!o.only.empty() && !c->is_add && b.origin != o.only) continue;
     bool member_skipped = false;
     for (uint32_t member : c->members) member_skipped = member_skipped || skipped(fn.body[member], o);
     if (member_skipped) continue;  // a bias or activation kept in float keeps its anchor in float too
@@ -337,11 +339,19 @@ Module quantize(const Module& module, const PassContext& context) {
   }
   if (observed.empty()) return module;
 
-  const std::vector<ValueRange> ranges = calibrate(module, observed, o);
   std::map<std::string, ValueRange> by_key;
-  for (size_t i = 0; i < observed.size(); ++i) {
-    const ValueRef& v = observed[i];
-    by_key[std::to_string(static_cast<int>(v.kind)) + ":" + std::to_string(v.index) + ":" + std::to_string(v.output) + ":" + v.constant] = ranges[i];
+  std::vector<ValueRef> uncalibrated;
+  for (const ValueRef& v : observed) {
+    const std::string k = value_key(v);
+    if (o.range_cache && o.range_cache->count(k)) by_key[k] = o.range_cache->at(k);
+    else uncalibrated.push_back(v);
+  }
+  if (!uncalibrated.empty()) {
+    const std::vector<ValueRange> ranges = calibrate(module, uncalibrated, o);
+    for (size_t i = 0; i < uncalibrated.size(); ++i) {
+      by_key[value_key(uncalibrated[i])] = ranges[i];
+      if (o.range_cache) (*o.range_cache)[value_key(uncalibrated[i])] = ranges[i];
+    }
   }
   Module out = module;
   Realizer realizer(out, fn, o);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -10,6 +11,11 @@
 #include "lang/module.h"
 
 namespace modelc::lang {
+
+// The range [lo, hi] a value takes over the calibration set.
+struct ValueRange {
+  double lo = 0, hi = 0;
+};
 
 struct QuantizeOptions {
   std::string mode = "none";           // none | int8 (the pass does nothing for none)
@@ -21,11 +27,13 @@ struct QuantizeOptions {
   std::vector<std::vector<Tensor>> calibration;
   // ONNX node names (binding origins) or op names (nn.conv2d, nn.dense, add) kept in float.
   std::vector<std::string> skip;
-};
-
-// The range [lo, hi] a value takes over the calibration set.
-struct ValueRange {
-  double lo = 0, hi = 0;
+  // When set: only the conv2d or dense layer of this ONNX node name (binding
+  // origin) is quantized, with the adds it feeds (a per-layer sensitivity run).
+  std::string only;
+  // Calibrated ranges by value, shared by runs of the pass over one and the
+  // same module (the per-layer runs): values found here are not calibrated
+  // again, values calibrated are added.
+  std::shared_ptr<std::map<std::string, ValueRange>> range_cache;
 };
 
 // Runs @main of `module` (typed) in the reference interpreter on every sample

@@ -4,11 +4,14 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "driver/evaluate.h"
 #include "driver/measure.h"
 #include "driver/pipeline.h"
+#include "driver/sensitivity.h"
+#include "spec/variants.h"
 #include "support/file_io.h"
 #include "tests/driver/test_util.h"
 
@@ -118,5 +121,81 @@ TEST_CASE("a quantized variant is checked against the quantized reference and no
     CHECK(d.message == "held-out seeds 4..9 overlap the calibration seeds 3..4");
     CHECK(d.pointer == "/quantization/evaluation/random_seed");
     CHECK(d.location.line > 0);
+  }
+}
+
+namespace {
+
+// The quickstart CNN quantized to int8, with `extra` lines in its quantization block.
+fs::path int8_quickstart(const test::TempDir& tmp, const std::string& extra, bool evaluation = true) {
+  std::string text = read_text_file(test::source_root() / "examples/quickstart/cnn.yaml");
+  const size_t at = text.find("optimize:");
+  REQUIRE(at != std::string::npos);
+  text.insert(at, "quantization:\n  mode: int8\n  activations:\n    calibration: {method: minmax, samples: 2, random_seed: 3}\n" +
+                      std::string(evaluation ? "  evaluation: {samples: 4, random_seed: 100}\n" : "") + extra);
+  return tmp.write("cnn8.yaml", text);
+}
+
+std::set<std::string> layer_names(const driver::SensitivityTable& t) {
+  std::set<std::string> names;
+  for (const driver::LayerSensitivity& l : t.layers) names.insert(lang::origin_name(l.layer));
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("layer sensitivity: one row per quantized layer, most sensitive first, and quantization.skip by layer name") {
+  test::TempDir tmp;
+  const spec::Recipe recipe = spec::load_recipe(int8_quickstart(tmp, ""));
+  const driver::SensitivityTable table = driver::layer_sensitivity(spec::expand_variants(recipe).front(), 3, {});
+  CHECK(table.inputs == 3);
+  CHECK(layer_names(table) ==
+        std::set<std::string>{"stem", "block_conv1", "block_conv2", "block2_conv1", "block2_conv2", "down", "logits"});
+  double sum = 0;
+  for (size_t i = 0; i < table.layers.size(); ++i) {
+    const driver::LayerSensitivity& l = table.layers[i];
+    CAPTURE(l.layer);
+    CHECK(l.agreement.samples == 3);
+    CHECK(l.agreement.rows == 3);  // the probabilities are a classifier's
+    CHECK(l.agreement.cosine_mean() > 0.9);
+    if (i > 0) CHECK(l.agreement.cosine_mean() >= table.layers[i - 1].agreement.cosine_mean());
+    sum += l.agreement.cosine_mean();
+  }
+  CHECK(table.all.samples == 3);
+  // One layer alone is closer to the float model than all of them at once.
+  CHECK(sum / static_cast<double>(table.layers.size()) > table.all.cosine_mean());
+  const std::string text = driver::render_sensitivity(table);
+  CHECK(text.find("| stem | qnn.conv2d | ") != std::string::npos);
+  CHECK(text.find("| logits | qnn.dense | ") != std::string::npos);
+  CHECK(text.find("| (every layer) | | ") != std::string::npos);
+
+  // Layers listed under skip (by name, or by op) stay in float: no row for them.
+  test::TempDir tmp2;
+  const spec::Recipe skipping = spec::load_recipe(int8_quickstart(tmp2, "  skip: [stem, nn.dense]\n"));
+  CHECK(layer_names(driver::layer_sensitivity(spec::expand_variants(skipping).front(), 1, {})) ==
+        std::set<std::string>{"block_conv1", "block_conv2", "block2_conv1", "block2_conv2", "down"});
+}
+
+TEST_CASE("quantization.skip entries that name nothing, and sensitivity without held-out inputs, are located errors") {
+  test::TempDir tmp;
+  const spec::Recipe misspelled = spec::load_recipe(int8_quickstart(tmp, "  skip: [stemm]\n"));
+  try {
+    driver::validate_recipe(misspelled);
+    FAIL("a skip entry that names no layer was accepted");
+  } catch (const Error& e) {
+    const Diagnostic& d = e.diagnostics().front();
+    CHECK(d.pointer == "/quantization/skip/0");
+    CHECK(d.message == "quantization.skip names 'stemm', which is neither a layer nor an op of this model");
+    CHECK(d.hint == "did you mean 'stem'?");
+    CHECK(d.location.line > 0);
+  }
+  test::TempDir tmp2;
+  const spec::Recipe no_inputs = spec::load_recipe(int8_quickstart(tmp2, "", false));
+  try {
+    driver::layer_sensitivity(spec::expand_variants(no_inputs).front(), 4, {});
+    FAIL("sensitivity ran without held-out inputs");
+  } catch (const Error& e) {
+    CHECK(e.diagnostics().front().pointer == "/quantization");
+    CHECK(e.diagnostics().front().message.find("held-out inputs") != std::string::npos);
   }
 }

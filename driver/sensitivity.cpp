@@ -1,0 +1,127 @@
+#include "driver/sensitivity.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "driver/calibration.h"
+#include "lower/jit_module.h"
+#include "support/diagnostic.h"
+#include "targets/recipe_device.h"
+
+namespace modelc::driver {
+
+namespace {
+
+// The first float output of each input's run of `module`, through `runner`.
+std::vector<lang::Tensor> first_float_outputs(lower::JitModuleRunner& runner, const lang::Module& module,
+                                              const std::vector<std::vector<lang::Tensor>>& inputs, size_t output) {
+  std::vector<lang::Tensor> out;
+  for (const std::vector<lang::Tensor>& sample : inputs) out.push_back(runner.run_main(module, sample).at(output));
+  return out;
+}
+
+OutputAgreement agreement(const std::vector<lang::Tensor>& quantized, const std::vector<lang::Tensor>& float_model,
+                          const std::string& name) {
+  OutputAgreement a;
+  a.name = name;
+  for (size_t i = 0; i < quantized.size(); ++i) a.add(quantized[i], float_model[i]);
+  return a;
+}
+
+std::string fixed(const char* format, double v) {
+  char text[48];
+  std::snprintf(text, sizeof text, format, v);
+  return text;
+}
+
+std::string cells(const OutputAgreement& a) {
+  std::string top1 = "–";
+  if (a.rows > 0)
+    top1 = std::to_string(a.top1) + "/" + std::to_string(a.rows) + " (" +
+           fixed("%.1f", 100.0 * static_cast<double>(a.top1) / static_cast<double>(a.rows)) + " %)";
+  return fixed("%.5f", a.cosine_mean()) + " | " + fixed("%.5f", a.cosine_min) + " | " + top1 + " | " +
+         fixed("%.3g", a.max_abs) + " | " + fixed("%.3g", a.relative_error());
+}
+
+}  // namespace
+
+SensitivityTable layer_sensitivity(const spec::Variant& variant, size_t max_inputs, const ProgressFn& progress) {
+  const spec::Recipe& recipe = variant.recipe;
+  if (recipe.quantization.mode != "int8")
+    throw Error(Diagnostic{Severity::error, recipe.locate("/quantization/mode"), "/quantization/mode",
+                           "layer sensitivity compares int8 layers with the float model: the recipe does not quantize to int8",
+                           "set quantization.mode: int8 (or choose a variant that does with --variant)"});
+  const lang::Module imported = import_model(recipe);
+  std::vector<std::vector<lang::Tensor>> inputs = held_out_inputs(recipe, imported);
+  if (inputs.empty())
+    throw Error(Diagnostic{Severity::error, recipe.locate("/quantization"), "/quantization",
+                           "layer sensitivity runs on held-out inputs: the recipe names none",
+                           "set quantization.evaluation: {samples: N, data: FOLDER} (or random_seed)"});
+  if (inputs.size() > max_inputs) inputs.resize(max_inputs);
+  const std::string layout = activation_layout(recipe, targets::find_device_profile("host"));
+
+  SensitivityTable table;
+  table.variant = variant.name;
+  table.inputs = inputs.size();
+  lower::JitModuleRunner runner;
+  if (progress) progress("running the float model on " + std::to_string(inputs.size()) + " held-out inputs");
+  spec::Recipe float_recipe = recipe;
+  float_recipe.quantization.mode = "none";
+  const lang::Module float_module = optimize(imported, float_recipe, layout).module;
+  const lang::Function& main = float_module.main();
+  size_t output = main.results.size();
+  for (size_t i = 0; i < main.results.size(); ++i)
+    if (lang::is_float(float_module.result_types(main).at(i).dtype)) {
+      output = i;
+      break;
+    }
+  if (output == main.results.size()) throw Error("layer sensitivity: the model has no float output to compare");
+  const std::string output_name = lang::result_name(main, output);
+  const std::vector<lang::Tensor> reference = first_float_outputs(runner, float_module, inputs, output);
+
+  // The whole quantized model: calibrates every value once, and names the layers.
+  if (progress) progress("calibrating and running the quantized model");
+  lang::QuantizeOptions options = quantize_options(recipe, imported);
+  options.range_cache = std::make_shared<std::map<std::string, lang::ValueRange>>();
+  std::vector<std::pair<std::string, std::string>> layers;  // origin, op
+  const lang::Module quantized =
+      optimize(imported, recipe, layout,
+               [&](const std::string& pass, const lang::Module& m) {
+                 if (pass != "Quantize") return;
+                 for (const lang::Binding& b : m.main().body)
+                   if ((b.is_op("qnn.conv2d") || b.is_op("qnn.dense")) && !b.origin.empty() &&
+                       std::none_of(layers.begin(), layers.end(), [&](const auto& l) { return l.first == b.origin; }))
+                     layers.emplace_back(b.origin, b.op->name);  // origin: what `only` matches
+               },
+               &options)
+          .module;
+  table.all = agreement(first_float_outputs(runner, quantized, inputs, output), reference, output_name);
+
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (progress) progress("layer " + std::to_string(i + 1) + "/" + std::to_string(layers.size()) + ": " + layers[i].first);
+    lang::QuantizeOptions only = options;
+    only.only = layers[i].first;
+    const lang::Module one = optimize(imported, recipe, layout, {}, &only).module;
+    table.layers.push_back({layers[i].first, layers[i].second,
+                            agreement(first_float_outputs(runner, one, inputs, output), reference, output_name)});
+  }
+  std::stable_sort(table.layers.begin(), table.layers.end(), [](const LayerSensitivity& a, const LayerSensitivity& b) {
+    return a.agreement.cosine_mean() < b.agreement.cosine_mean();
+  });
+  return table;
+}
+
+std::string render_sensitivity(const SensitivityTable& t) {
+  std::string out = "Layer sensitivity of variant '" + t.variant + "': output '" + t.all.name + "' on " +
+                    std::to_string(t.inputs) + " held-out inputs, only the named layer quantized to int8 " +
+                    "(most sensitive first)\n\n";
+  out += "| layer | op | cosine mean | cosine min | top-1 agreement | abs error max | relative error |\n";
+  out += "|---|---|---:|---:|---:|---:|---:|\n";
+  for (const LayerSensitivity& l : t.layers)
+    out += "| " + lang::origin_name(l.layer) + " | " + l.op + " | " + cells(l.agreement) + " |\n";
+  out += "| (every layer) | | " + cells(t.all) + " |\n";
+  out += "\nA layer near the top costs the most accuracy alone: list it under quantization.skip to keep it in float.\n";
+  return out;
+}
+
+}  // namespace modelc::driver
