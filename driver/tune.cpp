@@ -41,6 +41,7 @@ struct Workload {
   std::vector<lower::ScheduleKnobs> candidates;  // [0]: the template's own choice
   std::map<size_t, std::vector<double>> ms;       // candidate -> medians of the builds that used it
   size_t best = 0;                                // a candidate; 0: the template
+  size_t verified = 0;                            // the candidate the side-by-side profiles compared (0: none)
   double verified_template_ms = 0, verified_ms = 0;
 };
 
@@ -122,7 +123,12 @@ struct Session {
   }
 };
 
-std::string knob_text(const Workload& w, size_t i) { return i < w.candidates.size() ? w.candidates[i].str().substr(5) : "-"; }
+// "3x4": a candidate's register tile, for the table.
+std::string knob_text(const Workload& w, size_t i) {
+  if (i >= w.candidates.size()) return "-";
+  const lower::ScheduleKnobs& k = w.candidates[i];
+  return std::to_string(k.tile_blocks) + "x" + std::to_string(k.tile_pixels);
+}
 
 }  // namespace
 
@@ -197,6 +203,7 @@ TuneResult tune(const spec::Recipe& recipe, const TuneOptions& options) {
           for (const auto& [w, ms] : s.profile(tuned)) b_ms[w].push_back(ms);
         }
         for (auto& [w, wl] : s.workloads) {
+          wl.verified = wl.best;
           wl.verified_template_ms = median(a_ms[w]);
           wl.verified_ms = median(b_ms[w]);
           if (wl.best > 0 && !(wl.verified_ms < wl.verified_template_ms * (1 - kVerifyMargin))) wl.best = 0;
@@ -233,15 +240,13 @@ TuneResult tune(const spec::Recipe& recipe, const TuneOptions& options) {
       std::sort(order.begin(), order.end());
       for (const auto& [_, w] : order) {
         const Workload& wl = s.workloads.at(*w);
-        std::string best = "-", best_ms = "";
         size_t fastest = 0;
         for (const auto& [c, ms] : wl.ms)
           if (median(ms) < median(wl.ms.at(fastest))) fastest = c;
-        best = knob_text(wl, fastest);
-        best_ms = reports::format_fixed(median(wl.ms.at(fastest)), 3);
-        std::string verified = wl.verified_ms > 0 && (wl.best > 0 || fastest > 0)
-                                   ? reports::format_fixed(wl.verified_template_ms, 3) + " -> " + reports::format_fixed(wl.verified_ms, 3)
-                                   : "";
+        const std::string best = knob_text(wl, fastest);
+        const std::string best_ms = reports::format_fixed(median(wl.ms.at(fastest)), 3);
+        const std::string verified =
+            wl.verified > 0 ? reports::format_fixed(wl.verified_template_ms, 3) + " -> " + reports::format_fixed(wl.verified_ms, 3) : "";
         const std::string verdict = wl.best > 0 && keep ? "kept " + knob_text(wl, wl.best) : "template";
         char line[512];
         std::snprintf(line, sizeof line, "  %-8s  %-8s  %-8s  %-8s  %-20s %-9s  %s\n", knob_text(wl, 0).c_str(),
