@@ -339,7 +339,9 @@ void report_tuned_kernels(const spec::Recipe& recipe, const CompiledArtifact& a,
     return;
   }
   const ProgressFn& warn = options.warning ? options.warning : options.progress;
-  if (warn) warn(line + " (the log has no entry for this target's kernels; `modelc tune` measures them)");
+  if (warn)
+    warn(line + " (the log has no entry for this target's kernels at " + std::to_string(resolve_threads(a.threads)) +
+         " thread(s): `modelc tune` measures them, and writes none where the template schedules were as fast)");
 }
 
 }  // namespace
