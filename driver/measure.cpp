@@ -397,11 +397,7 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
     const reports::Fp32Peak& peak = peaks[threads];
     reports::ArtifactTimer timer(artifact.directory, threads, input_bytes(inputs));
     int runs = options.runs;
-    if (runs <= 0) {
-      const std::vector<double> probe = timer.run_batch(3);
-      const double ms = *std::min_element(probe.begin(), probe.end());
-      runs = static_cast<int>(std::clamp(1000.0 / std::max(ms, 1e-3), 10.0, 2000.0));
-    }
+    if (runs <= 0) runs = reports::profile_runs_for(timer);
     if (options.progress) options.progress("profiling " + name + ": " + std::to_string(runs) + " runs");
     const reports::KernelProfile profile = reports::profile_kernels(timer, runs);
     // Quantized kernels are held to the int8 dot-product peak, measured the same way.

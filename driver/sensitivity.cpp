@@ -1,10 +1,10 @@
 #include "driver/sensitivity.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "driver/calibration.h"
 #include "lower/jit_module.h"
+#include "reports/format.h"
 #include "support/diagnostic.h"
 #include "targets/recipe_device.h"
 
@@ -28,19 +28,13 @@ OutputAgreement agreement(const std::vector<lang::Tensor>& quantized, const std:
   return a;
 }
 
-std::string fixed(const char* format, double v) {
-  char text[48];
-  std::snprintf(text, sizeof text, format, v);
-  return text;
-}
-
 std::string cells(const OutputAgreement& a) {
-  std::string top1 = "–";
+  std::string top1 = reports::kNoValue;
   if (a.rows > 0)
     top1 = std::to_string(a.top1) + "/" + std::to_string(a.rows) + " (" +
-           fixed("%.1f", 100.0 * static_cast<double>(a.top1) / static_cast<double>(a.rows)) + " %)";
-  return fixed("%.5f", a.cosine_mean()) + " | " + fixed("%.5f", a.cosine_min) + " | " + top1 + " | " +
-         fixed("%.3g", a.max_abs) + " | " + fixed("%.3g", a.relative_error());
+           reports::format_fixed(100.0 * static_cast<double>(a.top1) / static_cast<double>(a.rows), 1) + " %)";
+  return reports::format_fixed(a.cosine_mean(), 5) + " | " + reports::format_fixed(a.cosine_min, 5) + " | " + top1 +
+         " | " + reports::format_error(a.max_abs) + " | " + reports::format_error(a.relative_error());
 }
 
 }  // namespace

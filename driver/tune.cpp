@@ -31,8 +31,7 @@ using KnobMap = std::map<std::string, lower::ScheduleKnobs>;
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  return reports::percentile_of_sorted(v, 50);
 }
 
 // One distinct kernel of the model (a workload) and what was measured of it.
@@ -88,10 +87,7 @@ struct Session {
       workload_of[k.at("name").get<std::string>()] =
           k.contains("schedule") ? k.at("schedule").at("workload").get<std::string>() : k.at("hash").get<std::string>();
     reports::ArtifactTimer timer(a.directory, threads, input_bytes(inputs));
-    if (runs <= 0) {
-      const std::vector<double> probe = timer.run_batch(3);
-      runs = static_cast<int>(std::clamp(1000.0 / std::max(*std::min_element(probe.begin(), probe.end()), 1e-3), 10.0, 2000.0));
-    }
+    if (runs <= 0) runs = reports::profile_runs_for(timer);
     const reports::KernelProfile p = reports::profile_kernels(timer, runs);
     if (run_ms) *run_ms = p.run_ms;
     std::map<std::string, double> out;
@@ -224,8 +220,8 @@ TuneResult tune(const spec::Recipe& recipe, const TuneOptions& options) {
           rb.push_back(b.run_batch(per_round));
         }
         model_speedup = reports::speedup(rb, ra, true);
-        plain_ms = median(reports::pooled(ra));
-        tuned_ms = median(reports::pooled(rb));
+        plain_ms = reports::summarize_rounds(ra, 0).median_ms;
+        tuned_ms = reports::summarize_rounds(rb, 0).median_ms;
       }
       const bool keep = model_speedup && model_speedup->value > 1.0;
 
@@ -260,10 +256,8 @@ TuneResult tune(const spec::Recipe& recipe, const TuneOptions& options) {
         result.text += "  no knob beat its template by more than noise: the template schedules stay\n\n";
         continue;
       }
-      result.text += "  whole model: template " + reports::format_fixed(plain_ms, 3) + " ms, tuned " +
-                     reports::format_fixed(tuned_ms, 3) + " ms per run: " + reports::format_fixed(model_speedup->value, 3) +
-                     "x" + (model_speedup->interval ? " [" + reports::format_fixed(model_speedup->interval->low, 3) + ", " +
-                                                         reports::format_fixed(model_speedup->interval->high, 3) + "]" : "") +
+      result.text += "  whole model: template " + reports::format_ms(plain_ms) + " ms, tuned " + reports::format_ms(tuned_ms) +
+                     " ms per run: " + reports::format_speedup(*model_speedup) +
                      (keep ? "" : ": not faster, so the template schedules stay") + "\n\n";
       if (!keep) continue;
       for (const auto& [w, wl] : s.workloads) {

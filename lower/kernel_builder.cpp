@@ -321,12 +321,10 @@ std::vector<ScheduleKnobs> schedule_candidates(const lang::Module& module, const
   build_pipeline(module, primitive, parse_target(target.halide_target, false), "probe", {}, &request);
   std::vector<ScheduleKnobs> out;
   if (!request) return out;
-  const RegisterTile pick = template_tile(*request);
-  out.push_back({pick.blocks, pick.pixels});
-  for (const RegisterTile& t :
-       register_tile_candidates(request->registers, request->block_lanes, request->channel_blocks, request->pixels)) {
+  for (const RegisterTile& t : register_tile_candidates(request->registers, request->block_lanes, request->channel_blocks,
+                                                       request->pixels, request->reserved)) {
     if (out.size() >= limit) break;
-    if (t.blocks != pick.blocks || t.pixels != pick.pixels) out.push_back({t.blocks, t.pixels});
+    out.push_back({t.blocks, t.pixels});
   }
   return out;
 }

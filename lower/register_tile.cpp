@@ -67,8 +67,10 @@ RegisterTile choose_register_tile(const RegisterFile& registers, int block_lanes
 }
 
 std::vector<RegisterTile> register_tile_candidates(const RegisterFile& registers, int block_lanes,
-                                                   int64_t channel_blocks, int64_t pixels) {
-  const RegisterTile chosen = choose_register_tile(registers, block_lanes, channel_blocks, pixels);
+                                                   int64_t channel_blocks, int64_t pixels, int reserved) {
+  RegisterFile available = registers;
+  available.vector_registers -= reserved;
+  const RegisterTile chosen = choose_register_tile(available, block_lanes, channel_blocks, pixels);
   std::vector<RegisterTile> tiles = fitting_tiles(registers, lane_registers(registers, block_lanes), channel_blocks, pixels);
   std::erase_if(tiles, [&](const RegisterTile& t) { return t.blocks == chosen.blocks && t.pixels == chosen.pixels; });
   std::stable_sort(tiles.begin(), tiles.end(), [](const RegisterTile& a, const RegisterTile& b) {

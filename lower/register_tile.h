@@ -37,10 +37,11 @@ struct RegisterTile {
 RegisterTile choose_register_tile(const RegisterFile& registers, int block_lanes, int64_t channel_blocks,
                                   int64_t pixels);
 
-// Every tile that fits the registers and the output, choose_register_tile's
-// first, then the others by the model's estimate (best first): what a tuner
-// measures when the model's ranking is not this machine's.
+// Every tile that fits the registers and the output: first the one
+// choose_register_tile picks with `reserved` registers left to values the
+// model does not count, then the others by the model's estimate (best
+// first): what a tuner measures when the model's ranking is not this machine's.
 std::vector<RegisterTile> register_tile_candidates(const RegisterFile& registers, int block_lanes,
-                                                   int64_t channel_blocks, int64_t pixels);
+                                                   int64_t channel_blocks, int64_t pixels, int reserved = 0);
 
 }  // namespace modelc::lower

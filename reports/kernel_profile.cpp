@@ -22,6 +22,12 @@ std::string pad_left(const std::string& s, size_t width) {
 
 }  // namespace
 
+int profile_runs_for(ArtifactTimer& timer, double seconds) {
+  const std::vector<double> probe = timer.run_batch(3);
+  const double ms = std::max(*std::min_element(probe.begin(), probe.end()), 1e-3);
+  return static_cast<int>(std::clamp(seconds * 1000.0 / ms, 10.0, 2000.0));
+}
+
 KernelProfile profile_kernels(ArtifactTimer& timer, int runs) {
   const ArtifactManifest& manifest = timer.artifact().manifest();
   const auto steps = static_cast<size_t>(std::max(timer.artifact().api().num_steps, 0));

@@ -37,6 +37,10 @@ struct KernelProfile {
   double outside_ms = 0;         // median of (whole - steps): the executor, output copies, the observer's calls
 };
 
+// Observed runs for a profile of about `seconds`, from three probe runs: at
+// least 10, at most 2000.
+int profile_runs_for(ArtifactTimer& timer, double seconds = 1.0);
+
 // Times `runs` observed runs. Throws modelc::Error
 // when the manifest does not name the kernel of every step.
 KernelProfile profile_kernels(ArtifactTimer& timer, int runs);

@@ -65,7 +65,7 @@ std::string value_key(const ValueRef& v) {
 
 bool skipped(const Binding& b, const QuantizeOptions& o) {
   for (const std::string& s : o.skip)
-    if (s == origin_name(b.origin) || s == b.origin || (b.op && s == b.op->name)) return true;
+    if (s == origin_name(b.origin) || (b.op && s == b.op->name)) return true;
   return false;
 }
 
