@@ -26,6 +26,7 @@
 //
 // Assumes typed IR with NCHW/OIHW ops (anything already in another layout is
 // left as it is), before FuseOps.
+#include <algorithm>
 #include <map>
 
 #include "lang/ops/layout.h"
@@ -188,11 +189,14 @@ class LayoutConverter {
     const int64_t channels = old_type(b.args[0]).shape[1], outputs = b.types.at(0).shape[1];
     const std::string data = layout_for_channels(target_, channels), out = layout_for_channels(target_, outputs);
     std::string kernel = "OIHW";
+    int64_t merge = 0;  // grouped: groups joined into one (group_merge); 0 keeps the generic form
     if (!target_.factor_of('C')) {
       kernel = "HWIO";
     } else {
       const int64_t ki = Layout::parse(data).factor_of('C'), ko = Layout::parse(out).factor_of('C');
-      if (ki && a.groups == 1) kernel += std::to_string(ki) + "i";
+      if (ki && ko && a.groups > 1 && a.groups < channels) merge = group_merge(a.groups, channels, outputs, ki, ko);
+      if (merge > 1 && !b.args[1].is_constant()) merge = 0;
+      if (ki && (a.groups == 1 || merge > 0)) kernel += std::to_string(ki) + "i";
       if (ko) kernel += std::to_string(ko) + "o";
     }
     if (data == kNCHW && out == kNCHW && kernel == "OIHW") return false;
@@ -200,11 +204,53 @@ class LayoutConverter {
     attrs->data_layout = data;
     attrs->kernel_layout = kernel;
     attrs->out_layout = out;
+    std::string weight_name = b.args[1].is_constant() ? b.args[1].constant : "";
+    if (merge > 1) {
+      attrs->groups = a.groups / merge;
+      weight_name = merged_group_weight(weight_name, a.groups, merge);
+    }
     const ValueRef weight = b.args[1].is_constant()
-                                ? constant_in_layout(b.args[1].constant, "OIHW", kernel)
+                                ? constant_in_layout(weight_name, "OIHW", kernel)
                                 : transform(builder_.map(b.args[1]), "OIHW", kernel);
     emit(i, b, {in_layout(b.args[0], data), weight}, attrs, out);
     return true;
+  }
+
+  // A grouped convolution (not depthwise) runs on the blocked kernels when
+  // each group's input and output channels fill whole blocks: the
+  // reduction walks the input blocks of the output block's group. Narrower
+  // groups (ResNeXt's 4 channels per group at 8 lanes) are joined, `merge`
+  // groups into one, with zero weights between them (block-diagonal): merge
+  // times the multiply-adds, but at the blocked kernels' rate instead of the
+  // per-element gather of the generic rule (16 % of peak on a ResNeXt 3x3
+  // layer, Zen 3). At most kMaxGroupMerge; 0 when none fits.
+  static constexpr int64_t kMaxGroupMerge = 2;
+  static int64_t group_merge(int64_t groups, int64_t channels, int64_t outputs, int64_t ki, int64_t ko) {
+    const int64_t cg_in = channels / groups, cg_out = outputs / groups;
+    for (int64_t m = 1; m <= kMaxGroupMerge; ++m)
+      if (groups % m == 0 && (cg_in * m) % ki == 0 && (cg_out * m) % ko == 0) return m;
+    return 0;
+  }
+
+  // The OIHW weight of `groups` groups as `groups / merge` groups: zeros
+  // where an output channel meets the input channels of a group not its own.
+  std::string merged_group_weight(const std::string& name, int64_t groups, int64_t merge) {
+    const std::string merged = name + ".groups" + std::to_string(groups / merge);
+    if (m_.constants.count(merged)) return merged;
+    const Tensor& w = m_.constant(name);
+    const auto& s = w.type().shape;  // K, C/groups, R, S
+    const int64_t K = s[0], cg_in = s[1], taps = s[2] * s[3], cg_out = K / groups;
+    Tensor wide(TensorType{{K, cg_in * merge, s[2], s[3]}, w.type().dtype});
+    const auto from = w.values<float>();
+    auto to = wide.mutable_values<float>();
+    std::fill(to.begin(), to.end(), 0.f);
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t slot = (k / cg_out) % merge;  // the old group's place within the merged one
+      for (int64_t c = 0; c < cg_in; ++c)
+        std::copy_n(from.begin() + (k * cg_in + c) * taps, taps, to.begin() + (k * cg_in * merge + slot * cg_in + c) * taps);
+    }
+    m_.constants.emplace(merged, std::move(wide));
+    return merged;
   }
 
   bool convert_pool(uint32_t i, const Binding& b) {

@@ -64,13 +64,13 @@ void schedule_padded_input(Func padded, const ScheduleContext& s) {
   padded.compute_root().vectorize(args[0], s.vector_lanes, TailStrategy::GuardWithIf).parallel(args[args.size() - 2]);
 }
 
-// ---- blocked: out NCHW{ko}c, groups 1 ----
-bool is_blocked_dense(const lang::Conv2DAttrs& a) {
+// ---- blocked: out NCHW{ko}c; grouped when each group fills whole blocks ----
+bool is_blocked_dense(const lang::Conv2DAttrs& a, const lang::TensorType& out_type) {
   const lang::Layout out = lang::Layout::parse(a.out_layout), data = lang::Layout::parse(a.data_layout);
-  if (a.groups != 1 || out.primal() != "NCHW" || out.rank() != 5 || !out.factor_of('C')) return false;
+  if (a.groups < 1 || out.primal() != "NCHW" || out.rank() != 5 || !out.factor_of('C')) return false;
   const int64_t ki = data.factor_of('C'), ko = out.factor_of('C');
-  if (data.str() == "NCHW") return a.kernel_layout == "OIHW" + std::to_string(ko) + "o";
-  return data.rank() == 5 && data.primal() == "NCHW" &&
+  if (data.str() == "NCHW") return a.groups == 1 && a.kernel_layout == "OIHW" + std::to_string(ko) + "o";
+  return data.rank() == 5 && data.primal() == "NCHW" && out_type.shape[1] % a.groups == 0 &&
          a.kernel_layout == "OIHW" + std::to_string(ki) + "i" + std::to_string(ko) + "o";
 }
 
@@ -82,7 +82,8 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
   const auto& xs = args[0].type.shape;   // N, C/ki, H, W, ki  or  N, C, H, W
   const auto& ws = args[1].type.shape;   // K/ko, C/ki, R, S, ki, ko  or  K/ko, C, R, S, ko
   const int ki = blocked_input ? static_cast<int>(xs[4]) : 1;
-  const int input_blocks = static_cast<int>(xs[1]);
+  const int input_blocks = static_cast<int>(ws[1]);  // of one group: all of them when groups is 1
+  const int group_blocks = static_cast<int>(out_type.shape[1] / a.groups);  // output blocks per group
   const int R = static_cast<int>(ws[2]), S = static_cast<int>(ws[3]);
   const bool pads = any_padding(a.padding);
   const ConvGeometry g(a);
@@ -92,7 +93,8 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
   Var k("k"), x("x"), y("y"), kb("kb"), n("n");
   RDom r(0, ki, 0, S, 0, R, 0, input_blocks, ctx.name + "_r");  // ci, s, r, cb
   const Expr ix = g.ix(x, r.y), iy = g.iy(y, r.z);
-  const Expr in = blocked_input ? padded(r.x, ix, iy, r.w, n) : padded(ix, iy, r.w, n);
+  const Expr cb = a.groups == 1 ? Expr(r.w) : (kb / group_blocks) * input_blocks + r.w;  // input block
+  const Expr in = blocked_input ? padded(r.x, ix, iy, cb, n) : padded(ix, iy, r.w, n);
   const Expr w = blocked_input ? args[1].func(k, r.x, r.y, r.z, r.w, kb) : args[1].func(k, r.y, r.z, r.w, kb);
   acc(k, x, y, kb, n) = 0.f;
   acc(k, x, y, kb, n) += in * w;
@@ -276,7 +278,7 @@ LoweredOp lower_conv2d_nchw(std::span<const TensorFunc> args, const LowerContext
 LoweredOp lower_conv2d(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::Conv2DAttrs>(*ctx.binding.attrs);
   if (a.data_layout == "NCHW" && a.kernel_layout == "OIHW" && a.out_layout == "NCHW") return lower_conv2d_nchw(args, ctx);
-  if (is_blocked_dense(a)) return lower_conv2d_blocked(args, ctx);
+  if (is_blocked_dense(a, ctx.binding.types.at(0))) return lower_conv2d_blocked(args, ctx);
   if (is_depthwise_blocked(a, args[0].type, ctx.binding.types.at(0))) return lower_conv2d_depthwise_blocked(args, ctx);
   return lower_conv2d_any_layout(args, ctx);
 }

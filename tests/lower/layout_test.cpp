@@ -8,6 +8,7 @@
 #include <random>
 
 #include "lang/interpreter.h"
+#include "lang/ops/nn.h"
 #include "lang/pass.h"
 #include "lang/text.h"
 #include "lower/lowering.h"
@@ -172,6 +173,46 @@ def @main(%x: Tensor[(1, 16, 9, 7), float32]) {
     // Only the model's input and output change layout.
     CHECK(count_op(converted[i], "layout_transform") == 2);
   }
+}
+
+// Grouped convolutions (not depthwise) in blocked layouts: groups that fill
+// whole channel blocks run on the blocked kernel as they are (16 channels per
+// group at NCHW8c and NCHW4c, one input block of 8 or four of 4 per group;
+// several output blocks per group); narrower groups are joined two at a time
+// with zero weights between them (4 channels per group at NCHW8c) and stay
+// exact; groups too narrow to join within two (2 channels per group at
+// NCHW8c) keep the generic rule. Strided, padded, and a group of 24 output
+// channels (three blocks of 8) beside 16 input channels.
+TEST_CASE("grouped convolutions in blocked layouts: as they are, joined two at a time, or generic") {
+  const std::string block = R"(const @g16 : Tensor[(32, 16, 3, 3), float32] = elided("0")
+const @g4 : Tensor[(32, 4, 3, 3), float32] = elided("0")
+const @g2 : Tensor[(32, 2, 3, 3), float32] = elided("0")
+const @wide : Tensor[(48, 16, 1, 1), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 32, 9, 10), float32]) {
+  %0 = nn.conv2d(%x, @g16, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=2);
+  %1 = nn.relu(%0);
+  %2 = nn.conv2d(%1, @g4, strides=[2, 2], padding=[1, 0, 1, 2], dilation=[1, 1], groups=8);
+  %3 = nn.conv2d(%2, @g2, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=16);
+  %4 = nn.conv2d(%3, @wide, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=2);
+  %4
+}
+)";
+  const std::vector<Module> converted = check_whole_model(block, {"NCHW8c", "NCHW4c"});
+  auto conv_forms = [](const Module& m) {
+    std::vector<std::string> forms;  // groups and kernel layout of each convolution, in order
+    for (const Binding& call : m.main().body)
+      if (const Function* fn = m.find_function(call.function))
+        for (const Binding& b : fn->body)
+          if (b.is_op("nn.conv2d")) {
+            const auto& a = attrs_as<Conv2DAttrs>(*b.attrs);
+            forms.push_back(std::to_string(a.groups) + " " + a.kernel_layout);
+          }
+    return forms;
+  };
+  CHECK(conv_forms(converted[0]) == std::vector<std::string>{"2 OIHW8i8o", "4 OIHW8i8o", "16 OIHW8o", "2 OIHW8i8o"});
+  CHECK(conv_forms(converted[1]) == std::vector<std::string>{"2 OIHW4i4o", "8 OIHW4i4o", "8 OIHW4i4o", "2 OIHW4i4o"});
+  for (const Module& m : converted) CHECK(check_primitives(m) == 6);  // and the two layout transforms
 }
 
 // Winograd F(4x4) and F(2x2) kernels with fused epilogues (bias, relu,
