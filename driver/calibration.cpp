@@ -91,8 +91,9 @@ bool calibrates_on_random_data(const spec::Recipe& recipe) {
 lang::QuantizeOptions quantize_options(const spec::Recipe& recipe, const lang::Module& module) {
   lang::QuantizeOptions o;
   o.mode = recipe.quantization.mode;
-  if (o.mode != "int8") return o;
   const nlohmann::json& q = recipe.quantization.options;
+  if (o.mode == "bf16" || o.mode == "fp16") o.skip = q["skip"].get<std::vector<std::string>>();
+  if (o.mode != "int8") return o;
   o.per_channel_weights = q["weights"]["granularity"].get<std::string>() == "per-channel";
   o.symmetric_activations = q["activations"]["symmetric"].get<bool>();
   const nlohmann::json& c = q["activations"]["calibration"];

@@ -283,9 +283,13 @@ std::string held_out_comparison(const fs::path& quantized_dir, const fs::path& f
   return "on " + std::to_string(inputs.size()) + " held-out inputs vs the float build (variant '" + float_variant + "'): " + text;
 }
 
-lang::Module reference_module(const spec::Recipe& recipe, const lang::Module& imported) {
+bool reference_depends_on_layout(const spec::Recipe& recipe) {
+  return recipe.quantization.mode == "bf16" || recipe.quantization.mode == "fp16";
+}
+
+lang::Module reference_module(const spec::Recipe& recipe, const lang::Module& imported, const std::string& layout) {
   if (recipe.quantization.mode == "none") return imported;
-  return optimize(imported, recipe, "NCHW").module;
+  return optimize(imported, recipe, reference_depends_on_layout(recipe) ? layout : "NCHW").module;
 }
 
 ReferenceRun run_reference(const lang::Module& reference_module, const std::vector<lang::Tensor>& inputs) {
@@ -307,7 +311,7 @@ reports::VariantResult check_artifact(const CompiledArtifact& artifact, const st
   result.compile.stages = artifact.stage_seconds;
   result.sizes = {artifact.summary.code_bytes, artifact.summary.weight_bytes, artifact.summary.arena_bytes};
 
-  const targets::DeviceProfile& profile = artifact.profile ? *artifact.profile : targets::find_device_profile(artifact.device);
+  const targets::DeviceProfile& profile = artifact.device_profile();
   result.roofline = roofline_result(profile, artifact.summary.roofline);
   const targets::Availability here = targets::runs_here(profile);
   if (!here.available) {

@@ -66,12 +66,17 @@ std::string held_out_comparison(const std::filesystem::path& quantized_dir, cons
                                 const std::string& float_variant, const std::vector<std::vector<lang::Tensor>>& inputs,
                                 int threads);
 
-// The module whose reference run checks an artifact of `recipe`: the
-// imported model, or for a quantized recipe the model after the pass
-// pipeline (quantized, activations NCHW), so that an int8 artifact is held
-// to the integer reference kernels instead of to the float model it only
-// approximates (quantization_error says how far it is from that).
-lang::Module reference_module(const spec::Recipe& recipe, const lang::Module& imported);
+// The module whose reference run checks an artifact of `recipe` built with
+// activations in `layout` (activation_layout): the imported model; for int8
+// the model after the pass pipeline (quantized, activations NCHW), so that an
+// int8 artifact is held to the integer reference kernels instead of to the
+// float model it only approximates (quantization_error says how far it is
+// from that); for bf16/fp16 the pipeline in the artifact's own layout, whose
+// weights are rounded in the form its kernels read them (packed, transposed,
+// Winograd-transformed: a transform changes what rounding loses).
+lang::Module reference_module(const spec::Recipe& recipe, const lang::Module& imported, const std::string& layout);
+// Whether reference_module depends on the layout (bf16/fp16).
+bool reference_depends_on_layout(const spec::Recipe& recipe);
 
 // An artifact's result before any timing: its compile time and sizes, and
 //  - status compiled (with a note) when this machine cannot run its device;

@@ -196,7 +196,7 @@ int cmd_run(const CommonOptions& o, const std::vector<std::string>& input_files,
     for (const std::string& f : input_files) inputs.push_back(driver::read_npy_tensor(f));
   }
   // Code for another ISA, wasm or a GPU runs through the runner built beside its library.
-  const targets::DeviceProfile& profile = a.profile ? *a.profile : targets::find_device_profile(a.device);
+  const targets::DeviceProfile& profile = a.device_profile();
   const int run_threads = threads > 0 ? threads : a.threads;
   const std::vector<lang::Tensor> outputs =
       targets::runs_natively_here(profile)

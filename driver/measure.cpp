@@ -116,15 +116,15 @@ class Measurement {
     if (options_.progress) options_.progress(line);
   }
 
-  ModelCase& model_case(const spec::Recipe& variant_recipe) {
-    const std::string key = model_key(variant_recipe);
+  ModelCase& model_case(const spec::Recipe& variant_recipe, const std::string& layout) {
+    const std::string key = model_key(variant_recipe) + (reference_depends_on_layout(variant_recipe) ? "|" + layout : "");
     auto found = models_.find(key);
     if (found != models_.end()) return *found->second;
     auto model = std::make_unique<ModelCase>();
     model->recipe = variant_recipe;
     const lang::Module imported = import_model(variant_recipe);
     model->inputs = benchmark_inputs(variant_recipe, imported);
-    model->module = reference_module(variant_recipe, imported);
+    model->module = reference_module(variant_recipe, imported, layout);
     model->reference = run_reference(model->module, model->inputs);
     if (variant_recipe.quantization.mode != "none")
       model->versus_float = quantization_error(model->reference, run_reference(imported, model->inputs));
@@ -139,15 +139,14 @@ class Measurement {
 
   void add_artifact(const CompiledArtifact& artifact) {
     const spec::Variant variant = selected_variants(recipe_, artifact.variant).front();
+    const targets::DeviceProfile& profile = artifact.device_profile();
     ArtifactCase a;
-    a.model = &model_case(variant.recipe);
+    a.model = &model_case(variant.recipe, activation_layout(variant.recipe, profile));
     a.result = check_artifact(artifact, a.model->inputs, a.model->reference, options_.threads.value_or(artifact.threads));
     // The artifact equals the quantized model's reference run (checked just
     // now), so that run's distance from the float model is the artifact's.
     if (a.result.status == reports::RunStatus::ok && !a.model->versus_float.empty() && a.result.note.empty())
       a.result.note = a.model->versus_float;
-    const targets::DeviceProfile& profile =
-        artifact.profile ? *artifact.profile : targets::find_device_profile(artifact.device);
     if (a.result.status == reports::RunStatus::ok && targets::runs_natively_here(profile)) {
       auto timer = std::make_shared<reports::ArtifactTimer>(artifact.directory, a.result.threads, input_bytes(a.model->inputs));
       a.timing = add_timing(artifact.variant + " / " + artifact.target + " / modelc",
@@ -173,9 +172,7 @@ class Measurement {
   // quantization.evaluation, the result appended to the row's note.
   void compare_held_out(const std::vector<CompiledArtifact>& artifacts) {
     auto native_ok = [&](size_t i) {
-      const targets::DeviceProfile& profile =
-          artifacts[i].profile ? *artifacts[i].profile : targets::find_device_profile(artifacts[i].device);
-      return artifacts_[i].result.status == reports::RunStatus::ok && targets::runs_natively_here(profile);
+      return artifacts_[i].result.status == reports::RunStatus::ok && targets::runs_natively_here(artifacts[i].device_profile());
     };
     for (size_t i = 0; i < artifacts.size(); ++i) {
       const spec::Recipe quantized = selected_variants(recipe_, artifacts[i].variant).front().recipe;
@@ -383,7 +380,10 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
     const lang::Module module = import_model(variant.recipe);
     const std::vector<lang::Tensor> inputs = benchmark_inputs(variant.recipe, module);
     const reports::VariantResult checked = check_artifact(
-        artifact, inputs, run_reference(reference_module(variant.recipe, module), inputs), options.threads.value_or(artifact.threads));
+        artifact, inputs,
+        run_reference(reference_module(variant.recipe, module, activation_layout(variant.recipe, artifact.device_profile())),
+                      inputs),
+        options.threads.value_or(artifact.threads));
     if (checked.status != reports::RunStatus::ok) {
       out.failed = out.failed || checked.status == reports::RunStatus::failed;
       out.text += name + ": not profiled (" + checked.note + ")\n\n";

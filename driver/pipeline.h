@@ -79,6 +79,11 @@ struct CompiledArtifact {
   std::vector<std::pair<std::string, double>> stage_seconds;  // import, optimize, kernels, runtime, link
   double seconds = 0;
   std::vector<lang::PassTiming> passes;
+
+  // The device profile it was built for (`profile`, else the built-in one named `device`).
+  const targets::DeviceProfile& device_profile() const {
+    return profile ? *profile : targets::find_device_profile(device);
+  }
 };
 
 // Every check short of building: device profiles exist, and each variant's

@@ -112,5 +112,6 @@ Module convert_layout(const Module& module, const PassContext& context);
 Module alter_op_layout(const Module& module, const PassContext& context);
 Module winograd_conv2d(const Module& module, const PassContext& context);
 Module quantize(const Module& module, const PassContext& context);
+Module reduce_precision(const Module& module, const PassContext& context);
 
 }  // namespace modelc::lang

@@ -41,6 +41,10 @@ const PassRegistry& PassRegistry::global() {
            "computes blocked stride-1 3x3 convolutions with Winograd F(4x4 or 2x2, 3x3), weights transformed at "
            "compile time",
            winograd_conv2d});
+    r.add({"ReducePrecision", 0, {"InferType"},
+           "bf16/fp16: stores the constant weights of conv2d, dense and batch_matmul in bfloat16 or float16 (read "
+           "as float32 by the kernels); does nothing unless quantization.mode is bf16 or fp16",
+           reduce_precision});
     return r;
   }();
   return registry;
@@ -66,7 +70,7 @@ const PassInfo& PassRegistry::get(std::string_view name) const {
 std::vector<std::string> default_pipeline() {
   return {"InferType",     "SimplifyInference", "FoldConstant",       "SimplifyExpr",
           "FoldScaleAxis", "CommonSubexpressionElimination", "Quantize",  "ConvertLayout",
-          "AlterOpLayout", "WinogradConv2D", "FoldConstant",  "SimplifyExpr",      "DeadCodeElimination", "FuseOps",
+          "AlterOpLayout", "WinogradConv2D", "FoldConstant",  "SimplifyExpr",      "ReducePrecision", "DeadCodeElimination", "FuseOps",
           "InferType"};
 }
 

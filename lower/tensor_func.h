@@ -26,6 +26,9 @@ Halide::Type halide_type(lang::DType dtype);
 struct TensorFunc {
   Halide::Func func;
   lang::TensorType type;
+  // A float16/bfloat16 weight read as float32 (with_float32_weight): anchor
+  // schedules compute it where each converted value is reused (schedule_widened).
+  bool widened = false;
 
   // The element at `index` (IR order: outermost first).
   Halide::Expr at(const std::vector<Halide::Expr>& index) const;
@@ -46,6 +49,23 @@ std::vector<Halide::Expr> batch_operand_index(const TensorFunc& t, const std::ve
 // A func of the given type whose value at IR-order `vars` is `body(vars)`.
 TensorFunc define(const std::string& name, const lang::TensorType& type,
                   const std::function<Halide::Expr(const std::vector<Halide::Var>&)>& body);
+
+struct LowerContext;
+
+// The operands of a conv2d/dense/batch_matmul with its weight (args[1]) read
+// as float32: a float16/bfloat16 weight (ReducePrecision's storage) is
+// widened as it is loaded (inlined: each use converts the value it loads).
+std::vector<TensorFunc> with_float32_weight(std::span<const TensorFunc> args, const LowerContext& ctx);
+
+// A widened weight converted once per iteration of `level`, into a scratch
+// buffer that the loops inside read as float32: a level outside the loop
+// over pixel tiles (a row of tiles, a channel block), so that each weight is
+// converted once for many pixels. Converted where it is used instead, inside
+// the register tile, float16 costs about six ops per weight vector (Halide 14
+// has no F16C conversion on x86) and ResNet-18 ran 3x slower than float32.
+// Axis `vectorized` vectorized and axis `unrolled` unrolled (Halide order;
+// -1: none). Nothing for a float32 weight.
+void schedule_widened(const TensorFunc& weight, const Halide::LoopLevel& level, int vectorized, int unrolled);
 
 // The register tile an anchor schedule asked register_tile() for: the
 // space of tiles schedule_candidates() offers a tuner.

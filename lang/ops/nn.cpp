@@ -34,6 +34,7 @@ int64_t window_output_extent(int64_t input, int64_t window, int64_t stride, int6
 namespace {
 
 using ops::expect_float;
+using ops::expect_float_weight;
 using ops::expect_rank;
 using ops::type_error;
 
@@ -81,7 +82,7 @@ std::vector<TensorType> conv2d_type(std::span<const TensorType> args, const Attr
   const TensorType x = logical_type(args[0], a.data_layout, nchw(), "input");
   const TensorType w = logical_type(args[1], a.kernel_layout, oihw(), "weight");
   expect_float(x, "input");
-  expect_float(w, "weight");
+  expect_float_weight(w, "weight");
   check_pair(a.strides, "strides", 1);
   check_pair(a.dilation, "dilation", 1);
   check_padding(a.padding);
@@ -101,8 +102,9 @@ std::vector<Tensor> conv2d_nchw_reference(std::span<const Tensor> args, const Co
   const auto& ws = args[1].type().shape;
   const auto& os = types[0].shape;
   Tensor out(types[0]);
+  const Tensor weight = ops::as_float32(args[1]);
   const float* x = args[0].values<float>().data();
-  const float* w = args[1].values<float>().data();
+  const float* w = weight.values<float>().data();
   float* o = out.mutable_values<float>().data();
   const int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
   const int64_t K = ws[0], CG = ws[1], R = ws[2], S = ws[3];
@@ -152,7 +154,7 @@ std::vector<TensorType> dense_type(std::span<const TensorType> args, const Attrs
   expect_rank(args[0], 2, "input");
   expect_rank(args[1], 2, "weight [units, in_features]");
   expect_float(args[0], "input");
-  expect_float(args[1], "weight");  // the kernel reads both as float32
+  expect_float_weight(args[1], "weight");  // the kernel reads both as float32
   if (args[0].shape[1] != args[1].shape[1])
     type_error("input " + args[0].str() + " has " + std::to_string(args[0].shape[1]) + " features, weight " +
                args[1].str() + " expects " + std::to_string(args[1].shape[1]));
@@ -162,8 +164,9 @@ std::vector<TensorType> dense_type(std::span<const TensorType> args, const Attrs
 std::vector<Tensor> dense_reference(std::span<const Tensor> args, const Attrs&, std::span<const TensorType> types) {
   Tensor out(types[0]);
   const int64_t M = args[0].type().shape[0], K = args[0].type().shape[1], N = args[1].type().shape[0];
+  const Tensor weight = ops::as_float32(args[1]);
   const float* x = args[0].values<float>().data();
-  const float* w = args[1].values<float>().data();
+  const float* w = weight.values<float>().data();
   float* o = out.mutable_values<float>().data();
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
@@ -181,7 +184,7 @@ std::vector<TensorType> batch_matmul_type(std::span<const TensorType> args, cons
   const TensorType& y = args[1];
   if (x.rank() < 2 || y.rank() < 2) type_error("expects operands of rank >= 2, found " + x.str() + " and " + y.str());
   expect_float(x, "input");
-  if (x.dtype != y.dtype) type_error("operands have different dtypes: " + x.str() + " and " + y.str());
+  expect_float_weight(y, "right operand");
   if (x.shape.back() != y.shape[y.rank() - 2])
     type_error(x.str() + " has " + std::to_string(x.shape.back()) + " columns, " + y.str() + " has " +
                std::to_string(y.shape[y.rank() - 2]) + " rows");
@@ -200,8 +203,9 @@ std::vector<Tensor> batch_matmul_reference(std::span<const Tensor> args, const A
   const auto x_batch = ops::broadcast_index_map({xs.begin(), xs.end() - 2}, batch);
   const auto y_batch = ops::broadcast_index_map({ys.begin(), ys.end() - 2}, batch);
   Tensor out(types[0]);
+  const Tensor right = ops::as_float32(args[1]);
   const float* x = args[0].values<float>().data();
-  const float* y = args[1].values<float>().data();
+  const float* y = right.values<float>().data();
   float* o = out.mutable_values<float>().data();
   for (size_t b = 0; b < x_batch.size(); ++b) {
     const float* xb = x + x_batch[b] * M * K;

@@ -19,6 +19,19 @@ void expect_float(const TensorType& t, const char* what) {
     type_error(std::string("expects ") + what + " of type float32, found " + t.str());
 }
 
+void expect_float_weight(const TensorType& t, const char* what) {
+  if (t.dtype != DType::float32 && t.dtype != DType::float16 && t.dtype != DType::bfloat16)
+    type_error(std::string("expects ") + what + " of type float32 (or float16/bfloat16 storage), found " + t.str());
+}
+
+Tensor as_float32(const Tensor& t) {
+  if (t.type().dtype != DType::float16 && t.type().dtype != DType::bfloat16) return t;
+  Tensor out(TensorType{t.type().shape, DType::float32});
+  auto o = out.mutable_values<float>();
+  for (size_t i = 0; i < o.size(); ++i) o[i] = static_cast<float>(t.element_as_double(i));
+  return out;
+}
+
 std::vector<int64_t> broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
   const size_t rank = std::max(a.size(), b.size());
   std::vector<int64_t> out(rank);

@@ -22,6 +22,12 @@ int64_t checked_dim(std::optional<int64_t> dim, const std::string& what);
 
 void expect_rank(const TensorType& t, size_t rank, const char* what);
 void expect_float(const TensorType& t, const char* what);
+// The weight of a float32 conv2d/dense/batch_matmul: float32, or stored in
+// float16 / bfloat16 (ReducePrecision) and read as float32.
+void expect_float_weight(const TensorType& t, const char* what);
+// A copy of `t` in float32 when it is float16 or bfloat16, else `t` itself
+// (references of the ops that take reduced-precision weights).
+Tensor as_float32(const Tensor& t);
 // Numpy broadcasting of two shapes; throws with both shapes in the message.
 std::vector<int64_t> broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b);
 // Normalises a possibly negative axis against `rank`; throws when out of range.

@@ -69,7 +69,7 @@ std::vector<TensorType> winograd_type(std::span<const TensorType> args, const At
   const TensorType& x = args[0];
   const TensorType& u = args[1];
   expect_float(x, "input");
-  expect_float(u, "transformed weight");
+  ops::expect_float_weight(u, "transformed weight");
   if (x.rank() != 5 || x.shape[4] != ki) type_error("conv2d_winograd: input " + x.str() + " is not " + a.data_layout);
   if (u.rank() != 5 || u.shape[0] != w.a * w.a || u.shape[2] != x.shape[1] || u.shape[3] != ki || u.shape[4] != ko)
     type_error("conv2d_winograd: transformed weight " + u.str() + " does not match input " + x.str() + " for F(" +
@@ -106,8 +106,9 @@ std::vector<Tensor> winograd_reference(std::span<const Tensor> args, const Attrs
   const auto& os = types[0].shape;        // N, KB, OH, OW, ko
   const int64_t N = xs[0], CB = xs[1], H = xs[2], W = xs[3], ki = xs[4], KB = us[1], ko = us[4];
   const int64_t C = CB * ki, K = KB * ko, OH = os[2], OW = os[3];
+  const Tensor weight = ops::as_float32(args[1]);
   const float* x = args[0].values<float>().data();
-  const float* u = args[1].values<float>().data();
+  const float* u = weight.values<float>().data();
   Tensor out(types[0]);
   float* o = out.mutable_values<float>().data();
   auto x_at = [&](int64_t n, int64_t c, int64_t y, int64_t xx) -> double {

@@ -18,7 +18,7 @@ struct ValueRange {
 };
 
 struct QuantizeOptions {
-  std::string mode = "none";           // none | int8 (the pass does nothing for none)
+  std::string mode = "none";           // none | int8 (Quantize) | bf16 | fp16 (ReducePrecision)
   bool per_channel_weights = true;     // else one scale per weight tensor
   bool symmetric_activations = false;  // int8 with zero point 0; else uint8 with a zero point
   std::string method = "minmax";       // minmax | percentile | entropy

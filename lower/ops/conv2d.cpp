@@ -101,6 +101,7 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
 
   const int64_t work = out_type.element_count() * ki * input_blocks * R * S;
+  const TensorFunc weight = args[1];
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const std::vector<Var>& v = s.output_vars;  // n, kb, y, x, k
     const int ko = static_cast<int>(out_type.shape[4]);
@@ -116,12 +117,13 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
         .fuse(v[2], bo, rows);
     // rows: the row and channel-block tiles of one image (the batch is outside).
     const int64_t row_count = out_type.shape[2] * ((out_type.shape[1] + tile.blocks - 1) / tile.blocks);
-    if (worth_parallel(work)) parallel_tasks(out, rows, row_count, work / out_type.shape[0]);
+    const Var row_loop = worth_parallel(work) ? parallel_tasks(out, rows, row_count, work / out_type.shape[0]) : rows;
     acc.compute_at(out, xo).vectorize(k).unroll(x).unroll(kb);
     // Weight vectors of the B blocks stay in registers while each of the T
     // input values is broadcast once and used right away: B + 1 registers
     // beside the accumulators (x inside kb would keep T broadcasts alive).
     acc.update().reorder(k, kb, x, r.x, r.y, r.z, r.w).vectorize(k).unroll(kb).unroll(x);
+    schedule_widened(weight, Halide::LoopLevel(out, row_loop), 0, -1);  // the B blocks' weights, for a row of tiles
     if (pads) schedule_padded_input(padded, s);
   };
   return {value, schedule, {}};
@@ -155,6 +157,7 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
   // Each multiply-add loads its own input vector: one takes about four times
   // as long as in a dense convolution, and parallel loops are weighed so.
   const int64_t work = out_type.element_count() * R * S * 4;
+  const TensorFunc weight = args[1];
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const std::vector<Var>& v = s.output_vars;  // n, cb, y, x, k
     const int block = static_cast<int>(out_type.shape[4]);
@@ -180,6 +183,7 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
     const Var channel_block = worth_parallel(work) ? parallel_tasks(out, v[1], out_type.shape[1], work / out_type.shape[0]) : v[1];
     acc.compute_at(out, xo).vectorize(k).unroll(x);
     acc.update().reorder(k, x, r.x, r.y).vectorize(k).unroll(x).unroll(r.x);
+    schedule_widened(weight, Halide::LoopLevel(out, channel_block), 0, -1);  // the block's R x S taps
     if (pads) {
       const std::vector<Var> pv = padded.args();  // ci, x, y, cb, n
       padded.store_at(out, channel_block).compute_at(out, v[2]).vectorize(pv[0]);
@@ -254,6 +258,7 @@ LoweredOp lower_conv2d_nchw(std::span<const TensorFunc> args, const LowerContext
   // output channel reads every input channel: with AVX-512, 16 channels x 16
   // lanes fill 16 of the 32 vector registers with accumulators.
   const bool dense_channels = a.groups == 1;
+  const TensorFunc widened_weight = args[1];
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const int lanes = fitting_lanes(out_w, s.vector_lanes);
     const int block = dense_channels && out_c >= 16 && s.vector_lanes >= 16 ? 16 : out_c >= 8 ? 8 : static_cast<int>(out_c);
@@ -271,11 +276,13 @@ LoweredOp lower_conv2d_nchw(std::span<const TensorFunc> args, const LowerContext
     if (pads) padded.compute_at(out, oy).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
     acc.compute_at(out, xo).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
     acc.update().reorder(x, c, r.x, r.y, r.z).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
+    schedule_widened(widened_weight, Halide::LoopLevel(out, co), 3, -1);  // the channel block's weights (K in vectors), for a row
   };
   return {value, schedule, {}};
 }
 
-LoweredOp lower_conv2d(std::span<const TensorFunc> args, const LowerContext& ctx) {
+LoweredOp lower_conv2d(std::span<const TensorFunc> operands, const LowerContext& ctx) {
+  const std::vector<TensorFunc> args = with_float32_weight(operands, ctx);
   const auto& a = attrs_as<lang::Conv2DAttrs>(*ctx.binding.attrs);
   if (a.data_layout == "NCHW" && a.kernel_layout == "OIHW" && a.out_layout == "NCHW") return lower_conv2d_nchw(args, ctx);
   if (is_blocked_dense(a, ctx.binding.types.at(0))) return lower_conv2d_blocked(args, ctx);

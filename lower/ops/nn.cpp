@@ -46,7 +46,8 @@ LoweredOp lower_pool2d_any_layout(std::span<const TensorFunc> args, const LowerC
 // Both operands are contiguous along K, so K is split into vector-wide
 // partial sums (lanes of K at a time), then summed across lanes; a block of
 // outputs shares each load of x.
-LoweredOp lower_dense(std::span<const TensorFunc> args, const LowerContext& ctx) {
+LoweredOp lower_dense(std::span<const TensorFunc> operands, const LowerContext& ctx) {
+  const std::vector<TensorFunc> args = with_float32_weight(operands, ctx);
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const int K = static_cast<int>(args[0].type.shape[1]);
   const int lanes = 16;  // width of the partial sums; the schedule vectorizes it at the target width
@@ -89,7 +90,8 @@ LoweredOp lower_dense(std::span<const TensorFunc> args, const LowerContext& ctx)
 //
 // y is contiguous along N, so N is vectorized: each x element broadcasts
 // against a vector of y's row, accumulating a block of rows of the output.
-LoweredOp lower_batch_matmul(std::span<const TensorFunc> args, const LowerContext& ctx) {
+LoweredOp lower_batch_matmul(std::span<const TensorFunc> operands, const LowerContext& ctx) {
+  const std::vector<TensorFunc> args = with_float32_weight(operands, ctx);
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const size_t rank = out_type.rank();
   const int K = static_cast<int>(args[0].type.shape.back());

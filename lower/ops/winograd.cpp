@@ -46,7 +46,8 @@ Expr select_row(Expr index, int rows, const std::function<Expr(int)>& row) {
   return e;
 }
 
-LoweredOp lower_conv2d_winograd(std::span<const TensorFunc> args, const LowerContext& ctx) {
+LoweredOp lower_conv2d_winograd(std::span<const TensorFunc> operands, const LowerContext& ctx) {
+  const std::vector<TensorFunc> args = with_float32_weight(operands, ctx);
   const auto& a = attrs_as<lang::Conv2DWinogradAttrs>(*ctx.binding.attrs);
   const lang::WinogradMatrices& mat = lang::winograd_matrices(a.tile);
   const int m = mat.m, n_a = mat.a;
@@ -99,6 +100,7 @@ LoweredOp lower_conv2d_winograd(std::span<const TensorFunc> args, const LowerCon
   });
 
   const int64_t work = out_type.element_count() * ki * CB * 9;
+  const TensorFunc weight = args[1];
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const int block = static_cast<int>(us[4]);
     const int64_t blocks = us[1];
@@ -122,6 +124,7 @@ LoweredOp lower_conv2d_winograd(std::span<const TensorFunc> args, const LowerCon
         .parallel(e);
     acc.compute_at(prod, to).vectorize(ko).unroll(t).unroll(kb);
     acc.update().reorder(ko, kb, t, r.x, r.y).vectorize(ko).unroll(kb).unroll(t);
+    schedule_widened(weight, Halide::LoopLevel(prod, bo), 0, -1);  // the B blocks' weights at one position, for every tile
     // Output transform, tile by tile, as the result (and its epilogue) is stored.
     const std::vector<Var>& o = s.output_vars;  // n, kb, y, x, ko
     Var tx("tx"), ox("ox"), ty("ty"), oy("oy"), rows("rows");

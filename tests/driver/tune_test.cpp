@@ -59,7 +59,7 @@ void check_outputs(const spec::Recipe& recipe, const driver::CompiledArtifact& a
   const lang::Module imported = driver::import_model(recipe);
   const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, imported);
   const reports::VariantResult r =
-      driver::check_artifact(a, inputs, driver::run_reference(driver::reference_module(recipe, imported), inputs), 1);
+      driver::check_artifact(a, inputs, driver::run_reference(driver::reference_module(recipe, imported, "NCHW"), inputs), 1);
   CHECK_MESSAGE(r.status == reports::RunStatus::ok, r.note);
 }
 

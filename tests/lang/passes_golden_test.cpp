@@ -139,6 +139,8 @@ TEST_CASE("every pass's golden cases: the exact IR it produces, and the same num
         context.quantize.calibration.push_back(sample);
       }
     }
+    // `quantize: bf16` / `quantize: fp16`: ReducePrecision's modes (no calibration).
+    if (const std::string mode = header_value(text, "quantize"); mode == "bf16" || mode == "fp16") context.quantize.mode = mode;
     const Module after = run_passes(before, {c.pass, "InferType"}, context);
     const std::string actual = print_module(after);
     fs::path golden = c.input;
@@ -165,10 +167,11 @@ TEST_CASE("every registered pass has golden cases") {
 }
 
 TEST_CASE("opt levels select the documented default pipeline") {
-  CHECK(pipeline_at_level(0) == std::vector<std::string>{"InferType", "SimplifyInference", "Quantize", "ConvertLayout", "InferType"});
+  CHECK(pipeline_at_level(0) ==
+        std::vector<std::string>{"InferType", "SimplifyInference", "Quantize", "ConvertLayout", "ReducePrecision", "InferType"});
   CHECK(pipeline_at_level(1) == std::vector<std::string>{"InferType", "SimplifyInference", "FoldConstant", "SimplifyExpr",
                                                          "Quantize", "ConvertLayout", "FoldConstant", "SimplifyExpr",
-                                                         "DeadCodeElimination", "FuseOps", "InferType"});
+                                                         "ReducePrecision", "DeadCodeElimination", "FuseOps", "InferType"});
   CHECK(pipeline_at_level(2) == default_pipeline());
   CHECK(pipeline_at_level(3) == default_pipeline());
 }

@@ -269,5 +269,68 @@ def @main(%x: Tensor[(1, 8, 14, 14), float32]) {
   }
 }
 
+// ReducePrecision stores the constant weights of conv2d, dense and
+// batch_matmul in bfloat16 / float16, rounded to nearest even; biases,
+// activations and a matrix product of two activations stay float32, and
+// quantization.skip keeps layers or op kinds in float32.
+TEST_CASE("ReducePrecision: half-precision weights, rounded to nearest even, with skip") {
+  const char* const text = R"(const @w : Tensor[(2, 1, 1, 2), float32] = [1.00390625, 1.01171875, -3.0, 0.1]
+const @b : Tensor[(2), float32] = [0.5, -0.5]
+const @d : Tensor[(3, 4), float32] = [1.0, 2.0, 3.0, 4.0, 0.5, 0.25, 0.125, 1.5, -1.0, -2.0, 0.75, 3.3]
+
+def @main(%x: Tensor[(1, 1, 2, 2), float32], %y: Tensor[(2, 1), float32]) {
+  %0 = nn.conv2d(%x, @w, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %1 = nn.bias_add(%0, @b, axis=1);
+  %2 = reshape(%1, newshape=[1, 4]);
+  %3 = nn.dense(%2, @d);
+  %4 = nn.batch_matmul(%y, %3);
+  %4
+}
+)";
+  const Module m = typed(text);
+  auto reduced = [&](const std::string& mode, std::vector<std::string> skip) {
+    PassContext context;
+    context.quantize.mode = mode;
+    context.quantize.skip = std::move(skip);
+    return run_passes(m, {"ReducePrecision"}, context);
+  };
+  auto weight_of = [](const Module& r, const std::string& op) -> const Tensor& {
+    for (const Binding& b : r.main().body)
+      if (b.is_op(op)) return r.constant(b.args[1].constant);
+    FAIL("no " << op);
+    return r.constants.begin()->second;
+  };
+  CHECK(print_module(reduced("none", {})) == print_module(m));
+  CHECK(print_module(reduced("int8", {})) == print_module(m));
+
+  const Module bf16 = reduced("bf16", {});
+  const Tensor& w = weight_of(bf16, "nn.conv2d");
+  REQUIRE(w.type().dtype == DType::bfloat16);
+  // 8 significant bits: 1 + 2^-8 ties to 1 (even), 1 + 3 * 2^-8 to 1 + 2^-6 (even); 0.1 rounds to 0.10009765625.
+  CHECK(w.element_as_double(0) == 1.0);
+  CHECK(w.element_as_double(1) == 1.015625);
+  CHECK(w.element_as_double(2) == -3.0);
+  CHECK(w.element_as_double(3) == 0.10009765625);
+  CHECK(weight_of(bf16, "nn.dense").type().dtype == DType::bfloat16);
+  CHECK(bf16.constants.count("b"));
+  CHECK(bf16.constant("b").type().dtype == DType::float32);
+  CHECK(bf16.constants.count("w") == 0);  // the float32 original is gone
+  for (const Binding& b : bf16.main().body) CHECK(b.types.at(0).dtype == DType::float32);
+  // The reference interpreter widens the weights: the result is the model's with its weights rounded.
+  CHECK(max_difference(m, bf16, 1e-2, 1e-2) > 0);
+
+  const Module fp16 = reduced("fp16", {});
+  CHECK(weight_of(fp16, "nn.conv2d").type().dtype == DType::float16);
+  CHECK(weight_of(fp16, "nn.conv2d").element_as_double(0) == 1.00390625);  // 11 significant bits keep it
+  CHECK(max_difference(m, fp16, 1e-3, 1e-3) >= 0);
+
+  const Module skip_dense = reduced("bf16", {"nn.dense"});
+  CHECK(weight_of(skip_dense, "nn.dense").type().dtype == DType::float32);
+  CHECK(weight_of(skip_dense, "nn.conv2d").type().dtype == DType::bfloat16);
+  const Module skip_conv = reduced("bf16", {"nn.conv2d"});
+  CHECK(weight_of(skip_conv, "nn.conv2d").type().dtype == DType::float32);
+  CHECK(weight_of(skip_conv, "nn.dense").type().dtype == DType::bfloat16);
+}
+
 }  // namespace
 }  // namespace modelc::lang

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "lang/interpreter.h"
@@ -213,6 +214,90 @@ def @main(%x: Tensor[(1, 32, 9, 10), float32]) {
   CHECK(conv_forms(converted[0]) == std::vector<std::string>{"2 OIHW8i8o", "4 OIHW8i8o", "16 OIHW8o", "2 OIHW8i8o"});
   CHECK(conv_forms(converted[1]) == std::vector<std::string>{"2 OIHW4i4o", "8 OIHW4i4o", "8 OIHW4i4o", "2 OIHW4i4o"});
   for (const Module& m : converted) CHECK(check_primitives(m) == 6);  // and the two layout transforms
+}
+
+// bf16 and fp16 weights (ReducePrecision), widened to float32 as the kernels
+// load them: every conv2d form (blocked, NCHW, depthwise, grouped, Winograd),
+// dense (one row) and batch_matmul (a dense over rows), each kernel against the
+// reference interpreter on the same IR, whose references widen the same way.
+TEST_CASE("half-precision weights in every conv2d form, dense and batch_matmul kernels") {
+  const std::string block = R"(const @w1 : Tensor[(16, 3, 3, 3), float32] = elided("0")
+const @w2 : Tensor[(16, 16, 3, 3), float32] = elided("0")
+const @dw : Tensor[(16, 1, 3, 3), float32] = elided("0")
+const @g : Tensor[(16, 8, 1, 1), float32] = elided("0")
+const @fc : Tensor[(10, 16), float32] = elided("0")
+const @proj : Tensor[(12, 16), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 3, 12, 12), float32]) {
+  %0 = nn.conv2d(%x, @w1, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %1 = nn.relu(%0);
+  %2 = nn.conv2d(%1, @w2, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %3 = nn.conv2d(%2, @dw, strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=16);
+  %4 = nn.conv2d(%3, @g, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=2);
+  %5 = nn.global_avg_pool2d(%4);
+  %6 = reshape(%5, newshape=[1, 16]);
+  %7 = nn.dense(%6, @fc);
+  %8 = reshape(%4, newshape=[16, 36]);
+  %9 = transpose(%8, axes=[1, 0]);
+  %10 = nn.dense(%9, @proj);
+  (%7, %10)
+}
+)";
+  Module shapes = parse_module(block, "case.ir");
+  Module data;
+  std::mt19937 rng(5);
+  for (const auto& [name, value] : shapes.constants) data.constants.emplace(name, test::random_tensor(value.type(), rng));
+  for (const std::string mode : {"bf16", "fp16"})
+    for (const std::string layout : {"NCHW8c", "NCHW"}) {
+      CAPTURE(mode);
+      CAPTURE(layout);
+      PassContext context;
+      context.opt_level = 2;
+      context.activation_layout = layout;
+      context.quantize.mode = mode;
+      const Module m = run_passes(parse_module(block, "case.ir", &data),
+                                  {"InferType", "ConvertLayout", "AlterOpLayout", "WinogradConv2D", "ReducePrecision",
+                                   "FuseOps", "InferType"},
+                                  context);
+      int reduced = 0;
+      for (const auto& [name, value] : m.constants)
+        reduced += value.type().dtype == (mode == "bf16" ? DType::bfloat16 : DType::float16);
+      CHECK(reduced == 6);
+      if (layout == "NCHW8c") CHECK(count_op(m, "nn.conv2d_winograd") == 1);
+      CHECK(count_op(m, "nn.batch_matmul") == 1);
+      CHECK(check_primitives(m, 1e-4, 1e-4) >= 6);
+    }
+}
+
+// float16 weights widen exactly, special values included: a dense over one
+// input feature with x = 1 returns its weights as float32.
+TEST_CASE("float16 weights widen exactly: zeros, denormals, the largest half, infinities and NaN") {
+  const std::vector<uint16_t> halves{0x0000, 0x8000, 0x0001, 0x83ff, 0x0400, 0x3c00, 0xc000, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x7e00};
+  Tensor w(TensorType{{static_cast<int64_t>(halves.size()), 1}, DType::float16});
+  std::memcpy(w.mutable_bytes().data(), halves.data(), halves.size() * 2);
+  Module m = parse_module(R"(const @w : Tensor[(12, 1), float16] = elided("0")
+
+def @main(%x: Tensor[(1, 1), float32]) {
+  %0 = nn.dense(%x, @w);
+  %0
+}
+)", "case.ir");
+  m.constants.erase("w");
+  m.constants.emplace("w", w);
+  m = run_passes(m, {"InferType", "FuseOps", "InferType"}, PassContext{});
+  const Binding& call = m.main().body.at(0);
+  const std::vector<float> one{1.f};
+  const std::vector<Tensor> args{Tensor::from_floats({1, 1}, one), w};
+  const std::vector<Tensor> got = lower::run_kernel_jit(m, *m.find_function(call.function), args);
+  const auto values = got.at(0).values<float>();
+  REQUIRE(values.size() == halves.size());
+  for (size_t i = 0; i < halves.size(); ++i) {
+    CAPTURE(i);
+    const double want = w.element_as_double(i);
+    if (std::isnan(want)) CHECK(std::isnan(values[i]));
+    else CHECK(static_cast<double>(values[i]) == want);
+    CHECK(std::signbit(values[i]) == std::signbit(want));
+  }
 }
 
 // Winograd F(4x4) and F(2x2) kernels with fused epilogues (bias, relu,

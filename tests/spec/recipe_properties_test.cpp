@@ -165,7 +165,7 @@ TEST_CASE("each refused property has a golden recipe whose error says it is not 
     const size_t star = dotted.find('*');
     CHECK(err.find(dotted.substr(0, star)) != std::string::npos);
   }
-  CHECK(refusals >= 7);  // fewer as features land (int8 quantization took three, entropy calibration one, tuning one)
+  CHECK(refusals >= 6);  // fewer as features land (int8 quantization took three, entropy calibration one, tuning one, bf16/fp16 one)
 }
 
 TEST_CASE("find_recipe_property: patterns, subtrees and the most specific entry") {
@@ -177,7 +177,8 @@ TEST_CASE("find_recipe_property: patterns, subtrees and the most specific entry"
   CHECK(find_recipe_property("/no/such/thing") == nullptr);
   CHECK(implemented("/quantization/mode", "none"));
   CHECK(implemented("/quantization/mode", "int8"));
-  CHECK_FALSE(implemented("/quantization/mode", "bf16"));
+  CHECK(implemented("/quantization/mode", "bf16"));  // lang/passes ReducePrecision
+  CHECK(implemented("/quantization/mode", "fp16"));
   CHECK(implemented("/report/formats", "csv"));
   CHECK(implemented("/report/formats", "html"));  // reports/render_html
   CHECK(implemented("/layout/activations", "NHWC"));

@@ -1,0 +1,73 @@
+// ReducePrecision (`quantization.mode: bf16 | fp16`): stores the constant
+// weights of convolutions and matrix products in bfloat16 or float16, rounded
+// to nearest even, and leaves everything else in float32.
+//
+// Storage-only: the kernels read each reduced weight and widen it to float32
+// as they load it, so activations, accumulation and every other op (softmax,
+// normalization, reductions, elementwise) stay in float32. The weights take
+// half the bytes (in the library, in memory, through the caches); the result
+// differs from the float32 model by the weights' rounding alone (bfloat16
+// keeps 8 significant bits, float16 11). Targets with native bf16 dot products
+// would also round the activations; this pass does not (see
+// docs/quantization.md).
+//
+// Runs after the weights have their final form (ConvertLayout's packing,
+// AlterOpLayout's transposes, Winograd's transform, FoldConstant), so that no
+// compile-time transform computes on rounded values: conv2d, conv2d_winograd,
+// dense and batch_matmul with a constant float32 weight (second operand).
+// quantization.skip keeps layers (ONNX node / YAML layer names) or op kinds
+// in float32: nn.conv2d names every convolution (its Winograd form too),
+// nn.dense and nn.batch_matmul every matrix product with a constant weight
+// (AlterOpLayout computes dense layers as matrix products). A no-op unless
+// quantization.mode is bf16 or fp16.
+#include <map>
+
+#include "lang/pass.h"
+
+namespace modelc::lang {
+namespace {
+
+bool is_weighted_anchor(const Binding& b) {
+  return b.is_op("nn.conv2d") || b.is_op("nn.conv2d_winograd") || b.is_op("nn.dense") || b.is_op("nn.batch_matmul");
+}
+
+// Whether a skip entry names this binding: its layer, or its op kind.
+bool skipped(const Binding& b, const std::vector<std::string>& skip) {
+  const std::string op = b.op->name;
+  const bool conv = op == "nn.conv2d" || op == "nn.conv2d_winograd";
+  for (const std::string& s : skip) {
+    if (s == origin_name(b.origin) || s == op) return true;
+    if (conv && s == "nn.conv2d") return true;
+    if (!conv && (s == "nn.dense" || s == "nn.batch_matmul")) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Module reduce_precision(const Module& module, const PassContext& context) {
+  const QuantizeOptions& o = context.quantize;
+  if (o.mode != "bf16" && o.mode != "fp16") return module;
+  const DType dtype = o.mode == "bf16" ? DType::bfloat16 : DType::float16;
+  const std::string suffix = "." + o.mode;
+  Module out = module;
+  Function& main = out.main();
+  for (Binding& b : main.body) {
+    if (!b.is_op_call() || !is_weighted_anchor(b) || b.args.size() < 2 || !b.args[1].is_constant()) continue;
+    if (out.type_of(main, b.args[0]).dtype != DType::float32 || skipped(b, o.skip)) continue;
+    const std::string& name = b.args[1].constant;
+    const Tensor& weight = out.constant(name);
+    if (weight.type().dtype != DType::float32) continue;
+    const std::string reduced = name + suffix;
+    if (!out.constants.count(reduced)) {
+      Tensor r(TensorType{weight.type().shape, dtype});
+      const auto values = weight.values<float>();
+      for (size_t i = 0; i < values.size(); ++i) r.set_element(i, values[i]);
+      out.constants.emplace(reduced, std::move(r));
+    }
+    b.args[1] = ValueRef::constant_named(reduced);
+  }
+  return infer_type(dead_code_elimination(out, context), context);
+}
+
+}  // namespace modelc::lang
