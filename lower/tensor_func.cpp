@@ -111,6 +111,14 @@ void schedule_widened(const TensorFunc& weight, const Halide::LoopLevel& level, 
   Halide::Func w = weight.func;
   const std::vector<Halide::Var> v = w.args();
   w.compute_at(level);
+  if (vectorized > 0 && vectorized < static_cast<int>(v.size())) {
+    // The vectorized axis innermost in the scratch buffer: contiguous stores
+    // when converting, contiguous loads for the unrolled uses.
+    std::vector<Halide::Var> storage{v[static_cast<size_t>(vectorized)]};
+    for (size_t i = 0; i < v.size(); ++i)
+      if (static_cast<int>(i) != vectorized) storage.push_back(v[i]);
+    w.reorder_storage(storage);
+  }
   if (vectorized >= 0 && vectorized < static_cast<int>(v.size())) w.vectorize(v[static_cast<size_t>(vectorized)]);
   if (unrolled >= 0 && unrolled < static_cast<int>(v.size())) w.unroll(v[static_cast<size_t>(unrolled)]);
 }
