@@ -29,8 +29,18 @@ std::vector<lang::Tensor> run_artifact(const std::filesystem::path& artifact_dir
 struct ReferenceRun {
   std::vector<lang::Tensor> outputs;
   std::vector<std::string> names;  // the model's output names, in order
+  // An int8 model (kInt8RoundingTolerance): the relative error ||a - r|| / ||r||
+  // of each float output accepted when elements differ beyond the usual
+  // tolerance. Its integer kernels match the reference exactly, but a float op
+  // that feeds a quantize (a transformer's GELU, softmax) differs from the
+  // reference's in the last bit, and a value on a rounding boundary then
+  // moves one step, and the layers after carry the step on. 0: none.
+  double rounding_tolerance = 0;
 };
-ReferenceRun run_reference(const lang::Module& reference_module, const std::vector<lang::Tensor>& inputs);
+inline constexpr double kInt8RoundingTolerance = 1e-2;
+// `rounding_tolerance` is kInt8RoundingTolerance for an int8 `recipe`.
+ReferenceRun run_reference(const lang::Module& reference_module, const std::vector<lang::Tensor>& inputs,
+                           const spec::Recipe* recipe = nullptr);
 
 // How far one output of a quantized model is from the float model's, over
 // several inputs: absolute and relative error, cosine similarity per input,

@@ -125,7 +125,7 @@ class Measurement {
     const lang::Module imported = import_model(variant_recipe);
     model->inputs = benchmark_inputs(variant_recipe, imported);
     model->module = reference_module(variant_recipe, imported, layout);
-    model->reference = run_reference(model->module, model->inputs);
+    model->reference = run_reference(model->module, model->inputs, &variant_recipe);
     if (variant_recipe.quantization.mode != "none")
       model->versus_float = quantization_error(model->reference, run_reference(imported, model->inputs));
     return *models_.emplace(key, std::move(model)).first->second;
@@ -145,8 +145,8 @@ class Measurement {
     a.result = check_artifact(artifact, a.model->inputs, a.model->reference, options_.threads.value_or(artifact.threads));
     // The artifact equals the quantized model's reference run (checked just
     // now), so that run's distance from the float model is the artifact's.
-    if (a.result.status == reports::RunStatus::ok && !a.model->versus_float.empty() && a.result.note.empty())
-      a.result.note = a.model->versus_float;
+    if (a.result.status == reports::RunStatus::ok && !a.model->versus_float.empty())
+      a.result.note = a.result.note.empty() ? a.model->versus_float : a.result.note + "; " + a.model->versus_float;
     if (a.result.status == reports::RunStatus::ok && targets::runs_natively_here(profile)) {
       auto timer = std::make_shared<reports::ArtifactTimer>(artifact.directory, a.result.threads, input_bytes(a.model->inputs));
       a.timing = add_timing(artifact.variant + " / " + artifact.target + " / modelc",
@@ -382,7 +382,7 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
     const reports::VariantResult checked = check_artifact(
         artifact, inputs,
         run_reference(reference_module(variant.recipe, module, activation_layout(variant.recipe, artifact.device_profile())),
-                      inputs),
+                      inputs, &variant.recipe),
         options.threads.value_or(artifact.threads));
     if (checked.status != reports::RunStatus::ok) {
       out.failed = out.failed || checked.status == reports::RunStatus::failed;

@@ -145,7 +145,8 @@ TuneResult tune(const spec::Recipe& recipe, const TuneOptions& options) {
       const lang::Module imported = import_model(variant.recipe);
       s.inputs = benchmark_inputs(variant.recipe, imported);
       if (options.progress) options.progress(name + ": running the reference interpreter");
-      s.reference = run_reference(reference_module(variant.recipe, imported, activation_layout(variant.recipe, profile)), s.inputs);
+      s.reference = run_reference(reference_module(variant.recipe, imported, activation_layout(variant.recipe, profile)), s.inputs,
+                                  &variant.recipe);
 
       // The kernels and their candidate knobs, from the module the build compiles.
       const OptimizedModule optimized = optimize(imported, variant.recipe, activation_layout(variant.recipe, profile));

@@ -65,6 +65,27 @@ TEST_CASE("an artifact whose outputs differ from the reference fails and says wh
   CHECK_FALSE(*wrong.accuracy->allclose);
   CHECK_FALSE(wrong.latency);  // a wrong artifact's speed is not reported
   CHECK(wrong.note.rfind("outputs differ from the reference interpreter: output 'probabilities' (float32): ", 0) == 0);
+
+  // An int8 reference accepts a relative error up to kInt8RoundingTolerance
+  // (a value on a rounding boundary moved one step), saying so; beyond it, or
+  // for a float model, the artifact fails.
+  driver::ReferenceRun nudged = driver::run_reference(right, inputs);
+  auto scaled = [&](double factor) {
+    driver::ReferenceRun r = nudged;
+    for (lang::Tensor& t : r.outputs)
+      for (float& v : t.mutable_values<float>()) v = static_cast<float>(v * factor);
+    return r;
+  };
+  driver::ReferenceRun close = scaled(1.004), far = scaled(1.05);
+  CHECK(driver::check_artifact(a, inputs, close, 1).status == reports::RunStatus::failed);  // no tolerance: float model
+  close.rounding_tolerance = far.rounding_tolerance = driver::kInt8RoundingTolerance;
+  const reports::VariantResult rounded = driver::check_artifact(a, inputs, close, 1);
+  CHECK(rounded.status == reports::RunStatus::ok);
+  REQUIRE(rounded.accuracy);
+  CHECK_FALSE(*rounded.accuracy->allclose);
+  CHECK(rounded.note.rfind("within int8 rounding of the reference interpreter (output 'probabilities' (float32): ", 0) == 0);
+  CHECK(rounded.note.find("relative error of each output at most 0.00398, accepted up to 0.01") != std::string::npos);  // 0.004 / 1.004
+  CHECK(driver::check_artifact(a, inputs, far, 1).status == reports::RunStatus::failed);
 }
 
 // An int8 variant is held to the quantized model's reference run (its
