@@ -20,9 +20,11 @@
 // nn.dense and nn.batch_matmul every matrix product with a constant weight
 // (AlterOpLayout computes dense layers as matrix products). A no-op unless
 // quantization.mode is bf16 or fp16.
-#include <map>
+#include <cmath>
+#include <cstdio>
 
 #include "lang/pass.h"
+#include "support/diagnostic.h"
 
 namespace modelc::lang {
 namespace {
@@ -41,6 +43,23 @@ bool skipped(const Binding& b, const std::vector<std::string>& skip) {
     if (!conv && (s == "nn.dense" || s == "nn.batch_matmul")) return true;
   }
   return false;
+}
+
+// float16 keeps magnitudes up to 65504: a larger weight would become an
+// infinity, and the layer's outputs infinities or NaN, in silence.
+void check_float16_range(const Binding& b, std::span<const float> values) {
+  constexpr double kLargestHalf = 65504.0;
+  double largest = 0;
+  for (float v : values) largest = std::max(largest, std::fabs(static_cast<double>(v)));
+  if (largest < kLargestHalf + 16) return;  // what rounds to 65504 at most
+  char shown[32];
+  std::snprintf(shown, sizeof shown, "%.6g", largest);
+  const std::string layer = origin_name(b.origin);
+  throw Error(Diagnostic{Severity::error, {}, "/quantization/mode",
+                         "fp16: a weight of " + (b.origin.empty() ? b.op->name : b.origin) + " reaches " + shown +
+                             ", beyond float16's largest value (65504): it would become infinite",
+                         "keep the layer in float32 (quantization.skip: [" + (layer.empty() ? b.op->name : layer) +
+                             "]) or use bf16, which has float32's range"});
 }
 
 }  // namespace
@@ -62,6 +81,7 @@ Module reduce_precision(const Module& module, const PassContext& context) {
     if (!out.constants.count(reduced)) {
       Tensor r(TensorType{weight.type().shape, dtype});
       const auto values = weight.values<float>();
+      if (dtype == DType::float16) check_float16_range(b, values);
       for (size_t i = 0; i < values.size(); ++i) r.set_element(i, values[i]);
       out.constants.emplace(reduced, std::move(r));
     }

@@ -9,6 +9,7 @@
 #include "lang/ops/winograd.h"
 #include "lang/pass.h"
 #include "lang/text.h"
+#include "support/diagnostic.h"
 #include "tests/lang/test_util.h"
 
 namespace modelc::lang {
@@ -323,6 +324,25 @@ def @main(%x: Tensor[(1, 1, 2, 2), float32], %y: Tensor[(2, 1), float32]) {
   CHECK(weight_of(fp16, "nn.conv2d").type().dtype == DType::float16);
   CHECK(weight_of(fp16, "nn.conv2d").element_as_double(0) == 1.00390625);  // 11 significant bits keep it
   CHECK(max_difference(m, fp16, 1e-3, 1e-3) >= 0);
+
+  // A weight float16 cannot hold is an error naming the layer, not an infinity; bf16 keeps it.
+  Module big = m;
+  auto huge = big.constants.at("d").mutable_values<float>();
+  huge[5] = 70000.f;
+  PassContext half;
+  half.quantize.mode = "fp16";
+  try {
+    (void)run_passes(big, {"ReducePrecision"}, half);
+    FAIL("a weight beyond float16's range was accepted");
+  } catch (const Error& e) {
+    CHECK(e.diagnostics().at(0).message.find("reaches 70000, beyond float16's largest value (65504)") != std::string::npos);
+    CHECK(e.diagnostics().at(0).pointer == "/quantization/mode");
+  }
+  half.quantize.skip = {"nn.dense"};
+  CHECK(run_passes(big, {"ReducePrecision"}, half).constant("d").type().dtype == DType::float32);
+  huge[5] = 65519.f;  // rounds to 65504
+  half.quantize.skip.clear();
+  CHECK(weight_of(run_passes(big, {"ReducePrecision"}, half), "nn.dense").element_as_double(5) == 65504.0);
 
   const Module skip_dense = reduced("bf16", {"nn.dense"});
   CHECK(weight_of(skip_dense, "nn.dense").type().dtype == DType::float32);
