@@ -106,7 +106,7 @@ std::vector<TensorFunc> with_float32_weight(std::span<const TensorFunc> args, co
   return out;
 }
 
-void schedule_widened(const TensorFunc& weight, const Halide::LoopLevel& level, int vectorized, int unrolled) {
+void schedule_widened(const TensorFunc& weight, const Halide::LoopLevel& level, int vectorized) {
   if (!weight.widened) return;
   Halide::Func w = weight.func;
   const std::vector<Halide::Var> v = w.args();
@@ -120,7 +120,6 @@ void schedule_widened(const TensorFunc& weight, const Halide::LoopLevel& level, 
     w.reorder_storage(storage);
   }
   if (vectorized >= 0 && vectorized < static_cast<int>(v.size())) w.vectorize(v[static_cast<size_t>(vectorized)]);
-  if (unrolled >= 0 && unrolled < static_cast<int>(v.size())) w.unroll(v[static_cast<size_t>(unrolled)]);
 }
 
 const LoweringRegistry& LoweringRegistry::global() {

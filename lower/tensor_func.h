@@ -54,7 +54,9 @@ struct LowerContext;
 
 // The operands of a conv2d/dense/batch_matmul with its weight (args[1]) read
 // as float32: a float16/bfloat16 weight (ReducePrecision's storage) is
-// widened as it is loaded (inlined: each use converts the value it loads).
+// widened by a Func of its own, inlined into each use unless the anchor's
+// schedule places it (schedule_widened; matrix products widen it as they
+// copy the column panel).
 std::vector<TensorFunc> with_float32_weight(std::span<const TensorFunc> args, const LowerContext& ctx);
 
 // A widened weight converted once per iteration of `level`, into a scratch
@@ -63,9 +65,9 @@ std::vector<TensorFunc> with_float32_weight(std::span<const TensorFunc> args, co
 // converted once for many pixels. Converted where it is used instead, inside
 // the register tile, float16 costs about six ops per weight vector (Halide 14
 // has no F16C conversion on x86) and ResNet-18 ran 3x slower than float32.
-// Axis `vectorized` vectorized and axis `unrolled` unrolled (Halide order;
-// -1: none). Nothing for a float32 weight.
-void schedule_widened(const TensorFunc& weight, const Halide::LoopLevel& level, int vectorized, int unrolled);
+// Axis `vectorized` (Halide order) vectorized and innermost in the buffer.
+// Nothing for a float32 weight.
+void schedule_widened(const TensorFunc& weight, const Halide::LoopLevel& level, int vectorized);
 
 // The register tile an anchor schedule asked register_tile() for: the
 // space of tiles schedule_candidates() offers a tuner.

@@ -2,8 +2,9 @@
 // weights of convolutions and matrix products in bfloat16 or float16, rounded
 // to nearest even, and leaves everything else in float32.
 //
-// Storage-only: the kernels read each reduced weight and widen it to float32
-// as they load it, so activations, accumulation and every other op (softmax,
+// Storage-only: the kernels widen the reduced weights to float32 (once per row
+// of pixel tiles or column panel, lower/tensor_func.h), so activations,
+// accumulation and every other op (softmax,
 // normalization, reductions, elementwise) stay in float32. The weights take
 // half the bytes (in the library, in memory, through the caches); the result
 // differs from the float32 model by the weights' rounding alone (bfloat16

@@ -123,7 +123,7 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
     // input values is broadcast once and used right away: B + 1 registers
     // beside the accumulators (x inside kb would keep T broadcasts alive).
     acc.update().reorder(k, kb, x, r.x, r.y, r.z, r.w).vectorize(k).unroll(kb).unroll(x);
-    schedule_widened(weight, Halide::LoopLevel(out, row_loop), 0, -1);  // the B blocks' weights, for a row of tiles
+    schedule_widened(weight, Halide::LoopLevel(out, row_loop), 0);  // the B blocks' weights, for a row of tiles
     if (pads) schedule_padded_input(padded, s);
   };
   return {value, schedule, {}};
@@ -183,7 +183,7 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
     const Var channel_block = worth_parallel(work) ? parallel_tasks(out, v[1], out_type.shape[1], work / out_type.shape[0]) : v[1];
     acc.compute_at(out, xo).vectorize(k).unroll(x);
     acc.update().reorder(k, x, r.x, r.y).vectorize(k).unroll(x).unroll(r.x);
-    schedule_widened(weight, Halide::LoopLevel(out, channel_block), 0, -1);  // the block's R x S taps
+    schedule_widened(weight, Halide::LoopLevel(out, channel_block), 0);  // the block's R x S taps
     if (pads) {
       const std::vector<Var> pv = padded.args();  // ci, x, y, cb, n
       padded.store_at(out, channel_block).compute_at(out, v[2]).vectorize(pv[0]);
@@ -276,7 +276,7 @@ LoweredOp lower_conv2d_nchw(std::span<const TensorFunc> args, const LowerContext
     if (pads) padded.compute_at(out, oy).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
     acc.compute_at(out, xo).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
     acc.update().reorder(x, c, r.x, r.y, r.z).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
-    schedule_widened(widened_weight, Halide::LoopLevel(out, co), 3, -1);  // the channel block's weights (K in vectors), for a row
+    schedule_widened(widened_weight, Halide::LoopLevel(out, co), 3);  // the channel block's weights (K in vectors), for a row
   };
   return {value, schedule, {}};
 }

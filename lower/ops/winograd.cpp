@@ -124,7 +124,7 @@ LoweredOp lower_conv2d_winograd(std::span<const TensorFunc> operands, const Lowe
         .parallel(e);
     acc.compute_at(prod, to).vectorize(ko).unroll(t).unroll(kb);
     acc.update().reorder(ko, kb, t, r.x, r.y).vectorize(ko).unroll(kb).unroll(t);
-    schedule_widened(weight, Halide::LoopLevel(prod, bo), 0, -1);  // the B blocks' weights at one position, for every tile
+    schedule_widened(weight, Halide::LoopLevel(prod, bo), 0);  // the B blocks' weights at one position, for every tile
     // Output transform, tile by tile, as the result (and its epilogue) is stored.
     const std::vector<Var>& o = s.output_vars;  // n, kb, y, x, ko
     Var tx("tx"), ox("ox"), ty("ty"), oy("oy"), rows("rows");
