@@ -52,6 +52,13 @@ ValueRef GraphBuilder::call(std::string_view op, std::vector<ValueRef> args, Att
     arg_types.push_back(type_of(a));
     all_constant = all_constant && a.is_constant();
   }
+  // The type rules of the weighted ops accept float16/bfloat16 weights beside
+  // a float32 input: ReducePrecision's storage, made after every pass that
+  // computes on weights. A model gives both one type (ONNX's T).
+  if ((b.is_op("nn.conv2d") || b.is_op("nn.dense") || b.is_op("nn.batch_matmul")) && arg_types.size() >= 2 &&
+      arg_types[1].dtype != arg_types[0].dtype)
+    throw Error("the weight " + arg_types[1].str() + " and the input " + arg_types[0].str() +
+                " have different types; the model must give both one type");
   b.types = b.op->infer_type(arg_types, *b.attrs);
   for (size_t o = 0; o < b.types.size(); ++o)
     check_size(b.types[o], b.types.size() == 1 ? "the result of " + b.op->name

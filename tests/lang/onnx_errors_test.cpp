@@ -171,6 +171,27 @@ TEST_CASE("Conv with auto_pad SAME_UPPER pads from the static shape; Gemm transB
   CHECK(wt.element_as_double(1) == doctest::Approx(0.02));  // W^T[0][1] = B[1][0] = 2 * 0.01
 }
 
+// The type rules accept float16/bfloat16 weights beside float32 inputs for
+// ReducePrecision's storage; a model that mixes them is refused at import,
+// before any pass computes on its weights as float32.
+TEST_CASE("a Conv whose weight has another type than its input is refused at import") {
+  TempDir dir;
+  onnx::ModelProto m = empty_model({1, 4, 5, 5});
+  onnx::GraphProto* g = m.mutable_graph();
+  onnx::TensorProto* w = g->add_initializer();
+  w->set_name("W");
+  w->set_data_type(onnx::TensorProto::FLOAT16);
+  for (int64_t d : {8, 2, 3, 3}) w->add_dims(d);
+  for (int i = 0; i < 144; ++i) w->add_int32_data(0x3c00);  // 1.0
+  onnx::NodeProto* conv = add_node(g, "Conv", "conv", {"X", "W"}, "Y");
+  set_attr(conv, "group", int64_t{2});
+  add_tensor_value(g->mutable_output(), "Y", {1, 8, 3, 3});
+  const Error e = import_error(save(m, dir.path() / "mixed.onnx"));
+  CHECK(e.diagnostics().at(0).message ==
+        "ONNX node 'conv' (Conv): the weight Tensor[(8, 2, 3, 3), float16] and the input Tensor[(1, 4, 5, 5), float32] "
+        "have different types; the model must give both one type");
+}
+
 // LRN's size is any int64 in the file; a window wider than 2C - 1 channels
 // sums the same squares, so the converter pools over 2C - 1 and rescales
 // (a size of 2^31 - 1 once made the reference kernels loop for minutes).
