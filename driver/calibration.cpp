@@ -92,14 +92,14 @@ lang::QuantizeOptions quantize_options(const spec::Recipe& recipe, const lang::M
   lang::QuantizeOptions o;
   o.mode = recipe.quantization.mode;
   const nlohmann::json& q = recipe.quantization.options;
-  if (o.mode == "bf16" || o.mode == "fp16") o.skip = q["skip"].get<std::vector<std::string>>();
+  if (o.mode == "none") return o;
+  o.skip = q["skip"].get<std::vector<std::string>>();  // Quantize and ReducePrecision
   if (o.mode != "int8") return o;
   o.per_channel_weights = q["weights"]["granularity"].get<std::string>() == "per-channel";
   o.symmetric_activations = q["activations"]["symmetric"].get<bool>();
   const nlohmann::json& c = q["activations"]["calibration"];
   o.method = c["method"].get<std::string>();
   o.percentile = c["percentile"].get<double>();
-  o.skip = q["skip"].get<std::vector<std::string>>();
   const auto limit = static_cast<size_t>(c["samples"].get<int64_t>());
   o.calibration = load_samples(recipe, kCalibration, c, single_input(recipe, module, kCalibration, "calibration"), limit,
                                "calibration");

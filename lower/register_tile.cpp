@@ -54,7 +54,10 @@ int lane_registers(const RegisterFile& registers, int block_lanes) {
 
 }  // namespace
 
-RegisterTile choose_register_tile(const RegisterFile& registers, int block_lanes, int64_t channel_blocks, int64_t pixels) {
+RegisterTile choose_register_tile(const RegisterFile& all, int block_lanes, int64_t channel_blocks, int64_t pixels,
+                                  int reserved) {
+  RegisterFile registers = all;
+  registers.vector_registers -= reserved;
   const int per_block = lane_registers(registers, block_lanes);
   RegisterTile best;
   for (const RegisterTile& tile : fitting_tiles(registers, per_block, channel_blocks, pixels)) {
@@ -68,9 +71,7 @@ RegisterTile choose_register_tile(const RegisterFile& registers, int block_lanes
 
 std::vector<RegisterTile> register_tile_candidates(const RegisterFile& registers, int block_lanes,
                                                    int64_t channel_blocks, int64_t pixels, int reserved) {
-  RegisterFile available = registers;
-  available.vector_registers -= reserved;
-  const RegisterTile chosen = choose_register_tile(available, block_lanes, channel_blocks, pixels);
+  const RegisterTile chosen = choose_register_tile(registers, block_lanes, channel_blocks, pixels, reserved);
   std::vector<RegisterTile> tiles = fitting_tiles(registers, lane_registers(registers, block_lanes), channel_blocks, pixels);
   std::erase_if(tiles, [&](const RegisterTile& t) { return t.blocks == chosen.blocks && t.pixels == chosen.pixels; });
   std::stable_sort(tiles.begin(), tiles.end(), [](const RegisterTile& a, const RegisterTile& b) {

@@ -33,9 +33,10 @@ struct RegisterTile {
 };
 
 // The tile for an output of `channel_blocks` blocks of `block_lanes` output
-// channels by `pixels` output positions along the unrolled axis.
+// channels by `pixels` output positions along the unrolled axis, with
+// `reserved` vector registers left to values the model does not count.
 RegisterTile choose_register_tile(const RegisterFile& registers, int block_lanes, int64_t channel_blocks,
-                                  int64_t pixels);
+                                  int64_t pixels, int reserved = 0);
 
 // Every tile that fits the registers and the output: first the one
 // choose_register_tile picks with `reserved` registers left to values the

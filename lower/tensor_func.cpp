@@ -176,9 +176,8 @@ RegisterFile register_file(const Halide::Target& target) {
 }
 
 RegisterTile template_tile(const TileRequest& request) {
-  RegisterFile available = request.registers;
-  available.vector_registers -= request.reserved;
-  return choose_register_tile(available, request.block_lanes, request.channel_blocks, request.pixels);
+  return choose_register_tile(request.registers, request.block_lanes, request.channel_blocks, request.pixels,
+                              request.reserved);
 }
 
 RegisterTile register_tile(const ScheduleContext& s, int block_lanes, int64_t channel_blocks, int64_t pixels, int reserved) {
