@@ -22,7 +22,7 @@ set -eu
 packages="
   build-essential pkg-config python3 meson ninja-build
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev doctest-dev libcli11-dev libssl-dev
-  libhalide14-0-dev llvm-14 llvm-14-dev clang-14 lld-14
+  libhalide14-0-dev llvm-14 llvm-14-dev clang-14 lld-14 lld
   libclang-rt-14-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   json-schema-test-suite python3-jsonschema libonnx-testdata

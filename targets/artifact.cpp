@@ -3,6 +3,8 @@
 #include <Halide.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <exception>
 #include <mutex>
@@ -74,10 +76,13 @@ void run_tasks(const std::vector<std::function<void()>>& tasks, size_t jobs) {
   if (failure) std::rethrow_exception(failure);
 }
 
-// Places every constant that @main passes to a kernel in one 64-byte aligned blob.
+// Places every constant that @main passes to a kernel in one 64-byte aligned
+// blob: where each goes, and then the file, written straight from the
+// constants (ResNet-18's are 95 MB: never copied into a buffer first).
 struct WeightLayout {
   std::map<std::string, uint64_t> offsets;
-  std::vector<std::byte> blob;
+  std::vector<std::string> order;  // by offset
+  uint64_t bytes = 0;
 };
 
 WeightLayout layout_weights(const lang::Module& m) {
@@ -87,10 +92,10 @@ WeightLayout layout_weights(const lang::Module& m) {
     if (w.offsets.count(name)) return;
     const lang::Tensor& t = m.constant(name);
     if (!t.has_data()) throw Error("constant @" + name + " has no data (was the module parsed from text?)");
-    const uint64_t offset = (w.blob.size() + 63) / 64 * 64;
-    w.blob.resize(offset);
-    w.blob.insert(w.blob.end(), t.bytes().begin(), t.bytes().end());
+    const uint64_t offset = (w.bytes + 63) / 64 * 64;
     w.offsets[name] = offset;
+    w.order.push_back(name);
+    w.bytes = offset + t.bytes().size();
   };
   for (const lang::Binding& b : main.body)
     for (const lang::ValueRef& a : b.args)
@@ -98,6 +103,21 @@ WeightLayout layout_weights(const lang::Module& m) {
   for (const lang::ValueRef& r : main.results)
     if (r.is_constant()) place(r.constant);
   return w;
+}
+
+void write_weights(const lang::Module& m, const WeightLayout& w, const fs::path& file) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  const char zeros[64] = {};
+  uint64_t at = 0;
+  for (const std::string& name : w.order) {
+    const std::span<const std::byte> bytes = m.constant(name).bytes();
+    const uint64_t offset = w.offsets.at(name);
+    out.write(zeros, static_cast<std::streamsize>(offset - at));
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    at = offset + bytes.size();
+  }
+  out.close();
+  if (!out) throw Error("cannot write " + file.string() + ": " + std::strerror(errno));
 }
 
 struct KernelBuild {
@@ -180,13 +200,13 @@ class ArtifactBuilder {
     const lower::MemoryPlan memory = lower::plan_memory(m_);
     weights_ = layout_weights(m_);
     scratch_weights_ = scratch_.path() / "weights.bin";
-    write_file_atomic(scratch_weights_, weights_.blob);
+    write_weights(m_, weights_, scratch_weights_);
 
     ExecutorPlan plan;
     plan.model_name = options_.model_name;
     plan.prefix = prefix;
     plan.arena_bytes = memory.arena_bytes;
-    plan.weight_bytes = weights_.blob.size();
+    plan.weight_bytes = weights_.bytes;
     plan.weights_file = scratch_weights_;
     plan.wasm_object = toolchain_.wasm();
     for (const lang::Param& p : main.params) plan.inputs.push_back({p.name, p.type});
@@ -338,62 +358,103 @@ class ArtifactBuilder {
     // Halide's runtime for the target without no_runtime; one per artifact.
     Halide::Target t(target_.halide_target);
     t = t.without_feature(Halide::Target::NoRuntime);
-    const std::string key = sha256_hex(t.to_string() + "\n" + lower::code_generator_identity());
+    return cached_object(t.to_string() + "\n" + lower::code_generator_identity(), "halide_runtime.o",
+                         [&](const fs::path& object) {
+                           progress("compiling the Halide runtime for " + t.to_string());
+                           Halide::compile_standalone_runtime(object.string(), t);
+                         });
+  }
+
+  // scratch/<name>, from the cache's "runtime" entries (the code that is the
+  // same for every model of a target) under the hash of `key_text`, or made
+  // by `compile` and stored there.
+  fs::path cached_object(const std::string& key_text, const std::string& name,
+                         const std::function<void(const fs::path&)>& compile) const {
     const CodeCache cache(options_.cache_dir, "runtime", options_.warning ? options_.warning : options_.progress);
-    const fs::path object = scratch_.path() / "halide_runtime.o";
+    const std::string key = sha256_hex(key_text);
+    const fs::path object = scratch_.path() / name;
     if (std::optional<CacheEntry> entry = cache.load(key, false)) {
       write_file_atomic(object, entry->object);
       return object;
     }
-    progress("compiling the Halide runtime for " + t.to_string());
-    Halide::compile_standalone_runtime(object.string(), t);
+    compile(object);
     cache.store(key, {read_binary_file(object), std::nullopt});
     return object;
   }
 
+  // The executor is the same C for every model of a target.
+  fs::path executor_object(const fs::path& include) const {
+    std::string key_text = "executor\n" + toolchain_.c_compiler_identity() + "\n";
+    for (size_t i = 0; i < runtime_sources_count; ++i)
+      key_text += std::string(runtime_sources[i].name) + "\n" + runtime_sources[i].text + "\n";
+    return cached_object(key_text, "executor.o", [&](const fs::path& object) {
+      toolchain_.compile_c(include / "modelc_executor.c", object, {include, "/usr/include/halide14"});
+    });
+  }
+
+  // Two objects: the code (plan, executor, Halide runtime and kernels, every
+  // symbol but the API hidden) and the weights (one hidden symbol). Only the
+  // weights' object is large, so it is copied as few times as possible: into
+  // the archive and the shared library, at once; the runner links the shared
+  // library where the device has one.
   void link(const ExecutorPlan& plan, const fs::path& runtime, const fs::path& out) {
     const fs::path include = scratch_.path() / "include";
     fs::create_directories(include);
     for (size_t i = 0; i < runtime_sources_count; ++i)
       write_file_atomic(include / runtime_sources[i].name, std::string_view(runtime_sources[i].text));
     write_file_atomic(scratch_.path() / "plan.c", generate_plan_c(plan));
+    write_file_atomic(scratch_.path() / "weights.c", generate_weights_c(plan));
     progress("linking lib" + plan.prefix + " (" + std::to_string(plan.weight_bytes / 1024) + " KiB of weights)");
-    const fs::path executor = scratch_.path() / "executor.o";
+    fs::path executor;
     const fs::path plan_object = scratch_.path() / "plan.o";
+    const fs::path weights_object = scratch_.path() / "weights.o";
     const std::vector<fs::path> includes{include, "/usr/include/halide14"};
-    run_tasks({[&] { toolchain_.compile_c(include / "modelc_executor.c", executor, includes); },
-               [&] { toolchain_.compile_c(scratch_.path() / "plan.c", plan_object, includes); }},
+    run_tasks({[&] { executor = executor_object(include); },
+               [&] { toolchain_.compile_c(scratch_.path() / "plan.c", plan_object, includes); },
+               [&] { toolchain_.compile_c(scratch_.path() / "weights.c", weights_object, {}); }},
               jobs());
 
     std::vector<fs::path> objects{plan_object, executor, runtime};
     for (const auto& [_, k] : kernels_) objects.push_back(k.object);
-    const fs::path model_object = scratch_.path() / (plan.prefix + ".o");
-    toolchain_.link_relocatable(objects, exported_symbols(plan.prefix), model_object);
+    const fs::path code_object = scratch_.path() / (plan.prefix + ".o");
+    toolchain_.link_relocatable(objects, exported_symbols(plan.prefix), code_object);
     write_file_atomic(out / "model.h", generate_model_header(plan));
     for (size_t i = 0; i < runtime_sources_count; ++i)
       if (std::string_view(runtime_sources[i].name) == "modelc.h")
         write_file_atomic(out / "modelc.h", std::string_view(runtime_sources[i].text));
-    // The archive, the shared library and the runner each copy the model
-    // object (weights included, ~95 MB for ResNet-18): at once, not in turn.
-    std::vector<std::function<void()>> tasks{[&] { toolchain_.archive(model_object, out / ("lib" + plan.prefix + ".a")); }};
-    if (profile_.has_shared_library())
-      tasks.push_back([&] { toolchain_.link_shared(model_object, out / ("lib" + plan.prefix + ".so")); });
-    if (profile_.has_runner()) {
-      progress("linking the runner for " + profile_.name);
-      tasks.push_back([&] { build_runner(plan, model_object, out); });
-    }
+    const std::vector<fs::path> model_objects{code_object, weights_object};
+    const fs::path shared = out / ("lib" + plan.prefix + ".so");
+    std::vector<std::function<void()>> tasks{[&] { toolchain_.archive(model_objects, out / ("lib" + plan.prefix + ".a")); },
+                                             [&] {
+                                               if (profile_.has_shared_library()) toolchain_.link_shared(model_objects, shared);
+                                               if (profile_.has_runner()) {
+                                                 progress("linking the runner for " + profile_.name);
+                                                 build_runner(plan, model_objects, profile_.has_shared_library() ? shared : fs::path(), out);
+                                               }
+                                             }};
     run_tasks(tasks, jobs());
   }
 
-  // The runner program, linked with the model object (what the static
-  // library holds) and the target's C library: its include path is the
+  // The runner program, linked with the shared library (or, without one, the
+  // model's objects) and the target's C library: its include path is the
   // artifact folder (modelc.h), never the freestanding headers the library
-  // was compiled with.
-  void build_runner(const ExecutorPlan& plan, const fs::path& model_object, const fs::path& out) const {
-    const fs::path source = scratch_.path() / "modelc_runner.c";
-    write_file_atomic(source, runner_source("modelc_runner.c"));
-    toolchain_.link_executable({source, model_object}, {"MODELC_API=" + plan.prefix + "_api"}, {out},
-                               out / runner_file_name());
+  // was compiled with. Its object depends only on the model's prefix and the
+  // target's compiler: cached.
+  void build_runner(const ExecutorPlan& plan, const std::vector<fs::path>& model_objects, const fs::path& shared,
+                    const fs::path& out) const {
+    const std::string source_text(runner_source("modelc_runner.c"));
+    const std::string define = "MODELC_API=" + plan.prefix + "_api";
+    std::string key_text = "runner\n" + toolchain_.program_compiler_identity() + define + "\n" + source_text;
+    for (size_t i = 0; i < runtime_sources_count; ++i)
+      if (std::string_view(runtime_sources[i].name) == "modelc.h") key_text += runtime_sources[i].text;
+    const fs::path object = cached_object(key_text, "modelc_runner.o", [&](const fs::path& o) {
+      const fs::path source = scratch_.path() / "modelc_runner.c";
+      write_file_atomic(source, source_text);
+      toolchain_.compile_program_object(source, {define}, {out}, o);
+    });
+    std::vector<fs::path> objects{object};
+    if (shared.empty()) objects.insert(objects.end(), model_objects.begin(), model_objects.end());
+    toolchain_.link_executable(objects, out / runner_file_name(), shared);
     if (toolchain_.wasm())
       write_file_atomic(out / "modelc_wasi_runner.mjs", runner_source("modelc_wasi_runner.mjs"));
   }

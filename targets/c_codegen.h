@@ -1,5 +1,6 @@
 // Generates the C side of an artifact: the plan tables the generic executor
-// runs (plan.c) and the model's public header (model.h).
+// runs (plan.c), the weights' object (weights.c) and the model's public
+// header (model.h).
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,8 @@ struct ExecutorPlan {
 };
 
 std::string generate_plan_c(const ExecutorPlan& plan);
+// The weights object's source: weights_file embedded as one hidden symbol.
+std::string generate_weights_c(const ExecutorPlan& plan);
 std::string generate_model_header(const ExecutorPlan& plan);
 // Symbols an artifact exports.
 std::vector<std::string> exported_symbols(const std::string& prefix);

@@ -30,7 +30,12 @@ Toolchain::Toolchain(const DeviceProfile& profile) : profile_(profile) {
     linker_ = require_tool("ld.lld-14", "lld-14", profile.name);
     objcopy_ = require_tool("llvm-objcopy-14", "llvm-14", profile.name);
   }
-  if (profile.link) cc_ = require_tool(profile.link->compiler, profile.link->package, profile.name);
+  if (profile.link) {
+    cc_ = require_tool(profile.link->compiler, profile.link->package, profile.name);
+    // The compiler driver looks lld up by its plain name, which Debian's lld brings.
+    for (const std::string& f : profile.link->flags)
+      if (f == "-fuse-ld=lld") require_tool("ld.lld", "lld", profile.name);
+  }
 }
 
 void Toolchain::run(const std::vector<std::string>& argv, const std::string& what) const {
@@ -43,10 +48,22 @@ void Toolchain::run(const std::vector<std::string>& argv, const std::string& wha
   throw Error(Diagnostic{Severity::error, {}, {}, what + " for " + profile_.name + " failed: " + command + "\n" + detail, {}});
 }
 
-void Toolchain::compile_c(const fs::path& source, const fs::path& object, const std::vector<fs::path>& include_dirs) const {
+std::vector<std::string> Toolchain::c_compile_command() const {
   std::vector<std::string> argv{clang_, "-std=c99", "-O2", "-fPIC", "-ffreestanding", "-nostdlibinc", "-fno-stack-protector",
-                                "-Wall", "-Werror=implicit-function-declaration", "-c", source.string(), "-o", object.string()};
+                                "-Wall", "-Werror=implicit-function-declaration"};
   if (!profile_.llvm_triple.empty()) argv.insert(argv.begin() + 1, "--target=" + profile_.llvm_triple);
+  return argv;
+}
+
+std::string Toolchain::c_compiler_identity() const {
+  std::string id;
+  for (const std::string& a : c_compile_command()) id += a + "\n";
+  return id;
+}
+
+void Toolchain::compile_c(const fs::path& source, const fs::path& object, const std::vector<fs::path>& include_dirs) const {
+  std::vector<std::string> argv = c_compile_command();
+  for (const std::string& a : {std::string("-c"), source.string(), std::string("-o"), object.string()}) argv.push_back(a);
   for (const fs::path& d : include_dirs) argv.push_back("-I" + d.string());
   run(argv, "compiling " + source.filename().string());
 }
@@ -63,30 +80,58 @@ void Toolchain::link_relocatable(const std::vector<fs::path>& objects, const std
   run(hide, "hiding internal symbols");
 }
 
-void Toolchain::archive(const fs::path& object, const fs::path& library) const {
-  run({ar_, "rcsD", library.string(), object.string()}, "archiving " + library.filename().string());
+void Toolchain::archive(const std::vector<fs::path>& objects, const fs::path& library) const {
+  std::vector<std::string> argv{ar_, "rcsD", library.string()};
+  for (const fs::path& o : objects) argv.push_back(o.string());
+  run(argv, "archiving " + library.filename().string());
 }
 
-void Toolchain::link_shared(const fs::path& object, const fs::path& library) const {
+void Toolchain::link_shared(const std::vector<fs::path>& objects, const fs::path& library) const {
   if (!profile_.has_shared_library()) throw Error("the device " + profile_.name + " has no shared libraries");
   std::vector<std::string> argv{cc_};
   argv.insert(argv.end(), profile_.link->flags.begin(), profile_.link->flags.end());
-  for (const std::string& a : {std::string("-shared"), std::string("-o"), library.string(), object.string(),
-                               std::string("-Wl,--build-id=sha1")})
+  for (const std::string& a : {std::string("-shared"), std::string("-o"), library.string(),
+                               "-Wl,-soname," + library.filename().string(), std::string("-Wl,--build-id=sha1")})
     argv.push_back(a);
+  for (const fs::path& o : objects) argv.push_back(o.string());
   for (const std::string& l : profile_.link->libraries) argv.push_back("-l" + l);
   run(argv, "linking " + library.filename().string());
 }
 
-void Toolchain::link_executable(const std::vector<fs::path>& inputs, const std::vector<std::string>& defines,
-                                const std::vector<fs::path>& include_dirs, const fs::path& out) const {
+std::vector<std::string> Toolchain::program_compile_command() const {
   if (!profile_.link) throw Error("the device " + profile_.name + " has no C library here to link programs with");
   std::vector<std::string> argv{cc_};
   argv.insert(argv.end(), profile_.link->flags.begin(), profile_.link->flags.end());
-  for (const std::string& a : {std::string("-std=c99"), std::string("-O2"), std::string("-o"), out.string()}) argv.push_back(a);
+  argv.push_back("-std=c99");
+  argv.push_back("-O2");
+  return argv;
+}
+
+std::string Toolchain::program_compiler_identity() const {
+  std::string id;
+  for (const std::string& a : program_compile_command()) id += a + "\n";
+  return id;
+}
+
+void Toolchain::compile_program_object(const fs::path& source, const std::vector<std::string>& defines,
+                                       const std::vector<fs::path>& include_dirs, const fs::path& object) const {
+  std::vector<std::string> argv = program_compile_command();
   for (const std::string& d : defines) argv.push_back("-D" + d);
   for (const fs::path& d : include_dirs) argv.push_back("-I" + d.string());
-  for (const fs::path& i : inputs) argv.push_back(i.string());
+  for (const std::string& a : {std::string("-c"), source.string(), std::string("-o"), object.string()}) argv.push_back(a);
+  run(argv, "compiling " + source.filename().string());
+}
+
+void Toolchain::link_executable(const std::vector<fs::path>& objects, const fs::path& out,
+                                const fs::path& shared_library) const {
+  std::vector<std::string> argv = program_compile_command();
+  argv.push_back("-o");
+  argv.push_back(out.string());
+  for (const fs::path& o : objects) argv.push_back(o.string());
+  if (!shared_library.empty()) {
+    argv.push_back(shared_library.string());
+    argv.push_back("-Wl,-rpath,$ORIGIN");
+  }
   for (const std::string& l : profile_.link->libraries) argv.push_back("-l" + l);
   run(argv, "linking " + out.filename().string());
 }

@@ -27,19 +27,32 @@ class Toolchain {
   // cannot change their symbols).
   void link_relocatable(const std::vector<std::filesystem::path>& objects, const std::vector<std::string>& keep,
                         const std::filesystem::path& out) const;
-  void archive(const std::filesystem::path& object, const std::filesystem::path& library) const;
-  // Needs profile.has_shared_library().
-  void link_shared(const std::filesystem::path& object, const std::filesystem::path& library) const;
-  // A program for the target from C sources and libraries, with the target's
-  // C library (needs profile.link): the runner.
-  void link_executable(const std::vector<std::filesystem::path>& inputs, const std::vector<std::string>& defines,
-                       const std::vector<std::filesystem::path>& include_dirs, const std::filesystem::path& out) const;
+  void archive(const std::vector<std::filesystem::path>& objects, const std::filesystem::path& library) const;
+  // Needs profile.has_shared_library(). Its soname is its file name.
+  void link_shared(const std::vector<std::filesystem::path>& objects, const std::filesystem::path& library) const;
+  // An object of a program for the target, compiled against the target's C
+  // library (needs profile.link): the runner's.
+  void compile_program_object(const std::filesystem::path& source, const std::vector<std::string>& defines,
+                              const std::vector<std::filesystem::path>& include_dirs,
+                              const std::filesystem::path& object) const;
+  // A program from such objects and the target's C library. A
+  // `shared_library`, when given, is linked too and found at run time in the
+  // program's folder.
+  void link_executable(const std::vector<std::filesystem::path>& objects, const std::filesystem::path& out,
+                       const std::filesystem::path& shared_library = {}) const;
+
+  // What compile_c's output depends on besides its sources: the compiler,
+  // its flags and the triple (a cache key).
+  std::string c_compiler_identity() const;
+  std::string program_compiler_identity() const;
 
   // Whether objects for this profile are wasm (not ELF).
   bool wasm() const { return wasm_; }
 
  private:
   void run(const std::vector<std::string>& argv, const std::string& what) const;
+  std::vector<std::string> c_compile_command() const;
+  std::vector<std::string> program_compile_command() const;
 
   const DeviceProfile& profile_;
   bool wasm_ = false;

@@ -116,6 +116,7 @@ Tensor transform_layout(const Tensor& value, const Layout& from, const Layout& t
   const TensorType& in = value.type();
   const TensorType out_type{convert_shape(in.shape, from, to), in.dtype};
   if (from == to) return value;
+  if (out_type.element_count() == 0) return Tensor(out_type);
   const auto in_strides = contiguous_strides(in.shape);
   const size_t elem = dtype_bytes(in.dtype);
   const auto& os = out_type.shape;
@@ -131,18 +132,25 @@ Tensor transform_layout(const Tensor& value, const Layout& from, const Layout& t
     const int64_t f = sub ? 0 : to.factor_of(a.name);
     step[d] = sub ? 1 : (f ? f : 1);
   }
-  // Source axis j reads logical slot src_slot[j]: divided by div[j] (outer
-  // part of a split axis), or modulo mod[j] (its sub axis), or as is.
-  struct SourceAxis {
-    size_t slot;
-    int64_t div, mod, stride;
-  };
-  std::vector<SourceAxis> source;
+  // Source axis j reads logical slot source_slot[j]: divided by its factor
+  // (outer part of a split axis), or modulo it (its sub axis), or as is. Its
+  // contribution to the source offset, for every value the slot takes, is
+  // tabulated once: the copy below then divides nothing.
+  std::vector<size_t> source_slot;
+  std::vector<std::vector<int64_t>> contribution;
+  std::array<int64_t, 26> extent{};  // values a slot takes: 0 .. extent - 1
+  for (size_t d = 0; d < rank; ++d) extent[slot[d]] += (os[d] - 1) * step[d];
   for (size_t j = 0; j < from.rank(); ++j) {
     const Layout::Axis& a = from.axes()[j];
     const bool sub = a.factor != 0;
     const char primal = sub ? static_cast<char>(a.name - 'a' + 'A') : a.name;
-    source.push_back({layout_axis_slot(primal), sub ? 0 : from.factor_of(a.name), sub ? a.factor : 0, in_strides[j]});
+    const size_t s = layout_axis_slot(primal);
+    const int64_t div = sub ? 0 : from.factor_of(a.name), mod = sub ? a.factor : 0;
+    std::vector<int64_t> table(static_cast<size_t>(extent[s] + 1));
+    for (int64_t c = 0; c <= extent[s]; ++c)
+      table[static_cast<size_t>(c)] = (div ? c / div : mod ? c % mod : c) * in_strides[j];
+    source_slot.push_back(s);
+    contribution.push_back(std::move(table));
   }
   Tensor out(out_type);
   std::byte* o = out.mutable_bytes().data();
@@ -152,11 +160,11 @@ Tensor transform_layout(const Tensor& value, const Layout& from, const Layout& t
   const int64_t count = out_type.element_count();
   for (int64_t flat = 0; flat < count; ++flat) {
     int64_t offset = 0;
-    for (const SourceAxis& a : source) {
-      const int64_t c = full[a.slot];
-      offset += (a.div ? c / a.div : a.mod ? c % a.mod : c) * a.stride;
-    }
-    std::memcpy(o + static_cast<size_t>(flat) * elem, x + static_cast<size_t>(offset) * elem, elem);
+    for (size_t j = 0; j < source_slot.size(); ++j) offset += contribution[j][static_cast<size_t>(full[source_slot[j]])];
+    if (elem == 4)
+      std::memcpy(o + static_cast<size_t>(flat) * 4, x + static_cast<size_t>(offset) * 4, 4);
+    else
+      std::memcpy(o + static_cast<size_t>(flat) * elem, x + static_cast<size_t>(offset) * elem, elem);
     for (size_t d = rank; d-- > 0;) {
       if (++idx[d] < os[d]) {
         full[slot[d]] += step[d];

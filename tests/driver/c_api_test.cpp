@@ -52,7 +52,7 @@ TEST_CASE("a C program includes model.h, links the static library and runs the m
   for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[0].values<float>()[i]).epsilon(1e-6));
 }
 
-TEST_CASE("two models link into one program: only their API symbols are global") {
+TEST_CASE("two models link into one program: only their API symbols (and hidden weights) are global") {
   test::TempDir tmp;
   const auto nm = find_executable("nm");
   REQUIRE(nm);
@@ -70,8 +70,20 @@ TEST_CASE("two models link into one program: only their API symbols are global")
     exported.push_back(line.substr(space + 1));
   }
   std::sort(exported.begin(), exported.end());
+  // The weights are an object of their own in the archive, so their symbol
+  // is global there too: prefixed like the API, and hidden, so that the
+  // shared library exports the API alone.
   CHECK(exported == std::vector<std::string>{"quickstart_cnn_api", "quickstart_cnn_create", "quickstart_cnn_destroy",
-                                             "quickstart_cnn_last_error", "quickstart_cnn_run"});
+                                             "quickstart_cnn_last_error", "quickstart_cnn_run", "quickstart_cnn_weights"});
+  const ProcessResult dynamic = run_process({nm->string(), "-D", "--defined-only", (a.directory / "libquickstart_cnn.so").string()});
+  REQUIRE(dynamic.exit_code == 0);
+  std::istringstream dynamic_lines(dynamic.stdout_text);
+  std::vector<std::string> shared;
+  for (std::string line; std::getline(dynamic_lines, line);)
+    if (const size_t space = line.rfind(' '); !line.empty() && space != std::string::npos) shared.push_back(line.substr(space + 1));
+  std::sort(shared.begin(), shared.end());
+  CHECK(shared == std::vector<std::string>{"quickstart_cnn_api", "quickstart_cnn_create", "quickstart_cnn_destroy",
+                                           "quickstart_cnn_last_error", "quickstart_cnn_run"});
 }
 
 // Each instance keeps the thread count it was created with, whatever the

@@ -101,14 +101,30 @@ TEST_CASE("model.h of hostile names is also valid C++") {
   CHECK(build.exit_code == 0);
 }
 
-TEST_CASE("plan.c of hostile names compiles, its weights path included") {
+TEST_CASE("plan.c of hostile names compiles; weights.c embeds a hostile path as one hidden symbol") {
   TempFolder tmp;
   const fs::path weird = tmp.path / "tmp \"dir\"\\ ??/\n";
   fs::create_directories(weird);
   write_file_atomic(weird / "weights.bin", std::string(64, 'w'));
-  write_file_atomic(tmp.path / "plan.c", generate_plan_c(hostile_plan(weird / "weights.bin")));
+  const ExecutorPlan plan = hostile_plan(weird / "weights.bin");
+  write_file_atomic(tmp.path / "plan.c", generate_plan_c(plan));
+  write_file_atomic(tmp.path / "weights.c", generate_weights_c(plan));
   const ProcessResult build = gcc({"-I" + runtime_folder().string(), "-c", (tmp.path / "plan.c").string(), "-o",
                                    (tmp.path / "plan.o").string()});
   INFO(build.stderr_text);
   CHECK(build.exit_code == 0);
+  const ProcessResult weights = gcc({"-c", (tmp.path / "weights.c").string(), "-o", (tmp.path / "weights.o").string()});
+  INFO(weights.stderr_text);
+  REQUIRE(weights.exit_code == 0);
+  // The symbol is global (the plan's object refers to it) and hidden (a
+  // shared library does not export it); its 64 bytes and the trailing zero.
+  const auto nm = find_executable("llvm-nm-14");
+  REQUIRE(nm);
+  const ProcessResult symbols = run_process({nm->string(), "-S", (tmp.path / "weights.o").string()});
+  CHECK(symbols.stdout_text.find(" R hostile_weights") != std::string::npos);
+  const auto readelf = find_executable("readelf");
+  REQUIRE(readelf);
+  const ProcessResult elf = run_process({readelf->string(), "-s", (tmp.path / "weights.o").string()});
+  INFO(elf.stdout_text);
+  CHECK(elf.stdout_text.find("GLOBAL HIDDEN") != std::string::npos);
 }
