@@ -2,6 +2,8 @@
 // of time to an object file, or with the JIT for tests.
 #include <Halide.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <set>
@@ -353,10 +355,47 @@ struct JitKernel::Compiled {
   Halide::Target target;
 };
 
+namespace {
+
+// The JIT's heap allocations (a kernel's scratch buffers) carry 64 guard
+// bytes after their end, checked when Halide frees them: a schedule that
+// writes past a scratch buffer fails the kernel's run instead of corrupting
+// the heap silently (tests and conformance runners run kernels this way).
+constexpr size_t kGuardBytes = 64;
+constexpr unsigned char kGuard = 0xa5;
+std::atomic<uint64_t> damaged_allocations{0};
+
+void* guarded_malloc(Halide::JITUserContext*, size_t size) {
+  const size_t body = (size + 63) / 64 * 64;
+  auto* base = static_cast<unsigned char*>(std::aligned_alloc(64, 64 + body + kGuardBytes));
+  if (!base) return nullptr;
+  std::memcpy(base, &size, sizeof size);
+  std::memset(base + 64 + size, kGuard, body - size + kGuardBytes);
+  return base + 64;
+}
+
+void guarded_free(Halide::JITUserContext*, void* p) {
+  if (!p) return;
+  unsigned char* base = static_cast<unsigned char*>(p) - 64;
+  size_t size = 0;
+  std::memcpy(&size, base, sizeof size);
+  const size_t body = (size + 63) / 64 * 64;
+  for (size_t i = 64 + size; i < 64 + body + kGuardBytes; ++i)
+    if (base[i] != kGuard) {
+      damaged_allocations.fetch_add(1);
+      break;
+    }
+  std::free(base);
+}
+
+}  // namespace
+
 JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& primitive) {
   const Halide::Target t = parse_target("host", true);
   KernelPipeline kp = build_pipeline(module, primitive, t, "jit");
   Halide::Pipeline pipeline(kp.outputs);
+  pipeline.jit_handlers().custom_malloc = guarded_malloc;
+  pipeline.jit_handlers().custom_free = guarded_free;
   pipeline.compile_jit(t);
   JitKernel kernel;
   kernel.compiled_ = std::make_shared<JitKernel::Compiled>(JitKernel::Compiled{std::move(kp), std::move(pipeline), t});
@@ -389,7 +428,10 @@ std::vector<lang::Tensor> JitKernel::run(std::span<const lang::Tensor> args) con
   std::vector<Halide::Buffer<>> buffers;
   for (const lang::TensorType& type : kp.result_types) buffers.push_back(halide_buffer(type));
   Halide::Realization results(buffers);
+  const uint64_t damaged_before = damaged_allocations.load();
   compiled_->pipeline.realize(results, compiled_->target, params);
+  if (damaged_allocations.load() != damaged_before)
+    throw Error("the kernel wrote past the end of one of its scratch buffers (a schedule bug)");
   std::vector<lang::Tensor> outs;
   for (size_t k = 0; k < kp.result_types.size(); ++k) {
     lang::Tensor out(kp.result_types[k]);

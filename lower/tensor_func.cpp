@@ -122,6 +122,28 @@ void schedule_widened(const TensorFunc& weight, const Halide::LoopLevel& level, 
   if (vectorized >= 0 && vectorized < static_cast<int>(v.size())) w.vectorize(v[static_cast<size_t>(vectorized)]);
 }
 
+void schedule_widened_once(const TensorFunc& weight, int lanes) {
+  if (!weight.widened) return;
+  Halide::Func w = weight.func;
+  const std::vector<Halide::Var> v = w.args();
+  w.compute_root();
+  Halide::Var all = v[0];
+  for (size_t i = 1; i < v.size(); ++i) {
+    Halide::Var fused(w.name() + "_f" + std::to_string(i));
+    w.fuse(all, v[i], fused);
+    all = fused;
+  }
+  // Tasks of 2048 vectors: few enough to amortize a task, many enough to
+  // spread a 512 x 512 x 3 x 3 weight over the threads. (The vectors are
+  // split off first: guarding an outer split and then splitting its inner
+  // part, Halide 14 dropped the guard and wrote past the buffer.)
+  Halide::Var vector("vector"), lane("lane"), block("block"), inner("inner");
+  w.split(all, vector, lane, lanes, Halide::TailStrategy::GuardWithIf)
+      .vectorize(lane)
+      .split(vector, block, inner, 2048, Halide::TailStrategy::GuardWithIf)
+      .parallel(block);
+}
+
 const LoweringRegistry& LoweringRegistry::global() {
   static const LoweringRegistry registry = [] {
     LoweringRegistry r;

@@ -68,6 +68,11 @@ std::vector<TensorFunc> with_float32_weight(std::span<const TensorFunc> args, co
 // Axis `vectorized` (Halide order) vectorized and innermost in the buffer.
 // Nothing for a float32 weight.
 void schedule_widened(const TensorFunc& weight, const Halide::LoopLevel& level, int vectorized);
+// A widened weight converted once per call, before the kernel's loops, in
+// its own storage order: one contiguous stream of `lanes`-wide conversions,
+// split among the threads. For schedules whose every parallel iteration
+// reads all of the weight. Nothing for a float32 weight.
+void schedule_widened_once(const TensorFunc& weight, int lanes);
 
 // The register tile an anchor schedule asked register_tile() for: the
 // space of tiles schedule_candidates() offers a tuner.

@@ -267,16 +267,18 @@ LoweredOp lower_conv2d_nchw(std::span<const TensorFunc> args, const LowerContext
     Func out = s.output;
     out.split(ox, xo, xi, lanes, TailStrategy::ShiftInwards)
         .split(oc, co, ci, block, TailStrategy::ShiftInwards)
-        .reorder(xi, ci, xo, co, oy, on)
         .vectorize(xi)
-        .unroll(ci)
-        .parallel(oy);
+        .unroll(ci);
+    out.reorder(xi, ci, xo, co, oy, on).parallel(oy);
     // The padded input rows one output row reads, stored per row: the inner
     // loop then loads plain vectors instead of selecting against the border.
     if (pads) padded.compute_at(out, oy).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
     acc.compute_at(out, xo).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
     acc.update().reorder(x, c, r.x, r.y, r.z).vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(c);
-    schedule_widened(widened_weight, Halide::LoopLevel(out, co), 3);  // the channel block's weights (K in vectors), for a row
+    // Half-precision weights widened once per call, before the rows: every
+    // row reads all of them (widening per row and channel block converted
+    // about one weight per multiply-add vector on the 7x7 layers).
+    schedule_widened_once(widened_weight, s.vector_lanes);
   };
   return {value, schedule, {}};
 }

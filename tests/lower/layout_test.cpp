@@ -269,6 +269,37 @@ def @main(%x: Tensor[(1, 3, 12, 12), float32]) {
     }
 }
 
+// NCHW widens a half weight once per call into a scratch buffer, in tasks of
+// 2048 vectors: 40 x 104 x 3 x 3 = 37440 elements are two whole tasks and a
+// partial one. Splitting tasks first and vectors inside them, Halide 14
+// dropped the tail's guard when the size was a multiple of the vector and
+// wrote 16 KiB past the buffer (the JIT's allocations carry guard bytes;
+// this overrun went further and aborted in free).
+TEST_CASE("NCHW convolution over a half weight of an odd size widens exactly the weight") {
+  const std::string block = R"(const @w : Tensor[(40, 104, 3, 3), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 104, 5, 5), float32]) {
+  %0 = nn.conv2d(%x, @w, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %1 = nn.relu(%0);
+  %1
+}
+)";
+  Module shapes = parse_module(block, "case.ir");
+  Module data;
+  std::mt19937 rng(11);
+  for (const auto& [name, value] : shapes.constants) data.constants.emplace(name, test::random_tensor(value.type(), rng));
+  for (const std::string mode : {"bf16", "fp16"}) {
+    CAPTURE(mode);
+    PassContext context;
+    context.opt_level = 2;
+    context.activation_layout = "NCHW";
+    context.quantize.mode = mode;
+    const Module m = run_passes(parse_module(block, "case.ir", &data),
+                                {"InferType", "ConvertLayout", "ReducePrecision", "FuseOps", "InferType"}, context);
+    CHECK(check_primitives(m, 1e-4, 1e-4) == 1);
+  }
+}
+
 // float16 weights widen exactly, special values included: a dense over one
 // input feature with x = 1 returns its weights as float32.
 TEST_CASE("float16 weights widen exactly: zeros, denormals, the largest half, infinities and NaN") {
