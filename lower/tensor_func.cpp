@@ -89,6 +89,21 @@ Halide::Expr widen_float16(const Halide::Expr& half) {
 
 }  // namespace
 
+Halide::Expr exp_bounded(const Halide::Expr& x) {
+  const Halide::Expr xc = Halide::clamp(x, -87.3f, 88.0f);
+  const Halide::Expr n = Halide::round(xc * 1.44269504f);
+  // ln 2 = 0.693359375 (exact in 9 bits, so n * it is exact) - 2.12194440e-4.
+  const Halide::Expr r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
+  Halide::Expr p = 1.f / 5040;
+  for (const float c : {1.f / 720, 1.f / 120, 1.f / 24, 1.f / 6, 0.5f, 1.f, 1.f}) p = p * r + c;
+  const Halide::Expr scale =
+      Halide::reinterpret(Halide::Float(32), (Halide::cast<int32_t>(n) + 127) << 23);
+  // NaN by its bits: Halide 14 folds is_nan() to false outside strict_float.
+  const Halide::Expr bits = Halide::reinterpret(Halide::UInt(32), x);
+  const Halide::Expr nan = (bits & Halide::cast<uint32_t>(0x7fffffff)) > Halide::cast<uint32_t>(0x7f800000);
+  return Halide::select(nan, x, p * scale);
+}
+
 std::vector<TensorFunc> with_float32_weight(std::span<const TensorFunc> args, const LowerContext& ctx) {
   std::vector<TensorFunc> out(args.begin(), args.end());
   if (out.size() < 2) return out;

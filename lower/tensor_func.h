@@ -52,6 +52,17 @@ TensorFunc define(const std::string& name, const lang::TensorType& type,
 
 struct LowerContext;
 
+// e^x for float32 x up to 88, vectorizing into about a dozen FMA-pipe ops:
+// round x / ln 2 to n, a degree-7 Taylor polynomial of the remainder
+// (|r| <= ln 2 / 2: truncation error below 5e-9 relative), scaled by 2^n
+// built in the exponent bits. x is clamped to [-87.3, 88], so a larger x
+// gives e^88 (not infinity) and a smaller one e^-87.3 (not 0 or a
+// denormal): for arguments known to lie in range or where that saturation
+// is harmless (softmax's x - max <= 0, sigmoid, erf's tail). NaN gives NaN.
+// Halide 14's exp checks the range with integer compares and blends, which
+// in fused epilogues (swish after a convolution) spilled registers.
+Halide::Expr exp_bounded(const Halide::Expr& x);
+
 // The operands of a conv2d/dense/batch_matmul with its weight (args[1]) read
 // as float32: a float16/bfloat16 weight (ReducePrecision's storage) is
 // widened by a Func of its own, inlined into each use unless the anchor's

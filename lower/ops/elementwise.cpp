@@ -100,7 +100,7 @@ Expr erf_approx(Expr x) {
                              t * (-0.18628806f +
                                   t * (0.27886807f +
                                        t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
-  Expr erfc = t * Halide::exp(poly);
+  Expr erfc = t * exp_bounded(poly);  // poly <= -1.26 + 1.0 + ... < 0
   return Halide::select(x >= 0, 1.f - erfc, erfc - 1.f);
 }
 
@@ -129,7 +129,7 @@ Expr clamp_integer(Expr x, double lo, double hi) {
 
 void register_unary_math(LoweringRegistry& r) {
   r.add("nn.relu", unary_rule([](Expr x) { return Halide::max(x, 0.f); }));
-  r.add("sigmoid", unary_rule([](Expr x) { return 1.f / (1.f + Halide::exp(-x)); }));
+  r.add("sigmoid", unary_rule([](Expr x) { return 1.f / (1.f + exp_bounded(-x)); }));
   r.add("tanh", unary_rule([](Expr x) { return Halide::tanh(x); }));
   r.add("exp", unary_rule([](Expr x) { return Halide::exp(x); }));
   r.add("log", unary_rule([](Expr x) { return Halide::log(x); }));

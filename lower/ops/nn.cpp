@@ -266,7 +266,7 @@ LoweredOp lower_softmax(std::span<const TensorFunc> args, const LowerContext& ct
   });
   TensorFunc e = define(ctx.name + "_exp", t, [&](const std::vector<Var>& v) {
     std::vector<Expr> idx(v.begin(), v.end());
-    return Halide::exp(args[0].at(idx) - mx.at(with_axis(v, 0)));
+    return exp_bounded(args[0].at(idx) - mx.at(with_axis(v, 0)));  // <= 0
   });
   TensorFunc sum = define(ctx.name + "_sum", t, [&](const std::vector<Var>& v) {
     return Halide::sum(e.at(with_axis(v, r.x)), ctx.name + "_sum");
