@@ -163,21 +163,24 @@ void resnext(const std::string& path) {
   b.save(path);
 }
 
-// DenseNet-style: pre-activation BN-ReLU-conv layers joined by concatenation.
-void densenet(const std::string& path) {
+// DenseNet-style: pre-activation BN-ReLU-conv layers joined by concatenation,
+// `layers[i]` of them in dense block i, a halving transition between blocks.
+// {6, 6, 6}: the mini; {6, 12, 24, 16}: DenseNet-121's layout (issue 15's
+// cold-compile figure).
+void densenet(const std::string& path, const std::vector<int>& layers) {
   B b;
   std::string x = b.relu(b.bn(b.conv("input", 3, 64, 7, 2, 1, false), 64));
   x = b.maxpool(x, 3, 2, 1);
   int64_t c = 64;
   const int64_t growth = 32;
-  for (int blk = 0; blk < 3; ++blk) {
-    for (int l = 0; l < 6; ++l) {
+  for (size_t blk = 0; blk < layers.size(); ++blk) {
+    for (int l = 0; l < layers[blk]; ++l) {
       std::string y = b.conv(b.relu(b.bn(x, c)), c, 4 * growth, 1, 1, 1, false);
       y = b.conv(b.relu(b.bn(y, 4 * growth)), 4 * growth, growth, 3, 1, 1, false);
       x = b.concat({x, y}, 1);
       c += growth;
     }
-    if (blk < 2) {
+    if (blk + 1 < layers.size()) {
       x = b.conv(b.relu(b.bn(x, c)), c, c / 2, 1, 1, 1, false);
       c /= 2;
       x = b.avgpool(x, 2, 2);
@@ -251,13 +254,17 @@ void convnext(const std::string& path) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: family_models DIR\n");
+  if (argc < 2 || argc > 3 || (argc == 3 && std::string(argv[2]) != "--densenet121")) {
+    std::fprintf(stderr, "usage: family_models DIR [--densenet121]\n");
     return 2;
   }
   const std::string dir = argv[1];
+  if (argc == 3) {  // only DenseNet-121, for timing its compile (scripts/compile-times.sh)
+    densenet(dir + "/densenet121.onnx", {6, 12, 24, 16});
+    return 0;
+  }
   resnext(dir + "/resnext_mini.onnx");
-  densenet(dir + "/densenet_mini.onnx");
+  densenet(dir + "/densenet_mini.onnx", {6, 6, 6});
   inception(dir + "/inception_mini.onnx");
   convnext(dir + "/convnext_mini.onnx");
 }
