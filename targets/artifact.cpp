@@ -382,9 +382,11 @@ class ArtifactBuilder {
     return object;
   }
 
-  // The executor is the same C for every model of a target.
+  // The executor is the same C for every model of a target (it includes
+  // Halide's runtime header: the code generator's identity is in its key).
   fs::path executor_object(const fs::path& include) const {
-    std::string key_text = "executor\n" + toolchain_.c_compiler_identity() + "\n";
+    std::string key_text =
+        "executor\n" + toolchain_.c_compiler_identity() + "\n" + lower::code_generator_identity() + "\n";
     for (size_t i = 0; i < runtime_sources_count; ++i)
       key_text += std::string(runtime_sources[i].name) + "\n" + runtime_sources[i].text + "\n";
     return cached_object(key_text, "executor.o", [&](const fs::path& object) {

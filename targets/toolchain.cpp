@@ -18,6 +18,13 @@ std::string require_tool(const std::string& name, const std::string& package, co
                          "install it with: apt-get install " + package + " (scripts/install-deps.sh does)"});
 }
 
+// A command as a cache key's text: one argument per line.
+std::string lines(const std::vector<std::string>& argv) {
+  std::string text;
+  for (const std::string& a : argv) text += a + "\n";
+  return text;
+}
+
 }  // namespace
 
 Toolchain::Toolchain(const DeviceProfile& profile) : profile_(profile) {
@@ -55,11 +62,7 @@ std::vector<std::string> Toolchain::c_compile_command() const {
   return argv;
 }
 
-std::string Toolchain::c_compiler_identity() const {
-  std::string id;
-  for (const std::string& a : c_compile_command()) id += a + "\n";
-  return id;
-}
+std::string Toolchain::c_compiler_identity() const { return lines(c_compile_command()); }
 
 void Toolchain::compile_c(const fs::path& source, const fs::path& object, const std::vector<fs::path>& include_dirs) const {
   std::vector<std::string> argv = c_compile_command();
@@ -107,11 +110,7 @@ std::vector<std::string> Toolchain::program_compile_command() const {
   return argv;
 }
 
-std::string Toolchain::program_compiler_identity() const {
-  std::string id;
-  for (const std::string& a : program_compile_command()) id += a + "\n";
-  return id;
-}
+std::string Toolchain::program_compiler_identity() const { return lines(program_compile_command()); }
 
 void Toolchain::compile_program_object(const fs::path& source, const std::vector<std::string>& defines,
                                        const std::vector<fs::path>& include_dirs, const fs::path& object) const {
