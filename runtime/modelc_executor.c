@@ -18,6 +18,7 @@ extern void* memset(void* dst, int c, size_t n);
 extern int strcmp(const char* a, const char* b);
 extern size_t strlen(const char* s);
 extern int snprintf(char* out, size_t size, const char* format, ...);
+extern void abort(void);
 /* In Halide's runtime, not in HalideRuntime.h (and not in Hexagon's). */
 #if defined(__hexagon__)
 static int halide_host_cpu_count(void) { return 1; }
@@ -164,6 +165,17 @@ static mc_scratch_slot mc_scratch[MC_SCRATCH_SLOTS];
 static struct halide_mutex mc_scratch_lock;
 static int32_t mc_instances;
 
+/* CPU kernels are compiled without Halide's run-time checks (lower/
+ * kernel_builder.cpp, parse_target), so a kernel would use a NULL scratch
+ * buffer: an exhausted heap stops the program with a message instead. */
+static void mc_out_of_memory(void* user_context, size_t size) {
+  char message[160];
+  snprintf(message, sizeof message, "modelc: out of memory: a kernel's scratch buffer of %llu bytes could not be allocated\n",
+           (unsigned long long)size);
+  halide_print(user_context, message);
+  abort();
+}
+
 static void* mc_scratch_malloc(void* user_context, size_t size) {
   unsigned char* block = NULL;
   int i;
@@ -177,7 +189,7 @@ static void* mc_scratch_malloc(void* user_context, size_t size) {
     halide_mutex_unlock(&mc_scratch_lock);
   }
   if (!block) block = (unsigned char*)halide_default_malloc(user_context, size + MC_SCRATCH_HEADER);
-  if (!block) return NULL;
+  if (!block) mc_out_of_memory(user_context, size);
   memcpy(block, &size, sizeof size);
   return block + MC_SCRATCH_HEADER;
 }

@@ -108,6 +108,12 @@ StagingDirectory::StagingDirectory(fs::path final_path, const std::string& kind,
   check_replaceable_output(final_, force_);
   const fs::path parent = final_.has_parent_path() ? final_.parent_path() : fs::path(".");
   std::error_code ec;
+  // The outermost folder this creates, removed again (when still empty) if
+  // the build fails: a failed build leaves no output folder behind.
+  for (fs::path p = parent; !p.empty() && !fs::exists(fs::symlink_status(p, ec)); p = p.parent_path()) {
+    created_ = p;
+    if (p == p.parent_path()) break;
+  }
   fs::create_directories(parent, ec);
   if (ec) file_error(parent, "cannot create directory: " + ec.message());
   staging_ = parent / ("." + final_.filename().string() + ".staging-" + unique_suffix());
@@ -120,6 +126,10 @@ StagingDirectory::~StagingDirectory() {
   if (committed_) return;
   std::error_code ec;
   fs::remove_all(staging_, ec);
+  if (created_.empty()) return;
+  // fs::remove takes only empty folders: stops at one another build filled.
+  for (fs::path p = staging_.parent_path(); fs::remove(p, ec) && p != created_; p = p.parent_path()) {
+  }
 }
 
 void StagingDirectory::commit() {

@@ -55,6 +55,7 @@ class StagingDirectory {
   std::filesystem::path staging_;
   bool force_ = false;
   bool committed_ = false;
+  std::filesystem::path created_;  // the outermost folder the constructor created, if any
 };
 
 // A fresh folder under the system's temporary directory, named

@@ -237,6 +237,7 @@ class ArtifactBuilder {
                                 p.offset, main.body[i].types[k]});
       }
     }
+    check_addressable(plan, main);
     auto tensor_of = [&](const lang::ValueRef& ref) -> int32_t {
       if (ref.is_param()) return static_cast<int32_t>(ref.index);
       if (ref.is_constant()) return constant_tensor.at(ref.constant);
@@ -263,6 +264,25 @@ class ArtifactBuilder {
       if (!written) plan.copies.emplace_back(static_cast<int32_t>(r), tensor_of(ref));
     }
     return plan;
+  }
+
+  // Halide 14's buffers address at most 2^31 - 1 bytes (32-bit extents and
+  // strides, no large_buffers); the CPU kernels carry no run-time check of
+  // it (lower/kernel_builder.cpp, parse_target), so a larger tensor is
+  // refused here, before anything runs.
+  static void check_addressable(const ExecutorPlan& plan, const lang::Function& main) {
+    constexpr uint64_t kLimit = (uint64_t{1} << 31) - 1;
+    for (const PlannedTensor& t : plan.tensors) {
+      if (t.type.bytes() > kLimit) {
+        std::string what = t.storage == PlannedTensor::Storage::input ? "the input '" + valid_utf8(main.params.at(t.offset).name) + "'"
+                           : t.storage == PlannedTensor::Storage::weights ? "a weight"
+                                                                           : "a value computed by the model";
+        throw Error(Diagnostic{Severity::error, {}, {},
+                               what + " " + t.type.str() + " is " + std::to_string(t.type.bytes()) +
+                                   " bytes: the kernels' buffers (Halide 14) hold at most 2^31 - 1 bytes",
+                               "split the model's work into smaller tensors (a smaller batch or input size)"});
+      }
+    }
   }
 
   KernelBuild& kernel_for(const lang::Function& fn) {

@@ -104,6 +104,20 @@ TEST_CASE("a YAML graph whose shapes do not fit") {
   expect_compile_failure(tmp, recipe, {"recipe.yaml:9:", "head"});
 }
 
+// Within the model limits (4 GiB per tensor by default) but beyond what the
+// kernels' 32-bit buffers address: refused at compile time, before anything
+// of that size is allocated, since the CPU kernels carry no run-time check.
+TEST_CASE("a tensor over 2 GiB: the kernels cannot address it") {
+  test::TempDir tmp;
+  const fs::path recipe = tmp.write("recipe.yaml", recipe_with(R"(  graph:
+    inputs: [{name: image, shape: [1, 600, 1024, 1024]}]
+    layers:
+      - {op: relu, name: r}
+)"));
+  expect_compile_failure(tmp, recipe, {"the input 'image' Tensor[(1, 600, 1024, 1024), float32] is 2516582400 bytes",
+                                       "at most 2^31 - 1 bytes"});
+}
+
 TEST_CASE("an unknown target device") {
   test::TempDir tmp;
   const fs::path recipe = tmp.write("recipe.yaml", recipe_with("  onnx: " + mlp().string() + "\n", "  host: {device: x86-64-avx3}\n"));
