@@ -267,9 +267,10 @@ LoweredOp lower_conv2d_nchw(std::span<const TensorFunc> args, const LowerContext
     Func out = s.output;
     out.split(ox, xo, xi, lanes, TailStrategy::ShiftInwards)
         .split(oc, co, ci, block, TailStrategy::ShiftInwards)
+        .reorder(xi, ci, xo, co, oy, on)
         .vectorize(xi)
-        .unroll(ci);
-    out.reorder(xi, ci, xo, co, oy, on).parallel(oy);
+        .unroll(ci)
+        .parallel(oy);
     // The padded input rows one output row reads, stored per row: the inner
     // loop then loads plain vectors instead of selecting against the border.
     if (pads) padded.compute_at(out, oy).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
