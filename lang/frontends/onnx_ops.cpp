@@ -226,7 +226,13 @@ Outputs convert_unsqueeze(NodeContext& c) {
   const std::vector<int64_t> axes = axes_of(c, 1, 13);
   const size_t rank = t.rank() + axes.size();
   std::vector<bool> inserted(rank, false);
-  for (int64_t a : axes) inserted[static_cast<size_t>(normalize_axis(a, rank))] = true;
+  for (int64_t a : axes) {
+    const auto axis = static_cast<size_t>(normalize_axis(a, rank));
+    // A repeated axis would leave fewer inserted axes than axes, and the
+    // shape below would read past the input's (found by the ONNX fuzzer).
+    if (inserted[axis]) throw Error("Unsqueeze: axis " + std::to_string(a) + " appears more than once in axes");
+    inserted[axis] = true;
+  }
   std::vector<int64_t> shape;
   size_t next = 0;
   for (size_t d = 0; d < rank; ++d) shape.push_back(inserted[d] ? 1 : t.shape[next++]);

@@ -221,5 +221,31 @@ TEST_CASE("LRN with a size far above the channel count sums every channel and di
   }
 }
 
+// The ONNX fuzzer: an Unsqueeze whose axes named one axis twice read the
+// input's shape past its end (an assertion in the hardened build, an
+// out-of-bounds read otherwise). Axes must be unique.
+TEST_CASE("Unsqueeze with a repeated axis is an error naming the axis") {
+  TempDir dir;
+  for (const int opset : {11, 13}) {
+    CAPTURE(opset);
+    onnx::ModelProto m = empty_model({3, 4, 5}, opset);
+    onnx::NodeProto* n = add_node(m.mutable_graph(), "Unsqueeze", "u", {"X"}, "Y");
+    if (opset < 13) {
+      auto* a = n->add_attribute();
+      a->set_name("axes");
+      a->set_type(onnx::AttributeProto::INTS);
+      a->add_ints(3);
+      a->add_ints(3);
+    } else {
+      n->add_input("axes");
+      add_int_initializer(m.mutable_graph(), "axes", {2}, {3, -2});
+    }
+    add_tensor_value(m.mutable_graph()->mutable_output(), "Y", {3, 4, 5, 1, 1});
+    const Error e = import_error(save(m, dir.path() / ("u" + std::to_string(opset) + ".onnx")));
+    CHECK(std::string(e.what()).find("Unsqueeze: axis") != std::string::npos);
+    CHECK(std::string(e.what()).find("appears more than once in axes") != std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace modelc::lang
