@@ -96,6 +96,28 @@ class Unroller {
                   " * hidden_size, " + std::to_string(input_size) + "]");
     hidden_ = c_.attr_int("hidden_size", wt.shape[1] / gates_);
     if (hidden_ < 1 || hidden_ != wt.shape[1] / gates_) throw Error("W is " + wt.str() + ", which does not fit hidden_size " + std::to_string(hidden_));
+    // Every operand's shape, before any is sliced (a scalar B once made
+    // direction_slice erase from an empty shape: the ONNX fuzzer). The
+    // initial states follow `layout` like X and the outputs do.
+    const int64_t dirs = static_cast<int64_t>(directions), gh = gates_ * hidden_;
+    auto expect = [&](const ValueRef& v, const std::string& name, const std::vector<int64_t>& shape) {
+      const TensorType t = c_.type(v);
+      if (t.shape != shape) throw Error(name + " is " + t.str() + "; expected " + TensorType{shape, t.dtype}.str());
+    };
+    expect(c_.input(2), "R", {dirs, gh, hidden_});
+    if (c_.has_input(3)) expect(c_.input(3), "B", {dirs, 2 * gh});
+    auto state = [&](size_t input, const std::string& name) -> std::optional<ValueRef> {
+      if (!c_.has_input(input)) return std::nullopt;
+      ValueRef v = c_.input(input);
+      if (layout == 1) v = c_.call("transpose", {v}, transpose_by({1, 0, 2}));
+      expect(v, name, {dirs, batch_, hidden_});
+      return v;
+    };
+    initial_h_ = state(5, "initial_h");
+    if (cell_ == Cell::lstm) {
+      initial_c_ = state(6, "initial_c");
+      if (c_.has_input(7)) expect(c_.input(7), "P", {dirs, 3 * hidden_});
+    }
     acts_ = activations(c_, cell_, directions);
     if (c_.has_attr("clip")) clip_ = c_.attr_float("clip", 0);
     read_sequence_lengths();
@@ -142,8 +164,8 @@ class Unroller {
   ValueRef slice(const ValueRef& v, int64_t axis, int64_t begin, int64_t end) { return slice_along(c_, v, axis, begin, end); }
 
   // Direction d of a [dirs, rows, cols] weight, as [rows, cols] (or of [dirs, n] as [n]).
-  ValueRef direction_slice(size_t input, int64_t d) {
-    const ValueRef v = c_.input(input);
+  ValueRef direction_slice(size_t input, int64_t d) { return direction_slice(c_.input(input), d); }
+  ValueRef direction_slice(const ValueRef& v, int64_t d) {
     std::vector<int64_t> shape = c_.type(v).shape;
     shape.erase(shape.begin());
     return c_.call("reshape", {slice(v, 0, d, d + 1)}, reshape_to(shape));
@@ -227,8 +249,8 @@ class Unroller {
     if (wb) xw = add(xw, add(*wb, linear_before_reset ? without_candidate(*rb) : *rb));
     xw = c_.call("reshape", {xw}, reshape_to({seq_, batch_, gh}));
 
-    ValueRef h = c_.has_input(5) ? direction_slice(5, d) : zeros({batch_, hidden_});
-    ValueRef cell = c_.has_input(6) && cell_ == Cell::lstm ? direction_slice(6, d) : zeros({batch_, hidden_});
+    ValueRef h = initial_h_ ? direction_slice(*initial_h_, d) : zeros({batch_, hidden_});
+    ValueRef cell = initial_c_ ? direction_slice(*initial_c_, d) : zeros({batch_, hidden_});
     std::optional<ValueRef> pi, po, pf;
     if (cell_ == Cell::lstm && c_.has_input(7)) {
       const ValueRef p = direction_slice(7, d);
@@ -297,6 +319,7 @@ class Unroller {
   int64_t seq_ = 0, batch_ = 0, hidden_ = 0, gates_ = 1;
   std::vector<Activation> acts_;
   std::optional<double> clip_;
+  std::optional<ValueRef> initial_h_, initial_c_;  // [dirs, batch, hidden], whatever the layout
   std::vector<int64_t> lengths_;  // empty: every entry runs the whole sequence
 };
 

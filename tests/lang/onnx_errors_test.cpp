@@ -247,5 +247,34 @@ TEST_CASE("Unsqueeze with a repeated axis is an error naming the axis") {
   }
 }
 
+// The ONNX fuzzer: an RNN whose B was a scalar made the importer erase the
+// first dimension of an empty shape. Every operand's shape is checked first.
+TEST_CASE("RNN operands of the wrong shape are errors naming the operand") {
+  TempDir dir;
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> cases = {
+      {"B", {}}, {"B", {1, 7}}, {"R", {1, 5, 4}}, {"H0", {2, 2, 5}}};
+  for (const auto& [name, dims] : cases) {
+    CAPTURE(name);
+    onnx::ModelProto m = empty_model({3, 2, 4});  // seq 3, batch 2, input 4; hidden 5
+    onnx::GraphProto* g = m.mutable_graph();
+    add_float_initializer(g, "W", {1, 5, 4}, std::vector<float>(20, 0.1f));
+    auto sized = [&](const std::string& n, const std::vector<int64_t>& shape) {
+      int64_t count = 1;
+      for (int64_t d : shape) count *= d;
+      add_float_initializer(g, n, shape, std::vector<float>(static_cast<size_t>(count), 0.1f));
+    };
+    sized("R", name == "R" ? dims : std::vector<int64_t>{1, 5, 5});
+    sized("B", name == "B" ? dims : std::vector<int64_t>{1, 10});
+    sized("H0", name == "H0" ? dims : std::vector<int64_t>{1, 2, 5});
+    onnx::NodeProto* n = add_node(g, "RNN", "rnn", {"X", "W", "R", "B", "", "H0"}, std::vector<std::string>{"Y", "Y_h"});
+    set_attr(n, "hidden_size", int64_t{5});
+    add_tensor_value(g->mutable_output(), "Y_h", {1, 2, 5});
+    const Error e = import_error(save(m, dir.path() / ("rnn_" + name + ".onnx")));
+    const std::string label = name == "H0" ? "initial_h" : name;
+    CHECK(std::string(e.what()).find(label + " is Tensor[") != std::string::npos);
+    CHECK(std::string(e.what()).find("; expected Tensor[") != std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace modelc::lang

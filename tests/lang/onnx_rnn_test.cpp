@@ -136,8 +136,21 @@ onnx::ModelProto model(const Config& c, const Weights& wt) {
   add_float_initializer(g, "W", {D, G * H, c.input}, wt.w);
   add_float_initializer(g, "R", {D, G * H, H}, wt.r);
   add_float_initializer(g, "B", {D, 2 * G * H}, wt.b);
-  add_float_initializer(g, "H0", {D, c.batch, H}, wt.h0);
-  add_float_initializer(g, "C0", {D, c.batch, H}, wt.c0);
+  // The initial states follow `layout` like X and Y: [D, batch, H], or
+  // [batch, D, H] batch-first (wt keeps them [D, batch, H]).
+  auto state = [&](const std::vector<float>& v) {
+    if (c.layout == 0) return v;
+    std::vector<float> t(v.size());
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t b = 0; b < c.batch; ++b)
+        for (int64_t k = 0; k < H; ++k)
+          t[static_cast<size_t>((b * D + d) * H + k)] = v[static_cast<size_t>((d * c.batch + b) * H + k)];
+    return t;
+  };
+  const std::vector<int64_t> state_shape =
+      c.layout == 0 ? std::vector<int64_t>{D, c.batch, H} : std::vector<int64_t>{c.batch, D, H};
+  add_float_initializer(g, "H0", state_shape, state(wt.h0));
+  add_float_initializer(g, "C0", state_shape, state(wt.c0));
   add_float_initializer(g, "P", {D, 3 * H}, wt.p);
   std::vector<std::string> inputs = {"X", "W", "R", "B", "", "H0"};
   if (!c.lengths.empty()) {
