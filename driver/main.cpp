@@ -226,8 +226,9 @@ struct BenchFlags {
 };
 
 // Compiles (from cache when unchanged), then measures every artifact and its
-// baselines in interleaved rounds.
-reports::Results measure(const CommonOptions& o, const BenchFlags& flags) {
+// baselines in interleaved rounds; for a report, the per-layer sensitivity
+// of the int8 variants that ask for it.
+reports::Results measure(const CommonOptions& o, const BenchFlags& flags, bool for_report = false) {
   const spec::Recipe recipe = spec::load_recipe(o.recipe);
   const auto artifacts = driver::compile(recipe, compile_options(o, {}, false));
   driver::MeasureOptions options;
@@ -239,6 +240,7 @@ reports::Results measure(const CommonOptions& o, const BenchFlags& flags) {
   options.time_reference = !flags.no_reference;
   const auto& baselines = recipe.report.baselines;
   options.onnxruntime = std::find(baselines.begin(), baselines.end(), "onnxruntime") != baselines.end();
+  options.sensitivity = for_report;
   options.progress = progress_logger();
   reports::Results results = driver::measure_artifacts(recipe, artifacts, options);
   clear_progress();
@@ -307,7 +309,7 @@ fs::path write_reports(const reports::Results& results, const fs::path& out, con
 }
 
 int cmd_report(const CommonOptions& o, const BenchFlags& flags) {
-  const reports::Results results = measure(o, flags);
+  const reports::Results results = measure(o, flags, true);
   const spec::Recipe recipe = spec::load_recipe(o.recipe);
   const fs::path out = o.out_dir.empty() ? driver::default_output_dir(recipe) : fs::path(o.out_dir);
   const fs::path main_report = write_reports(results, out, recipe.report.formats);
@@ -433,9 +435,9 @@ int cmd_sensitivity(const CommonOptions& o, size_t inputs) {
     if (!int8.empty()) variants = int8;
   }
   for (const spec::Variant& v : variants) {
-    const driver::SensitivityTable table = driver::layer_sensitivity(v, inputs, progress_logger());
+    const reports::SensitivityResult table = driver::layer_sensitivity(v, inputs, progress_logger());
     clear_progress();
-    std::cout << driver::render_sensitivity(table) << "\n";
+    std::cout << reports::render_sensitivity_markdown(table, v.name);
   }
   return 0;
 }

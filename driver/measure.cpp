@@ -6,10 +6,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "driver/calibration.h"
 #include "driver/evaluate.h"
 #include "driver/foreign_run.h"
+#include "driver/sensitivity.h"
 #include "lang/interpreter.h"
 #include "reports/artifact_timer.h"
 #include "reports/comparison.h"
@@ -98,6 +100,7 @@ class Measurement {
       add_artifact(artifacts[i]);
     }
     compare_held_out(artifacts);
+    if (options_.sensitivity) add_sensitivity(artifacts);
     add_baselines();
     const std::vector<reports::RoundsMeasurement> measured =
         reports::measure_in_rounds(implementations_, options_.benchmark, [&](const reports::RoundsProgress& p) {
@@ -196,6 +199,24 @@ class Measurement {
                                    artifacts_[i].result.threads);
       }
       if (!line.empty()) note += (note.empty() ? "" : "; ") + line;
+    }
+  }
+
+  // quantization.evaluation.sensitivity: the per-layer table of each int8
+  // variant, once per variant (the models run through the JIT here, whatever
+  // the target), on the variant's first row.
+  void add_sensitivity(const std::vector<CompiledArtifact>& artifacts) {
+    std::set<std::string> done;
+    for (size_t i = 0; i < artifacts.size(); ++i) {
+      if (done.count(artifacts[i].variant) != 0) continue;
+      const spec::Variant variant = selected_variants(recipe_, artifacts[i].variant).front();
+      const spec::Recipe& r = variant.recipe;
+      if (r.quantization.mode != "int8") continue;
+      const auto inputs = r.quantization.options["evaluation"]["sensitivity"].get<int64_t>();
+      if (inputs <= 0) continue;
+      done.insert(artifacts[i].variant);
+      say("per-layer sensitivity of " + artifacts[i].variant);
+      artifacts_[i].result.sensitivity = layer_sensitivity(variant, static_cast<size_t>(inputs), options_.progress);
     }
   }
 

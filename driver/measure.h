@@ -20,6 +20,7 @@ struct MeasureOptions {
   bool time_reference = true;  // time the reference interpreter (it always runs once, for accuracy)
   bool onnxruntime = false;    // ONNX Runtime as a baseline (ONNX models with one float32 input)
   bool measure_peak = true;    // this core's fp32 peak, into the environment
+  bool sensitivity = false;    // per-layer sensitivity of int8 variants that ask for it (quantization.evaluation)
   ProgressFn progress;         // one line per step, for a terminal
 };
 

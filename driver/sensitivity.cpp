@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "driver/calibration.h"
+#include "driver/evaluate.h"
 #include "lower/jit_module.h"
-#include "reports/format.h"
 #include "support/diagnostic.h"
 #include "targets/recipe_device.h"
 
@@ -20,26 +20,17 @@ std::vector<lang::Tensor> first_float_outputs(lower::JitModuleRunner& runner, co
   return out;
 }
 
-OutputAgreement agreement(const std::vector<lang::Tensor>& quantized, const std::vector<lang::Tensor>& float_model,
-                          const std::string& name) {
+reports::LayerAgreement agreement(const std::vector<lang::Tensor>& quantized, const std::vector<lang::Tensor>& float_model,
+                                  std::string layer, std::string op) {
   OutputAgreement a;
-  a.name = name;
   for (size_t i = 0; i < quantized.size(); ++i) a.add(quantized[i], float_model[i]);
-  return a;
-}
-
-std::string cells(const OutputAgreement& a) {
-  std::string top1 = reports::kNoValue;
-  if (a.rows > 0)
-    top1 = std::to_string(a.top1) + "/" + std::to_string(a.rows) + " (" +
-           reports::format_fixed(100.0 * static_cast<double>(a.top1) / static_cast<double>(a.rows), 1) + " %)";
-  return reports::format_fixed(a.cosine_mean(), 5) + " | " + reports::format_fixed(a.cosine_min, 5) + " | " + top1 +
-         " | " + reports::format_error(a.max_abs) + " | " + reports::format_error(a.relative_error());
+  return {std::move(layer), std::move(op), a.cosine_mean(), a.cosine_min, a.max_abs, a.relative_error(),
+          static_cast<int64_t>(a.top1), static_cast<int64_t>(a.rows)};
 }
 
 }  // namespace
 
-SensitivityTable layer_sensitivity(const spec::Variant& variant, size_t max_inputs, const ProgressFn& progress) {
+reports::SensitivityResult layer_sensitivity(const spec::Variant& variant, size_t max_inputs, const ProgressFn& progress) {
   const spec::Recipe& recipe = variant.recipe;
   if (recipe.quantization.mode != "int8")
     throw Error(Diagnostic{Severity::error, recipe.locate("/quantization/mode"), "/quantization/mode",
@@ -54,9 +45,8 @@ SensitivityTable layer_sensitivity(const spec::Variant& variant, size_t max_inpu
   if (inputs.size() > max_inputs) inputs.resize(max_inputs);
   const std::string layout = activation_layout(recipe, targets::find_device_profile("host"));
 
-  SensitivityTable table;
-  table.variant = variant.name;
-  table.inputs = inputs.size();
+  reports::SensitivityResult table;
+  table.inputs = static_cast<int64_t>(inputs.size());
   lower::JitModuleRunner runner;
   if (progress) progress("running the float model on " + std::to_string(inputs.size()) + " held-out inputs");
   spec::Recipe float_recipe = recipe;
@@ -70,7 +60,7 @@ SensitivityTable layer_sensitivity(const spec::Variant& variant, size_t max_inpu
       break;
     }
   if (output == main.results.size()) throw Error("layer sensitivity: the model has no float output to compare");
-  const std::string output_name = lang::result_name(main, output);
+  table.output = lang::result_name(main, output);
   const std::vector<lang::Tensor> reference = first_float_outputs(runner, float_module, inputs, output);
 
   // The whole quantized model: calibrates every value once, and names the layers.
@@ -89,33 +79,19 @@ SensitivityTable layer_sensitivity(const spec::Variant& variant, size_t max_inpu
                },
                &options)
           .module;
-  table.all = agreement(first_float_outputs(runner, quantized, inputs, output), reference, output_name);
+  table.all = agreement(first_float_outputs(runner, quantized, inputs, output), reference, "", "");
 
   for (size_t i = 0; i < layers.size(); ++i) {
     if (progress) progress("layer " + std::to_string(i + 1) + "/" + std::to_string(layers.size()) + ": " + layers[i].first);
     lang::QuantizeOptions only = options;
     only.only = layers[i].first;
     const lang::Module one = optimize(imported, recipe, layout, {}, &only).module;
-    table.layers.push_back({layers[i].first, layers[i].second,
-                            agreement(first_float_outputs(runner, one, inputs, output), reference, output_name)});
+    table.layers.push_back(agreement(first_float_outputs(runner, one, inputs, output), reference,
+                                     lang::origin_name(layers[i].first), layers[i].second));
   }
-  std::stable_sort(table.layers.begin(), table.layers.end(), [](const LayerSensitivity& a, const LayerSensitivity& b) {
-    return a.agreement.cosine_mean() < b.agreement.cosine_mean();
-  });
+  std::stable_sort(table.layers.begin(), table.layers.end(),
+                   [](const reports::LayerAgreement& a, const reports::LayerAgreement& b) { return a.cosine_mean < b.cosine_mean; });
   return table;
-}
-
-std::string render_sensitivity(const SensitivityTable& t) {
-  std::string out = "Layer sensitivity of variant '" + t.variant + "': output '" + t.all.name + "' on " +
-                    std::to_string(t.inputs) + " held-out inputs, only the named layer quantized to int8 " +
-                    "(most sensitive first)\n\n";
-  out += "| layer | op | cosine mean | cosine min | top-1 agreement | abs error max | relative error |\n";
-  out += "|---|---|---:|---:|---:|---:|---:|\n";
-  for (const LayerSensitivity& l : t.layers)
-    out += "| " + lang::origin_name(l.layer) + " | " + l.op + " | " + cells(l.agreement) + " |\n";
-  out += "| (every layer) | | " + cells(t.all) + " |\n";
-  out += "\nA layer near the top costs the most accuracy alone: list it under quantization.skip to keep it in float.\n";
-  return out;
 }
 
 }  // namespace modelc::driver

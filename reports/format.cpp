@@ -21,6 +21,12 @@ std::string format_fixed(double value, int decimals) {
   return buffer;
 }
 
+std::string format_top1(const LayerAgreement& a) {
+  if (a.rows <= 0) return kNoValue;
+  return std::to_string(a.top1) + "/" + std::to_string(a.rows) + " (" +
+         format_fixed(100.0 * static_cast<double>(a.top1) / static_cast<double>(a.rows), 1) + " %)";
+}
+
 std::string ratio_number(double ratio) {
   if (!std::isfinite(ratio)) return kNoValue;
   if (ratio >= 1 || ratio <= 0) return printf_string(ratio >= 100 ? "%.0f" : "%.2f", ratio);

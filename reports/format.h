@@ -18,6 +18,8 @@ std::string format_ms(double ms);
 std::string format_ms_with_interval(double ms, const std::optional<Interval>& interval);
 // `decimals` digits after the point, for aligned columns: 12.500.
 std::string format_fixed(double value, int decimals);
+// A layer's top-1 agreement: "97/100 (97.0 %)"; kNoValue for an output that is no classifier's.
+std::string format_top1(const LayerAgreement& agreement);
 // Binary units: 117.2 KiB.
 std::string format_bytes(uint64_t bytes);
 // 1.25 s, 37 s.

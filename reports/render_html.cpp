@@ -200,6 +200,29 @@ void accuracy_table(std::ostringstream& out, const std::vector<ReportRow>& rows)
   out << "</table>\n";
 }
 
+void agreement_row(std::ostringstream& out, const LayerAgreement& a, const std::string& layer) {
+  out << "<tr><td>" << e(layer) << "</td><td>" << e(a.op) << "</td>" << num_cell(format_fixed(a.cosine_mean, 5))
+      << num_cell(format_fixed(a.cosine_min, 5)) << num_cell(format_top1(a)) << num_cell(format_error(a.max_abs_error))
+      << num_cell(format_error(a.relative_error)) << "</tr>\n";
+}
+
+// The per-layer sensitivity of each int8 variant that has one.
+void sensitivity_tables(std::ostringstream& out, const Results& results) {
+  for (const VariantResult& r : results.results) {
+    if (!r.sensitivity) continue;
+    const SensitivityResult& s = *r.sensitivity;
+    out << "<h2>Layer sensitivity of variant " << e(r.variant) << "</h2>\n<p>Output <code>" << e(s.output) << "</code> on "
+        << s.inputs << " held-out inputs against the float model, with only the named layer quantized to int8, most "
+        << "sensitive first. A layer near the top costs the most accuracy alone: list it under "
+        << "<code>quantization.skip</code> to keep it in float.</p>\n<table>\n<tr><th>layer</th><th>op</th>"
+        << "<th class=\"num\">cosine mean</th><th class=\"num\">cosine min</th><th class=\"num\">top-1 agreement</th>"
+        << "<th class=\"num\">abs error max</th><th class=\"num\">relative error</th></tr>\n";
+    for (const LayerAgreement& l : s.layers) agreement_row(out, l, l.layer);
+    agreement_row(out, s.all, "(every layer)");
+    out << "</table>\n";
+  }
+}
+
 std::string bound_text(const std::optional<EarlyStoppingBound>& bound, int runs) {
   if (!bound) return kNoValue;
   if (bound->bound_ms) return format_ms(*bound->bound_ms);
@@ -314,6 +337,7 @@ std::string render_html(const Results& results) {
     accuracy_table(out, rows);
     tails_table(out, rows);
   }
+  sensitivity_tables(out, results);
   machines(out, results);
   method(out, results);
   out << "</body>\n</html>\n";

@@ -119,6 +119,11 @@ void render_tails(std::ostringstream& out, const std::vector<ReportRow>& rows) {
   out << "\n";
 }
 
+std::string agreement_cells(const LayerAgreement& a) {
+  return format_fixed(a.cosine_mean, 5) + " | " + format_fixed(a.cosine_min, 5) + " | " + format_top1(a) + " | " +
+         format_error(a.max_abs_error) + " | " + format_error(a.relative_error);
+}
+
 void render_environment(std::ostringstream& out, const Environment& env) {
   const MachineInfo& machine = env.machine;
   out << "| | |\n|---|---|\n";
@@ -179,6 +184,19 @@ void render_method(std::ostringstream& out, const Results& results) {
 
 }  // namespace
 
+std::string render_sensitivity_markdown(const SensitivityResult& s, const std::string& variant) {
+  std::ostringstream out;
+  out << "## Layer sensitivity of variant " << cell(variant) << "\n\n";
+  out << "Output `" << cell(s.output) << "` on " << s.inputs << " held-out inputs against the float model, with only the "
+      << "named layer quantized to int8, most sensitive first. A layer near the top costs the most accuracy alone: list "
+      << "it under `quantization.skip` to keep it in float.\n\n";
+  out << "| layer | op | cosine mean | cosine min | top-1 agreement | abs error max | relative error |\n";
+  out << "|---|---|---:|---:|---:|---:|---:|\n";
+  for (const LayerAgreement& l : s.layers) out << "| " << cell(l.layer) << " | " << cell(l.op) << " | " << agreement_cells(l) << " |\n";
+  out << "| (every layer) | | " << agreement_cells(s.all) << " |\n\n";
+  return out.str();
+}
+
 std::string render_markdown(const Results& results) {
   std::ostringstream out;
   out << "# " << cell(results.recipe.name);
@@ -211,6 +229,8 @@ std::string render_markdown(const Results& results) {
   else render_comparison(out, results, rows);
   if (has_cross_targets(results)) out << render_targets_table(results);
   render_tails(out, rows);
+  for (const VariantResult& r : results.results)
+    if (r.sensitivity) out << render_sensitivity_markdown(*r.sensitivity, r.variant);
   render_machines(out, results);
   render_method(out, results);
   return out.str();

@@ -48,6 +48,24 @@ json baseline_to_json(const BaselineResult& baseline) {
   return out;
 }
 
+json agreement_to_json(const LayerAgreement& a) {
+  json out{{"cosine_mean", number_to_json(a.cosine_mean)}, {"cosine_min", number_to_json(a.cosine_min)},
+           {"max_abs_error", number_to_json(a.max_abs_error)}, {"relative_error", number_to_json(a.relative_error)}};
+  if (!a.layer.empty()) out["layer"] = a.layer;
+  if (!a.op.empty()) out["op"] = a.op;
+  if (a.rows > 0) {
+    out["top1"] = a.top1;
+    out["rows"] = a.rows;
+  }
+  return out;
+}
+
+json sensitivity_to_json(const SensitivityResult& s) {
+  json layers = json::array();
+  for (const LayerAgreement& l : s.layers) layers.push_back(agreement_to_json(l));
+  return {{"output", s.output}, {"inputs", s.inputs}, {"layers", layers}, {"all", agreement_to_json(s.all)}};
+}
+
 json result_to_json(const VariantResult& result, bool merged) {
   json stages = json::object();
   for (const auto& [stage, seconds] : result.compile.stages) stages[stage] = number_to_json(seconds);
@@ -81,6 +99,7 @@ json result_to_json(const VariantResult& result, bool merged) {
                        {"bytes", r.bytes}, {"peak_gflops", number_to_json(r.peak_gflops)},
                        {"peak_bandwidth_gbs", number_to_json(r.peak_bandwidth_gbs)}, {"source", r.source}};
   }
+  if (result.sensitivity) out["sensitivity"] = sensitivity_to_json(*result.sensitivity);
   return out;
 }
 

@@ -95,6 +95,29 @@ struct RooflineResult {
   bool operator==(const RooflineResult&) const = default;
 };
 
+// How far a quantized model's first float output is from the float model's
+// on held-out inputs (driver/sensitivity.h): one row of a sensitivity table.
+struct LayerAgreement {
+  std::string layer;  // the layer's name (an ONNX node's), or "(every layer)"
+  std::string op;     // qnn.conv2d, qnn.dense; empty for the whole model
+  double cosine_mean = 1, cosine_min = 1;
+  double max_abs_error = 0, relative_error = 0;
+  int64_t top1 = 0, rows = 0;  // classifier outputs ([batch, classes]) only; rows 0 otherwise
+
+  bool operator==(const LayerAgreement&) const = default;
+};
+
+// The per-layer sensitivity of an int8 variant: the model with only that
+// layer quantized, against the float model (quantization.evaluation.sensitivity).
+struct SensitivityResult {
+  std::string output;   // the output compared
+  int64_t inputs = 0;   // held-out inputs
+  std::vector<LayerAgreement> layers;  // most sensitive (lowest mean cosine) first
+  LayerAgreement all;                  // every layer quantized (the variant's model)
+
+  bool operator==(const SensitivityResult&) const = default;
+};
+
 struct VariantResult {
   std::string variant;  // e.g. "quantization.mode=int8"; "default" when the recipe has no variants
   std::string target;   // key under `targets:`
@@ -109,6 +132,7 @@ struct VariantResult {
   std::optional<AccuracyResult> accuracy;
   std::vector<BaselineResult> baselines;
   std::optional<RooflineResult> roofline;  // when the device profile has peak figures
+  std::optional<SensitivityResult> sensitivity;  // int8 variants that ask for it: on the variant's first row
   int machine = 0;  // index into Results::machines of a merged report; 0 otherwise
 
   bool operator==(const VariantResult&) const = default;

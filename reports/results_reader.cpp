@@ -117,6 +117,39 @@ std::optional<AccuracyResult> read_accuracy(const JsonFieldReader& read, const j
   return out;
 }
 
+LayerAgreement read_agreement(const JsonFieldReader& read, const json& object, const std::string& at) {
+  LayerAgreement out;
+  out.layer = read.optional_string(object, at, "layer");
+  out.op = read.optional_string(object, at, "op");
+  out.cosine_mean = number_from_json(read, object, at, "cosine_mean");
+  out.cosine_min = number_from_json(read, object, at, "cosine_min");
+  out.max_abs_error = number_from_json(read, object, at, "max_abs_error");
+  out.relative_error = number_from_json(read, object, at, "relative_error");
+  if (read.has(object, "rows")) {
+    out.rows = static_cast<int64_t>(read.count(object, at, "rows"));
+    out.top1 = static_cast<int64_t>(read.count(object, at, "top1"));
+  }
+  return out;
+}
+
+std::optional<SensitivityResult> read_sensitivity(const JsonFieldReader& read, const json& object,
+                                                  const std::string& pointer) {
+  if (!read.has(object, "sensitivity")) return std::nullopt;
+  const json& s = read.object(object, pointer, "sensitivity");
+  const std::string at = pointer + "/sensitivity";
+  SensitivityResult out;
+  out.output = read.string(s, at, "output");
+  out.inputs = static_cast<int64_t>(read.count(s, at, "inputs"));
+  const json& layers = read.array(s, at, "layers");
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const std::string item = at + "/layers/" + std::to_string(i);
+    if (!layers[i].is_object()) read.fail(item, "expected an object");
+    out.layers.push_back(read_agreement(read, layers[i], item));
+  }
+  out.all = read_agreement(read, read.object(s, at, "all"), at + "/all");
+  return out;
+}
+
 RunStatus read_status(const JsonFieldReader& read, const json& object, const std::string& pointer) {
   const std::string text = read.string(object, pointer, "status");
   try {
@@ -177,6 +210,7 @@ VariantResult read_result(const JsonFieldReader& read, const json& object, const
                                   number_from_json(read, r, at, "peak_gflops"),
                                   number_from_json(read, r, at, "peak_bandwidth_gbs"), read.optional_string(r, at, "source")};
   }
+  out.sensitivity = read_sensitivity(read, object, pointer);
 
   if (read.has(object, "baselines")) {
     const json& baselines = read.array(object, pointer, "baselines");

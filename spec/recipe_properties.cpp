@@ -62,6 +62,7 @@ std::vector<RecipeProperty> make_list() {
       reads("/quantization/evaluation/samples", "driver/calibration"),
       reads("/quantization/evaluation/data", "driver/calibration"),
       reads("/quantization/evaluation/random_seed", "driver/calibration"),
+      reads("/quantization/evaluation/sensitivity", "driver/measure (report)"),
       reads("/layout", "spec/recipe"),
       reads("/layout/activations", "lang/passes ConvertLayout"),
       only("/layout/weights", "lang/passes AlterOpLayout (weights follow the activations)", {"auto"}),

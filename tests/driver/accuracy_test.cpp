@@ -11,6 +11,7 @@
 #include "driver/measure.h"
 #include "driver/pipeline.h"
 #include "driver/sensitivity.h"
+#include "reports/render_markdown.h"
 #include "spec/variants.h"
 #include "support/file_io.h"
 #include "tests/driver/test_util.h"
@@ -99,7 +100,7 @@ TEST_CASE("a quantized variant is checked against the quantized reference and no
   const size_t at = text.find("optimize:");
   REQUIRE(at != std::string::npos);
   text.insert(at, "quantization:\n  mode: none\n  activations:\n    calibration: {method: minmax, samples: 2, random_seed: 3}\n"
-                  "  evaluation: {samples: 6, random_seed: 100}\n"
+                  "  evaluation: {samples: 6, random_seed: 100, sensitivity: 2}\n"
                   "variants:\n  quantization.mode: [none, int8, bf16, fp16]\n");
   const spec::Recipe recipe = spec::load_recipe(tmp.write("cnn8.yaml", text));
   driver::CompileOptions options;
@@ -116,6 +117,7 @@ TEST_CASE("a quantized variant is checked against the quantized reference and no
   quick.threads = 1;
   quick.measure_peak = false;
   quick.time_reference = false;
+  quick.sensitivity = true;  // as `modelc report` measures
   const reports::Results measured = driver::measure_artifacts(recipe, artifacts, quick);
   REQUIRE(measured.results.size() == 4);
   for (const reports::VariantResult& r : measured.results) {
@@ -130,6 +132,14 @@ TEST_CASE("a quantized variant is checked against the quantized reference and no
     const size_t held_out = r.note.find("; on 6 held-out inputs vs the float build (variant 'none'): "
                                         "'probabilities' top-1 agreement ");
     CHECK((held_out != std::string::npos) == reduced);
+    // The per-layer table: int8 variants only, on the first 2 held-out inputs.
+    CHECK(r.sensitivity.has_value() == (r.variant == "int8"));
+    if (r.sensitivity) {
+      CHECK(r.sensitivity->inputs == 2);
+      CHECK(r.sensitivity->output == "probabilities");
+      CHECK(r.sensitivity->layers.size() == 7);
+      CHECK(r.sensitivity->all.rows == 2);
+    }
     if (reduced) {
       CHECK(r.note.find("/6 (") != std::string::npos);
       CHECK(r.note.find(", top-5 6/6, cosine mean ") != std::string::npos);
@@ -164,9 +174,9 @@ fs::path int8_quickstart(const test::TempDir& tmp, const std::string& extra, boo
   return tmp.write("cnn8.yaml", text);
 }
 
-std::set<std::string> layer_names(const driver::SensitivityTable& t) {
+std::set<std::string> layer_names(const reports::SensitivityResult& t) {
   std::set<std::string> names;
-  for (const driver::LayerSensitivity& l : t.layers) names.insert(lang::origin_name(l.layer));
+  for (const reports::LayerAgreement& l : t.layers) names.insert(l.layer);
   return names;
 }
 
@@ -175,24 +185,26 @@ std::set<std::string> layer_names(const driver::SensitivityTable& t) {
 TEST_CASE("layer sensitivity: one row per quantized layer, most sensitive first, and quantization.skip by layer name") {
   test::TempDir tmp;
   const spec::Recipe recipe = spec::load_recipe(int8_quickstart(tmp, ""));
-  const driver::SensitivityTable table = driver::layer_sensitivity(spec::expand_variants(recipe).front(), 3, {});
+  const reports::SensitivityResult table = driver::layer_sensitivity(spec::expand_variants(recipe).front(), 3, {});
   CHECK(table.inputs == 3);
   CHECK(layer_names(table) ==
         std::set<std::string>{"stem", "block_conv1", "block_conv2", "block2_conv1", "block2_conv2", "down", "logits"});
   double sum = 0;
   for (size_t i = 0; i < table.layers.size(); ++i) {
-    const driver::LayerSensitivity& l = table.layers[i];
+    const reports::LayerAgreement& l = table.layers[i];
     CAPTURE(l.layer);
-    CHECK(l.agreement.samples == 3);
-    CHECK(l.agreement.rows == 3);  // the probabilities are a classifier's
-    CHECK(l.agreement.cosine_mean() > 0.9);
-    if (i > 0) CHECK(l.agreement.cosine_mean() >= table.layers[i - 1].agreement.cosine_mean());
-    sum += l.agreement.cosine_mean();
+    CHECK(l.rows == 3);  // the probabilities are a classifier's
+    CHECK(l.top1 <= l.rows);
+    CHECK(l.cosine_mean > 0.9);
+    CHECK(l.cosine_min <= l.cosine_mean);
+    if (i > 0) CHECK(l.cosine_mean >= table.layers[i - 1].cosine_mean);
+    sum += l.cosine_mean;
   }
-  CHECK(table.all.samples == 3);
+  CHECK(table.all.rows == 3);
+  CHECK(table.all.layer.empty());
   // One layer alone is closer to the float model than all of them at once.
-  CHECK(sum / static_cast<double>(table.layers.size()) > table.all.cosine_mean());
-  const std::string text = driver::render_sensitivity(table);
+  CHECK(sum / static_cast<double>(table.layers.size()) > table.all.cosine_mean);
+  const std::string text = reports::render_sensitivity_markdown(table, "default");
   CHECK(text.find("| stem | qnn.conv2d | ") != std::string::npos);
   CHECK(text.find("| logits | qnn.dense | ") != std::string::npos);
   CHECK(text.find("| (every layer) | | ") != std::string::npos);

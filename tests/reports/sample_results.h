@@ -93,6 +93,14 @@ inline Results sample_results() {
   compiled.status = RunStatus::compiled;
   compiled.note = "aarch64 code cannot run on this x86_64 machine";
   compiled.accuracy = AccuracyResult{std::numeric_limits<double>::infinity(), 0, "reference", std::nullopt, 0, 0};
+  // The per-layer table of an int8 variant (`modelc report` runs it through the JIT on the host, whatever the target).
+  SensitivityResult sensitivity;
+  sensitivity.output = "probs";
+  sensitivity.inputs = 8;
+  sensitivity.layers = {{"stem", "qnn.conv2d", 0.99812, 0.99701, 0.012, 0.061, 7, 8},
+                        {"logits", "qnn.dense", 0.99990, 0.99981, 0.0021, 0.014, 8, 8}};
+  sensitivity.all = {"", "", 0.99733, 0.99514, 0.019, 0.073, 7, 8};
+  compiled.sensitivity = sensitivity;
 
   results.results = {ok, compiled};
   results.compare_to = {"quantization.mode=none", "host", "modelc", 0};

@@ -79,6 +79,23 @@ TEST_CASE("render_markdown: tails with early-stopping bounds, the machine and ho
   CHECK_FALSE(contains(md, "reference interpreter, being slow"));
 }
 
+TEST_CASE("render_markdown and render_html: the per-layer sensitivity of an int8 variant") {
+  const std::string md = render_markdown(sample_results());
+  INFO(md);
+  CHECK(has_line(md, "## Layer sensitivity of variant quantization.mode=int8"));
+  CHECK(contains(md, "Output `probs` on 8 held-out inputs against the float model"));
+  CHECK(has_line(md, "| stem | qnn.conv2d | 0.99812 | 0.99701 | 7/8 (87.5 %) | 0.012 | 0.061 |"));
+  CHECK(has_line(md, "| (every layer) | | 0.99733 | 0.99514 | 7/8 (87.5 %) | 0.019 | 0.073 |"));
+  CHECK(md.find("| stem |") < md.find("| logits |"));  // the order given: most sensitive first
+  Results plain = sample_results();
+  plain.results[1].sensitivity.reset();
+  CHECK_FALSE(contains(render_markdown(plain), "Layer sensitivity"));
+  const std::string html = render_html(sample_results());
+  CHECK(contains(html, "<h2>Layer sensitivity of variant quantization.mode=int8</h2>"));
+  CHECK(contains(html, "<tr><td>logits</td><td>qnn.dense</td><td class=\"num\">0.99990</td>"));
+  CHECK_FALSE(contains(render_html(plain), "Layer sensitivity"));
+}
+
 TEST_CASE("render_markdown: an artifact whose outputs are wrong is listed as failed before the tables") {
   Results results = sample_results();
   CHECK_FALSE(contains(render_markdown(results), "failed:**"));

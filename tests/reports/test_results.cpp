@@ -55,6 +55,11 @@ TEST_CASE("to_json has the documented shape") {
   CHECK_FALSE(second.contains("latency_ms"));
   CHECK_FALSE(second.contains("throughput_per_s"));
   CHECK(second["accuracy"]["max_abs_error"] == "inf");  // JSON has no infinity
+  CHECK(second["sensitivity"]["output"] == "probs");
+  CHECK(second["sensitivity"]["layers"][0]["layer"] == "stem");
+  CHECK(second["sensitivity"]["layers"][0]["top1"] == 7);
+  CHECK_FALSE(second["sensitivity"]["all"].contains("layer"));
+  CHECK_FALSE(first.contains("sensitivity"));
 }
 
 TEST_CASE("results survive a round trip through JSON text") {
