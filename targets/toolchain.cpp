@@ -93,8 +93,10 @@ void Toolchain::link_shared(const std::vector<fs::path>& objects, const fs::path
   if (!profile_.has_shared_library()) throw Error("the device " + profile_.name + " has no shared libraries");
   std::vector<std::string> argv{cc_};
   argv.insert(argv.end(), profile_.link->flags.begin(), profile_.link->flags.end());
+  // The linker's own kind of build ID: SHA-1 with GNU ld, a 64-bit xxHash with
+  // lld (SHA-1 over 95 MB of ResNet-18 weights was a tenth of a warm compile).
   for (const std::string& a : {std::string("-shared"), std::string("-o"), library.string(),
-                               "-Wl,-soname," + library.filename().string(), std::string("-Wl,--build-id=sha1")})
+                               "-Wl,-soname," + library.filename().string(), std::string("-Wl,--build-id")})
     argv.push_back(a);
   for (const fs::path& o : objects) argv.push_back(o.string());
   for (const std::string& l : profile_.link->libraries) argv.push_back("-l" + l);
