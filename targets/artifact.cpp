@@ -28,6 +28,7 @@
 #include "targets/c_codegen.h"
 #include "targets/c_names.h"
 #include "targets/code_cache.h"
+#include "targets/elf_object.h"
 #include "targets/toolchain.h"
 
 namespace modelc {
@@ -105,8 +106,7 @@ WeightLayout layout_weights(const lang::Module& m) {
   return w;
 }
 
-void write_weights(const lang::Module& m, const WeightLayout& w, const fs::path& file) {
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+void stream_weights(const lang::Module& m, const WeightLayout& w, std::ostream& out) {
   const char zeros[64] = {};
   uint64_t at = 0;
   for (const std::string& name : w.order) {
@@ -116,6 +116,11 @@ void write_weights(const lang::Module& m, const WeightLayout& w, const fs::path&
     out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     at = offset + bytes.size();
   }
+}
+
+void write_weights(const lang::Module& m, const WeightLayout& w, const fs::path& file) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  stream_weights(m, w, out);
   out.close();
   if (!out) throw Error("cannot write " + file.string() + ": " + std::strerror(errno));
 }
@@ -199,8 +204,7 @@ class ArtifactBuilder {
     const lang::Function& main = m_.main();
     const lower::MemoryPlan memory = lower::plan_memory(m_);
     weights_ = layout_weights(m_);
-    scratch_weights_ = scratch_.path() / "weights.bin";
-    write_weights(m_, weights_, scratch_weights_);
+    scratch_weights_ = scratch_.path() / "weights.bin";  // written only for the assembler (weights_object)
 
     ExecutorPlan plan;
     plan.model_name = options_.model_name;
@@ -425,7 +429,6 @@ class ArtifactBuilder {
     for (size_t i = 0; i < runtime_sources_count; ++i)
       write_file_atomic(include / runtime_sources[i].name, std::string_view(runtime_sources[i].text));
     write_file_atomic(scratch_.path() / "plan.c", generate_plan_c(plan));
-    write_file_atomic(scratch_.path() / "weights.c", generate_weights_c(plan));
     progress("linking lib" + plan.prefix + " (" + std::to_string(plan.weight_bytes / 1024) + " KiB of weights)");
     fs::path executor;
     const fs::path plan_object = scratch_.path() / "plan.o";
@@ -433,7 +436,7 @@ class ArtifactBuilder {
     const std::vector<fs::path> includes{include, "/usr/include/halide14"};
     run_tasks({[&] { executor = executor_object(include); },
                [&] { toolchain_.compile_c(scratch_.path() / "plan.c", plan_object, includes); },
-               [&] { toolchain_.compile_c(scratch_.path() / "weights.c", weights_object, {}); }},
+               [&] { weights_object_file(plan, weights_object); }},
               jobs());
 
     std::vector<fs::path> objects{plan_object, executor, runtime};
@@ -455,6 +458,20 @@ class ArtifactBuilder {
                                                }
                                              }};
     run_tasks(tasks, jobs());
+  }
+
+  // The weights' object: written directly where the ELF machine allows
+  // (targets/elf_object.h), else assembled from the weights file with .incbin.
+  void weights_object_file(const ExecutorPlan& plan, const fs::path& object) const {
+    const std::string symbol = plan.prefix + "_weights";
+    if (const std::optional<uint16_t> machine = elf_data_object_machine(profile_.llvm_triple); machine && !plan.wasm_object) {
+      write_elf_data_object(object, *machine, symbol, weights_.bytes,
+                            [&](std::ostream& out) { stream_weights(m_, weights_, out); });
+      return;
+    }
+    write_weights(m_, weights_, scratch_weights_);
+    write_file_atomic(scratch_.path() / "weights.c", generate_weights_c(plan));
+    toolchain_.compile_c(scratch_.path() / "weights.c", object, {});
   }
 
   // The runner program, linked with the shared library (or, without one, the

@@ -44,6 +44,8 @@ struct ExecutorPlan {
 
 std::string generate_plan_c(const ExecutorPlan& plan);
 // The weights object's source: weights_file embedded as one hidden symbol.
+// For devices whose objects targets/elf_object.h writes directly (x86-64,
+// AArch64), the artifact builder does not use it.
 std::string generate_weights_c(const ExecutorPlan& plan);
 std::string generate_model_header(const ExecutorPlan& plan);
 // Symbols an artifact exports.
