@@ -117,6 +117,7 @@ Tensor transform_layout(const Tensor& value, const Layout& from, const Layout& t
   const TensorType out_type{convert_shape(in.shape, from, to), in.dtype};
   if (from == to) return value;
   if (out_type.element_count() == 0) return Tensor(out_type);
+  if (out_type.rank() == 0) return value;
   const auto in_strides = contiguous_strides(in.shape);
   const size_t elem = dtype_bytes(in.dtype);
   const auto& os = out_type.shape;
@@ -152,20 +153,33 @@ Tensor transform_layout(const Tensor& value, const Layout& from, const Layout& t
     source_slot.push_back(s);
     contribution.push_back(std::move(table));
   }
+  // Along the innermost destination axis only its slot moves: the source
+  // axes reading that slot are summed into one table, the others' part of
+  // the offset is fixed for the whole row.
+  const size_t inner = rank - 1, inner_slot = slot[inner];
+  std::vector<int64_t> row_table(static_cast<size_t>(extent[inner_slot] + 1), 0);
+  for (size_t j = 0; j < source_slot.size(); ++j)
+    if (source_slot[j] == inner_slot)
+      for (size_t c = 0; c < row_table.size(); ++c) row_table[c] += contribution[j][c];
   Tensor out(out_type);
   std::byte* o = out.mutable_bytes().data();
   const std::byte* x = value.bytes().data();
   std::array<int64_t, 26> full{};
   std::vector<int64_t> idx(rank, 0);
-  const int64_t count = out_type.element_count();
-  for (int64_t flat = 0; flat < count; ++flat) {
-    int64_t offset = 0;
-    for (size_t j = 0; j < source_slot.size(); ++j) offset += contribution[j][static_cast<size_t>(full[source_slot[j]])];
-    if (elem == 4)
-      std::memcpy(o + static_cast<size_t>(flat) * 4, x + static_cast<size_t>(offset) * 4, 4);
-    else
-      std::memcpy(o + static_cast<size_t>(flat) * elem, x + static_cast<size_t>(offset) * elem, elem);
-    for (size_t d = rank; d-- > 0;) {
+  const int64_t count = out_type.element_count(), row = os[inner], row_step = step[inner];
+  for (int64_t flat = 0; flat < count; flat += row) {
+    int64_t base = 0;
+    for (size_t j = 0; j < source_slot.size(); ++j)
+      if (source_slot[j] != inner_slot) base += contribution[j][static_cast<size_t>(full[source_slot[j]])];
+    const int64_t* t = row_table.data() + full[inner_slot];
+    if (elem == 4) {
+      for (int64_t i = 0; i < row; ++i)
+        std::memcpy(o + static_cast<size_t>(flat + i) * 4, x + static_cast<size_t>(base + t[i * row_step]) * 4, 4);
+    } else {
+      for (int64_t i = 0; i < row; ++i)
+        std::memcpy(o + static_cast<size_t>(flat + i) * elem, x + static_cast<size_t>(base + t[i * row_step]) * elem, elem);
+    }
+    for (size_t d = inner; d-- > 0;) {
       if (++idx[d] < os[d]) {
         full[slot[d]] += step[d];
         break;

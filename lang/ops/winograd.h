@@ -54,7 +54,8 @@ struct WinogradMatrices {
 // Throws modelc::Error unless m is 2 or 4.
 const WinogradMatrices& winograd_matrices(int64_t m);
 
-// U for an OIHW 3x3 weight [K, C, 3, 3]: [(m+2)^2, K/ko, C/ki, ki, ko].
-Tensor winograd_transform_weights(const Tensor& oihw, int64_t m, int64_t ki, int64_t ko);
+// U for a 3x3 weight [K, C, 3, 3] in OIHW, or [K/ko, C/ki, 3, 3, ki, ko] in
+// OIHW{ki}i{ko}o (as AlterOpLayout packs it): [(m+2)^2, K/ko, C/ki, ki, ko].
+Tensor winograd_transform_weights(const Tensor& weight, int64_t m, int64_t ki, int64_t ko);
 
 }  // namespace modelc::lang

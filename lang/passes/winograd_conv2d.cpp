@@ -86,8 +86,7 @@ Module winograd_conv2d(const Module& module, const PassContext& context) {
       auto found = transformed.find({weight, tile});
       if (found == transformed.end()) {
         const int64_t ki = channel_block(a.data_layout), ko = channel_block(a.out_layout);
-        const Tensor oihw = transform_layout(out.constant(weight), Layout::parse(a.kernel_layout), Layout::parse("OIHW"));
-        const Tensor u = winograd_transform_weights(oihw, tile, ki, ko);
+        const Tensor u = winograd_transform_weights(out.constant(weight), tile, ki, ko);  // packed OIHW{ki}i{ko}o
         found = transformed.emplace(std::make_pair(weight, tile),
                                     out.add_constant(weight + ".winograd" + std::to_string(tile), u)).first;
       }

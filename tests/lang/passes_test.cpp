@@ -4,8 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "lang/interpreter.h"
+#include "lang/ops/layout.h"
 #include "lang/ops/winograd.h"
 #include "lang/pass.h"
 #include "lang/text.h"
@@ -255,6 +257,19 @@ def @main(%x: Tensor[(1, 8, 14, 14), float32]) {
     if (b.is_op("nn.conv2d_winograd")) kinds.push_back("winograd" + std::to_string(attrs_as<Conv2DWinogradAttrs>(*b.attrs).tile));
     else if (b.is_op("nn.conv2d")) kinds.push_back("direct");
   CHECK(kinds == std::vector<std::string>{"winograd4", "direct", "winograd2", "direct"});
+  // The packed weight (as the pass reads it) and the OIHW one give the same
+  // bits, split over threads or not (256 x 128 pairs: several chunks).
+  for (const auto& [K, C] : {std::pair<int64_t, int64_t>{16, 24}, {256, 128}}) {
+    const Tensor oihw = testing::random_tensor(TensorType{{K, C, 3, 3}, DType::float32}, 11);
+    const Tensor packed = transform_layout(oihw, Layout::parse("OIHW"), Layout::parse("OIHW8i8o"));
+    for (const int64_t tile : {2, 4}) {
+      const Tensor a = winograd_transform_weights(oihw, tile, 8, 8), b = winograd_transform_weights(packed, tile, 8, 8);
+      REQUIRE(a.type() == b.type());
+      CHECK(std::memcmp(a.bytes().data(), b.bytes().data(), a.bytes().size()) == 0);
+    }
+  }
+  CHECK_THROWS_WITH_AS(winograd_transform_weights(testing::random_tensor(TensorType{{2, 3, 3, 3, 8, 4}, DType::float32}, 1), 2, 8, 8),
+                       doctest::Contains("or one packed OIHW8i8o"), Error);
   // Winograd's error grows with the magnitude of the summands, not of the
   // result (the transforms add and cancel terms): it is bounded relative to
   // the output's scale, here 1e-5 of the largest output, plus 1e-4 relative.
@@ -353,4 +368,54 @@ def @main(%x: Tensor[(1, 1, 2, 2), float32], %y: Tensor[(2, 1), float32]) {
 }
 
 }  // namespace
+}  // namespace modelc::lang
+
+namespace modelc::lang {
+
+TEST_CASE("transform_layout moves every element where source_index says, for blocked, permuted and 2-byte layouts") {
+  struct Case {
+    const char* from;
+    const char* to;
+    std::vector<int64_t> shape;  // in `from`
+    DType dtype;
+  };
+  const Case cases[] = {
+      {"NCHW", "NCHW8c", {2, 16, 3, 5}, DType::float32},
+      {"NCHW8c", "NCHW", {2, 2, 3, 5, 8}, DType::float32},
+      {"NCHW", "NHWC", {1, 6, 4, 7}, DType::float32},
+      {"NCHW4c", "NCHW8c", {1, 4, 2, 3, 4}, DType::float32},
+      {"OIHW", "OIHW8i8o", {16, 24, 3, 3}, DType::float32},
+      {"OIHW8i8o", "OIHW", {2, 3, 3, 3, 8, 8}, DType::float32},
+      {"OIHW", "OIHW8o", {16, 3, 7, 7}, DType::bfloat16},
+      {"OIHW", "HWIO", {5, 3, 2, 4}, DType::float16},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.from);
+    CAPTURE(c.to);
+    const Layout from = Layout::parse(c.from), to = Layout::parse(c.to);
+    Tensor in(TensorType{c.shape, c.dtype});
+    const size_t elem = dtype_bytes(c.dtype);
+    std::span<std::byte> bytes = in.mutable_bytes();
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::byte>((i * 7 + i / 251) & 0xff);
+    const Tensor out = transform_layout(in, from, to);
+    REQUIRE(out.type().shape == convert_shape(c.shape, from, to));
+    const auto& os = out.type().shape;
+    const int64_t count = out.type().element_count();
+    std::vector<int64_t> idx(os.size(), 0);
+    size_t wrong = 0;
+    for (int64_t flat = 0; flat < count; ++flat) {
+      const std::vector<int64_t> src = source_index(from, to, idx);
+      int64_t offset = 0;
+      for (size_t j = 0; j < src.size(); ++j) offset = offset * c.shape[j] + src[j];
+      if (std::memcmp(out.bytes().data() + flat * static_cast<int64_t>(elem), in.bytes().data() + offset * static_cast<int64_t>(elem),
+                      elem) != 0)
+        ++wrong;
+      for (size_t d = os.size(); d-- > 0;)
+        if (++idx[d] < os[d]) break;
+        else idx[d] = 0;
+    }
+    CHECK(wrong == 0);
+  }
+}
+
 }  // namespace modelc::lang
