@@ -20,18 +20,6 @@ using namespace modelc::targets;
 
 namespace {
 
-struct TempFolder {
-  TempFolder() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("modelc-elf-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempFolder() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
 
 // Prints the data's size, whether it is 64-byte aligned, a checksum of its bytes and its trailing byte.
 constexpr const char* kReader = R"(#include <stdint.h>
@@ -63,19 +51,20 @@ TEST_CASE("a data object written directly links with GNU ld and lld, aligned, hi
   CHECK_FALSE(elf_data_object_machine("wasm32-unknown-unknown"));
   const auto cc = find_executable("cc");
   REQUIRE(cc);
-  TempFolder tmp;
-  write_file_atomic(tmp.path / "reader.c", std::string_view(kReader));
+  const ScratchDirectory scratch("modelc-elf-test");
+  const fs::path& dir = scratch.path();
+  write_file_atomic(dir / "reader.c", std::string_view(kReader));
   std::mt19937 rng(7);
   for (const size_t size : {size_t{0}, size_t{1}, size_t{4099}}) {
     CAPTURE(size);
     std::string data(size, '\0');
     for (char& c : data) c = static_cast<char>(rng());
-    const fs::path object = tmp.path / "weights.o";
+    const fs::path object = dir / "weights.o";
     write_elf_data_object(object, *host, "t_weights", data.size(), [&](std::ostream& out) { out << data; });
     for (const std::string linker : {"-fuse-ld=bfd", "-fuse-ld=lld"}) {
       CAPTURE(linker);
-      const fs::path program = tmp.path / "reader";
-      const ProcessResult link = run_process({cc->string(), linker, (tmp.path / "reader.c").string(), object.string(), "-o",
+      const fs::path program = dir / "reader";
+      const ProcessResult link = run_process({cc->string(), linker, (dir / "reader.c").string(), object.string(), "-o",
                                               program.string()});
       INFO(link.stderr_text);
       REQUIRE(link.exit_code == 0);
@@ -85,15 +74,15 @@ TEST_CASE("a data object written directly links with GNU ld and lld, aligned, hi
     }
   }
   // Hidden: a shared library made of it exports nothing.
-  const ProcessResult shared = run_process({cc->string(), "-fuse-ld=lld", "-shared", (tmp.path / "weights.o").string(), "-o",
-                                            (tmp.path / "libw.so").string()});
+  const ProcessResult shared = run_process({cc->string(), "-fuse-ld=lld", "-shared", (dir / "weights.o").string(), "-o",
+                                            (dir / "libw.so").string()});
   REQUIRE(shared.exit_code == 0);
   const auto nm = find_executable("llvm-nm-14");
   REQUIRE(nm);
-  CHECK(run_process({nm->string(), "-D", "--defined-only", (tmp.path / "libw.so").string()}).stdout_text.find("t_weights") ==
+  CHECK(run_process({nm->string(), "-D", "--defined-only", (dir / "libw.so").string()}).stdout_text.find("t_weights") ==
         std::string::npos);
   // A data stream that writes the wrong amount is an error, not a corrupt object.
-  CHECK_THROWS_WITH_AS(write_elf_data_object(tmp.path / "short.o", *host, "t_weights", 10,
+  CHECK_THROWS_WITH_AS(write_elf_data_object(dir / "short.o", *host, "t_weights", 10,
                                              [](std::ostream& out) { out << "abc"; }),
                        doctest::Contains("received 3 bytes of data, expected 10"), Error);
 }
