@@ -89,6 +89,16 @@ Halide::Expr widen_float16(const Halide::Expr& half) {
 
 }  // namespace
 
+namespace {
+
+// NaN by its bits: Halide 14 folds is_nan() to false outside strict_float.
+Halide::Expr nan_by_bits(const Halide::Expr& x) {
+  const Halide::Expr bits = Halide::reinterpret(Halide::UInt(32), x);
+  return (bits & Halide::cast<uint32_t>(0x7fffffff)) > Halide::cast<uint32_t>(0x7f800000);
+}
+
+}  // namespace
+
 Halide::Expr exp_bounded(const Halide::Expr& x) {
   const Halide::Expr xc = Halide::clamp(x, -87.3f, 88.0f);
   const Halide::Expr n = Halide::round(xc * 1.44269504f);
@@ -98,10 +108,19 @@ Halide::Expr exp_bounded(const Halide::Expr& x) {
   for (const float c : {1.f / 720, 1.f / 120, 1.f / 24, 1.f / 6, 0.5f, 1.f, 1.f}) p = p * r + c;
   const Halide::Expr scale =
       Halide::reinterpret(Halide::Float(32), (Halide::cast<int32_t>(n) + 127) << 23);
-  // NaN by its bits: Halide 14 folds is_nan() to false outside strict_float.
-  const Halide::Expr bits = Halide::reinterpret(Halide::UInt(32), x);
-  const Halide::Expr nan = (bits & Halide::cast<uint32_t>(0x7fffffff)) > Halide::cast<uint32_t>(0x7f800000);
-  return Halide::select(nan, x, p * scale);
+  return Halide::select(nan_by_bits(x), x, p * scale);
+}
+
+Halide::Expr erf_rational(const Halide::Expr& x) {
+  const Halide::Expr xc = Halide::clamp(x, -4.f, 4.f);
+  const Halide::Expr t = xc * xc;
+  Halide::Expr p = 1.9638678239175533e-08f;
+  for (const float c : {-1.9414935650274856e-06f, 0.00014147418551146984f, 0.003711085766553879f, 0.05061205476522446f,
+                        0.2003246545791626f, 1.1283791065216064f})
+    p = p * t + c;
+  Halide::Expr q = 0.0009564481442794204f;
+  for (const float c : {0.014377592131495476f, 0.11515048146247864f, 0.5108648538589478f, 1.f}) q = q * t + c;
+  return Halide::select(nan_by_bits(x), x, xc * p / q);
 }
 
 std::vector<TensorFunc> with_float32_weight(std::span<const TensorFunc> args, const LowerContext& ctx) {

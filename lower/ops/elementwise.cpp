@@ -88,22 +88,6 @@ ComputeRule unary_rule(std::function<Expr(Expr)> f) {
   };
 }
 
-// erf(x) = sign(x) (1 - erfc(|x|)), with the Chebyshev fit of erfc from
-// Numerical Recipes (fractional error below 1.2e-7 everywhere): Halide has no erf.
-Expr erf_approx(Expr x) {
-  Expr z = Halide::abs(x);
-  Expr t = 1.f / (1.f + 0.5f * z);
-  Expr poly = -z * z - 1.26551223f +
-              t * (1.00002368f +
-                   t * (0.37409196f +
-                        t * (0.09678418f +
-                             t * (-0.18628806f +
-                                  t * (0.27886807f +
-                                       t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
-  Expr erfc = t * exp_bounded(poly);  // poly <= -1.26 + 1.0 + ... < 0
-  return Halide::select(x >= 0, 1.f - erfc, erfc - 1.f);
-}
-
 // An elementwise rule whose function reads the op's attributes.
 template <typename A>
 ComputeRule activation_rule(std::function<Expr(Expr, const A&)> f) {
@@ -136,7 +120,7 @@ void register_unary_math(LoweringRegistry& r) {
   r.add("sqrt", unary_rule([](Expr x) { return Halide::sqrt(x); }));
   r.add("negative", unary_rule([](Expr x) { return -x; }));
   r.add("abs", unary_rule([](Expr x) { return Halide::abs(x); }));
-  r.add("erf", unary_rule(erf_approx));
+  r.add("erf", unary_rule([](Expr x) { return erf_rational(x); }));
   r.add("floor", unary_rule([](Expr x) { return Halide::floor(x); }));
   r.add("ceil", unary_rule([](Expr x) { return Halide::ceil(x); }));
   r.add("round", unary_rule([](Expr x) { return Halide::round(x); }));  // halves to even, as ONNX
