@@ -51,6 +51,7 @@ class ModelChecks {
     check_targets();
     check_layout();
     check_quantization_skip();
+    check_sensitivity();
     if (!problems_.empty()) throw Error(std::move(problems_));
   }
 
@@ -187,6 +188,17 @@ class ModelChecks {
       problem("/quantization/skip/" + std::to_string(i),
               "quantization.skip names '" + name + "', which is neither a layer nor an op of this model", hint);
     }
+  }
+
+  // The report's per-layer sensitivity table runs on held-out inputs: asked
+  // for without them, say so now rather than after every artifact is built.
+  void check_sensitivity() {
+    if (recipe_.quantization.mode != "int8") return;
+    const nlohmann::json& e = recipe_.quantization.options["evaluation"];
+    if (!e.is_object() || e.value("sensitivity", int64_t{0}) <= 0 || e.value("samples", int64_t{0}) > 0) return;
+    problem("/quantization/evaluation/sensitivity",
+            "quantization.evaluation.sensitivity asks for a per-layer table on held-out inputs, but evaluation.samples is 0",
+            "set quantization.evaluation.samples and data (a folder of .npy inputs) or random_seed");
   }
 
   struct SpatialLayer {

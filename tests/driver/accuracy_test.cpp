@@ -229,6 +229,19 @@ TEST_CASE("quantization.skip entries that name nothing, and sensitivity without 
     CHECK(d.hint == "did you mean 'stem'?");
     CHECK(d.location.line > 0);
   }
+  // A report that asks for the table without held-out inputs is refused before anything is built.
+  test::TempDir tmp3;
+  const spec::Recipe table_without_inputs =
+      spec::load_recipe(int8_quickstart(tmp3, "  evaluation: {sensitivity: 4}\n", false));
+  try {
+    driver::validate_recipe(table_without_inputs);
+    FAIL("a sensitivity table without held-out inputs was accepted");
+  } catch (const Error& e) {
+    const Diagnostic& d = e.diagnostics().front();
+    CHECK(d.pointer == "/quantization/evaluation/sensitivity");
+    CHECK(d.message.find("evaluation.samples is 0") != std::string::npos);
+    CHECK(d.location.line > 0);
+  }
   test::TempDir tmp2;
   const spec::Recipe no_inputs = spec::load_recipe(int8_quickstart(tmp2, "", false));
   try {
