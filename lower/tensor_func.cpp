@@ -87,10 +87,6 @@ Halide::Expr widen_float16(const Halide::Expr& half) {
   return Halide::reinterpret(Halide::Float(32), value | sign);
 }
 
-}  // namespace
-
-namespace {
-
 // NaN by its bits: Halide 14 folds is_nan() to false outside strict_float.
 Halide::Expr nan_by_bits(const Halide::Expr& x) {
   const Halide::Expr bits = Halide::reinterpret(Halide::UInt(32), x);

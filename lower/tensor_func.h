@@ -58,7 +58,7 @@ struct LowerContext;
 // built in the exponent bits. x is clamped to [-87.3, 88], so a larger x
 // gives e^88 (not infinity) and a smaller one e^-87.3 (not 0 or a
 // denormal): for arguments known to lie in range or where that saturation
-// is harmless (softmax's x - max <= 0, sigmoid, erf's tail). NaN gives NaN.
+// is harmless (softmax's x - max <= 0, sigmoid). NaN gives NaN.
 // Halide 14's exp checks the range with integer compares and blends, which
 // in fused epilogues (swish after a convolution) spilled registers.
 Halide::Expr exp_bounded(const Halide::Expr& x);

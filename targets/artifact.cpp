@@ -463,9 +463,8 @@ class ArtifactBuilder {
   // The weights' object: written directly where the ELF machine allows
   // (targets/elf_object.h), else assembled from the weights file with .incbin.
   void weights_object_file(const ExecutorPlan& plan, const fs::path& object) const {
-    const std::string symbol = plan.prefix + "_weights";
-    if (const std::optional<uint16_t> machine = elf_data_object_machine(profile_.llvm_triple); machine && !plan.wasm_object) {
-      write_elf_data_object(object, *machine, symbol, weights_.bytes,
+    if (const std::optional<uint16_t> machine = elf_data_object_machine(profile_.llvm_triple)) {
+      write_elf_data_object(object, *machine, plan.prefix + "_weights", weights_.bytes,
                             [&](std::ostream& out) { stream_weights(m_, weights_, out); });
       return;
     }

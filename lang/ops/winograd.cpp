@@ -194,7 +194,7 @@ Tensor winograd_transform_weights(const Tensor& weight, int64_t m, int64_t ki, i
           for (int t = 0; t < 3; ++t) sum += G[i * 3 + t] * static_cast<double>(kernel[(t * 3 + j) * tap]);
           left[i * 3 + j] = sum;
         }
-      float* o = out + (((k / ko) * CB + c / ki) * ki + c % ki) * ko + k % ko;
+      float* o = out + kc;  // kc is the pair's place in each plane
       for (int64_t i = 0; i < a; ++i)
         for (int64_t j = 0; j < a; ++j) {
           double sum = 0.0;
