@@ -49,12 +49,20 @@ void schedule_blocked(const ScheduleContext& s, const lang::Layout& layout, Func
   const int lanes = fitting_lanes(s.output_type.shape[inner], s.vector_lanes);
   const int columns = s.output_type.shape[w_axis] >= 4 && w_axis != inner ? 4 : 1;
   Func out = s.output;
-  Var wo("wo"), wi("wi");
-  out.split(v[w_axis], wo, wi, columns, TailStrategy::GuardWithIf).vectorize(v[inner], lanes, TailStrategy::GuardWithIf);
-  if (w_axis != inner) out.reorder(v[inner], wi, wo).unroll(wi);
+  Var wo("wo"), wi("wi"), tile;
+  if (w_axis != inner) {  // columns of channel vectors
+    out.split(v[w_axis], wo, wi, columns, TailStrategy::GuardWithIf).reorder(v[inner], wi, wo).unroll(wi);
+    tile = wo;
+  } else {  // NCHW: the width is the vector; the accumulator lives per vector of it
+    Var vo("vo"), vi("vi");
+    out.split(v[inner], vo, vi, lanes, TailStrategy::GuardWithIf);
+    tile = vo;
+    out.vectorize(vi);
+  }
+  if (w_axis != inner) out.vectorize(v[inner], lanes, TailStrategy::GuardWithIf);
   out.parallel(v[h_axis]);
   if (!acc.defined()) return;
-  acc.compute_at(out, wo).vectorize(acc_vars[inner], lanes, TailStrategy::GuardWithIf);
+  acc.compute_at(out, tile).vectorize(acc_vars[inner], lanes, TailStrategy::GuardWithIf);
   if (w_axis != inner) acc.unroll(acc_vars[w_axis]);
   std::vector<Halide::VarOrRVar> order{acc_vars[inner]};
   if (w_axis != inner) order.push_back(acc_vars[w_axis]);

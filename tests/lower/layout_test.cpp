@@ -142,6 +142,30 @@ def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
 
 }  // namespace
 
+// A convolution from a blocked input to a channel count no block divides (an
+// image-to-image network's RGB output, a segmentation head's 21 classes)
+// runs on the any-layout rule with an NCHW result, whose width is both the
+// vectorized and the tiled axis; pooling it keeps NCHW. (Its schedule once
+// split the width twice: an internal error on every such model.)
+TEST_CASE("conv2d from a blocked input to an unblockable channel count") {
+  const std::string block = R"(const @w1 : Tensor[(16, 3, 3, 3), float32] = elided("0")
+const @w2 : Tensor[(3, 16, 3, 3), float32] = elided("0")
+const @w3 : Tensor[(21, 16, 1, 1), float32] = elided("0")
+const @b3 : Tensor[(21), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
+  %0 = nn.conv2d(%x, @w1, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %1 = nn.relu(%0);
+  %2 = nn.conv2d(%1, @w2, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %3 = nn.conv2d(%1, @w3, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %4 = nn.bias_add(%3, @b3, axis=1);
+  %5 = nn.max_pool2d(%4, pool_size=[2, 2], strides=[2, 2], padding=[0, 0, 0, 0], dilation=[1, 1], ceil_mode=false, count_include_pad=false);
+  (%2, %5)
+}
+)";
+  for (const Module& m : check_whole_model(block, {"NCHW8c", "NCHW16c"})) CHECK(check_primitives(m) >= 3);
+}
+
 // A SqueezeNet fire module (a 1x1 squeeze, 1x1 and 3x3 expands joined along
 // channels) and an EfficientNet squeeze-and-excitation (global pool, two 1x1
 // convolutions, sigmoid gate): in a blocked layout the join and the pool stay
