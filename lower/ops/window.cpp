@@ -1,6 +1,8 @@
 // Compute rules and schedules of nn.conv2d_transpose, nn.conv3d and the 3-D pools.
 #include "lang/ops/window.h"
 
+#include <algorithm>
+
 #include "lower/tensor_func.h"
 
 namespace modelc::lower {
@@ -43,6 +45,16 @@ ScheduleHook planar_schedule(const lang::TensorType& out_type, Func acc, std::ve
   };
 }
 
+// A transposed convolution scatters each input pixel through the kernel
+// window: output (y, x) receives input (iy, ix) times tap (ky, kx) wherever
+// iy * stride + ky * dilation - pad == y. Gathering that per output element
+// walks every tap and channel and keeps 1 / stride^2 of the products (a
+// division and a select per lane, too). Instead, in two stages:
+//   cols(ix, iy, kx, ky, oc) = sum_c x(ix, iy, c) * w(c, oc, ky, kx)
+// is a dense product (exactly the op's multiply-adds; the input width
+// vectorized, taps and a few output channels in registers), and
+//   out(x, y, oc) = sum over the taps that land on (y, x) of cols(...)
+// adds at most taps / stride^2 terms per output (one for U-Net's 2x2 stride 2).
 LoweredOp lower_conv2d_transpose(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::Conv2DTransposeAttrs>(*ctx.binding.attrs);
   const lang::TensorType out_type = ctx.binding.types.at(0);
@@ -50,23 +62,77 @@ LoweredOp lower_conv2d_transpose(std::span<const TensorFunc> args, const LowerCo
   const auto& ws = args[1].type.shape;  // C, OC / groups, KH, KW
   const int CG = static_cast<int>(xs[1] / a.groups), OCG = static_cast<int>(ws[1]);
   const int H = static_cast<int>(xs[2]), W = static_cast<int>(xs[3]);
+  const int KH = static_cast<int>(ws[2]), KW = static_cast<int>(ws[3]);
+  const int OC = static_cast<int>(out_type.shape[1]);
   const int sy = static_cast<int>(a.strides[0]), sx = static_cast<int>(a.strides[1]);
+  Func part(ctx.name + "_part"), cols(ctx.name + "_cols");
+  Var ix("ix"), iy("iy"), kx("kx"), ky("ky"), oc("oc"), n("n");
+  RDom rc(0, CG, ctx.name + "_rc");
+  const Expr ic = (oc / OCG) * CG + rc;
+  part(ix, iy, kx, ky, oc, n) = 0.f;
+  part(ix, iy, kx, ky, oc, n) += args[0].func(ix, iy, ic, n) * args[1].func(kx, ky, oc % OCG, ic);
+  cols(ix, iy, kx, ky, oc, n) = part(ix, iy, kx, ky, oc, n);  // `part`: one register tile at a time
+
+  Var x("x"), y("y"), c("c");
+  RDom rk(0, KW, 0, KH, ctx.name + "_rk");
+  const Expr ty = y + static_cast<int>(a.padding[0]) - rk.y * static_cast<int>(a.dilation[0]);
+  const Expr tx = x + static_cast<int>(a.padding[1]) - rk.x * static_cast<int>(a.dilation[1]);
+  const Expr qy = ty / sy, qx = tx / sx;
+  const Expr valid = ty >= 0 && tx >= 0 && ty % sy == 0 && tx % sx == 0 && qy < H && qx < W;
   Func acc(ctx.name + "_acc");
-  Var x("x"), y("y"), c("c"), n("n");
-  RDom r(0, static_cast<int>(ws[3]), 0, static_cast<int>(ws[2]), 0, CG, ctx.name + "_r");  // kx, ky, channel
-  // Output (y, x) gathers input (iy, ix) wherever iy * stride + ky * dilation - pad == y.
-  const Expr ty = y + static_cast<int>(a.padding[0]) - r.y * static_cast<int>(a.dilation[0]);
-  const Expr tx = x + static_cast<int>(a.padding[1]) - r.x * static_cast<int>(a.dilation[1]);
-  const Expr iy = ty / sy, ix = tx / sx;
-  const Expr valid = ty >= 0 && tx >= 0 && ty % sy == 0 && tx % sx == 0 && iy < H && ix < W;
-  const Expr ic = (c / OCG) * CG + r.z;
   acc(x, y, c, n) = 0.f;
-  acc(x, y, c, n) += Halide::select(valid,
-                                    args[0].func(Halide::clamp(ix, 0, W - 1), Halide::clamp(iy, 0, H - 1), ic, n) *
-                                        args[1].func(r.x, r.y, c % OCG, ic),
-                                    0.f);
+  acc(x, y, c, n) += Halide::select(valid, cols(Halide::clamp(qx, 0, W - 1), Halide::clamp(qy, 0, H - 1), rk.x, rk.y, c, n), 0.f);
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[3], v[2], v[1], v[0]); });
-  return {value, planar_schedule(out_type, acc, {x, y, c, n}), {}};
+
+  // Registers: lanes of input width x (taps unrolled) x (output channels).
+  const bool unroll_ky = KW * KH <= 12;
+  const int taps = unroll_ky ? KW * KH : KW;
+  int tile = 1;
+  for (int t = std::max(1, 12 / std::max(taps, 1)); t > 1; --t)
+    if (OC % t == 0) {
+      tile = t;
+      break;
+    }
+  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
+    const int out_lanes = fitting_lanes(out_type.shape[3], s.vector_lanes);
+    const int in_lanes = fitting_lanes(W, s.vector_lanes);
+    Func out = s.output;
+    const std::vector<Var>& v = s.output_vars;  // n, c, y, x
+    Var co("co"), ci("ci"), task("task");
+    out.split(v[1], co, ci, tile).reorder(v[3], v[2], ci, co, v[0]).fuse(co, v[0], task).parallel(task);
+    // Whole vectors only (fitting_lanes keeps them within the extents): a
+    // masked store in an accumulation loop costs more than recomputing lanes.
+    if (out_lanes > 1) out.vectorize(v[3], out_lanes, TailStrategy::ShiftInwards);
+    acc.compute_at(out, v[2]);
+    if (out_lanes > 1) {
+      acc.vectorize(x, out_lanes, TailStrategy::RoundUp);
+      acc.update().vectorize(x, out_lanes, TailStrategy::RoundUp);
+    }
+    acc.update().unroll(rk.x);
+    cols.compute_at(out, task);
+    Var ixo("ixo"), ixi("ixi");
+    cols.split(ix, ixo, ixi, in_lanes, TailStrategy::ShiftInwards);
+    if (unroll_ky) cols.reorder(ixi, kx, ky, oc, ixo, iy, n).unroll(ky);
+    else cols.reorder(ixi, kx, oc, ixo, ky, iy, n);
+    cols.unroll(kx).unroll(oc);
+    if (in_lanes > 1) cols.vectorize(ixi);
+    part.compute_at(cols, ixo);
+    auto update = part.update();
+    if (unroll_ky) {
+      part.reorder(ix, kx, ky, oc, iy, n).unroll(ky);
+      update.reorder(ix, kx, ky, oc, rc, iy, n).unroll(ky);
+    } else {
+      part.reorder(ix, kx, oc, ky, iy, n);
+      update.reorder(ix, kx, oc, rc, ky, iy, n);
+    }
+    part.unroll(kx).unroll(oc);
+    update.unroll(kx).unroll(oc);
+    if (in_lanes > 1) {
+      part.vectorize(ix, in_lanes, TailStrategy::RoundUp);
+      update.vectorize(ix, in_lanes, TailStrategy::RoundUp);
+    }
+  };
+  return {value, schedule, {}};
 }
 
 LoweredOp lower_conv3d(std::span<const TensorFunc> args, const LowerContext& ctx) {

@@ -242,6 +242,20 @@ def @main(%x: Tensor[(1, 4, 5, 6), float32], %w: Tensor[(4, 3, 3, 2), float32], 
 })");
 }
 
+// Wider transposed convolutions take the tiled two-stage schedule with whole
+// vectors (widths 12 and 19: the last vector shifted inwards): U-Net's 2x2
+// stride 2, a GAN's 4x4 stride 2 pad 1 (taps beyond the register budget),
+// and a 3x3 stride 2 with output padding.
+TEST_CASE("transposed convolutions wider than a vector") {
+  check_against_reference(R"(
+def @main(%x: Tensor[(1, 8, 5, 12), float32], %w: Tensor[(8, 6, 2, 2), float32], %y: Tensor[(1, 4, 7, 19), float32], %k: Tensor[(4, 5, 4, 4), float32], %j: Tensor[(4, 4, 3, 3), float32]) {
+  %0 = nn.conv2d_transpose(%x, %w, strides=[2, 2], padding=[0, 0, 0, 0], dilation=[1, 1], output_padding=[0, 0], groups=1);
+  %1 = nn.conv2d_transpose(%y, %k, strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], output_padding=[0, 0], groups=1);
+  %2 = nn.conv2d_transpose(%y, %j, strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], output_padding=[1, 1], groups=1);
+  (%0, %1, %2)
+})");
+}
+
 TEST_CASE("log_softmax and layer_norm") {
   check_against_reference(R"(
 def @main(%x: Tensor[(2, 5, 8), float32], %g: Tensor[(8), float32], %b: Tensor[(5, 8), float32]) {
