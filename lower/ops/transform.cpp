@@ -9,17 +9,72 @@ namespace {
 using Halide::Expr;
 using Halide::Var;
 
+// A reshape splits and merges runs of axes. The shapes are cut where their
+// running products agree, into groups that map onto each other; an index is
+// flattened and unflattened only within its group, so an axis that a reshape
+// keeps (the H and W of a channel shuffle's [N, C, H, W] -> [N, g, C/g, H, W])
+// stays the plain variable, and a kernel vectorized along it loads whole
+// vectors instead of computing a division per element.
+struct AxisGroup {
+  size_t in_begin, in_end, out_begin, out_end;
+};
+
+std::vector<AxisGroup> reshape_groups(const std::vector<int64_t>& in, const std::vector<int64_t>& out) {
+  const auto product = [](const std::vector<int64_t>& s) {
+    int64_t p = 1;
+    for (int64_t d : s) p *= d;
+    return p;
+  };
+  const std::vector<AxisGroup> whole{{0, in.size(), 0, out.size()}};
+  if (product(in) == 0 || product(in) != product(out)) return whole;
+  std::vector<AxisGroup> groups;
+  size_t i = 0, o = 0;
+  while (i < in.size() || o < out.size()) {
+    AxisGroup g{i, i, o, o};
+    int64_t pin = 1, pout = 1;
+    if (i < in.size()) pin *= in[i++];
+    if (o < out.size()) pout *= out[o++];
+    while (pin != pout) {
+      if (pin < pout && i < in.size()) pin *= in[i++];
+      else if (pout < pin && o < out.size()) pout *= out[o++];
+      else return whole;
+    }
+    // Axes of extent 1 with no partner on the other side join this group.
+    while (i < in.size() && in[i] == 1 && (o >= out.size() || out[o] != 1)) ++i;
+    while (o < out.size() && out[o] == 1 && (i >= in.size() || in[i] != 1)) ++o;
+    g.in_end = i;
+    g.out_end = o;
+    groups.push_back(g);
+  }
+  return groups;
+}
+
+// A reshape splits and merges runs of axes. The shapes are cut where their
+// running products agree, into groups that map onto each other; an index is
+// flattened and unflattened only within its group, so an axis that a reshape
+// keeps (the H and W of a channel shuffle's [N, C, H, W] -> [N, g, C/g, H, W])
+// stays the plain variable, and a kernel vectorized along it loads whole
+// vectors instead of computing a division per element.
 LoweredOp lower_reshape(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const lang::TensorType t = ctx.binding.types.at(0);
-  const auto out_strides = lang::contiguous_strides(t.shape);
+  const auto& out_shape = t.shape;
   const auto& in_shape = args[0].type.shape;
-  const auto in_strides = lang::contiguous_strides(in_shape);
+  const std::vector<AxisGroup> groups = reshape_groups(in_shape, out_shape);
   return {define(ctx.name, t, [&](const std::vector<Var>& v) {
-            Expr flat = 0;
-            for (size_t d = 0; d < v.size(); ++d) flat += v[d] * static_cast<int>(out_strides[d]);
-            std::vector<Expr> idx;
-            for (size_t d = 0; d < in_shape.size(); ++d)
-              idx.push_back((flat / static_cast<int>(in_strides[d])) % static_cast<int>(in_shape[d]));
+            std::vector<Expr> idx(in_shape.size());
+            for (const AxisGroup& g : groups) {
+              if (g.in_end - g.in_begin == 1 && g.out_end - g.out_begin == 1) {
+                idx[g.in_begin] = v[g.out_begin];
+                continue;
+              }
+              Expr flat = 0;
+              for (size_t d = g.out_begin; d < g.out_end; ++d) flat = flat * static_cast<int>(out_shape[d]) + v[d];
+              int64_t stride = 1;
+              for (size_t d = g.in_end; d-- > g.in_begin;) {
+                idx[d] = in_shape[d] == 1 ? Expr(0) : (flat / static_cast<int>(stride)) % static_cast<int>(in_shape[d]);
+                stride *= in_shape[d];
+              }
+            }
             return args[0].at(idx);
           }),
           {}, {}};
