@@ -170,6 +170,25 @@ def @main(%a: Tensor[(4, 6), float32], %b: Tensor[(6), float32], %i: Tensor[(4, 
 })");
 }
 
+// Reshape maps groups of axes whose products agree: kept axes (a channel
+// shuffle's H and W), splits, merges, axes of extent 1 on either side, and
+// shapes with no common cut (one group).
+TEST_CASE("reshape by groups of axes") {
+  check_against_reference(R"(
+def @main(%x: Tensor[(1, 6, 4, 9), float32], %a: Tensor[(4, 1, 3), float32], %b: Tensor[(2, 3), float32]) {
+  %0 = reshape(%x, newshape=[1, 2, 3, 4, 9]);
+  %1 = transpose(%0, axes=[0, 2, 1, 3, 4]);
+  %2 = reshape(%1, newshape=[1, 6, 4, 9]);
+  %3 = reshape(%x, newshape=[6, 36]);
+  %4 = reshape(%x, newshape=[1, 1, 24, 3, 3, 1]);
+  %5 = reshape(%a, newshape=[2, 2, 3, 1]);
+  %6 = reshape(%a, newshape=[1, 12]);
+  %7 = reshape(%b, newshape=[3, 2]);
+  %8 = reshape(%x, newshape=[3, 2, 6, 6]);
+  (%2, %3, %4, %5, %6, %7, %8)
+})");
+}
+
 TEST_CASE("data movement and reductions") {
   check_against_reference(R"(
 def @main(%a: Tensor[(2, 3, 4), float32], %b: Tensor[(2, 5, 4), float32]) {
