@@ -1,4 +1,4 @@
-// Writes four ONNX models of families the shared models lack, with seeded
+// Writes eight ONNX models of families the shared models lack, with seeded
 // random weights (He-scaled, so activations keep their magnitude), for
 // scripts/bench-families.sh: a check that the schedules generalize beyond the
 // shared set, measured against ONNX Runtime like the shared models.
@@ -7,9 +7,14 @@
 //   densenet_mini   pre-activation BN-ReLU-conv layers joined by concatenation
 //   inception_mini  GoogLeNet modules: 1x1, 3x3, 5x5 and pooled branches, concatenated
 //   convnext_mini   7x7 depthwise, LayerNorm over channels last, 4x MLP with GELU (erf)
+//   unet_mini       encoder-decoder: ConvTranspose and bilinear Resize up, skips concatenated
+//   mobilenetv3_mini  3x3/5x5 depthwise, squeeze-and-excitation, HardSwish
+//   shufflenet_mini channel split, depthwise branch, channel shuffle (Reshape/Transpose)
+//   vit_mini        16x16 patches, 4 pre-norm encoder layers (6 heads), GELU MLP
 //
 // Usage: family_models DIR (writes DIR/<name>.onnx). Build: see bench-families.sh.
 #include <onnx/onnx_pb.h>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -44,6 +49,15 @@ struct B {
     for (int64_t i = 0; i < c; ++i) t->add_float_data(offset + scale * nd(rng));
     return n;
   }
+  std::string f32(std::vector<float> v) {
+    std::string n = fresh("f");
+    auto* t = g->add_initializer();
+    t->set_name(n);
+    t->set_data_type(TensorProto::FLOAT);
+    t->add_dims(static_cast<int64_t>(v.size()));
+    for (auto x : v) t->add_float_data(x);
+    return n;
+  }
   std::string i64(std::vector<int64_t> v) {
     std::string n = fresh("s");
     auto* t = g->add_initializer();
@@ -75,14 +89,15 @@ struct B {
     a->set_i(v);
   }
   std::string op(const std::string& o, std::vector<std::string> in) { std::string r; node(o, in, r); return r; }
-  std::string conv(const std::string& x, int64_t cin, int64_t cout, int64_t k, int64_t stride = 1, int64_t groups = 1, bool bias = true) {
+  std::string conv(const std::string& x, int64_t cin, int64_t cout, int64_t k, int64_t stride = 1, int64_t groups = 1, bool bias = true,
+                   int64_t pad = -1) {
     std::vector<std::string> in{x, init({cout, cin / groups, k, k}, std::sqrt(2.f / (cin / groups * k * k)))};
     if (bias) in.push_back(init({cout}, 0.05f));
     std::string r;
     auto* n = node("Conv", in, r);
     ints(n, "kernel_shape", {k, k});
     ints(n, "strides", {stride, stride});
-    int64_t p = k / 2;
+    int64_t p = pad >= 0 ? pad : k / 2;
     ints(n, "pads", {p, p, p, p});
     int1(n, "group", groups);
     return r;
@@ -253,6 +268,194 @@ void convnext(const std::string& path) {
   b.save(path);
 }
 
+// U-Net-style encoder-decoder (segmentation): 3x3 conv-BN-ReLU pairs, max
+// pooling down, up by ConvTranspose 2x2 stride 2 and by bilinear Resize,
+// skip connections concatenated; a per-pixel 1x1 classifier at full size.
+void unet(const std::string& path) {
+  B b;
+  auto pair = [&](std::string x, int64_t cin, int64_t cout) {
+    x = b.relu(b.bn(b.conv(x, cin, cout, 3, 1, 1, false), cout));
+    return b.relu(b.bn(b.conv(x, cout, cout, 3, 1, 1, false), cout));
+  };
+  std::string e1 = pair("input", 3, 32);
+  std::string e2 = pair(b.maxpool(e1, 2, 2, 0), 32, 64);
+  std::string e3 = pair(b.maxpool(e2, 2, 2, 0), 64, 128);
+  std::string m = pair(b.maxpool(e3, 2, 2, 0), 128, 256);
+  std::string u3;
+  {
+    auto* n = b.node("ConvTranspose", {m, b.init({256, 128, 2, 2}, std::sqrt(1.f / 256)), b.init({128}, 0.05f)}, u3);
+    B::ints(n, "kernel_shape", {2, 2});
+    B::ints(n, "strides", {2, 2});
+  }
+  std::string d3 = pair(b.concat({u3, e3}, 1), 256, 128);
+  std::string u2;
+  {
+    auto* n = b.node("ConvTranspose", {d3, b.init({128, 64, 2, 2}, std::sqrt(1.f / 128)), b.init({64}, 0.05f)}, u2);
+    B::ints(n, "kernel_shape", {2, 2});
+    B::ints(n, "strides", {2, 2});
+  }
+  std::string d2 = pair(b.concat({u2, e2}, 1), 128, 64);
+  std::string u1;
+  {
+    auto* n = b.node("Resize", {d2, "", b.f32({1, 1, 2, 2})}, u1);
+    auto* a = n->add_attribute();
+    a->set_name("mode");
+    a->set_type(AttributeProto::STRING);
+    a->set_s("linear");
+  }
+  std::string d1 = pair(b.concat({u1, e1}, 1), 96, 32);
+  std::string y = b.conv(d1, 32, 2, 1);
+  b.io({1, 3, 224, 224}, y, {1, 2, 224, 224});
+  b.save(path);
+}
+
+// MobileNetV3-style: inverted residuals with 3x3 and 5x5 depthwise
+// convolutions, squeeze-and-excitation (global pool, 1x1 reduce, ReLU, 1x1
+// expand, HardSigmoid, scale), HardSwish activations.
+void mobilenetv3(const std::string& path) {
+  B b;
+  auto hswish = [&](const std::string& x) { return b.op("HardSwish", {x}); };
+  std::string x = hswish(b.bn(b.conv("input", 3, 16, 3, 2, 1, false), 16));
+  int64_t c = 16;
+  auto block = [&](int64_t k, int64_t exp, int64_t out, bool se, bool hs, int64_t stride) {
+    auto act = [&](const std::string& t) { return hs ? hswish(t) : b.relu(t); };
+    std::string y = exp != c ? act(b.bn(b.conv(x, c, exp, 1, 1, 1, false), exp)) : x;
+    y = act(b.bn(b.conv(y, exp, exp, k, stride, exp, false), exp));
+    if (se) {
+      int64_t r = std::max<int64_t>(8, exp / 4);
+      std::string s = b.op("GlobalAveragePool", {y});
+      s = b.relu(b.conv(s, exp, r, 1));
+      s = b.op("HardSigmoid", {b.conv(s, r, exp, 1)});
+      y = b.op("Mul", {y, s});
+    }
+    y = b.bn(b.conv(y, exp, out, 1, 1, 1, false), out);
+    x = (stride == 1 && c == out) ? b.op("Add", {x, y}) : y;
+    c = out;
+  };
+  block(3, 16, 16, true, false, 2);
+  block(3, 72, 24, false, false, 2);
+  block(3, 88, 24, false, false, 1);
+  block(5, 96, 40, true, true, 2);
+  block(5, 240, 40, true, true, 1);
+  block(5, 120, 48, true, true, 1);
+  block(5, 288, 96, true, true, 2);
+  block(5, 576, 96, true, true, 1);
+  x = hswish(b.bn(b.conv(x, 96, 576, 1, 1, 1, false), 576));
+  std::string y = b.head(x, 576, 1000);
+  b.io({1, 3, 224, 224}, y, {1, 1000});
+  b.save(path);
+}
+
+// ShuffleNetV2-style: channel split, a 1x1 / depthwise 3x3 / 1x1 branch,
+// concatenation and channel shuffle (Reshape, Transpose, Reshape).
+void shufflenet(const std::string& path) {
+  B b;
+  std::string x = b.relu(b.bn(b.conv("input", 3, 24, 3, 2, 1, false), 24));
+  x = b.maxpool(x, 3, 2, 1);
+  int64_t c = 24, h = 56;
+  auto branch = [&](const std::string& t, int64_t cin, int64_t cout, int64_t stride) {
+    std::string y = b.relu(b.bn(b.conv(t, cin, cout, 1, 1, 1, false), cout));
+    y = b.bn(b.conv(y, cout, cout, 3, stride, cout, false), cout);
+    return b.relu(b.bn(b.conv(y, cout, cout, 1, 1, 1, false), cout));
+  };
+  auto shuffle = [&](const std::string& t, int64_t ch, int64_t hw) {
+    std::string r = b.op("Reshape", {t, b.i64({1, 2, ch / 2, hw, hw})});
+    std::string p;
+    auto* n = b.node("Transpose", {r}, p);
+    B::ints(n, "perm", {0, 2, 1, 3, 4});
+    return b.op("Reshape", {p, b.i64({1, ch, hw, hw})});
+  };
+  auto stage = [&](int64_t out, int repeats) {
+    // down-sampling unit: both halves see the whole input
+    std::string l = b.bn(b.conv(x, c, c, 3, 2, c, false), c);
+    l = b.relu(b.bn(b.conv(l, c, out / 2, 1, 1, 1, false), out / 2));
+    std::string r = branch(x, c, out / 2, 2);
+    h /= 2;
+    c = out;
+    x = shuffle(b.concat({l, r}, 1), c, h);
+    for (int i = 1; i < repeats; ++i) {
+      std::string s0, s1;
+      auto* n = b.g->add_node();
+      n->set_op_type("Split");
+      n->set_name(b.fresh("Split"));
+      n->add_input(x);
+      n->add_input(b.i64({c / 2, c / 2}));
+      s0 = b.fresh("half");
+      s1 = b.fresh("half");
+      n->add_output(s0);
+      n->add_output(s1);
+      B::int1(n, "axis", 1);
+      x = shuffle(b.concat({s0, branch(s1, c / 2, c / 2, 1)}, 1), c, h);
+    }
+  };
+  stage(116, 4);
+  stage(232, 8);
+  stage(464, 4);
+  x = b.relu(b.bn(b.conv(x, 464, 1024, 1, 1, 1, false), 1024));
+  std::string y = b.head(x, 1024, 1000);
+  b.io({1, 3, 224, 224}, y, {1, 1000});
+  b.save(path);
+}
+
+// ViT-style: 16x16 patch embedding, pre-norm encoder layers (6 heads of 32),
+// GELU MLP, mean-pooled tokens into a linear classifier.
+void vit(const std::string& path) {
+  B b;
+  const int64_t d = 192, heads = 6, hd = 32, t = 196;
+  std::string x = b.conv("input", 3, d, 16, 16, 1, true, 0);  // 1 x d x 14 x 14
+  x = b.op("Reshape", {x, b.i64({1, d, t})});
+  {
+    std::string r;
+    auto* n = b.node("Transpose", {x}, r);
+    B::ints(n, "perm", {0, 2, 1});
+    x = r;
+  }
+  x = b.op("Add", {x, b.init({1, t, d}, 0.02f)});
+  auto ln = [&](const std::string& v) {
+    std::string r;
+    auto* n = b.node("LayerNormalization", {v, b.init({d}, 0.1f, 1.f), b.init({d}, 0.05f)}, r);
+    B::int1(n, "axis", -1);
+    return r;
+  };
+  auto linear = [&](const std::string& v, int64_t in, int64_t out) {
+    return b.op("Add", {b.op("MatMul", {v, b.init({in, out}, std::sqrt(1.f / in))}), b.init({out}, 0.02f)});
+  };
+  auto perm = [&](const std::string& v, std::vector<int64_t> p) {
+    std::string r;
+    auto* n = b.node("Transpose", {v}, r);
+    B::ints(n, "perm", p);
+    return r;
+  };
+  for (int layer = 0; layer < 4; ++layer) {
+    std::string h = ln(x);
+    auto split_heads = [&](const std::string& v) { return perm(b.op("Reshape", {v, b.i64({1, t, heads, hd})}), {0, 2, 1, 3}); };
+    std::string q = split_heads(linear(h, d, d));
+    std::string k = perm(b.op("Reshape", {linear(h, d, d), b.i64({1, t, heads, hd})}), {0, 2, 3, 1});
+    std::string v = split_heads(linear(h, d, d));
+    std::string s = b.op("Mul", {b.op("MatMul", {q, k}), b.init({1}, 0.f, 1.f / std::sqrt(float(hd)))});
+    std::string p;
+    auto* n = b.node("Softmax", {s}, p);
+    B::int1(n, "axis", -1);
+    std::string o = b.op("Reshape", {perm(b.op("MatMul", {p, v}), {0, 2, 1, 3}), b.i64({1, t, d})});
+    x = b.op("Add", {x, linear(o, d, d)});
+    std::string m = linear(ln(x), d, 4 * d);
+    std::string e = b.op("Erf", {b.op("Div", {m, b.init({1}, 0.f, 1.41421356f)})});
+    m = b.op("Mul", {b.op("Mul", {m, b.op("Add", {e, b.init({1}, 0.f, 1.f)})}), b.init({1}, 0.f, 0.5f)});
+    x = b.op("Add", {x, linear(m, 4 * d, d)});
+  }
+  std::string pooled;
+  {
+    auto* n = b.node("ReduceMean", {ln(x)}, pooled);
+    B::ints(n, "axes", {1});
+    B::int1(n, "keepdims", 0);
+  }
+  std::string y;
+  auto* g = b.node("Gemm", {pooled, b.init({1000, d}, std::sqrt(1.f / d)), b.init({1000}, 0.01f)}, y);
+  B::int1(g, "transB", 1);
+  b.io({1, 3, 224, 224}, y, {1, 1000});
+  b.save(path);
+}
+
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3 || (argc == 3 && std::string(argv[2]) != "--densenet121")) {
     std::fprintf(stderr, "usage: family_models DIR [--densenet121]\n");
@@ -267,4 +470,8 @@ int main(int argc, char** argv) {
   densenet(dir + "/densenet_mini.onnx", {6, 6, 6});
   inception(dir + "/inception_mini.onnx");
   convnext(dir + "/convnext_mini.onnx");
+  unet(dir + "/unet_mini.onnx");
+  mobilenetv3(dir + "/mobilenetv3_mini.onnx");
+  shufflenet(dir + "/shufflenet_mini.onnx");
+  vit(dir + "/vit_mini.onnx");
 }
