@@ -144,9 +144,10 @@ def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
 
 // A convolution from a blocked input to a channel count no block divides (an
 // image-to-image network's RGB output, a segmentation head's 21 classes)
-// runs on the any-layout rule with an NCHW result, whose width is both the
-// vectorized and the tiled axis; pooling it keeps NCHW. (Its schedule once
-// split the width twice: an internal error on every such model.)
+// reads its input in NCHW too (the NCHW kernel loads whole vectors along the
+// width); pooling its result keeps NCHW. (Such a layer once reached the
+// any-layout rule with an NCHW result, whose schedule split the width twice:
+// an internal error on every such model.)
 TEST_CASE("conv2d from a blocked input to an unblockable channel count") {
   const std::string block = R"(const @w1 : Tensor[(16, 3, 3, 3), float32] = elided("0")
 const @w2 : Tensor[(3, 16, 3, 3), float32] = elided("0")
@@ -163,7 +164,17 @@ def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
   (%2, %5)
 }
 )";
-  for (const Module& m : check_whole_model(block, {"NCHW8c", "NCHW16c"})) CHECK(check_primitives(m) >= 3);
+  for (const Module& m : check_whole_model(block, {"NCHW8c", "NCHW16c"})) {
+    CHECK(check_primitives(m) >= 3);
+    int nchw_convs = 0;
+    for (const Function& fn : m.functions)
+      for (const Binding& b : fn.body)
+        if (b.is_op("nn.conv2d") && b.types.at(0).shape.size() == 4) {
+          CHECK(print_attrs(*b.attrs).find("data_layout=\"NCHW\"") != std::string::npos);
+          ++nchw_convs;
+        }
+    CHECK(nchw_convs == 2);
+  }
 }
 
 // A SqueezeNet fire module (a 1x1 squeeze, 1x1 and 3x3 expands joined along
