@@ -16,6 +16,7 @@
 //   FoldScaleAxis                    2  per-channel scales folded into conv/dense weights
 //   CommonSubexpressionElimination   2  repeated calls computed once
 //   Quantize                         0  int8 post-training quantization (quantization.mode: int8 only)
+//   PadChannels                      2  convolutions with narrow-block channel counts widened (NCHW<k>c only)
 //   ConvertLayout                    0  activations in PassContext::activation_layout (no-op for NCHW)
 //   FoldConstant                     1
 //   SimplifyExpr                     1  cancels the transforms ConvertLayout left back to back
@@ -108,6 +109,7 @@ Module fuse_ops(const Module& module, const PassContext& context);
 Module simplify_expr(const Module& module, const PassContext& context);
 Module fold_scale_axis(const Module& module, const PassContext& context);
 Module common_subexpression_elimination(const Module& module, const PassContext& context);
+Module pad_channels(const Module& module, const PassContext& context);
 Module convert_layout(const Module& module, const PassContext& context);
 Module alter_op_layout(const Module& module, const PassContext& context);
 Module winograd_conv2d(const Module& module, const PassContext& context);

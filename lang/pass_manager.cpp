@@ -30,6 +30,10 @@ const PassRegistry& PassRegistry::global() {
            "int8 post-training quantization of conv2d and dense (with bias, ReLU/Clip, residual adds): calibrates "
            "activation ranges on the recipe's samples; does nothing unless quantization.mode is int8",
            quantize});
+    r.add({"PadChannels", 2, {"InferType"},
+           "widens convolutions whose output channels fill no whole vector block (ShuffleNet's 58, 116) to the next "
+           "multiple with zero weights, sliced back where a use needs the model's channels",
+           pad_channels});
     r.add({"ConvertLayout", 0, {"InferType"},
            "stores activations in the recipe's layout (NHWC, NCHW<k>c), weights transformed at compile time",
            convert_layout});
@@ -69,7 +73,7 @@ const PassInfo& PassRegistry::get(std::string_view name) const {
 
 std::vector<std::string> default_pipeline() {
   return {"InferType",     "SimplifyInference", "FoldConstant",       "SimplifyExpr",
-          "FoldScaleAxis", "CommonSubexpressionElimination", "Quantize",  "ConvertLayout",
+          "FoldScaleAxis", "CommonSubexpressionElimination", "Quantize",  "PadChannels", "ConvertLayout",
           "AlterOpLayout", "WinogradConv2D", "FoldConstant",  "SimplifyExpr",      "ReducePrecision", "DeadCodeElimination", "FuseOps",
           "InferType"};
 }

@@ -4,6 +4,7 @@
 // with Halide's JIT and compared with the reference interpreter.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -57,7 +58,8 @@ TEST_CASE("layout_transform between NCHW, NHWC, blocked layouts and blocked weig
 // interpreter on the unconverted module (rtol 1e-4, atol 1e-4: the kernels
 // reassociate sums). Returns the converted modules for further checks.
 std::vector<Module> check_whole_model(const std::string& block, const std::vector<std::string>& layouts,
-                                      const std::vector<std::string>& extra_passes = {}, double scale_atol = 0) {
+                                      const std::vector<std::string>& extra_passes = {}, double scale_atol = 0,
+                                      const std::vector<std::string>& before_layout = {}) {
   Module shapes = parse_module(block, "case.ir");
   Module data;
   std::mt19937 rng(3);
@@ -68,7 +70,9 @@ std::vector<Module> check_whole_model(const std::string& block, const std::vecto
     PassContext context;
     context.opt_level = 2;
     context.activation_layout = layout;
-    std::vector<std::string> passes{"InferType", "ConvertLayout"};
+    std::vector<std::string> passes{"InferType"};
+    passes.insert(passes.end(), before_layout.begin(), before_layout.end());
+    passes.push_back("ConvertLayout");
     passes.insert(passes.end(), extra_passes.begin(), extra_passes.end());
     passes.insert(passes.end(), {"FuseOps", "InferType"});
     const Module m = run_passes(parse_module(block, "case.ir", &data), passes, context);
@@ -174,6 +178,58 @@ def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
           ++nchw_convs;
         }
     CHECK(nchw_convs == 2);
+  }
+}
+
+// PadChannels: 58 channels (block 2) become 64 with zero weights and stay
+// padded through bias, activations, per-channel scales, a division by a
+// constant, a residual add and a depthwise convolution; convolutions absorb
+// the padding through zero input weights; an op outside that set (exp),
+// a division by a padded value, a concatenation and a result read the first
+// 58 channels through strided_slice. Three output channels would be padded
+// to eight: too much added work, left as they are.
+TEST_CASE("PadChannels widens narrow-block convolutions and slices where it must") {
+  const std::string block = R"(const @w1 : Tensor[(58, 16, 1, 1), float32] = elided("0")
+const @b1 : Tensor[(58), float32] = elided("0")
+const @dw : Tensor[(58, 1, 3, 3), float32] = elided("0")
+const @s : Tensor[(58, 1, 1), float32] = elided("0")
+const @d : Tensor[(1, 58, 1, 1), float32] = elided("0")
+const @w2 : Tensor[(58, 58, 1, 1), float32] = elided("0")
+const @w3 : Tensor[(16, 58, 3, 3), float32] = elided("0")
+const @w4 : Tensor[(3, 16, 1, 1), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 16, 9, 10), float32]) {
+  %0 = nn.conv2d(%x, @w1, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %1 = nn.bias_add(%0, @b1, axis=1);
+  %2 = nn.relu(%1);
+  %3 = nn.conv2d(%2, @dw, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=58);
+  %4 = multiply(%3, @s);
+  %5 = divide(%4, @d);
+  %6 = sigmoid(%5);
+  %7 = add(%6, %2);
+  %8 = nn.conv2d(%7, @w2, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %9 = exp(%8);
+  %10 = nn.conv2d(%7, @w3, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %11 = concatenate(%8, %10, axis=1);
+  %12 = divide(@d, %6);
+  %13 = nn.conv2d(%x, @w4, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  (%9, %11, %2, %12, %13)
+}
+)";
+  for (const Module& m : check_whole_model(block, {"NCHW8c", "NCHW16c"}, {}, 0, {"PadChannels"})) {
+    std::vector<int64_t> conv_outputs;
+    int slices = 0;
+    for (const Function& fn : m.functions)
+      for (const Binding& b : fn.body) {
+        if (b.is_op("nn.conv2d") || b.is_op("nn.conv2d_winograd")) {
+          const auto& s = b.types.at(0).shape;
+          conv_outputs.push_back(s.size() == 5 ? s[1] * s[4] : s[1]);
+        }
+        slices += b.is_op("strided_slice");
+      }
+    std::sort(conv_outputs.begin(), conv_outputs.end());
+    CHECK(conv_outputs == std::vector<int64_t>{3, 16, 64, 64, 64});
+    CHECK(slices >= 3);  // %8 (read by exp and the concatenation), %2, %6
   }
 }
 
