@@ -162,6 +162,14 @@ class ChannelPadder {
     padded_[i] = wide;
   }
 
+  // Constant `name` padded along `axis` to `extent` with `fill`, made once.
+  std::string padded_constant(const std::string& name, size_t axis, int64_t extent, float fill) {
+    const std::string key = name + "/" + std::to_string(axis) + "/" + std::to_string(extent) + "/" + std::to_string(fill);
+    auto [it, fresh] = padded_constants_.try_emplace(key);
+    if (fresh) it->second = m_.add_constant(name + ".padded", pad_axis(m_.constant(name), axis, extent, fill));
+    return it->second;
+  }
+
   bool rewrite_conv(uint32_t i, const Binding& b) {
     const auto& a = attrs_as<Conv2DAttrs>(*b.attrs);
     const int64_t wide_in = padding_of(b.args[0]);
@@ -174,13 +182,15 @@ class ChannelPadder {
       Tensor padded = w;
       if (wide_in) padded = pad_axis(padded, 1, wide_in, 0.f);
       if (wide_out) padded = pad_axis(padded, 0, wide_out, 0.f);
-      const std::string name = m_.add_constant(b.args[1].constant + ".padded", std::move(padded));
-      emit_padded(i, b, {builder_.map(b.args[0]), ValueRef::constant_named(name)}, wide_out);
+      const std::string key = b.args[1].constant + "/" + std::to_string(wide_in) + "/" + std::to_string(wide_out);
+      auto [it, fresh] = padded_constants_.try_emplace(key);
+      if (fresh) it->second = m_.add_constant(b.args[1].constant + ".padded", std::move(padded));
+      emit_padded(i, b, {builder_.map(b.args[0]), ValueRef::constant_named(it->second)}, wide_out);
       return true;
     }
     // Depthwise over a padded input: zero filters for the extra channels.
     if (!wide_in || a.groups != outputs || ws[1] != 1 || ws[0] != outputs) return false;
-    const std::string name = m_.add_constant(b.args[1].constant + ".padded", pad_axis(w, 0, wide_in, 0.f));
+    const std::string name = padded_constant(b.args[1].constant, 0, wide_in, 0.f);
     auto attrs = std::make_shared<Conv2DAttrs>(a);
     attrs->groups = wide_in;
     emit_padded(i, b, {builder_.map(b.args[0]), ValueRef::constant_named(name)}, wide_in, attrs);
@@ -194,7 +204,7 @@ class ChannelPadder {
     if (axis != 1 && axis != -3) return false;
     const Tensor& bias = m_.constant(b.args[1].constant);
     if (!bias.has_data() || bias.type().dtype != DType::float32 || bias.type().rank() != 1) return false;
-    const std::string name = m_.add_constant(b.args[1].constant + ".padded", pad_axis(bias, 0, wide, 0.f));
+    const std::string name = padded_constant(b.args[1].constant, 0, wide, 0.f);
     emit_padded(i, b, {builder_.map(b.args[0]), ValueRef::constant_named(name)}, wide);
     return true;
   }
@@ -229,7 +239,7 @@ class ChannelPadder {
         continue;
       }
       if (!a.is_constant() || t.dtype != DType::float32 || !m_.constant(a.constant).has_data()) return false;
-      const std::string name = m_.add_constant(a.constant + ".padded", pad_axis(m_.constant(a.constant), rank - 3, wide, 1.f));
+      const std::string name = padded_constant(a.constant, rank - 3, wide, 1.f);
       args.push_back(ValueRef::constant_named(name));
     }
     emit_padded(i, b, std::move(args), wide);
@@ -242,6 +252,7 @@ class ChannelPadder {
   FunctionBuilder builder_;
   std::vector<int64_t> padded_;           // per old binding: its padded channel count, or 0
   std::map<uint32_t, ValueRef> slices_;  // old binding -> its first channels, sliced once
+  std::map<std::string, std::string> padded_constants_;  // (constant, how) -> padded constant's name
 };
 
 }  // namespace
