@@ -119,6 +119,18 @@ Halide::Expr erf_rational(const Halide::Expr& x) {
   return Halide::select(nan_by_bits(x), x, xc * p / q);
 }
 
+Halide::Expr tanh_rational(const Halide::Expr& x) {
+  const Halide::Expr xc = Halide::clamp(x, -9.f, 9.f);
+  const Halide::Expr t = xc * xc;
+  Halide::Expr p = -8.823465639769615e-14f;
+  for (const float c : {5.40664839288052e-11f, -2.0489103746967885e-08f, 1.1218659892620053e-05f, 0.0031100695487111807f,
+                        0.1308947205543518f, 1.f})
+    p = p * t + c;
+  Halide::Expr q = 0.000255507038673386f;
+  for (const float c : {0.024519488215446472f, 0.4642280042171478f, 1.f}) q = q * t + c;
+  return Halide::select(nan_by_bits(x), x, xc * p / q);
+}
+
 std::vector<TensorFunc> with_float32_weight(std::span<const TensorFunc> args, const LowerContext& ctx) {
   std::vector<TensorFunc> out(args.begin(), args.end());
   if (out.size() < 2) return out;

@@ -65,11 +65,18 @@ Halide::Expr exp_bounded(const Halide::Expr& x);
 
 // erf(x) for float32 x: x P(x^2) / Q(x^2) on [-4, 4], x clamped there (erf
 // rounds to +-1 beyond), P of degree 6 and Q of degree 4 in x^2: a rational
-// least-squares fit of erf (scripts/erf_fit.py) whose float32 evaluation is
+// least-squares fit of erf (scripts/rational_fit.py) whose float32 evaluation is
 // within 4.4e-7 of erf everywhere (tested). One division and ten
 // multiply-adds: about a third of erfc's Chebyshev fit with an exp, which
 // dominated BERT's GELU kernel. Odd, erf(0) = 0, NaN gives NaN.
 Halide::Expr erf_rational(const Halide::Expr& x);
+
+// tanh(x) for float32 x: x P(x^2) / Q(x^2) on [-9, 9], x clamped there (tanh
+// rounds to +-1 beyond), degrees 6 and 3 in x^2 (scripts/rational_fit.py
+// tanh): within 3.1e-7 of tanh, absolute and relative (tested). Halide 14
+// calls libm's tanhf per element, unvectorized: an LSTM's gates spent 7 us
+// on 256 of them. Odd, tanh(0) = 0, NaN gives NaN.
+Halide::Expr tanh_rational(const Halide::Expr& x);
 
 // The operands of a conv2d/dense/batch_matmul with its weight (args[1]) read
 // as float32: a float16/bfloat16 weight (ReducePrecision's storage) is

@@ -1,4 +1,4 @@
-// Writes eight ONNX models of families the shared models lack, with seeded
+// Writes ten ONNX models of families the shared models lack, with seeded
 // random weights (He-scaled, so activations keep their magnitude), for
 // scripts/bench-families.sh: a check that the schedules generalize beyond the
 // shared set, measured against ONNX Runtime like the shared models.
@@ -11,6 +11,8 @@
 //   mobilenetv3_mini  3x3/5x5 depthwise, squeeze-and-excitation, HardSwish
 //   shufflenet_mini channel split, depthwise branch, channel shuffle (Reshape/Transpose)
 //   vit_mini        16x16 patches, 4 pre-norm encoder layers (6 heads), GELU MLP
+//   lstm_mini       two stacked LSTM layers over 32 steps (input [32, 1, 128])
+//   yolo_mini       Conv-BN-SiLU, nearest upsampling and concatenation, 255-channel heads
 //
 // Usage: family_models DIR (writes DIR/<name>.onnx). Build: see bench-families.sh.
 #include <onnx/onnx_pb.h>
@@ -456,6 +458,64 @@ void vit(const std::string& path) {
   b.save(path);
 }
 
+// A sequence model: two stacked LSTM layers (128 -> 256 -> 256) over 32 steps
+// of one sequence, then a per-step linear layer to 10 classes. Its input is
+// not an image: family_models writes its shape beside it (lstm_mini.shape).
+void lstm(const std::string& path) {
+  B b;
+  const int64_t steps = 32, in = 128, hidden = 256;
+  auto layer = [&](const std::string& x, int64_t width) {
+    std::string y;
+    auto* n = b.node("LSTM", {x, b.init({1, 4 * hidden, width}, std::sqrt(1.f / width)),
+                              b.init({1, 4 * hidden, hidden}, std::sqrt(1.f / hidden)), b.init({1, 8 * hidden}, 0.05f)},
+                     y);
+    B::int1(n, "hidden_size", hidden);
+    return b.op("Squeeze", {y, b.i64({1})});  // [steps, 1, 1, hidden] -> [steps, 1, hidden]
+  };
+  std::string h = layer(layer("input", in), hidden);
+  h = b.op("Reshape", {h, b.i64({steps, hidden})});
+  std::string y;
+  auto* g = b.node("Gemm", {h, b.init({10, hidden}, std::sqrt(1.f / hidden)), b.init({10}, 0.01f)}, y);
+  B::int1(g, "transB", 1);
+  b.io({steps, 1, in}, y, {steps, 10});
+  b.save(path);
+  std::ofstream(path.substr(0, path.size() - 5) + ".shape") << steps << " 1 " << in << "\n";
+}
+
+// YOLO-style detector: Conv-BN-SiLU stages down to stride 32, a feature
+// pyramid that upsamples (nearest Resize x2) and concatenates, and 1x1
+// detection heads of 255 channels (3 anchors x 85) at strides 8, 16 and 32.
+void yolo(const std::string& path) {
+  B b;
+  auto cbs = [&](const std::string& x, int64_t cin, int64_t cout, int64_t k, int64_t s) {
+    std::string y = b.bn(b.conv(x, cin, cout, k, s, 1, false), cout);
+    return b.op("Mul", {y, b.op("Sigmoid", {y})});
+  };
+  auto up = [&](const std::string& x) {
+    std::string r;
+    auto* n = b.node("Resize", {x, "", b.f32({1, 1, 2, 2})}, r);
+    auto* a = n->add_attribute();
+    a->set_name("mode");
+    a->set_type(AttributeProto::STRING);
+    a->set_s("nearest");
+    return r;
+  };
+  std::string x = cbs("input", 3, 16, 3, 2);   // 112
+  x = cbs(x, 16, 32, 3, 2);                     // 56
+  x = cbs(x, 32, 32, 3, 1);
+  std::string p3 = cbs(cbs(x, 32, 64, 3, 2), 64, 64, 3, 1);     // 28
+  std::string p4 = cbs(cbs(p3, 64, 128, 3, 2), 128, 128, 3, 1);  // 14
+  std::string p5 = cbs(cbs(p4, 128, 256, 3, 2), 256, 256, 3, 1); // 7
+  std::string f4 = cbs(b.concat({up(cbs(p5, 256, 128, 1, 1)), p4}, 1), 256, 128, 3, 1);
+  std::string f3 = cbs(b.concat({up(cbs(f4, 128, 64, 1, 1)), p3}, 1), 128, 64, 3, 1);
+  auto head = [&](const std::string& f, int64_t c) {
+    return b.op("Sigmoid", {b.op("Reshape", {b.conv(f, c, 255, 1), b.i64({1, 255, -1})})});
+  };
+  std::string y = b.concat({head(f3, 64), head(f4, 128), head(p5, 256)}, 2);  // 784 + 196 + 49 cells
+  b.io({1, 3, 224, 224}, y, {1, 255, 1029});
+  b.save(path);
+}
+
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3 || (argc == 3 && std::string(argv[2]) != "--densenet121")) {
     std::fprintf(stderr, "usage: family_models DIR [--densenet121]\n");
@@ -474,4 +534,6 @@ int main(int argc, char** argv) {
   mobilenetv3(dir + "/mobilenetv3_mini.onnx");
   shufflenet(dir + "/shufflenet_mini.onnx");
   vit(dir + "/vit_mini.onnx");
+  lstm(dir + "/lstm_mini.onnx");
+  yolo(dir + "/yolo_mini.onnx");
 }

@@ -1,7 +1,7 @@
 // node scripts/ort_reference.mjs MODULES MODEL.onnx INPUT.npy OUTPUT.npy
-// Writes a seeded uniform [-1, 1) input for the model's one input (its shape
-// from the model, batch 1) and ONNX Runtime's output for it: the reference
-// outputs of the generated models of scripts/bench-families.sh.
+// Writes a seeded uniform [-1, 1) input for the model's one input and ONNX
+// Runtime's output for it: the reference outputs of the generated models of
+// scripts/bench-families.sh.
 import { createRequire } from 'module';
 import fs from 'fs';
 import path from 'path';
@@ -20,7 +20,9 @@ function writeNpy(file, shape, data) {
 }
 
 const session = await ort.InferenceSession.create(model);
-const shape = [1, 3, 224, 224];  // every generated model takes a 224x224 RGB image
+// A 224x224 RGB image, unless the model's shape is written beside it (MODEL.shape).
+const shapeFile = model.replace(/\.onnx$/, '.shape');
+const shape = fs.existsSync(shapeFile) ? fs.readFileSync(shapeFile, 'utf8').trim().split(/\s+/).map(Number) : [1, 3, 224, 224];
 let seed = 12345;
 const x = new Float32Array(shape.reduce((a, b) => a * b));
 for (let i = 0; i < x.length; ++i) {

@@ -1,5 +1,6 @@
-// exp_bounded and erf_rational (lower/tensor_func.h), the exp behind
-// sigmoid and softmax and the erf behind GELU, against libm over their range,
+// exp_bounded, erf_rational and tanh_rational (lower/tensor_func.h), the exp
+// behind sigmoid and softmax, the erf behind GELU and the tanh of recurrent
+// gates, against libm over their range,
 // at their clamps and on NaN, run through Halide's JIT vectorized as the
 // kernels use them.
 #include <doctest/doctest.h>
@@ -70,6 +71,28 @@ TEST_CASE("erf_rational is within 4.5e-7 of libm's erf, odd, exact at 0 and +-1 
   CHECK(edges[0] == 0.f);
   CHECK(edges[1] == -edges[2]);
   CHECK(edges[3] == doctest::Approx(1.0).epsilon(5e-7));
+  CHECK(edges[4] == -edges[3]);
+  CHECK(std::isnan(edges[5]));
+}
+
+TEST_CASE("tanh_rational is within 3.2e-7 of libm's tanh, relatively too, odd, +-1 beyond its clamp, keeps NaN") {
+  std::vector<float> xs;
+  for (double x = -12.0; x <= 12.0; x += 0.00061) xs.push_back(static_cast<float>(x));
+  for (float x : {0.f, -0.f, 1e-30f, -1e-30f, 1e-6f, 8.99f, 9.f, 9.01f, 50.f}) xs.push_back(x);
+  const std::vector<float> got = vectorized(modelc::lower::tanh_rational, xs);
+  double worst = 0, worst_relative = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double want = std::tanh(static_cast<double>(xs[i]));
+    worst = std::max(worst, std::abs(got[i] - want));
+    if (want != 0) worst_relative = std::max(worst_relative, std::abs(got[i] - want) / std::abs(want));
+  }
+  CHECK(worst < 3.2e-7);
+  CHECK(worst_relative < 3.2e-7);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> edges = vectorized(modelc::lower::tanh_rational, {0.f, 0.7f, -0.7f, inf, -inf, nan});
+  CHECK(edges[0] == 0.f);
+  CHECK(edges[1] == -edges[2]);
+  CHECK(edges[3] == doctest::Approx(1.0).epsilon(1e-7));
   CHECK(edges[4] == -edges[3]);
   CHECK(std::isnan(edges[5]));
 }
