@@ -252,12 +252,84 @@ LoweredOp lower_global_avg_pool(std::span<const TensorFunc> args, const LowerCon
   return {value, schedule, {}};
 }
 
+// softmax along the innermost axis (attention scores, classifier outputs),
+// one row at a time: the row's maximum and sum as vectors of partial results
+// (lanes of the row side by side, then across lanes), e^(x - max) kept for
+// the row, then scaled by 1 / sum. Rows in parallel. Reducing the row as
+// scalars, over buffers computed at root, took ViT's attention softmax (6
+// heads x 196 x 196) 0.3 ms on one core, about five times this.
+LoweredOp lower_softmax_rows(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const size_t rank = t.rank();
+  const int n = static_cast<int>(t.shape[rank - 1]);
+  constexpr int kLanes = 8;  // partial results per row; the schedule vectorizes them at the target's width
+  const int chunks = (n + kLanes - 1) / kLanes;
+  const std::vector<Var> v = make_vars(rank, ctx.name + "_v");  // IR order; v.back() runs along the row
+  const std::vector<Var> outer(v.begin(), v.end() - 1);
+  const std::vector<Var> outer_h = halide_order(outer);
+  auto at = [&](const Expr& i) {
+    std::vector<Expr> idx(outer.begin(), outer.end());
+    idx.push_back(i);
+    return args[0].at(idx);
+  };
+  auto row_args = [&](std::vector<Halide::Var> first) {  // Halide order: `first`, then the row's coordinates
+    first.insert(first.end(), outer_h.begin(), outer_h.end());
+    return first;
+  };
+  Var u(ctx.name + "_u"), i(ctx.name + "_i");
+  RDom ro(0, chunks, ctx.name + "_ro"), ru(0, kLanes, ctx.name + "_ru");
+  Func part_max(ctx.name + "_part_max"), mx(ctx.name + "_max"), e(ctx.name + "_exp"), part_sum(ctx.name + "_part_sum"),
+      inv(ctx.name + "_inv");
+  part_max(row_args({u})) = Halide::Float(32).min();
+  part_max(row_args({u})) = Halide::max(part_max(row_args({u})), at(Halide::min(ro * kLanes + u, n - 1)));
+  std::vector<Expr> lane_args{ru};
+  lane_args.insert(lane_args.end(), outer_h.begin(), outer_h.end());
+  mx(outer_h) = Halide::maximum(part_max(lane_args), ctx.name + "_maximum");
+  e(row_args({i})) = exp_bounded(at(i) - mx(outer_h));  // <= 0
+  std::vector<Expr> chunk_args{Halide::min(ro * kLanes + u, n - 1)};
+  chunk_args.insert(chunk_args.end(), outer_h.begin(), outer_h.end());
+  part_sum(row_args({u})) = 0.f;
+  part_sum(row_args({u})) += Halide::select(ro * kLanes + u < n, e(chunk_args), 0.f);
+  inv(outer_h) = 1.f / Halide::sum(part_sum(lane_args), ctx.name + "_sum");
+  TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& w) {
+    std::vector<Expr> row(w.begin(), w.end() - 1);
+    std::vector<Expr> idx{w.back()};
+    const std::vector<Expr> row_h = halide_order(row);
+    idx.insert(idx.end(), row_h.begin(), row_h.end());
+    return e(idx) * inv(row_h);
+  });
+  const int64_t work = t.element_count() * 24;  // about exp's cost per element
+  ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
+    Func out = sc.output;
+    const std::vector<Var>& w = sc.output_vars;
+    const int lanes = std::min(kLanes, sc.vector_lanes);
+    Var row = w[0];
+    for (size_t d = 1; d + 1 < w.size(); ++d) {
+      Var fused(ctx.name + "_rows" + std::to_string(d));
+      out.fuse(w[d], row, fused);
+      row = fused;
+    }
+    out.vectorize(w.back(), fitting_lanes(n, sc.vector_lanes), TailStrategy::GuardWithIf);
+    if (w.size() > 1 && worth_parallel(work)) row = parallel_tasks(out, row, t.element_count() / n, work);
+    const Halide::LoopLevel at_row = w.size() > 1 ? Halide::LoopLevel(out, row) : Halide::LoopLevel::root();
+    for (Func f : {part_max, part_sum}) {
+      f.compute_at(at_row).vectorize(u, lanes);
+      f.update().vectorize(u, lanes);
+    }
+    mx.compute_at(at_row);
+    inv.compute_at(at_row);
+    e.compute_at(at_row).vectorize(i, fitting_lanes(n, sc.vector_lanes), TailStrategy::ShiftInwards);
+  };
+  return {value, schedule, {}};
+}
+
 // softmax along one axis: max and sum are reductions computed at root.
 LoweredOp lower_softmax(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const lang::TensorType t = ctx.binding.types.at(0);
   int64_t axis = attrs_as<lang::AxisAttrs>(*ctx.binding.attrs).axis;
   if (axis < 0) axis += static_cast<int64_t>(t.rank());
   const auto ax = static_cast<size_t>(axis);
+  if (ax + 1 == t.rank() && t.dtype == lang::DType::float32 && t.shape[ax] > 0) return lower_softmax_rows(args, ctx);
   RDom r(0, static_cast<int>(t.shape[ax]), ctx.name + "_r");
   auto with_axis = [&](const std::vector<Var>& v, Expr e) {
     std::vector<Expr> idx(v.begin(), v.end());

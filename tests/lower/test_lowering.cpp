@@ -69,6 +69,26 @@ def @main(%x: Tensor[(2, 37), float32], %w: Tensor[(10, 37), float32], %b: Tenso
 })");
 }
 
+// Softmax along the innermost axis runs row by row with vector partial
+// maxima and sums: rows narrower than a vector, a whole vector, with a tail
+// and long; inputs scaled up 8x (the maximum must be subtracted), a fused
+// producer, a rank-1 input; along another axis it keeps the general rule.
+TEST_CASE("softmax by rows and along other axes") {
+  check_against_reference(R"(
+def @main(%a: Tensor[(2, 3, 3), float32], %b: Tensor[(5, 8), float32], %c: Tensor[(2, 3, 37), float32], %d: Tensor[(1, 2, 3, 196), float32], %e: Tensor[(11), float32]) {
+  %0 = nn.softmax(%a, axis=-1);
+  %1 = nn.softmax(%b, axis=1);
+  %2 = add(%c, %c);
+  %3 = add(%2, %2);
+  %4 = add(%3, %3);
+  %5 = nn.softmax(%4, axis=2);
+  %6 = nn.softmax(%d, axis=-1);
+  %7 = nn.softmax(%e, axis=0);
+  %8 = nn.softmax(%c, axis=1);
+  (%0, %1, %5, %6, %7, %8)
+})");
+}
+
 TEST_CASE("pooling: max with padding and ceil_mode, average with and without pad counting, global") {
   check_against_reference(R"(
 def @main(%x: Tensor[(1, 4, 9, 9), float32]) {
