@@ -5,7 +5,7 @@
 //
 //   resnext_mini    ResNeXt bottlenecks, 32 groups (4, 8 and 16 channels per group)
 //   densenet_mini   pre-activation BN-ReLU-conv layers joined by concatenation
-//   inception_mini  GoogLeNet modules: 1x1, 3x3, 5x5 and pooled branches, concatenated
+//   inception_mini  GoogLeNet: LRN after the stem, modules of 1x1, 3x3, 5x5 and pooled branches
 //   convnext_mini   7x7 depthwise, LayerNorm over channels last, 4x MLP with GELU (erf)
 //   unet_mini       encoder-decoder: ConvTranspose and bilinear Resize up, skips concatenated
 //   mobilenetv3_mini  3x3/5x5 depthwise, squeeze-and-excitation, HardSwish
@@ -212,10 +212,16 @@ void densenet(const std::string& path, const std::vector<int>& layers) {
 // GoogLeNet-style inception modules: four branches joined along channels.
 void inception(const std::string& path) {
   B b;
+  auto lrn = [&](const std::string& t) {  // GoogLeNet's local response normalization
+    std::string r;
+    auto* n = b.node("LRN", {t}, r);
+    B::int1(n, "size", 5);
+    return r;
+  };
   std::string x = b.relu(b.conv("input", 3, 64, 7, 2));
-  x = b.maxpool(x, 3, 2, 1);
+  x = lrn(b.maxpool(x, 3, 2, 1));
   x = b.relu(b.conv(x, 64, 192, 3));
-  x = b.maxpool(x, 3, 2, 1);
+  x = b.maxpool(lrn(x), 3, 2, 1);
   int64_t c = 192;
   auto module = [&](int64_t c1, int64_t r3, int64_t c3, int64_t r5, int64_t c5, int64_t pp) {
     std::string a = b.relu(b.conv(x, c, c1, 1));

@@ -208,6 +208,51 @@ TEST_CASE("Dropout is the identity with an all-true mask for inference, and refu
   }
 }
 
+// LRN: y = x / (bias + alpha / size * sum of x^2 over `size` channels)^beta.
+// With a base that cannot be negative and beta a multiple of 1/4, the power
+// is products of sqrt (no pow per element); otherwise it stays a power.
+TEST_CASE("LRN matches its definition; quarter exponents of a nonnegative base use sqrt") {
+  TempDir dir;
+  struct Case {
+    float beta, bias;
+    bool uses_power;
+  };
+  for (const Case& k : {Case{0.75f, 1.f, false}, Case{1.5f, 2.f, false}, Case{0.25f, 0.5f, false}, Case{0.6f, 1.f, true},
+                        Case{0.75f, -0.5f, true}}) {
+    CAPTURE(k.beta);
+    CAPTURE(k.bias);
+    onnx::ModelProto m = empty_model({1, 6, 2, 3});
+    onnx::GraphProto* g = m.mutable_graph();
+    onnx::NodeProto* n = add_node(g, "LRN", "lrn", {"X"}, "Y");
+    set_attr(n, "size", int64_t{3});
+    for (const auto& [name, value] : {std::pair<const char*, float>{"alpha", 0.02f}, {"beta", k.beta}, {"bias", k.bias}}) {
+      onnx::AttributeProto* a = n->add_attribute();
+      a->set_name(name);
+      a->set_type(onnx::AttributeProto::FLOAT);
+      a->set_f(value);
+    }
+    add_tensor_value(g->mutable_output(), "Y", {1, 6, 2, 3});
+    const auto file = save(m, dir.path() / "lrn.onnx");
+    const Module module = run_passes(import_onnx(file), {"InferType"}, PassContext{});
+    int powers = 0;
+    for (const Binding& b : module.main().body) powers += b.is_op("power");
+    CHECK((powers > 0) == k.uses_power);
+    const Tensor x = iota({1, 6, 2, 3}, 0.37f, -3.f);
+    const Tensor y = evaluate_main(module, std::span<const Tensor>(&x, 1)).at(0);
+    for (int64_t c = 0; c < 6; ++c)
+      for (int64_t p = 0; p < 6; ++p) {
+        double sum = 0;
+        for (int64_t j = std::max<int64_t>(0, c - 1); j <= std::min<int64_t>(5, c + 1); ++j)
+          sum += std::pow(x.element_as_double(static_cast<size_t>(j * 6 + p)), 2);
+        const double v = x.element_as_double(static_cast<size_t>(c * 6 + p));
+        const double want = v / std::pow(k.bias + 0.02 / 3 * sum, k.beta);
+        const double got = y.element_as_double(static_cast<size_t>(c * 6 + p));
+        if (std::isnan(want)) CHECK(std::isnan(got));  // a negative base to a fractional power
+        else CHECK(got == doctest::Approx(want).epsilon(2e-6));
+      }
+  }
+}
+
 TEST_CASE("float16 and bfloat16 elements convert with round to nearest even") {
   Tensor h(TensorType{{3}, DType::float16});
   h.set_element(0, 0.1);
