@@ -7,15 +7,17 @@
 //   layout_transform(layout_transform(x, A->B), B->C) -> layout_transform(x, A->C), or x when A == C
 //   layout_transform(x, A->A)           -> x
 //   add(x, 0), subtract(x, 0), multiply(x, 1), divide(x, 1) (0 and 1 constants) -> x
-//   power(x, 1) -> x;  power(x, 2) -> multiply(x, x)  (a constant exponent; exact, unlike
-//   power(x, 0.5) -> sqrt(x), which differs at -inf and -0)
+//   power(x, 1) -> x;  power(x, 2) -> multiply(x, x);  power(x, -1) -> reciprocal(x)
+//   (a constant exponent; exact, unlike power(x, 0.5) -> sqrt(x), which differs at -inf
+//   and -0);  power(x, 3) -> multiply(multiply(x, x), x)  (two roundings: within 2 ulp)
 //   multiply(conv2d|dense(x, W) [+ bias_add(b)], scalar s) -> conv2d|dense(x, W * s) [+ bias_add(b * s)]
 //
 // Why: importers and other passes leave these behind (ONNX Flatten after
 // Reshape, transpose pairs around attention, layout transforms at the edges of
 // converted regions, identity scales); each one left is a kernel launch and a
 // round trip through memory. A decomposed layer norm squares with power(x, 2),
-// which a kernel would otherwise compute as a call to pow per element.
+// GELU's tanh form cubes with power(x, 3): a kernel would otherwise compute
+// each as a call to libm's pow per element.
 //
 // Assumes typed IR. An op is dropped only when its input has exactly its
 // result's type (no broadcasting), and never when that would make a function
@@ -148,6 +150,12 @@ class Simplifier {
     const Tensor& exponent = m_.constant(k.constant);
     if (all_equal_to(exponent, 1.0)) return forward(i, x);
     if (all_equal_to(exponent, 2.0)) return emit_op(i, b, "multiply", {x, x});
+    if (all_equal_to(exponent, 3.0)) {  // GELU's tanh form: x + 0.044715 x^3
+      Binding square = make_op_call("multiply", {x, x}, nullptr, b.origin);
+      square.types = b.types;
+      return emit_op(i, b, "multiply", {builder_.emit(std::move(square)), x});
+    }
+    if (all_equal_to(exponent, -1.0)) return emit_op(i, b, "reciprocal", {x});
     return false;
   }
 
