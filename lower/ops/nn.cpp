@@ -135,8 +135,18 @@ LoweredOp lower_batch_matmul(std::span<const TensorFunc> operands, const LowerCo
     const bool batch_parallel = parallel && rank > 2 && batches >= 2;
     const bool column_parallel = parallel && !batch_parallel && column_blocks >= 4;
     const bool tile_parallel = parallel && !batch_parallel && !column_parallel;
-    if (batch_parallel) out.parallel(s.output_vars[0]);
-    else if (column_parallel) out.parallel(no);
+    if (batch_parallel) {
+      // All batch axes as one loop: attention's [1, heads, M, N] has one
+      // image and several heads (parallel over the first axis alone, ViT's
+      // and BERT's attention products ran on one core).
+      Var batch = s.output_vars[0];
+      for (size_t d = 1; d + 2 < rank; ++d) {
+        Var fused("batch" + std::to_string(d));
+        out.fuse(s.output_vars[d], batch, fused);
+        batch = fused;
+      }
+      out.parallel(batch);
+    } else if (column_parallel) out.parallel(no);
     else if (tile_parallel) out.fuse(mo, no, tiles).parallel(tiles);
     // The columns' slice of y (K x columns) is copied, once per column block,
     // into a contiguous panel that the row tiles then walk: read in place,

@@ -224,13 +224,16 @@ def @main(%a: Tensor[(2, 3, 4), float32], %b: Tensor[(2, 5, 4), float32]) {
 })");
 }
 
+// The attention-shaped product ([1, heads, M, K] x [1, heads, K, N], over a
+// million multiply-adds) runs in parallel over both batch axes fused.
 TEST_CASE("batched matmul with broadcast batch axes, strided slices") {
   check_against_reference(R"(
-def @main(%a: Tensor[(2, 3, 5, 7), float32], %b: Tensor[(3, 7, 19), float32], %c: Tensor[(6, 9, 4), float32]) {
+def @main(%a: Tensor[(2, 3, 5, 7), float32], %b: Tensor[(3, 7, 19), float32], %c: Tensor[(6, 9, 4), float32], %q: Tensor[(1, 6, 80, 32), float32], %k: Tensor[(1, 6, 32, 80), float32]) {
   %0 = nn.batch_matmul(%a, %b);
   %1 = strided_slice(%c, begin=[1, -1], end=[5, 0], axes=[0, 1], strides=[2, -3]);
   %2 = strided_slice(%c, begin=[2], end=[100], axes=[2], strides=[]);
-  (%0, %1, %2)
+  %3 = nn.batch_matmul(%q, %k);
+  (%0, %1, %2, %3)
 })");
 }
 
