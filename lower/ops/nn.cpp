@@ -253,11 +253,20 @@ LoweredOp lower_global_avg_pool(std::span<const TensorFunc> args, const LowerCon
   const int sub = layout.position_of('c');
   const auto channels = static_cast<size_t>(sub >= 0 ? sub : layout.position_of('C'));
   const int64_t work = args[0].type.element_count();
-  ScheduleHook schedule = [t, channels, work](const ScheduleContext& sc) {
+  const int outer_channels = sub >= 0 ? layout.position_of('C') : -1;  // the blocks of NCHW{k}c
+  ScheduleHook schedule = [t, channels, work, outer_channels](const ScheduleContext& sc) {
     Func out = sc.output;
     const int lanes = fitting_lanes(t.shape[channels], sc.vector_lanes);
     out.vectorize(sc.output_vars[channels], lanes, TailStrategy::GuardWithIf);
-    if (worth_parallel(work)) out.parallel(sc.output_vars[0]);
+    if (!worth_parallel(work)) return;
+    // One image, many channel blocks (a squeeze-and-excitation over 112 x 112):
+    // parallel over the blocks as well as the batch.
+    if (outer_channels == 1) {
+      Var plane("plane");
+      out.fuse(sc.output_vars[1], sc.output_vars[0], plane).parallel(plane);
+    } else {
+      out.parallel(sc.output_vars[0]);
+    }
   };
   return {value, schedule, {}};
 }

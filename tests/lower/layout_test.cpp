@@ -233,6 +233,17 @@ def @main(%x: Tensor[(1, 16, 9, 10), float32]) {
   }
 }
 
+// A global pool over a million elements in a blocked layout runs parallel
+// over the channel blocks of its one image.
+TEST_CASE("global pooling of one large image in blocked layouts") {
+  const std::string block = R"(def @main(%x: Tensor[(1, 16, 256, 260), float32]) {
+  %0 = nn.global_avg_pool2d(%x);
+  %0
+}
+)";
+  for (const Module& m : check_whole_model(block, {"NCHW8c", "NCHW4c"})) CHECK(check_primitives(m) >= 1);
+}
+
 // A SqueezeNet fire module (a 1x1 squeeze, 1x1 and 3x3 expands joined along
 // channels) and an EfficientNet squeeze-and-excitation (global pool, two 1x1
 // convolutions, sigmoid gate): in a blocked layout the join and the pool stay
