@@ -1,4 +1,4 @@
-// Writes ten ONNX models of families the shared models lack, with seeded
+// Writes twelve ONNX models of families the shared models lack, with seeded
 // random weights (He-scaled, so activations keep their magnitude), for
 // scripts/bench-families.sh: a check that the schedules generalize beyond the
 // shared set, measured against ONNX Runtime like the shared models.
@@ -13,6 +13,8 @@
 //   vit_mini        16x16 patches, 4 pre-norm encoder layers (6 heads), GELU MLP
 //   lstm_mini       two stacked LSTM layers over 32 steps (input [32, 1, 128])
 //   yolo_mini       Conv-BN-SiLU, nearest upsampling and concatenation, 255-channel heads
+//   gpt_mini        causal self-attention (additive mask), GELU in its tanh form (Pow 3)
+//   audio_mini      1-D convolutions over one second of 16 kHz audio (input [1, 1, 16000])
 //
 // Usage: family_models DIR (writes DIR/<name>.onnx). Build: see bench-families.sh.
 #include <onnx/onnx_pb.h>
@@ -522,6 +524,102 @@ void yolo(const std::string& path) {
   b.save(path);
 }
 
+// GPT-style decoder: 64 tokens (embedded input), 2 pre-norm layers of causal
+// self-attention (4 heads of 32, an additive mask) and an MLP whose GELU is
+// the tanh form (Pow 3), as GPT-2 exports write it.
+void gpt(const std::string& path) {
+  B b;
+  const int64_t t = 64, d = 128, heads = 4, hd = 32;
+  std::vector<float> mask(static_cast<size_t>(t * t));
+  for (int64_t i = 0; i < t; ++i)
+    for (int64_t j = 0; j < t; ++j) mask[static_cast<size_t>(i * t + j)] = j > i ? -1e4f : 0.f;
+  std::string causal = b.fresh("mask");
+  {
+    auto* m = b.g->add_initializer();
+    m->set_name(causal);
+    m->set_data_type(TensorProto::FLOAT);
+    m->add_dims(t);
+    m->add_dims(t);
+    for (float v : mask) m->add_float_data(v);
+  }
+  auto ln = [&](const std::string& v) {
+    std::string r;
+    auto* n = b.node("LayerNormalization", {v, b.init({d}, 0.1f, 1.f), b.init({d}, 0.05f)}, r);
+    B::int1(n, "axis", -1);
+    return r;
+  };
+  auto linear = [&](const std::string& v, int64_t in, int64_t out) {
+    return b.op("Add", {b.op("MatMul", {v, b.init({in, out}, std::sqrt(1.f / in))}), b.init({out}, 0.02f)});
+  };
+  auto perm = [&](const std::string& v, std::vector<int64_t> p) {
+    std::string r;
+    auto* n = b.node("Transpose", {v}, r);
+    B::ints(n, "perm", p);
+    return r;
+  };
+  std::string x = "input";
+  for (int layer = 0; layer < 2; ++layer) {
+    std::string h = ln(x);
+    auto heads_of = [&](const std::string& v, std::vector<int64_t> p) { return perm(b.op("Reshape", {v, b.i64({1, t, heads, hd})}), p); };
+    std::string q = heads_of(linear(h, d, d), {0, 2, 1, 3});
+    std::string k = heads_of(linear(h, d, d), {0, 2, 3, 1});
+    std::string v = heads_of(linear(h, d, d), {0, 2, 1, 3});
+    std::string s = b.op("Add", {b.op("Mul", {b.op("MatMul", {q, k}), b.init({1}, 0.f, 1.f / std::sqrt(float(hd)))}), causal});
+    std::string p;
+    auto* n = b.node("Softmax", {s}, p);
+    B::int1(n, "axis", -1);
+    x = b.op("Add", {x, linear(b.op("Reshape", {perm(b.op("MatMul", {p, v}), {0, 2, 1, 3}), b.i64({1, t, d})}), d, d)});
+    std::string m = linear(ln(x), d, 4 * d);
+    // 0.5 m (1 + tanh(sqrt(2 / pi) (m + 0.044715 m^3)))
+    std::string cube = b.op("Pow", {m, b.init({1}, 0.f, 3.f)});
+    std::string inner = b.op("Mul", {b.op("Add", {m, b.op("Mul", {cube, b.init({1}, 0.f, 0.044715f)})}), b.init({1}, 0.f, 0.7978845608f)});
+    m = b.op("Mul", {b.op("Mul", {m, b.init({1}, 0.f, 0.5f)}), b.op("Add", {b.op("Tanh", {inner}), b.init({1}, 0.f, 1.f)})});
+    x = b.op("Add", {x, linear(m, 4 * d, d)});
+  }
+  std::string y = linear(ln(x), d, 1000);
+  b.io({1, t, d}, y, {1, t, 1000});
+  b.save(path);
+  std::ofstream(path.substr(0, path.size() - 5) + ".shape") << "1 " << t << " " << d << "\n";
+}
+
+// A 1-D convolutional audio classifier on one second at 16 kHz: a wide
+// strided first layer, Conv1d-BN-ReLU blocks with max pooling, global
+// average pooling, 35 classes.
+void audio(const std::string& path) {
+  B b;
+  auto conv1d = [&](const std::string& x, int64_t cin, int64_t cout, int64_t k, int64_t stride) {
+    std::string r;
+    auto* n = b.node("Conv", {x, b.init({cout, cin, k}, std::sqrt(2.f / (cin * k))), b.init({cout}, 0.05f)}, r);
+    B::ints(n, "kernel_shape", {k});
+    B::ints(n, "strides", {stride});
+    B::ints(n, "pads", {k / 2, k / 2});
+    std::string y = b.op("BatchNormalization", {r, b.init({cout}, 0.1f, 1.f), b.init({cout}, 0.1f), b.init({cout}, 0.1f),
+                                                b.init({cout}, 0.05f, 1.f)});
+    return b.relu(y);
+  };
+  auto pool = [&](const std::string& x) {
+    std::string r;
+    auto* n = b.node("MaxPool", {x}, r);
+    B::ints(n, "kernel_shape", {4});
+    B::ints(n, "strides", {4});
+    return r;
+  };
+  std::string x = pool(conv1d("input", 1, 64, 80, 4));  // 4000 -> 1000
+  x = pool(conv1d(x, 64, 64, 3, 1));                     // 250
+  x = pool(conv1d(conv1d(x, 64, 128, 3, 1), 128, 128, 3, 1));  // 62
+  x = pool(conv1d(conv1d(x, 128, 256, 3, 1), 256, 256, 3, 1)); // 15
+  std::string g = b.op("GlobalAveragePool", {x});
+  std::string f;
+  auto* fl = b.node("Flatten", {g}, f);
+  B::int1(fl, "axis", 1);
+  std::string y;
+  auto* gemm = b.node("Gemm", {f, b.init({35, 256}, std::sqrt(1.f / 256)), b.init({35}, 0.01f)}, y);
+  B::int1(gemm, "transB", 1);
+  b.io({1, 1, 16000}, y, {1, 35});
+  b.save(path);
+  std::ofstream(path.substr(0, path.size() - 5) + ".shape") << "1 1 16000\n";
+}
+
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3 || (argc == 3 && std::string(argv[2]) != "--densenet121")) {
     std::fprintf(stderr, "usage: family_models DIR [--densenet121]\n");
@@ -542,4 +640,6 @@ int main(int argc, char** argv) {
   vit(dir + "/vit_mini.onnx");
   lstm(dir + "/lstm_mini.onnx");
   yolo(dir + "/yolo_mini.onnx");
+  gpt(dir + "/gpt_mini.onnx");
+  audio(dir + "/audio_mini.onnx");
 }
