@@ -148,11 +148,9 @@ class LayoutConverter {
       builder_.keep(i);
       return;
     }
-    Binding copy = b;
-    for (ValueRef& a : copy.args) a = in_layout(a, kNCHW);
-    const size_t outputs = std::max<size_t>(1, b.types.size());
-    const ValueRef first = builder_.emit(std::move(copy));
-    for (uint32_t o = 0; o < outputs; ++o) builder_.replace(i, o, ValueRef::binding(first.index, o));
+    std::vector<ValueRef> args;
+    for (const ValueRef& a : b.args) args.push_back(in_layout(a, kNCHW));
+    builder_.keep(i, std::move(args));
   }
 
   // An as-is value that is not a logical NCHW tensor (already in some layout).

@@ -36,9 +36,11 @@ ValueRef FunctionBuilder::emit(Binding binding) {
   return ValueRef::binding(fresh_.add(std::move(binding)));
 }
 
-void FunctionBuilder::keep(uint32_t old_index) {
+void FunctionBuilder::keep(uint32_t old_index) { keep(old_index, map_all(old_.body.at(old_index).args)); }
+
+void FunctionBuilder::keep(uint32_t old_index, std::vector<ValueRef> args) {
   Binding copy = old_.body.at(old_index);
-  copy.args = map_all(copy.args);
+  copy.args = std::move(args);
   const size_t outputs = std::max<size_t>(1, copy.types.size());
   const uint32_t fresh = fresh_.add(std::move(copy));
   for (uint32_t o = 0; o < outputs; ++o) replace(old_index, o, ValueRef::binding(fresh, o));

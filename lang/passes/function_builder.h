@@ -22,6 +22,8 @@ class FunctionBuilder {
   ValueRef emit(Binding binding);
   // Copies an old binding unchanged (args remapped) and maps its outputs.
   void keep(uint32_t old_index);
+  // Copies an old binding with `args` (new values) instead, and maps its outputs.
+  void keep(uint32_t old_index, std::vector<ValueRef> args);
 
   // The binding a new value refers to (for passes that look at what they emitted).
   const Binding& emitted(const ValueRef& fresh_value) const { return fresh_.body.at(fresh_value.index); }

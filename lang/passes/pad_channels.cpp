@@ -34,6 +34,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "lang/ops/layout.h"
 #include "lang/ops/nn.h"
@@ -147,10 +148,9 @@ class ChannelPadder {
       return;
     }
     if (is_binary_channelwise(b) && rewrite_binary(i, b)) return;
-    Binding copy = b;
-    for (ValueRef& a : copy.args) a = unpadded(a);
-    const ValueRef first = builder_.emit(std::move(copy));
-    for (uint32_t o = 0; o < std::max<size_t>(1, b.types.size()); ++o) builder_.replace(i, o, ValueRef::binding(first.index, o));
+    std::vector<ValueRef> args;
+    for (const ValueRef& a : b.args) args.push_back(unpadded(a));
+    builder_.keep(i, std::move(args));
   }
 
   void emit_padded(uint32_t i, const Binding& b, std::vector<ValueRef> args, int64_t wide, AttrsPtr attrs = nullptr) {
@@ -162,35 +162,39 @@ class ChannelPadder {
     padded_[i] = wide;
   }
 
-  // Constant `name` padded along `axis` to `extent` with `fill`, made once.
-  std::string padded_constant(const std::string& name, size_t axis, int64_t extent, float fill) {
-    const std::string key = name + "/" + std::to_string(axis) + "/" + std::to_string(extent) + "/" + std::to_string(fill);
-    auto [it, fresh] = padded_constants_.try_emplace(key);
-    if (fresh) it->second = m_.add_constant(name + ".padded", pad_axis(m_.constant(name), axis, extent, fill));
+  // Constant `name` extended along each (axis, extent) of `pads`, the new
+  // elements `fill`; made once per constant and padding.
+  std::string padded_constant(const std::string& name, const std::vector<std::pair<size_t, int64_t>>& pads, float fill) {
+    std::ostringstream key;
+    key << name << '/' << fill;
+    for (const auto& [axis, extent] : pads) key << '/' << axis << ':' << extent;
+    auto [it, fresh] = padded_constants_.try_emplace(key.str());
+    if (fresh) {
+      Tensor t = m_.constant(name);
+      for (const auto& [axis, extent] : pads) t = pad_axis(t, axis, extent, fill);
+      it->second = m_.add_constant(name + ".padded", std::move(t));
+    }
     return it->second;
   }
 
   bool rewrite_conv(uint32_t i, const Binding& b) {
     const auto& a = attrs_as<Conv2DAttrs>(*b.attrs);
     const int64_t wide_in = padding_of(b.args[0]);
-    const Tensor& w = m_.constant(b.args[1].constant);
-    const auto& ws = w.type().shape;  // K, C / groups, R, S
+    const auto& ws = m_.constant(b.args[1].constant).type().shape;  // K, C / groups, R, S
     const int64_t outputs = b.types[0].shape[1];
     if (a.groups == 1) {
       const int64_t wide_out = wanted_outputs(outputs);
       if (!wide_in && !wide_out) return false;
-      Tensor padded = w;
-      if (wide_in) padded = pad_axis(padded, 1, wide_in, 0.f);
-      if (wide_out) padded = pad_axis(padded, 0, wide_out, 0.f);
-      const std::string key = b.args[1].constant + "/" + std::to_string(wide_in) + "/" + std::to_string(wide_out);
-      auto [it, fresh] = padded_constants_.try_emplace(key);
-      if (fresh) it->second = m_.add_constant(b.args[1].constant + ".padded", std::move(padded));
-      emit_padded(i, b, {builder_.map(b.args[0]), ValueRef::constant_named(it->second)}, wide_out);
+      std::vector<std::pair<size_t, int64_t>> pads;
+      if (wide_in) pads.emplace_back(1, wide_in);
+      if (wide_out) pads.emplace_back(0, wide_out);
+      const std::string name = padded_constant(b.args[1].constant, pads, 0.f);
+      emit_padded(i, b, {builder_.map(b.args[0]), ValueRef::constant_named(name)}, wide_out);
       return true;
     }
     // Depthwise over a padded input: zero filters for the extra channels.
     if (!wide_in || a.groups != outputs || ws[1] != 1 || ws[0] != outputs) return false;
-    const std::string name = padded_constant(b.args[1].constant, 0, wide_in, 0.f);
+    const std::string name = padded_constant(b.args[1].constant, {{0, wide_in}}, 0.f);
     auto attrs = std::make_shared<Conv2DAttrs>(a);
     attrs->groups = wide_in;
     emit_padded(i, b, {builder_.map(b.args[0]), ValueRef::constant_named(name)}, wide_in, attrs);
@@ -204,7 +208,7 @@ class ChannelPadder {
     if (axis != 1 && axis != -3) return false;
     const Tensor& bias = m_.constant(b.args[1].constant);
     if (!bias.has_data() || bias.type().dtype != DType::float32 || bias.type().rank() != 1) return false;
-    const std::string name = padded_constant(b.args[1].constant, 0, wide, 0.f);
+    const std::string name = padded_constant(b.args[1].constant, {{0, wide}}, 0.f);
     emit_padded(i, b, {builder_.map(b.args[0]), ValueRef::constant_named(name)}, wide);
     return true;
   }
@@ -239,7 +243,7 @@ class ChannelPadder {
         continue;
       }
       if (!a.is_constant() || t.dtype != DType::float32 || !m_.constant(a.constant).has_data()) return false;
-      const std::string name = padded_constant(a.constant, rank - 3, wide, 1.f);
+      const std::string name = padded_constant(a.constant, {{rank - 3, wide}}, 1.f);
       args.push_back(ValueRef::constant_named(name));
     }
     emit_padded(i, b, std::move(args), wide);
