@@ -93,6 +93,20 @@ Halide::Expr nan_by_bits(const Halide::Expr& x) {
   return (bits & Halide::cast<uint32_t>(0x7fffffff)) > Halide::cast<uint32_t>(0x7f800000);
 }
 
+// x P(x^2) / Q(x^2) with x clamped to [-bound, bound]; coefficients from the
+// highest degree down (scripts/rational_fit.py prints them lowest first). NaN kept.
+Halide::Expr odd_rational(const Halide::Expr& x, float bound, std::initializer_list<float> p_high_first,
+                          std::initializer_list<float> q_high_first) {
+  const Halide::Expr xc = Halide::clamp(x, -bound, bound);
+  const Halide::Expr t = xc * xc;
+  auto horner = [&](std::initializer_list<float> c) {
+    Halide::Expr acc = *c.begin();
+    for (auto it = c.begin() + 1; it != c.end(); ++it) acc = acc * t + *it;
+    return acc;
+  };
+  return Halide::select(nan_by_bits(x), x, xc * horner(p_high_first) / horner(q_high_first));
+}
+
 }  // namespace
 
 Halide::Expr exp_bounded(const Halide::Expr& x) {
@@ -108,27 +122,17 @@ Halide::Expr exp_bounded(const Halide::Expr& x) {
 }
 
 Halide::Expr erf_rational(const Halide::Expr& x) {
-  const Halide::Expr xc = Halide::clamp(x, -4.f, 4.f);
-  const Halide::Expr t = xc * xc;
-  Halide::Expr p = 1.9638678239175533e-08f;
-  for (const float c : {-1.9414935650274856e-06f, 0.00014147418551146984f, 0.003711085766553879f, 0.05061205476522446f,
-                        0.2003246545791626f, 1.1283791065216064f})
-    p = p * t + c;
-  Halide::Expr q = 0.0009564481442794204f;
-  for (const float c : {0.014377592131495476f, 0.11515048146247864f, 0.5108648538589478f, 1.f}) q = q * t + c;
-  return Halide::select(nan_by_bits(x), x, xc * p / q);
+  return odd_rational(x, 4.f,
+                      {1.9638678239175533e-08f, -1.9414935650274856e-06f, 0.00014147418551146984f, 0.003711085766553879f,
+                       0.05061205476522446f, 0.2003246545791626f, 1.1283791065216064f},
+                      {0.0009564481442794204f, 0.014377592131495476f, 0.11515048146247864f, 0.5108648538589478f, 1.f});
 }
 
 Halide::Expr tanh_rational(const Halide::Expr& x) {
-  const Halide::Expr xc = Halide::clamp(x, -9.f, 9.f);
-  const Halide::Expr t = xc * xc;
-  Halide::Expr p = -8.823465639769615e-14f;
-  for (const float c : {5.40664839288052e-11f, -2.0489103746967885e-08f, 1.1218659892620053e-05f, 0.0031100695487111807f,
-                        0.1308947205543518f, 1.f})
-    p = p * t + c;
-  Halide::Expr q = 0.000255507038673386f;
-  for (const float c : {0.024519488215446472f, 0.4642280042171478f, 1.f}) q = q * t + c;
-  return Halide::select(nan_by_bits(x), x, xc * p / q);
+  return odd_rational(x, 9.f,
+                      {-8.823465639769615e-14f, 5.40664839288052e-11f, -2.0489103746967885e-08f, 1.1218659892620053e-05f,
+                       0.0031100695487111807f, 0.1308947205543518f, 1.f},
+                      {0.000255507038673386f, 0.024519488215446472f, 0.4642280042171478f, 1.f});
 }
 
 std::vector<TensorFunc> with_float32_weight(std::span<const TensorFunc> args, const LowerContext& ctx) {
@@ -278,6 +282,16 @@ Halide::Var parallel_tasks(Halide::Func f, const Halide::Var& loop, int64_t iter
   Halide::Var task(loop.name() + "_task"), inner(loop.name() + "_in");
   f.split(loop, task, inner, static_cast<int>(size), Halide::TailStrategy::GuardWithIf).parallel(task);
   return inner;
+}
+
+Halide::Var fuse_outer(Halide::Func f, const std::vector<Halide::Var>& vars, size_t count) {
+  Halide::Var fused = vars.at(0);
+  for (size_t d = 1; d < count; ++d) {
+    Halide::Var next(fused.name() + "_" + vars[d].name());
+    f.fuse(vars[d], fused, next);  // Halide order: inner var first
+    fused = next;
+  }
+  return fused;
 }
 
 void schedule_injective(const ScheduleContext& ctx) {

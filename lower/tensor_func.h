@@ -206,5 +206,10 @@ int64_t parallel_task_size(int64_t iterations, int64_t work);
 // one iteration of the original: `loop` itself when a task is one iteration,
 // else the inner loop of the split (for compute_at and store_at).
 Halide::Var parallel_tasks(Halide::Func f, const Halide::Var& loop, int64_t iterations, int64_t work);
+// Fuses the `count` outermost axes of `f` (its vars in IR order, vars[0]
+// outermost, still adjacent loops) into one loop and returns it: the loop a
+// kernel parallelizes when one image has several heads, rows or channel
+// blocks (parallel over the first axis alone, a batch of one runs on one core).
+Halide::Var fuse_outer(Halide::Func f, const std::vector<Halide::Var>& vars, size_t count);
 
 }  // namespace modelc::lower

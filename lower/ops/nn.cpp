@@ -135,18 +135,9 @@ LoweredOp lower_batch_matmul(std::span<const TensorFunc> operands, const LowerCo
     const bool batch_parallel = parallel && rank > 2 && batches >= 2;
     const bool column_parallel = parallel && !batch_parallel && column_blocks >= 4;
     const bool tile_parallel = parallel && !batch_parallel && !column_parallel;
-    if (batch_parallel) {
-      // All batch axes as one loop: attention's [1, heads, M, N] has one
-      // image and several heads (parallel over the first axis alone, ViT's
-      // and BERT's attention products ran on one core).
-      Var batch = s.output_vars[0];
-      for (size_t d = 1; d + 2 < rank; ++d) {
-        Var fused("batch" + std::to_string(d));
-        out.fuse(s.output_vars[d], batch, fused);
-        batch = fused;
-      }
-      out.parallel(batch);
-    } else if (column_parallel) out.parallel(no);
+    // Every batch axis: attention's [1, heads, M, N] has one image.
+    if (batch_parallel) out.parallel(fuse_outer(out, s.output_vars, rank - 2));
+    else if (column_parallel) out.parallel(no);
     else if (tile_parallel) out.fuse(mo, no, tiles).parallel(tiles);
     // The columns' slice of y (K x columns) is copied, once per column block,
     // into a contiguous panel that the row tiles then walk: read in place,
@@ -261,12 +252,7 @@ LoweredOp lower_global_avg_pool(std::span<const TensorFunc> args, const LowerCon
     if (!worth_parallel(work)) return;
     // One image, many channel blocks (a squeeze-and-excitation over 112 x 112):
     // parallel over the blocks as well as the batch.
-    if (outer_channels == 1) {
-      Var plane("plane");
-      out.fuse(sc.output_vars[1], sc.output_vars[0], plane).parallel(plane);
-    } else {
-      out.parallel(sc.output_vars[0]);
-    }
+    out.parallel(fuse_outer(out, sc.output_vars, outer_channels == 1 ? 2 : 1));
   };
   return {value, schedule, {}};
 }
@@ -322,12 +308,7 @@ LoweredOp lower_softmax_rows(std::span<const TensorFunc> args, const LowerContex
     Func out = sc.output;
     const std::vector<Var>& w = sc.output_vars;
     const int lanes = std::min(kLanes, sc.vector_lanes);
-    Var row = w[0];
-    for (size_t d = 1; d + 1 < w.size(); ++d) {
-      Var fused(ctx.name + "_rows" + std::to_string(d));
-      out.fuse(w[d], row, fused);
-      row = fused;
-    }
+    Var row = fuse_outer(out, w, w.size() - 1);
     out.vectorize(w.back(), fitting_lanes(n, sc.vector_lanes), TailStrategy::GuardWithIf);
     if (w.size() > 1 && worth_parallel(work)) row = parallel_tasks(out, row, t.element_count() / n, work);
     const Halide::LoopLevel at_row = w.size() > 1 ? Halide::LoopLevel(out, row) : Halide::LoopLevel::root();

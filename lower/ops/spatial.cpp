@@ -49,17 +49,15 @@ void schedule_blocked(const ScheduleContext& s, const lang::Layout& layout, Func
   const int lanes = fitting_lanes(s.output_type.shape[inner], s.vector_lanes);
   const int columns = s.output_type.shape[w_axis] >= 4 && w_axis != inner ? 4 : 1;
   Func out = s.output;
-  Var wo("wo"), wi("wi"), tile;
-  if (w_axis != inner) {  // columns of channel vectors
-    out.split(v[w_axis], wo, wi, columns, TailStrategy::GuardWithIf).reorder(v[inner], wi, wo).unroll(wi);
-    tile = wo;
-  } else {  // NCHW: the width is the vector; the accumulator lives per vector of it
-    Var vo("vo"), vi("vi");
-    out.split(v[inner], vo, vi, lanes, TailStrategy::GuardWithIf);
-    tile = vo;
-    out.vectorize(vi);
+  // The accumulator lives per tile: a column group of channel vectors, or
+  // in NCHW (the width is the vector) one vector of the width.
+  Var tile("wo"), wi("wi");
+  if (w_axis != inner) {
+    out.split(v[w_axis], tile, wi, columns, TailStrategy::GuardWithIf).reorder(v[inner], wi, tile).unroll(wi);
+    out.vectorize(v[inner], lanes, TailStrategy::GuardWithIf);
+  } else {
+    out.split(v[inner], tile, wi, lanes, TailStrategy::GuardWithIf).vectorize(wi);
   }
-  if (w_axis != inner) out.vectorize(v[inner], lanes, TailStrategy::GuardWithIf);
   out.parallel(v[h_axis]);
   if (!acc.defined()) return;
   acc.compute_at(out, tile).vectorize(acc_vars[inner], lanes, TailStrategy::GuardWithIf);
