@@ -53,12 +53,14 @@ struct B {
     for (int64_t i = 0; i < c; ++i) t->add_float_data(offset + scale * nd(rng));
     return n;
   }
-  std::string f32(std::vector<float> v) {
-    std::string n = fresh("f");
+  // Given float values (a vector, or of shape `dims`).
+  std::string f32(std::vector<float> v, std::vector<int64_t> dims = {}, const std::string& prefix = "f") {
+    std::string n = fresh(prefix);
     auto* t = g->add_initializer();
     t->set_name(n);
     t->set_data_type(TensorProto::FLOAT);
-    t->add_dims(static_cast<int64_t>(v.size()));
+    if (dims.empty()) dims = {static_cast<int64_t>(v.size())};
+    for (auto d : dims) t->add_dims(d);
     for (auto x : v) t->add_float_data(x);
     return n;
   }
@@ -140,6 +142,51 @@ struct B {
     auto* g = node("Gemm", {f, init({classes, c}, std::sqrt(1.f / c)), init({classes}, 0.01f)}, r);
     int1(g, "transB", 1);
     return r;
+  }
+  std::string transpose(const std::string& x, std::vector<int64_t> perm) {
+    std::string r;
+    ints(node("Transpose", {x}, r), "perm", perm);
+    return r;
+  }
+  // LayerNorm over the last axis (ch wide), seeded scale and shift.
+  std::string layer_norm(const std::string& x, int64_t ch) {
+    std::string r;
+    int1(node("LayerNormalization", {x, init({ch}, 0.1f, 1.f), init({ch}, 0.05f)}, r), "axis", -1);
+    return r;
+  }
+  // x W + b along the last axis.
+  std::string linear(const std::string& x, int64_t in, int64_t out) {
+    return op("Add", {op("MatMul", {x, init({in, out}, std::sqrt(1.f / in))}), init({out}, 0.02f)});
+  }
+  // GELU, erf form: x (1 + erf(x / sqrt 2)) / 2.
+  std::string gelu_erf(const std::string& x) {
+    std::string e = op("Erf", {op("Div", {x, init({1}, 0.f, 1.41421356f)})});
+    return op("Mul", {op("Mul", {x, op("Add", {e, init({1}, 0.f, 1.f)})}), init({1}, 0.f, 0.5f)});
+  }
+  // Resize by 2 in H and W ("linear" or "nearest").
+  std::string upsample2(const std::string& x, const std::string& mode) {
+    std::string r;
+    auto* a = node("Resize", {x, "", f32({1, 1, 2, 2})}, r)->add_attribute();
+    a->set_name("mode");
+    a->set_type(AttributeProto::STRING);
+    a->set_s(mode);
+    return r;
+  }
+  // Multi-head self-attention over [1, t, d] (heads of d / heads), with an
+  // additive mask when one is given; its output projection included.
+  std::string self_attention(const std::string& h, int64_t t, int64_t d, int64_t heads, const std::string& mask = "") {
+    const int64_t hd = d / heads;
+    auto split = [&](const std::string& v, std::vector<int64_t> perm) {
+      return transpose(op("Reshape", {v, i64({1, t, heads, hd})}), perm);
+    };
+    std::string q = split(linear(h, d, d), {0, 2, 1, 3});
+    std::string k = split(linear(h, d, d), {0, 2, 3, 1});
+    std::string v = split(linear(h, d, d), {0, 2, 1, 3});
+    std::string s = op("Mul", {op("MatMul", {q, k}), init({1}, 0.f, 1.f / std::sqrt(float(hd)))});
+    if (!mask.empty()) s = op("Add", {s, mask});
+    std::string p;
+    int1(node("Softmax", {s}, p), "axis", -1);
+    return linear(op("Reshape", {transpose(op("MatMul", {p, v}), {0, 2, 1, 3}), i64({1, t, d})}), d, d);
   }
   void io(std::vector<int64_t> in_shape, const std::string& out, std::vector<int64_t> out_shape) {
     auto add = [](auto* v, const std::string& name, std::vector<int64_t> dims) {
@@ -249,29 +296,10 @@ void convnext(const std::string& path) {
   B b;
   const int64_t d = 96;
   std::string x = b.conv("input", 3, d, 4, 4);  // patchify: 4x4 stride 4 (padded 2 each side: 57x57)
-  auto ln = [&](const std::string& t, int64_t ch) {
-    std::string r;
-    auto* n = b.node("LayerNormalization", {t, b.init({ch}, 0.1f, 1.f), b.init({ch}, 0.05f)}, r);
-    B::int1(n, "axis", -1);
-    return r;
-  };
-  auto perm = [&](const std::string& t, std::vector<int64_t> p) {
-    std::string r;
-    auto* n = b.node("Transpose", {t}, r);
-    B::ints(n, "perm", p);
-    return r;
-  };
   for (int i = 0; i < 3; ++i) {
-    std::string y = b.conv(x, d, d, 7, 1, d);
-    y = perm(y, {0, 2, 3, 1});
-    y = ln(y, d);
-    y = b.op("Add", {b.op("MatMul", {y, b.init({d, 4 * d}, std::sqrt(1.f / d))}), b.init({4 * d}, 0.02f)});
-    // GELU, erf form
-    std::string e = b.op("Erf", {b.op("Div", {y, b.init({1}, 0.f, 1.41421356f)})});
-    y = b.op("Mul", {b.op("Mul", {y, b.op("Add", {e, b.init({1}, 0.f, 1.f)})}), b.init({1}, 0.f, 0.5f)});
-    y = b.op("Add", {b.op("MatMul", {y, b.init({4 * d, d}, std::sqrt(1.f / (4 * d)))}), b.init({d}, 0.02f)});
-    y = perm(y, {0, 3, 1, 2});
-    x = b.op("Add", {x, y});
+    std::string y = b.transpose(b.conv(x, d, d, 7, 1, d), {0, 2, 3, 1});
+    y = b.linear(b.gelu_erf(b.linear(b.layer_norm(y, d), d, 4 * d)), 4 * d, d);
+    x = b.op("Add", {x, b.transpose(y, {0, 3, 1, 2})});
   }
   std::string y = b.head(x, d, 1000);
   b.io({1, 3, 224, 224}, y, {1, 1000});
@@ -291,28 +319,16 @@ void unet(const std::string& path) {
   std::string e2 = pair(b.maxpool(e1, 2, 2, 0), 32, 64);
   std::string e3 = pair(b.maxpool(e2, 2, 2, 0), 64, 128);
   std::string m = pair(b.maxpool(e3, 2, 2, 0), 128, 256);
-  std::string u3;
-  {
-    auto* n = b.node("ConvTranspose", {m, b.init({256, 128, 2, 2}, std::sqrt(1.f / 256)), b.init({128}, 0.05f)}, u3);
+  auto up_conv = [&](const std::string& x, int64_t cin, int64_t cout) {  // ConvTranspose 2x2, stride 2
+    std::string r;
+    auto* n = b.node("ConvTranspose", {x, b.init({cin, cout, 2, 2}, std::sqrt(1.f / cin)), b.init({cout}, 0.05f)}, r);
     B::ints(n, "kernel_shape", {2, 2});
     B::ints(n, "strides", {2, 2});
-  }
-  std::string d3 = pair(b.concat({u3, e3}, 1), 256, 128);
-  std::string u2;
-  {
-    auto* n = b.node("ConvTranspose", {d3, b.init({128, 64, 2, 2}, std::sqrt(1.f / 128)), b.init({64}, 0.05f)}, u2);
-    B::ints(n, "kernel_shape", {2, 2});
-    B::ints(n, "strides", {2, 2});
-  }
-  std::string d2 = pair(b.concat({u2, e2}, 1), 128, 64);
-  std::string u1;
-  {
-    auto* n = b.node("Resize", {d2, "", b.f32({1, 1, 2, 2})}, u1);
-    auto* a = n->add_attribute();
-    a->set_name("mode");
-    a->set_type(AttributeProto::STRING);
-    a->set_s("linear");
-  }
+    return r;
+  };
+  std::string d3 = pair(b.concat({up_conv(m, 256, 128), e3}, 1), 256, 128);
+  std::string d2 = pair(b.concat({up_conv(d3, 128, 64), e2}, 1), 128, 64);
+  std::string u1 = b.upsample2(d2, "linear");
   std::string d1 = pair(b.concat({u1, e1}, 1), 96, 32);
   std::string y = b.conv(d1, 32, 2, 1);
   b.io({1, 3, 224, 224}, y, {1, 2, 224, 224});
@@ -370,10 +386,7 @@ void shufflenet(const std::string& path) {
   };
   auto shuffle = [&](const std::string& t, int64_t ch, int64_t hw) {
     std::string r = b.op("Reshape", {t, b.i64({1, 2, ch / 2, hw, hw})});
-    std::string p;
-    auto* n = b.node("Transpose", {r}, p);
-    B::ints(n, "perm", {0, 2, 1, 3, 4});
-    return b.op("Reshape", {p, b.i64({1, ch, hw, hw})});
+    return b.op("Reshape", {b.transpose(r, {0, 2, 1, 3, 4}), b.i64({1, ch, hw, hw})});
   };
   auto stage = [&](int64_t out, int repeats) {
     // down-sampling unit: both halves see the whole input
@@ -411,51 +424,17 @@ void shufflenet(const std::string& path) {
 // GELU MLP, mean-pooled tokens into a linear classifier.
 void vit(const std::string& path) {
   B b;
-  const int64_t d = 192, heads = 6, hd = 32, t = 196;
+  const int64_t d = 192, heads = 6, t = 196;
   std::string x = b.conv("input", 3, d, 16, 16, 1, true, 0);  // 1 x d x 14 x 14
-  x = b.op("Reshape", {x, b.i64({1, d, t})});
-  {
-    std::string r;
-    auto* n = b.node("Transpose", {x}, r);
-    B::ints(n, "perm", {0, 2, 1});
-    x = r;
-  }
+  x = b.transpose(b.op("Reshape", {x, b.i64({1, d, t})}), {0, 2, 1});
   x = b.op("Add", {x, b.init({1, t, d}, 0.02f)});
-  auto ln = [&](const std::string& v) {
-    std::string r;
-    auto* n = b.node("LayerNormalization", {v, b.init({d}, 0.1f, 1.f), b.init({d}, 0.05f)}, r);
-    B::int1(n, "axis", -1);
-    return r;
-  };
-  auto linear = [&](const std::string& v, int64_t in, int64_t out) {
-    return b.op("Add", {b.op("MatMul", {v, b.init({in, out}, std::sqrt(1.f / in))}), b.init({out}, 0.02f)});
-  };
-  auto perm = [&](const std::string& v, std::vector<int64_t> p) {
-    std::string r;
-    auto* n = b.node("Transpose", {v}, r);
-    B::ints(n, "perm", p);
-    return r;
-  };
   for (int layer = 0; layer < 4; ++layer) {
-    std::string h = ln(x);
-    auto split_heads = [&](const std::string& v) { return perm(b.op("Reshape", {v, b.i64({1, t, heads, hd})}), {0, 2, 1, 3}); };
-    std::string q = split_heads(linear(h, d, d));
-    std::string k = perm(b.op("Reshape", {linear(h, d, d), b.i64({1, t, heads, hd})}), {0, 2, 3, 1});
-    std::string v = split_heads(linear(h, d, d));
-    std::string s = b.op("Mul", {b.op("MatMul", {q, k}), b.init({1}, 0.f, 1.f / std::sqrt(float(hd)))});
-    std::string p;
-    auto* n = b.node("Softmax", {s}, p);
-    B::int1(n, "axis", -1);
-    std::string o = b.op("Reshape", {perm(b.op("MatMul", {p, v}), {0, 2, 1, 3}), b.i64({1, t, d})});
-    x = b.op("Add", {x, linear(o, d, d)});
-    std::string m = linear(ln(x), d, 4 * d);
-    std::string e = b.op("Erf", {b.op("Div", {m, b.init({1}, 0.f, 1.41421356f)})});
-    m = b.op("Mul", {b.op("Mul", {m, b.op("Add", {e, b.init({1}, 0.f, 1.f)})}), b.init({1}, 0.f, 0.5f)});
-    x = b.op("Add", {x, linear(m, 4 * d, d)});
+    x = b.op("Add", {x, b.self_attention(b.layer_norm(x, d), t, d, heads)});
+    x = b.op("Add", {x, b.linear(b.gelu_erf(b.linear(b.layer_norm(x, d), d, 4 * d)), 4 * d, d)});
   }
   std::string pooled;
   {
-    auto* n = b.node("ReduceMean", {ln(x)}, pooled);
+    auto* n = b.node("ReduceMean", {b.layer_norm(x, d)}, pooled);
     B::ints(n, "axes", {1});
     B::int1(n, "keepdims", 0);
   }
@@ -499,15 +478,7 @@ void yolo(const std::string& path) {
     std::string y = b.bn(b.conv(x, cin, cout, k, s, 1, false), cout);
     return b.op("Mul", {y, b.op("Sigmoid", {y})});
   };
-  auto up = [&](const std::string& x) {
-    std::string r;
-    auto* n = b.node("Resize", {x, "", b.f32({1, 1, 2, 2})}, r);
-    auto* a = n->add_attribute();
-    a->set_name("mode");
-    a->set_type(AttributeProto::STRING);
-    a->set_s("nearest");
-    return r;
-  };
+  auto up = [&](const std::string& x) { return b.upsample2(x, "nearest"); };
   std::string x = cbs("input", 3, 16, 3, 2);   // 112
   x = cbs(x, 16, 32, 3, 2);                     // 56
   x = cbs(x, 32, 32, 3, 1);
@@ -529,54 +500,22 @@ void yolo(const std::string& path) {
 // the tanh form (Pow 3), as GPT-2 exports write it.
 void gpt(const std::string& path) {
   B b;
-  const int64_t t = 64, d = 128, heads = 4, hd = 32;
+  const int64_t t = 64, d = 128, heads = 4;
   std::vector<float> mask(static_cast<size_t>(t * t));
   for (int64_t i = 0; i < t; ++i)
     for (int64_t j = 0; j < t; ++j) mask[static_cast<size_t>(i * t + j)] = j > i ? -1e4f : 0.f;
-  std::string causal = b.fresh("mask");
-  {
-    auto* m = b.g->add_initializer();
-    m->set_name(causal);
-    m->set_data_type(TensorProto::FLOAT);
-    m->add_dims(t);
-    m->add_dims(t);
-    for (float v : mask) m->add_float_data(v);
-  }
-  auto ln = [&](const std::string& v) {
-    std::string r;
-    auto* n = b.node("LayerNormalization", {v, b.init({d}, 0.1f, 1.f), b.init({d}, 0.05f)}, r);
-    B::int1(n, "axis", -1);
-    return r;
-  };
-  auto linear = [&](const std::string& v, int64_t in, int64_t out) {
-    return b.op("Add", {b.op("MatMul", {v, b.init({in, out}, std::sqrt(1.f / in))}), b.init({out}, 0.02f)});
-  };
-  auto perm = [&](const std::string& v, std::vector<int64_t> p) {
-    std::string r;
-    auto* n = b.node("Transpose", {v}, r);
-    B::ints(n, "perm", p);
-    return r;
-  };
+  const std::string causal = b.f32(mask, {t, t}, "mask");
   std::string x = "input";
   for (int layer = 0; layer < 2; ++layer) {
-    std::string h = ln(x);
-    auto heads_of = [&](const std::string& v, std::vector<int64_t> p) { return perm(b.op("Reshape", {v, b.i64({1, t, heads, hd})}), p); };
-    std::string q = heads_of(linear(h, d, d), {0, 2, 1, 3});
-    std::string k = heads_of(linear(h, d, d), {0, 2, 3, 1});
-    std::string v = heads_of(linear(h, d, d), {0, 2, 1, 3});
-    std::string s = b.op("Add", {b.op("Mul", {b.op("MatMul", {q, k}), b.init({1}, 0.f, 1.f / std::sqrt(float(hd)))}), causal});
-    std::string p;
-    auto* n = b.node("Softmax", {s}, p);
-    B::int1(n, "axis", -1);
-    x = b.op("Add", {x, linear(b.op("Reshape", {perm(b.op("MatMul", {p, v}), {0, 2, 1, 3}), b.i64({1, t, d})}), d, d)});
-    std::string m = linear(ln(x), d, 4 * d);
+    x = b.op("Add", {x, b.self_attention(b.layer_norm(x, d), t, d, heads, causal)});
+    std::string m = b.linear(b.layer_norm(x, d), d, 4 * d);
     // 0.5 m (1 + tanh(sqrt(2 / pi) (m + 0.044715 m^3)))
     std::string cube = b.op("Pow", {m, b.init({1}, 0.f, 3.f)});
     std::string inner = b.op("Mul", {b.op("Add", {m, b.op("Mul", {cube, b.init({1}, 0.f, 0.044715f)})}), b.init({1}, 0.f, 0.7978845608f)});
     m = b.op("Mul", {b.op("Mul", {m, b.init({1}, 0.f, 0.5f)}), b.op("Add", {b.op("Tanh", {inner}), b.init({1}, 0.f, 1.f)})});
-    x = b.op("Add", {x, linear(m, 4 * d, d)});
+    x = b.op("Add", {x, b.linear(m, 4 * d, d)});
   }
-  std::string y = linear(ln(x), d, 1000);
+  std::string y = b.linear(b.layer_norm(x, d), d, 1000);
   b.io({1, t, d}, y, {1, t, 1000});
   b.save(path);
   std::ofstream(path.substr(0, path.size() - 5) + ".shape") << "1 " << t << " " << d << "\n";
