@@ -105,6 +105,16 @@ std::vector<Module> check_whole_model(const std::string& block, const std::vecto
   return converted;
 }
 
+// The bindings of any of `ops` in every function of the module.
+std::vector<const Binding*> ops_in(const Module& m, std::initializer_list<std::string_view> ops) {
+  std::vector<const Binding*> out;
+  for (const Function& fn : m.functions)
+    for (const Binding& b : fn.body)
+      for (std::string_view op : ops)
+        if (b.is_op(op)) out.push_back(&b);
+  return out;
+}
+
 // Calls in @main of the op (looking inside the primitive functions).
 int count_op(const Module& m, const std::string& op) {
   int n = 0;
@@ -136,9 +146,8 @@ def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
 )";
   for (const Module& m : check_whole_model(block, {"NHWC", "NCHW8c", "NCHW16c", "NCHW4c"})) {
     int convs_in_layout = 0;
-    for (const Function& fn : m.functions)
-      for (const Binding& b : fn.body)
-        if (b.is_op("nn.conv2d")) convs_in_layout += print_attrs(*b.attrs).find("out_layout=\"NCHW\"") == std::string::npos;
+    for (const Binding* b : ops_in(m, {"nn.conv2d"}))
+      convs_in_layout += print_attrs(*b->attrs).find("out_layout=\"NCHW\"") == std::string::npos;
     CHECK(convs_in_layout == 3);
     CHECK(check_primitives(m) >= 6);
   }
@@ -171,12 +180,11 @@ def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
   for (const Module& m : check_whole_model(block, {"NCHW8c", "NCHW16c"})) {
     CHECK(check_primitives(m) >= 3);
     int nchw_convs = 0;
-    for (const Function& fn : m.functions)
-      for (const Binding& b : fn.body)
-        if (b.is_op("nn.conv2d") && b.types.at(0).shape.size() == 4) {
-          CHECK(print_attrs(*b.attrs).find("data_layout=\"NCHW\"") != std::string::npos);
-          ++nchw_convs;
-        }
+    for (const Binding* b : ops_in(m, {"nn.conv2d"}))
+      if (b->types.at(0).shape.size() == 4) {
+        CHECK(print_attrs(*b->attrs).find("data_layout=\"NCHW\"") != std::string::npos);
+        ++nchw_convs;
+      }
     CHECK(nchw_convs == 2);
   }
 }
@@ -218,15 +226,11 @@ def @main(%x: Tensor[(1, 16, 9, 10), float32]) {
 )";
   for (const Module& m : check_whole_model(block, {"NCHW8c", "NCHW16c"}, {}, 0, {"PadChannels"})) {
     std::vector<int64_t> conv_outputs;
-    int slices = 0;
-    for (const Function& fn : m.functions)
-      for (const Binding& b : fn.body) {
-        if (b.is_op("nn.conv2d") || b.is_op("nn.conv2d_winograd")) {
-          const auto& s = b.types.at(0).shape;
-          conv_outputs.push_back(s.size() == 5 ? s[1] * s[4] : s[1]);
-        }
-        slices += b.is_op("strided_slice");
-      }
+    for (const Binding* b : ops_in(m, {"nn.conv2d", "nn.conv2d_winograd"})) {
+      const auto& s = b->types.at(0).shape;
+      conv_outputs.push_back(s.size() == 5 ? s[1] * s[4] : s[1]);
+    }
+    const size_t slices = ops_in(m, {"strided_slice"}).size();
     std::sort(conv_outputs.begin(), conv_outputs.end());
     CHECK(conv_outputs == std::vector<int64_t>{3, 16, 64, 64, 64});
     CHECK(slices >= 3);  // %8 (read by exp and the concatenation), %2, %6
