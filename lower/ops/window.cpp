@@ -84,16 +84,19 @@ LoweredOp lower_conv2d_transpose(std::span<const TensorFunc> args, const LowerCo
   acc(x, y, c, n) += Halide::select(valid, cols(Halide::clamp(qx, 0, W - 1), Halide::clamp(qy, 0, H - 1), rk.x, rk.y, c, n), 0.f);
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[3], v[2], v[1], v[0]); });
 
-  // Registers: lanes of input width x (taps unrolled) x (output channels).
-  const bool unroll_ky = KW * KH <= 12;
-  const int taps = unroll_ky ? KW * KH : KW;
-  int tile = 1;
-  for (int t = std::max(1, 12 / std::max(taps, 1)); t > 1; --t)
-    if (OC % t == 0) {
-      tile = t;
-      break;
-    }
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
+    // Accumulators: one vector of input width per unrolled tap and output
+    // channel of the tile, in the registers left beside the input vector and
+    // a broadcast weight (12 with AVX2's 16).
+    const int accumulators = register_file(s.target).vector_registers - 4;
+    const bool unroll_ky = KW * KH <= accumulators;
+    const int taps = unroll_ky ? KW * KH : KW;
+    int tile = 1;
+    for (int t = std::max(1, accumulators / std::max(taps, 1)); t > 1; --t)
+      if (OC % t == 0) {
+        tile = t;
+        break;
+      }
     const int out_lanes = fitting_lanes(out_type.shape[3], s.vector_lanes);
     const int in_lanes = fitting_lanes(W, s.vector_lanes);
     Func out = s.output;
