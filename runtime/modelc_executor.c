@@ -81,6 +81,7 @@ static int mc_serial_for(void* user_context, halide_task_t f, int min, int size,
 typedef struct mc_team {
   halide_task_t f;
   uint8_t* closure;
+  void* user_context;
   modelc_model* model; /* whose run the loop belongs to (for error messages) */
   int next; /* the next iteration to take; atomically incremented */
   int end;
@@ -105,6 +106,142 @@ static int mc_team_task(void* user_context, int idx, uint8_t* closure) {
   return rc;
 }
 
+/* The spinning team.
+ *
+ * Halide's pool puts a worker to sleep as soon as it finds no work, so each
+ * parallel loop that follows a serial kernel first wakes a thread, which on
+ * a virtual machine took longer than the loop: at two threads, kernels of
+ * 10-150 us ran no faster than on one (the calling thread took every
+ * iteration before the worker arrived, then waited for it). The executor
+ * keeps its own workers (threads - 1 of the largest instance), each with a
+ * slot the calling thread posts a team to (started by the first parallel
+ * loop that needs them, stopped with the last instance); a worker spins on its slot for
+ * a while (MC_SPIN_ROUNDS pauses, a few hundred microseconds) before it
+ * sleeps, so consecutive kernels of a run find it awake, as ONNX Runtime's
+ * spinning pool does. A worker that has not started by the time the caller
+ * ran out of iterations is called off rather than waited for. One caller
+ * holds the workers at a time; a concurrent run of another instance uses
+ * Halide's pool. WebAssembly and Hexagon have no threads here. */
+#if !defined(__wasm__) && !defined(__hexagon__)
+#define MC_SPIN_POOL 1
+#define MC_POOL_MAX 63
+#define MC_SPIN_ROUNDS 16384
+enum { MC_SLOT_IDLE = 0, MC_SLOT_POSTED = 1, MC_SLOT_RUNNING = 2 };
+
+typedef struct mc_worker {
+  int32_t slot;     /* MC_SLOT_*: the caller posts, the worker takes, either returns it to idle */
+  int32_t sleeping; /* the worker waits on mc_pool.wake */
+  int32_t rc;
+  mc_team* team;
+  struct halide_thread* thread;
+} __attribute__((aligned(64))) mc_worker;
+
+static struct {
+  struct halide_mutex lock; /* for sleeping, waking and spawning */
+  struct halide_cond wake;
+  int32_t busy;  /* a caller holds the workers */
+  int32_t stop;
+  int32_t count; /* workers running */
+  mc_worker workers[MC_POOL_MAX];
+} mc_pool;
+
+static void mc_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static void mc_worker_main(void* arg) {
+  mc_worker* w = (mc_worker*)arg;
+  for (;;) {
+    int32_t spins = 0, posted = MC_SLOT_POSTED;
+    while (__atomic_load_n(&w->slot, __ATOMIC_ACQUIRE) != MC_SLOT_POSTED) {
+      if (__atomic_load_n(&mc_pool.stop, __ATOMIC_ACQUIRE)) return;
+      if (++spins < MC_SPIN_ROUNDS) {
+        mc_relax();
+        continue;
+      }
+      halide_mutex_lock(&mc_pool.lock);
+      __atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
+      while (__atomic_load_n(&w->slot, __ATOMIC_SEQ_CST) != MC_SLOT_POSTED && !__atomic_load_n(&mc_pool.stop, __ATOMIC_SEQ_CST))
+        halide_cond_wait(&mc_pool.wake, &mc_pool.lock);
+      __atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+      halide_mutex_unlock(&mc_pool.lock);
+      spins = 0;
+    }
+    /* The caller may have called the team off meanwhile. */
+    if (!__atomic_compare_exchange_n(&w->slot, &posted, MC_SLOT_RUNNING, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) continue;
+    w->rc = mc_team_task(w->team->user_context, 0, (uint8_t*)w->team);
+    __atomic_store_n(&w->slot, MC_SLOT_IDLE, __ATOMIC_RELEASE);
+  }
+}
+
+static void mc_pool_grow(int32_t wanted);
+
+/* Runs `team` on the calling thread and `helpers` workers; -1 when the
+ * workers are held by another caller or too few (the caller falls back). */
+static int mc_pool_run(mc_team* team, int helpers) {
+  int i, rc, wake = 0;
+  int32_t idle = 0;
+  if (helpers > __atomic_load_n(&mc_pool.count, __ATOMIC_ACQUIRE)) {
+    halide_mutex_lock(&mc_pool_lock);
+    mc_pool_grow(helpers);
+    halide_mutex_unlock(&mc_pool_lock);
+    if (helpers > __atomic_load_n(&mc_pool.count, __ATOMIC_ACQUIRE)) return -1;
+  }
+  if (!__atomic_compare_exchange_n(&mc_pool.busy, &idle, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return -1;
+  for (i = 0; i < helpers; ++i) {
+    mc_worker* w = &mc_pool.workers[i];
+    w->team = team;
+    __atomic_store_n(&w->slot, MC_SLOT_POSTED, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&w->sleeping, __ATOMIC_SEQ_CST)) wake = 1;
+  }
+  if (wake) {
+    halide_mutex_lock(&mc_pool.lock);
+    halide_cond_broadcast(&mc_pool.wake);
+    halide_mutex_unlock(&mc_pool.lock);
+  }
+  rc = mc_team_task(team->user_context, 0, (uint8_t*)team);
+  for (i = 0; i < helpers; ++i) {
+    mc_worker* w = &mc_pool.workers[i];
+    int32_t posted = MC_SLOT_POSTED;
+    if (__atomic_compare_exchange_n(&w->slot, &posted, MC_SLOT_IDLE, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) continue;
+    while (__atomic_load_n(&w->slot, __ATOMIC_ACQUIRE) != MC_SLOT_IDLE) mc_relax();
+    if (rc == 0) rc = w->rc;
+  }
+  __atomic_store_n(&mc_pool.busy, 0, __ATOMIC_RELEASE);
+  return rc;
+}
+
+/* Grows the workers to `wanted` (at most MC_POOL_MAX); under mc_pool_lock. */
+static void mc_pool_grow(int32_t wanted) {
+  if (wanted > MC_POOL_MAX) wanted = MC_POOL_MAX;
+  while (mc_pool.count < wanted) {
+    mc_worker* w = &mc_pool.workers[mc_pool.count];
+    w->slot = MC_SLOT_IDLE;
+    w->sleeping = 0;
+    w->thread = halide_spawn_thread(mc_worker_main, w);
+    if (!w->thread) break;
+    __atomic_store_n(&mc_pool.count, mc_pool.count + 1, __ATOMIC_RELEASE);
+  }
+}
+
+/* Stops and joins the workers (the last instance is gone: no run is in progress). */
+static void mc_pool_stop(void) {
+  int32_t i, n = mc_pool.count;
+  if (n == 0) return;
+  halide_mutex_lock(&mc_pool.lock);
+  __atomic_store_n(&mc_pool.stop, 1, __ATOMIC_SEQ_CST);
+  halide_cond_broadcast(&mc_pool.wake);
+  halide_mutex_unlock(&mc_pool.lock);
+  for (i = 0; i < n; ++i) halide_join_thread(mc_pool.workers[i].thread);
+  mc_pool.count = 0;
+  __atomic_store_n(&mc_pool.stop, 0, __ATOMIC_SEQ_CST);
+}
+#endif
+
 static int mc_do_par_for(void* user_context, halide_task_t f, int min, int size, uint8_t* closure) {
   const mc_parallelism* p = mc_current;
   mc_team team;
@@ -116,9 +253,16 @@ static int mc_do_par_for(void* user_context, halide_task_t f, int min, int size,
   members = p->max_threads < size ? p->max_threads : size;
   team.f = f;
   team.closure = closure;
+  team.user_context = user_context;
   team.model = mc_running;
   team.next = min;
   team.end = min + size;
+#if MC_SPIN_POOL
+  {
+    int rc = mc_pool_run(&team, members - 1);
+    if (rc != -1) return rc;
+  }
+#endif
   return halide_default_do_par_for(user_context, mc_team_task, 0, members, (uint8_t*)&team);
 }
 
@@ -227,12 +371,18 @@ static void mc_instance_created(void) {
 static void mc_instance_destroyed(void) {
   int i;
   halide_mutex_lock(&mc_scratch_lock);
-  if (--mc_instances == 0)
+  if (--mc_instances == 0) {
+#if MC_SPIN_POOL
+    halide_mutex_lock(&mc_pool_lock);
+    mc_pool_stop();
+    halide_mutex_unlock(&mc_pool_lock);
+#endif
     for (i = 0; i < MC_SCRATCH_SLOTS; ++i)
       if (mc_scratch[i].block) {
         halide_default_free(NULL, mc_scratch[i].block);
         mc_scratch[i].block = NULL;
       }
+  }
   halide_mutex_unlock(&mc_scratch_lock);
 }
 

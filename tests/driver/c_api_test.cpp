@@ -90,7 +90,10 @@ TEST_CASE("two models link into one program: only their API symbols (and hidden 
 // other instances asked for (tests/driver/threads_user.c watches /proc). The
 // model's parallel loops must outlast a worker's wake-up (tens of
 // microseconds) for the workers to take iterations at all, so its layers are
-// ResNet-sized (about 2 ms a run on one core).
+// ResNet-sized (about 2 ms a run on one core). The same program then runs
+// two 2-thread instances at once (the executor's spinning workers serve one,
+// Halide's pool the other) against a lone run's output, and restarts the
+// workers after the last destroy.
 TEST_CASE("thread counts are per instance: create(0) then create(1) keeps both" *
           doctest::skip(std::thread::hardware_concurrency() < 2)) {
   test::TempDir tmp;
