@@ -221,9 +221,9 @@ LoweredOp lower_conv2d_any_layout(std::span<const TensorFunc> args, const LowerC
 
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
-    schedule_blocked(s, out_layout, acc, av, {r.x, r.y, r.z});
+    const Var row = schedule_blocked(s, out_layout, acc, av, {r.x, r.y, r.z}, int64_t{CG} * ws[2] * ws[3]);
     // As for NCHW: the padded input an output row reads, stored per row.
-    if (any_padding(a.padding)) padded.compute_at(s.output, s.output_vars[static_cast<size_t>(out_layout.position_of('H'))]);
+    if (any_padding(a.padding)) padded.compute_at(s.output, row);
   };
   return {value, schedule, {}};
 }

@@ -37,7 +37,8 @@ LoweredOp lower_pool2d_any_layout(std::span<const TensorFunc> args, const LowerC
     const Expr counted = Halide::sum(Halide::select(ix >= lo_x && ix < hi_x && iy >= lo_y && iy < hi_y, 1, 0), ctx.name + "_sum");
     return Halide::sum(padded(ix, iy, o[1], o[0]), ctx.name + "_sum") / Halide::cast<float>(Halide::max(counted, 1));
   });
-  ScheduleHook schedule = [layout](const ScheduleContext& sc) { schedule_blocked(sc, layout, Func(), {}, {}); };
+  const int64_t window = a.pool_size[0] * a.pool_size[1];
+  ScheduleHook schedule = [layout, window](const ScheduleContext& sc) { schedule_blocked(sc, layout, Func(), {}, {}, window); };
   return {value, schedule, {}};
 }
 
@@ -189,14 +190,14 @@ LoweredOp lower_batch_norm(std::span<const TensorFunc> args, const LowerContext&
 }
 
 // Pooling windows over the padded input, vectorized along the output width.
-ScheduleHook pooling_schedule(const lang::TensorType& out_type) {
-  return [out_type](const ScheduleContext& s) {
+ScheduleHook pooling_schedule(const lang::TensorType& out_type, int64_t window) {
+  return [out_type, window](const ScheduleContext& s) {
     const int lanes = fitting_lanes(out_type.shape[3], s.vector_lanes);
     Func out = s.output;
     Var plane("plane");
-    out.vectorize(s.output_vars[3], lanes, TailStrategy::GuardWithIf)
-        .fuse(s.output_vars[1], s.output_vars[0], plane)
-        .parallel(plane);
+    out.vectorize(s.output_vars[3], lanes, TailStrategy::GuardWithIf).fuse(s.output_vars[1], s.output_vars[0], plane);
+    const int64_t work = out_type.element_count() * window;
+    if (worth_parallel(work)) parallel_tasks(out, plane, out_type.shape[0] * out_type.shape[1], work);
   };
 }
 
@@ -222,7 +223,7 @@ LoweredOp lower_pool2d(std::span<const TensorFunc> args, const LowerContext& ctx
     const Expr counted = Halide::sum(Halide::select(ix >= lo_x && ix < hi_x && iy >= lo_y && iy < hi_y, 1, 0), ctx.name + "_sum");
     return Halide::sum(padded(ix, iy, v[1], v[0]), ctx.name + "_sum") / Halide::cast<float>(Halide::max(counted, 1));
   });
-  return {value, pooling_schedule(t), {}};
+  return {value, pooling_schedule(t, a.pool_size[0] * a.pool_size[1]), {}};
 }
 
 // Mean over H and W, in NCHW or a layout of it (NHWC, NCHW{k}c): the

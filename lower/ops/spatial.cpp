@@ -40,12 +40,11 @@ std::vector<Expr> logical_index(const lang::Layout& layout, const std::vector<Va
   return lang::source_index(logical_nchw(), layout, std::vector<Expr>(v.begin(), v.end()));
 }
 
-void schedule_blocked(const ScheduleContext& s, const lang::Layout& layout, Func acc, const std::vector<Var>& acc_vars,
-                      const std::vector<Halide::RVar>& reduction) {
+Var schedule_blocked(const ScheduleContext& s, const lang::Layout& layout, Func acc, const std::vector<Var>& acc_vars,
+                     const std::vector<Halide::RVar>& reduction, int64_t work_per_element) {
   const std::vector<Var>& v = s.output_vars;
   const size_t inner = v.size() - 1;
   const auto w_axis = static_cast<size_t>(layout.position_of('W'));
-  const auto h_axis = static_cast<size_t>(layout.position_of('H'));
   const int lanes = fitting_lanes(s.output_type.shape[inner], s.vector_lanes);
   const int columns = s.output_type.shape[w_axis] >= 4 && w_axis != inner ? 4 : 1;
   Func out = s.output;
@@ -58,8 +57,21 @@ void schedule_blocked(const ScheduleContext& s, const lang::Layout& layout, Func
   } else {
     out.split(v[inner], tile, wi, lanes, TailStrategy::GuardWithIf).vectorize(wi);
   }
-  out.parallel(v[h_axis]);
-  if (!acc.defined()) return;
+  // Rows: every axis outside W but the batch (channel blocks and H), fused
+  // into one loop that runs in parallel tasks when the kernel is worth it
+  // (parallel over H alone ran one parallel loop per channel block, each of
+  // rows of a microsecond: slower on two threads than on one).
+  std::vector<Var> outer;
+  int64_t row_count = 1;
+  for (size_t d = 1; d < w_axis; ++d) {
+    outer.push_back(v[d]);
+    row_count *= s.output_type.shape[d];
+  }
+  Var rows = outer.empty() ? v[0] : fuse_outer(out, outer, outer.size());
+  const int64_t work = s.output_type.element_count() * std::max<int64_t>(1, work_per_element);
+  if (!outer.empty() && row_count > 1 && worth_parallel(work))
+    rows = parallel_tasks(out, rows, row_count, work / std::max<int64_t>(1, s.output_type.shape[0]));
+  if (!acc.defined()) return rows;
   acc.compute_at(out, tile).vectorize(acc_vars[inner], lanes, TailStrategy::GuardWithIf);
   if (w_axis != inner) acc.unroll(acc_vars[w_axis]);
   std::vector<Halide::VarOrRVar> order{acc_vars[inner]};
@@ -67,6 +79,7 @@ void schedule_blocked(const ScheduleContext& s, const lang::Layout& layout, Func
   for (const Halide::RVar& r : reduction) order.push_back(r);
   acc.update().reorder(order).vectorize(acc_vars[inner], lanes, TailStrategy::GuardWithIf);
   if (w_axis != inner) acc.update().unroll(acc_vars[w_axis]);
+  return rows;
 }
 
 }  // namespace modelc::lower

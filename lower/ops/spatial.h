@@ -27,9 +27,12 @@ Halide::Func logical_with_exterior(const TensorFunc& x, const lang::Layout& layo
 std::vector<Halide::Expr> logical_index(const lang::Layout& layout, const std::vector<Halide::Var>& v);
 
 // Vectorizes the innermost axis of a result in `layout`, unrolls a few
-// columns of W around it and runs rows in parallel; `acc` (when defined) is
-// an accumulator indexed like the result, computed per tile.
-void schedule_blocked(const ScheduleContext& s, const lang::Layout& layout, Halide::Func acc,
-                      const std::vector<Halide::Var>& acc_vars, const std::vector<Halide::RVar>& reduction);
+// columns of W around it and runs rows (channel blocks and H, fused) in
+// parallel when `work_per_element` (multiply-adds or window reads per output
+// element) makes it worth it; `acc` (when defined) is an accumulator indexed
+// like the result, computed per tile. Returns the loop of one row.
+Halide::Var schedule_blocked(const ScheduleContext& s, const lang::Layout& layout, Halide::Func acc,
+                             const std::vector<Halide::Var>& acc_vars, const std::vector<Halide::RVar>& reduction,
+                             int64_t work_per_element);
 
 }  // namespace modelc::lower
