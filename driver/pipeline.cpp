@@ -423,9 +423,9 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       if (!ir_texts.empty()) {
         StagingDirectory staging(ir_dir, "ir", options.force);
         for (const auto& [name, text] : ir_texts) write_file_atomic(staging.path() / name, text);
-        if (wants(options, "memory"))
+        if (wants(options, "memory"))  // as CPU targets plan it (GPU targets copy concatenations)
           write_file_atomic(staging.path() / "memory_plan.txt",
-                            lower::print_memory_plan(optimized.module, lower::plan_memory(optimized.module)));
+                            lower::print_memory_plan(optimized.module, lower::plan_memory(optimized.module, 64, true)));
         staging.commit();
       }
       optimized_by_layout.emplace(layout, std::move(optimized));

@@ -202,7 +202,9 @@ class ArtifactBuilder {
 
   ExecutorPlan make_plan(const std::string& prefix) {
     const lang::Function& main = m_.main();
-    const lower::MemoryPlan memory = lower::plan_memory(m_);
+    // A GPU kernel writes its own device copy of each buffer, so operands
+    // cannot be slices of another tensor there: concatenations stay copies.
+    const lower::MemoryPlan memory = lower::plan_memory(m_, 64, profile_.family != ScheduleFamily::gpu);
     weights_ = layout_weights(m_);
     scratch_weights_ = scratch_.path() / "weights.bin";  // written only for the assembler (weights_object)
 
@@ -249,6 +251,7 @@ class ArtifactBuilder {
     };
 
     for (size_t i = 0; i < main.body.size(); ++i) {
+      if (memory.in_place[i]) continue;  // its operands were computed into its result
       const lang::Binding& b = main.body[i];
       const lang::Function* callee = b.op ? nullptr : m_.find_function(b.function);
       if (!callee || !callee->primitive)

@@ -118,6 +118,25 @@ TEST_CASE("shared model transformer_enc2_d128 matches PyTorch" * doctest::skip(t
   check_shared_model("transformer_enc2_d128");
 }
 
+// SqueezeNet joins each fire module's two branches: on a CPU target the
+// branches' kernels write straight into their slices of the joined tensor
+// (lower/memory_plan.h), so no concatenation kernel is left to run, and the
+// next layers read what the branches wrote.
+TEST_CASE("shared model squeezenet1_1 (NCHW8c) matches PyTorch with its concatenations in place" *
+          doctest::skip(test::skip_without_shared_models())) {
+  check_shared_model("squeezenet1_1", "NCHW8c");
+  const fs::path models = test::require_shared_models();
+  test::TempDir tmp;
+  const spec::Recipe recipe = spec::load_recipe(tmp.write("recipe.yaml", onnx_recipe(models, "squeezenet1_1", "NCHW8c")));
+  const driver::CompiledArtifact a = compile_one(recipe, tmp.path() / "out");
+  std::ifstream in(a.directory / "manifest.json");
+  const nlohmann::json manifest = nlohmann::json::parse(in);
+  int concatenations = 0;
+  for (const auto& k : manifest["kernels"])
+    for (const auto& op : k["ops"]) concatenations += op.get<std::string>() == "concatenate";
+  CHECK(concatenations == 0);
+}
+
 // FuseOps' tuple outputs end to end: the transformer's QKV slices, layer-norm
 // pieces and residual sums come out of kernels with several results, and the
 // executor writes each result to its own arena slot. Tolerance against the

@@ -327,6 +327,50 @@ def @main(%x: Tensor[(1, 1024), float32]) {
   CHECK(plan.bindings[0][0].offset == plan.bindings[2][0].offset);
 }
 
+TEST_CASE("memory plan: a concatenation along channels of a batch of one takes its operands' memory") {
+  Module m = parse_module(R"(
+def @cat(%p0: Tensor[(1, 2, 4, 4, 8), float32], %p1: Tensor[(1, 1, 4, 4, 8), float32]) -> Tensor[(1, 3, 4, 4, 8), float32] primitive {
+  %0 = concatenate(%p0, %p1, axis=1);
+  %0
+}
+
+def @cat_w(%p0: Tensor[(1, 2, 4, 4, 8), float32], %p1: Tensor[(1, 2, 4, 4, 8), float32]) -> Tensor[(1, 2, 4, 8, 8), float32] primitive {
+  %0 = concatenate(%p0, %p1, axis=3);
+  %0
+}
+
+def @main(%x: Tensor[(1, 2, 4, 4, 8), float32], %y: Tensor[(1, 1, 4, 4, 8), float32]) {
+  %0 = nn.relu(%x);
+  %1 = sigmoid(%y);
+  %2 = exp(%0);
+  %3 = @cat(%0, %1);
+  %4 = tanh(%3);
+  %5 = @cat(%x, %1);
+  %6 = @cat_w(%0, %2);
+  %7 = add(%4, %4);
+  %8 = exp(%5);
+  %9 = exp(%6);
+  (%7, %8, %9)
+})", "plan.ir");
+  m = infer_type(m, {});
+  const lower::MemoryPlan copied = lower::plan_memory(m);
+  CHECK(std::none_of(copied.in_place.begin(), copied.in_place.end(), [](bool b) { return b; }));
+  const lower::MemoryPlan plan = lower::plan_memory(m, 64, true);
+  // %3 concatenates %0 and %1 in place: they are its slices, and its block
+  // is live from %0's producer on, so %2 (live beside %0) lies elsewhere.
+  CHECK(plan.in_place[3]);
+  CHECK(plan.bindings[0][0].offset == plan.bindings[3][0].offset);
+  CHECK(plan.bindings[1][0].offset == plan.bindings[3][0].offset + 1024);
+  CHECK(plan.bindings[3][0].first_use == 0);
+  const size_t lo = plan.bindings[3][0].offset, hi = lo + 1536;
+  for (size_t i : {2, 4}) CHECK((plan.bindings[i][0].offset >= hi || plan.bindings[i][0].offset + plan.bindings[i][0].bytes <= lo));
+  // %5 reads a parameter and %1, already taken; %6 joins along an axis
+  // with a non-unit axis before it: both stay copies.
+  CHECK(!plan.in_place[5]);
+  CHECK(!plan.in_place[6]);
+  CHECK(lower::print_memory_plan(m, plan).find("(concatenated in place)") != std::string::npos);
+}
+
 TEST_CASE("memory plan: each result of a call has its own slot, live until its own last use") {
   Module m = parse_module(R"(
 def @pair(%x: Tensor[(1, 1024), float32]) -> (Tensor[(1, 1024), float32], Tensor[(1, 1024), float32]) primitive {
