@@ -78,28 +78,61 @@ static int mc_serial_for(void* user_context, halide_task_t f, int min, int size,
   return 0;
 }
 
+/* A parallel loop's iterations are cut into one contiguous part per member
+ * of the team: a kernel's loop runs rows of its output, consecutive rows
+ * share weights (one channel tile of a convolution), and handing them out
+ * one at a time to whichever thread asked made both cores read every
+ * weight (a 7x7 1x1 convolution with 614 KB of weights ran no faster on two
+ * cores than on one). A member takes its own part from the front, then
+ * helps the others with what is left of theirs. */
+#define MC_TEAM_MAX 64
+typedef struct mc_part {
+  int next; /* the next iteration of this part to take; atomically incremented */
+  int end;
+} __attribute__((aligned(64))) mc_part;
+
 typedef struct mc_team {
   halide_task_t f;
   uint8_t* closure;
   void* user_context;
   modelc_model* model; /* whose run the loop belongs to (for error messages) */
-  int next; /* the next iteration to take; atomically incremented */
-  int end;
+  int members;
+  int joined; /* members that started; atomically incremented */
+  int failed; /* a task returned an error: the others stop taking iterations */
+  mc_part parts[MC_TEAM_MAX];
 } mc_team;
+
+static void mc_team_init(mc_team* team, int min, int size, int members) {
+  int m;
+  team->members = members;
+  team->joined = 0;
+  team->failed = 0;
+  for (m = 0; m < members; ++m) {
+    team->parts[m].next = min + (int)((long long)size * m / members);
+    team->parts[m].end = min + (int)((long long)size * (m + 1) / members);
+  }
+}
 
 static int mc_team_task(void* user_context, int idx, uint8_t* closure) {
   mc_team* team = (mc_team*)closure;
   const mc_parallelism* outer = mc_current;
   modelc_model* outer_model = mc_running;
-  int rc = 0;
+  const int me = __atomic_fetch_add(&team->joined, 1, __ATOMIC_RELAXED) % team->members;
+  int rc = 0, k;
   (void)idx;
   mc_current = &mc_one_thread; /* nested loops stay on this thread: the team is the limit */
   mc_running = team->model;
-  for (;;) {
-    int x = __atomic_fetch_add(&team->next, 1, __ATOMIC_RELAXED);
-    if (x >= team->end) break;
-    rc = team->f(user_context, x, team->closure);
-    if (rc != 0) break;
+  for (k = 0; k < team->members && rc == 0; ++k) {
+    mc_part* part = &team->parts[(me + k) % team->members];
+    while (!__atomic_load_n(&team->failed, __ATOMIC_RELAXED)) {
+      int x = __atomic_fetch_add(&part->next, 1, __ATOMIC_RELAXED);
+      if (x >= part->end) break;
+      rc = team->f(user_context, x, team->closure);
+      if (rc != 0) {
+        __atomic_store_n(&team->failed, 1, __ATOMIC_RELAXED);
+        break;
+      }
+    }
   }
   mc_current = outer;
   mc_running = outer_model;
@@ -251,12 +284,12 @@ static int mc_do_par_for(void* user_context, halide_task_t f, int min, int size,
   if (!p) return halide_default_do_par_for(user_context, f, min, size, closure);
   if (p->max_threads <= 1 || size == 1) return mc_serial_for(user_context, f, min, size, closure);
   members = p->max_threads < size ? p->max_threads : size;
+  if (members > MC_TEAM_MAX) members = MC_TEAM_MAX;
   team.f = f;
   team.closure = closure;
   team.user_context = user_context;
   team.model = mc_running;
-  team.next = min;
-  team.end = min + size;
+  mc_team_init(&team, min, size, members);
 #if MC_SPIN_POOL
   {
     int rc = mc_pool_run(&team, members - 1);
