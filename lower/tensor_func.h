@@ -186,10 +186,15 @@ RegisterTile template_tile(const TileRequest& request);
 // Largest power of two <= lanes that fits `extent` (1 when extent is tiny).
 int fitting_lanes(int64_t extent, int lanes);
 // Whether a kernel doing about `work` multiply-adds (or element writes) gains
-// from running in parallel: waking the thread pool and joining costs
-// microseconds, more than small kernels take on one core (a transformer's
-// per-token kernels, say).
-constexpr int64_t kMinParallelWork = int64_t{1} << 20;
+// from running in parallel: handing out a loop and joining costs a
+// microsecond or two with the executor's spinning workers (runtime/
+// modelc_executor.c), more than the smallest kernels take on one core. It
+// was 2^20 while workers slept between loops (tens of microseconds to wake
+// on a VM); at 2^17 memory-bound kernels also read on each core what that
+// core wrote (EfficientNet's squeeze-and-excitation scales and pools), and
+// transformer_enc2_d128 at two threads went from 0.95x to 0.68x of ONNX
+// Runtime (Xeon, AVX-512).
+constexpr int64_t kMinParallelWork = int64_t{1} << 17;
 inline bool worth_parallel(int64_t work) { return work >= kMinParallelWork; }
 
 // Halide's thread pool hands out a parallel loop's iterations one at a time
