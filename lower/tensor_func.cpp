@@ -118,7 +118,12 @@ Halide::Expr exp_bounded(const Halide::Expr& x) {
   for (const float c : {1.f / 720, 1.f / 120, 1.f / 24, 1.f / 6, 0.5f, 1.f, 1.f}) p = p * r + c;
   const Halide::Expr scale =
       Halide::reinterpret(Halide::Float(32), (Halide::cast<int32_t>(n) + 127) << 23);
-  return Halide::select(nan_by_bits(x), x, p * scale);
+  // Below -87.3 the result would be subnormal (or was clamped to 1.2e-38):
+  // exactly 0 instead. A masked attention score's probability is then 0,
+  // not 1.2e-38 / sum, a subnormal that the next product meets on every
+  // element: Intel cores take a microcode assist per such multiply (a GPT
+  // layer's probabilities x V ran at 1 % of peak on a Xeon; AMD's do not).
+  return Halide::select(nan_by_bits(x), x, Halide::select(x < -87.3f, 0.f, p * scale));
 }
 
 Halide::Expr erf_rational(const Halide::Expr& x) {

@@ -56,9 +56,10 @@ struct LowerContext;
 // round x / ln 2 to n, a degree-7 Taylor polynomial of the remainder
 // (|r| <= ln 2 / 2: truncation error below 5e-9 relative), scaled by 2^n
 // built in the exponent bits. x is clamped to [-87.3, 88], so a larger x
-// gives e^88 (not infinity) and a smaller one e^-87.3 (not 0 or a
-// denormal): for arguments known to lie in range or where that saturation
-// is harmless (softmax's x - max <= 0, sigmoid). NaN gives NaN.
+// gives e^88 (not infinity); a smaller one gives 0 (never a subnormal,
+// which Intel cores multiply slowly): for arguments known to lie in range
+// or where that saturation is harmless (softmax's x - max <= 0, sigmoid).
+// NaN gives NaN.
 // Halide 14's exp checks the range with integer compares and blends, which
 // in fused epilogues (swish after a convolution) spilled registers.
 Halide::Expr exp_bounded(const Halide::Expr& x);
