@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "lang/ops/layout.h"
 #include "lang/ops/nn.h"
 #include "lang/ops/op_helpers.h"
 
@@ -265,12 +266,24 @@ int64_t kernel_zp(const std::vector<int64_t>& zps, int64_t channel) {
 // int32 wrap-around, as documented in qnn.h (no defined model reaches it).
 double wrap_int32(int64_t v) { return static_cast<double>(static_cast<int32_t>(static_cast<uint32_t>(v))); }
 
+// The OIHW shape of a qnn.conv2d weight in its kernel_layout.
+TensorType qnn_conv2d_oihw_weight(const TensorType& w, const QnnConv2DAttrs& a) {
+  if (a.kernel_layout == "OIHW") {
+    ops::expect_rank(w, 4, "weight (OIHW)");
+    return w;
+  }
+  if (a.kernel_layout != kQnnQuadWeightLayout)
+    type_error("kernel_layout must be OIHW or " + std::string(kQnnQuadWeightLayout) + ", not " + a.kernel_layout);
+  ops::expect_rank(w, 5, "weight (IHWO4i)");
+  if (w.shape[4] != 4 || a.groups != 1) type_error("a weight in " + std::string(kQnnQuadWeightLayout) + " holds quads of input channels, groups 1");
+  return TensorType{{w.shape[3], w.shape[0] * 4, w.shape[1], w.shape[2]}, w.dtype};
+}
+
 std::vector<TensorType> qnn_conv2d_type(std::span<const TensorType> args, const Attrs& attrs) {
   const auto& a = attrs_as<QnnConv2DAttrs>(attrs);
   const TensorType& x = args[0];
-  const TensorType& w = args[1];
   ops::expect_rank(x, 4, "input (NCHW)");
-  ops::expect_rank(w, 4, "weight (OIHW)");
+  const TensorType w = qnn_conv2d_oihw_weight(args[1], a);
   expect_quantized(x, "input", false);
   expect_quantized(w, "weight", false);
   check_zero_point(a.input_zero_point, x.dtype, "input zero point");
@@ -294,10 +307,12 @@ std::vector<TensorType> qnn_conv2d_type(std::span<const TensorType> args, const 
 
 std::vector<Tensor> qnn_conv2d_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
   const auto& a = attrs_as<QnnConv2DAttrs>(attrs);
+  const Tensor weight = a.kernel_layout == "OIHW" ? args[1]
+                                                  : transform_layout(args[1], Layout::parse(a.kernel_layout), Layout::parse("OIHW"));
   const auto& xs = args[0].type().shape;
-  const auto& ws = args[1].type().shape;
+  const auto& ws = weight.type().shape;
   const auto& os = types[0].shape;
-  const std::vector<int64_t> x = widened(args[0]), w = widened(args[1]);
+  const std::vector<int64_t> x = widened(args[0]), w = widened(weight);
   const std::vector<int64_t> bias = args.size() > 2 ? widened(args[2]) : std::vector<int64_t>(static_cast<size_t>(ws[0]), 0);
   const int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
   const int64_t K = ws[0], CG = ws[1], R = ws[2], S = ws[3], OH = os[2], OW = os[3];
@@ -402,6 +417,7 @@ std::vector<Tensor> qnn_batch_matmul_reference(std::span<const Tensor> args, con
 // every output position multiplies the whole OIHW weight; each product
 // element is a dot product along x's last axis.
 int64_t qnn_conv2d_multiply_adds(std::span<const TensorType> args, const Attrs&, std::span<const TensorType> results) {
+  // (the weight's element count is its OIHW one in either layout)
   const auto& shape = results[0].shape;  // N, K, OH, OW
   return shape.size() == 4 ? shape[0] * shape[2] * shape[3] * args[1].element_count() : 0;
 }

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "lang/attrs.h"
@@ -103,8 +104,15 @@ struct QnnAddAttrs : AttrsOf<QnnAddAttrs> {
   }
 };
 
-// qnn.conv2d: NCHW input, OIHW weights, NCHW int32 result; padding reads the
-// input zero point (a real zero).
+// The weight layout of qnn.conv2d that AlterOpLayout packs at compile time
+// for groups-1 convolutions whose input channels fill quads: [C/4, R, S, K,
+// 4], four consecutive input channels of one output channel adjacent, so a
+// 64-byte vector holds 16 output channels' quads (what vpdpbusd multiplies
+// with a broadcast quad of the input; lower/ops/qnn_conv2d.cpp).
+inline constexpr const char* kQnnQuadWeightLayout = "IHWO4i";
+
+// qnn.conv2d: NCHW input, OIHW (or kQnnQuadWeightLayout) weights, NCHW int32
+// result; padding reads the input zero point (a real zero).
 struct QnnConv2DAttrs : AttrsOf<QnnConv2DAttrs> {
   std::vector<int64_t> strides{1, 1};
   std::vector<int64_t> padding{0, 0, 0, 0};  // top, left, bottom, right
@@ -112,6 +120,7 @@ struct QnnConv2DAttrs : AttrsOf<QnnConv2DAttrs> {
   int64_t groups = 1;
   int64_t input_zero_point = 0;
   std::vector<int64_t> kernel_zero_point{0};  // one, or one per output channel
+  std::string kernel_layout = "OIHW";         // or kQnnQuadWeightLayout (groups 1)
   template <typename V> void fields(V& v) {
     v("strides", strides);
     v("padding", padding);
@@ -119,6 +128,7 @@ struct QnnConv2DAttrs : AttrsOf<QnnConv2DAttrs> {
     v("groups", groups);
     v("input_zero_point", input_zero_point);
     v("kernel_zero_point", kernel_zero_point);
+    v("kernel_layout", kernel_layout);
   }
 };
 

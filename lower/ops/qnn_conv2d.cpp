@@ -15,7 +15,9 @@
 //    the weights per call, small beside the C*R*S multiply-adds per output.
 //  - quads (groups 1, uint8 input, int8 weights with zero point 0, targets
 //    with VNNI: Halide 14 calls it avx512_sapphirerapids): four channels per
-//    step as uint8 x int8 -> int32, which is vpdpbusd. The input keeps its
+//    step as uint8 x int8 -> int32, which is vpdpbusd. The weights arrive in
+//    quads when AlterOpLayout packed them at compile time (C % 4 == 0:
+//    lang::kQnnQuadWeightLayout), and are read as they are; else repacked. The input keeps its
 //    zero point (vpdpbusd wants unsigned bytes); the accumulator starts at
 //    bias - x_zero_point * sum(weights of the channel), which removes it.
 //  - direct (any groups, depthwise included): int32 products vectorized over
@@ -56,6 +58,13 @@ Expr kernel_zero_point(const lang::QnnConv2DAttrs& a, const Expr& k, const std::
   return b(k);
 }
 
+// The weight of output channel k, input channel c, tap (r, s), in either
+// kernel layout (OIHW, or the quads AlterOpLayout packs: [C/4, R, S, K, 4]).
+Expr weight_at(const TensorFunc& w, const lang::QnnConv2DAttrs& a, const Expr& s, const Expr& r, const Expr& c, const Expr& k) {
+  if (a.kernel_layout == lang::kQnnQuadWeightLayout) return w.func(c % 4, k, s, r, c / 4);
+  return w.func(s, r, c, k);
+}
+
 Expr bias_of(std::span<const TensorFunc> args, const Expr& k) {
   return args.size() > 2 ? Expr(Halide::cast<int32_t>(args[2].func(k))) : Expr(0);
 }
@@ -74,11 +83,14 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const auto& xs = args[0].type.shape;  // N, C, H, W
-  const auto& ws = args[1].type.shape;  // K, C, R, S
+  const auto ws = a.kernel_layout == lang::kQnnQuadWeightLayout  // K, C, R, S
+                      ? std::vector<int64_t>{args[1].type.shape[3], args[1].type.shape[0] * 4, args[1].type.shape[1], args[1].type.shape[2]}
+                      : args[1].type.shape;
   const int C = static_cast<int>(xs[1]), H = static_cast<int>(xs[2]), W = static_cast<int>(xs[3]);
   const int R = static_cast<int>(ws[2]), S = static_cast<int>(ws[3]);
   const int packs = (C + group - 1) / group;
   const bool quads = group == 4;
+  const bool packed_weight = a.kernel_layout == lang::kQnnQuadWeightLayout;
   const Geometry g(a);
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
 
@@ -92,9 +104,12 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     // Outside the image: the zero point (a real zero); past the last channel the weights are zero.
     if (quads) xp(cg, x, y, cp, n) = Halide::select(inside, value, Halide::cast<uint8_t>(zx));
     else xp(cg, x, y, cp, n) = Halide::select(inside, Halide::cast<int16_t>(Halide::cast<int32_t>(value) - zx), Halide::cast<int16_t>(0));
-    const Expr wv = Halide::cast<int32_t>(args[1].func(s, r, Halide::min(c, C - 1), k)) - kernel_zero_point(a, k, ctx.name + "_wzp");
-    wp(cg, k, s, r, cp) = Halide::select(c < C, Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), wv),
-                                         Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), 0));
+    const Expr wv = Halide::cast<int32_t>(weight_at(args[1], a, s, r, Halide::min(c, C - 1), k)) - kernel_zero_point(a, k, ctx.name + "_wzp");
+    // Quads from a weight already in quads (C % 4 == 0, zero points 0): read as they are.
+    if (quads && packed_weight) wp(cg, k, s, r, cp) = args[1].func(cg, k, s, r, cp);
+    else
+      wp(cg, k, s, r, cp) = Halide::select(c < C, Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), wv),
+                                           Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), 0));
   }
 
   Func acc(ctx.name + "_acc");
@@ -105,7 +120,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   if (quads && zx != 0) {
     RDom rw(0, S, 0, R, 0, C, ctx.name + "_rw");
     wsum(k) = 0;
-    wsum(k) += Halide::cast<int32_t>(args[1].func(rw.x, rw.y, rw.z, k));
+    wsum(k) += Halide::cast<int32_t>(weight_at(args[1], a, rw.x, rw.y, rw.z, k));
     init = init - zx * wsum(ak);
   }
   RDom rd(0, group, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
@@ -150,7 +165,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     const std::vector<Var> xv = xp.args();
     xp.compute_root().parallel(xv[3]).vectorize(xv[1], sc.vector_lanes, TailStrategy::GuardWithIf);
     const std::vector<Var> wv = wp.args();
-    wp.compute_root().parallel(wv[4]).vectorize(wv[1], lanes, TailStrategy::GuardWithIf);
+    if (!(quads && packed_weight)) wp.compute_root().parallel(wv[4]).vectorize(wv[1], lanes, TailStrategy::GuardWithIf);
     if (needs_wsum) wsum.compute_root();
   };
   return {value, schedule, {}};
@@ -177,7 +192,7 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
   Func acc(ctx.name + "_acc");
   RDom rd(0, static_cast<int>(ws[3]), 0, static_cast<int>(ws[2]), 0, CG, ctx.name + "_r");  // s, r, channel
   const Expr ic = a.groups == 1 ? Expr(rd.z) : (c / KG) * CG + rd.z;
-  const Expr wv = Halide::cast<int32_t>(args[1].func(rd.x, rd.y, rd.z, c)) - kernel_zero_point(a, c, ctx.name + "_wzp");
+  const Expr wv = Halide::cast<int32_t>(weight_at(args[1], a, rd.x, rd.y, rd.z, c)) - kernel_zero_point(a, c, ctx.name + "_wzp");
   acc(x, y, c, n) = bias_of(args, c);
   acc(x, y, c, n) += Halide::cast<int32_t>(padded(g.ix(x, rd.x), g.iy(y, rd.y), ic, n)) * wv;
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[3], v[2], v[1], v[0]); });
