@@ -127,6 +127,14 @@ struct ScheduleContext {
 
 using ScheduleHook = std::function<void(const ScheduleContext&)>;
 
+// The schedule of a product over few rows (dense, qnn.dense) computed as
+// `partial(u, j, i)`: vector-wide partial sums along K (u, `lanes` wide; the
+// update over `ro` when K has whole vectors) per output column j and row i,
+// blocks of four columns sharing each load of x, in parallel tasks when
+// `work` (multiply-adds) is worth it; the output's axes are (i, j).
+ScheduleHook row_dot_schedule(Halide::Func partial, Halide::Var u, Halide::Var j, Halide::Var i, std::optional<Halide::RDom> ro,
+                              int lanes, int64_t N, int64_t work);
+
 struct LoweredOp {
   TensorFunc value;
   // For anchor ops: schedules the kernel around this op (it is the group's

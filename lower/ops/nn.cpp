@@ -77,17 +77,7 @@ LoweredOp lower_dense(std::span<const TensorFunc> operands, const LowerContext& 
   // work counts as if there were four rows (an LSTM step's 256 x 1024
   // recurrent product: 27 us on one thread, 1 MB streamed).
   const int64_t work = std::max<int64_t>(out_type.shape[0], 4) * N * K;
-  const bool parallel = worth_parallel(work);
-  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
-    const int block = N >= 4 ? 4 : 1;
-    Var jo("jo"), ji("ji");
-    Func out = s.output;
-    out.split(s.output_vars[1], jo, ji, block, TailStrategy::GuardWithIf);
-    const Var column = parallel ? parallel_tasks(out, jo, (N + block - 1) / block, work) : jo;
-    partial.compute_at(out, column).vectorize(u, std::min(lanes, s.vector_lanes)).unroll(j);
-    if (KO > 0) partial.update().reorder(u, j, ro, i).vectorize(u, std::min(lanes, s.vector_lanes)).unroll(j);
-  };
-  return {value, schedule, {}};
+  return {value, row_dot_schedule(partial, u, j, i, KO > 0 ? std::optional<RDom>(ro) : std::nullopt, lanes, N, work), {}};
 }
 
 // ---- batch_matmul: x[..., M, K] . y[..., K, N], batch axes broadcast ----

@@ -63,17 +63,7 @@ LoweredOp lower_qnn_dense_rows(std::span<const TensorFunc> args, const LowerCont
 
   const int64_t N = out_type.shape[1];
   const int64_t work = 4 * N * K;  // waits on its weights: counted as four rows (lower_dense)
-  const bool parallel = worth_parallel(work);
-  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
-    const int block = N >= 4 ? 4 : 1;
-    Var jo("jo"), ji("ji");
-    Func out = s.output;
-    out.split(s.output_vars[1], jo, ji, block, TailStrategy::GuardWithIf);
-    const Var column = parallel ? parallel_tasks(out, jo, (N + block - 1) / block, work) : jo;
-    partial.compute_at(out, column).vectorize(u, std::min(lanes, s.vector_lanes)).unroll(j);
-    if (KO > 0) partial.update().reorder(u, j, ro, i).vectorize(u, std::min(lanes, s.vector_lanes)).unroll(j);
-  };
-  return {value, schedule, {}};
+  return {value, row_dot_schedule(partial, u, j, i, KO > 0 ? std::optional<RDom>(ro) : std::nullopt, lanes, N, work), {}};
 }
 
 LoweredOp lower_qnn_dense(std::span<const TensorFunc> args, const LowerContext& ctx) {
