@@ -213,18 +213,20 @@ static void mc_worker_main(void* arg) {
 
 static void mc_pool_grow(int32_t wanted);
 
-/* Runs `team` on the calling thread and `helpers` workers; -1 when the
- * workers are held by another caller or too few (the caller falls back). */
-static int mc_pool_run(mc_team* team, int helpers) {
+/* Runs `team` on the calling thread and `helpers` workers and stores the
+ * loop's result in *rc; 0 (nothing run) when the workers are held by another
+ * caller or too few, and the caller falls back to Halide's pool. (A task's
+ * own error code may be any negative value, so it is not the signal.) */
+static int mc_pool_run(mc_team* team, int helpers, int* result) {
   int i, rc, wake = 0;
   int32_t idle = 0;
   if (helpers > __atomic_load_n(&mc_pool.count, __ATOMIC_ACQUIRE)) {
     halide_mutex_lock(&mc_pool_lock);
     mc_pool_grow(helpers);
     halide_mutex_unlock(&mc_pool_lock);
-    if (helpers > __atomic_load_n(&mc_pool.count, __ATOMIC_ACQUIRE)) return -1;
+    if (helpers > __atomic_load_n(&mc_pool.count, __ATOMIC_ACQUIRE)) return 0;
   }
-  if (!__atomic_compare_exchange_n(&mc_pool.busy, &idle, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return -1;
+  if (!__atomic_compare_exchange_n(&mc_pool.busy, &idle, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return 0;
   for (i = 0; i < helpers; ++i) {
     mc_worker* w = &mc_pool.workers[i];
     w->team = team;
@@ -245,7 +247,8 @@ static int mc_pool_run(mc_team* team, int helpers) {
     if (rc == 0) rc = w->rc;
   }
   __atomic_store_n(&mc_pool.busy, 0, __ATOMIC_RELEASE);
-  return rc;
+  *result = rc;
+  return 1;
 }
 
 /* Grows the workers to `wanted` (at most MC_POOL_MAX); under mc_pool_lock. */
@@ -292,8 +295,8 @@ static int mc_do_par_for(void* user_context, halide_task_t f, int min, int size,
   mc_team_init(&team, min, size, members);
 #if MC_SPIN_POOL
   {
-    int rc = mc_pool_run(&team, members - 1);
-    if (rc != -1) return rc;
+    int rc;
+    if (mc_pool_run(&team, members - 1, &rc)) return rc;
   }
 #endif
   return halide_default_do_par_for(user_context, mc_team_task, 0, members, (uint8_t*)&team);
