@@ -266,19 +266,6 @@ int64_t kernel_zp(const std::vector<int64_t>& zps, int64_t channel) {
 // int32 wrap-around, as documented in qnn.h (no defined model reaches it).
 double wrap_int32(int64_t v) { return static_cast<double>(static_cast<int32_t>(static_cast<uint32_t>(v))); }
 
-// The OIHW shape of a qnn.conv2d weight in its kernel_layout.
-TensorType qnn_conv2d_oihw_weight(const TensorType& w, const QnnConv2DAttrs& a) {
-  if (a.kernel_layout == "OIHW") {
-    ops::expect_rank(w, 4, "weight (OIHW)");
-    return w;
-  }
-  if (a.kernel_layout != kQnnQuadWeightLayout)
-    type_error("kernel_layout must be OIHW or " + std::string(kQnnQuadWeightLayout) + ", not " + a.kernel_layout);
-  ops::expect_rank(w, 5, "weight (IHWO4i)");
-  if (w.shape[4] != 4 || a.groups != 1) type_error("a weight in " + std::string(kQnnQuadWeightLayout) + " holds quads of input channels, groups 1");
-  return TensorType{{w.shape[3], w.shape[0] * 4, w.shape[1], w.shape[2]}, w.dtype};
-}
-
 std::vector<TensorType> qnn_conv2d_type(std::span<const TensorType> args, const Attrs& attrs) {
   const auto& a = attrs_as<QnnConv2DAttrs>(attrs);
   const TensorType& x = args[0];
@@ -414,10 +401,10 @@ std::vector<Tensor> qnn_batch_matmul_reference(std::span<const Tensor> args, con
 }
 
 // Integer multiply-adds (lang/cost.h counts them apart from float ones):
-// every output position multiplies the whole OIHW weight; each product
+// every output position multiplies the whole weight (in either kernel
+// layout, as many elements as in OIHW); each product
 // element is a dot product along x's last axis.
 int64_t qnn_conv2d_multiply_adds(std::span<const TensorType> args, const Attrs&, std::span<const TensorType> results) {
-  // (the weight's element count is its OIHW one in either layout)
   const auto& shape = results[0].shape;  // N, K, OH, OW
   return shape.size() == 4 ? shape[0] * shape[2] * shape[3] * args[1].element_count() : 0;
 }
@@ -468,6 +455,18 @@ void register_anchors(OpRegistry& r) {
 void register_qnn_ops(OpRegistry& r) {
   register_conversions(r);
   register_anchors(r);
+}
+
+TensorType qnn_conv2d_oihw_weight(const TensorType& w, const QnnConv2DAttrs& a) {
+  if (a.kernel_layout == "OIHW") {
+    ops::expect_rank(w, 4, "weight (OIHW)");
+    return w;
+  }
+  if (a.kernel_layout != kQnnQuadWeightLayout)
+    type_error("kernel_layout must be OIHW or " + std::string(kQnnQuadWeightLayout) + ", not " + a.kernel_layout);
+  ops::expect_rank(w, 5, "weight (IHWO4i)");
+  if (w.shape[4] != 4 || a.groups != 1) type_error("a weight in " + std::string(kQnnQuadWeightLayout) + " holds quads of input channels, groups 1");
+  return TensorType{{w.shape[3], w.shape[0] * 4, w.shape[1], w.shape[2]}, w.dtype};
 }
 
 }  // namespace modelc::lang

@@ -142,6 +142,11 @@ struct QnnMatmulAttrs : AttrsOf<QnnMatmulAttrs> {
   }
 };
 
+// The OIHW type of a qnn.conv2d weight of type `w` in the attrs'
+// kernel_layout (OIHW itself, or kQnnQuadWeightLayout); throws a type error
+// for any other layout or a weight that does not fit it.
+TensorType qnn_conv2d_oihw_weight(const TensorType& w, const QnnConv2DAttrs& a);
+
 // m = multiplier * 2^-shift, multiplier in [2^30, 2^31) (or 0 for m == 0),
 // shift in [1, 62]. Throws modelc::Error for a negative, non-finite or huge m.
 struct FixedPointMultiplier {

@@ -83,9 +83,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const auto& xs = args[0].type.shape;  // N, C, H, W
-  const auto ws = a.kernel_layout == lang::kQnnQuadWeightLayout  // K, C, R, S
-                      ? std::vector<int64_t>{args[1].type.shape[3], args[1].type.shape[0] * 4, args[1].type.shape[1], args[1].type.shape[2]}
-                      : args[1].type.shape;
+  const auto ws = lang::qnn_conv2d_oihw_weight(args[1].type, a).shape;  // K, C, R, S
   const int C = static_cast<int>(xs[1]), H = static_cast<int>(xs[2]), W = static_cast<int>(xs[3]);
   const int R = static_cast<int>(ws[2]), S = static_cast<int>(ws[3]);
   const int packs = (C + group - 1) / group;
