@@ -296,7 +296,13 @@ lang::Module reference_module(const spec::Recipe& recipe, const lang::Module& im
 ReferenceRun run_reference(const lang::Module& reference_module, const std::vector<lang::Tensor>& inputs,
                            const spec::Recipe* recipe) {
   ReferenceRun run;
-  if (recipe && recipe->quantization.mode == "int8") run.rounding_tolerance = kInt8RoundingTolerance;
+  if (recipe && recipe->quantization.mode == "int8") {
+    run.rounding_tolerance = kInt8RoundingTolerance;
+    run.rounding = "int8";
+  } else if (recipe && recipe->quantization.mode == "bf16") {
+    run.rounding_tolerance = kBfloat16RoundingTolerance;
+    run.rounding = "bfloat16";
+  }
   run.outputs = lang::evaluate_main(reference_module, inputs);
   for (size_t i = 0; i < reference_module.main().results.size(); ++i)
     run.names.push_back(lang::result_name(reference_module.main(), i));
@@ -372,17 +378,20 @@ reports::VariantResult check_artifact(const CompiledArtifact& artifact, const st
   std::string disagreement;
   result.accuracy = compare_outputs(outputs, output_names, reference.outputs, reference.names, "reference", &disagreement);
   result.status = reports::RunStatus::ok;
-  // An int8 model's one-step rounding moves (ReferenceRun::rounding_tolerance).
+  // An int8 or bf16 model's rounding moves (ReferenceRun::rounding_tolerance).
   const double rounded = !*result.accuracy->allclose && reference.rounding_tolerance > 0 &&
                                  outputs.size() == reference.outputs.size()
                              ? worst_relative_error(outputs, reference)
                              : std::numeric_limits<double>::infinity();
   if (rounded <= reference.rounding_tolerance) {
-    result.note = "within int8 rounding of the reference interpreter (" + disagreement +
+    const bool int8 = reference.rounding == "int8";
+    result.note = "within " + reference.rounding + " rounding of the reference interpreter (" + disagreement +
                   "; relative error of each output at most " + format_g("%.3g", rounded) +
-                  ", accepted up to " + format_g("%.3g", reference.rounding_tolerance) +
-                  "): a float op before a quantize differs from the reference's in the last bit, and values on a "
-                  "rounding boundary move one step";
+                  ", accepted up to " + format_g("%.3g", reference.rounding_tolerance) + "): " +
+                  (int8 ? "a float op before a quantize differs from the reference's in the last bit, and values on a "
+                          "rounding boundary move one step"
+                        : "float32 sums in another order than the reference's move a few activations across a "
+                          "bfloat16 rounding boundary before a matrix product, by 2^-8 of their value");
   } else if (!*result.accuracy->allclose) {
     result.status = reports::RunStatus::failed;
     result.note = "outputs differ from the reference interpreter: " + disagreement;

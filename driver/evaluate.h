@@ -35,10 +35,17 @@ struct ReferenceRun {
   // that feeds a quantize (a transformer's GELU, softmax) differs from the
   // reference's in the last bit, and a value on a rounding boundary then
   // moves one step, and the layers after carry the step on. 0: none.
+  // A bf16 model (kBfloat16RoundingTolerance) likewise: its matrix products
+  // round their activations to bfloat16 (8 significant bits), and a value
+  // that float32 reassociation moves across a rounding boundary moves by
+  // 2^-8 of itself; the layers after carry it on.
   double rounding_tolerance = 0;
+  std::string rounding;  // "int8" or "bfloat16": whose rounding (the note's words)
 };
 inline constexpr double kInt8RoundingTolerance = 1e-2;
-// `rounding_tolerance` is kInt8RoundingTolerance for an int8 `recipe`.
+inline constexpr double kBfloat16RoundingTolerance = 1e-2;
+// `rounding_tolerance` is kInt8RoundingTolerance for an int8 `recipe`,
+// kBfloat16RoundingTolerance for a bf16 one.
 ReferenceRun run_reference(const lang::Module& reference_module, const std::vector<lang::Tensor>& inputs,
                            const spec::Recipe* recipe = nullptr);
 

@@ -150,7 +150,7 @@ TuneResult tune(const spec::Recipe& recipe, const TuneOptions& options) {
 
       // The kernels and their candidate knobs, from the module the build compiles.
       const OptimizedModule optimized = optimize(imported, variant.recipe, activation_layout(variant.recipe, profile));
-      const lower::KernelTarget kernel_target{targets::resolved_halide_target(profile), {}};
+      const lower::KernelTarget kernel_target = targets::kernel_target(profile);
       size_t trials = 1;
       for (const lang::Function& fn : optimized.module.functions) {
         if (!fn.primitive) continue;

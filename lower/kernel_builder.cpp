@@ -8,6 +8,13 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "lang/text.h"
 #include "lower/lowering.h"
@@ -168,9 +175,10 @@ StoredValue stored(const std::string& name, const TensorFunc& value) {
 class PipelineBuilder {
  public:
   PipelineBuilder(const lang::Module& module, const lang::Function& fn, const Halide::Target& target, std::string prefix,
-                  const ScheduleKnobs& knobs, std::optional<TileRequest>* tile_request)
+                  const ScheduleKnobs& knobs, std::optional<TileRequest>* tile_request, bool amx)
       : fn_(fn),
         target_(target),
+        amx_(amx),
         knobs_(knobs),
         tile_request_(tile_request),
         lanes_(target.natural_vector_size<float>()),
@@ -224,7 +232,7 @@ class PipelineBuilder {
       else throw Error("@" + fn_.name + ": constants must be parameters of primitive functions");
       arg_types.push_back(args.back().type);
     }
-    LoweredOp lowered = (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i), target_});
+    LoweredOp lowered = (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i), target_, amx_});
     if (lowered.schedule && !anchor_schedule_) anchor_schedule_ = lowered.schedule;
     for (Halide::Func& f : lowered.needs_root) needs_root_.push_back(f);
     const TensorFunc& value = lowered.value;
@@ -300,6 +308,7 @@ class PipelineBuilder {
 
   const lang::Function& fn_;
   const Halide::Target& target_;
+  const bool amx_;                             // KernelTarget::amx
   const ScheduleKnobs knobs_;                  // for the anchor schedule
   std::optional<TileRequest>* tile_request_;  // schedule_candidates' probe
   const int lanes_;
@@ -315,8 +324,8 @@ class PipelineBuilder {
 
 KernelPipeline build_pipeline(const lang::Module& module, const lang::Function& fn, const Halide::Target& target,
                               const std::string& prefix, const ScheduleKnobs& knobs = {},
-                              std::optional<TileRequest>* tile_request = nullptr) {
-  return PipelineBuilder(module, fn, target, prefix, knobs, tile_request).build();
+                              std::optional<TileRequest>* tile_request = nullptr, bool amx = false) {
+  return PipelineBuilder(module, fn, target, prefix, knobs, tile_request, amx).build();
 }
 
 std::vector<Halide::Argument> arguments(const KernelPipeline& kp) {
@@ -336,11 +345,26 @@ std::vector<std::string> ops_without_lowering() {
   return missing;
 }
 
+namespace {
+
+// Whether KernelTarget::amx changes a kernel's code: it has a matrix product
+// with a bfloat16 weight (lower_batch_matmul). Other kernels hash alike with
+// and without AMX (their tuning log entries apply to both).
+bool amx_matters(const lang::Module& module, const lang::Function& fn) {
+  for (const lang::Binding& b : fn.body)
+    if (b.is_op("nn.batch_matmul") && b.args.size() == 2 && module.type_of(fn, b.args[1]).dtype == lang::DType::bfloat16)
+      return true;
+  return false;
+}
+
+}  // namespace
+
 std::string kernel_hash(const lang::Module& module, const lang::Function& primitive, const KernelTarget& target) {
   lang::Function anonymous = primitive;
   anonymous.name = "kernel";
   std::string text = lang::print_function(module, anonymous) + "\ntarget=" + target.halide_target;
   if (!target.knobs.empty()) text += "\nknobs=" + target.knobs.str();
+  if (target.amx && amx_matters(module, primitive)) text += "\namx";
   return sha256_hex(text);
 }
 
@@ -352,7 +376,7 @@ std::string ScheduleKnobs::str() const {
 std::vector<ScheduleKnobs> schedule_candidates(const lang::Module& module, const lang::Function& primitive,
                                                const KernelTarget& target, size_t limit) {
   std::optional<TileRequest> request;
-  build_pipeline(module, primitive, parse_target(target.halide_target, false), "probe", {}, &request);
+  build_pipeline(module, primitive, parse_target(target.halide_target, false), "probe", {}, &request, target.amx);
   std::vector<ScheduleKnobs> out;
   if (!request) return out;
   for (const RegisterTile& t : register_tile_candidates(request->registers, request->block_lanes, request->channel_blocks,
@@ -371,7 +395,7 @@ void compile_kernel_object(const lang::Module& module, const lang::Function& pri
                            const KernelTarget& target, const std::filesystem::path& object_path,
                            const std::filesystem::path* stmt_path) {
   const Halide::Target t = parse_target(target.halide_target, false);
-  KernelPipeline kp = build_pipeline(module, primitive, t, symbol, target.knobs);
+  KernelPipeline kp = build_pipeline(module, primitive, t, symbol, target.knobs, nullptr, target.amx);
   std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, object_path.string()}};
   if (stmt_path) outputs[Halide::OutputFileType::stmt] = stmt_path->string();
   try {
@@ -479,6 +503,25 @@ std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang:
 }
 
 std::string host_halide_target() { return host_target().to_string(); }
+
+bool amx_for_host() {
+#if defined(__x86_64__) && defined(__linux__)
+  static const bool usable = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+    if (!(edx & (1u << 24)) || !(edx & (1u << 22))) return false;  // AMX-TILE, AMX-BF16
+    // ARCH_GET_XCOMP_SUPP (0x1021): the kernel manages the tile data state (XTILEDATA, 18).
+    uint64_t features = 0;
+    return syscall(SYS_arch_prctl, 0x1021, &features) == 0 && (features & (uint64_t{1} << 18));
+  }();
+  const char* env = std::getenv("MODELC_AMX");
+  if (env && std::string_view(env) == "0") return false;
+  if (env && std::string_view(env) == "1") return true;
+  return usable;
+#else
+  return false;
+#endif
+}
 
 int float_lanes(const std::string& halide_target) {
   return parse_target(halide_target, true).natural_vector_size<float>();

@@ -33,6 +33,10 @@ struct ScheduleKnobs {
 struct KernelTarget {
   std::string halide_target = "host";  // a Halide target string, without no_runtime
   ScheduleKnobs knobs;                 // empty: the template schedule
+  // The CPU has AMX tiles (AMX-TILE and AMX-BF16) and the kernels may use them:
+  // bfloat16 matrix products then call the runtime's tile kernel
+  // (runtime/modelc_amx.c). Halide 14's target strings have no such feature.
+  bool amx = false;
 };
 
 bool has_lowering(std::string_view op_name);
@@ -109,6 +113,13 @@ std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang:
 // This machine's Halide target, without the features Halide 14 misdetects
 // (AVX512-FP16 on AMD Zen 4): what "host" means everywhere in modelc.
 std::string host_halide_target();
+
+// Whether kernels compiled for this machine use AMX bfloat16 tiles: where
+// its CPU and kernel allow them (CPUID's AMX-TILE and AMX-BF16, Linux's tile
+// data state), unless the environment says MODELC_AMX=0 (to measure without
+// them); MODELC_AMX=1 asks for them on any x86-64 machine (the tile kernel
+// then runs its plain C form: for tests of the lowering on CPUs without AMX).
+bool amx_for_host();
 
 // float32 lanes of one natural vector of a Halide target ("host" allowed).
 int float_lanes(const std::string& halide_target);

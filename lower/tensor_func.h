@@ -152,6 +152,7 @@ struct LowerContext {
   // The kernel's target: a rule whose compute depends on the instructions at
   // hand (qnn.conv2d's VNNI form) reads it; schedules get it in ScheduleContext.
   Halide::Target target;
+  bool amx = false;  // KernelTarget::amx: bfloat16 matrix products on AMX tiles
 };
 
 using ComputeRule = std::function<LoweredOp(std::span<const TensorFunc> args, const LowerContext& ctx)>;

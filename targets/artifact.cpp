@@ -148,7 +148,7 @@ class ArtifactBuilder {
  public:
   ArtifactBuilder(const lang::Module& m, const DeviceProfile& profile, const ArtifactOptions& options)
       : m_(m), profile_(profile), options_(options), toolchain_(profile) {
-    target_.halide_target = resolved_halide_target(profile);
+    target_ = kernel_target(profile);
   }
 
   ArtifactSummary build(const fs::path& out_dir) {
@@ -421,6 +421,19 @@ class ArtifactBuilder {
     });
   }
 
+  // The AMX tile kernel (runtime/modelc_amx.c) for x86-64 Linux targets,
+  // whose bfloat16 matrix products may call it; none elsewhere.
+  std::optional<fs::path> amx_object(const fs::path& include) const {
+    const Halide::Target t(target_.halide_target);
+    if (t.arch != Halide::Target::X86 || t.bits != 64 || t.os != Halide::Target::Linux) return std::nullopt;
+    std::string key_text = "amx\n" + toolchain_.c_compiler_identity() + "\n" + lower::code_generator_identity() + "\n";
+    for (size_t i = 0; i < runtime_sources_count; ++i)
+      key_text += std::string(runtime_sources[i].name) + "\n" + runtime_sources[i].text + "\n";
+    return cached_object(key_text, "amx.o", [&](const fs::path& object) {
+      toolchain_.compile_c(include / "modelc_amx.c", object, {include, "/usr/include/halide14"});
+    });
+  }
+
   // Two objects: the code (plan, executor, Halide runtime and kernels, every
   // symbol but the API hidden) and the weights (one hidden symbol). Only the
   // weights' object is large, so it is copied as few times as possible: into
@@ -437,12 +450,17 @@ class ArtifactBuilder {
     const fs::path plan_object = scratch_.path() / "plan.o";
     const fs::path weights_object = scratch_.path() / "weights.o";
     const std::vector<fs::path> includes{include, "/usr/include/halide14"};
-    run_tasks({[&] { executor = executor_object(include); },
+    std::optional<fs::path> amx;
+    run_tasks({[&] {
+                 executor = executor_object(include);
+                 amx = amx_object(include);
+               },
                [&] { toolchain_.compile_c(scratch_.path() / "plan.c", plan_object, includes); },
                [&] { weights_object_file(plan, weights_object); }},
               jobs());
 
     std::vector<fs::path> objects{plan_object, executor, runtime};
+    if (amx) objects.push_back(*amx);
     for (const auto& [_, k] : kernels_) objects.push_back(k.object);
     const fs::path code_object = scratch_.path() / (plan.prefix + ".o");
     toolchain_.link_relocatable(objects, exported_symbols(plan.prefix), code_object);
@@ -557,7 +575,7 @@ class ArtifactBuilder {
             {"prefix", plan.prefix},
             {"api_symbol", plan.prefix + "_api"},
             {"target", {{"name", profile_.name}, {"device", profile_.name}, {"halide_target", target_.halide_target},
-                        {"triple", profile_.llvm_triple}, {"family", to_string(profile_.family)},
+                        {"amx", target_.amx}, {"triple", profile_.llvm_triple}, {"family", to_string(profile_.family)},
                         {"run", to_string(profile_.run)}}},
             {"files", files},
             {"sha256", digests},

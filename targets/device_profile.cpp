@@ -245,6 +245,14 @@ std::string resolved_halide_target(const DeviceProfile& profile) {
   return Halide::Target(profile.halide_target).to_string();
 }
 
+lower::KernelTarget kernel_target(const DeviceProfile& profile) {
+  lower::KernelTarget t;
+  t.halide_target = resolved_halide_target(profile);
+  const bool host = profile.halide_target == "host" || profile.halide_target.rfind("host-", 0) == 0;
+  t.amx = host && profile.family == ScheduleFamily::x86 && lower::amx_for_host();
+  return t;
+}
+
 int float_lanes(const DeviceProfile& profile) {
   if (profile.family == ScheduleFamily::gpu) return 1;  // one thread per element: no channel blocks
   if (profile.vector_bits) return std::max(1, *profile.vector_bits / 32);

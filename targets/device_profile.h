@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "lower/lowering.h"
+
 namespace modelc::spec {
 struct Document;
 }
@@ -74,6 +76,11 @@ DeviceProfile parse_device_profile(const spec::Document& document);
 // The concrete Halide target string for a profile ("host" resolved to this
 // machine's features).
 std::string resolved_halide_target(const DeviceProfile& profile);
+// What the profile's kernels are compiled for: its resolved Halide target,
+// and AMX tiles where it is this machine ("host", "host-<features>") and this
+// machine has them (lower::amx_for_host). A named x86 target never gets
+// AMX: the machine that runs it may lack the tiles.
+lower::KernelTarget kernel_target(const DeviceProfile& profile);
 // float32 lanes the schedules and the `auto` layout use on the profile's device.
 int float_lanes(const DeviceProfile& profile);
 // A family without schedules of its own (riscv without vectors, hvx) gets

@@ -204,7 +204,16 @@ std::vector<Tensor> batch_matmul_reference(std::span<const Tensor> args, const A
   const auto y_batch = ops::broadcast_index_map({ys.begin(), ys.end() - 2}, batch);
   Tensor out(types[0]);
   const Tensor right = ops::as_float32(args[1]);
-  const float* x = args[0].values<float>().data();
+  // A bfloat16 weight makes the products bfloat16's: x is rounded to
+  // bfloat16 too (to nearest even), as the kernels' tiles read it.
+  Tensor left = args[0];
+  if (args[1].type().dtype == DType::bfloat16) {
+    Tensor half(TensorType{xs, DType::bfloat16});
+    const auto values = args[0].values<float>();
+    for (size_t i = 0; i < values.size(); ++i) half.set_element(i, values[i]);
+    left = ops::as_float32(half);
+  }
+  const float* x = left.values<float>().data();
   const float* y = right.values<float>().data();
   float* o = out.mutable_values<float>().data();
   for (size_t b = 0; b < x_batch.size(); ++b) {

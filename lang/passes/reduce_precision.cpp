@@ -2,15 +2,15 @@
 // weights of convolutions and matrix products in bfloat16 or float16, rounded
 // to nearest even, and leaves everything else in float32.
 //
-// Storage-only: the kernels widen the reduced weights to float32 (once per row
-// of pixel tiles or column panel, lower/tensor_func.h), so activations,
-// accumulation and every other op (softmax,
-// normalization, reductions, elementwise) stay in float32. The weights take
-// half the bytes (in the library, in memory, through the caches); the result
-// differs from the float32 model by the weights' rounding alone (bfloat16
-// keeps 8 significant bits, float16 11). Targets with native bf16 dot products
-// would also round the activations; this pass does not (see
-// docs/quantization.md).
+// Convolutions and dense layers store only: the kernels widen the reduced
+// weights to float32 (once per row of pixel tiles, lower/tensor_func.h), so
+// activations, accumulation and every other op (softmax, normalization,
+// reductions, elementwise) stay in float32. A batch_matmul with a bfloat16
+// weight (dense layers over several rows) multiplies bfloat16 values: its
+// activations are rounded too (its reference, lang/ops/nn.cpp), on AMX tiles
+// where the target has them. The weights take half the bytes (in the
+// library, in memory, through the caches); bfloat16 keeps 8 significant
+// bits, float16 11 (see docs/quantization.md).
 //
 // Runs after the weights have their final form (ConvertLayout's packing,
 // AlterOpLayout's transposes, Winograd's transform, FoldConstant), so that no

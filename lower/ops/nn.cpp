@@ -80,12 +80,114 @@ LoweredOp lower_dense(std::span<const TensorFunc> operands, const LowerContext& 
   return {value, row_dot_schedule(partial, u, j, i, KO > 0 ? std::optional<RDom>(ro) : std::nullopt, lanes, N, work), {}};
 }
 
+// The bits of float32 x rounded to bfloat16, to nearest even (a NaN stays a
+// NaN), as the reference rounds it (lang/tensor.cpp): Halide 14's cast to
+// BFloat(16) is not that rounding.
+Expr bfloat16_bits(const Expr& x) {
+  const Expr u = Halide::reinterpret(Halide::UInt(32), x);
+  const Expr rounded = Halide::cast<uint16_t>((u + Halide::cast<uint32_t>(0x7fff) + ((u >> 16) & 1u)) >> 16);
+  return Halide::select(Halide::is_nan(x), Halide::cast<uint16_t>(0x7fc0), rounded);
+}
+
+// ---- batch_matmul with a bfloat16 weight on AMX tiles ----
+//
+// x's rows (every batch's, flattened) are rounded to bfloat16 into a [rows,
+// Kp] buffer per task (Kp: K rounded up to 32, zero columns past K), y into
+// k-pairs [Kp/2, Np, 2] once per call (Np: N rounded up to 16, zeros past
+// N), and the runtime's tile kernel (runtime/modelc_amx.c) multiplies them
+// into a float32 [rows, N] block per task, which the epilogue reads. One
+// task is 32 rows (two row tiles), over column chunks when there are few
+// row tiles.
+LoweredOp lower_batch_matmul_amx(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const lang::TensorType out_type = ctx.binding.types.at(0);
+  const size_t rank = out_type.rank();
+  const TensorFunc& x = args[0];
+  const TensorFunc& y = args[1];
+  const int K = static_cast<int>(x.type.shape.back());
+  const int N = static_cast<int>(out_type.shape[rank - 1]);
+  const int M = static_cast<int>(out_type.shape[rank - 2]);
+  const int Kp = (K + 31) / 32 * 32, Np = (N + 15) / 16 * 16;
+  const Expr zero = Halide::cast<uint16_t>(0);  // bfloat16 bits
+
+  // x's element (row r of the flattened batches, column k): y is one matrix,
+  // so x's batch axes are the output's.
+  auto x_at = [&](Expr r, Expr k) {
+    std::vector<Expr> index(rank);
+    index[rank - 1] = k;
+    for (size_t d = rank - 1; d-- > 0;) {
+      const int extent = static_cast<int>(out_type.shape[d]);
+      index[d] = d == 0 ? r : r % extent;
+      r = r / extent;
+    }
+    return x.at(index);
+  };
+  Var k("k"), r("r"), p("p"), n("n"), kp("kp");
+  Func a16(ctx.name + "_a16");
+  a16(k, r) = Halide::select(k < K, bfloat16_bits(x_at(r, Halide::min(k, K - 1))), zero);
+  Func pairs(ctx.name + "_pairs");
+  const Expr kk = 2 * kp + p;
+  pairs(p, n, kp) = Halide::select(kk < K && n < N,
+                                   Halide::reinterpret(Halide::UInt(16), y.at({Halide::min(kk, K - 1), Halide::min(n, N - 1)})), zero);
+  Var mn("mn"), mr("mr");
+  Func product(ctx.name + "_amx");
+  product.define_extern("modelc_amx_matmul_bf16", {a16, pairs, Expr(Kp), Expr(Np)}, Halide::Float(32), {mn, mr},
+                        Halide::NameMangling::C);
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) {
+    Expr row = v[0];
+    for (size_t d = 1; d + 1 < rank; ++d) row = row * static_cast<int>(out_type.shape[d]) + v[d];
+    return product(v[rank - 1], row);
+  });
+
+  const int64_t batches = out_type.element_count() / (int64_t{N} * M);
+  const int64_t work = out_type.element_count() * K;
+  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
+    const int rows = std::min(M, 32);
+    const int64_t row_tasks = batches * ((M + rows - 1) / rows);
+    // Few row tiles: column chunks (multiples of 16) give both cores work.
+    const int columns = row_tasks < 4 && N >= 512 ? (N / 4 + 15) / 16 * 16 : N;
+    const int lanes = fitting_lanes(N, s.vector_lanes);
+    const Var on = s.output_vars[rank - 1], om = s.output_vars[rank - 2];
+    Var mo("mo"), mi("mi"), no("no"), ni("ni"), task("task");
+    Func out = s.output;
+    out.split(om, mo, mi, rows, TailStrategy::ShiftInwards)
+        .split(on, no, ni, columns, TailStrategy::ShiftInwards)
+        .reorder(ni, mi, no, mo)
+        .vectorize(ni, lanes, TailStrategy::GuardWithIf)
+        .fuse(no, mo, task);
+    for (size_t d = rank - 2; d-- > 0;) {
+      Var fused(task.name() + "_b" + std::to_string(d));
+      out.fuse(task, s.output_vars[d], fused);
+      task = fused;
+    }
+    if (worth_parallel(work)) out.parallel(task);
+    product.compute_at(out, task);
+    a16.compute_at(out, task).vectorize(k, 16);
+    pairs.compute_root().bound(p, 0, 2).unroll(p).vectorize(n, 16);
+    if (worth_parallel(int64_t{Kp} * Np)) parallel_tasks(pairs, kp, Kp / 2, int64_t{Kp} * Np);
+  };
+  return {value, schedule, {}};
+}
+
 // ---- batch_matmul: x[..., M, K] . y[..., K, N], batch axes broadcast ----
 //
 // y is contiguous along N, so N is vectorized: each x element broadcasts
 // against a vector of y's row, accumulating a block of rows of the output.
+// With a bfloat16 weight (ReducePrecision) the products are bfloat16's: x
+// is rounded to bfloat16 too (its reference, lang/ops/nn.cpp), once per call; on AMX
+// targets the tiles compute them (lower_batch_matmul_amx).
 LoweredOp lower_batch_matmul(std::span<const TensorFunc> operands, const LowerContext& ctx) {
-  const std::vector<TensorFunc> args = with_float32_weight(operands, ctx);
+  const bool bf16_weight = operands[1].type.dtype == lang::DType::bfloat16;
+  if (bf16_weight && ctx.amx && operands[1].type.rank() == 2) return lower_batch_matmul_amx(operands, ctx);
+  std::vector<TensorFunc> args = with_float32_weight(operands, ctx);
+  Func rounded;
+  if (bf16_weight) {
+    rounded = Func(ctx.name + "_x_bf16");
+    const std::vector<Var> xv = make_vars(args[0].type.rank(), ctx.name + "_xr");
+    std::vector<Expr> index(xv.begin(), xv.end());
+    rounded(halide_order(xv)) =
+        Halide::reinterpret(Halide::Float(32), Halide::cast<uint32_t>(bfloat16_bits(args[0].at(index))) << 16);
+    args[0].func = rounded;
+  }
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const size_t rank = out_type.rank();
   const int K = static_cast<int>(args[0].type.shape.back());
@@ -151,6 +253,10 @@ LoweredOp lower_batch_matmul(std::span<const TensorFunc> operands, const LowerCo
         .vectorize(vn)
         .unroll(bn)
         .unroll(am);
+    // The rounded x, once per call: rounding each broadcast element in the
+    // register tile would cost more than its multiply-adds.
+    if (rounded.defined())
+      rounded.compute_root().vectorize(rounded.args()[0], fitting_lanes(K, s.vector_lanes), TailStrategy::GuardWithIf);
   };
   return {value, schedule, {}};
 }

@@ -80,6 +80,7 @@ TEST_CASE("an artifact whose outputs differ from the reference fails and says wh
   driver::ReferenceRun close = scaled(1.004), far = scaled(1.05);
   CHECK(driver::check_artifact(a, inputs, close, 1).status == reports::RunStatus::failed);  // no tolerance: float model
   close.rounding_tolerance = far.rounding_tolerance = driver::kInt8RoundingTolerance;
+  close.rounding = far.rounding = "int8";
   const reports::VariantResult rounded = driver::check_artifact(a, inputs, close, 1);
   CHECK(rounded.status == reports::RunStatus::ok);
   REQUIRE(rounded.accuracy);
@@ -251,4 +252,60 @@ TEST_CASE("quantization.skip entries that name nothing, and sensitivity without 
     CHECK(e.diagnostics().front().pointer == "/quantization");
     CHECK(e.diagnostics().front().message.find("held-out inputs") != std::string::npos);
   }
+}
+
+// A bf16 variant's matrix products (dense layers over several rows become
+// nn.batch_matmul) multiply bfloat16 values: the activations are rounded to
+// bfloat16 as the weights are, in the kernels and in the reference. With AMX
+// (MODELC_AMX=1 asks for it on any x86-64 machine: the tile kernel then runs
+// its plain C form) they call runtime/modelc_amx.c; without, they compute on
+// FMA. Rows, inputs and units off the tiles' multiples of 16 and 32.
+TEST_CASE("bf16 matrix products run on AMX tiles or FMA and both match the reference") {
+  test::TempDir tmp;
+  const fs::path file = tmp.write("mm.yaml", R"(apiVersion: modelc/v1
+kind: Recipe
+metadata: {name: bf16-mm, version: 1.0.0}
+model:
+  graph:
+    seed: 3
+    inputs:
+      - {name: x, shape: [37, 40], dtype: float32}
+    layers:
+      - {op: dense, name: fc1, units: 70}
+      - {op: relu, name: act}
+      - {op: dense, name: fc2, units: 20}
+    outputs: [fc2]
+quantization: {mode: bf16}
+targets:
+  host: {device: host, threads: 2}
+report:
+  baselines: [reference]
+)");
+  const spec::Recipe recipe = spec::load_recipe(file);
+  const lang::Module imported = driver::import_model(recipe);
+  const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, imported);
+  const driver::ReferenceRun reference =
+      driver::run_reference(driver::reference_module(recipe, imported, "NCHW"), inputs, &recipe);
+  const char* before = std::getenv("MODELC_AMX");
+  const std::string saved = before ? before : "";
+  for (const char* amx : {"1", "0"}) {
+    CAPTURE(amx);
+    setenv("MODELC_AMX", amx, 1);
+    driver::CompileOptions options;
+    options.out_dir = tmp.path() / (std::string("out") + amx);
+    options.emit = {"stmt"};
+    const std::vector<driver::CompiledArtifact> artifacts = driver::compile(recipe, options);
+    REQUIRE(artifacts.size() == 1);
+    const bool tiles = std::string(amx) == "1";
+    CHECK(artifacts[0].summary.manifest["target"]["amx"] == tiles);
+    int calling = 0;  // kernels that call the tile kernel: both dense layers' with AMX
+    for (const auto& e : fs::directory_iterator(artifacts[0].directory / "kernels"))
+      calling += read_text_file(e.path()).find("modelc_amx_matmul_bf16") != std::string::npos;
+    CHECK(calling == (tiles ? 2 : 0));
+    const reports::VariantResult r = driver::check_artifact(artifacts[0], inputs, reference, 2);
+    CAPTURE(r.note);
+    CHECK(r.status == reports::RunStatus::ok);
+  }
+  if (before) setenv("MODELC_AMX", saved.c_str(), 1);
+  else unsetenv("MODELC_AMX");
 }
