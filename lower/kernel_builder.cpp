@@ -18,6 +18,7 @@
 
 #include "lang/text.h"
 #include "lower/lowering.h"
+#include "lower/ops/qnn.h"
 #include "lower/schedules/gpu.h"
 #include "lower/tensor_func.h"
 #include "support/diagnostic.h"
@@ -348,12 +349,17 @@ std::vector<std::string> ops_without_lowering() {
 namespace {
 
 // Whether KernelTarget::amx changes a kernel's code: it has a matrix product
-// with a bfloat16 weight (lower_batch_matmul). Other kernels hash alike with
-// and without AMX (their tuning log entries apply to both).
+// with a bfloat16 weight (lower_batch_matmul) or a qnn.conv2d that the tiles
+// compute (qnn_conv2d_on_amx). Other kernels hash alike with and without AMX
+// (their tuning log entries apply to both).
 bool amx_matters(const lang::Module& module, const lang::Function& fn) {
-  for (const lang::Binding& b : fn.body)
-    if (b.is_op("nn.batch_matmul") && b.args.size() == 2 && module.type_of(fn, b.args[1]).dtype == lang::DType::bfloat16)
+  for (const lang::Binding& b : fn.body) {
+    if (b.args.size() < 2) continue;
+    if (b.is_op("nn.batch_matmul") && module.type_of(fn, b.args[1]).dtype == lang::DType::bfloat16) return true;
+    if (b.is_op("qnn.conv2d") && qnn_conv2d_on_amx(lang::attrs_as<lang::QnnConv2DAttrs>(*b.attrs), module.type_of(fn, b.args[0]),
+                                                   module.type_of(fn, b.args[1])))
       return true;
+  }
   return false;
 }
 
@@ -509,7 +515,7 @@ bool amx_for_host() {
   static const bool usable = [] {
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
-    if (!(edx & (1u << 24)) || !(edx & (1u << 22))) return false;  // AMX-TILE, AMX-BF16
+    if (!(edx & (1u << 24)) || !(edx & (1u << 22)) || !(edx & (1u << 25))) return false;  // AMX-TILE, -BF16, -INT8
     // ARCH_GET_XCOMP_SUPP (0x1021): the kernel manages the tile data state (XTILEDATA, 18).
     uint64_t features = 0;
     return syscall(SYS_arch_prctl, 0x1021, &features) == 0 && (features & (uint64_t{1} << 18));

@@ -33,9 +33,10 @@ struct ScheduleKnobs {
 struct KernelTarget {
   std::string halide_target = "host";  // a Halide target string, without no_runtime
   ScheduleKnobs knobs;                 // empty: the template schedule
-  // The CPU has AMX tiles (AMX-TILE and AMX-BF16) and the kernels may use them:
-  // bfloat16 matrix products then call the runtime's tile kernel
-  // (runtime/modelc_amx.c). Halide 14's target strings have no such feature.
+  // The CPU has AMX tiles (AMX-TILE, AMX-BF16 and AMX-INT8) and the kernels
+  // may use them: bfloat16 matrix products and int8 convolutions then call
+  // the runtime's tile kernels (runtime/modelc_amx.c). Halide 14's target
+  // strings have no such feature.
   bool amx = false;
 };
 
@@ -114,8 +115,8 @@ std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang:
 // (AVX512-FP16 on AMD Zen 4): what "host" means everywhere in modelc.
 std::string host_halide_target();
 
-// Whether kernels compiled for this machine use AMX bfloat16 tiles: where
-// its CPU and kernel allow them (CPUID's AMX-TILE and AMX-BF16, Linux's tile
+// Whether kernels compiled for this machine use AMX tiles: where its CPU and
+// kernel allow them (CPUID's AMX-TILE, AMX-BF16 and AMX-INT8, Linux's tile
 // data state), unless the environment says MODELC_AMX=0 (to measure without
 // them); MODELC_AMX=1 asks for them on any x86-64 machine (the tile kernel
 // then runs its plain C form: for tests of the lowering on CPUs without AMX).

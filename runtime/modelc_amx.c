@@ -1,8 +1,11 @@
-/* The AMX tile kernel of bfloat16 matrix products: the extern stage that
- * kernels of nn.batch_matmul with a bfloat16 weight call on x86-64 targets
- * compiled for a host with AMX (lower/ops/nn.cpp, lower_batch_matmul_amx).
- * Linked into every x86-64 Linux artifact beside the executor; needs no C
- * library (the one system call is made here).
+/* The AMX tile kernels: extern stages that kernels call on x86-64 targets
+ * compiled for a host with AMX (lower::KernelTarget::amx). Linked into every
+ * x86-64 Linux artifact beside the executor; needs no C library (the one
+ * system call is made here). Where the CPU or the kernel does not allow AMX
+ * (an artifact moved to another machine), the same sums run as plain C.
+ *
+ * modelc_amx_matmul_bf16: bfloat16 matrix products (nn.batch_matmul with a
+ * bfloat16 weight; lower/ops/nn.cpp, lower_batch_matmul_amx):
  *
  *   out[r, n] = sum over k of a[r, k] * w[k, n], in float32
  *
@@ -19,10 +22,24 @@
  * multiply-adds). Rows past a multiple of 16 take tiles of fewer rows;
  * columns past the region are stored through a scratch tile.
  *
- * Where the CPU or the kernel does not allow AMX (an artifact moved to
- * another machine), the same products run as plain C: slower, same sums.
  * Products of bfloat16 values are exact in float32 either way; the sums are
- * float32 in another order than the reference interpreter's. */
+ * float32 in another order than the reference interpreter's.
+ *
+ * modelc_amx_conv_u8s8: a qnn.conv2d's uint8 x int8 sums (lower/ops/
+ * qnn_conv2d.cpp, lower_quads_amx), exact int32:
+ *
+ *   out[n, k, y, x] = sum over c, r, s of in[n, c, y*sh + r*dh - pt, x*sw + s*dw - pl] * w[k, c, r, s]
+ *
+ * in: uint8 in `blocks` blocks of 64 channels, each pixel's 64 contiguous
+ *     (Halide dims c64, x, y, cb, n; the padding already filled in);
+ * w: int8 in quads [C/4, R, S, K, 4] (lang::kQnnQuadWeightLayout), K = `channels`
+ *    a multiple of 16;
+ * out: int32 NCHW (dims x, y, k, n), the region Halide asks for.
+ *
+ * A tile of 16 output pixels of one row (rows: pixels; 64 bytes: 64 input
+ * channels) times a tile of 16 quads x 16 output channels, per tap and block
+ * of 64 channels (tdpbusd); two output rows x 32 channels per step. The
+ * accumulators (pixels x channels) are turned to NCHW as they are stored. */
 #include <HalideRuntime.h>
 
 #if defined(__x86_64__) && defined(__linux__)
@@ -34,6 +51,9 @@
 #endif
 
 int modelc_amx_matmul_bf16(halide_buffer_t* a, halide_buffer_t* w, int32_t kp, int32_t np, halide_buffer_t* out);
+int modelc_amx_conv_u8s8(halide_buffer_t* in, halide_buffer_t* w, int32_t blocks, int32_t channels, int32_t r_taps,
+                         int32_t s_taps, int32_t sw, int32_t sh, int32_t dw, int32_t dh, int32_t pl, int32_t pt,
+                         halide_buffer_t* out);
 
 static float mc_bf16(uint16_t bits) {
   union {
@@ -46,7 +66,8 @@ static float mc_bf16(uint16_t bits) {
 
 #if MC_AMX_POSSIBLE
 
-/* 0: not checked yet; 1: AMX usable; -1: not. */
+/* 0: not checked yet; else AMX usable with bit 1 (tiles and bf16) and bit 2
+ * (int8); -1: not at all. */
 static volatile int mc_amx_state = 0;
 
 static long mc_arch_prctl(long code, long arg) {
@@ -58,14 +79,18 @@ static long mc_arch_prctl(long code, long arg) {
 /* AMX-TILE and AMX-BF16 in CPUID, and the kernel's permission to use the
  * tile data state (Linux asks each process to request it: ARCH_REQ_XCOMP_PERM
  * for XTILEDATA, feature 18). */
-static int mc_amx_usable(void) {
+static int mc_amx_usable(int what) {
   int state = mc_amx_state;
-  if (state != 0) return state > 0;
-  unsigned eax, ebx, ecx, edx;
-  int ok = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx & (1u << 24)) && (edx & (1u << 22));
-  if (ok) ok = mc_arch_prctl(0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
-  mc_amx_state = ok ? 1 : -1;
-  return ok;
+  if (state == 0) {
+    unsigned eax, ebx, ecx, edx;
+    state = -1;
+    if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx & (1u << 24)) &&
+        mc_arch_prctl(0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0)
+      state = ((edx & (1u << 22)) ? 1 : 0) | ((edx & (1u << 25)) ? 2 : 0);
+    if (state == 0) state = -1;
+    mc_amx_state = state;
+  }
+  return state > 0 && (state & what);
 }
 
 typedef struct __attribute__((aligned(64))) mc_tile_config {
@@ -207,11 +232,215 @@ int modelc_amx_matmul_bf16(halide_buffer_t* a, halide_buffer_t* w, int32_t kp, i
 #if MC_AMX_POSSIBLE
   const int dense = a->dim[0].stride == 1 && w->dim[0].stride == 1 && w->dim[1].stride == 2 && out->dim[0].stride == 1 &&
                     kp % 32 == 0 && out->dim[0].min >= 0 && out->dim[0].min + out->dim[0].extent <= np;
-  if (dense && mc_amx_usable()) {
+  if (dense && mc_amx_usable(1)) {
     mc_amx_matmul(a, w, kp, out);
     return 0;
   }
 #endif
   mc_plain_matmul(a, w, kp, out);
+  return 0;
+}
+
+/* ---- qnn.conv2d: uint8 x int8 -> int32 ---- */
+
+typedef struct mc_conv {
+  int r_taps, s_taps, sw, sh, dw, dh, pl, pt;
+} mc_conv;
+
+/* The address of input pixel (x, y) of channel block cb, image n. */
+static const uint8_t* mc_pixel(const halide_buffer_t* in, int x, int y, int cb, int n) {
+  const halide_dimension_t* d = in->dim;
+  return in->host + (long)(x - d[1].min) * d[1].stride + (long)(y - d[2].min) * d[2].stride +
+         (long)(cb - d[3].min) * d[3].stride + (long)(n - d[4].min) * d[4].stride;
+}
+
+static int32_t* mc_out_at(const halide_buffer_t* out, int x, int y, int k, int n) {
+  const halide_dimension_t* d = out->dim;
+  return (int32_t*)out->host + (long)(x - d[0].min) * d[0].stride + (long)(y - d[1].min) * d[1].stride +
+         (long)(k - d[2].min) * d[2].stride + (long)(n - d[3].min) * d[3].stride;
+}
+
+/* A 16 x 16 accumulator (pixels x channels, 64-byte rows) into out's
+ * channels k0 .. k0 + 16 (those in [k_lo, k_hi)), pixels x0 .. x0 + pixels of row y. */
+static void mc_store_nchw(const int32_t* tile, const halide_buffer_t* out, int x0, int pixels, int y, int k0, int k_lo,
+                          int k_hi, int n) {
+  for (int j = 0; j < 16; ++j) {
+    const int k = k0 + j;
+    if (k < k_lo || k >= k_hi) continue;
+    int32_t* dst = mc_out_at(out, x0, y, k, n);
+    const long step = out->dim[0].stride;
+    for (int i = 0; i < pixels; ++i) dst[i * step] = tile[16 * i + j];
+  }
+}
+
+#if MC_AMX_POSSIBLE
+
+/* mc_store_nchw with AVX-512: the 16 x 16 tile transposed in registers
+ * (four rounds of unpacks and lane shuffles), each channel's pixels one
+ * masked store. */
+__attribute__((target("avx512f"))) static void mc_store_nchw_avx512(const int32_t* tile, const halide_buffer_t* out, int x0,
+                                                                    int pixels, int y, int k0, int k_lo, int k_hi, int n) {
+  __m512i r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512((const void*)(tile + 16 * i));
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+    r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
+    r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
+  }
+  const __mmask16 mask = (__mmask16)((1u << pixels) - 1u);
+  for (int j = 0; j < 16; ++j) {
+    const int k = k0 + j;
+    if (k >= k_lo && k < k_hi) _mm512_mask_storeu_epi32((void*)mc_out_at(out, x0, y, k, n), mask, r[j]);
+  }
+}
+
+__attribute__((target("amx-tile,amx-int8"))) static void mc_amx_conv(const halide_buffer_t* in, const halide_buffer_t* w,
+                                                                     const mc_conv* g, const halide_buffer_t* out) {
+  const int x_lo = out->dim[0].min, x_hi = x_lo + out->dim[0].extent;
+  const int y_lo = out->dim[1].min, y_hi = y_lo + out->dim[1].extent;
+  const int k_lo = out->dim[2].min, k_hi = k_lo + out->dim[2].extent;
+  const int n_lo = out->dim[3].min, n_hi = n_lo + out->dim[3].extent;
+  const int blocks = in->dim[3].extent;
+  const long a_stride = (long)in->dim[1].stride * g->sw;
+  const long w_quad = w->dim[4].stride, w_r = w->dim[3].stride, w_s = w->dim[2].stride;
+  int32_t scratch[16 * 16] __attribute__((aligned(64)));
+  mc_tile_config config;
+  int configured0 = -1, configured1 = -1;
+  /* Channel pairs outermost: their slice of w (C x R x S x 32 bytes) stays
+   * in the caches while every pixel of the region passes. */
+  for (int n = n_lo; n < n_hi; ++n)
+    for (int k0 = k_lo & ~15; k0 < k_hi; k0 += 32) {
+      const int two_k = k0 + 16 < k_hi;
+      for (int y = y_lo; y < y_hi; y += 2) {
+        const int two_rows = y + 1 < y_hi;
+        for (int x0 = x_lo; x0 < x_hi; x0 += 16) {
+          const int pixels = x_hi - x0 < 16 ? x_hi - x0 : 16;
+          const int rows1 = two_rows ? pixels : 0;
+          if (pixels != configured0 || rows1 != configured1) {
+            mc_configure(&config, pixels, rows1);
+            _tile_loadconfig(&config);
+            configured0 = pixels;
+            configured1 = rows1;
+          }
+          _tile_zero(0);
+          _tile_zero(1);
+          _tile_zero(2);
+          _tile_zero(3);
+          for (int cb = 0; cb < blocks; ++cb)
+            for (int r = 0; r < g->r_taps; ++r)
+              for (int s = 0; s < g->s_taps; ++s) {
+                const int ix = x0 * g->sw + s * g->dw - g->pl;
+                const int iy = y * g->sh + r * g->dh - g->pt;
+                const int8_t* b = (const int8_t*)w->host + (long)(16 * cb) * w_quad + (long)r * w_r + (long)s * w_s + (long)k0 * 4;
+                _tile_loadd(4, mc_pixel(in, ix, iy, cb, n), a_stride);
+                _tile_loadd(6, b, w_quad);
+                _tile_dpbusd(0, 4, 6);
+                if (two_k) {
+                  _tile_loadd(7, b + 64, w_quad);
+                  _tile_dpbusd(1, 4, 7);
+                }
+                if (two_rows) {
+                  _tile_loadd(5, mc_pixel(in, ix, iy + g->sh, cb, n), a_stride);
+                  _tile_dpbusd(2, 5, 6);
+                  if (two_k) _tile_dpbusd(3, 5, 7);
+                }
+              }
+          _tile_stored(0, scratch, 64);
+          mc_store_nchw_avx512(scratch, out, x0, pixels, y, k0, k_lo, k_hi, n);
+          if (two_k) {
+            _tile_stored(1, scratch, 64);
+            mc_store_nchw_avx512(scratch, out, x0, pixels, y, k0 + 16, k_lo, k_hi, n);
+          }
+          if (two_rows) {
+            _tile_stored(2, scratch, 64);
+            mc_store_nchw_avx512(scratch, out, x0, pixels, y + 1, k0, k_lo, k_hi, n);
+            if (two_k) {
+              _tile_stored(3, scratch, 64);
+              mc_store_nchw_avx512(scratch, out, x0, pixels, y + 1, k0 + 16, k_lo, k_hi, n);
+            }
+          }
+        }
+      }
+    }
+  _tile_release();
+}
+
+#endif
+
+/* The same sums in plain C. */
+static void mc_plain_conv(const halide_buffer_t* in, const halide_buffer_t* w, const mc_conv* g, const halide_buffer_t* out) {
+  const halide_dimension_t* o = out->dim;
+  const int blocks = in->dim[3].extent;
+  for (int n = o[3].min; n < o[3].min + o[3].extent; ++n)
+    for (int k = o[2].min; k < o[2].min + o[2].extent; ++k)
+      for (int y = o[1].min; y < o[1].min + o[1].extent; ++y)
+        for (int x = o[0].min; x < o[0].min + o[0].extent; ++x) {
+          int32_t sum = 0;
+          for (int cb = 0; cb < blocks; ++cb)
+            for (int r = 0; r < g->r_taps; ++r)
+              for (int s = 0; s < g->s_taps; ++s) {
+                const uint8_t* px = mc_pixel(in, x * g->sw + s * g->dw - g->pl, y * g->sh + r * g->dh - g->pt, cb, n);
+                for (int c = 0; c < 64; ++c) {
+                  const int q = 16 * cb + c / 4;
+                  const int8_t wv = ((const int8_t*)w->host)[(long)q * w->dim[4].stride + (long)r * w->dim[3].stride +
+                                                             (long)s * w->dim[2].stride + (long)k * w->dim[1].stride +
+                                                             (long)(c % 4) * w->dim[0].stride];
+                  sum += (int32_t)px[(long)c * in->dim[0].stride] * wv;
+                }
+              }
+          *mc_out_at(out, x, y, k, n) = sum;
+        }
+}
+
+int modelc_amx_conv_u8s8(halide_buffer_t* in, halide_buffer_t* w, int32_t blocks, int32_t channels, int32_t r_taps,
+                         int32_t s_taps, int32_t sw, int32_t sh, int32_t dw, int32_t dh, int32_t pl, int32_t pt,
+                         halide_buffer_t* out) {
+  const mc_conv g = {r_taps, s_taps, sw, sh, dw, dh, pl, pt};
+  if (in->host == 0 || w->host == 0) {
+    /* Bounds query: the window of the output's pixels, every channel, all of w. */
+    const halide_dimension_t* o = out->dim;
+    in->dim[0].min = 0;
+    in->dim[0].extent = 64;
+    in->dim[1].min = o[0].min * sw - pl;
+    in->dim[1].extent = (o[0].extent - 1) * sw + (s_taps - 1) * dw + 1;
+    in->dim[2].min = o[1].min * sh - pt;
+    in->dim[2].extent = (o[1].extent - 1) * sh + (r_taps - 1) * dh + 1;
+    in->dim[3].min = 0;
+    in->dim[3].extent = blocks;
+    in->dim[4].min = o[3].min;
+    in->dim[4].extent = o[3].extent;
+    const int w_extents[5] = {4, channels, s_taps, r_taps, 16 * blocks};
+    for (int i = 0; i < 5; ++i) {
+      w->dim[i].min = 0;
+      w->dim[i].extent = w_extents[i];
+    }
+    return 0;
+  }
+#if MC_AMX_POSSIBLE
+  const int dense = in->dim[0].stride == 1 && out->dim[0].stride == 1 && in->dim[1].stride == 64 && w->dim[0].stride == 1 && w->dim[1].stride == 4 &&
+                    w->dim[1].extent % 16 == 0 && out->dim[2].min >= 0 && out->dim[2].min + out->dim[2].extent <= w->dim[1].extent;
+  if (dense && mc_amx_usable(2)) {
+    mc_amx_conv(in, w, &g, out);
+    return 0;
+  }
+#endif
+  mc_plain_conv(in, w, &g, out);
   return 0;
 }

@@ -34,6 +34,12 @@ Halide::Expr saturate_to(Halide::Expr value, lang::DType dtype, int64_t out_min,
 Halide::Expr requantize_expr(Halide::Expr acc, const lang::RequantizeAttrs& attrs, const PerChannelMultiplier& m,
                              Halide::Expr channel);
 
+// Whether a qnn.conv2d computes on AMX tiles where its kernel's target has
+// them (KernelTarget::amx): groups 1, uint8 input in 64-channel blocks, int8
+// weights packed in quads (AlterOpLayout) with zero point 0, 16-channel
+// blocks of outputs.
+bool qnn_conv2d_on_amx(const lang::QnnConv2DAttrs& a, const lang::TensorType& input, const lang::TensorType& weight);
+
 void register_qnn_conv2d_lowerings(LoweringRegistry& registry);
 void register_qnn_matmul_lowerings(LoweringRegistry& registry);
 

@@ -169,6 +169,77 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   return {value, schedule, {}};
 }
 
+// ---- quads on AMX tiles ----
+//
+// The input, blocked into 64 channels with each pixel's 64 contiguous and the
+// padding filled with its zero point, is computed once per call; the
+// runtime's tile kernel (runtime/modelc_amx.c, modelc_amx_conv_u8s8) sums
+// uint8 x int8 products per tap into int32 NCHW for a task of two output rows
+// and a chunk of output channels, which the epilogue (bias less the input
+// zero point's share, requantize) reads as it stores the task's rows.
+LoweredOp lower_quads_amx(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
+  const lang::TensorType out_type = ctx.binding.types.at(0);
+  const auto& xs = args[0].type.shape;  // N, C, H, W
+  const auto ws = lang::qnn_conv2d_oihw_weight(args[1].type, a).shape;  // K, C, R, S
+  const int C = static_cast<int>(xs[1]), H = static_cast<int>(xs[2]), W = static_cast<int>(xs[3]);
+  const int K = static_cast<int>(ws[0]), R = static_cast<int>(ws[2]), S = static_cast<int>(ws[3]);
+  const Geometry g(a);
+  const int32_t zx = static_cast<int32_t>(a.input_zero_point);
+
+  Func blocked(ctx.name + "_blocked");
+  Var c64("c64"), x("x"), y("y"), cb("cb"), n("n");
+  const Expr inside = x >= 0 && x < W && y >= 0 && y < H;
+  blocked(c64, x, y, cb, n) = Halide::select(
+      inside, args[0].func(Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), cb * 64 + c64, n), Halide::cast<uint8_t>(zx));
+  Var sx("sx"), sy("sy"), sk("sk"), sn("sn");
+  Func sums(ctx.name + "_amx");
+  sums.define_extern("modelc_amx_conv_u8s8",
+                     {blocked, args[1].func, Expr(C / 64), Expr(K), Expr(R), Expr(S), Expr(g.sw), Expr(g.sh), Expr(g.dw),
+                      Expr(g.dh), Expr(g.pl), Expr(g.pt)},
+                     Halide::Int(32), {sx, sy, sk, sn}, Halide::NameMangling::C);
+  // The input's zero point times the sum of each channel's weights comes off the bias.
+  Func start(ctx.name + "_start");
+  Var k("k");
+  Expr init = bias_of(args, k);
+  if (zx != 0) {
+    RDom rw(0, S, 0, R, 0, C, ctx.name + "_rw");
+    init = init - zx * Halide::sum(Halide::cast<int32_t>(weight_at(args[1], a, rw.x, rw.y, rw.z, k)), ctx.name + "_wsum");
+  }
+  start(k) = init;
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return sums(v[3], v[2], v[1], v[0]) + start(v[1]); });
+
+  const int64_t OH = out_type.shape[2], OW = out_type.shape[3];
+  const int64_t work = out_type.element_count() * C * R * S;
+  ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
+    const std::vector<Var>& v = sc.output_vars;  // n, k, y, x
+    // A task sweeps its channels' slice of the weights once (the tile kernel
+    // keeps each pair of 16-channel tiles outermost): weights larger than a
+    // quarter of L2 go in chunks of channels over every row (ResNet-18's
+    // 3x3 layers over 512 channels: 2.4 MB, swept once per two rows they ran
+    // at a quarter of the rate), smaller ones two rows at a time.
+    const bool large_weights = int64_t{C} * R * S * K > (int64_t{1} << 19);
+    const int rows = large_weights ? static_cast<int>(OH) : std::min<int>(static_cast<int>(OH), 2);
+    const int64_t row_tasks = (OH + rows - 1) / rows;
+    // Channel chunks (multiples of 32) when rows alone give the cores few tasks.
+    const int chunk = row_tasks >= 16 || K <= 32 ? K : std::max(32, K / static_cast<int>((16 + row_tasks - 1) / row_tasks) / 32 * 32);
+    const int lanes = fitting_lanes(OW, sc.vector_lanes);
+    Func out = sc.output;
+    Var yo("yo"), yi("yi"), ko("ko"), ki("ki"), task("task");
+    out.split(v[2], yo, yi, rows, TailStrategy::ShiftInwards)
+        .split(v[1], ko, ki, chunk, TailStrategy::ShiftInwards)
+        .reorder(v[3], yi, ki, yo, ko, v[0])
+        .vectorize(v[3], lanes, TailStrategy::GuardWithIf)
+        .fuse(yo, ko, task);
+    if (worth_parallel(work)) out.parallel(task);
+    sums.compute_at(out, task);
+    start.compute_root();
+    const std::vector<Var> bv = blocked.args();
+    blocked.compute_root().vectorize(bv[0], 16).parallel(bv[2]);
+  };
+  return {value, schedule, {}};
+}
+
 // ---- direct: any groups, output width vectorized ----
 
 LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx) {
@@ -217,9 +288,24 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
   return {value, schedule, {}};
 }
 
+}  // namespace
+
+bool qnn_conv2d_on_amx(const lang::QnnConv2DAttrs& a, const lang::TensorType& input, const lang::TensorType& weight) {
+  if (a.kernel_layout != lang::kQnnQuadWeightLayout || a.groups != 1 || input.dtype != lang::DType::uint8 ||
+      weight.dtype != lang::DType::int8 || input.rank() != 4)
+    return false;
+  for (int64_t zp : a.kernel_zero_point)
+    if (zp != 0) return false;
+  const auto ws = lang::qnn_conv2d_oihw_weight(weight, a).shape;
+  return input.shape[1] % 64 == 0 && ws[0] % 16 == 0;
+}
+
+namespace {
+
 LoweredOp lower_qnn_conv2d(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
   if (a.groups != 1) return lower_direct(args, ctx);
+  if (ctx.amx && qnn_conv2d_on_amx(a, args[0].type, args[1].type)) return lower_quads_amx(args, ctx);
   if (has_vnni(ctx.target) && quads_apply(a, args)) return lower_packed(args, ctx, 4);
   return lower_packed(args, ctx, 2);
 }

@@ -309,3 +309,64 @@ report:
   if (before) setenv("MODELC_AMX", saved.c_str(), 1);
   else unsetenv("MODELC_AMX");
 }
+
+// int8 convolutions over blocks of 64 input channels and 16 output channels
+// (quad-packed weights) call the AMX tile kernel where the target has AMX
+// (MODELC_AMX=1 on any x86-64 machine: its plain C form), and match the
+// integer reference exactly either way; a first layer of 3 channels keeps the
+// vector kernel.
+TEST_CASE("int8 convolutions run on AMX tiles or vectors and both match the integer reference exactly") {
+  test::TempDir tmp;
+  const fs::path file = tmp.write("conv8.yaml", R"(apiVersion: modelc/v1
+kind: Recipe
+metadata: {name: int8-conv, version: 1.0.0}
+model:
+  graph:
+    seed: 5
+    inputs:
+      - {name: image, shape: [1, 3, 13, 13], dtype: float32}
+    layers:
+      - {op: conv2d, name: stem, filters: 64, kernel: 3, padding: same}
+      - {op: relu, name: stem_relu}
+      - {op: conv2d, name: body, filters: 64, kernel: 3, padding: same}
+      - {op: relu, name: body_relu}
+      - {op: conv2d, name: down, filters: 48, kernel: 1, stride: 2}
+    outputs: [down]
+quantization:
+  mode: int8
+  activations:
+    calibration: {method: minmax, samples: 2, random_seed: 3}
+targets:
+  host: {device: host, threads: 2}
+report:
+  baselines: [reference]
+)");
+  const spec::Recipe recipe = spec::load_recipe(file);
+  const lang::Module imported = driver::import_model(recipe);
+  const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, imported);
+  const driver::ReferenceRun reference =
+      driver::run_reference(driver::reference_module(recipe, imported, "NCHW"), inputs, &recipe);
+  const char* before = std::getenv("MODELC_AMX");
+  const std::string saved = before ? before : "";
+  for (const char* amx : {"1", "0"}) {
+    CAPTURE(amx);
+    setenv("MODELC_AMX", amx, 1);
+    driver::CompileOptions options;
+    options.out_dir = tmp.path() / (std::string("out") + amx);
+    options.emit = {"stmt"};
+    const std::vector<driver::CompiledArtifact> artifacts = driver::compile(recipe, options);
+    REQUIRE(artifacts.size() == 1);
+    const bool tiles = std::string(amx) == "1";
+    int calling = 0;  // kernels that call the tile kernel: body and down with AMX
+    for (const auto& e : fs::directory_iterator(artifacts[0].directory / "kernels"))
+      calling += read_text_file(e.path()).find("modelc_amx_conv_u8s8") != std::string::npos;
+    CHECK(calling == (tiles ? 2 : 0));
+    const reports::VariantResult r = driver::check_artifact(artifacts[0], inputs, reference, 2);
+    CAPTURE(r.note);
+    CHECK(r.status == reports::RunStatus::ok);
+    REQUIRE(r.accuracy);
+    CHECK(r.accuracy->max_abs_error == 0);
+  }
+  if (before) setenv("MODELC_AMX", saved.c_str(), 1);
+  else unsetenv("MODELC_AMX");
+}

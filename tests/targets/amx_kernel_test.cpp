@@ -1,8 +1,9 @@
-// runtime/modelc_amx.c, the tile kernel of bfloat16 matrix products, called
-// as Halide calls an extern stage: bounds queries, then regions of rows and
-// columns, against sums of the same bfloat16 values in double. With AMX on
-// this CPU the tiles compute (partial row tiles, column tiles through the
-// scratch); elsewhere its plain C form does, and the test checks that.
+// runtime/modelc_amx.c, the tile kernels of bfloat16 matrix products and
+// uint8 x int8 convolutions, called as Halide calls an extern stage: bounds
+// queries, then regions of the output, against sums of the same values in
+// double (bfloat16) or exact integers (int8). With AMX on this CPU the tiles
+// compute (partial tiles, scratch tiles); elsewhere their plain C form does,
+// and the test checks that.
 #include <HalideRuntime.h>
 #include <doctest/doctest.h>
 
@@ -12,6 +13,9 @@
 #include <vector>
 
 extern "C" int modelc_amx_matmul_bf16(halide_buffer_t* a, halide_buffer_t* w, int32_t kp, int32_t np, halide_buffer_t* out);
+extern "C" int modelc_amx_conv_u8s8(halide_buffer_t* in, halide_buffer_t* w, int32_t blocks, int32_t channels, int32_t r_taps,
+                                    int32_t s_taps, int32_t sw, int32_t sh, int32_t dw, int32_t dh, int32_t pl, int32_t pt,
+                                    halide_buffer_t* out);
 
 namespace {
 
@@ -103,4 +107,100 @@ TEST_CASE("the AMX tile kernel computes bfloat16 products over any region of row
   check(37, 100, 70, 5, 20, 5, 50);      // a region that starts and ends inside tiles
   check(3, 8, 5, 0, 3, 0, 5);            // fewer rows, columns and k than one tile
   check(50, 33, 40, 17, 33, 16, 24);     // one column tile, rows starting mid-tile
+}
+
+namespace {
+
+struct ConvCase {
+  int C, K, H, W, R, S, stride, dilation, pad;
+};
+
+// One convolution over an output region [x_lo, +x_n) x [y_lo, +y_n) x [k_lo, +k_n).
+void check_conv(const ConvCase& g, int x_lo, int x_n, int y_lo, int y_n, int k_lo, int k_n) {
+  CAPTURE(g.C);
+  CAPTURE(g.K);
+  CAPTURE(g.H);
+  CAPTURE(g.R);
+  CAPTURE(g.stride);
+  CAPTURE(g.dilation);
+  CAPTURE(x_lo);
+  CAPTURE(y_lo);
+  CAPTURE(k_lo);
+  const int blocks = g.C / 64;
+  std::mt19937 rng(static_cast<unsigned>(g.C * 7 + g.K * 3 + g.H + g.R * 11 + g.stride));
+  std::uniform_int_distribution<int> byte(0, 255);
+  // The image [C, H, W] and weights [K, C, R, S].
+  std::vector<uint8_t> image(static_cast<size_t>(g.C) * g.H * g.W);
+  std::vector<int8_t> weight(static_cast<size_t>(g.K) * g.C * g.R * g.S);
+  for (uint8_t& v : image) v = static_cast<uint8_t>(byte(rng));
+  for (int8_t& v : weight) v = static_cast<int8_t>(byte(rng) - 128);
+  auto image_at = [&](int c, int y, int x) -> int {
+    return x < 0 || x >= g.W || y < 0 || y >= g.H ? 7 : image[(static_cast<size_t>(c) * g.H + y) * g.W + x];  // pad: 7
+  };
+  // The weights in quads [C/4, R, S, K, 4].
+  std::vector<int8_t> quads(weight.size());
+  for (int k = 0; k < g.K; ++k)
+    for (int c = 0; c < g.C; ++c)
+      for (int r = 0; r < g.R; ++r)
+        for (int s = 0; s < g.S; ++s)
+          quads[((((static_cast<size_t>(c / 4) * g.R + r) * g.S + s) * g.K + k) * 4) + c % 4] =
+              weight[((static_cast<size_t>(k) * g.C + c) * g.R + r) * g.S + s];
+
+  std::vector<halide_dimension_t> id(5), wd(5);
+  std::vector<halide_dimension_t> od{{x_lo, x_n, 1, 0}, {y_lo, y_n, x_n, 0}, {k_lo, k_n, x_n * y_n, 0}, {0, 1, x_n * y_n * k_n, 0}};
+  std::vector<int32_t> out(static_cast<size_t>(x_n) * y_n * k_n, -1);
+  halide_buffer_t in = buffer(nullptr, halide_type_uint, 8, id);
+  halide_buffer_t w = buffer(nullptr, halide_type_int, 8, wd);
+  halide_buffer_t o = buffer(out.data(), halide_type_int, 32, od);
+  auto call = [&] {
+    return modelc_amx_conv_u8s8(&in, &w, blocks, g.K, g.R, g.S, g.stride, g.stride, g.dilation, g.dilation, g.pad, g.pad, &o);
+  };
+  REQUIRE(call() == 0);  // a bounds query
+  CHECK(id[0].extent == 64);
+  CHECK(id[1].min == x_lo * g.stride - g.pad);
+  CHECK(id[1].extent == (x_n - 1) * g.stride + (g.S - 1) * g.dilation + 1);
+  CHECK(id[2].min == y_lo * g.stride - g.pad);
+  CHECK(id[2].extent == (y_n - 1) * g.stride + (g.R - 1) * g.dilation + 1);
+  CHECK(id[3].extent == blocks);
+  CHECK(wd[1].extent == g.K);
+  CHECK(wd[4].extent == g.C / 4);
+
+  // The blocked input over exactly the region asked, padding included.
+  const int bx = id[1].min, bw = id[1].extent, by = id[2].min, bh = id[2].extent;
+  std::vector<uint8_t> blocked(static_cast<size_t>(64) * bw * bh * blocks);
+  for (int cb = 0; cb < blocks; ++cb)
+    for (int y = 0; y < bh; ++y)
+      for (int x = 0; x < bw; ++x)
+        for (int c = 0; c < 64; ++c)
+          blocked[((static_cast<size_t>(cb) * bh + y) * bw + x) * 64 + c] = static_cast<uint8_t>(image_at(cb * 64 + c, by + y, bx + x));
+  id = {{0, 64, 1, 0}, {bx, bw, 64, 0}, {by, bh, 64 * bw, 0}, {0, blocks, 64 * bw * bh, 0}, {0, 1, 64 * bw * bh * blocks, 0}};
+  wd = {{0, 4, 1, 0}, {0, g.K, 4, 0}, {0, g.S, 4 * g.K, 0}, {0, g.R, 4 * g.K * g.S, 0}, {0, g.C / 4, 4 * g.K * g.S * g.R, 0}};
+  in = buffer(blocked.data(), halide_type_uint, 8, id);
+  w = buffer(quads.data(), halide_type_int, 8, wd);
+  REQUIRE(call() == 0);
+  int wrong = 0;
+  for (int k = 0; k < k_n; ++k)
+    for (int y = 0; y < y_n; ++y)
+      for (int x = 0; x < x_n; ++x) {
+        int32_t sum = 0;
+        for (int c = 0; c < g.C; ++c)
+          for (int r = 0; r < g.R; ++r)
+            for (int s = 0; s < g.S; ++s)
+              sum += image_at(c, (y_lo + y) * g.stride + r * g.dilation - g.pad, (x_lo + x) * g.stride + s * g.dilation - g.pad) *
+                     weight[((static_cast<size_t>(k_lo + k) * g.C + c) * g.R + r) * g.S + s];
+        wrong += out[(static_cast<size_t>(k) * y_n + y) * x_n + x] != sum;
+      }
+  CHECK(wrong == 0);
+}
+
+}  // namespace
+
+TEST_CASE("the AMX tile kernel computes uint8 x int8 convolutions exactly over any region") {
+  const ConvCase three{64, 32, 9, 9, 3, 3, 1, 1, 1};
+  check_conv(three, 0, 9, 0, 9, 0, 32);   // the whole output: a partial pixel tile, an odd row
+  check_conv(three, 2, 5, 3, 4, 16, 16);  // a region inside, one channel tile
+  check_conv(ConvCase{128, 48, 20, 21, 3, 3, 2, 1, 1}, 0, 10, 0, 10, 0, 48);  // stride 2, three channel tiles
+  check_conv(ConvCase{64, 16, 12, 12, 3, 3, 1, 2, 2}, 1, 11, 0, 12, 0, 16);   // dilation 2
+  check_conv(ConvCase{192, 64, 7, 7, 1, 1, 1, 1, 0}, 0, 7, 0, 7, 8, 40);     // 1x1, channels off the tiles
+  check_conv(ConvCase{64, 32, 40, 40, 1, 1, 2, 1, 0}, 0, 20, 5, 9, 0, 32);   // 1x1 stride 2, 20 pixels a row
 }
