@@ -35,9 +35,8 @@ Halide::Expr requantize_expr(Halide::Expr acc, const lang::RequantizeAttrs& attr
                              Halide::Expr channel);
 
 // Whether a qnn.conv2d computes on AMX tiles where its kernel's target has
-// them (KernelTarget::amx): groups 1, uint8 input in 64-channel blocks, int8
-// weights packed in quads (AlterOpLayout) with zero point 0, 16-channel
-// blocks of outputs.
+// them (KernelTarget::amx): groups 1, uint8 input in whole blocks of 64
+// channels, int8 weights packed in quads (AlterOpLayout) with zero point 0.
 bool qnn_conv2d_on_amx(const lang::QnnConv2DAttrs& a, const lang::TensorType& input, const lang::TensorType& weight);
 
 void register_qnn_conv2d_lowerings(LoweringRegistry& registry);

@@ -310,11 +310,12 @@ report:
   else unsetenv("MODELC_AMX");
 }
 
-// int8 convolutions over blocks of 64 input channels and 16 output channels
-// (quad-packed weights) call the AMX tile kernel where the target has AMX
-// (MODELC_AMX=1 on any x86-64 machine: its plain C form), and match the
-// integer reference exactly either way; a first layer of 3 channels keeps the
-// vector kernel.
+// int8 convolutions with quad-packed weights call the AMX tile kernel where
+// the target has AMX (MODELC_AMX=1 on any x86-64 machine: its plain C form),
+// and match the integer reference exactly either way: 64 -> 56 channels (the
+// weight padded to 64 outputs) and 64 -> 48 (stride 2) on the tiles; 56 -> 64
+// (input channels off the blocks of 64) and a first layer of 3 channels keep
+// the vector kernel.
 TEST_CASE("int8 convolutions run on AMX tiles or vectors and both match the integer reference exactly") {
   test::TempDir tmp;
   const fs::path file = tmp.write("conv8.yaml", R"(apiVersion: modelc/v1
@@ -328,7 +329,9 @@ model:
     layers:
       - {op: conv2d, name: stem, filters: 64, kernel: 3, padding: same}
       - {op: relu, name: stem_relu}
-      - {op: conv2d, name: body, filters: 64, kernel: 3, padding: same}
+      - {op: conv2d, name: body, filters: 56, kernel: 3, padding: same}
+      - {op: relu, name: mid_relu}
+      - {op: conv2d, name: mid, filters: 64, kernel: 1}
       - {op: relu, name: body_relu}
       - {op: conv2d, name: down, filters: 48, kernel: 1, stride: 2}
     outputs: [down]
