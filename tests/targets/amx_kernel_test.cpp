@@ -44,7 +44,10 @@ halide_buffer_t buffer(void* host, halide_type_code_t code, int bits, std::vecto
 
 // rows x K times K x N; the output region is rows [r_lo, r_lo + r_n) and
 // columns [n_lo, n_lo + n_n); a holds exactly the rows the bounds query asks.
-void check(int rows, int K, int N, int r_lo, int r_n, int n_lo, int n_n) {
+// `spread` > 1 leaves gaps between output elements: the kernels then take
+// their plain C form (the tiles store rows of contiguous elements), which is
+// what runs on CPUs without AMX.
+void check(int rows, int K, int N, int r_lo, int r_n, int n_lo, int n_n, int spread = 1) {
   CAPTURE(rows);
   CAPTURE(K);
   CAPTURE(N);
@@ -60,10 +63,10 @@ void check(int rows, int K, int N, int r_lo, int r_n, int n_lo, int n_n) {
   for (int k = 0; k < K; ++k)
     for (int n = 0; n < N; ++n) pairs[static_cast<size_t>(k / 2) * Np * 2 + n * 2 + k % 2] = y[static_cast<size_t>(k) * N + n];
 
-  std::vector<halide_dimension_t> ad(2), wd(3), od{{n_lo, n_n, 1, 0}, {r_lo, r_n, n_n, 0}};
+  std::vector<halide_dimension_t> ad(2), wd(3), od{{n_lo, n_n, spread, 0}, {r_lo, r_n, n_n * spread, 0}};
   halide_buffer_t a = buffer(nullptr, halide_type_uint, 16, ad);
   halide_buffer_t w = buffer(nullptr, halide_type_uint, 16, wd);
-  std::vector<float> out(static_cast<size_t>(r_n) * n_n, -1.f);
+  std::vector<float> out(static_cast<size_t>(r_n) * n_n * spread, -1.f);
   halide_buffer_t o = buffer(out.data(), halide_type_float, 32, od);
   REQUIRE(modelc_amx_matmul_bf16(&a, &w, Kp, Np, &o) == 0);  // a bounds query
   CHECK(ad[0].min == 0);
@@ -93,7 +96,7 @@ void check(int rows, int K, int N, int r_lo, int r_n, int n_lo, int n_n) {
         magnitude += std::fabs(p);
       }
       // float32 sums of exact products: within a few units of float32 of their magnitude.
-      if (std::fabs(out[static_cast<size_t>(r) * n_n + n] - sum) > 1e-6 * magnitude + 1e-6) ++wrong;
+      if (std::fabs(out[(static_cast<size_t>(r) * n_n + n) * spread] - sum) > 1e-6 * magnitude + 1e-6) ++wrong;
     }
   CHECK(wrong == 0);
 }
@@ -107,6 +110,7 @@ TEST_CASE("the AMX tile kernel computes bfloat16 products over any region of row
   check(37, 100, 70, 5, 20, 5, 50);      // a region that starts and ends inside tiles
   check(3, 8, 5, 0, 3, 0, 5);            // fewer rows, columns and k than one tile
   check(50, 33, 40, 17, 33, 16, 24);     // one column tile, rows starting mid-tile
+  check(37, 100, 70, 5, 20, 5, 50, 2);   // the plain C form
 }
 
 namespace {
@@ -116,7 +120,7 @@ struct ConvCase {
 };
 
 // One convolution over an output region [x_lo, +x_n) x [y_lo, +y_n) x [k_lo, +k_n).
-void check_conv(const ConvCase& g, int x_lo, int x_n, int y_lo, int y_n, int k_lo, int k_n) {
+void check_conv(const ConvCase& g, int x_lo, int x_n, int y_lo, int y_n, int k_lo, int k_n, int spread = 1) {
   CAPTURE(g.C);
   CAPTURE(g.K);
   CAPTURE(g.H);
@@ -147,8 +151,9 @@ void check_conv(const ConvCase& g, int x_lo, int x_n, int y_lo, int y_n, int k_l
               weight[((static_cast<size_t>(k) * g.C + c) * g.R + r) * g.S + s];
 
   std::vector<halide_dimension_t> id(5), wd(5);
-  std::vector<halide_dimension_t> od{{x_lo, x_n, 1, 0}, {y_lo, y_n, x_n, 0}, {k_lo, k_n, x_n * y_n, 0}, {0, 1, x_n * y_n * k_n, 0}};
-  std::vector<int32_t> out(static_cast<size_t>(x_n) * y_n * k_n, -1);
+  std::vector<halide_dimension_t> od{
+      {x_lo, x_n, spread, 0}, {y_lo, y_n, x_n * spread, 0}, {k_lo, k_n, x_n * y_n * spread, 0}, {0, 1, x_n * y_n * k_n * spread, 0}};
+  std::vector<int32_t> out(static_cast<size_t>(x_n) * y_n * k_n * spread, -1);
   halide_buffer_t in = buffer(nullptr, halide_type_uint, 8, id);
   halide_buffer_t w = buffer(nullptr, halide_type_int, 8, wd);
   halide_buffer_t o = buffer(out.data(), halide_type_int, 32, od);
@@ -188,7 +193,7 @@ void check_conv(const ConvCase& g, int x_lo, int x_n, int y_lo, int y_n, int k_l
             for (int s = 0; s < g.S; ++s)
               sum += image_at(c, (y_lo + y) * g.stride + r * g.dilation - g.pad, (x_lo + x) * g.stride + s * g.dilation - g.pad) *
                      weight[((static_cast<size_t>(k_lo + k) * g.C + c) * g.R + r) * g.S + s];
-        wrong += out[(static_cast<size_t>(k) * y_n + y) * x_n + x] != sum;
+        wrong += out[((static_cast<size_t>(k) * y_n + y) * x_n + x) * spread] != sum;
       }
   CHECK(wrong == 0);
 }
@@ -203,4 +208,5 @@ TEST_CASE("the AMX tile kernel computes uint8 x int8 convolutions exactly over a
   check_conv(ConvCase{64, 16, 12, 12, 3, 3, 1, 2, 2}, 1, 11, 0, 12, 0, 16);   // dilation 2
   check_conv(ConvCase{192, 64, 7, 7, 1, 1, 1, 1, 0}, 0, 7, 0, 7, 8, 40);     // 1x1, channels off the tiles
   check_conv(ConvCase{64, 32, 40, 40, 1, 1, 2, 1, 0}, 0, 20, 5, 9, 0, 32);   // 1x1 stride 2, 20 pixels a row
+  check_conv(ConvCase{128, 48, 20, 21, 3, 3, 2, 1, 1}, 1, 8, 2, 7, 8, 32, 2);  // the plain C form
 }
