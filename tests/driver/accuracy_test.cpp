@@ -254,12 +254,52 @@ TEST_CASE("quantization.skip entries that name nothing, and sensitivity without 
   }
 }
 
+namespace {
+
+// Builds `recipe` with the AMX tiles asked for (MODELC_AMX=1: on any x86-64
+// machine; where the CPU lacks them the tile kernels run their plain C form)
+// and without (MODELC_AMX=0), and checks each artifact against the reference:
+// with the tiles, `tile_kernels` kernels call `symbol`; without, none. `exact`:
+// the outputs equal the reference's bit for bit.
+void check_with_and_without_tiles(const test::TempDir& tmp, const spec::Recipe& recipe, const std::string& symbol,
+                                  int tile_kernels, bool exact) {
+  const lang::Module imported = driver::import_model(recipe);
+  const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, imported);
+  const driver::ReferenceRun reference =
+      driver::run_reference(driver::reference_module(recipe, imported, "NCHW"), inputs, &recipe);
+  const char* before = std::getenv("MODELC_AMX");
+  const std::string saved = before ? before : "";
+  for (const char* amx : {"1", "0"}) {
+    CAPTURE(amx);
+    setenv("MODELC_AMX", amx, 1);
+    driver::CompileOptions options;
+    options.out_dir = tmp.path() / (recipe.name + amx);
+    options.emit = {"stmt"};
+    const std::vector<driver::CompiledArtifact> artifacts = driver::compile(recipe, options);
+    REQUIRE(artifacts.size() == 1);
+    const bool tiles = std::string(amx) == "1";
+    CHECK(artifacts[0].summary.manifest["target"]["amx"] == tiles);
+    int calling = 0;
+    for (const auto& e : fs::directory_iterator(artifacts[0].directory / "kernels"))
+      calling += read_text_file(e.path()).find(symbol) != std::string::npos;
+    CHECK(calling == (tiles ? tile_kernels : 0));
+    const reports::VariantResult r = driver::check_artifact(artifacts[0], inputs, reference, 2);
+    CAPTURE(r.note);
+    CHECK(r.status == reports::RunStatus::ok);
+    REQUIRE(r.accuracy);
+    if (exact) CHECK(r.accuracy->max_abs_error == 0);
+  }
+  if (before) setenv("MODELC_AMX", saved.c_str(), 1);
+  else unsetenv("MODELC_AMX");
+}
+
+}  // namespace
+
 // A bf16 variant's matrix products (dense layers over several rows become
 // nn.batch_matmul) multiply bfloat16 values: the activations are rounded to
 // bfloat16 as the weights are, in the kernels and in the reference. With AMX
-// (MODELC_AMX=1 asks for it on any x86-64 machine: the tile kernel then runs
-// its plain C form) they call runtime/modelc_amx.c; without, they compute on
-// FMA. Rows, inputs and units off the tiles' multiples of 16 and 32.
+// they call runtime/modelc_amx.c (both dense layers); without, they compute
+// on FMA. Rows, inputs and units off the tiles' multiples of 16 and 32.
 TEST_CASE("bf16 matrix products run on AMX tiles or FMA and both match the reference") {
   test::TempDir tmp;
   const fs::path file = tmp.write("mm.yaml", R"(apiVersion: modelc/v1
@@ -281,41 +321,14 @@ targets:
 report:
   baselines: [reference]
 )");
-  const spec::Recipe recipe = spec::load_recipe(file);
-  const lang::Module imported = driver::import_model(recipe);
-  const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, imported);
-  const driver::ReferenceRun reference =
-      driver::run_reference(driver::reference_module(recipe, imported, "NCHW"), inputs, &recipe);
-  const char* before = std::getenv("MODELC_AMX");
-  const std::string saved = before ? before : "";
-  for (const char* amx : {"1", "0"}) {
-    CAPTURE(amx);
-    setenv("MODELC_AMX", amx, 1);
-    driver::CompileOptions options;
-    options.out_dir = tmp.path() / (std::string("out") + amx);
-    options.emit = {"stmt"};
-    const std::vector<driver::CompiledArtifact> artifacts = driver::compile(recipe, options);
-    REQUIRE(artifacts.size() == 1);
-    const bool tiles = std::string(amx) == "1";
-    CHECK(artifacts[0].summary.manifest["target"]["amx"] == tiles);
-    int calling = 0;  // kernels that call the tile kernel: both dense layers' with AMX
-    for (const auto& e : fs::directory_iterator(artifacts[0].directory / "kernels"))
-      calling += read_text_file(e.path()).find("modelc_amx_matmul_bf16") != std::string::npos;
-    CHECK(calling == (tiles ? 2 : 0));
-    const reports::VariantResult r = driver::check_artifact(artifacts[0], inputs, reference, 2);
-    CAPTURE(r.note);
-    CHECK(r.status == reports::RunStatus::ok);
-  }
-  if (before) setenv("MODELC_AMX", saved.c_str(), 1);
-  else unsetenv("MODELC_AMX");
+  check_with_and_without_tiles(tmp, spec::load_recipe(file), "modelc_amx_matmul_bf16", 2, false);
 }
 
 // int8 convolutions with quad-packed weights call the AMX tile kernel where
-// the target has AMX (MODELC_AMX=1 on any x86-64 machine: its plain C form),
-// and match the integer reference exactly either way: 64 -> 56 channels (the
-// weight padded to 64 outputs) and 64 -> 48 (stride 2) on the tiles; 56 -> 64
-// (input channels off the blocks of 64) and a first layer of 3 channels keep
-// the vector kernel.
+// the target has AMX, and match the integer reference exactly either way:
+// 64 -> 56 channels (the weight padded to 64 outputs) and 64 -> 48 (stride 2)
+// on the tiles; 56 -> 64 (input channels off the blocks of 64) and a first
+// layer of 3 channels keep the vector kernel.
 TEST_CASE("int8 convolutions run on AMX tiles or vectors and both match the integer reference exactly") {
   test::TempDir tmp;
   const fs::path file = tmp.write("conv8.yaml", R"(apiVersion: modelc/v1
@@ -344,32 +357,5 @@ targets:
 report:
   baselines: [reference]
 )");
-  const spec::Recipe recipe = spec::load_recipe(file);
-  const lang::Module imported = driver::import_model(recipe);
-  const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, imported);
-  const driver::ReferenceRun reference =
-      driver::run_reference(driver::reference_module(recipe, imported, "NCHW"), inputs, &recipe);
-  const char* before = std::getenv("MODELC_AMX");
-  const std::string saved = before ? before : "";
-  for (const char* amx : {"1", "0"}) {
-    CAPTURE(amx);
-    setenv("MODELC_AMX", amx, 1);
-    driver::CompileOptions options;
-    options.out_dir = tmp.path() / (std::string("out") + amx);
-    options.emit = {"stmt"};
-    const std::vector<driver::CompiledArtifact> artifacts = driver::compile(recipe, options);
-    REQUIRE(artifacts.size() == 1);
-    const bool tiles = std::string(amx) == "1";
-    int calling = 0;  // kernels that call the tile kernel: body and down with AMX
-    for (const auto& e : fs::directory_iterator(artifacts[0].directory / "kernels"))
-      calling += read_text_file(e.path()).find("modelc_amx_conv_u8s8") != std::string::npos;
-    CHECK(calling == (tiles ? 2 : 0));
-    const reports::VariantResult r = driver::check_artifact(artifacts[0], inputs, reference, 2);
-    CAPTURE(r.note);
-    CHECK(r.status == reports::RunStatus::ok);
-    REQUIRE(r.accuracy);
-    CHECK(r.accuracy->max_abs_error == 0);
-  }
-  if (before) setenv("MODELC_AMX", saved.c_str(), 1);
-  else unsetenv("MODELC_AMX");
+  check_with_and_without_tiles(tmp, spec::load_recipe(file), "modelc_amx_conv_u8s8", 2, true);
 }
