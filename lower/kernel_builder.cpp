@@ -349,8 +349,8 @@ std::vector<std::string> ops_without_lowering() {
 namespace {
 
 // Whether KernelTarget::amx changes a kernel's code: it has a matrix product
-// with a bfloat16 weight (lower_batch_matmul) or a qnn.conv2d that the tiles
-// compute (qnn_conv2d_on_amx). Other kernels hash alike with and without AMX
+// with a bfloat16 weight (lower_batch_matmul) or a qnn.conv2d or qnn.dense
+// that the tiles compute (qnn_conv2d_on_amx, qnn_dense_on_amx). Other kernels hash alike with and without AMX
 // (their tuning log entries apply to both).
 bool amx_matters(const lang::Module& module, const lang::Function& fn) {
   for (const lang::Binding& b : fn.body) {
@@ -358,6 +358,10 @@ bool amx_matters(const lang::Module& module, const lang::Function& fn) {
     if (b.is_op("nn.batch_matmul") && module.type_of(fn, b.args[1]).dtype == lang::DType::bfloat16) return true;
     if (b.is_op("qnn.conv2d") && qnn_conv2d_on_amx(lang::attrs_as<lang::QnnConv2DAttrs>(*b.attrs), module.type_of(fn, b.args[0]),
                                                    module.type_of(fn, b.args[1])))
+      return true;
+    if (b.is_op("qnn.dense") && !b.types.empty() &&
+        qnn_dense_on_amx(lang::attrs_as<lang::QnnMatmulAttrs>(*b.attrs), module.type_of(fn, b.args[0]),
+                         module.type_of(fn, b.args[1]), b.types[0]))
       return true;
   }
   return false;

@@ -33,8 +33,10 @@
  * in: uint8 in `blocks` blocks of 64 channels, each pixel's 64 contiguous
  *     (Halide dims c64, x, y, cb, n; the padding already filled in);
  * w: int8 in quads [C/4, R, S, K, 4] (lang::kQnnQuadWeightLayout), K = `channels`
- *    a multiple of 16;
- * out: int32 NCHW (dims x, y, k, n), the region Halide asks for.
+ *    a multiple of 16; or [C/4, K, 4] when R = S = 1 (lang::kQnnDenseQuadLayout);
+ * out: int32 (dims x, y, k, n), the region Halide asks for: NCHW (x
+ *      contiguous), or channels contiguous (qnn.dense computed as a 1x1
+ *      convolution over "pixels" that are its rows).
  *
  * A tile of 16 output pixels of one row (rows: pixels; 64 bytes: 64 input
  * channels) times a tile of 16 quads x 16 output channels, per tap and block
@@ -247,6 +249,13 @@ typedef struct mc_conv {
   int r_taps, s_taps, sw, sh, dw, dh, pl, pt;
 } mc_conv;
 
+/* The stride of w's quads, taps (r, s): w is 5-D (g, k, s, r, q), or 3-D
+ * (g, k, q) for a 1x1 product (qnn.dense's [K/4, N, 4]). */
+static long mc_w_quad_stride(const halide_buffer_t* w) { return w->dim[w->dimensions - 1].stride; }
+static long mc_w_tap_stride(const halide_buffer_t* w, int which /* 2: s, 3: r */) {
+  return w->dimensions == 5 ? w->dim[which].stride : 0;
+}
+
 /* The address of input pixel (x, y) of channel block cb, image n. */
 static const uint8_t* mc_pixel(const halide_buffer_t* in, int x, int y, int cb, int n) {
   const halide_dimension_t* d = in->dim;
@@ -311,6 +320,15 @@ __attribute__((target("avx512f"))) static void mc_store_nchw_avx512(const int32_
   }
 }
 
+/* A scratch tile into out: transposed in registers when out's pixels are
+ * contiguous (NCHW), element by element otherwise (a partial tile of a
+ * matrix product's channels). */
+static void mc_store_tile(const int32_t* tile, const halide_buffer_t* out, int x0, int pixels, int y, int k0, int k_lo,
+                          int k_hi, int n) {
+  if (out->dim[0].stride == 1) mc_store_nchw_avx512(tile, out, x0, pixels, y, k0, k_lo, k_hi, n);
+  else mc_store_nchw(tile, out, x0, pixels, y, k0, k_lo, k_hi, n);
+}
+
 __attribute__((target("amx-tile,amx-int8"))) static void mc_amx_conv(const halide_buffer_t* in, const halide_buffer_t* w,
                                                                      const mc_conv* g, const halide_buffer_t* out) {
   const int x_lo = out->dim[0].min, x_hi = x_lo + out->dim[0].extent;
@@ -319,7 +337,8 @@ __attribute__((target("amx-tile,amx-int8"))) static void mc_amx_conv(const halid
   const int n_lo = out->dim[3].min, n_hi = n_lo + out->dim[3].extent;
   const int blocks = in->dim[3].extent;
   const long a_stride = (long)in->dim[1].stride * g->sw;
-  const long w_quad = w->dim[4].stride, w_r = w->dim[3].stride, w_s = w->dim[2].stride;
+  const long w_quad = mc_w_quad_stride(w), w_r = mc_w_tap_stride(w, 3), w_s = mc_w_tap_stride(w, 2);
+  const int channels_inner = out->dim[2].stride == 1;
   int32_t scratch[16 * 16] __attribute__((aligned(64)));
   mc_tile_config config;
   int configured0 = -1, configured1 = -1;
@@ -362,18 +381,35 @@ __attribute__((target("amx-tile,amx-int8"))) static void mc_amx_conv(const halid
                   if (two_k) _tile_dpbusd(3, 5, 7);
                 }
               }
-          _tile_stored(0, scratch, 64);
-          mc_store_nchw_avx512(scratch, out, x0, pixels, y, k0, k_lo, k_hi, n);
+          /* Channels contiguous in out (a matrix product's rows): whole
+           * tiles straight in; else through the scratch, turned to NCHW. */
+          const long row_bytes = (long)out->dim[0].stride * 4;
+          const int direct0 = channels_inner && k0 >= k_lo && k0 + 16 <= k_hi;
+          const int direct1 = channels_inner && k0 + 16 >= k_lo && k0 + 32 <= k_hi;
+          if (direct0) _tile_stored(0, mc_out_at(out, x0, y, k0, n), row_bytes);
+          else {
+            _tile_stored(0, scratch, 64);
+            mc_store_tile(scratch, out, x0, pixels, y, k0, k_lo, k_hi, n);
+          }
           if (two_k) {
-            _tile_stored(1, scratch, 64);
-            mc_store_nchw_avx512(scratch, out, x0, pixels, y, k0 + 16, k_lo, k_hi, n);
+            if (direct1) _tile_stored(1, mc_out_at(out, x0, y, k0 + 16, n), row_bytes);
+            else {
+              _tile_stored(1, scratch, 64);
+              mc_store_tile(scratch, out, x0, pixels, y, k0 + 16, k_lo, k_hi, n);
+            }
           }
           if (two_rows) {
-            _tile_stored(2, scratch, 64);
-            mc_store_nchw_avx512(scratch, out, x0, pixels, y + 1, k0, k_lo, k_hi, n);
+            if (direct0) _tile_stored(2, mc_out_at(out, x0, y + 1, k0, n), row_bytes);
+            else {
+              _tile_stored(2, scratch, 64);
+              mc_store_tile(scratch, out, x0, pixels, y + 1, k0, k_lo, k_hi, n);
+            }
             if (two_k) {
-              _tile_stored(3, scratch, 64);
-              mc_store_nchw_avx512(scratch, out, x0, pixels, y + 1, k0 + 16, k_lo, k_hi, n);
+              if (direct1) _tile_stored(3, mc_out_at(out, x0, y + 1, k0 + 16, n), row_bytes);
+              else {
+                _tile_stored(3, scratch, 64);
+                mc_store_tile(scratch, out, x0, pixels, y + 1, k0 + 16, k_lo, k_hi, n);
+              }
             }
           }
         }
@@ -399,8 +435,8 @@ static void mc_plain_conv(const halide_buffer_t* in, const halide_buffer_t* w, c
                 const uint8_t* px = mc_pixel(in, x * g->sw + s * g->dw - g->pl, y * g->sh + r * g->dh - g->pt, cb, n);
                 for (int c = 0; c < 64; ++c) {
                   const int q = 16 * cb + c / 4;
-                  const int8_t wv = ((const int8_t*)w->host)[(long)q * w->dim[4].stride + (long)r * w->dim[3].stride +
-                                                             (long)s * w->dim[2].stride + (long)k * w->dim[1].stride +
+                  const int8_t wv = ((const int8_t*)w->host)[(long)q * mc_w_quad_stride(w) + (long)r * mc_w_tap_stride(w, 3) +
+                                                             (long)s * mc_w_tap_stride(w, 2) + (long)k * w->dim[1].stride +
                                                              (long)(c % 4) * w->dim[0].stride];
                   sum += (int32_t)px[(long)c * in->dim[0].stride] * wv;
                 }
@@ -427,14 +463,15 @@ int modelc_amx_conv_u8s8(halide_buffer_t* in, halide_buffer_t* w, int32_t blocks
     in->dim[4].min = o[3].min;
     in->dim[4].extent = o[3].extent;
     const int w_extents[5] = {4, channels, s_taps, r_taps, 16 * blocks};
-    for (int i = 0; i < 5; ++i) {
+    for (int i = 0; i < w->dimensions; ++i) {
       w->dim[i].min = 0;
-      w->dim[i].extent = w_extents[i];
+      w->dim[i].extent = w_extents[w->dimensions == 5 || i < 2 ? i : 4];
     }
     return 0;
   }
 #if MC_AMX_POSSIBLE
-  const int dense = in->dim[0].stride == 1 && out->dim[0].stride == 1 && in->dim[1].stride == 64 && w->dim[0].stride == 1 && w->dim[1].stride == 4 &&
+  const int dense = in->dim[0].stride == 1 && (out->dim[0].stride == 1 || out->dim[2].stride == 1) && in->dim[1].stride == 64 &&
+                    w->dim[0].stride == 1 && w->dim[1].stride == 4 &&
                     w->dim[1].extent % 16 == 0 && out->dim[2].min >= 0 && out->dim[2].min + out->dim[2].extent <= w->dim[1].extent;
   if (dense && mc_amx_usable(2)) {
     mc_amx_conv(in, w, &g, out);

@@ -327,25 +327,48 @@ std::vector<Tensor> qnn_conv2d_reference(std::span<const Tensor> args, const Att
   return {std::move(out)};
 }
 
+}  // namespace
+
+TensorType qnn_dense_nk_weight(const TensorType& w, const QnnMatmulAttrs& a) {
+  if (a.kernel_layout == "NK") {
+    ops::expect_rank(w, 2, "weight [units, in_features]");
+    return w;
+  }
+  if (a.kernel_layout != kQnnDenseQuadLayout)
+    type_error("kernel_layout '" + a.kernel_layout + "' is not NK or " + kQnnDenseQuadLayout);
+  if (w.rank() != 3 || w.shape[2] != 4)
+    type_error("a weight in " + std::string(kQnnDenseQuadLayout) + " is [in_features/4, units, 4], found " + w.str());
+  return TensorType{{w.shape[1], w.shape[0] * 4}, w.dtype};
+}
+
+namespace {
+
 std::vector<TensorType> qnn_dense_type(std::span<const TensorType> args, const Attrs& attrs) {
   const auto& a = attrs_as<QnnMatmulAttrs>(attrs);
   ops::expect_rank(args[0], 2, "input");
-  ops::expect_rank(args[1], 2, "weight [units, in_features]");
+  const TensorType w = qnn_dense_nk_weight(args[1], a);
   expect_quantized(args[0], "input", false);
-  expect_quantized(args[1], "weight", false);
-  if (args[0].shape[1] != args[1].shape[1])
+  expect_quantized(w, "weight", false);
+  if (args[0].shape[1] != w.shape[1])
     type_error("input " + args[0].str() + " has " + std::to_string(args[0].shape[1]) + " features, weight " + args[1].str() +
-               " expects " + std::to_string(args[1].shape[1]));
+               " expects " + std::to_string(w.shape[1]));
   check_zero_point(a.input_zero_point, args[0].dtype, "input zero point");
-  check_kernel_zero_points(a.kernel_zero_point, args[1].shape[0], args[1].dtype);
-  check_bias(args, 2, args[1].shape[0]);
-  return {TensorType{{args[0].shape[0], args[1].shape[0]}, DType::int32}};
+  check_kernel_zero_points(a.kernel_zero_point, w.shape[0], w.dtype);
+  check_bias(args, 2, w.shape[0]);
+  return {TensorType{{args[0].shape[0], w.shape[0]}, DType::int32}};
 }
 
 std::vector<Tensor> qnn_dense_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
   const auto& a = attrs_as<QnnMatmulAttrs>(attrs);
   const int64_t M = types[0].shape[0], N = types[0].shape[1], K = args[0].type().shape[1];
-  const std::vector<int64_t> x = widened(args[0]), w = widened(args[1]);
+  const std::vector<int64_t> x = widened(args[0]);
+  std::vector<int64_t> w = widened(args[1]);
+  if (a.kernel_layout == kQnnDenseQuadLayout) {  // [K/4, N, 4] -> [N, K]
+    std::vector<int64_t> nk(w.size());
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) nk[static_cast<size_t>(n * K + k)] = w[static_cast<size_t>(((k / 4) * N + n) * 4 + k % 4)];
+    w = std::move(nk);
+  }
   Tensor out(types[0]);
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
@@ -362,6 +385,7 @@ std::vector<TensorType> qnn_batch_matmul_type(std::span<const TensorType> args, 
   const auto& a = attrs_as<QnnMatmulAttrs>(attrs);
   const TensorType& x = args[0];
   const TensorType& y = args[1];
+  if (a.kernel_layout != "NK") type_error("kernel_layout '" + a.kernel_layout + "' applies to qnn.dense only");
   if (x.rank() < 2 || y.rank() < 2) type_error("expects operands of rank >= 2, found " + x.str() + " and " + y.str());
   expect_quantized(x, "lhs", false);
   expect_quantized(y, "rhs", false);

@@ -132,15 +132,29 @@ struct QnnConv2DAttrs : AttrsOf<QnnConv2DAttrs> {
   }
 };
 
-// qnn.dense (x[M, K] . w[N, K]^T) and qnn.batch_matmul (x[..., M, K] . y[..., K, N]).
+// The weight layout of qnn.dense that AlterOpLayout packs at compile time
+// for products over four rows or more whose K fills quads: [K/4, N, 4], four
+// consecutive k of one column adjacent, what AMX's tiles and VNNI multiply
+// (lower/ops/qnn_matmul.cpp) where the [N, K] weight was repacked per call.
+inline constexpr const char* kQnnDenseQuadLayout = "KN4k";
+
+// qnn.dense (x[M, K] . w[N, K]^T, or w in kQnnDenseQuadLayout) and
+// qnn.batch_matmul (x[..., M, K] . y[..., K, N]).
 struct QnnMatmulAttrs : AttrsOf<QnnMatmulAttrs> {
   int64_t input_zero_point = 0;
   std::vector<int64_t> kernel_zero_point{0};  // one, or one per output column (N)
+  std::string kernel_layout = "NK";           // qnn.dense: or kQnnDenseQuadLayout
   template <typename V> void fields(V& v) {
     v("input_zero_point", input_zero_point);
     v("kernel_zero_point", kernel_zero_point);
+    v("kernel_layout", kernel_layout);
   }
 };
+
+// The [N, K] type of a qnn.dense weight of type `w` in the attrs'
+// kernel_layout; throws a type error for any other layout or a weight that
+// does not fit it.
+TensorType qnn_dense_nk_weight(const TensorType& w, const QnnMatmulAttrs& a);
 
 // The OIHW type of a qnn.conv2d weight of type `w` in the attrs'
 // kernel_layout (OIHW itself, or kQnnQuadWeightLayout); throws a type error

@@ -16,6 +16,10 @@
 // otherwise repacked the OIHW weight on every call (2.4 M bytes for each of
 // ResNet-18's last 3x3 layers).
 //
+// qnn.dense over four rows or more with a constant int8 weight whose K fills
+// quads gets it as [K/4, N, 4] (kQnnDenseQuadLayout): AMX's tiles read it in
+// place, the paired form through its index, where it was repacked per call.
+//
 // Assumes typed IR, before FuseOps (batch_matmul fuses its epilogue as dense
 // does). Weights shared by several dense ops are transposed once.
 #include <map>
@@ -39,6 +43,28 @@ bool packs_quads(const Module& m, const Binding& d) {
   return a.groups == 1 && a.kernel_layout == "OIHW" && w.dtype == DType::int8 && w.rank() == 4 && w.shape[1] % 4 == 0;
 }
 
+// qnn.dense over four rows or more with a constant int8 [N, K] weight whose K
+// fills quads.
+bool packs_dense_quads(const Module& m, const Binding& d) {
+  if (!d.is_op("qnn.dense") || !d.args[1].is_constant() || !m.constant(d.args[1].constant).has_data() || d.types.empty())
+    return false;
+  const auto& a = attrs_as<QnnMatmulAttrs>(*d.attrs);
+  const TensorType& w = m.constant(d.args[1].constant).type();
+  return a.kernel_layout == "NK" && w.dtype == DType::int8 && w.rank() == 2 && w.shape[1] % 4 == 0 &&
+         d.types[0].shape[0] >= kMinRows;
+}
+
+// [N, K] -> [K/4, N, 4].
+Tensor dense_quads(const Tensor& w) {
+  const int64_t N = w.type().shape[0], K = w.type().shape[1];
+  Tensor out(TensorType{{K / 4, N, 4}, w.type().dtype});
+  const auto in = w.bytes();
+  auto o = out.mutable_bytes();
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) o[static_cast<size_t>(((k / 4) * N + n) * 4 + k % 4)] = in[static_cast<size_t>(n * K + k)];
+  return out;
+}
+
 }  // namespace
 
 Module alter_op_layout(const Module& module, const PassContext& context) {
@@ -51,8 +77,24 @@ Module alter_op_layout(const Module& module, const PassContext& context) {
     FunctionBuilder b(fn);
     std::map<std::string, std::string> transposed;  // weight constant -> its [K, N] copy
     std::map<std::string, std::string> packed;      // int8 OIHW weight -> its quad layout
+    std::map<std::string, std::string> dense_packed;  // int8 [N, K] weight -> [K/4, N, 4]
     for (uint32_t i = 0; i < fn.body.size(); ++i) {
       const Binding& d = fn.body[i];
+      if (packs_dense_quads(out, d)) {
+        auto found = dense_packed.find(d.args[1].constant);
+        if (found == dense_packed.end())
+          found = dense_packed
+                      .emplace(d.args[1].constant,
+                               out.add_constant(d.args[1].constant + "_quads", dense_quads(out.constant(d.args[1].constant))))
+                      .first;
+        auto attrs = std::make_shared<QnnMatmulAttrs>(attrs_as<QnnMatmulAttrs>(*d.attrs));
+        attrs->kernel_layout = kQnnDenseQuadLayout;
+        std::vector<ValueRef> args;
+        for (const ValueRef& v : d.args) args.push_back(b.map(v));
+        args[1] = ValueRef::constant_named(found->second);
+        b.replace(i, 0, b.emit(make_op_call("qnn.dense", std::move(args), attrs, d.origin)));
+        continue;
+      }
       if (packs_quads(out, d)) {
         auto found = packed.find(d.args[1].constant);
         if (found == packed.end()) {

@@ -39,6 +39,12 @@ Halide::Expr requantize_expr(Halide::Expr acc, const lang::RequantizeAttrs& attr
 // channels, int8 weights packed in quads (AlterOpLayout) with zero point 0.
 bool qnn_conv2d_on_amx(const lang::QnnConv2DAttrs& a, const lang::TensorType& input, const lang::TensorType& weight);
 
+// Whether a qnn.dense computes on AMX tiles where its kernel's target has
+// them: four rows or more of uint8 x in whole blocks of 64 columns, int8
+// weights with zero point 0.
+bool qnn_dense_on_amx(const lang::QnnMatmulAttrs& a, const lang::TensorType& input, const lang::TensorType& weight,
+                      const lang::TensorType& output);
+
 void register_qnn_conv2d_lowerings(LoweringRegistry& registry);
 void register_qnn_matmul_lowerings(LoweringRegistry& registry);
 

@@ -5,8 +5,9 @@
 // points, into int16 pairs along K, as qnn.conv2d's paired form does (lower/ops/qnn_conv2d.cpp): a
 // vector of 8 output columns accumulates, per pair of K, a broadcast pair of
 // x times 16 weights, which is vpmaddwd; B vectors of columns x T rows stay in
-// registers. qnn.batch_matmul (matrix products of two activations, rare in
-// quantized models) is a plain int32 product vectorized along N.
+// registers; on AMX targets the tiles compute it (lower_qnn_dense_amx).
+// qnn.batch_matmul (matrix products of two activations, rare in quantized
+// models) is a plain int32 product vectorized along N.
 #include "lang/ops/qnn.h"
 
 #include "lower/ops/qnn.h"
@@ -30,6 +31,13 @@ Expr column_zero_point(const lang::QnnMatmulAttrs& a, const Expr& n, const std::
   return b(n);
 }
 
+// The weight of column n at k, in either layout ([N, K], or the quads
+// AlterOpLayout packs: [K/4, N, 4]).
+Expr dense_weight_at(const TensorFunc& w, const lang::QnnMatmulAttrs& a, const Expr& k, const Expr& n) {
+  if (a.kernel_layout == lang::kQnnDenseQuadLayout) return w.func(k % 4, n, k / 4);
+  return w.func(k, n);
+}
+
 // Fewer than four rows (a classifier at batch 1): the product streams its
 // weights once, each row of W contiguous along K, so K is split into
 // vector-wide int32 partial sums per output, as the float dense kernel does,
@@ -42,10 +50,11 @@ LoweredOp lower_qnn_dense_rows(std::span<const TensorFunc> args, const LowerCont
   const int lanes = 16;  // width of the partial sums; the schedule vectorizes it at the target width
   const int KO = K / lanes, tail = K - KO * lanes;
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
-  Func x = args[0].func, w = args[1].func;
+  Func x = args[0].func;
   Var u("u"), j("j"), i("i");
   auto product = [&](const Expr& k) {
-    return (Halide::cast<int32_t>(x(k, i)) - zx) * (Halide::cast<int32_t>(w(k, j)) - column_zero_point(a, j, ctx.name + "_wzp"));
+    return (Halide::cast<int32_t>(x(k, i)) - zx) *
+           (Halide::cast<int32_t>(dense_weight_at(args[1], a, k, j)) - column_zero_point(a, j, ctx.name + "_wzp"));
   };
   Func partial(ctx.name + "_partial");
   partial(u, j, i) = 0;
@@ -66,10 +75,72 @@ LoweredOp lower_qnn_dense_rows(std::span<const TensorFunc> args, const LowerCont
   return {value, row_dot_schedule(partial, u, j, i, KO > 0 ? std::optional<RDom>(ro) : std::nullopt, lanes, N, work), {}};
 }
 
+// Over four rows or more on AMX tiles: the product is a 1x1 convolution
+// whose pixels are x's rows and whose channels are K, computed by the
+// runtime's tile kernel (runtime/modelc_amx.c, modelc_amx_conv_u8s8) into
+// int32 rows with the output columns contiguous. x is copied into the
+// kernel's blocks of 64 (its rows as they are); W is read in place when
+// AlterOpLayout packed it in quads ([K/4, N, 4]) and N fills 16-column tiles,
+// else packed per call (columns padded to 16); the input zero point's share
+// comes off the bias as in the VNNI convolution.
+LoweredOp lower_qnn_dense_amx(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::QnnMatmulAttrs>(*ctx.binding.attrs);
+  const lang::TensorType out_type = ctx.binding.types.at(0);
+  const int M = static_cast<int>(out_type.shape[0]), N = static_cast<int>(out_type.shape[1]);
+  const int K = static_cast<int>(args[0].type.shape[1]);
+  const int Np = (N + 15) / 16 * 16;
+  const int32_t zx = static_cast<int32_t>(a.input_zero_point);
+  Func x = args[0].func;
+  Func blocked(ctx.name + "_blocked");
+  Var c64("c64"), px("px"), py("py"), cb("cb"), pn("pn");
+  blocked(c64, px, py, cb, pn) = x(cb * 64 + c64, px);
+  // The weight in quads as it is, when AlterOpLayout packed it and N fills
+  // 16-column tiles; else packed per call.
+  const bool in_place = a.kernel_layout == lang::kQnnDenseQuadLayout && N % 16 == 0;
+  Func quads = in_place ? args[1].func : Func(ctx.name + "_quads");
+  Var g("g"), n("n"), q("q");
+  if (!in_place)
+    quads(g, n, q) = Halide::select(n < N, dense_weight_at(args[1], a, q * 4 + g, Halide::min(n, N - 1)), Halide::cast<int8_t>(0));
+  Var sx("sx"), sy("sy"), sk("sk"), sn("sn");
+  Func sums(ctx.name + "_amx");
+  sums.define_extern("modelc_amx_conv_u8s8",
+                     {blocked, quads, Expr(K / 64), Expr(Np), Expr(1), Expr(1), Expr(1), Expr(1), Expr(1), Expr(1), Expr(0), Expr(0)},
+                     Halide::Int(32), {sx, sy, sk, sn}, Halide::NameMangling::C);
+  Func start(ctx.name + "_start");
+  Var j("j");
+  Expr init = args.size() > 2 ? Expr(Halide::cast<int32_t>(args[2].func(j))) : Expr(0);
+  if (zx != 0) {
+    RDom rk(0, K, ctx.name + "_rk");
+    init = init - zx * Halide::sum(Halide::cast<int32_t>(dense_weight_at(args[1], a, rk, j)), ctx.name + "_wsum");
+  }
+  start(j) = init;
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return sums(v[0], 0, v[1], 0) + start(v[1]); });
+
+  const int64_t work = int64_t{M} * N * K;
+  ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
+    const std::vector<Var>& v = sc.output_vars;  // m, n
+    const int rows = std::min(M, 32);
+    const int lanes = fitting_lanes(N, sc.vector_lanes);
+    Func out = sc.output;
+    Var mo("mo"), mi("mi");
+    out.split(v[0], mo, mi, rows, TailStrategy::ShiftInwards).vectorize(v[1], lanes, TailStrategy::GuardWithIf);
+    if (worth_parallel(work)) out.parallel(mo);
+    sums.compute_at(out, mo).reorder_storage(sk, sx, sy, sn);
+    blocked.compute_at(out, mo).vectorize(c64, 16);
+    if (!in_place) {
+      quads.compute_root().bound(g, 0, 4).unroll(g).vectorize(n, 16);
+      if (worth_parallel(int64_t{Np} * K)) parallel_tasks(quads, q, K / 4, int64_t{Np} * K);
+    }
+    start.compute_root().vectorize(j, 16, TailStrategy::GuardWithIf);
+  };
+  return {value, schedule, {}};
+}
+
 LoweredOp lower_qnn_dense(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::QnnMatmulAttrs>(*ctx.binding.attrs);
   const lang::TensorType out_type = ctx.binding.types.at(0);
   if (out_type.shape[0] < 4) return lower_qnn_dense_rows(args, ctx);
+  if (ctx.amx && qnn_dense_on_amx(a, args[0].type, args[1].type, out_type)) return lower_qnn_dense_amx(args, ctx);
   const int K = static_cast<int>(args[0].type.shape[1]);
   const int pairs = (K + 1) / 2;
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
@@ -80,7 +151,8 @@ LoweredOp lower_qnn_dense(std::span<const TensorFunc> args, const LowerContext& 
     xp(k2, kp, m) = Halide::select(inside, Halide::cast<int16_t>(Halide::cast<int32_t>(args[0].func(clamped, m)) - zx),
                                    Halide::cast<int16_t>(0));
     wp(k2, n, kp) = Halide::select(
-        inside, Halide::cast<int16_t>(Halide::cast<int32_t>(args[1].func(clamped, n)) - column_zero_point(a, n, ctx.name + "_wzp")),
+        inside,
+        Halide::cast<int16_t>(Halide::cast<int32_t>(dense_weight_at(args[1], a, clamped, n)) - column_zero_point(a, n, ctx.name + "_wzp")),
         Halide::cast<int16_t>(0));
   }
   Func acc(ctx.name + "_acc");
@@ -151,6 +223,15 @@ LoweredOp lower_qnn_batch_matmul(std::span<const TensorFunc> args, const LowerCo
 }
 
 }  // namespace
+
+bool qnn_dense_on_amx(const lang::QnnMatmulAttrs& a, const lang::TensorType& input, const lang::TensorType& weight,
+                      const lang::TensorType& output) {
+  if (input.dtype != lang::DType::uint8 || weight.dtype != lang::DType::int8 || input.rank() != 2 || output.shape[0] < 4)
+    return false;
+  for (int64_t zp : a.kernel_zero_point)
+    if (zp != 0) return false;
+  return input.shape[1] % 64 == 0;
+}
 
 void register_qnn_matmul_lowerings(LoweringRegistry& r) {
   r.add("qnn.dense", lower_qnn_dense);

@@ -359,3 +359,34 @@ report:
 )");
   check_with_and_without_tiles(tmp, spec::load_recipe(file), "modelc_amx_conv_u8s8", 2, true);
 }
+
+// int8 dense layers over rows (a transformer's projections): AlterOpLayout
+// packs the weights in quads, and with AMX the tiles compute the product as
+// a 1x1 convolution whose pixels are the rows (64 input features, 48 units:
+// in place), the second layer (48 features, not a block of 64) on vectors.
+TEST_CASE("int8 dense layers over rows run on AMX tiles or vectors and both match the integer reference exactly") {
+  test::TempDir tmp;
+  const fs::path file = tmp.write("dense8.yaml", R"(apiVersion: modelc/v1
+kind: Recipe
+metadata: {name: int8-dense, version: 1.0.0}
+model:
+  graph:
+    seed: 9
+    inputs:
+      - {name: x, shape: [37, 64], dtype: float32}
+    layers:
+      - {op: dense, name: fc1, units: 48}
+      - {op: relu, name: act}
+      - {op: dense, name: fc2, units: 20}
+    outputs: [fc2]
+quantization:
+  mode: int8
+  activations:
+    calibration: {method: minmax, samples: 2, random_seed: 3}
+targets:
+  host: {device: host, threads: 2}
+report:
+  baselines: [reference]
+)");
+  check_with_and_without_tiles(tmp, spec::load_recipe(file), "modelc_amx_conv_u8s8", 1, true);
+}

@@ -117,6 +117,17 @@ def @main(%x: Tensor[(3, 37), uint8], %w: Tensor[(19, 37), int8], %b: Tensor[(19
 })");
 }
 
+// The weight in quads (AlterOpLayout's [K/4, N, 4]): the paired form over
+// rows and the row dot products over two rows read it through its index.
+TEST_CASE("qnn.dense with its weight in quads (KN4k), over rows and over two rows") {
+  check_exact(R"(
+def @main(%x: Tensor[(6, 40), uint8], %w: Tensor[(10, 19, 4), int8], %b: Tensor[(19), int32], %y: Tensor[(2, 40), uint8]) {
+  %0 = qnn.dense(%x, %w, %b, input_zero_point=12, kernel_zero_point=[0], kernel_layout="KN4k");
+  %1 = qnn.dense(%y, %w, input_zero_point=0, kernel_zero_point=[0], kernel_layout="KN4k");
+  (%0, %1)
+})");
+}
+
 TEST_CASE("qnn.quantize, qnn.dequantize per channel, qnn.add with broadcasting") {
   check_exact(R"(
 def @main(%x: Tensor[(2, 3, 5), float32], %a: Tensor[(2, 3, 5), uint8], %b: Tensor[(3, 1), uint8], %i: Tensor[(2, 3, 5), int32]) {

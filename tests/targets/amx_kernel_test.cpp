@@ -120,7 +120,10 @@ struct ConvCase {
 };
 
 // One convolution over an output region [x_lo, +x_n) x [y_lo, +y_n) x [k_lo, +k_n).
-void check_conv(const ConvCase& g, int x_lo, int x_n, int y_lo, int y_n, int k_lo, int k_n, int spread = 1) {
+// `channels_inner`: the output's channels contiguous (qnn.dense's rows), whole
+// tiles stored in place.
+void check_conv(const ConvCase& g, int x_lo, int x_n, int y_lo, int y_n, int k_lo, int k_n, int spread = 1,
+                bool channels_inner = false) {
   CAPTURE(g.C);
   CAPTURE(g.K);
   CAPTURE(g.H);
@@ -153,6 +156,10 @@ void check_conv(const ConvCase& g, int x_lo, int x_n, int y_lo, int y_n, int k_l
   std::vector<halide_dimension_t> id(5), wd(5);
   std::vector<halide_dimension_t> od{
       {x_lo, x_n, spread, 0}, {y_lo, y_n, x_n * spread, 0}, {k_lo, k_n, x_n * y_n * spread, 0}, {0, 1, x_n * y_n * k_n * spread, 0}};
+  if (channels_inner) od = {{x_lo, x_n, k_n, 0}, {y_lo, y_n, x_n * k_n, 0}, {k_lo, k_n, 1, 0}, {0, 1, x_n * y_n * k_n, 0}};
+  auto at = [&](int x, int y, int k) {
+    return channels_inner ? (static_cast<size_t>(y) * x_n + x) * k_n + k : ((static_cast<size_t>(k) * y_n + y) * x_n + x) * spread;
+  };
   std::vector<int32_t> out(static_cast<size_t>(x_n) * y_n * k_n * spread, -1);
   halide_buffer_t in = buffer(nullptr, halide_type_uint, 8, id);
   halide_buffer_t w = buffer(nullptr, halide_type_int, 8, wd);
@@ -193,7 +200,7 @@ void check_conv(const ConvCase& g, int x_lo, int x_n, int y_lo, int y_n, int k_l
             for (int s = 0; s < g.S; ++s)
               sum += image_at(c, (y_lo + y) * g.stride + r * g.dilation - g.pad, (x_lo + x) * g.stride + s * g.dilation - g.pad) *
                      weight[((static_cast<size_t>(k_lo + k) * g.C + c) * g.R + r) * g.S + s];
-        wrong += out[((static_cast<size_t>(k) * y_n + y) * x_n + x) * spread] != sum;
+        wrong += out[at(x, y, k)] != sum;
       }
   CHECK(wrong == 0);
 }
@@ -209,4 +216,6 @@ TEST_CASE("the AMX tile kernel computes uint8 x int8 convolutions exactly over a
   check_conv(ConvCase{192, 64, 7, 7, 1, 1, 1, 1, 0}, 0, 7, 0, 7, 8, 40);     // 1x1, channels off the tiles
   check_conv(ConvCase{64, 32, 40, 40, 1, 1, 2, 1, 0}, 0, 20, 5, 9, 0, 32);   // 1x1 stride 2, 20 pixels a row
   check_conv(ConvCase{128, 48, 20, 21, 3, 3, 2, 1, 1}, 1, 8, 2, 7, 8, 32, 2);  // the plain C form
+  check_conv(ConvCase{128, 48, 1, 37, 1, 1, 1, 1, 0}, 0, 37, 0, 1, 0, 48, 1, true);  // rows of a product: tiles in place
+  check_conv(ConvCase{64, 64, 1, 20, 1, 1, 1, 1, 0}, 3, 17, 0, 1, 8, 40, 1, true);   // partial channel tiles
 }
