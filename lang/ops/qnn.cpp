@@ -362,13 +362,8 @@ std::vector<Tensor> qnn_dense_reference(std::span<const Tensor> args, const Attr
   const auto& a = attrs_as<QnnMatmulAttrs>(attrs);
   const int64_t M = types[0].shape[0], N = types[0].shape[1], K = args[0].type().shape[1];
   const std::vector<int64_t> x = widened(args[0]);
-  std::vector<int64_t> w = widened(args[1]);
-  if (a.kernel_layout == kQnnDenseQuadLayout) {  // [K/4, N, 4] -> [N, K]
-    std::vector<int64_t> nk(w.size());
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t k = 0; k < K; ++k) nk[static_cast<size_t>(n * K + k)] = w[static_cast<size_t>(((k / 4) * N + n) * 4 + k % 4)];
-    w = std::move(nk);
-  }
+  const std::vector<int64_t> w = widened(a.kernel_layout == "NK" ? args[1]
+                                                                 : transform_layout(args[1], Layout::parse(a.kernel_layout), Layout::parse("NK")));
   Tensor out(types[0]);
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {

@@ -54,15 +54,23 @@ bool packs_dense_quads(const Module& m, const Binding& d) {
          d.types[0].shape[0] >= kMinRows;
 }
 
-// [N, K] -> [K/4, N, 4].
-Tensor dense_quads(const Tensor& w) {
-  const int64_t N = w.type().shape[0], K = w.type().shape[1];
-  Tensor out(TensorType{{K / 4, N, 4}, w.type().dtype});
-  const auto in = w.bytes();
-  auto o = out.mutable_bytes();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t k = 0; k < K; ++k) o[static_cast<size_t>(((k / 4) * N + n) * 4 + k % 4)] = in[static_cast<size_t>(n * K + k)];
-  return out;
+// Re-emits binding i, `d` (a qnn.conv2d or qnn.dense with attrs A), with
+// its constant weight in `layout` (transformed from `from` once per weight,
+// shared through `packed`) and that kernel_layout in its attributes.
+template <typename A>
+void repack_weight(Module& m, FunctionBuilder& b, uint32_t i, const Binding& d, const char* from, const char* layout,
+                   std::map<std::string, std::string>& packed) {
+  auto found = packed.find(d.args[1].constant);
+  if (found == packed.end()) {
+    const Tensor w = transform_layout(m.constant(d.args[1].constant), Layout::parse(from), Layout::parse(layout));
+    found = packed.emplace(d.args[1].constant, m.add_constant(d.args[1].constant + "_quads", w)).first;
+  }
+  auto attrs = std::make_shared<A>(attrs_as<A>(*d.attrs));
+  attrs->kernel_layout = layout;
+  std::vector<ValueRef> args;
+  for (const ValueRef& v : d.args) args.push_back(b.map(v));
+  args[1] = ValueRef::constant_named(found->second);
+  b.replace(i, 0, b.emit(make_op_call(d.op->name, std::move(args), attrs, d.origin)));
 }
 
 }  // namespace
@@ -81,33 +89,11 @@ Module alter_op_layout(const Module& module, const PassContext& context) {
     for (uint32_t i = 0; i < fn.body.size(); ++i) {
       const Binding& d = fn.body[i];
       if (packs_dense_quads(out, d)) {
-        auto found = dense_packed.find(d.args[1].constant);
-        if (found == dense_packed.end())
-          found = dense_packed
-                      .emplace(d.args[1].constant,
-                               out.add_constant(d.args[1].constant + "_quads", dense_quads(out.constant(d.args[1].constant))))
-                      .first;
-        auto attrs = std::make_shared<QnnMatmulAttrs>(attrs_as<QnnMatmulAttrs>(*d.attrs));
-        attrs->kernel_layout = kQnnDenseQuadLayout;
-        std::vector<ValueRef> args;
-        for (const ValueRef& v : d.args) args.push_back(b.map(v));
-        args[1] = ValueRef::constant_named(found->second);
-        b.replace(i, 0, b.emit(make_op_call("qnn.dense", std::move(args), attrs, d.origin)));
+        repack_weight<QnnMatmulAttrs>(out, b, i, d, "NK", kQnnDenseQuadLayout, dense_packed);
         continue;
       }
       if (packs_quads(out, d)) {
-        auto found = packed.find(d.args[1].constant);
-        if (found == packed.end()) {
-          const Tensor w = transform_layout(out.constant(d.args[1].constant), Layout::parse("OIHW"),
-                                            Layout::parse(kQnnQuadWeightLayout));
-          found = packed.emplace(d.args[1].constant, out.add_constant(d.args[1].constant + "_quads", w)).first;
-        }
-        auto attrs = std::make_shared<QnnConv2DAttrs>(attrs_as<QnnConv2DAttrs>(*d.attrs));
-        attrs->kernel_layout = kQnnQuadWeightLayout;
-        std::vector<ValueRef> args;
-        for (const ValueRef& v : d.args) args.push_back(b.map(v));
-        args[1] = ValueRef::constant_named(found->second);
-        b.replace(i, 0, b.emit(make_op_call("qnn.conv2d", std::move(args), attrs, d.origin)));
+        repack_weight<QnnConv2DAttrs>(out, b, i, d, "OIHW", kQnnQuadWeightLayout, packed);
         continue;
       }
       const bool rows = d.is_op("nn.dense") && !d.types.empty() && d.types[0].rank() == 2 && d.types[0].shape[0] >= kMinRows;
