@@ -256,13 +256,22 @@ TEST_CASE("quantization.skip entries that name nothing, and sensitivity without 
 
 namespace {
 
-// Builds `recipe` with the AMX tiles asked for (MODELC_AMX=1: on any x86-64
-// machine; where the CPU lacks them the tile kernels run their plain C form)
-// and without (MODELC_AMX=0), and checks each artifact against the reference:
-// with the tiles, `tile_kernels` kernels call `symbol`; without, none. `exact`:
-// the outputs equal the reference's bit for bit.
-void check_with_and_without_tiles(const test::TempDir& tmp, const spec::Recipe& recipe, const std::string& symbol,
-                                  int tile_kernels, bool exact) {
+// A recipe of `graph` (the model.graph block: inputs, layers, outputs) in
+// quantization `mode` (int8: minmax calibration on two seeded samples), built
+// with the AMX tiles asked for (MODELC_AMX=1: on any x86-64 machine; where
+// the CPU lacks them the tile kernels run their plain C form) and without
+// (MODELC_AMX=0); each artifact is checked against the reference: with the
+// tiles, `tile_kernels` kernels call `symbol`; without, none. `exact`: the
+// outputs equal the reference's bit for bit.
+void check_with_and_without_tiles(const std::string& name, const std::string& graph, const std::string& mode,
+                                  const std::string& symbol, int tile_kernels, bool exact) {
+  test::TempDir tmp;
+  const std::string quantization =
+      mode == "int8" ? "quantization:\n  mode: int8\n  activations:\n    calibration: {method: minmax, samples: 2, random_seed: 3}\n"
+                     : "quantization: {mode: " + mode + "}\n";
+  const spec::Recipe recipe = spec::load_recipe(tmp.write(
+      name + ".yaml", "apiVersion: modelc/v1\nkind: Recipe\nmetadata: {name: " + name + ", version: 1.0.0}\nmodel:\n  graph:\n" +
+                          graph + quantization + "targets:\n  host: {device: host, threads: 2}\nreport:\n  baselines: [reference]\n"));
   const lang::Module imported = driver::import_model(recipe);
   const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, imported);
   const driver::ReferenceRun reference =
@@ -301,12 +310,7 @@ void check_with_and_without_tiles(const test::TempDir& tmp, const spec::Recipe& 
 // they call runtime/modelc_amx.c (both dense layers); without, they compute
 // on FMA. Rows, inputs and units off the tiles' multiples of 16 and 32.
 TEST_CASE("bf16 matrix products run on AMX tiles or FMA and both match the reference") {
-  test::TempDir tmp;
-  const fs::path file = tmp.write("mm.yaml", R"(apiVersion: modelc/v1
-kind: Recipe
-metadata: {name: bf16-mm, version: 1.0.0}
-model:
-  graph:
+  check_with_and_without_tiles("bf16-mm", R"(
     seed: 3
     inputs:
       - {name: x, shape: [37, 40], dtype: float32}
@@ -315,13 +319,7 @@ model:
       - {op: relu, name: act}
       - {op: dense, name: fc2, units: 20}
     outputs: [fc2]
-quantization: {mode: bf16}
-targets:
-  host: {device: host, threads: 2}
-report:
-  baselines: [reference]
-)");
-  check_with_and_without_tiles(tmp, spec::load_recipe(file), "modelc_amx_matmul_bf16", 2, false);
+)", "bf16", "modelc_amx_matmul_bf16", 2, false);
 }
 
 // int8 convolutions with quad-packed weights call the AMX tile kernel where
@@ -330,12 +328,7 @@ report:
 // on the tiles; 56 -> 64 (input channels off the blocks of 64) and a first
 // layer of 3 channels keep the vector kernel.
 TEST_CASE("int8 convolutions run on AMX tiles or vectors and both match the integer reference exactly") {
-  test::TempDir tmp;
-  const fs::path file = tmp.write("conv8.yaml", R"(apiVersion: modelc/v1
-kind: Recipe
-metadata: {name: int8-conv, version: 1.0.0}
-model:
-  graph:
+  check_with_and_without_tiles("int8-conv", R"(
     seed: 5
     inputs:
       - {name: image, shape: [1, 3, 13, 13], dtype: float32}
@@ -348,16 +341,7 @@ model:
       - {op: relu, name: body_relu}
       - {op: conv2d, name: down, filters: 48, kernel: 1, stride: 2}
     outputs: [down]
-quantization:
-  mode: int8
-  activations:
-    calibration: {method: minmax, samples: 2, random_seed: 3}
-targets:
-  host: {device: host, threads: 2}
-report:
-  baselines: [reference]
-)");
-  check_with_and_without_tiles(tmp, spec::load_recipe(file), "modelc_amx_conv_u8s8", 2, true);
+)", "int8", "modelc_amx_conv_u8s8", 2, true);
 }
 
 // int8 dense layers over rows (a transformer's projections): AlterOpLayout
@@ -365,12 +349,7 @@ report:
 // a 1x1 convolution whose pixels are the rows (64 input features, 48 units:
 // in place), the second layer (48 features, not a block of 64) on vectors.
 TEST_CASE("int8 dense layers over rows run on AMX tiles or vectors and both match the integer reference exactly") {
-  test::TempDir tmp;
-  const fs::path file = tmp.write("dense8.yaml", R"(apiVersion: modelc/v1
-kind: Recipe
-metadata: {name: int8-dense, version: 1.0.0}
-model:
-  graph:
+  check_with_and_without_tiles("int8-dense", R"(
     seed: 9
     inputs:
       - {name: x, shape: [37, 64], dtype: float32}
@@ -379,14 +358,5 @@ model:
       - {op: relu, name: act}
       - {op: dense, name: fc2, units: 20}
     outputs: [fc2]
-quantization:
-  mode: int8
-  activations:
-    calibration: {method: minmax, samples: 2, random_seed: 3}
-targets:
-  host: {device: host, threads: 2}
-report:
-  baselines: [reference]
-)");
-  check_with_and_without_tiles(tmp, spec::load_recipe(file), "modelc_amx_conv_u8s8", 1, true);
+)", "int8", "modelc_amx_conv_u8s8", 1, true);
 }
