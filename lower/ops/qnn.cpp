@@ -19,10 +19,14 @@ Expr i64(int64_t v) { return Halide::Internal::make_const(Halide::Int(64), v); }
 // tie to the even neighbour and anything else to the nearest: the same value
 // as lang's (floor, rest, compare) in five integer ops, no compares or blends
 // (the epilogue of every int8 kernel runs it per output).
+// The shift (1..62, lang's fixed_point_multiplier) is unsigned to Halide: a
+// signed amount costs a left shift and a blend per shift for the negative
+// case that never comes.
 Expr rounding_shift_right_even(Expr value, Expr shift) {
   const Expr one = Halide::cast<int64_t>(1);
-  const Expr odd = (value >> shift) & one;
-  return (value + ((one << (shift - 1)) - one) + odd) >> shift;
+  const Expr amount = Halide::cast<uint64_t>(shift);
+  const Expr odd = (value >> amount) & one;
+  return (value + ((one << (amount - Halide::cast<uint64_t>(1))) - one) + odd) >> amount;
 }
 
 PerChannelMultiplier per_channel_multiplier(const std::vector<double>& input_scales, double output_scale,
@@ -30,6 +34,8 @@ PerChannelMultiplier per_channel_multiplier(const std::vector<double>& input_sca
   std::vector<lang::FixedPointMultiplier> m;
   for (double s : input_scales) m.push_back(lang::fixed_point_multiplier(s / output_scale));
   PerChannelMultiplier out;
+  out.min_shift = 62;
+  for (const lang::FixedPointMultiplier& f : m) out.min_shift = std::min(out.min_shift, f.shift);
   if (m.size() == 1) {
     out.multiplier = [v = m[0].multiplier](const Expr&) { return i64(v); };
     out.shift = [v = m[0].shift](const Expr&) { return i64(v); };
@@ -59,10 +65,21 @@ Expr requantize_expr(Expr acc, const lang::RequantizeAttrs& a, const PerChannelM
   // An int32 accumulator without a zero point times a multiplier below 2^31:
   // a widening 32 x 32 -> 64-bit product (vpmuldq), where an int64 x int64
   // one took three times the instructions in every int8 epilogue.
-  const Expr product = acc.type() == Halide::Int(32) && a.input_zero_point == 0
-                           ? Halide::Internal::widening_mul(acc, Halide::cast<int32_t>(m.multiplier(channel)))
-                           : (Halide::cast<int64_t>(acc) - i64(a.input_zero_point)) * m.multiplier(channel);
+  const bool widening = acc.type() == Halide::Int(32) && a.input_zero_point == 0;
+  const Expr product = widening ? Halide::Internal::widening_mul(acc, Halide::cast<int32_t>(m.multiplier(channel)))
+                                : (Halide::cast<int64_t>(acc) - i64(a.input_zero_point)) * m.multiplier(channel);
   const Expr scaled = rounding_shift_right_even(product, m.shift(channel));
+  const bool eight_bit = a.out_dtype == lang::DType::uint8 || a.out_dtype == lang::DType::int8;
+  if (widening && m.min_shift >= 31 && eight_bit) {
+    // |acc * multiplier| < 2^62, so shifted by 31 or more it fits in 32
+    // bits: clamped and narrowed from int32, where from int64 the casts
+    // took three rounds of packs and permutes per vector (the largest part
+    // of the epilogue of a 1x1 convolution over few channels).
+    const int64_t lo = std::max(lang::dtype_min(a.out_dtype), a.out_min) - a.output_zero_point;
+    const int64_t hi = std::min(lang::dtype_max(a.out_dtype), a.out_max) - a.output_zero_point;
+    const Expr narrow = Halide::clamp(Halide::cast<int32_t>(scaled), static_cast<int32_t>(lo), static_cast<int32_t>(hi));
+    return Halide::cast(halide_type(a.out_dtype), narrow + static_cast<int32_t>(a.output_zero_point));
+  }
   return saturate_to(scaled + i64(a.output_zero_point), a.out_dtype, a.out_min, a.out_max);
 }
 

@@ -23,6 +23,7 @@ Halide::Expr fixed_point_scale(Halide::Expr value, Halide::Expr multiplier, Hali
 struct PerChannelMultiplier {
   std::function<Halide::Expr(const Halide::Expr&)> multiplier;
   std::function<Halide::Expr(const Halide::Expr&)> shift;
+  int min_shift = 1;  // the smallest shift of any channel
 };
 PerChannelMultiplier per_channel_multiplier(const std::vector<double>& input_scales, double output_scale,
                                             const std::string& name);

@@ -20,8 +20,12 @@
 //    lang::kQnnQuadWeightLayout), and are read as they are; else repacked. The input keeps its
 //    zero point (vpdpbusd wants unsigned bytes); the accumulator starts at
 //    bias - x_zero_point * sum(weights of the channel), which removes it.
-//  - direct (any groups, depthwise included): int32 products vectorized over
-//    the output width, as the float NCHW convolution.
+//    With unit stride and rows of a vector or more, the quads vectorize
+//    output pixels instead (each 64-byte load holds 16 pixels' quads, each
+//    output channel's quad is broadcast), so that NCHW rows are stored whole.
+//  - direct (any groups, depthwise included): vectorized over the output
+//    width, as the float NCHW convolution; sums of up to 257 products (all
+//    depthwise layers) in float32, which adds such integers exactly.
 //
 // A fused qnn.requantize (and clamp) runs on each accumulator as it is stored.
 #include "lang/ops/qnn.h"
@@ -130,40 +134,74 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const int64_t K = out_type.shape[1], OW = out_type.shape[3];
   const int64_t work = out_type.element_count() * C * R * S;
   const bool needs_wsum = quads && zx != 0;
+  const bool unit_stride = g.sw == 1;
   ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
     const std::vector<Var>& v = sc.output_vars;  // n, k, y, x
-    const int lanes = fitting_lanes(K, sc.vector_lanes);
-    const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, K / lanes), OW);
-    const int channels = lanes * tile.blocks;
     Func out = sc.output;
     Var xo("xo"), xi("xi"), ko("ko"), ki("ki"), kb("kb"), kv("kv"), rows("rows");
-    const TailStrategy k_tail = K >= channels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
-    out.split(v[3], xo, xi, tile.pixels, OW >= tile.pixels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
-        .split(v[1], ko, ki, channels, k_tail)
-        .split(ki, kb, kv, lanes, TailStrategy::GuardWithIf)
-        .reorder(kv, xi, kb, xo, v[2], ko, v[0])
-        .vectorize(kv)
-        .unroll(xi)
-        .unroll(kb)
-        .fuse(v[2], ko, rows);
-    if (worth_parallel(work))
-      parallel_tasks(out, rows, out_type.shape[2] * ((K + channels - 1) / channels), work / out_type.shape[0]);
-    Var akb("akb"), akv("akv");
-    acc.compute_at(out, xo).split(ak, akb, akv, lanes, TailStrategy::GuardWithIf).vectorize(akv).unroll(ax).unroll(akb);
-    // Per step of the reduction: the B weight vectors stay in registers, each
-    // of the T input groups is broadcast once and used right away.
-    acc.update()
-        .split(ak, akb, akv, lanes, TailStrategy::GuardWithIf)
-        .reorder(rd.x, akv, akb, ax, rd.y, rd.z, rd.w)
-        .atomic()
-        .vectorize(rd.x)
-        .vectorize(akv)
-        .unroll(akb)
-        .unroll(ax);
+    Var akb("akb"), akv("akv"), axb("axb"), axv("axv");
+    if (quads && unit_stride && OW >= sc.vector_lanes) {
+      // Pixels vectorized: each step loads B vectors of 16 pixels' quads (64
+      // contiguous bytes of the repacked input) and adds to them the
+      // broadcast quad of each of T output channels (vpdpbusd). The
+      // accumulators then lie along the output's rows: the epilogue stores
+      // whole vectors of NCHW, where with channels vectorized each output
+      // byte was stored alone (MobileNetV2's 1x1 layers over 16-32 channels
+      // spent more time storing than multiplying).
+      const int lanes = sc.vector_lanes;
+      const RegisterTile tile = register_tile(sc, lanes, OW / lanes, K);
+      const int pixels = lanes * tile.blocks, channels = tile.pixels;
+      out.split(v[3], xo, xi, pixels, TailStrategy::ShiftInwards)
+          .split(xi, kb, kv, lanes, TailStrategy::ShiftInwards)
+          .split(v[1], ko, ki, channels, K >= channels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
+          .reorder(kv, kb, ki, xo, v[2], ko, v[0])
+          .vectorize(kv)
+          .unroll(kb)
+          .unroll(ki)
+          .fuse(v[2], ko, rows);
+      if (worth_parallel(work))
+        parallel_tasks(out, rows, out_type.shape[2] * ((K + channels - 1) / channels), work / out_type.shape[0]);
+      acc.compute_at(out, xo).reorder_storage(ax, ak, ay, an);
+      acc.split(ax, axb, axv, lanes, TailStrategy::GuardWithIf).vectorize(axv).unroll(axb).unroll(ak);
+      acc.update()
+          .split(ax, axb, axv, lanes, TailStrategy::GuardWithIf)
+          .reorder(rd.x, axv, axb, ak, rd.y, rd.z, rd.w)
+          .atomic()
+          .vectorize(rd.x)
+          .vectorize(axv)
+          .unroll(axb)
+          .unroll(ak);
+    } else {
+      const int lanes = fitting_lanes(K, sc.vector_lanes);
+      const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, K / lanes), OW);
+      const int channels = lanes * tile.blocks;
+      const TailStrategy k_tail = K >= channels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
+      out.split(v[3], xo, xi, tile.pixels, OW >= tile.pixels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
+          .split(v[1], ko, ki, channels, k_tail)
+          .split(ki, kb, kv, lanes, TailStrategy::GuardWithIf)
+          .reorder(kv, xi, kb, xo, v[2], ko, v[0])
+          .vectorize(kv)
+          .unroll(xi)
+          .unroll(kb)
+          .fuse(v[2], ko, rows);
+      if (worth_parallel(work))
+        parallel_tasks(out, rows, out_type.shape[2] * ((K + channels - 1) / channels), work / out_type.shape[0]);
+      acc.compute_at(out, xo).split(ak, akb, akv, lanes, TailStrategy::GuardWithIf).vectorize(akv).unroll(ax).unroll(akb);
+      // Per step of the reduction: the B weight vectors stay in registers, each
+      // of the T input groups is broadcast once and used right away.
+      acc.update()
+          .split(ak, akb, akv, lanes, TailStrategy::GuardWithIf)
+          .reorder(rd.x, akv, akb, ax, rd.y, rd.z, rd.w)
+          .atomic()
+          .vectorize(rd.x)
+          .vectorize(akv)
+          .unroll(akb)
+          .unroll(ax);
+    }
     const std::vector<Var> xv = xp.args();
     xp.compute_root().parallel(xv[3]).vectorize(xv[1], sc.vector_lanes, TailStrategy::GuardWithIf);
     const std::vector<Var> wv = wp.args();
-    if (!(quads && packed_weight)) wp.compute_root().parallel(wv[4]).vectorize(wv[1], lanes, TailStrategy::GuardWithIf);
+    if (!(quads && packed_weight)) wp.compute_root().parallel(wv[4]).vectorize(wv[1], fitting_lanes(K, sc.vector_lanes), TailStrategy::GuardWithIf);
     if (needs_wsum) wsum.compute_root();
   };
   return {value, schedule, {}};
@@ -264,19 +302,40 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
   const Geometry g(a);
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
 
+  // Products of 8-bit values less their zero points are integers of at most
+  // 255 * 255 in magnitude; while a sum of them stays below 2^24 float32
+  // adds them exactly, in any order. Such sums (depthwise layers: 9-49
+  // terms) run as float32 FMAs, 16 lanes and two per cycle, where int32
+  // products take two uops each; the bias joins after the conversion.
+  const int64_t terms = static_cast<int64_t>(CG) * ws[2] * ws[3];
+  const bool exact_in_float = terms * 255 * 255 < (int64_t{1} << 24);
+  const Halide::Type work = exact_in_float ? Halide::Float(32) : Halide::Int(16);
+
   Func padded(ctx.name + "_pad");
   Var x("x"), y("y"), c("c"), n("n");
   const Expr inside = x >= 0 && x < W && y >= 0 && y < H;
   padded(x, y, c, n) = Halide::select(
-      inside, Halide::cast<int16_t>(Halide::cast<int32_t>(args[0].func(Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), c, n)) - zx),
-      Halide::cast<int16_t>(0));
+      inside, Halide::cast(work, Halide::cast<int32_t>(args[0].func(Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), c, n)) - zx),
+      Halide::cast(work, 0));
   Func acc(ctx.name + "_acc");
   RDom rd(0, static_cast<int>(ws[3]), 0, static_cast<int>(ws[2]), 0, CG, ctx.name + "_r");  // s, r, channel
   const Expr ic = a.groups == 1 ? Expr(rd.z) : (c / KG) * CG + rd.z;
   const Expr wv = Halide::cast<int32_t>(weight_at(args[1], a, rd.x, rd.y, rd.z, c)) - kernel_zero_point(a, c, ctx.name + "_wzp");
-  acc(x, y, c, n) = bias_of(args, c);
-  acc(x, y, c, n) += Halide::cast<int32_t>(padded(g.ix(x, rd.x), g.iy(y, rd.y), ic, n)) * wv;
-  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[3], v[2], v[1], v[0]); });
+  Func weight(ctx.name + "_w");  // (s, r, channel, k) less the zero point, in float32
+  Var ws_("s"), wr("r"), wc("wc"), wk("k");
+  weight(ws_, wr, wc, wk) = Halide::cast<float>(Halide::cast<int32_t>(weight_at(args[1], a, ws_, wr, wc, wk)) -
+                                                kernel_zero_point(a, wk, ctx.name + "_wzpf"));
+  if (exact_in_float) {
+    acc(x, y, c, n) = 0.0f;
+    acc(x, y, c, n) += padded(g.ix(x, rd.x), g.iy(y, rd.y), ic, n) * weight(rd.x, rd.y, rd.z, c);
+  } else {
+    acc(x, y, c, n) = bias_of(args, c);
+    acc(x, y, c, n) += Halide::cast<int32_t>(padded(g.ix(x, rd.x), g.iy(y, rd.y), ic, n)) * wv;
+  }
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) {
+    const Expr sum = acc(v[3], v[2], v[1], v[0]);
+    return exact_in_float ? Halide::cast<int32_t>(sum) + bias_of(args, v[1]) : sum;
+  });
 
   const int64_t out_w = out_type.shape[3], out_c = out_type.shape[1];
   const bool pads = any_padding(a.padding);
@@ -292,12 +351,15 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
     const TailStrategy x_tail = out_w >= lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
     out.split(ox, xo, xi, lanes, x_tail)
         .split(oc, co, ci, block, TailStrategy::GuardWithIf)
-        .reorder(xi, ci, xo, co, oy, on)
+        .reorder(xi, ci, xo, oy, co, on)
         .vectorize(xi)
         .unroll(ci)
         .parallel(co);
-    if (pads) padded.compute_at(out, co).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
+    // The padded input of a block of channels is computed once, whole (in
+    // float32 converted once per value, not once per tap).
+    if (pads || exact_in_float) padded.compute_at(out, co).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
     else padded.compute_inline();
+    if (exact_in_float) weight.compute_at(out, co);
     const TailStrategy acc_tail = out_w >= lanes ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
     acc.compute_at(out, xo).vectorize(x, lanes, acc_tail).unroll(c);
     acc.update().reorder(x, c, rd.x, rd.y, rd.z).vectorize(x, lanes, acc_tail).unroll(c);

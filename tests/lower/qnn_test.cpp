@@ -88,6 +88,28 @@ def @main(%x: Tensor[(1, 16, 7, 7), uint8], %w: Tensor[(4, 1, 1, 32, 4), int8]) 
 })");
 }
 
+// Rows of 16 output pixels or more take the form that vectorizes pixels (the
+// output's rows stored whole): 1x1 and padded 3x3, rows and channels that
+// do not fill the register tile, with and without an input zero point, and
+// the requantize that narrows from 32 bits (8-bit output, every shift >= 31)
+// next to one that does not (a scale above 1).
+TEST_CASE("qnn.conv2d in quads with output pixels vectorized") {
+  check_exact(R"(
+def @main(%x: Tensor[(1, 16, 5, 37), uint8], %w: Tensor[(4, 1, 1, 27, 4), int8], %b: Tensor[(27), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, input_zero_point=0, kernel_zero_point=[0], kernel_layout="IHWO4i");
+  %1 = qnn.requantize(%0, input_scale=[0.0002], input_zero_point=0, output_scale=0.05, output_zero_point=3, axis=1, out_dtype=uint8, out_min=3, out_max=255);
+  %1
+})");
+  check_exact(R"(
+def @main(%x: Tensor[(1, 8, 6, 21), uint8], %w: Tensor[(2, 3, 3, 40, 4), int8], %b: Tensor[(40), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1, input_zero_point=9, kernel_zero_point=[0], kernel_layout="IHWO4i");
+  %1 = qnn.requantize(%0, input_scale=[0.001], input_zero_point=0, output_scale=0.07, output_zero_point=-4, axis=1, out_dtype=int8);
+  %2 = qnn.conv2d(%x, %w, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1, input_zero_point=0, kernel_zero_point=[0], kernel_layout="IHWO4i");
+  %3 = qnn.requantize(%2, input_scale=[3.0], input_zero_point=0, output_scale=2.0, output_zero_point=0, axis=1, out_dtype=int8);
+  (%1, %3)
+})");
+}
+
 TEST_CASE("qnn.conv2d s8 x s8 1x1 with a kernel zero point and int32 output") {
   check_exact(R"(
 def @main(%x: Tensor[(2, 16, 7, 7), int8], %w: Tensor[(20, 16, 1, 1), int8]) {
@@ -103,6 +125,13 @@ def @main(%x: Tensor[(1, 8, 10, 13), uint8], %w: Tensor[(8, 1, 3, 3), int8], %g:
   %1 = qnn.requantize(%0, input_scale=[0.0003], input_zero_point=0, output_scale=0.02, output_zero_point=0, axis=1, out_dtype=int8);
   %2 = qnn.conv2d(%x, %g, strides=[2, 1], padding=[1, 0, 1, 0], dilation=[1, 1], groups=2, input_zero_point=0, kernel_zero_point=[100]);
   (%1, %2)
+})");
+  // Sums of up to 257 products add exactly in float32, longer ones in int32:
+  // 2 groups of 32 channels x 3 x 3 = 288 products per output.
+  check_exact(R"(
+def @main(%x: Tensor[(1, 64, 6, 7), uint8], %w: Tensor[(4, 32, 3, 3), int8]) {
+  %0 = qnn.conv2d(%x, %w, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=2, input_zero_point=255, kernel_zero_point=[-128]);
+  %0
 })");
 }
 
