@@ -202,7 +202,11 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     xp.compute_root().parallel(xv[3]).vectorize(xv[1], sc.vector_lanes, TailStrategy::GuardWithIf);
     const std::vector<Var> wv = wp.args();
     if (!(quads && packed_weight)) wp.compute_root().parallel(wv[4]).vectorize(wv[1], fitting_lanes(K, sc.vector_lanes), TailStrategy::GuardWithIf);
-    if (needs_wsum) wsum.compute_root();
+    if (needs_wsum) {
+      const int sum_lanes = fitting_lanes(K, sc.vector_lanes);
+      wsum.compute_root().vectorize(wsum.args()[0], sum_lanes, TailStrategy::GuardWithIf);
+      wsum.update().vectorize(wsum.args()[0], sum_lanes, TailStrategy::GuardWithIf);
+    }
   };
   return {value, schedule, {}};
 }
@@ -282,7 +286,9 @@ LoweredOp lower_quads_amx(std::span<const TensorFunc> args, const LowerContext& 
         .fuse(yo, ko, task);
     if (worth_parallel(work)) out.parallel(task);
     sums.compute_at(out, task);
-    start.compute_root();
+    // Vectorized over channels: as a scalar loop the weight sums of a 7x7
+    // layer (K x C of them per call) took as long as its products.
+    start.compute_root().vectorize(start.args()[0], sc.vector_lanes, TailStrategy::GuardWithIf);
     const std::vector<Var> bv = blocked.args();
     blocked.compute_root().vectorize(bv[0], 16).parallel(bv[2]);
     if (padded_weight) weight.compute_root().bound(wg, 0, 4).unroll(wg).vectorize(wk, 16);
