@@ -4,6 +4,9 @@
 // lower/ops/qnn_conv2d.cpp and lower/ops/qnn_matmul.cpp.
 #include "lower/ops/qnn.h"
 
+#include <cmath>
+#include <optional>
+
 #include "lang/ops/qnn.h"
 
 namespace modelc::lower {
@@ -34,6 +37,8 @@ PerChannelMultiplier per_channel_multiplier(const std::vector<double>& input_sca
   std::vector<lang::FixedPointMultiplier> m;
   for (double s : input_scales) m.push_back(lang::fixed_point_multiplier(s / output_scale));
   PerChannelMultiplier out;
+  out.values = m;
+  out.name = name;
   out.min_shift = 62;
   for (const lang::FixedPointMultiplier& f : m) out.min_shift = std::min(out.min_shift, f.shift);
   if (m.size() == 1) {
@@ -61,25 +66,93 @@ Expr saturate_to(Expr value, lang::DType dtype, int64_t out_min, int64_t out_max
   return Halide::cast(halide_type(dtype), Halide::clamp(value, i64(lo), i64(hi)));
 }
 
+namespace {
+
+// floor(n / d) and ceil(n / d) for d > 0.
+int64_t floor_div(int64_t n, int64_t d) { return n >= 0 ? n / d : -((-n + d - 1) / d); }
+int64_t ceil_div(int64_t n, int64_t d) { return -floor_div(-n, d); }
+
+// The requantization of an int32 accumulator (no input zero point) to an
+// 8-bit output in float64, where it is exact: the accumulator is first
+// clamped to [acc_lo, acc_hi], outside which the output saturates anyway,
+// and within it acc * multiplier has at most 53 significant bits, so its
+// product by multiplier * 2^-shift (exact in float64) is exact, and rounding
+// that to the nearest integer, ties to even, is the fixed-point result. Per
+// 16 outputs that is about a dozen instructions where the int64 form takes
+// twice as many (widening products of even and odd lanes, 64-bit shifts, the
+// parity, narrowing). nullopt when a channel's shift or range is too wide.
+struct ExactInDouble {
+  std::function<Expr(const Expr&)> scale, acc_lo, acc_hi;
+};
+
+std::optional<ExactInDouble> exact_in_double(const PerChannelMultiplier& m, int64_t lo, int64_t hi) {
+  const size_t n = m.values.size();
+  if (n == 0) return std::nullopt;
+  std::vector<double> scale(n);
+  std::vector<int32_t> acc_lo(n), acc_hi(n);
+  for (size_t i = 0; i < n; ++i) {
+    const lang::FixedPointMultiplier f = m.values[i];
+    if (f.multiplier <= 0 || f.shift > 44) return std::nullopt;
+    // acc >= acc_hi gives acc * s >= hi, so the output saturates at hi; likewise at lo.
+    const int64_t a_lo = floor_div(lo * (int64_t{1} << f.shift), f.multiplier);
+    const int64_t a_hi = ceil_div(hi * (int64_t{1} << f.shift), f.multiplier);
+    const int64_t widest = std::max(-a_lo, a_hi);
+    if (widest >= (int64_t{1} << 31) || widest * f.multiplier >= (int64_t{1} << 53)) return std::nullopt;
+    scale[i] = std::ldexp(static_cast<double>(f.multiplier), -f.shift);
+    acc_lo[i] = static_cast<int32_t>(a_lo);
+    acc_hi[i] = static_cast<int32_t>(a_hi);
+  }
+  ExactInDouble e;
+  if (n == 1) {
+    e.scale = [v = scale[0]](const Expr&) { return Expr(v); };
+    e.acc_lo = [v = acc_lo[0]](const Expr&) { return Expr(v); };
+    e.acc_hi = [v = acc_hi[0]](const Expr&) { return Expr(v); };
+    return e;
+  }
+  Halide::Buffer<double> sb(static_cast<int>(n), m.name + "_scales");
+  Halide::Buffer<int32_t> lb(static_cast<int>(n), m.name + "_acc_lo"), hb(static_cast<int>(n), m.name + "_acc_hi");
+  for (size_t i = 0; i < n; ++i) {
+    sb(static_cast<int>(i)) = scale[i];
+    lb(static_cast<int>(i)) = acc_lo[i];
+    hb(static_cast<int>(i)) = acc_hi[i];
+  }
+  e.scale = [sb](const Expr& c) { return Expr(sb(c)); };
+  e.acc_lo = [lb](const Expr& c) { return Expr(lb(c)); };
+  e.acc_hi = [hb](const Expr& c) { return Expr(hb(c)); };
+  return e;
+}
+
+}  // namespace
+
 Expr requantize_expr(Expr acc, const lang::RequantizeAttrs& a, const PerChannelMultiplier& m, Expr channel) {
+  const bool widening = acc.type() == Halide::Int(32) && a.input_zero_point == 0;
+  const bool eight_bit = a.out_dtype == lang::DType::uint8 || a.out_dtype == lang::DType::int8;
+  const int64_t lo = std::max(lang::dtype_min(a.out_dtype), a.out_min) - a.output_zero_point;
+  const int64_t hi = std::min(lang::dtype_max(a.out_dtype), a.out_max) - a.output_zero_point;
+  const auto narrow = [&](const Expr& q) {
+    const Expr clamped = Halide::clamp(q, static_cast<int32_t>(lo), static_cast<int32_t>(hi));
+    return Halide::cast(halide_type(a.out_dtype), clamped + static_cast<int32_t>(a.output_zero_point));
+  };
+  if (widening && eight_bit)
+    if (const std::optional<ExactInDouble> e = exact_in_double(m, lo, hi)) {
+      const Expr clamped = Halide::clamp(acc, e->acc_lo(channel), e->acc_hi(channel));
+      // Adding 1.5 * 2^52 rounds to an integer, ties to even (float64's
+      // spacing there is 1), and leaves it in the low bits: no rounding or
+      // conversion instruction (Halide's round split each vector in halves).
+      const Expr magic = Halide::Internal::make_const(Halide::Float(64), 6755399441055744.0);
+      const Expr rounded = Halide::cast<double>(clamped) * e->scale(channel) + magic;
+      return narrow(Halide::cast<int32_t>(Halide::reinterpret(Halide::Int(64), rounded)));
+    }
   // An int32 accumulator without a zero point times a multiplier below 2^31:
   // a widening 32 x 32 -> 64-bit product (vpmuldq), where an int64 x int64
   // one took three times the instructions in every int8 epilogue.
-  const bool widening = acc.type() == Halide::Int(32) && a.input_zero_point == 0;
   const Expr product = widening ? Halide::Internal::widening_mul(acc, Halide::cast<int32_t>(m.multiplier(channel)))
                                 : (Halide::cast<int64_t>(acc) - i64(a.input_zero_point)) * m.multiplier(channel);
   const Expr scaled = rounding_shift_right_even(product, m.shift(channel));
-  const bool eight_bit = a.out_dtype == lang::DType::uint8 || a.out_dtype == lang::DType::int8;
-  if (widening && m.min_shift >= 31 && eight_bit) {
-    // |acc * multiplier| < 2^62, so shifted by 31 or more it fits in 32
-    // bits: clamped and narrowed from int32, where from int64 the casts
-    // took three rounds of packs and permutes per vector (the largest part
-    // of the epilogue of a 1x1 convolution over few channels).
-    const int64_t lo = std::max(lang::dtype_min(a.out_dtype), a.out_min) - a.output_zero_point;
-    const int64_t hi = std::min(lang::dtype_max(a.out_dtype), a.out_max) - a.output_zero_point;
-    const Expr narrow = Halide::clamp(Halide::cast<int32_t>(scaled), static_cast<int32_t>(lo), static_cast<int32_t>(hi));
-    return Halide::cast(halide_type(a.out_dtype), narrow + static_cast<int32_t>(a.output_zero_point));
-  }
+  // |acc * multiplier| < 2^62, so shifted by 31 or more it fits in 32 bits:
+  // clamped and narrowed from int32, where from int64 the casts took three
+  // rounds of packs and permutes per vector.
+  if (widening && m.min_shift >= 31 && eight_bit) return narrow(Halide::cast<int32_t>(scaled));
   return saturate_to(scaled + i64(a.output_zero_point), a.out_dtype, a.out_min, a.out_max);
 }
 

@@ -24,6 +24,8 @@ struct PerChannelMultiplier {
   std::function<Halide::Expr(const Halide::Expr&)> multiplier;
   std::function<Halide::Expr(const Halide::Expr&)> shift;
   int min_shift = 1;  // the smallest shift of any channel
+  std::vector<lang::FixedPointMultiplier> values;  // per channel (one when per tensor)
+  std::string name;                                // prefix of the kernel's tables
 };
 PerChannelMultiplier per_channel_multiplier(const std::vector<double>& input_scales, double output_scale,
                                             const std::string& name);

@@ -5,6 +5,7 @@
 // quadrupled packings pad them) are exercised.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <random>
 
 #include "lang/interpreter.h"
@@ -32,8 +33,11 @@ Tensor full_range_tensor(const TensorType& type, std::mt19937& rng) {
   return t;
 }
 
-// Every primitive function of the fused module, compiled with the JIT, equals the reference exactly.
-void check_exact(const std::string& text, unsigned seed = 7) {
+// Every primitive function of the fused module, compiled with the JIT, equals
+// the reference exactly, on the operands `make` gives (full-range random ones
+// unless told).
+void check_exact(const std::string& text, unsigned seed = 7,
+                 const std::function<Tensor(const TensorType&, std::mt19937&)>& make = full_range_tensor) {
   CAPTURE(text);
   Module m = parse_module(text, "case.ir");
   m = run_passes(m, {"InferType", "FuseOps", "InferType"}, PassContext{});
@@ -42,7 +46,7 @@ void check_exact(const std::string& text, unsigned seed = 7) {
   for (const Function& fn : m.functions) {
     if (!fn.primitive) continue;
     std::vector<Tensor> args;
-    for (const Param& p : fn.params) args.push_back(full_range_tensor(p.type, rng));
+    for (const Param& p : fn.params) args.push_back(make(p.type, rng));
     const std::vector<Tensor> want = evaluate(m, fn, args);
     const std::vector<Tensor> got = lower::run_kernel_jit(m, fn, args);
     REQUIRE(got.size() == want.size());
@@ -194,4 +198,25 @@ def @main(%i: Tensor[(2, 3, 64), int32]) {
   %2 = qnn.requantize(%i, input_scale=[0.5], input_zero_point=1, output_scale=4096.0, output_zero_point=0, axis=1, out_dtype=int8);
   (%0, %1, %2)
 })");
+}
+
+// The same with 8-bit outputs and no input zero point, which requantize in
+// float64 (the accumulator clamped to where the output saturates): every
+// accumulator from -600 to 599 per channel, so that ties (and the clamp's
+// edges) come up in each channel, and the largest ones beyond.
+TEST_CASE("qnn.requantize to 8 bits rounds exact ties to even in float64, and saturates") {
+  const auto ramp = [](const TensorType& type, std::mt19937&) {
+    Tensor t(type);
+    const auto n = static_cast<size_t>(type.element_count());
+    for (size_t i = 0; i < n; ++i)
+      t.set_element(i, i + 2 < n ? static_cast<double>(static_cast<int64_t>(i % 1200) - 600)
+                                 : (i + 2 == n ? 2147483647.0 : -2147483648.0));
+    return t;
+  };
+  check_exact(R"(
+def @main(%i: Tensor[(1, 4, 1200), int32]) {
+  %0 = qnn.requantize(%i, input_scale=[0.5, 0.25, 0.125, 0.3333333], input_zero_point=0, output_scale=1.0, output_zero_point=-3, axis=1, out_dtype=int8);
+  %1 = qnn.requantize(%i, input_scale=[0.75], input_zero_point=0, output_scale=1.5, output_zero_point=128, axis=1, out_dtype=uint8, out_min=130, out_max=250);
+  (%0, %1)
+})", 7, ramp);
 }
