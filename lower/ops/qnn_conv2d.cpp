@@ -20,9 +20,11 @@
 //    lang::kQnnQuadWeightLayout), and are read as they are; else repacked. The input keeps its
 //    zero point (vpdpbusd wants unsigned bytes); the accumulator starts at
 //    bias - x_zero_point * sum(weights of the channel), which removes it.
-//    With unit stride and rows of a vector or more, the quads vectorize
-//    output pixels instead (each 64-byte load holds 16 pixels' quads, each
-//    output channel's quad is broadcast), so that NCHW rows are stored whole.
+//    With rows of a vector or more, the quads vectorize output pixels
+//    instead (each 64-byte load holds 16 pixels' quads, each output
+//    channel's quad is broadcast), so that NCHW rows are stored whole; the
+//    repacked input's columns are split in stride phases, so that a strided
+//    convolution's taps read consecutive pixels' quads too.
 //  - direct (any groups, depthwise included): vectorized over the output
 //    width, as the float NCHW convolution; sums of up to 257 products (all
 //    depthwise layers) in float32, which adds such integers exactly.
@@ -96,16 +98,21 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const Geometry g(a);
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
 
-  // Input (Halide order (cg, x, y, cp, n)) and weights ((cg, k, s, r, cp)), repacked.
+  // Input (Halide order (cg, xq, ph, y, cp, n): column xq * sw + ph, the
+  // columns of a strided convolution split in sw phases so that a tap reads
+  // consecutive output pixels' groups contiguously) and weights ((cg, k, s,
+  // r, cp)), repacked.
   Func xp(ctx.name + "_xp"), wp(ctx.name + "_wp");
-  Var cg("cg"), x("x"), y("y"), cp("cp"), n("n"), k("k"), s("s"), r("r");
+  Var cg("cg"), xq("xq"), ph("ph"), y("y"), cp("cp"), n("n"), k("k"), s("s"), r("r");
   {
-    const Expr c = cp * group + cg;
+    const Expr c = cp * group + cg, x = xq * g.sw + ph;
     const Expr inside = x >= 0 && x < W && y >= 0 && y < H && c < C;
     const Expr value = args[0].func(Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), Halide::min(c, C - 1), n);
     // Outside the image: the zero point (a real zero); past the last channel the weights are zero.
-    if (quads) xp(cg, x, y, cp, n) = Halide::select(inside, value, Halide::cast<uint8_t>(zx));
-    else xp(cg, x, y, cp, n) = Halide::select(inside, Halide::cast<int16_t>(Halide::cast<int32_t>(value) - zx), Halide::cast<int16_t>(0));
+    if (quads) xp(cg, xq, ph, y, cp, n) = Halide::select(inside, value, Halide::cast<uint8_t>(zx));
+    else
+      xp(cg, xq, ph, y, cp, n) =
+          Halide::select(inside, Halide::cast<int16_t>(Halide::cast<int32_t>(value) - zx), Halide::cast<int16_t>(0));
     const Expr wv = Halide::cast<int32_t>(weight_at(args[1], a, s, r, Halide::min(c, C - 1), k)) - kernel_zero_point(a, k, ctx.name + "_wzp");
     // Quads from a weight already in quads (C % 4 == 0, zero points 0): read as they are.
     if (quads && packed_weight) wp(cg, k, s, r, cp) = args[1].func(cg, k, s, r, cp);
@@ -127,20 +134,20 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   }
   RDom rd(0, group, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
   acc(ak, ax, ay, an) = init;
-  acc(ak, ax, ay, an) += Halide::cast<int32_t>(xp(rd.x, g.ix(ax, rd.y), g.iy(ay, rd.z), rd.w, an)) *
+  const Expr q = rd.y * g.dw - g.pl;  // the tap's column is ax * sw + q: phase q mod sw
+  acc(ak, ax, ay, an) += Halide::cast<int32_t>(xp(rd.x, ax + q / g.sw, q % g.sw, g.iy(ay, rd.z), rd.w, an)) *
                          Halide::cast<int32_t>(wp(rd.x, ak, rd.y, rd.z, rd.w));
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[1], v[3], v[2], v[0]); });
 
   const int64_t K = out_type.shape[1], OW = out_type.shape[3];
   const int64_t work = out_type.element_count() * C * R * S;
   const bool needs_wsum = quads && zx != 0;
-  const bool unit_stride = g.sw == 1;
   ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
     const std::vector<Var>& v = sc.output_vars;  // n, k, y, x
     Func out = sc.output;
     Var xo("xo"), xi("xi"), ko("ko"), ki("ki"), kb("kb"), kv("kv"), rows("rows");
     Var akb("akb"), akv("akv"), axb("axb"), axv("axv");
-    if (quads && unit_stride && OW >= sc.vector_lanes) {
+    if (quads && OW >= sc.vector_lanes) {
       // Pixels vectorized: each step loads B vectors of 16 pixels' quads (64
       // contiguous bytes of the repacked input) and adds to them the
       // broadcast quad of each of T output channels (vpdpbusd). The
@@ -171,6 +178,10 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
           .vectorize(axv)
           .unroll(axb)
           .unroll(ak);
+      // The taps of a row unrolled: each tap's column phase and offset are
+      // then constants (computed in the loop, ResNet-18's 7x7 stride-2 stem
+      // spent its time on the addresses of its loads).
+      if (g.sw > 1 && S <= 7) acc.update().unroll(rd.y);
     } else {
       const int lanes = fitting_lanes(K, sc.vector_lanes);
       const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, K / lanes), OW);
@@ -199,7 +210,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
           .unroll(ax);
     }
     const std::vector<Var> xv = xp.args();
-    xp.compute_root().parallel(xv[3]).vectorize(xv[1], sc.vector_lanes, TailStrategy::GuardWithIf);
+    xp.compute_root().parallel(xv[4]).vectorize(xv[1], sc.vector_lanes, TailStrategy::GuardWithIf);
     const std::vector<Var> wv = wp.args();
     if (!(quads && packed_weight)) wp.compute_root().parallel(wv[4]).vectorize(wv[1], fitting_lanes(K, sc.vector_lanes), TailStrategy::GuardWithIf);
     if (needs_wsum) {

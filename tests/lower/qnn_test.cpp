@@ -112,6 +112,13 @@ def @main(%x: Tensor[(1, 8, 6, 21), uint8], %w: Tensor[(2, 3, 3, 40, 4), int8], 
   %3 = qnn.requantize(%2, input_scale=[3.0], input_zero_point=0, output_scale=2.0, output_zero_point=0, axis=1, out_dtype=int8);
   (%1, %3)
 })");
+  // Strided (a stem: 3 channels, 7x7, stride 2): the input's columns in two phases.
+  check_exact(R"(
+def @main(%x: Tensor[(1, 3, 9, 40), uint8], %w: Tensor[(16, 3, 7, 7), int8], %b: Tensor[(16), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[2, 2], padding=[3, 3, 3, 3], dilation=[1, 1], groups=1, input_zero_point=120, kernel_zero_point=[0]);
+  %1 = qnn.requantize(%0, input_scale=[0.0004], input_zero_point=0, output_scale=0.1, output_zero_point=0, axis=1, out_dtype=uint8);
+  %1
+})");
 }
 
 TEST_CASE("qnn.conv2d s8 x s8 1x1 with a kernel zero point and int32 output") {
