@@ -287,10 +287,15 @@ std::vector<Tensor> batch_norm_reference(std::span<const Tensor> args, const Att
 
 // ---- pooling (NCHW, or another layout of it) ----
 
+bool eight_bit(DType d) { return d == DType::uint8 || d == DType::int8; }
+
+// Max pooling also takes 8-bit integers (a quantized value: the maximum of
+// dequantized values is the dequantized maximum); average pooling float32.
+template <bool kMax>
 std::vector<TensorType> pool2d_type(std::span<const TensorType> args, const Attrs& attrs) {
   const auto& a = attrs_as<Pool2DAttrs>(attrs);
   const TensorType x = logical_type(args[0], a.data_layout, nchw(), "input");
-  expect_float(x, "input");
+  if (!(kMax && eight_bit(x.dtype))) expect_float(x, kMax ? "input (or uint8/int8)" : "input");
   check_pair(a.pool_size, "pool_size", 1);
   check_pair(a.strides, "strides", 1);
   check_pair(a.dilation, "dilation", 1);
@@ -338,6 +343,16 @@ std::vector<Tensor> pool2d_nchw_reference(std::span<const Tensor> args, const Po
 template <bool kMax>
 std::vector<Tensor> pool2d_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
   const auto& a = attrs_as<Pool2DAttrs>(attrs);
+  if (eight_bit(args[0].type().dtype)) {
+    // 8-bit values are exact in float32 and the maximum is one of them.
+    Tensor x(TensorType{args[0].type().shape, DType::float32});
+    for (size_t i = 0; i < static_cast<size_t>(x.type().element_count()); ++i) x.set_element(i, args[0].element_as_double(i));
+    const TensorType t{types[0].shape, DType::float32};
+    const Tensor y = pool2d_reference<kMax>(std::span<const Tensor>(&x, 1), attrs, std::span<const TensorType>(&t, 1)).at(0);
+    Tensor out(types[0]);
+    for (size_t i = 0; i < static_cast<size_t>(out.type().element_count()); ++i) out.set_element(i, y.element_as_double(i));
+    return {std::move(out)};
+  }
   if (a.data_layout == "NCHW") return pool2d_nchw_reference<kMax>(args, a, types);
   const Layout layout = Layout::parse(a.data_layout);
   const Tensor logical = transform_layout(args[0], layout, nchw());
@@ -440,10 +455,10 @@ void register_nn_ops(OpRegistry& r) {
          bias_add_type, bias_add_reference});
   r.add({"nn.batch_norm", "inference batch normalisation (x, gamma, beta, mean, var)", 5, 5, OpPattern::broadcast,
          attrs_factory<BatchNormAttrs>(), batch_norm_type, batch_norm_reference});
-  r.add({"nn.max_pool2d", "2-D max pooling, NCHW", 1, 1, OpPattern::out_elemwise_fusable, attrs_factory<Pool2DAttrs>(),
-         pool2d_type, pool2d_reference<true>});
+  r.add({"nn.max_pool2d", "2-D max pooling, NCHW (float32, or 8-bit integers)", 1, 1, OpPattern::out_elemwise_fusable, attrs_factory<Pool2DAttrs>(),
+         pool2d_type<true>, pool2d_reference<true>});
   r.add({"nn.avg_pool2d", "2-D average pooling, NCHW", 1, 1, OpPattern::out_elemwise_fusable, attrs_factory<Pool2DAttrs>(),
-         pool2d_type, pool2d_reference<false>});
+         pool2d_type<false>, pool2d_reference<false>});
   r.add({"nn.global_avg_pool2d", "mean over H and W, NCHW -> N,C,1,1 (or in data_layout)", 1, 1,
          OpPattern::out_elemwise_fusable, attrs_factory<GlobalPool2DAttrs>(), global_pool_type, global_avg_pool_reference});
   r.add({"nn.softmax", "softmax along `axis`", 1, 1, OpPattern::opaque, attrs_factory<AxisAttrs>(), softmax_type,

@@ -17,7 +17,8 @@
 //     quantized: integer values flow from one quantized op to the next),
 //     qnn.conv2d / qnn.dense with the bias, and qnn.requantize to the chain
 //     result's range with ReLU/Clip as its clamp. An add with at least one quantized operand
-//     becomes qnn.add (the other operand is quantized). A qnn.dequantize gives
+//     becomes qnn.add (the other operand is quantized). nn.max_pool2d of a
+//     quantized value pools its integers. A qnn.dequantize gives
 //     float consumers their value (dead-code elimination drops it when
 //     there are none).
 //
@@ -50,6 +51,7 @@ struct Chain {
   uint32_t last = 0;                   // the binding whose value the chain yields
   std::vector<uint32_t> members;       // after the anchor
   bool is_add = false;
+  bool is_max_pool = false;            // nn.max_pool2d of a quantized value, kept in integers
 };
 
 struct QParams {
@@ -184,6 +186,7 @@ class Realizer {
       const Chain& c = *chains[i];
       for (uint32_t member : c.members) consumed[member] = true;
       if (c.is_add) realize_add(c);
+      else if (c.is_max_pool) realize_max_pool(c);
       else realize_anchor(c);
     }
   }
@@ -286,6 +289,16 @@ class Realizer {
     publish(c.last, builder_.emit(make_op_call("qnn.add", {l, r}, make_attrs(a), add.origin)), yq, add.origin);
   }
 
+  // Dequantizing is increasing, so the maximum of dequantized values is the
+  // dequantized maximum: the pool runs on the integers, exactly, with its
+  // input's scale and zero point (no new rounding, where pooling in float32
+  // and quantizing again cost ResNet-18 a tenth of its int8 run).
+  void realize_max_pool(const Chain& c) {
+    const Binding& pool = fn_.body[c.anchor];
+    const auto [x, xq] = quantized(pool.args[0]);
+    publish(c.last, builder_.emit(make_op_call("nn.max_pool2d", {x}, pool.attrs, pool.origin)), xq, pool.origin);
+  }
+
   Module& m_;
   const Function& fn_;
   const QuantizeOptions& o_;
@@ -328,8 +341,15 @@ Module quantize(const Module& module, const PassContext& context) {
         }
       c = add;
     }
+    if (!c && b.is_op("nn.max_pool2d") && b.args[0].is_binding() && quantized_values.count(value_key(b.args[0])) > 0 &&
+        attrs_as<Pool2DAttrs>(*b.attrs).data_layout == "NCHW") {
+      Chain pool;
+      pool.anchor = pool.last = i;
+      pool.is_max_pool = true;
+      c = pool;
+    }
     if (!c) continue;
-    if (!o.only.empty() && !c->is_add && b.origin != o.only) continue;
+    if (!o.only.empty() && !c->is_add && !c->is_max_pool && b.origin != o.only) continue;
     bool member_skipped = false;
     for (uint32_t member : c->members) member_skipped = member_skipped || skipped(fn.body[member], o);
     if (member_skipped) continue;  // a bias or activation kept in float keeps its anchor in float too

@@ -16,6 +16,16 @@ using Halide::TailStrategy;
 using Halide::Var;
 using lang::attrs_as;
 
+// What a pooling window reads outside the input: nothing that wins a
+// maximum (the lowest value of the type: max pooling also takes 8-bit
+// integers), or 0 in a sum.
+template <bool kMax>
+Expr pool_exterior(const TensorFunc& x) {
+  if (!kMax) return Expr(0.f);
+  if (x.type.dtype == lang::DType::float32) return Halide::Float(32).min();
+  return halide_type(x.type.dtype).min();
+}
+
 template <bool kMax>
 LoweredOp lower_pool2d_any_layout(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::Pool2DAttrs>(*ctx.binding.attrs);
@@ -23,7 +33,7 @@ LoweredOp lower_pool2d_any_layout(std::span<const TensorFunc> args, const LowerC
   const lang::TensorType t = ctx.binding.types.at(0);
   const auto s = lang::convert_shape(args[0].type.shape, layout, logical_nchw());
   const int H = static_cast<int>(s[2]), W = static_cast<int>(s[3]);
-  Func padded = logical_with_exterior(args[0], layout, kMax ? Halide::Float(32).min() : Expr(0.f), ctx.name + "_pad");
+  Func padded = logical_with_exterior(args[0], layout, pool_exterior<kMax>(args[0]), ctx.name + "_pad");
   RDom r(0, static_cast<int>(a.pool_size[1]), 0, static_cast<int>(a.pool_size[0]), ctx.name + "_r");
   TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& v) {
     const std::vector<Expr> o = logical_index(layout, v);
@@ -297,6 +307,31 @@ ScheduleHook pooling_schedule(const lang::TensorType& out_type, int64_t window) 
   };
 }
 
+// Max pooling of 8-bit integers (a quantized CNN's), NCHW: the maximum over
+// the window's rows first, each input row read in whole vectors, then over
+// its columns from that row kept in cache. Gathered from the input as the
+// float form reads it, every byte of a strided window was loaded alone
+// (ResNet-18's int8 pool ran at 2.4 GB/s).
+LoweredOp lower_max_pool2d_8bit(const Func& padded, const lang::Pool2DAttrs& a, const lang::TensorType& t,
+                                const LowerContext& ctx) {
+  Var x("x"), y("y"), c("c"), n("n");
+  RDom ry(0, static_cast<int>(a.pool_size[0]), ctx.name + "_ry");
+  RDom rx(0, static_cast<int>(a.pool_size[1]), ctx.name + "_rx");
+  Func rows(ctx.name + "_rows");  // (input column, output row, channel, image)
+  rows(x, y, c, n) = Halide::maximum(
+      padded(x, y * static_cast<int>(a.strides[0]) + ry * static_cast<int>(a.dilation[0]) - static_cast<int>(a.padding[0]), c, n),
+      ctx.name + "_rowmax");
+  TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& v) {
+    const Expr ix = v[3] * static_cast<int>(a.strides[1]) + rx * static_cast<int>(a.dilation[1]) - static_cast<int>(a.padding[1]);
+    return Halide::maximum(rows(ix, v[2], v[1], v[0]), ctx.name + "_maximum");
+  });
+  const int64_t window = a.pool_size[0] * a.pool_size[1];
+  ScheduleHook schedule = [t, window, rows](const ScheduleContext& s) mutable {
+    pooling_schedule(t, window)(s);
+    rows.compute_at(s.output, s.output_vars[2]).vectorize(rows.args()[0], s.vector_lanes * 4, TailStrategy::GuardWithIf);
+  };  return {value, schedule, {}};
+}
+
 template <bool kMax>
 LoweredOp lower_pool2d(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::Pool2DAttrs>(*ctx.binding.attrs);
@@ -305,7 +340,8 @@ LoweredOp lower_pool2d(std::span<const TensorFunc> args, const LowerContext& ctx
   const auto& s = args[0].type.shape;
   const int H = static_cast<int>(s[2]), W = static_cast<int>(s[3]);
   // Windows may overhang the input (padding, ceil_mode), so reads are always bounded.
-  Func padded = with_exterior(args[0], kMax ? Halide::Float(32).min() : Expr(0.f), ctx.name + "_pad");
+  Func padded = with_exterior(args[0], pool_exterior<kMax>(args[0]), ctx.name + "_pad");
+  if (kMax && args[0].type.dtype != lang::DType::float32) return lower_max_pool2d_8bit(padded, a, t, ctx);
   RDom r(0, static_cast<int>(a.pool_size[1]), 0, static_cast<int>(a.pool_size[0]), ctx.name + "_r");
   TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& v) {
     const Expr ix = v[3] * static_cast<int>(a.strides[1]) + r.x * static_cast<int>(a.dilation[1]) - static_cast<int>(a.padding[1]);

@@ -94,4 +94,7 @@ TEST_CASE("the qnn type rules refuse mismatched parameters") {
   CHECK_THROWS_AS(type_check("%0 = qnn.conv2d(%x, %w, input_zero_point=0, kernel_zero_point=[0]);\n%0"), Error);
   CHECK_THROWS_AS(type_check("%0 = qnn.conv2d(%q, %w, input_zero_point=0, kernel_zero_point=[0, 0, 0]);\n%0"), Error);
   CHECK_NOTHROW(type_check("%0 = qnn.conv2d(%q, %w, input_zero_point=0, kernel_zero_point=[0, 0]);\n%0"));
+  // Max pooling takes quantized values (their maximum is exact); averaging does not.
+  CHECK_NOTHROW(type_check("%0 = nn.max_pool2d(%q, pool_size=[2, 2], strides=[2, 2], padding=[0, 0, 0, 0], dilation=[1, 1]);\n%0"));
+  CHECK_THROWS_AS(type_check("%0 = nn.avg_pool2d(%q, pool_size=[2, 2], strides=[2, 2], padding=[0, 0, 0, 0], dilation=[1, 1]);\n%0"), Error);
 }

@@ -227,3 +227,14 @@ def @main(%i: Tensor[(1, 4, 1200), int32]) {
   (%0, %1)
 })", 7, ramp);
 }
+
+// Max pooling of 8-bit integers (a quantized CNN's stem): padding never wins,
+// rows wider than a vector and narrower ones, uint8 and int8.
+TEST_CASE("nn.max_pool2d of uint8 and int8 values") {
+  check_exact(R"(
+def @main(%x: Tensor[(1, 3, 9, 70), uint8], %y: Tensor[(2, 2, 7, 5), int8]) {
+  %0 = nn.max_pool2d(%x, pool_size=[3, 3], strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1]);
+  %1 = nn.max_pool2d(%y, pool_size=[2, 3], strides=[1, 2], padding=[0, 1, 1, 1], dilation=[1, 1], ceil_mode=true);
+  (%0, %1)
+})");
+}
