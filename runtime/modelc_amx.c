@@ -418,6 +418,94 @@ __attribute__((target("amx-tile,amx-int8"))) static void mc_amx_conv(const halid
   _tile_release();
 }
 
+/* Output rows narrower than a tile (7x7 layers: 7 of 16 rows used) as one
+ * flat run of pixels: output pixel (x, y) of the region is flat index
+ * (y - y_lo) * Wp + (x - x_lo), Wp the input rows' width, so that for a unit
+ * stride each tap's 16 consecutive flat pixels lie 64 bytes apart in the
+ * input (a tile load) and only the Wp - width columns between rows are
+ * wasted (7x7 with 3x3 taps: 61 flat pixels in 4 tiles where rows took 7). */
+static int mc_flat_pixels(const halide_buffer_t* in, const mc_conv* g, const halide_buffer_t* out) {
+  const int width = out->dim[0].extent, rows = out->dim[1].extent;
+  const int wp = in->dim[1].extent;
+  if (g->sw != 1 || out->dim[0].stride != 1 || in->dim[2].stride != (long)wp * 64 || rows < 2) return 0;
+  const int flat = (rows - 1) * wp + width;
+  const int flat_tiles = (flat + 15) / 16, row_tiles = rows * ((width + 15) / 16);
+  return flat_tiles < row_tiles ? flat : 0;
+}
+
+__attribute__((target("amx-tile,amx-int8"))) static void mc_amx_conv_flat(const halide_buffer_t* in, const halide_buffer_t* w,
+                                                                          const mc_conv* g, const halide_buffer_t* out,
+                                                                          int flat) {
+  const int x_lo = out->dim[0].min, x_hi = x_lo + out->dim[0].extent;
+  const int y_lo = out->dim[1].min;
+  const int k_lo = out->dim[2].min, k_hi = k_lo + out->dim[2].extent;
+  const int n_lo = out->dim[3].min, n_hi = n_lo + out->dim[3].extent;
+  const int blocks = in->dim[3].extent, wp = in->dim[1].extent;
+  const long w_quad = mc_w_quad_stride(w), w_r = mc_w_tap_stride(w, 3), w_s = mc_w_tap_stride(w, 2);
+  int32_t scratch[16 * 16] __attribute__((aligned(64)));
+  mc_tile_config config;
+  int configured0 = -1, configured1 = -1;
+  for (int n = n_lo; n < n_hi; ++n)
+    for (int k0 = k_lo & ~15; k0 < k_hi; k0 += 32) {
+      const int two_k = k0 + 16 < k_hi;
+      for (int p0 = 0; p0 < flat; p0 += 32) {
+        const int rows0 = flat - p0 < 16 ? flat - p0 : 16;
+        const int rows1 = flat - p0 - 16 <= 0 ? 0 : (flat - p0 - 16 < 16 ? flat - p0 - 16 : 16);
+        if (rows0 != configured0 || rows1 != configured1) {
+          mc_configure(&config, rows0, rows1);
+          _tile_loadconfig(&config);
+          configured0 = rows0;
+          configured1 = rows1;
+        }
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+        for (int cb = 0; cb < blocks; ++cb)
+          for (int r = 0; r < g->r_taps; ++r)
+            for (int s = 0; s < g->s_taps; ++s) {
+              const uint8_t* a = mc_pixel(in, x_lo + s * g->dw - g->pl, y_lo + r * g->dh - g->pt, cb, n) + (long)p0 * 64;
+              const int8_t* b = (const int8_t*)w->host + (long)(16 * cb) * w_quad + (long)r * w_r + (long)s * w_s + (long)k0 * 4;
+              _tile_loadd(4, a, 64);
+              _tile_loadd(6, b, w_quad);
+              _tile_dpbusd(0, 4, 6);
+              if (two_k) {
+                _tile_loadd(7, b + 64, w_quad);
+                _tile_dpbusd(1, 4, 7);
+              }
+              if (rows1) {
+                _tile_loadd(5, a + 16 * 64, 64);
+                _tile_dpbusd(2, 5, 6);
+                if (two_k) _tile_dpbusd(3, 5, 7);
+              }
+            }
+        for (int t = 0; t < 4; ++t) {
+          const int rows = t < 2 ? rows0 : rows1;
+          const int k_base = k0 + 16 * (t & 1);
+          if (rows == 0 || ((t & 1) && !two_k)) continue;
+          switch (t) {
+            case 0: _tile_stored(0, scratch, 64); break;
+            case 1: _tile_stored(1, scratch, 64); break;
+            case 2: _tile_stored(2, scratch, 64); break;
+            default: _tile_stored(3, scratch, 64); break;
+          }
+          /* Each flat pixel of the tile that is an output pixel (not one of
+           * the columns between rows) into out, its 16 channels. */
+          for (int i = 0; i < rows; ++i) {
+            const int p = p0 + 16 * (t >> 1) + i;
+            const int x = x_lo + p % wp, y = y_lo + p / wp;
+            if (x >= x_hi) continue;
+            for (int j = 0; j < 16; ++j) {
+              const int k = k_base + j;
+              if (k >= k_lo && k < k_hi) *mc_out_at(out, x, y, k, n) = scratch[16 * i + j];
+            }
+          }
+        }
+      }
+    }
+  _tile_release();
+}
+
 #endif
 
 /* The same sums in plain C. */
@@ -474,7 +562,9 @@ int modelc_amx_conv_u8s8(halide_buffer_t* in, halide_buffer_t* w, int32_t blocks
                     w->dim[0].stride == 1 && w->dim[1].stride == 4 &&
                     w->dim[1].extent % 16 == 0 && out->dim[2].min >= 0 && out->dim[2].min + out->dim[2].extent <= w->dim[1].extent;
   if (dense && mc_amx_usable(2)) {
-    mc_amx_conv(in, w, &g, out);
+    const int flat = mc_flat_pixels(in, &g, out);
+    if (flat) mc_amx_conv_flat(in, w, &g, out, flat);
+    else mc_amx_conv(in, w, &g, out);
     return 0;
   }
 #endif
