@@ -41,7 +41,17 @@
  * A tile of 16 output pixels of one row (rows: pixels; 64 bytes: 64 input
  * channels) times a tile of 16 quads x 16 output channels, per tap and block
  * of 64 channels (tdpbusd); two output rows x 32 channels per step. The
- * accumulators (pixels x channels) are turned to NCHW as they are stored. */
+ * accumulators (pixels x channels) are turned to NCHW as they are stored.
+ *
+ * modelc_amx_conv_u8s8_row_taps: the same sums for an input of at most 4
+ * channels (a CNN's stem: 3 colour channels, 7x7 taps): in is one quad per
+ * pixel (Halide dims g, x, y, n), and the taps of a kernel row take the place
+ * of the channels: 64 bytes from input column x are the quads of columns x ..
+ * x + 15, which meet 16 quads of weights, tap s = 0 .. 15 of the row (zero
+ * past the kernel's width): w is [16, R, 1, K, 4] (dims g, k, s, r, q, q the
+ * tap). So each A tile row is read 64 bytes at the pixel's first column,
+ * rows a stride apart, and a 7-tap row fills 7 of the 16 quads, where a
+ * 4-channel pixel filled one. */
 #include <HalideRuntime.h>
 
 #if defined(__x86_64__) && defined(__linux__)
@@ -56,6 +66,8 @@ int modelc_amx_matmul_bf16(halide_buffer_t* a, halide_buffer_t* w, int32_t kp, i
 int modelc_amx_conv_u8s8(halide_buffer_t* in, halide_buffer_t* w, int32_t blocks, int32_t channels, int32_t r_taps,
                          int32_t s_taps, int32_t sw, int32_t sh, int32_t dw, int32_t dh, int32_t pl, int32_t pt,
                          halide_buffer_t* out);
+int modelc_amx_conv_u8s8_row_taps(halide_buffer_t* in, halide_buffer_t* w, int32_t channels, int32_t r_taps,
+                                  int32_t sw, int32_t sh, int32_t dh, int32_t pl, int32_t pt, halide_buffer_t* out);
 
 static float mc_bf16(uint16_t bits) {
   union {
@@ -531,6 +543,51 @@ static void mc_plain_conv(const halide_buffer_t* in, const halide_buffer_t* w, c
               }
           *mc_out_at(out, x, y, k, n) = sum;
         }
+}
+
+int modelc_amx_conv_u8s8_row_taps(halide_buffer_t* in, halide_buffer_t* w, int32_t channels, int32_t r_taps,
+                                  int32_t sw, int32_t sh, int32_t dh, int32_t pl, int32_t pt, halide_buffer_t* out) {
+  const halide_dimension_t* o = out->dim;
+  if (in->host == 0 || w->host == 0) {
+    /* Bounds query: 16 columns from each output pixel's first, the rows of
+     * its taps, all of w. */
+    in->dim[0].min = 0;
+    in->dim[0].extent = 4;
+    in->dim[1].min = o[0].min * sw - pl;
+    in->dim[1].extent = (o[0].extent - 1) * sw + 16;
+    in->dim[2].min = o[1].min * sh - pt;
+    in->dim[2].extent = (o[1].extent - 1) * sh + (r_taps - 1) * dh + 1;
+    in->dim[3].min = o[3].min;
+    in->dim[3].extent = o[3].extent;
+    const int w_extents[5] = {4, channels, 1, r_taps, 16};
+    for (int i = 0; i < 5; ++i) {
+      w->dim[i].min = 0;
+      w->dim[i].extent = w_extents[i];
+    }
+    return 0;
+  }
+  /* The input seen as 64-byte "pixels" that overlap (column x: the quads of
+   * columns x .. x + 15) in one block of 64 "channels": a 1-tap-wide
+   * convolution of the quad-major weights. */
+  halide_dimension_t dims[5] = {{0, 64, 1, 0},
+                                {in->dim[1].min, in->dim[1].extent - 15, in->dim[1].stride, 0},
+                                {in->dim[2].min, in->dim[2].extent, in->dim[2].stride, 0},
+                                {0, 1, 0, 0},
+                                {in->dim[3].min, in->dim[3].extent, in->dim[3].stride, 0}};
+  halide_buffer_t view = *in;
+  view.dimensions = 5;
+  view.dim = dims;
+  const mc_conv g = {r_taps, 1, sw, sh, 1, dh, pl, pt};
+#if MC_AMX_POSSIBLE
+  const int dense = in->dim[0].stride == 1 && in->dim[1].stride == 4 && out->dim[0].stride == 1 && w->dim[0].stride == 1 &&
+                    w->dim[1].stride == 4 && w->dim[1].extent % 16 == 0 && o[2].min >= 0 && o[2].min + o[2].extent <= w->dim[1].extent;
+  if (dense && mc_amx_usable(2)) {
+    mc_amx_conv(&view, w, &g, out);
+    return 0;
+  }
+#endif
+  mc_plain_conv(&view, w, &g, out);
+  return 0;
 }
 
 int modelc_amx_conv_u8s8(halide_buffer_t* in, halide_buffer_t* w, int32_t blocks, int32_t channels, int32_t r_taps,

@@ -38,8 +38,10 @@ Halide::Expr requantize_expr(Halide::Expr acc, const lang::RequantizeAttrs& attr
                              Halide::Expr channel);
 
 // Whether a qnn.conv2d computes on AMX tiles where its kernel's target has
-// them (KernelTarget::amx): groups 1, uint8 input in whole blocks of 64
-// channels, int8 weights packed in quads (AlterOpLayout) with zero point 0.
+// them (KernelTarget::amx): groups 1, uint8 input, int8 weights with zero
+// point 0, and either input channels in whole blocks of 64 (weights packed
+// in quads by AlterOpLayout) or at most 4 of them with 3-16 taps per kernel
+// row (a stem: the row's taps take the channels' place).
 bool qnn_conv2d_on_amx(const lang::QnnConv2DAttrs& a, const lang::TensorType& input, const lang::TensorType& weight);
 
 // Whether a qnn.dense computes on AMX tiles where its kernel's target has

@@ -325,8 +325,9 @@ TEST_CASE("bf16 matrix products run on AMX tiles or FMA and both match the refer
 // int8 convolutions with quad-packed weights call the AMX tile kernel where
 // the target has AMX, and match the integer reference exactly either way:
 // 64 -> 56 channels (the weight padded to 64 outputs) and 64 -> 48 (stride 2)
-// on the tiles; 56 -> 64 (input channels off the blocks of 64) and a first
-// layer of 3 channels keep the vector kernel.
+// on the tiles, and the first layer of 3 channels too (a kernel row's taps in
+// place of channels: modelc_amx_conv_u8s8_row_taps); 56 -> 64 (input
+// channels off the blocks of 64) keeps the vector kernel.
 TEST_CASE("int8 convolutions run on AMX tiles or vectors and both match the integer reference exactly") {
   check_with_and_without_tiles("int8-conv", R"(
     seed: 5
@@ -341,7 +342,7 @@ TEST_CASE("int8 convolutions run on AMX tiles or vectors and both match the inte
       - {op: relu, name: body_relu}
       - {op: conv2d, name: down, filters: 48, kernel: 1, stride: 2}
     outputs: [down]
-)", "int8", "modelc_amx_conv_u8s8", 2, true);
+)", "int8", "modelc_amx_conv_u8s8", 3, true);
 }
 
 // int8 dense layers over rows (a transformer's projections): AlterOpLayout

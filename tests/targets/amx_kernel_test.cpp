@@ -16,6 +16,8 @@ extern "C" int modelc_amx_matmul_bf16(halide_buffer_t* a, halide_buffer_t* w, in
 extern "C" int modelc_amx_conv_u8s8(halide_buffer_t* in, halide_buffer_t* w, int32_t blocks, int32_t channels, int32_t r_taps,
                                     int32_t s_taps, int32_t sw, int32_t sh, int32_t dw, int32_t dh, int32_t pl, int32_t pt,
                                     halide_buffer_t* out);
+extern "C" int modelc_amx_conv_u8s8_row_taps(halide_buffer_t* in, halide_buffer_t* w, int32_t channels, int32_t r_taps,
+                                             int32_t sw, int32_t sh, int32_t dh, int32_t pl, int32_t pt, halide_buffer_t* out);
 
 namespace {
 
@@ -218,4 +220,86 @@ TEST_CASE("the AMX tile kernel computes uint8 x int8 convolutions exactly over a
   check_conv(ConvCase{128, 48, 20, 21, 3, 3, 2, 1, 1}, 1, 8, 2, 7, 8, 32, 2);  // the plain C form
   check_conv(ConvCase{128, 48, 1, 37, 1, 1, 1, 1, 0}, 0, 37, 0, 1, 0, 48, 1, true);  // rows of a product: tiles in place
   check_conv(ConvCase{64, 64, 1, 20, 1, 1, 1, 1, 0}, 3, 17, 0, 1, 8, 40, 1, true);   // partial channel tiles
+}
+
+namespace {
+
+// An input of C <= 4 channels (one quad per pixel) and a kernel row's taps in
+// place of channels (the stem's form), over an output region, against exact
+// sums; `spread` > 1 takes the plain C form.
+void check_row_taps(int C, int K, int H, int W, int R, int S, int stride, int pad, int x_lo, int x_n, int y_lo, int y_n,
+                    int k_lo, int k_n, int spread = 1) {
+  CAPTURE(C);
+  CAPTURE(S);
+  CAPTURE(stride);
+  CAPTURE(x_lo);
+  CAPTURE(y_lo);
+  CAPTURE(spread);
+  std::mt19937 rng(static_cast<unsigned>(C * 5 + K + H * 3 + S));
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::vector<uint8_t> image(static_cast<size_t>(C) * H * W);
+  std::vector<int8_t> weight(static_cast<size_t>(K) * C * R * S);
+  for (uint8_t& v : image) v = static_cast<uint8_t>(byte(rng));
+  for (int8_t& v : weight) v = static_cast<int8_t>(byte(rng) - 128);
+  auto image_at = [&](int c, int y, int x) -> int {
+    return x < 0 || x >= W || y < 0 || y >= H ? 9 : image[(static_cast<size_t>(c) * H + y) * W + x];  // pad: 9
+  };
+  const int Kp = (K + 15) / 16 * 16;
+  // Weights [16 taps, R, 1, Kp, 4]: tap s of row r, channel c, zero past S, C and K.
+  std::vector<int8_t> taps(static_cast<size_t>(16) * R * Kp * 4, 0);
+  for (int t = 0; t < S; ++t)
+    for (int r = 0; r < R; ++r)
+      for (int k = 0; k < K; ++k)
+        for (int c = 0; c < C; ++c)
+          taps[((static_cast<size_t>(t) * R + r) * Kp + k) * 4 + c] = weight[((static_cast<size_t>(k) * C + c) * R + r) * S + t];
+  std::vector<halide_dimension_t> id(4), wd(5);
+  std::vector<halide_dimension_t> od{
+      {x_lo, x_n, spread, 0}, {y_lo, y_n, x_n * spread, 0}, {k_lo, k_n, x_n * y_n * spread, 0}, {0, 1, x_n * y_n * k_n * spread, 0}};
+  std::vector<int32_t> out(static_cast<size_t>(x_n) * y_n * k_n * spread, -1);
+  halide_buffer_t in = buffer(nullptr, halide_type_uint, 8, id);
+  halide_buffer_t w = buffer(nullptr, halide_type_int, 8, wd);
+  halide_buffer_t o = buffer(out.data(), halide_type_int, 32, od);
+  auto call = [&] { return modelc_amx_conv_u8s8_row_taps(&in, &w, Kp, R, stride, stride, 1, pad, pad, &o); };
+  REQUIRE(call() == 0);  // a bounds query
+  CHECK(id[0].extent == 4);
+  CHECK(id[1].min == x_lo * stride - pad);
+  CHECK(id[1].extent == (x_n - 1) * stride + 16);
+  CHECK(id[2].min == y_lo * stride - pad);
+  CHECK(id[2].extent == (y_n - 1) * stride + R);
+  CHECK(wd[1].extent == Kp);
+  CHECK(wd[4].extent == 16);
+  const int bx = id[1].min, bw = id[1].extent, by = id[2].min, bh = id[2].extent;
+  std::vector<uint8_t> pixels(static_cast<size_t>(4) * bw * bh);
+  for (int y = 0; y < bh; ++y)
+    for (int x = 0; x < bw; ++x)
+      for (int c = 0; c < 4; ++c)
+        pixels[(static_cast<size_t>(y) * bw + x) * 4 + c] = static_cast<uint8_t>(c < C ? image_at(c, by + y, bx + x) : 9);
+  id = {{0, 4, 1, 0}, {bx, bw, 4, 0}, {by, bh, 4 * bw, 0}, {0, 1, 4 * bw * bh, 0}};
+  wd = {{0, 4, 1, 0}, {0, Kp, 4, 0}, {0, 1, 4 * Kp, 0}, {0, R, 4 * Kp, 0}, {0, 16, 4 * Kp * R, 0}};
+  in = buffer(pixels.data(), halide_type_uint, 8, id);
+  w = buffer(taps.data(), halide_type_int, 8, wd);
+  REQUIRE(call() == 0);
+  int wrong = 0;
+  for (int k = 0; k < k_n; ++k)
+    for (int y = 0; y < y_n; ++y)
+      for (int x = 0; x < x_n; ++x) {
+        int32_t sum = 0;
+        for (int c = 0; c < C; ++c)
+          for (int r = 0; r < R; ++r)
+            for (int t = 0; t < S; ++t)
+              sum += image_at(c, (y_lo + y) * stride + r - pad, (x_lo + x) * stride + t - pad) *
+                     weight[((static_cast<size_t>(k_lo + k) * C + c) * R + r) * S + t];
+        wrong += out[((static_cast<size_t>(k) * y_n + y) * x_n + x) * spread] != sum;
+      }
+  CHECK(wrong == 0);
+}
+
+}  // namespace
+
+TEST_CASE("the AMX tile kernel computes a stem's convolution (few channels, a row's taps as the reduction) exactly") {
+  check_row_taps(3, 64, 20, 40, 7, 7, 2, 3, 0, 20, 0, 10, 0, 64);   // ResNet's stem: 7x7 stride 2, whole output
+  check_row_taps(3, 20, 20, 40, 7, 7, 2, 3, 3, 13, 2, 5, 4, 16);    // a region inside, channels off the tiles
+  check_row_taps(4, 32, 9, 21, 3, 3, 1, 1, 0, 21, 0, 9, 0, 32);     // 4 channels, 3x3 stride 1
+  check_row_taps(1, 16, 8, 30, 5, 5, 1, 2, 0, 30, 0, 8, 0, 16);     // one channel, 5x5
+  check_row_taps(3, 32, 20, 40, 7, 7, 2, 3, 1, 12, 0, 6, 0, 32, 2);  // the plain C form
 }
