@@ -440,9 +440,11 @@ static int mc_flat_pixels(const halide_buffer_t* in, const mc_conv* g, const hal
   const int width = out->dim[0].extent, rows = out->dim[1].extent;
   const int wp = in->dim[1].extent;
   if (g->sw != 1 || out->dim[0].stride != 1 || in->dim[2].stride != (long)wp * 64 || rows < 2) return 0;
+  /* Steps of two tiles each way (a step's two A tiles share its B tiles):
+   * two 7-pixel rows take one step either way, and stay rows. */
   const int flat = (rows - 1) * wp + width;
-  const int flat_tiles = (flat + 15) / 16, row_tiles = rows * ((width + 15) / 16);
-  return flat_tiles < row_tiles ? flat : 0;
+  const int flat_steps = ((flat + 15) / 16 + 1) / 2, row_steps = (rows + 1) / 2 * ((width + 15) / 16);
+  return flat_steps < row_steps ? flat : 0;
 }
 
 __attribute__((target("amx-tile,amx-int8"))) static void mc_amx_conv_flat(const halide_buffer_t* in, const halide_buffer_t* w,

@@ -315,9 +315,12 @@ LoweredOp lower_quads_amx(std::span<const TensorFunc> args, const LowerContext& 
 // first column, the quads of 16 columns, against the weights of a kernel row
 // rearranged per call as [16 taps, R, 1, K, 4] (zero past the kernel's
 // width): ResNet-18's 7x7 stem, 3 channels, ran at 320 int8 GOP/s on VNNI.
+// From 5x5 windows: MobileNetV2's 3x3 stem (3 of a tile's 16 quads used,
+// little work per stored tile) ran slower on the tiles than on VNNI (0.24
+// against 0.18 ms), ResNet-18's 7x7 one faster (0.52 against 0.74).
 bool row_taps_apply(const lang::QnnConv2DAttrs& a, const lang::TensorType& input, const lang::TensorType& weight) {
   const auto ws = lang::qnn_conv2d_oihw_weight(weight, a).shape;  // K, C, R, S
-  return input.shape[1] <= 4 && ws[3] >= 3 && ws[3] <= 16 && a.dilation[1] == 1;
+  return input.shape[1] <= 4 && ws[2] * ws[3] >= 25 && ws[3] <= 16 && a.dilation[1] == 1;
 }
 
 LoweredOp lower_row_taps_amx(std::span<const TensorFunc> args, const LowerContext& ctx) {

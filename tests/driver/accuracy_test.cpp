@@ -325,8 +325,8 @@ TEST_CASE("bf16 matrix products run on AMX tiles or FMA and both match the refer
 // int8 convolutions with quad-packed weights call the AMX tile kernel where
 // the target has AMX, and match the integer reference exactly either way:
 // 64 -> 56 channels (the weight padded to 64 outputs) and 64 -> 48 (stride 2)
-// on the tiles, and the first layer of 3 channels too (a kernel row's taps in
-// place of channels: modelc_amx_conv_u8s8_row_taps); 56 -> 64 (input
+// on the tiles, and the 5x5 first layer of 3 channels too (a kernel row's
+// taps in place of channels: modelc_amx_conv_u8s8_row_taps); 56 -> 64 (input
 // channels off the blocks of 64) keeps the vector kernel.
 TEST_CASE("int8 convolutions run on AMX tiles or vectors and both match the integer reference exactly") {
   check_with_and_without_tiles("int8-conv", R"(
@@ -334,7 +334,7 @@ TEST_CASE("int8 convolutions run on AMX tiles or vectors and both match the inte
     inputs:
       - {name: image, shape: [1, 3, 13, 13], dtype: float32}
     layers:
-      - {op: conv2d, name: stem, filters: 64, kernel: 3, padding: same}
+      - {op: conv2d, name: stem, filters: 64, kernel: 5, padding: same}
       - {op: relu, name: stem_relu}
       - {op: conv2d, name: body, filters: 56, kernel: 3, padding: same}
       - {op: relu, name: mid_relu}
