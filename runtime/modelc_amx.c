@@ -341,19 +341,61 @@ static void mc_store_tile(const int32_t* tile, const halide_buffer_t* out, int x
   else mc_store_nchw(tile, out, x0, pixels, y, k0, k_lo, k_hi, n);
 }
 
+/* The tile configuration for A tiles of rows0 and rows1 rows, loaded when it changes. */
+__attribute__((target("amx-tile"))) static void mc_reconfigure(mc_tile_config* config, int* configured, int rows0,
+                                                                 int rows1) {
+  if (rows0 == configured[0] && rows1 == configured[1]) return;
+  mc_configure(config, rows0, rows1);
+  _tile_loadconfig(config);
+  configured[0] = rows0;
+  configured[1] = rows1;
+}
+
+/* One step of the convolution kernels: accumulators 0-3 (A tiles of the
+ * configured rows times B tiles of channels k0 .. k0 + 16 and, with two_k,
+ * k0 + 16 .. k0 + 32) summed over every block of 64 channels and tap. Tap (r,
+ * s)'s first A tile starts `offset` bytes after input pixel (x + s dw - pl, y +
+ * r dh - pt), its rows a_stride apart; the second (when `two`) `second` bytes
+ * after it. */
+__attribute__((target("amx-tile,amx-int8"))) static void mc_conv_step(const halide_buffer_t* in, const halide_buffer_t* w,
+                                                                      const mc_conv* g, int n, int k0, int two_k, int x, int y,
+                                                                      long offset, long a_stride, int two, long second) {
+  const long w_quad = mc_w_quad_stride(w), w_r = mc_w_tap_stride(w, 3), w_s = mc_w_tap_stride(w, 2);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int cb = 0; cb < in->dim[3].extent; ++cb)
+    for (int r = 0; r < g->r_taps; ++r)
+      for (int s = 0; s < g->s_taps; ++s) {
+        const uint8_t* a = mc_pixel(in, x + s * g->dw - g->pl, y + r * g->dh - g->pt, cb, n) + offset;
+        const int8_t* b = (const int8_t*)w->host + (long)(16 * cb) * w_quad + (long)r * w_r + (long)s * w_s + (long)k0 * 4;
+        _tile_loadd(4, a, a_stride);
+        _tile_loadd(6, b, w_quad);
+        _tile_dpbusd(0, 4, 6);
+        if (two_k) {
+          _tile_loadd(7, b + 64, w_quad);
+          _tile_dpbusd(1, 4, 7);
+        }
+        if (two) {
+          _tile_loadd(5, a + second, a_stride);
+          _tile_dpbusd(2, 5, 6);
+          if (two_k) _tile_dpbusd(3, 5, 7);
+        }
+      }
+}
+
 __attribute__((target("amx-tile,amx-int8"))) static void mc_amx_conv(const halide_buffer_t* in, const halide_buffer_t* w,
                                                                      const mc_conv* g, const halide_buffer_t* out) {
   const int x_lo = out->dim[0].min, x_hi = x_lo + out->dim[0].extent;
   const int y_lo = out->dim[1].min, y_hi = y_lo + out->dim[1].extent;
   const int k_lo = out->dim[2].min, k_hi = k_lo + out->dim[2].extent;
   const int n_lo = out->dim[3].min, n_hi = n_lo + out->dim[3].extent;
-  const int blocks = in->dim[3].extent;
   const long a_stride = (long)in->dim[1].stride * g->sw;
-  const long w_quad = mc_w_quad_stride(w), w_r = mc_w_tap_stride(w, 3), w_s = mc_w_tap_stride(w, 2);
   const int channels_inner = out->dim[2].stride == 1;
   int32_t scratch[16 * 16] __attribute__((aligned(64)));
   mc_tile_config config;
-  int configured0 = -1, configured1 = -1;
+  int configured[2] = {-1, -1};
   /* Channel pairs outermost: their slice of w (C x R x S x 32 bytes) stays
    * in the caches while every pixel of the region passes. */
   for (int n = n_lo; n < n_hi; ++n)
@@ -363,36 +405,10 @@ __attribute__((target("amx-tile,amx-int8"))) static void mc_amx_conv(const halid
         const int two_rows = y + 1 < y_hi;
         for (int x0 = x_lo; x0 < x_hi; x0 += 16) {
           const int pixels = x_hi - x0 < 16 ? x_hi - x0 : 16;
-          const int rows1 = two_rows ? pixels : 0;
-          if (pixels != configured0 || rows1 != configured1) {
-            mc_configure(&config, pixels, rows1);
-            _tile_loadconfig(&config);
-            configured0 = pixels;
-            configured1 = rows1;
-          }
-          _tile_zero(0);
-          _tile_zero(1);
-          _tile_zero(2);
-          _tile_zero(3);
-          for (int cb = 0; cb < blocks; ++cb)
-            for (int r = 0; r < g->r_taps; ++r)
-              for (int s = 0; s < g->s_taps; ++s) {
-                const int ix = x0 * g->sw + s * g->dw - g->pl;
-                const int iy = y * g->sh + r * g->dh - g->pt;
-                const int8_t* b = (const int8_t*)w->host + (long)(16 * cb) * w_quad + (long)r * w_r + (long)s * w_s + (long)k0 * 4;
-                _tile_loadd(4, mc_pixel(in, ix, iy, cb, n), a_stride);
-                _tile_loadd(6, b, w_quad);
-                _tile_dpbusd(0, 4, 6);
-                if (two_k) {
-                  _tile_loadd(7, b + 64, w_quad);
-                  _tile_dpbusd(1, 4, 7);
-                }
-                if (two_rows) {
-                  _tile_loadd(5, mc_pixel(in, ix, iy + g->sh, cb, n), a_stride);
-                  _tile_dpbusd(2, 5, 6);
-                  if (two_k) _tile_dpbusd(3, 5, 7);
-                }
-              }
+          mc_reconfigure(&config, configured, pixels, two_rows ? pixels : 0);
+          /* The second row tile: the next output row, sh input rows down. */
+          mc_conv_step(in, w, g, n, k0, two_k, x0 * g->sw, y * g->sh, 0, a_stride, two_rows,
+                       (long)in->dim[2].stride * g->sh);
           /* Channels contiguous in out (a matrix product's rows): whole
            * tiles straight in; else through the scratch, turned to NCHW. */
           const long row_bytes = (long)out->dim[0].stride * 4;
@@ -454,45 +470,18 @@ __attribute__((target("amx-tile,amx-int8"))) static void mc_amx_conv_flat(const 
   const int y_lo = out->dim[1].min;
   const int k_lo = out->dim[2].min, k_hi = k_lo + out->dim[2].extent;
   const int n_lo = out->dim[3].min, n_hi = n_lo + out->dim[3].extent;
-  const int blocks = in->dim[3].extent, wp = in->dim[1].extent;
-  const long w_quad = mc_w_quad_stride(w), w_r = mc_w_tap_stride(w, 3), w_s = mc_w_tap_stride(w, 2);
+  const int wp = in->dim[1].extent;
   int32_t scratch[16 * 16] __attribute__((aligned(64)));
   mc_tile_config config;
-  int configured0 = -1, configured1 = -1;
+  int configured[2] = {-1, -1};
   for (int n = n_lo; n < n_hi; ++n)
     for (int k0 = k_lo & ~15; k0 < k_hi; k0 += 32) {
       const int two_k = k0 + 16 < k_hi;
       for (int p0 = 0; p0 < flat; p0 += 32) {
         const int rows0 = flat - p0 < 16 ? flat - p0 : 16;
         const int rows1 = flat - p0 - 16 <= 0 ? 0 : (flat - p0 - 16 < 16 ? flat - p0 - 16 : 16);
-        if (rows0 != configured0 || rows1 != configured1) {
-          mc_configure(&config, rows0, rows1);
-          _tile_loadconfig(&config);
-          configured0 = rows0;
-          configured1 = rows1;
-        }
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_zero(2);
-        _tile_zero(3);
-        for (int cb = 0; cb < blocks; ++cb)
-          for (int r = 0; r < g->r_taps; ++r)
-            for (int s = 0; s < g->s_taps; ++s) {
-              const uint8_t* a = mc_pixel(in, x_lo + s * g->dw - g->pl, y_lo + r * g->dh - g->pt, cb, n) + (long)p0 * 64;
-              const int8_t* b = (const int8_t*)w->host + (long)(16 * cb) * w_quad + (long)r * w_r + (long)s * w_s + (long)k0 * 4;
-              _tile_loadd(4, a, 64);
-              _tile_loadd(6, b, w_quad);
-              _tile_dpbusd(0, 4, 6);
-              if (two_k) {
-                _tile_loadd(7, b + 64, w_quad);
-                _tile_dpbusd(1, 4, 7);
-              }
-              if (rows1) {
-                _tile_loadd(5, a + 16 * 64, 64);
-                _tile_dpbusd(2, 5, 6);
-                if (two_k) _tile_dpbusd(3, 5, 7);
-              }
-            }
+        mc_reconfigure(&config, configured, rows0, rows1);
+        mc_conv_step(in, w, g, n, k0, two_k, x_lo, y_lo, (long)p0 * 64, 64, rows1 > 0, 16 * 64);
         for (int t = 0; t < 4; ++t) {
           const int rows = t < 2 ? rows0 : rows1;
           const int k_base = k0 + 16 * (t & 1);

@@ -222,6 +222,22 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   return {value, schedule, {}};
 }
 
+// Where the tile kernels' sums start, per output channel: the bias, less
+// the input's zero point times the sum of the channel's weights (the tiles
+// multiply the input as it is, zero point included).
+Func tile_start(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, int C, int R, int S, const std::string& name) {
+  Func start(name + "_start");
+  Var k("k");
+  Expr init = bias_of(args, k);
+  const int32_t zx = static_cast<int32_t>(a.input_zero_point);
+  if (zx != 0) {
+    RDom rw(0, S, 0, R, 0, C, name + "_rw");
+    init = init - zx * Halide::sum(Halide::cast<int32_t>(weight_at(args[1], a, rw.x, rw.y, rw.z, k)), name + "_wsum");
+  }
+  start(k) = init;
+  return start;
+}
+
 // ---- quads on AMX tiles ----
 //
 // The input, blocked into 64 channels with each pixel's 64 contiguous and the
@@ -262,15 +278,7 @@ LoweredOp lower_quads_amx(std::span<const TensorFunc> args, const LowerContext& 
                      {blocked, weight, Expr(blocks), Expr(Kp), Expr(R), Expr(S), Expr(g.sw), Expr(g.sh), Expr(g.dw),
                       Expr(g.dh), Expr(g.pl), Expr(g.pt)},
                      Halide::Int(32), {sx, sy, sk, sn}, Halide::NameMangling::C);
-  // The input's zero point times the sum of each channel's weights comes off the bias.
-  Func start(ctx.name + "_start");
-  Var k("k");
-  Expr init = bias_of(args, k);
-  if (zx != 0) {
-    RDom rw(0, S, 0, R, 0, C, ctx.name + "_rw");
-    init = init - zx * Halide::sum(Halide::cast<int32_t>(weight_at(args[1], a, rw.x, rw.y, rw.z, k)), ctx.name + "_wsum");
-  }
-  start(k) = init;
+  Func start = tile_start(args, a, C, R, S, ctx.name);
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return sums(v[3], v[2], v[1], v[0]) + start(v[1]); });
 
   const int64_t OH = out_type.shape[2], OW = out_type.shape[3];
@@ -349,14 +357,7 @@ LoweredOp lower_row_taps_amx(std::span<const TensorFunc> args, const LowerContex
   sums.define_extern("modelc_amx_conv_u8s8_row_taps",
                      {quads, taps, Expr(Kp), Expr(R), Expr(g.sw), Expr(g.sh), Expr(g.dh), Expr(g.pl), Expr(g.pt)},
                      Halide::Int(32), {sx, sy, sk, sn}, Halide::NameMangling::C);
-  Func start(ctx.name + "_start");
-  Var k("k");
-  Expr init = bias_of(args, k);
-  if (zx != 0) {
-    RDom rw(0, S, 0, R, 0, C, ctx.name + "_rw");
-    init = init - zx * Halide::sum(Halide::cast<int32_t>(weight_at(args[1], a, rw.x, rw.y, rw.z, k)), ctx.name + "_wsum");
-  }
-  start(k) = init;
+  Func start = tile_start(args, a, C, R, S, ctx.name);
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return sums(v[3], v[2], v[1], v[0]) + start(v[1]); });
 
   const int64_t OH = out_type.shape[2], OW = out_type.shape[3];
