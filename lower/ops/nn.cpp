@@ -329,7 +329,8 @@ LoweredOp lower_max_pool2d_8bit(const Func& padded, const lang::Pool2DAttrs& a, 
   ScheduleHook schedule = [t, window, rows](const ScheduleContext& s) mutable {
     pooling_schedule(t, window)(s);
     rows.compute_at(s.output, s.output_vars[2]).vectorize(rows.args()[0], s.vector_lanes * 4, TailStrategy::GuardWithIf);
-  };  return {value, schedule, {}};
+  };
+  return {value, schedule, {}};
 }
 
 template <bool kMax>

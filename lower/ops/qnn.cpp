@@ -4,6 +4,7 @@
 // lower/ops/qnn_conv2d.cpp and lower/ops/qnn_matmul.cpp.
 #include "lower/ops/qnn.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -39,8 +40,6 @@ PerChannelMultiplier per_channel_multiplier(const std::vector<double>& input_sca
   PerChannelMultiplier out;
   out.values = m;
   out.name = name;
-  out.min_shift = 62;
-  for (const lang::FixedPointMultiplier& f : m) out.min_shift = std::min(out.min_shift, f.shift);
   if (m.size() == 1) {
     out.multiplier = [v = m[0].multiplier](const Expr&) { return i64(v); };
     out.shift = [v = m[0].shift](const Expr&) { return i64(v); };
@@ -152,7 +151,9 @@ Expr requantize_expr(Expr acc, const lang::RequantizeAttrs& a, const PerChannelM
   // |acc * multiplier| < 2^62, so shifted by 31 or more it fits in 32 bits:
   // clamped and narrowed from int32, where from int64 the casts took three
   // rounds of packs and permutes per vector.
-  if (widening && m.min_shift >= 31 && eight_bit) return narrow(Halide::cast<int32_t>(scaled));
+  const bool shifts_from_31 = std::all_of(m.values.begin(), m.values.end(),
+                                          [](const lang::FixedPointMultiplier& f) { return f.shift >= 31; });
+  if (widening && shifts_from_31 && eight_bit) return narrow(Halide::cast<int32_t>(scaled));
   return saturate_to(scaled + i64(a.output_zero_point), a.out_dtype, a.out_min, a.out_max);
 }
 

@@ -23,7 +23,6 @@ Halide::Expr fixed_point_scale(Halide::Expr value, Halide::Expr multiplier, Hali
 struct PerChannelMultiplier {
   std::function<Halide::Expr(const Halide::Expr&)> multiplier;
   std::function<Halide::Expr(const Halide::Expr&)> shift;
-  int min_shift = 1;  // the smallest shift of any channel
   std::vector<lang::FixedPointMultiplier> values;  // per channel (one when per tensor)
   std::string name;                                // prefix of the kernel's tables
 };
@@ -40,8 +39,8 @@ Halide::Expr requantize_expr(Halide::Expr acc, const lang::RequantizeAttrs& attr
 // Whether a qnn.conv2d computes on AMX tiles where its kernel's target has
 // them (KernelTarget::amx): groups 1, uint8 input, int8 weights with zero
 // point 0, and either input channels in whole blocks of 64 (weights packed
-// in quads by AlterOpLayout) or at most 4 of them with 3-16 taps per kernel
-// row (a stem: the row's taps take the channels' place).
+// in quads by AlterOpLayout) or at most 4 of them with a window of 25 taps or
+// more, at most 16 per row (a stem: the row's taps take the channels' place).
 bool qnn_conv2d_on_amx(const lang::QnnConv2DAttrs& a, const lang::TensorType& input, const lang::TensorType& weight);
 
 // Whether a qnn.dense computes on AMX tiles where its kernel's target has

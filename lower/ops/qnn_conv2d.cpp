@@ -83,6 +83,24 @@ bool quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args
   return a.groups == 1 && symmetric && args[0].type.dtype == lang::DType::uint8 && args[1].type.dtype == lang::DType::int8;
 }
 
+// Where the sums of kernels that multiply the input as it is (zero point
+// included: VNNI's quads, the tiles) start, per output channel: the bias,
+// less the input's zero point times the sum of the channel's weights,
+// vectorized over channels when scheduled (as a scalar loop the weight sums
+// of a 7x7 layer took as long as its products).
+Func accumulator_start(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, int C, int R, int S, const std::string& name) {
+  Func start(name + "_start");
+  Var k("k");
+  Expr init = bias_of(args, k);
+  const int32_t zx = static_cast<int32_t>(a.input_zero_point);
+  if (zx != 0) {
+    RDom rw(0, S, 0, R, 0, C, name + "_rw");
+    init = init - zx * Halide::sum(Halide::cast<int32_t>(weight_at(args[1], a, rw.x, rw.y, rw.z, k)), name + "_wsum");
+  }
+  start(k) = init;
+  return start;
+}
+
 // ---- paired and quads: groups 1, output channels vectorized ----
 
 LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx, int group) {
@@ -124,14 +142,8 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   Func acc(ctx.name + "_acc");
   Var ak("ak"), ax("ax"), ay("ay"), an("an");
   // quads: the input's zero point, times the sum of each channel's weights, comes off the start.
-  Func wsum(ctx.name + "_wsum");
-  Expr init = bias_of(args, ak);
-  if (quads && zx != 0) {
-    RDom rw(0, S, 0, R, 0, C, ctx.name + "_rw");
-    wsum(k) = 0;
-    wsum(k) += Halide::cast<int32_t>(weight_at(args[1], a, rw.x, rw.y, rw.z, k));
-    init = init - zx * wsum(ak);
-  }
+  Func start = accumulator_start(args, a, C, R, S, ctx.name);
+  const Expr init = quads ? start(ak) : bias_of(args, ak);
   RDom rd(0, group, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
   acc(ak, ax, ay, an) = init;
   const Expr q = rd.y * g.dw - g.pl;  // the tap's column is ax * sw + q: phase q mod sw
@@ -141,7 +153,6 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
 
   const int64_t K = out_type.shape[1], OW = out_type.shape[3];
   const int64_t work = out_type.element_count() * C * R * S;
-  const bool needs_wsum = quads && zx != 0;
   ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
     const std::vector<Var>& v = sc.output_vars;  // n, k, y, x
     Func out = sc.output;
@@ -213,29 +224,9 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     xp.compute_root().parallel(xv[4]).vectorize(xv[1], sc.vector_lanes, TailStrategy::GuardWithIf);
     const std::vector<Var> wv = wp.args();
     if (!(quads && packed_weight)) wp.compute_root().parallel(wv[4]).vectorize(wv[1], fitting_lanes(K, sc.vector_lanes), TailStrategy::GuardWithIf);
-    if (needs_wsum) {
-      const int sum_lanes = fitting_lanes(K, sc.vector_lanes);
-      wsum.compute_root().vectorize(wsum.args()[0], sum_lanes, TailStrategy::GuardWithIf);
-      wsum.update().vectorize(wsum.args()[0], sum_lanes, TailStrategy::GuardWithIf);
-    }
+    if (quads) start.compute_root().vectorize(start.args()[0], fitting_lanes(K, sc.vector_lanes), TailStrategy::GuardWithIf);
   };
   return {value, schedule, {}};
-}
-
-// Where the tile kernels' sums start, per output channel: the bias, less
-// the input's zero point times the sum of the channel's weights (the tiles
-// multiply the input as it is, zero point included).
-Func tile_start(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, int C, int R, int S, const std::string& name) {
-  Func start(name + "_start");
-  Var k("k");
-  Expr init = bias_of(args, k);
-  const int32_t zx = static_cast<int32_t>(a.input_zero_point);
-  if (zx != 0) {
-    RDom rw(0, S, 0, R, 0, C, name + "_rw");
-    init = init - zx * Halide::sum(Halide::cast<int32_t>(weight_at(args[1], a, rw.x, rw.y, rw.z, k)), name + "_wsum");
-  }
-  start(k) = init;
-  return start;
 }
 
 // ---- quads on AMX tiles ----
@@ -278,7 +269,7 @@ LoweredOp lower_quads_amx(std::span<const TensorFunc> args, const LowerContext& 
                      {blocked, weight, Expr(blocks), Expr(Kp), Expr(R), Expr(S), Expr(g.sw), Expr(g.sh), Expr(g.dw),
                       Expr(g.dh), Expr(g.pl), Expr(g.pt)},
                      Halide::Int(32), {sx, sy, sk, sn}, Halide::NameMangling::C);
-  Func start = tile_start(args, a, C, R, S, ctx.name);
+  Func start = accumulator_start(args, a, C, R, S, ctx.name);
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return sums(v[3], v[2], v[1], v[0]) + start(v[1]); });
 
   const int64_t OH = out_type.shape[2], OW = out_type.shape[3];
@@ -305,8 +296,6 @@ LoweredOp lower_quads_amx(std::span<const TensorFunc> args, const LowerContext& 
         .fuse(yo, ko, task);
     if (worth_parallel(work)) out.parallel(task);
     sums.compute_at(out, task);
-    // Vectorized over channels: as a scalar loop the weight sums of a 7x7
-    // layer (K x C of them per call) took as long as its products.
     start.compute_root().vectorize(start.args()[0], sc.vector_lanes, TailStrategy::GuardWithIf);
     const std::vector<Var> bv = blocked.args();
     blocked.compute_root().vectorize(bv[0], 16).parallel(bv[2]);
@@ -357,7 +346,7 @@ LoweredOp lower_row_taps_amx(std::span<const TensorFunc> args, const LowerContex
   sums.define_extern("modelc_amx_conv_u8s8_row_taps",
                      {quads, taps, Expr(Kp), Expr(R), Expr(g.sw), Expr(g.sh), Expr(g.dh), Expr(g.pl), Expr(g.pt)},
                      Halide::Int(32), {sx, sy, sk, sn}, Halide::NameMangling::C);
-  Func start = tile_start(args, a, C, R, S, ctx.name);
+  Func start = accumulator_start(args, a, C, R, S, ctx.name);
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return sums(v[3], v[2], v[1], v[0]) + start(v[1]); });
 
   const int64_t OH = out_type.shape[2], OW = out_type.shape[3];
@@ -411,17 +400,18 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
   Func acc(ctx.name + "_acc");
   RDom rd(0, static_cast<int>(ws[3]), 0, static_cast<int>(ws[2]), 0, CG, ctx.name + "_r");  // s, r, channel
   const Expr ic = a.groups == 1 ? Expr(rd.z) : (c / KG) * CG + rd.z;
-  const Expr wv = Halide::cast<int32_t>(weight_at(args[1], a, rd.x, rd.y, rd.z, c)) - kernel_zero_point(a, c, ctx.name + "_wzp");
-  Func weight(ctx.name + "_w");  // (s, r, channel, k) less the zero point, in float32
+  Func weight(ctx.name + "_w");  // (s, r, channel, k) less the zero point: float32 or int32 as the sums
   Var ws_("s"), wr("r"), wc("wc"), wk("k");
-  weight(ws_, wr, wc, wk) = Halide::cast<float>(Halide::cast<int32_t>(weight_at(args[1], a, ws_, wr, wc, wk)) -
-                                                kernel_zero_point(a, wk, ctx.name + "_wzpf"));
+  weight(ws_, wr, wc, wk) =
+      Halide::cast(exact_in_float ? Halide::Float(32) : Halide::Int(32),
+                   Halide::cast<int32_t>(weight_at(args[1], a, ws_, wr, wc, wk)) - kernel_zero_point(a, wk, ctx.name + "_wzp"));
+  const Expr tap = padded(g.ix(x, rd.x), g.iy(y, rd.y), ic, n);
   if (exact_in_float) {
     acc(x, y, c, n) = 0.0f;
-    acc(x, y, c, n) += padded(g.ix(x, rd.x), g.iy(y, rd.y), ic, n) * weight(rd.x, rd.y, rd.z, c);
+    acc(x, y, c, n) += tap * weight(rd.x, rd.y, rd.z, c);
   } else {
     acc(x, y, c, n) = bias_of(args, c);
-    acc(x, y, c, n) += Halide::cast<int32_t>(padded(g.ix(x, rd.x), g.iy(y, rd.y), ic, n)) * wv;
+    acc(x, y, c, n) += Halide::cast<int32_t>(tap) * weight(rd.x, rd.y, rd.z, c);
   }
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) {
     const Expr sum = acc(v[3], v[2], v[1], v[0]);
@@ -450,7 +440,7 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
     // float32 converted once per value, not once per tap).
     if (pads || exact_in_float) padded.compute_at(out, co).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
     else padded.compute_inline();
-    if (exact_in_float) weight.compute_at(out, co);
+    weight.compute_at(out, co);
     const TailStrategy acc_tail = out_w >= lanes ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
     acc.compute_at(out, xo).vectorize(x, lanes, acc_tail).unroll(c);
     acc.update().reorder(x, c, rd.x, rd.y, rd.z).vectorize(x, lanes, acc_tail).unroll(c);
