@@ -234,7 +234,7 @@ class PipelineBuilder {
       arg_types.push_back(args.back().type);
     }
     LoweredOp lowered = (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i), target_, amx_});
-    if (lowered.schedule && !anchor_schedule_) anchor_schedule_ = lowered.schedule;
+    if (lowered.schedule) add_anchor(lowered);
     for (Halide::Func& f : lowered.needs_root) needs_root_.push_back(f);
     const TensorFunc& value = lowered.value;
     if (!layout_.one_func && layout_.result_of[i] >= 0) {
@@ -250,6 +250,20 @@ class PipelineBuilder {
       return TensorFunc{root.func, value.type};
     }
     return value;
+  }
+
+  // A kernel has one anchor, or two when FuseOps fused a producer into its
+  // consumer: the last one schedules the kernel and computes the first.
+  void add_anchor(const LoweredOp& lowered) {
+    if (!anchor_schedule_) {
+      anchor_schedule_ = lowered.schedule;
+      producer_ = lowered.stage;
+      return;
+    }
+    if (producer_used_ || !producer_.apply || !lowered.takes_producer)
+      throw Error("@" + fn_.name + ": a kernel with two anchors whose second cannot compute the first inside its loops");
+    anchor_schedule_ = lowered.schedule;
+    producer_used_ = true;
   }
 
   const TensorFunc& result_value(size_t k) const {
@@ -268,7 +282,8 @@ class PipelineBuilder {
     for (size_t k = 0; k < results.size(); ++k)
       set_static_shape(results.size() == 1 ? out.output_buffer() : out.output_buffers()[k],
                        buffer_type(kp_.result_types[k]), k == 0);
-    const ScheduleContext ctx{out, vars, shape, target_, lanes_, knobs_, tile_request_, ops_per_element()};
+    const ScheduleContext ctx{out, vars, shape, target_, lanes_, knobs_, tile_request_, ops_per_element(),
+                              producer_used_ ? &producer_ : nullptr};
     if (!gpu_ && anchor_schedule_) anchor_schedule_(ctx);
     else if (!gpu_) schedule_injective(ctx);
     kp_.outputs.push_back(out);
@@ -318,7 +333,9 @@ class PipelineBuilder {
   OutputLayout layout_;
   std::vector<TensorFunc> params_, values_;
   std::vector<StoredValue> separate_;  // per result, when stored separately
-  ScheduleHook anchor_schedule_;       // the first anchor's
+  ScheduleHook anchor_schedule_;       // the last anchor's
+  ProducerStage producer_;             // the first anchor's stage, when there are two
+  bool producer_used_ = false;
   std::vector<Halide::Func> needs_root_;
   const std::string prefix_;
 };

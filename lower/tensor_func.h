@@ -111,6 +111,8 @@ struct TileRequest {
   int64_t pixels = 0;
 };
 
+struct ProducerStage;
+
 // What a schedule hook may touch.
 struct ScheduleContext {
   Halide::Func output;                  // the kernel's output func (pure)
@@ -123,9 +125,25 @@ struct ScheduleContext {
   // Ops the kernel computes per element of an injective output (its bindings):
   // an element of GELU (eight ops, erf among them) costs more than one of a copy.
   int64_t ops_per_element = 1;
+  // The kernel's earlier anchor, which this anchor's schedule computes inside
+  // its loops (only for a rule whose LoweredOp says takes_producer).
+  const ProducerStage* producer = nullptr;
 };
 
 using ScheduleHook = std::function<void(const ScheduleContext&)>;
+
+// An anchor computed inside a later anchor's loops (FuseOps' producer fusion:
+// a pointwise convolution feeding a depthwise one). The consumer's compute
+// rule reads the producer's value through a pure Func of its own, `stage`,
+// which its schedule places (a few rows of `blocks` channel blocks at a
+// time); `apply` then schedules the producer's Funcs to compute `stage`
+// there. `work`: the producer's multiply-adds per call, for the consumer's
+// choice of parallel tasks.
+struct ProducerStage {
+  std::function<void(Halide::Func stage)> apply;
+  int blocks = 1;  // channel blocks per iteration: the producer's register tile's
+  int64_t work = 0;
+};
 
 // The schedule of a product over few rows (dense, qnn.dense) computed as
 // `partial(u, j, i)`: vector-wide partial sums along K (u, `lanes` wide; the
@@ -143,6 +161,10 @@ struct LoweredOp {
   // Funcs with update definitions that need a place in the loop nest when no
   // anchor schedule places them (reductions): computed at root by default.
   std::vector<Halide::Func> needs_root;
+  // How this anchor is computed inside a later anchor (empty: it cannot be).
+  ProducerStage stage = {};
+  // Whether `schedule` computes an earlier anchor of its kernel (ScheduleContext::producer).
+  bool takes_producer = false;
 };
 
 struct LowerContext {

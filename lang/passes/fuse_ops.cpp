@@ -38,6 +38,14 @@
 // elementwise prologues of reductions, e.g. the (x - mean)^2 of a decomposed
 // layer norm. Values that other groups still read become results of the union.
 //
+// Phase 4 (opt level 2), producer fusion: the group of
+// a pointwise convolution (1x1, stride 1, no padding, float32, NCHW{k}c) and
+// its elementwise epilogue merges into the group of the depthwise convolution
+// that alone reads its value. The kernel computes the pointwise convolution
+// a few rows at a time inside the depthwise one's loops (lower/ops/conv2d.cpp),
+// so MobileNet's expanded tensor, six times its input, never leaves the cache.
+// Such a group has two anchors; its results have the last anchor's shape.
+//
 // @main calls the groups in binding order of their last members wherever
 // that order respects the data flow. A group none of whose values is used
 // returns its last value. Ops with several outputs stay alone. Structurally
@@ -48,6 +56,8 @@
 #include <set>
 #include <tuple>
 
+#include "lang/ops/layout.h"
+#include "lang/ops/nn.h"
 #include "lang/pass.h"
 #include "lang/text.h"
 #include "support/diagnostic.h"
@@ -243,6 +253,66 @@ std::vector<Group> merge_into_consumers(const Function& fn, std::vector<Group> g
   return p.compacted();
 }
 
+bool is_blocked(const std::string& layout) {
+  const Layout l = Layout::parse(layout);
+  return l.rank() == 5 && l.primal() == "NCHW" && l.factor_of('C') > 0;
+}
+
+// The pointwise convolution that heads group `g`, when the group is that
+// convolution and elementwise ops after it.
+const Binding* pointwise_anchor(const Module& m, const Function& fn, const Group& g) {
+  const Binding& b = fn.body[g.members.front()];
+  if (!b.is_op("nn.conv2d") || b.types.size() != 1 || b.types[0].dtype != DType::float32) return nullptr;
+  for (size_t k = 1; k < g.members.size(); ++k) {
+    const Binding& e = fn.body[g.members[k]];
+    if (!e.op || e.op->pattern > OpPattern::broadcast || e.types.size() != 1) return nullptr;
+  }
+  const auto& a = attrs_as<Conv2DAttrs>(*b.attrs);
+  const TensorType w = m.type_of(fn, b.args[1]);
+  const bool unit = w.rank() == 6 && w.shape[2] == 1 && w.shape[3] == 1;
+  const bool plain = a.groups == 1 && a.strides == std::vector<int64_t>{1, 1} &&
+                     a.padding == std::vector<int64_t>{0, 0, 0, 0};
+  return unit && plain && w.dtype == DType::float32 && is_blocked(a.data_layout) && is_blocked(a.out_layout) ? &b : nullptr;
+}
+
+// Whether `b` is a float32 depthwise convolution over NCHW{k}c.
+bool is_blocked_depthwise(const Module& m, const Function& fn, const Binding& b) {
+  if (!b.is_op("nn.conv2d") || b.types.size() != 1 || b.types[0].dtype != DType::float32) return false;
+  const auto& a = attrs_as<Conv2DAttrs>(*b.attrs);
+  const TensorType x = m.type_of(fn, b.args[0]);
+  if (!is_blocked(a.data_layout) || a.out_layout != a.data_layout || x.rank() != 5) return false;
+  const int64_t k = Layout::parse(a.data_layout).factor_of('C');
+  return a.groups == x.shape[1] * x.shape[4] && a.kernel_layout == "OIHW" + std::to_string(k) + "o";
+}
+
+std::vector<Group> fuse_producers(const Module& m, const Function& fn, std::vector<Group> groups) {
+  Grouping p(fn, std::move(groups));
+  const std::vector<int> uses = count_uses(fn);
+  std::set<uint32_t> results;
+  for (const ValueRef& r : fn.results)
+    if (r.is_binding()) results.insert(r.index);
+  for (size_t ci = 0; ci < p.groups.size(); ++ci) {
+    const Group& c = p.groups[ci];
+    if (c.members.empty() || c.pattern != OpPattern::out_elemwise_fusable) continue;
+    const Binding& conv = fn.body[c.members.front()];
+    if (!is_blocked_depthwise(m, fn, conv) || !conv.args[0].is_binding()) continue;
+    const uint32_t value = conv.args[0].index;
+    const int pi = p.group_of[value];
+    if (pi < 0 || pi == static_cast<int>(ci)) continue;
+    const Group& g = p.groups[static_cast<size_t>(pi)];
+    if (g.members.back() != value || uses[value] != 1 || results.count(value) || !pointwise_anchor(m, fn, g)) continue;
+    // Every other value of the producer's group is read inside it only.
+    bool sealed = true;
+    for (uint32_t i = 0; i < fn.body.size(); ++i)
+      for (const ValueRef& a : fn.body[i].args)
+        if (a.is_binding() && a.index != value && p.group_of[a.index] == pi) sealed = sealed && p.group_of[i] == pi;
+    for (uint32_t k : g.members) sealed = sealed && !results.count(k);
+    if (!sealed || p.merge_closes_cycle(static_cast<int>(ci), pi)) continue;
+    p.merge(static_cast<int>(ci), pi);
+  }
+  return p.compacted();
+}
+
 // The values of each group that other groups or @main's results use, in binding order.
 std::vector<std::vector<ValueRef>> group_results(const Function& fn, const Grouping& p) {
   std::vector<std::set<std::pair<uint32_t, uint32_t>>> used(p.groups.size());
@@ -296,11 +366,15 @@ std::string group_name(const Function& fn, const Group& g) {
   return name;
 }
 
-// The schedule rule of the header: a group with an anchor keeps every result in the anchor's shape.
+// The schedule rule of the header: a group with an anchor keeps every result
+// in its (last) anchor's shape.
 void check_result_shapes(const Function& fn, const Group& g, const std::vector<ValueRef>& results) {
   if (g.pattern != OpPattern::out_elemwise_fusable) return;
+  uint32_t anchor = g.members.front();
+  for (uint32_t m : g.members)
+    if (fn.body[m].op && fn.body[m].op->pattern == OpPattern::out_elemwise_fusable) anchor = m;
   for (const ValueRef& r : results)
-    if (fn.body[r.index].types.at(r.output).shape != fn.body[g.members.front()].types.at(0).shape)
+    if (fn.body[r.index].types.at(r.output).shape != fn.body[anchor].types.at(0).shape)
       throw std::logic_error("FuseOps: a result of an anchor group differs from the anchor's shape");
 }
 
@@ -346,6 +420,7 @@ Module fuse_ops(const Module& module, const PassContext& context) {
   std::vector<Group> groups = partition(main).groups;
   if (context.opt_level >= 2) groups = merge_siblings(main, std::move(groups));
   if (context.opt_level >= 3) groups = merge_into_consumers(main, std::move(groups));
+  if (context.opt_level >= 2) groups = fuse_producers(module, main, std::move(groups));
   const Grouping grouping(main, std::move(groups));
   const std::vector<std::vector<ValueRef>> results = group_results(main, grouping);
   std::map<std::string, std::string> by_structure;  // printed body -> function name

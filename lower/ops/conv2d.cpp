@@ -126,7 +126,27 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
     schedule_widened(weight, Halide::LoopLevel(out, row_loop), 0);  // the B blocks' weights, for a row of tiles
     if (pads) schedule_padded_input(padded, s);
   };
-  return {value, schedule, {}};
+  if (pads || weight.widened) return {value, schedule, {}};
+  // Computed inside a depthwise convolution's loops (ProducerStage): `stage`
+  // holds a few rows of B output blocks (the template's register tile, which
+  // the consumer's tasks take together), tiles of B blocks x T pixels in
+  // registers while the reduction walks the input channels, as above.
+  const RegisterTile tile = choose_register_tile(register_file(ctx.target), static_cast<int>(out_type.shape[4]),
+                                                 out_type.shape[1], out_type.shape[3]);
+  ProducerStage stage{[=](Func stage) mutable {
+                        const std::vector<Var> sv = stage.args();  // k, x, y, kb, n
+                        Var xo("xo"), xi("xi"), bo("bo"), bi("bi");
+                        stage.split(sv[1], xo, xi, tile.pixels, TailStrategy::ShiftInwards)
+                            .split(sv[3], bo, bi, tile.blocks, TailStrategy::ShiftInwards)
+                            .reorder(sv[0], xi, bi, xo, sv[2], bo, sv[4])
+                            .vectorize(sv[0])
+                            .unroll(xi)
+                            .unroll(bi);
+                        acc.compute_at(stage, xo).vectorize(k).unroll(x).unroll(kb);
+                        acc.update().reorder(k, kb, x, r.x, r.y, r.z, r.w).vectorize(k).unroll(kb).unroll(x);
+                      },
+                      tile.blocks, work};
+  return {value, schedule, {}, stage};
 }
 
 // ---- depthwise blocked: groups == C == K, NCHW{k}c in and out, OIHW{k}o weights ----
@@ -146,9 +166,14 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
   const bool pads = any_padding(a.padding);
   const ConvGeometry g(a);
 
-  Func padded = padded_input(args[0], true, pads, ctx.name + "_pad");
-  Func acc(ctx.name + "_conv");
+  // The input through a Func of its own: where FuseOps fused the convolution
+  // producing it into this kernel, the schedule computes it here, rows as
+  // they are needed (ProducerStage); otherwise it is inlined.
+  Func staged(ctx.name + "_in");
   Var k("k"), x("x"), y("y"), cb("cb"), n("n");
+  staged(k, x, y, cb, n) = args[0].func(k, x, y, cb, n);
+  Func padded = padded_input(TensorFunc{staged, args[0].type}, true, pads, ctx.name + "_pad");
+  Func acc(ctx.name + "_conv");
   RDom r(0, S, 0, R, ctx.name + "_r");
   acc(k, x, y, cb, n) = 0.f;
   acc(k, x, y, cb, n) += padded(k, g.ix(x, r.x), g.iy(y, r.y), cb, n) * args[1].func(k, r.x, r.y, 0, cb);
@@ -171,16 +196,25 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
     const int reserved = register_file(s.target).vector_registers / 2 - 1;
     const RegisterTile tile = register_tile(s, block, 1, out_type.shape[3], reserved);
     Func out = s.output;
-    Var xo("xo"), xi("xi");
+    Var xo("xo"), xi("xi"), cbo("cbo"), cbi("cbi");
+    // With a fused producer, a task takes the blocks of the producer's
+    // register tile, rows in order, each row's blocks one after the other.
+    const int task_blocks = s.producer ? static_cast<int>(std::min<int64_t>(s.producer->blocks, out_type.shape[1])) : 1;
     out.split(v[3], xo, xi, tile.pixels, TailStrategy::ShiftInwards)
-        .reorder(v[4], xi, xo, v[2], v[1], v[0])
+        .split(v[1], cbo, cbi, task_blocks, TailStrategy::ShiftInwards)
+        .reorder(v[4], xi, xo, cbi, v[2], cbo, v[0])
         .vectorize(v[4])
         .unroll(xi);
     // Channel blocks in parallel, rows in order within a block: the padded
     // input rows a row reads are computed as the rows advance (Halide's sliding
     // window keeps the R rows in a small folded buffer), so the input is read
     // from memory once and never copied whole.
-    const Var channel_block = worth_parallel(work) ? parallel_tasks(out, v[1], out_type.shape[1], work / out_type.shape[0]) : v[1];
+    // A fused producer's rows are computed the same way, before the padded
+    // rows that read them: per channel block, each row of the producer's
+    // output once, while it is in cache.
+    const int64_t all_work = work + (s.producer ? s.producer->work : 0);
+    const int64_t tasks = (out_type.shape[1] + task_blocks - 1) / task_blocks;
+    const Var channel_block = worth_parallel(all_work) ? parallel_tasks(out, cbo, tasks, all_work / out_type.shape[0]) : cbo;
     acc.compute_at(out, xo).vectorize(k).unroll(x);
     acc.update().reorder(k, x, r.x, r.y).vectorize(k).unroll(x).unroll(r.x);
     schedule_widened(weight, Halide::LoopLevel(out, channel_block), 0);  // the block's R x S taps
@@ -188,8 +222,19 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
       const std::vector<Var> pv = padded.args();  // ci, x, y, cb, n
       padded.store_at(out, channel_block).compute_at(out, v[2]).vectorize(pv[0]);
     }
+    if (s.producer) {
+      // Halide does not fold this buffer by itself (it kept every row of the
+      // block): a row of output consumes at most R + stride new rows.
+      const std::vector<Var> sv = staged.args();  // ci, x, y, cb, n
+      int rows = 1;
+      while (rows < R * g.dh + g.sh) rows *= 2;
+      staged.store_at(out, channel_block).compute_at(out, v[2]).fold_storage(sv[2], rows);
+      s.producer->apply(staged);
+    }
   };
-  return {value, schedule, {}};
+  LoweredOp lowered{value, schedule, {}};
+  lowered.takes_producer = true;
+  return lowered;
 }
 
 // ---- any layout: logical indices over the physical layouts ----
