@@ -196,39 +196,54 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
     const int reserved = register_file(s.target).vector_registers / 2 - 1;
     const RegisterTile tile = register_tile(s, block, 1, out_type.shape[3], reserved);
     Func out = s.output;
-    Var xo("xo"), xi("xi"), cbo("cbo"), cbi("cbi");
-    // With a fused producer, a task takes the blocks of the producer's
-    // register tile, rows in order, each row's blocks one after the other.
-    const int task_blocks = s.producer ? static_cast<int>(std::min<int64_t>(s.producer->blocks, out_type.shape[1])) : 1;
+    Var xo("xo"), xi("xi");
     out.split(v[3], xo, xi, tile.pixels, TailStrategy::ShiftInwards)
-        .split(v[1], cbo, cbi, task_blocks, TailStrategy::ShiftInwards)
-        .reorder(v[4], xi, xo, cbi, v[2], cbo, v[0])
+        .reorder(v[4], xi, xo, v[2], v[1], v[0])
         .vectorize(v[4])
         .unroll(xi);
     // Channel blocks in parallel, rows in order within a block: the padded
     // input rows a row reads are computed as the rows advance (Halide's sliding
     // window keeps the R rows in a small folded buffer), so the input is read
     // from memory once and never copied whole.
-    // A fused producer's rows are computed the same way, before the padded
-    // rows that read them: per channel block, each row of the producer's
-    // output once, while it is in cache.
-    const int64_t all_work = work + (s.producer ? s.producer->work : 0);
-    const int64_t tasks = (out_type.shape[1] + task_blocks - 1) / task_blocks;
-    const Var channel_block = worth_parallel(all_work) ? parallel_tasks(out, cbo, tasks, all_work / out_type.shape[0]) : cbo;
+    Var row = v[2], channel_block = v[1];
+    if (!s.producer && worth_parallel(work)) channel_block = parallel_tasks(out, v[1], out_type.shape[1], work / out_type.shape[0]);
+    if (s.producer) {
+      // A fused producer's rows are computed the same way, before the padded
+      // rows that read them. A task takes the channel blocks of the
+      // producer's register tile, each row's blocks one after the other, and
+      // a strip of rows: at least 8 tasks where strips keep 4 rows or more
+      // (a strip computes the R - 1 rows above it again).
+      const int blocks = static_cast<int>(std::min<int64_t>(s.producer->blocks, out_type.shape[1]));
+      const int64_t groups = (out_type.shape[1] + blocks - 1) / blocks, OH = out_type.shape[2];
+      const int64_t strips = std::clamp<int64_t>((4 + groups - 1) / groups, 1, std::max<int64_t>(1, OH / 4));
+      Var cbo("cbo"), cbi("cbi"), ys("ys"), yi("yi"), task("task");
+      out.split(v[1], cbo, cbi, blocks, TailStrategy::ShiftInwards);
+      if (strips > 1) {
+        out.split(v[2], ys, yi, static_cast<int>((OH + strips - 1) / strips), TailStrategy::ShiftInwards)
+            .reorder(xo, cbi, yi, cbo, ys, v[0])
+            .fuse(cbo, ys, task);
+        row = yi;
+      } else {
+        out.reorder(xo, cbi, v[2], cbo, v[0]).rename(cbo, task);
+      }
+      channel_block = task;
+      if (worth_parallel(work + s.producer->work)) out.parallel(task);
+    }
     acc.compute_at(out, xo).vectorize(k).unroll(x);
     acc.update().reorder(k, x, r.x, r.y).vectorize(k).unroll(x).unroll(r.x);
     schedule_widened(weight, Halide::LoopLevel(out, channel_block), 0);  // the block's R x S taps
     if (pads) {
       const std::vector<Var> pv = padded.args();  // ci, x, y, cb, n
-      padded.store_at(out, channel_block).compute_at(out, v[2]).vectorize(pv[0]);
+      padded.store_at(out, channel_block).compute_at(out, row).vectorize(pv[0]);
     }
     if (s.producer) {
       // Halide does not fold this buffer by itself (it kept every row of the
-      // block): a row of output consumes at most R + stride new rows.
+      // block, 1.6 MB for MobileNetV2's first layer): the first row of output
+      // reads (R - 1) dh + 1 rows, each later one `stride` new rows.
       const std::vector<Var> sv = staged.args();  // ci, x, y, cb, n
       int rows = 1;
-      while (rows < R * g.dh + g.sh) rows *= 2;
-      staged.store_at(out, channel_block).compute_at(out, v[2]).fold_storage(sv[2], rows);
+      while (rows < std::max((R - 1) * g.dh + 1, g.sh)) rows *= 2;
+      staged.store_at(out, channel_block).compute_at(out, row).fold_storage(sv[2], rows);
       s.producer->apply(staged);
     }
   };
