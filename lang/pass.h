@@ -115,5 +115,6 @@ Module alter_op_layout(const Module& module, const PassContext& context);
 Module winograd_conv2d(const Module& module, const PassContext& context);
 Module quantize(const Module& module, const PassContext& context);
 Module reduce_precision(const Module& module, const PassContext& context);
+Module pack_matmul_weights(const Module& module, const PassContext& context);
 
 }  // namespace modelc::lang

@@ -49,6 +49,10 @@ const PassRegistry& PassRegistry::global() {
            "bf16/fp16: stores the constant weights of conv2d, dense and batch_matmul in bfloat16 or float16 (read "
            "as float32 by the kernels); does nothing unless quantization.mode is bf16 or fp16",
            reduce_precision});
+    r.add({"PackMatmulWeights", 2, {"InferType"},
+           "stores the float32 constant weight [K, N] of a matrix product in panels of one vector's columns "
+           "[N/c, K, c] (nn.packed_matmul), packed at compile time; nothing for an unblocked activation layout",
+           pack_matmul_weights});
     return r;
   }();
   return registry;
@@ -74,7 +78,7 @@ const PassInfo& PassRegistry::get(std::string_view name) const {
 std::vector<std::string> default_pipeline() {
   return {"InferType",     "SimplifyInference", "FoldConstant",       "SimplifyExpr",
           "FoldScaleAxis", "CommonSubexpressionElimination", "Quantize",  "PadChannels", "ConvertLayout",
-          "AlterOpLayout", "WinogradConv2D", "FoldConstant",  "SimplifyExpr",      "ReducePrecision", "DeadCodeElimination", "FuseOps",
+          "AlterOpLayout", "WinogradConv2D", "FoldConstant",  "SimplifyExpr",      "ReducePrecision", "PackMatmulWeights", "DeadCodeElimination", "FuseOps",
           "InferType"};
 }
 

@@ -230,6 +230,28 @@ std::vector<Tensor> batch_matmul_reference(std::span<const Tensor> args, const A
   return {std::move(out)};
 }
 
+// ---- packed_matmul: x[..., M, K] . W, W packed as [N/c, K, c] -> [..., M, N] ----
+
+std::vector<TensorType> packed_matmul_type(std::span<const TensorType> args, const Attrs&) {
+  const TensorType& x = args[0];
+  const TensorType& w = args[1];
+  if (x.rank() < 2 || w.rank() != 3)
+    type_error("expects an input of rank >= 2 and a [N/c, K, c] weight, found " + x.str() + " and " + w.str());
+  expect_float(x, "input");
+  expect_float_weight(w, "weight");
+  if (x.shape.back() != w.shape[1])
+    type_error(x.str() + " has " + std::to_string(x.shape.back()) + " columns, the weight " + w.str() + " has " +
+               std::to_string(w.shape[1]) + " rows");
+  std::vector<int64_t> shape = x.shape;
+  shape.back() = w.shape[0] * w.shape[2];
+  return {TensorType{shape, x.dtype}};
+}
+
+std::vector<Tensor> packed_matmul_reference(std::span<const Tensor> args, const Attrs& attrs, std::span<const TensorType> types) {
+  const std::vector<Tensor> operands{args[0], unpack_matmul_panels(args[1])};
+  return batch_matmul_reference(operands, attrs, types);
+}
+
 // ---- bias_add: x + bias broadcast along `axis` ----
 
 std::vector<TensorType> bias_add_type(std::span<const TensorType> args, const Attrs& attrs) {
@@ -442,6 +464,27 @@ std::function<std::unique_ptr<Attrs>()> attrs_factory() {
 
 }  // namespace
 
+Tensor pack_matmul_panels(const Tensor& kn, int64_t c) {
+  const auto& s = kn.type().shape;
+  if (s.size() != 2 || c < 1 || s[1] % c != 0) throw std::logic_error("pack_matmul_panels: needs [K, N] with c | N");
+  const int64_t K = s[0], N = s[1];
+  Tensor out(TensorType{{N / c, K, c}, kn.type().dtype});
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) out.set_element(static_cast<size_t>(((n / c) * K + k) * c + n % c), kn.element_as_double(static_cast<size_t>(k * N + n)));
+  return out;
+}
+
+Tensor unpack_matmul_panels(const Tensor& panels) {
+  const auto& s = panels.type().shape;
+  const int64_t P = s[0], K = s[1], c = s[2];
+  Tensor out(TensorType{{K, P * c}, panels.type().dtype});
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < c; ++j)
+        out.set_element(static_cast<size_t>(k * P * c + p * c + j), panels.element_as_double(static_cast<size_t>((p * K + k) * c + j)));
+  return out;
+}
+
 void register_nn_ops(OpRegistry& r) {
   r.add({"nn.conv2d", "2-D convolution, NCHW input, OIHW weight, grouped/depthwise via groups", 2, 2,
          OpPattern::out_elemwise_fusable, attrs_factory<Conv2DAttrs>(), conv2d_type, conv2d_reference,
@@ -450,6 +493,9 @@ void register_nn_ops(OpRegistry& r) {
          attrs_factory<NoAttrs>(), dense_type, dense_reference, matmul_multiply_adds});
   r.add({"nn.batch_matmul", "x[..., M, K] times y[..., K, N], batch axes broadcast", 2, 2,
          OpPattern::out_elemwise_fusable, attrs_factory<NoAttrs>(), batch_matmul_type, batch_matmul_reference,
+         matmul_multiply_adds});
+  r.add({"nn.packed_matmul", "x[..., M, K] times W[K, N] stored as N/c panels [N/c, K, c] (PackMatmulWeights)", 2,
+         2, OpPattern::out_elemwise_fusable, attrs_factory<NoAttrs>(), packed_matmul_type, packed_matmul_reference,
          matmul_multiply_adds});
   r.add({"nn.bias_add", "adds a 1-D bias along `axis`", 2, 2, OpPattern::broadcast, attrs_factory<AxisAttrs>(),
          bias_add_type, bias_add_reference});

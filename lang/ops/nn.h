@@ -84,4 +84,13 @@ void check_window_attrs(std::initializer_list<int64_t> values);
 int64_t window_output_extent(int64_t input, int64_t window, int64_t stride, int64_t dilation, int64_t pad_before,
                              int64_t pad_after, bool ceil_mode);
 
+// nn.packed_matmul's weight: a matrix product's right operand [K, N] as N/c
+// panels of c columns, [N/c, K, c] (each panel's rows contiguous), so that a
+// kernel reading c-wide vectors walks one contiguous stream per panel
+// (PackMatmulWeights, lang/passes/pack_matmul_weights.cpp). N % c == 0.
+class Tensor;
+Tensor pack_matmul_panels(const Tensor& kn, int64_t c);
+// The [K, N] matrix of a packed weight.
+Tensor unpack_matmul_panels(const Tensor& panels);
+
 }  // namespace modelc::lang

@@ -185,9 +185,14 @@ LoweredOp lower_batch_matmul_amx(std::span<const TensorFunc> args, const LowerCo
 // With a bfloat16 weight (ReducePrecision) the products are bfloat16's: x
 // is rounded to bfloat16 too (its reference, lang/ops/nn.cpp), once per call; on AMX
 // targets the tiles compute them (lower_batch_matmul_amx).
-LoweredOp lower_batch_matmul(std::span<const TensorFunc> operands, const LowerContext& ctx) {
+//
+// nn.packed_matmul is the same product over a weight stored in panels of c
+// columns ([N/c, K, c], lang/ops/nn.h): column n of row k is panel n / c,
+// element (k, n % c); each vector of a column block reads one panel's row,
+// and consecutive k are consecutive vectors, so there is no panel to copy.
+LoweredOp lower_matmul(std::span<const TensorFunc> operands, const LowerContext& ctx, bool packed) {
   const bool bf16_weight = operands[1].type.dtype == lang::DType::bfloat16;
-  if (bf16_weight && ctx.amx && operands[1].type.rank() == 2) return lower_batch_matmul_amx(operands, ctx);
+  if (!packed && bf16_weight && ctx.amx && operands[1].type.rank() == 2) return lower_batch_matmul_amx(operands, ctx);
   std::vector<TensorFunc> args = with_float32_weight(operands, ctx);
   Func rounded;
   if (bf16_weight) {
@@ -205,8 +210,11 @@ LoweredOp lower_batch_matmul(std::span<const TensorFunc> operands, const LowerCo
   Func acc(ctx.name + "_acc");
   const std::vector<Var> vars = make_vars(rank, ctx.name + "_v");
   acc(halide_order(vars)) = 0.f;
-  acc(halide_order(vars)) += args[0].at(batch_operand_index(args[0], vars, vars[rank - 2], k)) *
-                             args[1].at(batch_operand_index(args[1], vars, k, vars[rank - 1]));
+  const Expr n_index = vars[rank - 1];
+  const int c = packed ? static_cast<int>(args[1].type.shape[2]) : 0;
+  const Expr weight = packed ? args[1].func(n_index % c, k, n_index / c)
+                             : args[1].at(batch_operand_index(args[1], vars, k, vars[rank - 1]));
+  acc(halide_order(vars)) += args[0].at(batch_operand_index(args[0], vars, vars[rank - 2], k)) * weight;
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(halide_order(v)); });
 
   const int64_t N = out_type.shape[rank - 1], M = out_type.shape[rank - 2];
@@ -247,7 +255,7 @@ LoweredOp lower_batch_matmul(std::span<const TensorFunc> operands, const LowerCo
     // consecutive k are a row of y apart (4 KiB for N = 1024), so the slice
     // maps onto a few L1 sets and evicts itself (BERT's projections ran at
     // 40 % of peak). Worth it when several row tiles reuse the panel.
-    if (!tile_parallel && M > tile.pixels) {
+    if (!packed && !tile_parallel && M > tile.pixels) {
       Func panel = y.in(acc);
       panel.compute_at(out, no).vectorize(panel.args()[0], lanes, TailStrategy::GuardWithIf);
     }
@@ -270,6 +278,9 @@ LoweredOp lower_batch_matmul(std::span<const TensorFunc> operands, const LowerCo
   };
   return {value, schedule, {}};
 }
+
+LoweredOp lower_batch_matmul(std::span<const TensorFunc> args, const LowerContext& ctx) { return lower_matmul(args, ctx, false); }
+LoweredOp lower_packed_matmul(std::span<const TensorFunc> args, const LowerContext& ctx) { return lower_matmul(args, ctx, true); }
 
 LoweredOp lower_bias_add(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const lang::TensorType t = ctx.binding.types.at(0);
@@ -492,6 +503,7 @@ LoweredOp lower_softmax(std::span<const TensorFunc> args, const LowerContext& ct
 void register_nn_lowerings(LoweringRegistry& r) {
   r.add("nn.dense", lower_dense);
   r.add("nn.batch_matmul", lower_batch_matmul);
+  r.add("nn.packed_matmul", lower_packed_matmul);
   r.add("nn.bias_add", lower_bias_add);
   r.add("nn.batch_norm", lower_batch_norm);
   r.add("nn.max_pool2d", lower_pool2d<true>);

@@ -237,6 +237,22 @@ def @main(%a: Tensor[(2, 3, 5, 7), float32], %b: Tensor[(3, 7, 19), float32], %c
 })");
 }
 
+// Products over weights in panels (PackMatmulWeights): one vector per panel
+// (c = 16 with AVX-512), column blocks the panels do not divide evenly (48
+// columns), rows past a whole tile, a batched input with a fused epilogue, a
+// panel narrower than the vector (c = 4), and few rows over many columns.
+TEST_CASE("matmul over a weight packed in panels") {
+  check_against_reference(R"(
+def @main(%x: Tensor[(2, 37, 19), float32], %w: Tensor[(3, 19, 16), float32], %b: Tensor[(48), float32], %y: Tensor[(5, 24), float32], %v: Tensor[(8, 24, 4), float32], %z: Tensor[(1, 2, 7, 64), float32], %u: Tensor[(64, 64, 16), float32]) {
+  %0 = nn.packed_matmul(%x, %w);
+  %1 = nn.bias_add(%0, %b, axis=2);
+  %2 = nn.relu(%1);
+  %3 = nn.packed_matmul(%y, %v);
+  %4 = nn.packed_matmul(%z, %u);
+  (%2, %3, %4)
+})");
+}
+
 TEST_CASE("gathers, broadcasts, padding, triangles and resizing") {
   check_against_reference(R"(
 def @main(%a: Tensor[(3, 5, 4), float32], %i: Tensor[(2, 3), int64], %e: Tensor[(3, 2, 4), int64], %s: Tensor[(1, 5, 1), float32], %img: Tensor[(1, 2, 5, 6), float32]) {
