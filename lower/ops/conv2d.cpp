@@ -215,7 +215,7 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
       // A fused producer's rows are computed the same way, before the padded
       // rows that read them. A task takes the channel blocks of the
       // producer's register tile, each row's blocks one after the other, and
-      // a strip of rows: at least 8 tasks where strips keep 4 rows or more
+      // a strip of rows: at least 4 tasks where strips keep 4 rows or more
       // (a strip computes the R - 1 rows above it again).
       const int blocks = static_cast<int>(std::min<int64_t>(s.producer->blocks, out_type.shape[1]));
       const int64_t groups = (out_type.shape[1] + blocks - 1) / blocks, OH = out_type.shape[2];
