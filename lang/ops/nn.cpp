@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "lang/ops/layout.h"
@@ -464,24 +465,33 @@ std::function<std::unique_ptr<Attrs>()> attrs_factory() {
 
 }  // namespace
 
+// Both move rows of c elements, byte for byte: panel p's row k is columns
+// [p c, p c + c) of row k of [K, N].
+namespace {
+void move_panel_rows(const Tensor& from, Tensor& to, int64_t K, int64_t P, int64_t c, bool pack) {
+  const size_t row = static_cast<size_t>(c) * dtype_bytes(from.type().dtype);
+  const std::byte* src = from.bytes().data();
+  std::byte* dst = to.mutable_bytes().data();
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t k = 0; k < K; ++k) {
+      const size_t panel = static_cast<size_t>(p * K + k) * row, matrix = static_cast<size_t>(k * P + p) * row;
+      std::memcpy(dst + (pack ? panel : matrix), src + (pack ? matrix : panel), row);
+    }
+}
+}  // namespace
+
 Tensor pack_matmul_panels(const Tensor& kn, int64_t c) {
   const auto& s = kn.type().shape;
   if (s.size() != 2 || c < 1 || s[1] % c != 0) throw std::logic_error("pack_matmul_panels: needs [K, N] with c | N");
-  const int64_t K = s[0], N = s[1];
-  Tensor out(TensorType{{N / c, K, c}, kn.type().dtype});
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t n = 0; n < N; ++n) out.set_element(static_cast<size_t>(((n / c) * K + k) * c + n % c), kn.element_as_double(static_cast<size_t>(k * N + n)));
+  Tensor out(TensorType{{s[1] / c, s[0], c}, kn.type().dtype});
+  move_panel_rows(kn, out, s[0], s[1] / c, c, true);
   return out;
 }
 
 Tensor unpack_matmul_panels(const Tensor& panels) {
   const auto& s = panels.type().shape;
-  const int64_t P = s[0], K = s[1], c = s[2];
-  Tensor out(TensorType{{K, P * c}, panels.type().dtype});
-  for (int64_t p = 0; p < P; ++p)
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t j = 0; j < c; ++j)
-        out.set_element(static_cast<size_t>(k * P * c + p * c + j), panels.element_as_double(static_cast<size_t>((p * K + k) * c + j)));
+  Tensor out(TensorType{{s[1], s[0] * s[2]}, panels.type().dtype});
+  move_panel_rows(panels, out, s[1], s[0], s[2], false);
   return out;
 }
 

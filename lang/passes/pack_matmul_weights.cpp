@@ -27,20 +27,14 @@ Module pack_matmul_weights(const Module& module, const PassContext& context) {
     std::map<std::string, std::string> packed;  // [K, N] constant -> its panels
     for (uint32_t i = 0; i < fn.body.size(); ++i) {
       const Binding& d = fn.body[i];
-      const bool constant_weight = d.is_op("nn.batch_matmul") && d.args.size() == 2 && d.args[1].is_constant() &&
-                                   out.constant(d.args[1].constant).has_data();
-      if (!constant_weight) {
-        b.keep(i);
-        continue;
-      }
-      const Tensor& w = out.constant(d.args[1].constant);
-      if (w.type().dtype != DType::float32 || w.type().rank() != 2 || w.type().shape[1] % c != 0) {
+      const Tensor* w = d.is_op("nn.batch_matmul") && d.args[1].is_constant() ? &out.constant(d.args[1].constant) : nullptr;
+      if (!w || !w->has_data() || w->type().dtype != DType::float32 || w->type().rank() != 2 || w->type().shape[1] % c != 0) {
         b.keep(i);
         continue;
       }
       auto found = packed.find(d.args[1].constant);
       if (found == packed.end())
-        found = packed.emplace(d.args[1].constant, out.add_constant(d.args[1].constant + "_panels", pack_matmul_panels(w, c))).first;
+        found = packed.emplace(d.args[1].constant, out.add_constant(d.args[1].constant + "_panels", pack_matmul_panels(*w, c))).first;
       Binding matmul = make_op_call("nn.packed_matmul", {b.map(d.args[0]), ValueRef::constant_named(found->second)}, nullptr, d.origin);
       b.replace(i, 0, b.emit(std::move(matmul)));
     }

@@ -102,6 +102,25 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
 
   const int64_t work = out_type.element_count() * ki * input_blocks * R * S;
   const TensorFunc weight = args[1];
+  // A register tile of `f` (the output, or a stage holding the value inside
+  // a consumer; vars in Halide order k, x, y, kb, n): B blocks x T pixels,
+  // the accumulator computed per tile. Returns the loop over block tiles.
+  // Weight vectors of the B blocks stay in registers while each of the T
+  // input values is broadcast once and used right away: B + 1 registers
+  // beside the accumulators (x inside kb would keep T broadcasts alive).
+  auto tile_loops = [=](Func f, const RegisterTile& tile) mutable {
+    const std::vector<Var> fv = f.args();
+    Var xo("xo"), xi("xi"), bo("bo"), bi("bi");
+    f.split(fv[1], xo, xi, tile.pixels, TailStrategy::ShiftInwards)
+        .split(fv[3], bo, bi, tile.blocks, TailStrategy::ShiftInwards)
+        .reorder(fv[0], xi, bi, xo, fv[2], bo, fv[4])
+        .vectorize(fv[0])
+        .unroll(xi)
+        .unroll(bi);
+    acc.compute_at(f, xo).vectorize(k).unroll(x).unroll(kb);
+    acc.update().reorder(k, kb, x, r.x, r.y, r.z, r.w).vectorize(k).unroll(kb).unroll(x);
+    return bo;
+  };
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const std::vector<Var>& v = s.output_vars;  // n, kb, y, x, k
     const int ko = static_cast<int>(out_type.shape[4]);
@@ -111,45 +130,21 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
     // 0.38 -> 0.32 ms), measured with `modelc bench --kernels`.
     const RegisterTile tile = register_tile(s, ko, out_type.shape[1], out_type.shape[3], blocked_input ? 0 : 2);
     Func out = s.output;
-    Var xo("xo"), xi("xi"), bo("bo"), bi("bi"), rows("rows");
-    out.split(v[3], xo, xi, tile.pixels, TailStrategy::ShiftInwards)
-        .split(v[1], bo, bi, tile.blocks, TailStrategy::ShiftInwards)
-        .reorder(v[4], xi, bi, xo, v[2], bo, v[0])
-        .vectorize(v[4])
-        .unroll(xi)
-        .unroll(bi)
-        .fuse(v[2], bo, rows);
+    Var rows("rows");
+    out.fuse(v[2], tile_loops(out, tile), rows);
     // rows: the row and channel-block tiles of one image (the batch is outside).
     const int64_t row_count = out_type.shape[2] * ((out_type.shape[1] + tile.blocks - 1) / tile.blocks);
     const Var row_loop = worth_parallel(work) ? parallel_tasks(out, rows, row_count, work / out_type.shape[0]) : rows;
-    acc.compute_at(out, xo).vectorize(k).unroll(x).unroll(kb);
-    // Weight vectors of the B blocks stay in registers while each of the T
-    // input values is broadcast once and used right away: B + 1 registers
-    // beside the accumulators (x inside kb would keep T broadcasts alive).
-    acc.update().reorder(k, kb, x, r.x, r.y, r.z, r.w).vectorize(k).unroll(kb).unroll(x);
     schedule_widened(weight, Halide::LoopLevel(out, row_loop), 0);  // the B blocks' weights, for a row of tiles
     if (pads) schedule_padded_input(padded, s);
   };
   if (pads || weight.widened) return {value, schedule, {}};
   // Computed inside a depthwise convolution's loops (ProducerStage): `stage`
   // holds a few rows of B output blocks (the template's register tile, which
-  // the consumer's tasks take together), tiles of B blocks x T pixels in
-  // registers while the reduction walks the input channels, as above.
+  // the consumer's tasks take together), in the same register tiles.
   const RegisterTile tile = choose_register_tile(register_file(ctx.target), static_cast<int>(out_type.shape[4]),
                                                  out_type.shape[1], out_type.shape[3]);
-  ProducerStage stage{[=](Func stage) mutable {
-                        const std::vector<Var> sv = stage.args();  // k, x, y, kb, n
-                        Var xo("xo"), xi("xi"), bo("bo"), bi("bi");
-                        stage.split(sv[1], xo, xi, tile.pixels, TailStrategy::ShiftInwards)
-                            .split(sv[3], bo, bi, tile.blocks, TailStrategy::ShiftInwards)
-                            .reorder(sv[0], xi, bi, xo, sv[2], bo, sv[4])
-                            .vectorize(sv[0])
-                            .unroll(xi)
-                            .unroll(bi);
-                        acc.compute_at(stage, xo).vectorize(k).unroll(x).unroll(kb);
-                        acc.update().reorder(k, kb, x, r.x, r.y, r.z, r.w).vectorize(k).unroll(kb).unroll(x);
-                      },
-                      tile.blocks, work};
+  ProducerStage stage{[=](Func stage) mutable { tile_loops(stage, tile); }, tile.blocks, work};
   return {value, schedule, {}, stage};
 }
 
