@@ -129,4 +129,11 @@ std::vector<std::vector<lang::Tensor>> held_out_inputs(const spec::Recipe& recip
                       "held-out evaluation");
 }
 
+lang::QdqSummary write_qdq_model(const spec::Recipe& recipe, const std::filesystem::path& out) {
+  if (recipe.quantization.mode != "int8") throw Error("the QDQ form is for int8 variants; this one's quantization.mode is " + recipe.quantization.mode);
+  if (!recipe.model.onnx) throw Error("the QDQ form is written for ONNX models; this recipe's model is a YAML graph");
+  const lang::OnnxImport imported = lang::import_onnx_values(*recipe.model.onnx, recipe.model.inputs, recipe.model.limits);
+  return lang::write_qdq_onnx(*recipe.model.onnx, imported, quantize_options(recipe, imported.module), out);
+}
+
 }  // namespace modelc::driver

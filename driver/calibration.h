@@ -4,6 +4,9 @@
 
 #include <vector>
 
+#include <filesystem>
+
+#include "lang/frontends/onnx_qdq.h"
 #include "lang/module.h"
 #include "lang/passes/quantize.h"
 #include "spec/recipe.h"
@@ -22,6 +25,12 @@ lang::QuantizeOptions quantize_options(const spec::Recipe& recipe, const lang::M
 // (evaluation.random_seed, refused when its seeds overlap calibration's).
 // Empty otherwise. Throws modelc::Error located at the recipe.
 std::vector<std::vector<lang::Tensor>> held_out_inputs(const spec::Recipe& recipe, const lang::Module& module);
+
+// The QDQ form of an int8 recipe's ONNX model, calibrated as the Quantize
+// pass calibrates it (lang/frontends/onnx_qdq.h), written to `out`: what ONNX
+// Runtime runs as the int8 baseline. Throws modelc::Error when the recipe is
+// not int8 or its model is not an ONNX file.
+lang::QdqSummary write_qdq_model(const spec::Recipe& recipe, const std::filesystem::path& out);
 
 // Whether the recipe calibrates on seeded random samples (reports say so first).
 bool calibrates_on_random_data(const spec::Recipe& recipe);

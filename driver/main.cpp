@@ -8,6 +8,7 @@
 #include <iostream>
 #include <unistd.h>
 
+#include "driver/calibration.h"
 #include "driver/evaluate.h"
 #include "driver/foreign_run.h"
 #include "driver/measure.h"
@@ -442,6 +443,23 @@ int cmd_sensitivity(const CommonOptions& o, size_t inputs) {
   return 0;
 }
 
+// The QDQ ONNX form of an int8 variant: what `bench` and `report` give ONNX
+// Runtime as its int8 version of the model, for a person to inspect or run.
+int cmd_qdq(const CommonOptions& o, const std::string& out) {
+  const spec::Recipe recipe = spec::load_recipe(o.recipe);
+  std::vector<spec::Variant> int8;
+  for (const spec::Variant& v : driver::selected_variants(recipe, o.variant))
+    if (v.recipe.quantization.mode == "int8") int8.push_back(v);
+  if (int8.empty())
+    throw Error(o.variant ? "variant '" + *o.variant + "' is not int8 (its quantization.mode is not int8)"
+                          : "the recipe has no int8 variant (quantization.mode: int8)");
+  if (int8.size() > 1) throw Error("the recipe has " + std::to_string(int8.size()) + " int8 variants: choose one with --variant");
+  const lang::QdqSummary s = driver::write_qdq_model(int8.front().recipe, out);
+  std::cout << out << ": " << s.layers << " layers with int8 weights, " << s.float_layers << " left in float, "
+            << s.activations << " activations with QuantizeLinear/DequantizeLinear pairs\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -523,6 +541,12 @@ int main(int argc, char** argv) {
   sensitivity->add_option("--variant", common.variant, "only this variant (default: every int8 variant)");
   sensitivity->add_option("--inputs", sensitivity_inputs, "held-out inputs used, at most (default 32)")->check(CLI::Range(1, 100000));
 
+  std::string qdq_out;
+  auto* qdq = app.add_subcommand("qdq", "write an int8 variant's ONNX model in QDQ form, with its calibrated ranges (ONNX Runtime's int8 baseline)");
+  add_recipe_options(qdq, common, false);
+  qdq->add_option("--variant", common.variant, "the int8 variant (needed when there are several)");
+  qdq->add_option("-o,--out", qdq_out, "the .onnx file to write")->required();
+
   std::string diff_old, diff_new;
   double threshold_percent = reports::kDefaultRegressionThreshold * 100;
   std::string diff_format = "text";
@@ -563,6 +587,7 @@ int main(int argc, char** argv) {
     if (*bench) return cmd_bench(common, flags);
     if (*tune) return cmd_tune(common, tune_flags);
     if (*sensitivity) return cmd_sensitivity(common, sensitivity_inputs);
+    if (*qdq) return cmd_qdq(common, qdq_out);
     if (*report && !merge_files.empty()) return cmd_merge(merge_files, common.out_dir);
     if (*report) {
       if (common.recipe.empty()) throw Error("`modelc report` needs a recipe, or --merge and results.json files");

@@ -45,6 +45,7 @@ struct ModelCase {
 // An ONNX Runtime session, shared by the artifacts of one model and thread count.
 struct OrtCase {
   std::shared_ptr<reports::OnnxRuntimeSession> session;
+  std::string model;  // what ONNX Runtime runs, for the note
   int timing = kNotTimed;
   int overhead_timing = kNotTimed;
 };
@@ -75,9 +76,9 @@ struct TemporaryFiles {
       fs::remove(p, ec);
     }
   }
-  fs::path add(const std::string& stem) {
+  fs::path add(const std::string& stem, const std::string& extension = ".npy") {
     paths.push_back(fs::temp_directory_path() /
-                    ("modelc-" + stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(paths.size()) + ".npy"));
+                    ("modelc-" + stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(paths.size()) + extension));
     return paths.back();
   }
 };
@@ -252,10 +253,27 @@ class Measurement {
       a.model->input_file = temporary_.add("ort-input");
       write_npy_tensor(*a.model->input_file, model.inputs[0]);
     }
-    say("starting ONNX Runtime (" + std::to_string(a.result.threads) + " threads)");
     auto ort = std::make_unique<OrtCase>();
     reports::OnnxRuntimeSessionOptions so;
     so.model = *model.recipe.model.onnx;
+    ort->model = "the float32 model";
+    if (model.recipe.quantization.mode == "int8") {
+      // ONNX Runtime's own int8 kernels on the QDQ form of the model, with this variant's ranges and weight scales.
+      say("writing the QDQ int8 form of the model for ONNX Runtime");
+      try {
+        so.model = temporary_.add("ort-qdq", ".onnx");
+        const lang::QdqSummary q = write_qdq_model(model.recipe, so.model);
+        ort->model = "its int8 QDQ form of the model (" + std::to_string(q.layers) + " layers with int8 weights, " +
+                     std::to_string(q.float_layers) + " in float, " + std::to_string(q.activations) +
+                     " quantized activations; modelc's calibration)";
+      } catch (const Error& e) {
+        a.ort_skipped = "no QDQ int8 model for ONNX Runtime: " + e.diagnostics().front().message;
+        return;
+      }
+    } else if (model.recipe.quantization.mode != "none") {
+      ort->model = "the float32 model (" + model.recipe.quantization.mode + " is not an ONNX Runtime CPU form)";
+    }
+    say("starting ONNX Runtime (" + std::to_string(a.result.threads) + " threads)");
     so.input = *a.model->input_file;
     so.threads = a.result.threads;
     ort->session = std::make_shared<reports::OnnxRuntimeSession>(reports::OnnxRuntimeSession::start(so));
@@ -351,7 +369,7 @@ class Measurement {
     b.latency = reports::summarize_rounds(m.samples_ms, m.warmup);
     b.samples_ms = m.samples_ms;
     b.note = "onnxruntime-node " + session.version() + ", " + std::to_string(session.threads()) +
-             " intra-op thread(s), graph optimization all";
+             " intra-op thread(s), graph optimization all, on " + a.ort->model;
     if (timed(a.ort->overhead_timing, measured)) {
       const reports::RoundsMeasurement& o = measured[static_cast<size_t>(a.ort->overhead_timing)];
       b.call_overhead = reports::summarize_rounds(o.samples_ms, o.warmup);

@@ -42,9 +42,17 @@ std::optional<DType> dtype_of_onnx(int32_t data_type) {
   }
 }
 
+int default_opset(const onnx::ModelProto& model) {
+  for (const onnx::OperatorSetIdProto& id : model.opset_import())
+    if (id.domain().empty() || id.domain() == "ai.onnx") return static_cast<int>(id.version());
+  return 0;
+}
+
 }  // namespace frontends
 
 namespace {
+
+using fe::default_opset;
 
 using frontends::dtype_of_onnx;
 
@@ -197,11 +205,6 @@ onnx::ModelProto read_model(const std::filesystem::path& file) {
   return model;
 }
 
-int default_opset(const onnx::ModelProto& model) {
-  for (const onnx::OperatorSetIdProto& id : model.opset_import())
-    if (id.domain().empty() || id.domain() == "ai.onnx") return static_cast<int>(id.version());
-  return 0;
-}
 
 int opset_of(const onnx::ModelProto& model, const std::string& domain) {
   if (domain.empty() || domain == "ai.onnx") return default_opset(model);
@@ -351,6 +354,9 @@ class OnnxImporter {
  public:
   OnnxImporter(onnx::ModelProto& model, std::string file, const spec::ModelLimits& limits)
       : model_(model), file_(std::move(file)), builder_(true, limits) {}
+
+  // The top-level graph's tensor names and their values, after run().
+  const std::map<std::string, ValueRef>& values() const { return top_.values; }
 
   Module run(const std::vector<spec::InputSpec>& overrides) {
     add_initializers();
@@ -562,11 +568,20 @@ class OnnxImporter {
 
 Module import_onnx(const std::filesystem::path& file, const std::vector<spec::InputSpec>& input_overrides,
                    const spec::ModelLimits& limits) {
+  return import_onnx_values(file, input_overrides, limits).module;
+}
+
+OnnxImport import_onnx_values(const std::filesystem::path& file, const std::vector<spec::InputSpec>& input_overrides,
+                              const spec::ModelLimits& limits) {
   const std::string name = file.string();
   onnx::ModelProto model = read_model(file);
   check_and_infer(model, name, limits);
   check_supported(model, name);
-  return OnnxImporter(model, name, limits).run(input_overrides);
+  OnnxImporter importer(model, name, limits);
+  OnnxImport out;
+  out.module = importer.run(input_overrides);
+  out.values = importer.values();
+  return out;
 }
 
 std::string onnx_library_version() { return onnx::LAST_RELEASE_VERSION; }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,16 @@ namespace modelc::lang {
 // the file, the node and what was too big.
 Module import_onnx(const std::filesystem::path& file, const std::vector<spec::InputSpec>& input_overrides = {},
                    const spec::ModelLimits& limits = {});
+
+// import_onnx, with the IR value each tensor name of the top-level graph
+// became (graph inputs: parameters; initializers and outputs of nodes folded
+// at import: constants; other node outputs: bindings of @main).
+struct OnnxImport {
+  Module module;
+  std::map<std::string, ValueRef> values;
+};
+OnnxImport import_onnx_values(const std::filesystem::path& file, const std::vector<spec::InputSpec>& input_overrides = {},
+                              const spec::ModelLimits& limits = {});
 
 // The ONNX op types import_onnx converts (default domain), sorted.
 std::vector<std::string> supported_onnx_ops();

@@ -37,6 +37,9 @@ void check_tensor_proto(const onnx::TensorProto& proto, const std::string& what,
 // model") when it cannot be read, is empty, or is too big for protobuf (2 GiB).
 bool parse_protobuf_file(const std::filesystem::path& file, google::protobuf::MessageLite& message, const std::string& what);
 
+// The model's opset of the default ONNX domain (0 when it imports none).
+int default_opset(const onnx::ModelProto& model);
+
 class NodeContext {
  public:
   NodeContext(GraphBuilder& builder, const onnx::NodeProto& node, int opset, std::vector<std::optional<ValueRef>> inputs);

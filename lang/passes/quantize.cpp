@@ -16,7 +16,10 @@
 //     becomes qnn.quantize of its input (unless the input is already
 //     quantized: integer values flow from one quantized op to the next),
 //     qnn.conv2d / qnn.dense with the bias, and qnn.requantize to the chain
-//     result's range with ReLU/Clip as its clamp. An add with at least one quantized operand
+//     result's range with ReLU/Clip as its clamp; a chain result that no
+//     quantized op reads (logits, a projection a layer norm reads) is the
+//     accumulator dequantized instead, its ReLU/Clip in float (8 bits would
+//     round it and saturate it at the calibrated range). An add with at least one quantized operand
 //     becomes qnn.add (the other operand is quantized). nn.max_pool2d of a
 //     quantized value pools its integers. A qnn.dequantize gives
 //     float consumers their value (dead-code elimination drops it when
@@ -52,12 +55,6 @@ struct Chain {
   std::vector<uint32_t> members;       // after the anchor
   bool is_add = false;
   bool is_max_pool = false;            // nn.max_pool2d of a quantized value, kept in integers
-};
-
-struct QParams {
-  double scale = 1;
-  int64_t zero_point = 0;
-  DType dtype = DType::uint8;
 };
 
 // A value of @main as a key of calibrated ranges.
@@ -134,48 +131,18 @@ std::optional<Chain> anchor_chain(const Module& m, const Function& fn, const std
   return c;
 }
 
-QParams activation_params(const ValueRange& r, const QuantizeOptions& o) {
-  const double lo = std::min(r.lo, 0.0), hi = std::max(r.hi, 0.0);
-  QParams q;
-  if (o.symmetric_activations) {
-    q.dtype = DType::int8;
-    const double bound = std::max(-lo, hi);
-    q.scale = bound > 0 ? bound / 127.0 : 1.0;
-    return q;
-  }
-  q.dtype = DType::uint8;
-  q.scale = hi > lo ? (hi - lo) / 255.0 : 1.0;
-  q.zero_point = std::clamp<int64_t>(std::llround(-lo / q.scale), 0, 255);
-  return q;
-}
-
-// Weights [K, ...] to int8 in [-127, 127] with one scale per K (or one in all).
-Tensor quantize_weights(const Tensor& w, bool per_channel, std::vector<double>& scales) {
-  const int64_t K = w.type().shape[0], per = w.type().element_count() / std::max<int64_t>(K, 1);
-  const auto v = w.values<float>();
-  std::vector<double> bound(static_cast<size_t>(K), 0);
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t i = 0; i < per; ++i) bound[static_cast<size_t>(k)] = std::max(bound[static_cast<size_t>(k)], std::fabs(static_cast<double>(v[static_cast<size_t>(k * per + i)])));
-  if (!per_channel) std::fill(bound.begin(), bound.end(), *std::max_element(bound.begin(), bound.end()));
-  scales.clear();
-  for (double b : bound) scales.push_back(b > 0 ? b / 127.0 : 1.0);
-  Tensor out(TensorType{w.type().shape, DType::int8});
-  auto o = out.mutable_values<int8_t>();
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t i = 0; i < per; ++i) {
-      const size_t at = static_cast<size_t>(k * per + i);
-      o[at] = static_cast<int8_t>(std::clamp<long long>(std::llround(v[at] / scales[static_cast<size_t>(k)]), -127, 127));
-    }
-  if (!per_channel) scales.resize(1);
-  return out;
-}
-
 class Realizer {
  public:
   Realizer(Module& m, const Function& fn, const QuantizeOptions& o) : m_(m), fn_(fn), o_(o), builder_(fn) {}
 
   void run(const std::vector<std::optional<Chain>>& chains, const std::map<std::string, ValueRange>& ranges) {
     ranges_ = &ranges;
+    for (const std::optional<Chain>& c : chains) {
+      if (!c) continue;
+      const Binding& b = fn_.body[c->anchor];
+      eight_bit_.insert(value_key(b.args[0]));
+      if (c->is_add) eight_bit_.insert(value_key(b.args[1]));
+    }
     std::vector<bool> consumed(fn_.body.size(), false);
     for (uint32_t i = 0; i < fn_.body.size(); ++i) {
       if (consumed[i]) continue;
@@ -194,12 +161,12 @@ class Realizer {
   Function finish() { return builder_.finish(); }
 
  private:
-  QParams params_of(const ValueRef& old) const { return activation_params(ranges_->at(value_key(old)), o_); }
+  QuantParams params_of(const ValueRef& old) const { return activation_quant_params(ranges_->at(value_key(old)), o_.symmetric_activations); }
 
   // The quantized version of old value `old`, made on first use.
-  std::pair<ValueRef, QParams> quantized(const ValueRef& old) {
+  std::pair<ValueRef, QuantParams> quantized(const ValueRef& old) {
     if (auto it = quantized_.find(value_key(old)); it != quantized_.end()) return it->second;
-    const QParams q = params_of(old);
+    const QuantParams q = params_of(old);
     QuantizeAttrs a;
     a.scale = {q.scale};
     a.zero_point = {q.zero_point};
@@ -210,7 +177,7 @@ class Realizer {
   }
 
   // Records the quantized result of old binding `last` and gives float consumers its dequantized value.
-  void publish(uint32_t last, const ValueRef& value, const QParams& q, const std::string& origin) {
+  void publish(uint32_t last, const ValueRef& value, const QuantParams& q, const std::string& origin) {
     quantized_[value_key(ValueRef::binding(last))] = {value, q};
     DequantizeAttrs d;
     d.scale = {q.scale};
@@ -218,7 +185,7 @@ class Realizer {
     builder_.replace(last, 0, builder_.emit(make_op_call("qnn.dequantize", {value}, make_attrs(d), origin)));
   }
 
-  void clamp_bounds(const Chain& c, const QParams& q, int64_t& out_min, int64_t& out_max) const {
+  void clamp_bounds(const Chain& c, const QuantParams& q, int64_t& out_min, int64_t& out_max) const {
     if (!c.clamp) return;
     out_min = q.zero_point + static_cast<int64_t>(std::ceil(c.clamp->first / q.scale - 1e-9));
     if (std::isfinite(c.clamp->second)) out_max = q.zero_point + static_cast<int64_t>(std::floor(c.clamp->second / q.scale + 1e-9));
@@ -231,7 +198,7 @@ class Realizer {
     const bool conv = anchor.is_op("nn.conv2d");
     const auto [x, xq] = quantized(anchor.args[0]);
     std::vector<double> w_scales;
-    const Tensor wq = quantize_weights(m_.constant(anchor.args[1].constant), o_.per_channel_weights, w_scales);
+    const Tensor wq = quantize_weights(m_.constant(anchor.args[1].constant), o_.per_channel_weights, 0, w_scales);
     const ValueRef w = ValueRef::constant_named(m_.add_constant(anchor.args[1].constant + "_int8", wq));
     const int64_t K = wq.type().shape[0];
     auto w_scale = [&](int64_t k) { return w_scales.size() == 1 ? w_scales[0] : w_scales[static_cast<size_t>(k)]; };
@@ -260,10 +227,15 @@ class Realizer {
       a.kernel_zero_point = {0};
       acc = builder_.emit(make_op_call("qnn.dense", args, make_attrs(a), anchor.origin));
     }
-    const QParams yq = params_of(ValueRef::binding(c.last));
+    std::vector<double> acc_scales;
+    for (double ws : w_scales) acc_scales.push_back(xq.scale * ws);
+    if (eight_bit_.count(value_key(ValueRef::binding(c.last))) == 0) {
+      realize_float_result(c, acc, acc_scales);
+      return;
+    }
+    const QuantParams yq = params_of(ValueRef::binding(c.last));
     RequantizeAttrs r;
-    r.input_scale.clear();
-    for (int64_t k = 0; k < static_cast<int64_t>(w_scales.size()); ++k) r.input_scale.push_back(xq.scale * w_scales[static_cast<size_t>(k)]);
+    r.input_scale = acc_scales;
     r.output_scale = yq.scale;
     r.output_zero_point = yq.zero_point;
     r.out_dtype = yq.dtype;
@@ -272,11 +244,30 @@ class Realizer {
     publish(c.last, builder_.emit(make_op_call("qnn.requantize", {acc}, make_attrs(r), anchor.origin)), yq, anchor.origin);
   }
 
+  // A result no quantized op reads (a classifier's logits, a projection a
+  // layer norm reads) is not rounded to 8 bits: its accumulators are
+  // dequantized at their own scale, and its ReLU or Clip runs in float. Rounded,
+  // it would also saturate at the calibrated range, and the largest logits
+  // (which decide the top class) are the ones beyond it.
+  void realize_float_result(const Chain& c, const ValueRef& acc, const std::vector<double>& acc_scales) {
+    const Binding& anchor = fn_.body[c.anchor];
+    DequantizeAttrs d;
+    d.scale = acc_scales;
+    d.zero_point.assign(acc_scales.size(), 0);
+    d.axis = 1;
+    ValueRef value = builder_.emit(make_op_call("qnn.dequantize", {acc}, make_attrs(d), anchor.origin));
+    if (c.clamp) {
+      const Binding& clamp = fn_.body[c.members.back()];
+      value = builder_.emit(make_op_call(clamp.op->name, {value}, clamp.attrs, clamp.origin));
+    }
+    builder_.replace(c.last, 0, value);
+  }
+
   void realize_add(const Chain& c) {
     const Binding& add = fn_.body[c.anchor];
     const auto [l, lq] = quantized(add.args[0]);
     const auto [r, rq] = quantized(add.args[1]);
-    const QParams yq = params_of(ValueRef::binding(c.last));
+    const QuantParams yq = params_of(ValueRef::binding(c.last));
     QnnAddAttrs a;
     a.lhs_scale = lq.scale;
     a.lhs_zero_point = lq.zero_point;
@@ -304,10 +295,53 @@ class Realizer {
   const QuantizeOptions& o_;
   FunctionBuilder builder_;
   const std::map<std::string, ValueRange>* ranges_ = nullptr;
-  std::map<std::string, std::pair<ValueRef, QParams>> quantized_;
+  std::map<std::string, std::pair<ValueRef, QuantParams>> quantized_;
+  std::set<std::string> eight_bit_;  // old values a quantized op reads in 8 bits
 };
 
 }  // namespace
+
+QuantParams activation_quant_params(const ValueRange& r, bool symmetric) {
+  const double lo = std::min(r.lo, 0.0), hi = std::max(r.hi, 0.0);
+  QuantParams q;
+  if (symmetric) {
+    q.dtype = DType::int8;
+    const double bound = std::max(-lo, hi);
+    q.scale = bound > 0 ? bound / 127.0 : 1.0;
+    return q;
+  }
+  q.dtype = DType::uint8;
+  q.scale = hi > lo ? (hi - lo) / 255.0 : 1.0;
+  q.zero_point = std::clamp<int64_t>(std::llround(-lo / q.scale), 0, 255);
+  return q;
+}
+
+Tensor quantize_weights(const Tensor& w, bool per_channel, int64_t axis, std::vector<double>& scales) {
+  const std::vector<int64_t>& shape = w.type().shape;
+  if (axis < 0 || axis >= static_cast<int64_t>(shape.size())) throw Error("quantize_weights: axis out of range");
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= shape[static_cast<size_t>(d)];
+  for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
+  const int64_t K = shape[static_cast<size_t>(axis)];
+  const auto v = w.values<float>();
+  auto at = [&](int64_t o, int64_t k, int64_t i) { return static_cast<size_t>((o * K + k) * inner + i); };
+  std::vector<double> bound(static_cast<size_t>(K), 0);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < inner; ++i)
+        bound[static_cast<size_t>(k)] = std::max(bound[static_cast<size_t>(k)], std::fabs(static_cast<double>(v[at(o, k, i)])));
+  if (!per_channel) std::fill(bound.begin(), bound.end(), K > 0 ? *std::max_element(bound.begin(), bound.end()) : 0.0);
+  scales.clear();
+  for (double b : bound) scales.push_back(b > 0 ? b / 127.0 : 1.0);
+  Tensor out(TensorType{shape, DType::int8});
+  auto q = out.mutable_values<int8_t>();
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < inner; ++i)
+        q[at(o, k, i)] = static_cast<int8_t>(std::clamp<long long>(std::llround(v[at(o, k, i)] / scales[static_cast<size_t>(k)]), -127, 127));
+  if (!per_channel) scales.resize(1);
+  return out;
+}
 
 Module quantize(const Module& module, const PassContext& context) {
   const QuantizeOptions& o = context.quantize;

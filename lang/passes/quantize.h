@@ -36,6 +36,21 @@ struct QuantizeOptions {
   std::shared_ptr<std::map<std::string, ValueRange>> range_cache;
 };
 
+// How a value with calibrated range `range` is stored in 8 bits: uint8 with a
+// zero point over [min(lo, 0), max(hi, 0)], or with `symmetric` int8 with
+// zero point 0 over [-bound, bound].
+struct QuantParams {
+  double scale = 1;
+  int64_t zero_point = 0;
+  DType dtype = DType::uint8;
+};
+QuantParams activation_quant_params(const ValueRange& range, bool symmetric);
+
+// Float32 weights to symmetric int8 in [-127, 127] with one scale per index
+// of `axis` (per_channel) or one in all; `scales` gets the scales (one when
+// not per channel). A channel of zeros gets scale 1.
+Tensor quantize_weights(const Tensor& w, bool per_channel, int64_t axis, std::vector<double>& scales);
+
 // Runs @main of `module` (typed) in the reference interpreter on every sample
 // and returns the range of each of `values` (values of @main) by `method`:
 // minmax takes the extremes over all samples; percentile takes, per sample,
