@@ -40,6 +40,9 @@ struct ModelCase {
   std::string versus_float;  // a quantized model: how far its reference is from the float model's
   int reference_timing = kNotTimed;  // index of its implementation
   std::optional<fs::path> input_file;  // the input as .npy, for ONNX Runtime
+  // An int8 model's QDQ form for ONNX Runtime (written once, for every thread count), what it holds, or why there is none.
+  std::optional<fs::path> qdq_file;
+  std::string qdq_summary, qdq_error;
 };
 
 // An ONNX Runtime session, shared by the artifacts of one model and thread count.
@@ -259,17 +262,12 @@ class Measurement {
     ort->model = "the float32 model";
     if (model.recipe.quantization.mode == "int8") {
       // ONNX Runtime's own int8 kernels on the QDQ form of the model, with this variant's ranges and weight scales.
-      say("writing the QDQ int8 form of the model for ONNX Runtime");
-      try {
-        so.model = temporary_.add("ort-qdq", ".onnx");
-        const lang::QdqSummary q = write_qdq_model(model.recipe, so.model);
-        ort->model = "its int8 QDQ form of the model (" + std::to_string(q.layers) + " layers with int8 weights, " +
-                     std::to_string(q.float_layers) + " in float, " + std::to_string(q.activations) +
-                     " quantized activations; modelc's calibration)";
-      } catch (const Error& e) {
-        a.ort_skipped = "no QDQ int8 model for ONNX Runtime: " + e.diagnostics().front().message;
+      if (!write_qdq(*a.model)) {
+        a.ort_skipped = "no QDQ int8 model for ONNX Runtime: " + a.model->qdq_error;
         return;
       }
+      so.model = *a.model->qdq_file;
+      ort->model = a.model->qdq_summary;
     } else if (model.recipe.quantization.mode != "none") {
       ort->model = "the float32 model (" + model.recipe.quantization.mode + " is not an ONNX Runtime CPU form)";
     }
@@ -284,6 +282,24 @@ class Measurement {
     }
     a.ort = ort.get();
     ort_.emplace(key, std::move(ort));
+  }
+
+  bool write_qdq(ModelCase& model) {
+    if (model.qdq_file) return true;
+    if (!model.qdq_error.empty()) return false;
+    say("writing the QDQ int8 form of the model for ONNX Runtime");
+    try {
+      const fs::path file = temporary_.add("ort-qdq", ".onnx");
+      const lang::QdqSummary q = write_qdq_model(model.recipe, file);
+      model.qdq_file = file;
+      model.qdq_summary = "its int8 QDQ form of the model (" + std::to_string(q.layers) + " layers with int8 weights, " +
+                          std::to_string(q.float_layers) + " in float, " + std::to_string(q.activations) +
+                          " quantized activations; modelc's calibration)";
+      return true;
+    } catch (const Error& e) {
+      model.qdq_error = e.diagnostics().front().message;
+      return false;
+    }
   }
 
   // The one-op model through the same binding, once per thread count.

@@ -161,6 +161,56 @@ TEST_CASE("examples/compare: two variants x two targets in one set of rounds, fo
   CHECK(results.environment.fp32_peak->single_thread_gflops > 0);
 }
 
+// ONNX Runtime beside an int8 variant runs the QDQ form of the model (its
+// own int8 kernels, at the variant's ranges), beside the float variant the
+// float32 model; `modelc qdq` writes the same file.
+TEST_CASE("int8 variants are compared with ONNX Runtime on the QDQ form of the model") {
+  test::TempDir tmp;
+  const fs::path examples = test::source_root() / "examples/quickstart";
+  const std::string recipe_text =
+      "apiVersion: modelc/v1\nkind: Recipe\nmetadata: {name: mlp8, version: 1.0.0}\n"
+      "model:\n  onnx: " + (examples / "mlp.onnx").string() + "\n"
+      "quantization:\n  mode: none\n  activations:\n    calibration: {method: minmax, samples: 2, random_seed: 3}\n"
+      "targets:\n  host: {device: host}\nvariants:\n  quantization.mode: [none, int8]\n"
+      "report:\n  baselines: [onnxruntime]\n  input: " + (examples / "mlp.input.npy").string() + "\n";
+  const fs::path recipe = tmp.write("mlp8.yaml", recipe_text);
+
+  const fs::path qdq = tmp.path() / "mlp8.qdq.onnx";
+  const ProcessResult written = modelc_cli({"qdq", recipe.string(), "-o", qdq.string()});
+  INFO(written.stdout_text << written.stderr_text);
+  REQUIRE(written.exit_code == 0);
+  CHECK(written.stdout_text.find("3 layers with int8 weights, 0 left in float") != std::string::npos);
+  CHECK(fs::file_size(qdq) < fs::file_size(examples / "mlp.onnx") / 2);  // int8 weights
+  const ProcessResult not_int8 = modelc_cli({"qdq", recipe.string(), "--variant", "none", "-o", (tmp.path() / "x.onnx").string()});
+  CHECK(not_int8.exit_code != 0);
+  CHECK(not_int8.stderr_text.find("variant 'none' is not int8") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp.path() / "x.onnx"));
+
+  const fs::path out = tmp.path() / "report";
+  const ProcessResult r = modelc_cli({"report", recipe.string(), "-o", out.string(), "--rounds", "2", "--repeats", "4", "--warmup", "1", "--no-reference"});
+  INFO(r.stdout_text << r.stderr_text);
+  REQUIRE(r.exit_code == 0);
+  const reports::Results results = reports::read_results(out / "results.json");
+  REQUIRE(results.results.size() == 2);
+  for (const reports::VariantResult& v : results.results) {
+    CAPTURE(v.variant);
+    const auto ort_row = std::find_if(v.baselines.begin(), v.baselines.end(), [](const auto& b) { return b.name == "onnxruntime"; });
+    REQUIRE(ort_row != v.baselines.end());
+    const reports::BaselineResult& ort = *ort_row;
+    CAPTURE(ort.note);
+    if (ort.status == reports::RunStatus::unavailable) continue;  // no onnxruntime-node on this machine
+    REQUIRE(ort.status == reports::RunStatus::ok);
+    if (v.variant == "int8") {
+      CHECK(ort.note.find("on its int8 QDQ form of the model (3 layers with int8 weights") != std::string::npos);
+      // ONNX Runtime's integer kernels against the int8 reference: close, not bit-exact
+      REQUIRE(ort.accuracy);
+      CHECK(ort.accuracy->max_abs_error < 0.05);
+    } else {
+      CHECK(ort.note.find("on the float32 model") != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("progress: a status line on a terminal; nothing in logs or with --format json") {
   const std::string recipe = (test::source_root() / "examples/quickstart/cnn.yaml").string();
   test::TempDir tmp;
