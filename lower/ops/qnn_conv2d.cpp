@@ -436,10 +436,16 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
         .vectorize(xi)
         .unroll(ci)
         .parallel(co);
-    // The padded input of a block of channels is computed once, whole (in
-    // float32 converted once per value, not once per tap).
-    if (pads || exact_in_float) padded.compute_at(out, co).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
-    else padded.compute_inline();
+    // The padded input of a block of channels is computed once (in float32
+    // converted once per value, not once per tap): on rows of 28 pixels or
+    // more as the output rows advance, into a buffer of the rows a window
+    // reads (the whole block's, 208 KiB at 112 x 112, had been read back from
+    // L2: MobileNetV2's int8 depthwise layers of 28-112 pixel rows 0.96 ->
+    // 0.88 ms, `--kernels`, two alternated rounds); whole on narrower rows,
+    // where computing it row by row was slower.
+    if (!pads && !exact_in_float) padded.compute_inline();
+    else if (out_w >= 28) padded.store_at(out, co).compute_at(out, oy).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
+    else padded.compute_at(out, co).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
     weight.compute_at(out, co);
     const TailStrategy acc_tail = out_w >= lanes ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
     acc.compute_at(out, xo).vectorize(x, lanes, acc_tail).unroll(c);
