@@ -3,12 +3,12 @@
 #include <onnx/checker.h>
 
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <set>
 
 #include "lang/frontends/onnx_node.h"
 #include "support/diagnostic.h"
+#include "support/file_io.h"
 
 namespace modelc::lang {
 namespace {
@@ -406,13 +406,7 @@ QdqSummary write_qdq_onnx(const std::filesystem::path& file, const OnnxImport& i
   }
   std::string bytes;
   if (!model.SerializeToString(&bytes)) fail(file, "its QDQ form could not be serialized");
-  const std::filesystem::path partial = out.string() + ".partial";
-  {
-    std::ofstream f(partial, std::ios::binary | std::ios::trunc);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!f) fail(partial, "could not be written");
-  }
-  std::filesystem::rename(partial, out);
+  write_file_atomic(out, bytes);
   return summary;
 }
 
