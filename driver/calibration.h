@@ -2,9 +2,8 @@
 // calibration samples loaded (lang/passes/quantize.h).
 #pragma once
 
-#include <vector>
-
 #include <filesystem>
+#include <vector>
 
 #include "lang/frontends/onnx_qdq.h"
 #include "lang/module.h"

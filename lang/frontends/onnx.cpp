@@ -205,7 +205,6 @@ onnx::ModelProto read_model(const std::filesystem::path& file) {
   return model;
 }
 
-
 int opset_of(const onnx::ModelProto& model, const std::string& domain) {
   if (domain.empty() || domain == "ai.onnx") return default_opset(model);
   for (const onnx::OperatorSetIdProto& id : model.opset_import())

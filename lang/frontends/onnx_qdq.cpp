@@ -22,15 +22,6 @@ struct Anchor {
   bool bias = false;  // input 2 is a float initializer, stored int32
 };
 
-int32_t onnx_type(DType t) {
-  switch (t) {
-    case DType::uint8: return onnx::TensorProto::UINT8;
-    case DType::int8: return onnx::TensorProto::INT8;
-    case DType::int32: return onnx::TensorProto::INT32;
-    default: return onnx::TensorProto::FLOAT;
-  }
-}
-
 const onnx::AttributeProto* find_attr(const onnx::NodeProto& node, const std::string& name) {
   for (const onnx::AttributeProto& a : node.attribute())
     if (a.name() == name) return &a;
@@ -168,26 +159,17 @@ class QdqWriter {
   }
 
   // The value an anchor or add yields: its ReLU's or Clip's (lower bound <= 0)
-  // when that is its only consumer.
+  // when that is its only consumer, as the importer built them and the pass
+  // reads them (activation_clamp).
   std::string chain_end(const std::string& value) const {
     auto found = consumers_.find(value);
     if (found == consumers_.end() || found->second.size() != 1 || graph_outputs_.count(value) != 0) return value;
     const onnx::NodeProto& c = g_.node(found->second.front());
-    if (c.output_size() != 1 || c.input(0) != value) return value;
-    if (c.op_type() == "Relu") return c.output(0);
-    if (c.op_type() == "Clip") {
-      double lo = -INFINITY;
-      if (find_attr(c, "min")) lo = attr_float(c, "min", lo);
-      if (c.input_size() > 1 && !c.input(1).empty()) {
-        auto v = imported_.values.find(c.input(1));
-        if (v == imported_.values.end() || !v->second.is_constant()) return value;
-        const Tensor& t = imported_.module.constant(v->second.constant);
-        if (t.type().element_count() != 1 || t.type().dtype != DType::float32) return value;
-        lo = t.values<float>()[0];
-      }
-      if (lo <= 0) return c.output(0);
-    }
-    return value;
+    if (c.output_size() != 1) return value;
+    auto in = imported_.values.find(value), out = imported_.values.find(c.output(0));
+    if (in == imported_.values.end() || out == imported_.values.end() || !out->second.is_binding()) return value;
+    const Binding& b = imported_.module.main().body.at(out->second.index);
+    return activation_clamp(b, in->second) ? c.output(0) : value;
   }
 
   // An add of two float activations of its result's shape, one of them quantized.
@@ -246,6 +228,13 @@ class QdqWriter {
     return add_initializer(base, type, dims, values.data(), values.size() * sizeof(T));
   }
 
+  static void set_axis(onnx::NodeProto* node, int64_t axis) {
+    onnx::AttributeProto* a = node->add_attribute();
+    a->set_name("axis");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(axis);
+  }
+
   onnx::NodeProto* add_node(const std::string& op, std::vector<std::string> inputs, const std::string& output) {
     onnx::NodeProto* n = g_.add_node();
     n->set_op_type(op);
@@ -260,9 +249,9 @@ class QdqWriter {
     const QuantParams& q = params_.at(value);
     const std::vector<float> scale{static_cast<float>(q.scale)};
     const std::string s = add_initializer(value + "_scale", onnx::TensorProto::FLOAT, {}, scale);
-    std::string zp;
-    if (q.dtype == DType::uint8) zp = add_initializer(value + "_zero_point", onnx_type(q.dtype), {}, std::vector<uint8_t>{static_cast<uint8_t>(q.zero_point)});
-    else zp = add_initializer(value + "_zero_point", onnx_type(q.dtype), {}, std::vector<int8_t>{static_cast<int8_t>(q.zero_point)});
+    // One byte either way: uint8, or int8 in two's complement.
+    const std::string zp = add_initializer(value + "_zero_point", q.dtype == DType::uint8 ? onnx::TensorProto::UINT8 : onnx::TensorProto::INT8,
+                                           {}, std::vector<uint8_t>{static_cast<uint8_t>(q.zero_point)});
     const std::string quantized = fresh(value + "_quantized");
     add_node("QuantizeLinear", {value, s, zp}, quantized);
     const std::string dequantized = fresh(value + "_dequantized");
@@ -290,12 +279,7 @@ class QdqWriter {
     const std::string zn = add_initializer(name + "_zero_point", onnx::TensorProto::INT8, dims, std::vector<int8_t>(s.size(), 0));
     const std::string out = fresh(name + "_dequantized");
     onnx::NodeProto* dq = add_node("DequantizeLinear", {wq, sn, zn}, out);
-    if (per_channel_) {
-      onnx::AttributeProto* a = dq->add_attribute();
-      a->set_name("axis");
-      a->set_type(onnx::AttributeProto::INT);
-      a->set_i(axis);
-    }
+    if (per_channel_) set_axis(dq, axis);
     weights_.emplace(key, std::make_pair(out, scales));
     return out;
   }
@@ -315,12 +299,7 @@ class QdqWriter {
     const std::string sn = add_initializer(name + "_scale", onnx::TensorProto::FLOAT, dims, s);
     const std::string out = fresh(name + "_dequantized");
     onnx::NodeProto* dq = add_node("DequantizeLinear", {bq, sn}, out);
-    if (per_channel_) {
-      onnx::AttributeProto* a = dq->add_attribute();
-      a->set_name("axis");
-      a->set_type(onnx::AttributeProto::INT);
-      a->set_i(0);
-    }
+    if (per_channel_) set_axis(dq, 0);
     return out;
   }
 

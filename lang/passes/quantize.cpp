@@ -82,16 +82,6 @@ std::optional<ValueRef> bias_of(const Module& m, const Binding& b, uint32_t from
   return fits && t.element_count() == channels ? std::optional<ValueRef>(b.args[1]) : std::nullopt;
 }
 
-std::optional<std::pair<double, double>> clamp_of(const Binding& b, uint32_t from) {
-  if (b.args.empty() || b.args[0] != ValueRef::binding(from)) return std::nullopt;
-  if (b.is_op("nn.relu")) return std::pair<double, double>{0.0, INFINITY};
-  if (b.is_op("clip")) {
-    const auto& a = attrs_as<ClipAttrs>(*b.attrs);
-    if (a.a_min <= 0) return std::pair<double, double>{a.a_min, a.a_max};
-  }
-  return std::nullopt;
-}
-
 // The single consumer of binding i, if it has exactly one use that is a binding.
 std::optional<uint32_t> only_consumer(const Function& fn, const std::vector<int>& uses, uint32_t i) {
   if (uses[i] != 1) return std::nullopt;
@@ -122,7 +112,7 @@ std::optional<Chain> anchor_chain(const Module& m, const Function& fn, const std
     }
   }
   if (auto next = only_consumer(fn, uses, c.last)) {
-    if (auto clamp = clamp_of(fn.body[*next], c.last)) {
+    if (auto clamp = activation_clamp(fn.body[*next], ValueRef::binding(c.last))) {
       c.clamp = clamp;
       c.members.push_back(*next);
       c.last = *next;
@@ -301,6 +291,16 @@ class Realizer {
 
 }  // namespace
 
+std::optional<std::pair<double, double>> activation_clamp(const Binding& b, const ValueRef& from) {
+  if (b.args.empty() || b.args[0] != from) return std::nullopt;
+  if (b.is_op("nn.relu")) return std::pair<double, double>{0.0, INFINITY};
+  if (b.is_op("clip")) {
+    const auto& a = attrs_as<ClipAttrs>(*b.attrs);
+    if (a.a_min <= 0) return std::pair<double, double>{a.a_min, a.a_max};
+  }
+  return std::nullopt;
+}
+
 QuantParams activation_quant_params(const ValueRange& r, bool symmetric) {
   const double lo = std::min(r.lo, 0.0), hi = std::max(r.hi, 0.0);
   QuantParams q;
@@ -368,7 +368,7 @@ Module quantize(const Module& module, const PassContext& context) {
       add.anchor = add.last = i;
       add.is_add = true;
       if (auto next = only_consumer(fn, uses, i))
-        if (auto clamp = clamp_of(fn.body[*next], i)) {
+        if (auto clamp = activation_clamp(fn.body[*next], ValueRef::binding(i))) {
           add.clamp = clamp;
           add.members.push_back(*next);
           add.last = *next;

@@ -4,8 +4,10 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lang/module.h"
@@ -45,6 +47,11 @@ struct QuantParams {
   DType dtype = DType::uint8;
 };
 QuantParams activation_quant_params(const ValueRange& range, bool symmetric);
+
+// The bounds of `b` when it is a ReLU or a Clip (lower bound <= 0) of
+// `from`: the activations a quantized layer or add absorbs into its
+// requantization's clamp.
+std::optional<std::pair<double, double>> activation_clamp(const Binding& b, const ValueRef& from);
 
 // Float32 weights to symmetric int8 in [-127, 127] with one scale per index
 // of `axis` (per_channel) or one in all; `scales` gets the scales (one when
