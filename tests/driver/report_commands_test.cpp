@@ -7,10 +7,12 @@
 #include <cmath>
 
 #include "reports/comparison.h"
+#include "reports/onnxruntime_baseline.h"
 #include "reports/results.h"
 #include "support/file_io.h"
 #include "support/process.h"
 #include "tests/driver/test_util.h"
+#include "tests/prerequisites.h"
 
 namespace fs = std::filesystem;
 using namespace modelc;
@@ -161,31 +163,47 @@ TEST_CASE("examples/compare: two variants x two targets in one set of rounds, fo
   CHECK(results.environment.fp32_peak->single_thread_gflops > 0);
 }
 
-// ONNX Runtime beside an int8 variant runs the QDQ form of the model (its
-// own int8 kernels, at the variant's ranges), beside the float variant the
-// float32 model; `modelc qdq` writes the same file.
-TEST_CASE("int8 variants are compared with ONNX Runtime on the QDQ form of the model") {
-  test::TempDir tmp;
-  const fs::path examples = test::source_root() / "examples/quickstart";
-  const std::string recipe_text =
-      "apiVersion: modelc/v1\nkind: Recipe\nmetadata: {name: mlp8, version: 1.0.0}\n"
-      "model:\n  onnx: " + (examples / "mlp.onnx").string() + "\n"
-      "quantization:\n  mode: none\n  activations:\n    calibration: {method: minmax, samples: 2, random_seed: 3}\n"
-      "targets:\n  host: {device: host}\nvariants:\n  quantization.mode: [none, int8]\n"
-      "report:\n  baselines: [onnxruntime]\n  input: " + (examples / "mlp.input.npy").string() + "\n";
-  const fs::path recipe = tmp.write("mlp8.yaml", recipe_text);
+namespace {
 
+// The quickstart MLP with variants none and int8 and ONNX Runtime as a baseline.
+fs::path mlp8_recipe(const test::TempDir& tmp) {
+  const fs::path examples = test::source_root() / "examples/quickstart";
+  return tmp.write("mlp8.yaml",
+                   "apiVersion: modelc/v1\nkind: Recipe\nmetadata: {name: mlp8, version: 1.0.0}\n"
+                   "model:\n  onnx: " + (examples / "mlp.onnx").string() + "\n"
+                   "quantization:\n  mode: none\n  activations:\n    calibration: {method: minmax, samples: 2, random_seed: 3}\n"
+                   "targets:\n  host: {device: host}\nvariants:\n  quantization.mode: [none, int8]\n"
+                   "report:\n  baselines: [onnxruntime]\n  input: " + (examples / "mlp.input.npy").string() + "\n");
+}
+
+bool onnxruntime_node_here() { return reports::find_node() && reports::find_onnxruntime_node(reports::modelc_cache_dir()); }
+
+}  // namespace
+
+// `modelc qdq` writes an int8 variant's model in QDQ form (what ONNX Runtime
+// runs beside it) and refuses a variant that is not int8.
+TEST_CASE("modelc qdq writes the QDQ form of an int8 variant's model") {
+  test::TempDir tmp;
+  const fs::path recipe = mlp8_recipe(tmp);
   const fs::path qdq = tmp.path() / "mlp8.qdq.onnx";
   const ProcessResult written = modelc_cli({"qdq", recipe.string(), "-o", qdq.string()});
   INFO(written.stdout_text << written.stderr_text);
   REQUIRE(written.exit_code == 0);
   CHECK(written.stdout_text.find("3 layers with int8 weights, 0 left in float") != std::string::npos);
-  CHECK(fs::file_size(qdq) < fs::file_size(examples / "mlp.onnx") / 2);  // int8 weights
+  CHECK(fs::file_size(qdq) < fs::file_size(test::source_root() / "examples/quickstart/mlp.onnx") / 2);  // int8 weights
   const ProcessResult not_int8 = modelc_cli({"qdq", recipe.string(), "--variant", "none", "-o", (tmp.path() / "x.onnx").string()});
   CHECK(not_int8.exit_code != 0);
   CHECK(not_int8.stderr_text.find("variant 'none' is not int8") != std::string::npos);
   CHECK_FALSE(fs::exists(tmp.path() / "x.onnx"));
+}
 
+// ONNX Runtime beside an int8 variant runs the QDQ form of the model (its
+// own int8 kernels, at the variant's ranges), beside the float variant the
+// float32 model.
+TEST_CASE("int8 variants are compared with ONNX Runtime on the QDQ form of the model" *
+          doctest::skip(test::skip_unless(onnxruntime_node_here()))) {
+  test::TempDir tmp;
+  const fs::path recipe = mlp8_recipe(tmp);
   const fs::path out = tmp.path() / "report";
   const ProcessResult r = modelc_cli({"report", recipe.string(), "-o", out.string(), "--rounds", "2", "--repeats", "4", "--warmup", "1", "--no-reference"});
   INFO(r.stdout_text << r.stderr_text);
@@ -198,7 +216,6 @@ TEST_CASE("int8 variants are compared with ONNX Runtime on the QDQ form of the m
     REQUIRE(ort_row != v.baselines.end());
     const reports::BaselineResult& ort = *ort_row;
     CAPTURE(ort.note);
-    if (ort.status == reports::RunStatus::unavailable) continue;  // no onnxruntime-node on this machine
     REQUIRE(ort.status == reports::RunStatus::ok);
     if (v.variant == "int8") {
       CHECK(ort.note.find("on its int8 QDQ form of the model (3 layers with int8 weights") != std::string::npos);
