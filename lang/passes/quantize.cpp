@@ -125,14 +125,11 @@ class Realizer {
  public:
   Realizer(Module& m, const Function& fn, const QuantizeOptions& o) : m_(m), fn_(fn), o_(o), builder_(fn) {}
 
-  void run(const std::vector<std::optional<Chain>>& chains, const std::map<std::string, ValueRange>& ranges) {
+  // `eight_bit`: the old values a quantized op reads in 8 bits.
+  void run(const std::vector<std::optional<Chain>>& chains, const std::map<std::string, ValueRange>& ranges,
+           const std::set<std::string>& eight_bit) {
     ranges_ = &ranges;
-    for (const std::optional<Chain>& c : chains) {
-      if (!c) continue;
-      const Binding& b = fn_.body[c->anchor];
-      eight_bit_.insert(value_key(b.args[0]));
-      if (c->is_add) eight_bit_.insert(value_key(b.args[1]));
-    }
+    eight_bit_ = &eight_bit;
     std::vector<bool> consumed(fn_.body.size(), false);
     for (uint32_t i = 0; i < fn_.body.size(); ++i) {
       if (consumed[i]) continue;
@@ -219,7 +216,7 @@ class Realizer {
     }
     std::vector<double> acc_scales;
     for (double ws : w_scales) acc_scales.push_back(xq.scale * ws);
-    if (eight_bit_.count(value_key(ValueRef::binding(c.last))) == 0) {
+    if (eight_bit_->count(value_key(ValueRef::binding(c.last))) == 0) {
       realize_float_result(c, acc, acc_scales);
       return;
     }
@@ -286,7 +283,7 @@ class Realizer {
   FunctionBuilder builder_;
   const std::map<std::string, ValueRange>* ranges_ = nullptr;
   std::map<std::string, std::pair<ValueRef, QuantParams>> quantized_;
-  std::set<std::string> eight_bit_;  // old values a quantized op reads in 8 bits
+  const std::set<std::string>* eight_bit_ = nullptr;
 };
 
 }  // namespace
@@ -350,6 +347,7 @@ Module quantize(const Module& module, const PassContext& context) {
   const std::vector<int> uses = count_uses(fn);
   std::vector<std::optional<Chain>> chains(fn.body.size());
   std::set<std::string> quantized_values;  // old values that will be quantized
+  std::set<std::string> eight_bit;         // old values a quantized op reads in 8 bits
   std::vector<ValueRef> observed;
   std::set<std::string> observed_keys;
   auto observe = [&](const ValueRef& v) {
@@ -362,7 +360,7 @@ Module quantize(const Module& module, const PassContext& context) {
     if (!b.is_op_call() || skipped(b, o)) continue;
     std::optional<Chain> c = anchor_chain(module, fn, uses, i);
     if (!c && b.is_op("add") && b.args.size() == 2 && b.args[0].is_binding() && b.args[1].is_binding() &&
-        (quantized_values.count(observe(b.args[0])) + quantized_values.count(observe(b.args[1]))) > 0 &&
+        (quantized_values.count(value_key(b.args[0])) + quantized_values.count(value_key(b.args[1]))) > 0 &&
         module.type_of(fn, b.args[0]) == b.types.at(0) && module.type_of(fn, b.args[1]) == b.types.at(0)) {
       Chain add;
       add.anchor = add.last = i;
@@ -387,11 +385,17 @@ Module quantize(const Module& module, const PassContext& context) {
     bool member_skipped = false;
     for (uint32_t member : c->members) member_skipped = member_skipped || skipped(fn.body[member], o);
     if (member_skipped) continue;  // a bias or activation kept in float keeps its anchor in float too
-    if (!c->is_add) observe(b.args[0]);
-    quantized_values.insert(observe(ValueRef::binding(c->last)));
+    eight_bit.insert(observe(b.args[0]));
+    if (c->is_add) eight_bit.insert(observe(b.args[1]));
+    quantized_values.insert(value_key(ValueRef::binding(c->last)));
     chains[i] = c;
   }
   if (observed.empty()) return module;
+  // The results that need a range of their own: an add's, and a layer's that
+  // a quantized op reads (others stay float; a max pool keeps its input's).
+  for (const std::optional<Chain>& c : chains)
+    if (c && !c->is_max_pool && (c->is_add || eight_bit.count(value_key(ValueRef::binding(c->last))) != 0))
+      observe(ValueRef::binding(c->last));
 
   std::map<std::string, ValueRange> by_key;
   std::vector<ValueRef> uncalibrated;
@@ -409,7 +413,7 @@ Module quantize(const Module& module, const PassContext& context) {
   }
   Module out = module;
   Realizer realizer(out, fn, o);
-  realizer.run(chains, by_key);
+  realizer.run(chains, by_key, eight_bit);
   Function realized = realizer.finish();
   out.main() = std::move(realized);
   return out;
