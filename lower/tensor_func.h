@@ -53,7 +53,7 @@ TensorFunc define(const std::string& name, const lang::TensorType& type,
 struct LowerContext;
 
 // e^x for float32 x up to 88, vectorizing into about a dozen FMA-pipe ops:
-// round x / ln 2 to n, a degree-7 Taylor polynomial of the remainder
+// round x / ln 2 to n (by adding 1.5 * 2^23), a degree-7 Taylor polynomial of the remainder
 // (|r| <= ln 2 / 2: truncation error below 5e-9 relative), scaled by 2^n
 // built in the exponent bits. x is clamped to [-87.3, 88], so a larger x
 // gives e^88 (not infinity); a smaller one gives 0 (never a subnormal,
