@@ -227,13 +227,16 @@ class PipelineBuilder {
     if (!rule) throw Error("operator " + b.op->name + " has no lowering (in @" + fn_.name + ")");
     std::vector<TensorFunc> args;
     std::vector<lang::TensorType> arg_types;
+    std::vector<bool> computed;
     for (const lang::ValueRef& a : b.args) {
       if (a.is_param()) args.push_back(params_.at(a.index));
       else if (a.is_binding()) args.push_back(values_.at(a.index));
       else throw Error("@" + fn_.name + ": constants must be parameters of primitive functions");
       arg_types.push_back(args.back().type);
+      computed.push_back(a.is_binding());
     }
-    LoweredOp lowered = (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i), target_, amx_});
+    LoweredOp lowered =
+        (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i), target_, amx_, std::move(computed)});
     if (lowered.schedule) add_anchor(lowered);
     for (Halide::Func& f : lowered.needs_root) needs_root_.push_back(f);
     const TensorFunc& value = lowered.value;

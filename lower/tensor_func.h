@@ -175,6 +175,9 @@ struct LowerContext {
   // hand (qnn.conv2d's VNNI form) reads it; schedules get it in ScheduleContext.
   Halide::Target target;
   bool amx = false;  // KernelTarget::amx: bfloat16 matrix products on AMX tiles
+  // Per argument: whether the kernel computes it (an earlier op of the same
+  // kernel, inlined unless a schedule places it) rather than reading a buffer.
+  std::vector<bool> computed = {};
 };
 
 using ComputeRule = std::function<LoweredOp(std::span<const TensorFunc> args, const LowerContext& ctx)>;

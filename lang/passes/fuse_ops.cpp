@@ -46,6 +46,11 @@
 // so MobileNet's expanded tensor, six times its input, never leaves the cache.
 // Such a group has two anchors; its results have the last anchor's shape.
 //
+// Phase 5 (opt level 2), prologue fusion: a group of elementwise ops whose
+// last value only such a pointwise convolution reads, as its data, joins the
+// convolution's group (a squeeze-and-excitation scale; see fuse_prologues).
+// Its values have the convolution's input shape; they are no results.
+//
 // @main calls the groups in binding order of their last members wherever
 // that order respects the data flow. A group none of whose values is used
 // returns its last value. Ops with several outputs stay alone. Structurally
@@ -285,6 +290,17 @@ bool is_blocked_depthwise(const Module& m, const Function& fn, const Binding& b)
   return a.groups == x.shape[1] * x.shape[4] && a.kernel_layout == "OIHW" + std::to_string(k) + "o";
 }
 
+// Whether no value of group `gi` is a result of @main, and every one but
+// `value` is read inside the group only.
+bool sealed(const Function& fn, const Grouping& p, int gi, uint32_t value, const std::set<uint32_t>& results) {
+  for (uint32_t k : p.groups[static_cast<size_t>(gi)].members)
+    if (results.count(k)) return false;
+  for (uint32_t i = 0; i < fn.body.size(); ++i)
+    for (const ValueRef& a : fn.body[i].args)
+      if (a.is_binding() && a.index != value && p.group_of[a.index] == gi && p.group_of[i] != gi) return false;
+  return true;
+}
+
 std::vector<Group> fuse_producers(const Module& m, const Function& fn, std::vector<Group> groups) {
   Grouping p(fn, std::move(groups));
   const std::vector<int> uses = count_uses(fn);
@@ -301,13 +317,37 @@ std::vector<Group> fuse_producers(const Module& m, const Function& fn, std::vect
     if (pi < 0 || pi == static_cast<int>(ci)) continue;
     const Group& g = p.groups[static_cast<size_t>(pi)];
     if (g.members.back() != value || uses[value] != 1 || results.count(value) || !pointwise_anchor(m, fn, g)) continue;
-    // Every other value of the producer's group is read inside it only.
-    bool sealed = true;
-    for (uint32_t i = 0; i < fn.body.size(); ++i)
-      for (const ValueRef& a : fn.body[i].args)
-        if (a.is_binding() && a.index != value && p.group_of[a.index] == pi) sealed = sealed && p.group_of[i] == pi;
-    for (uint32_t k : g.members) sealed = sealed && !results.count(k);
-    if (!sealed || p.merge_closes_cycle(static_cast<int>(ci), pi)) continue;
+    if (!sealed(fn, p, pi, value, results) || p.merge_closes_cycle(static_cast<int>(ci), pi)) continue;
+    p.merge(static_cast<int>(ci), pi);
+  }
+  return p.compacted();
+}
+
+// Phase 5 (opt level 2), prologue fusion: a group of elementwise ops (no
+// anchor) whose last value only the pointwise convolution heading another
+// group reads, as its data, joins that group. The convolution computes the
+// prologue row by row into a small buffer before the rows that read it
+// (lower/ops/conv2d.cpp). The case it is for: a squeeze-and-excitation block's
+// per-channel scale, multiply(s, x), which cannot join the depthwise
+// convolution producing x (s is computed from x) and was a kernel of its own
+// that wrote and read back the whole expanded tensor.
+std::vector<Group> fuse_prologues(const Module& m, const Function& fn, std::vector<Group> groups) {
+  Grouping p(fn, std::move(groups));
+  const std::vector<int> uses = count_uses(fn);
+  std::set<uint32_t> results;
+  for (const ValueRef& r : fn.results)
+    if (r.is_binding()) results.insert(r.index);
+  for (size_t ci = 0; ci < p.groups.size(); ++ci) {
+    const Group& c = p.groups[ci];
+    if (c.members.empty() || c.pattern != OpPattern::out_elemwise_fusable || !pointwise_anchor(m, fn, c)) continue;
+    const Binding& conv = fn.body[c.members.front()];
+    if (!conv.args[0].is_binding()) continue;
+    const uint32_t value = conv.args[0].index;
+    const int pi = p.group_of[value];
+    if (pi < 0 || pi == static_cast<int>(ci)) continue;
+    const Group& g = p.groups[static_cast<size_t>(pi)];
+    if (g.pattern > OpPattern::broadcast || !only_ops(fn, g) || g.members.back() != value || uses[value] != 1) continue;
+    if (!sealed(fn, p, pi, value, results) || p.merge_closes_cycle(static_cast<int>(ci), pi)) continue;
     p.merge(static_cast<int>(ci), pi);
   }
   return p.compacted();
@@ -421,6 +461,7 @@ Module fuse_ops(const Module& module, const PassContext& context) {
   if (context.opt_level >= 2) groups = merge_siblings(main, std::move(groups));
   if (context.opt_level >= 3) groups = merge_into_consumers(main, std::move(groups));
   if (context.opt_level >= 2) groups = fuse_producers(module, main, std::move(groups));
+  if (context.opt_level >= 2) groups = fuse_prologues(module, main, std::move(groups));
   const Grouping grouping(main, std::move(groups));
   const std::vector<std::vector<ValueRef>> results = group_results(main, grouping);
   std::map<std::string, std::string> by_structure;  // printed body -> function name

@@ -90,6 +90,7 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
   const int group_blocks = static_cast<int>(out_type.shape[1] / a.groups);  // output blocks per group
   const int R = static_cast<int>(ws[2]), S = static_cast<int>(ws[3]);
   const bool pads = any_padding(a.padding);
+  const bool prologue = !ctx.computed.empty() && ctx.computed[0];
   const ConvGeometry g(a);
 
   Func padded = padded_input(args[0], blocked_input, pads, ctx.name + "_pad");
@@ -140,7 +141,14 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
     const int64_t row_count = out_type.shape[2] * ((out_type.shape[1] + tile.blocks - 1) / tile.blocks);
     const Var row_loop = worth_parallel(work) ? parallel_tasks(out, rows, row_count, work / out_type.shape[0]) : rows;
     schedule_widened(weight, Halide::LoopLevel(out, row_loop), 0);  // the B blocks' weights, for a row of tiles
-    if (pads) schedule_padded_input(padded, s);
+    if (pads) {
+      schedule_padded_input(padded, s);
+    } else if (prologue) {
+      // An input the kernel computes (FuseOps' prologue fusion: a squeeze-and-
+      // excitation scale) is computed for the rows a row of tiles reads, into
+      // a buffer that stays in cache, instead of once per broadcast.
+      padded.compute_at(out, row_loop).vectorize(padded.args()[0]);
+    }
   };
   if (pads || weight.widened) return {value, schedule, {}};
   // Computed inside a depthwise convolution's loops (ProducerStage): `stage`

@@ -215,6 +215,68 @@ def @main(%x: Tensor[(1, 16, 19, 21), float32]) {
   }
 }
 
+// FuseOps' prologue fusion: a squeeze-and-excitation block's scale,
+// multiply(s, x), computed row by row inside the pointwise convolution that
+// alone reads it (rows narrower and wider than a register tile, a residual
+// add after it, a scale on either side of the multiply). A scaled value that
+// something else also reads (%19, which %21 adds; its scale comes from
+// before %11, so it joins %11's kernel as an epilogue) and one a padded
+// convolution reads (%22, a kernel of its own) are not prologues.
+TEST_CASE("a squeeze-and-excitation scale fused into the pointwise convolution that reads it") {
+  const std::string block = R"(const @d1 : Tensor[(32, 1, 3, 3), float32] = elided("0")
+const @r1 : Tensor[(8, 32, 1, 1), float32] = elided("0")
+const @x1 : Tensor[(32, 8, 1, 1), float32] = elided("0")
+const @p1 : Tensor[(32, 32, 1, 1), float32] = elided("0")
+const @b1 : Tensor[(32), float32] = elided("0")
+const @p2 : Tensor[(48, 32, 1, 1), float32] = elided("0")
+const @k3 : Tensor[(16, 32, 3, 3), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 32, 9, 23), float32]) {
+  %0 = nn.conv2d(%x, @d1, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=32);
+  %1 = sigmoid(%0);
+  %2 = multiply(%0, %1);
+  %3 = nn.global_avg_pool2d(%2);
+  %4 = nn.conv2d(%3, @r1, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %5 = nn.relu(%4);
+  %6 = nn.conv2d(%5, @x1, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %7 = sigmoid(%6);
+  %8 = multiply(%2, %7);
+  %9 = nn.conv2d(%8, @p1, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %10 = nn.bias_add(%9, @b1, axis=1);
+  %11 = add(%10, %x);
+  %12 = nn.global_avg_pool2d(%11);
+  %13 = nn.conv2d(%12, @r1, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %14 = nn.relu(%13);
+  %15 = nn.conv2d(%14, @x1, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %16 = sigmoid(%15);
+  %17 = multiply(%16, %11);
+  %18 = nn.conv2d(%17, @p2, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %19 = multiply(%11, %7);
+  %20 = nn.conv2d(%19, @p1, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %21 = add(%20, %19);
+  %22 = multiply(%2, %16);
+  %23 = nn.conv2d(%22, @k3, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  (%18, %21, %23)
+}
+)";
+  for (const Module& m : check_whole_model(block, {"NCHW8c", "NCHW16c"}, {}, 1e-5)) {
+    int prologues = 0, multiplies_alone = 0;
+    for (const Function& fn : m.functions) {
+      int multiplies = 0, convs = 0;
+      for (const Binding& b : fn.body) {
+        multiplies += b.is_op("multiply");
+        convs += b.is_op("nn.conv2d");
+      }
+      const bool pointwise_first = !fn.body.empty() && fn.body.front().is_op("multiply") && convs == 1;
+      prologues += pointwise_first && fn.body.size() > 1 && fn.body[1].is_op("nn.conv2d");
+      multiplies_alone += multiplies == 1 && fn.body.size() == 1;
+    }
+    CHECK(prologues == 2);         // %8 into %9, %17 into %18
+    CHECK(multiplies_alone == 1);  // %22
+    CHECK(check_primitives(m) >= 8);
+  }
+}
+
 }  // namespace
 
 // A convolution from a blocked input to a channel count no block divides (an
