@@ -51,14 +51,10 @@ Func padded_input(const TensorFunc& x, bool blocked, bool pads, const std::strin
     else f(w, h, c, n) = x.func(w, h, c, n);
     return f;
   }
-  const Expr inside = w >= 0 && w < W && h >= 0 && h < H;
+  const Expr inside_w = w >= 0 && w < W, inside_h = h >= 0 && h < H;
   const Expr cw = Halide::clamp(w, 0, W - 1), ch = Halide::clamp(h, 0, H - 1);
-  // likely(): Halide splits the loops over a padded row into the border and
-  // an interior that copies whole vectors without the test (as its
-  // BoundaryConditions do); without it every vector of a row took the clamps
-  // and the select.
-  if (blocked) f(ci, w, h, c, n) = Halide::select(inside, Halide::likely(x.func(ci, cw, ch, c, n)), 0.f);
-  else f(w, h, c, n) = Halide::select(inside, Halide::likely(x.func(cw, ch, c, n)), 0.f);
+  if (blocked) f(ci, w, h, c, n) = inside_or(inside_w, inside_h, x.func(ci, cw, ch, c, n), 0.f);
+  else f(w, h, c, n) = inside_or(inside_w, inside_h, x.func(cw, ch, c, n), 0.f);
   return f;
 }
 

@@ -339,7 +339,7 @@ LoweredOp lower_max_pool2d_8bit(const Func& padded, const lang::Pool2DAttrs& a, 
   const int64_t window = a.pool_size[0] * a.pool_size[1];
   ScheduleHook schedule = [t, window, rows](const ScheduleContext& s) mutable {
     pooling_schedule(t, window)(s);
-    rows.compute_at(s.output, s.output_vars[2]).vectorize(rows.args()[0], s.vector_lanes * 4, TailStrategy::GuardWithIf);
+    rows.compute_at(s.output, s.output_vars[2]).vectorize(rows.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
   };
   return {value, schedule, {}};
 }

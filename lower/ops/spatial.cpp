@@ -9,14 +9,17 @@ using Halide::Var;
 
 bool any_padding(const std::vector<int64_t>& padding) { return padding[0] || padding[1] || padding[2] || padding[3]; }
 
+Expr inside_or(const Expr& inside_w, const Expr& inside_rest, const Expr& value, const Expr& fill) {
+  return Halide::select(inside_w, Halide::likely(Halide::select(inside_rest, value, fill)), fill);
+}
+
 Func with_exterior(const TensorFunc& x, Expr fill, const std::string& name) {
   const auto& s = x.type.shape;  // N, C, H, W
   Func f(name);
   Var w, h, c, n;
-  Expr inside = w >= 0 && w < static_cast<int>(s[3]) && h >= 0 && h < static_cast<int>(s[2]);
   Expr cw = Halide::clamp(w, 0, static_cast<int>(s[3]) - 1);
   Expr ch = Halide::clamp(h, 0, static_cast<int>(s[2]) - 1);
-  f(w, h, c, n) = Halide::select(inside, x.func(cw, ch, c, n), fill);
+  f(w, h, c, n) = inside_or(w >= 0 && w < static_cast<int>(s[3]), h >= 0 && h < static_cast<int>(s[2]), x.func(cw, ch, c, n), fill);
   return f;
 }
 
@@ -29,10 +32,10 @@ Func logical_with_exterior(const TensorFunc& x, const lang::Layout& layout, Expr
   const auto s = lang::convert_shape(x.type.shape, layout, logical_nchw());  // N, C, H, W
   Func f(name);
   Var w, h, c, n;
-  Expr inside = w >= 0 && w < static_cast<int>(s[3]) && h >= 0 && h < static_cast<int>(s[2]);
   Expr cw = Halide::clamp(w, 0, static_cast<int>(s[3]) - 1);
   Expr ch = Halide::clamp(h, 0, static_cast<int>(s[2]) - 1);
-  f(w, h, c, n) = Halide::select(inside, x.at(lang::source_index(layout, logical_nchw(), std::vector<Expr>{n, c, ch, cw})), fill);
+  f(w, h, c, n) = inside_or(w >= 0 && w < static_cast<int>(s[3]), h >= 0 && h < static_cast<int>(s[2]),
+                            x.at(lang::source_index(layout, logical_nchw(), std::vector<Expr>{n, c, ch, cw})), fill);
   return f;
 }
 

@@ -14,6 +14,16 @@ namespace modelc::lower {
 
 bool any_padding(const std::vector<int64_t>& padding);
 
+// `value` where the width's test `inside_w` and the other axes' `inside_rest`
+// hold, else `fill`. The width's test is wrapped in likely(): Halide splits a
+// loop along the width into the borders and an interior that loads whole
+// vectors without it (as its BoundaryConditions do). Without it, a clamped
+// index in a vectorized loop became a gather (an int8 max pool loaded its
+// bytes one vpinsrb at a time); joined with the other axes' tests (min(w, h)
+// >= 0), the interior Halide found ended at the row's index.
+Halide::Expr inside_or(const Halide::Expr& inside_w, const Halide::Expr& inside_rest, const Halide::Expr& value,
+                       const Halide::Expr& fill);
+
 // The NCHW input, reading `fill` outside [0, extent) of the two spatial axes.
 Halide::Func with_exterior(const TensorFunc& x, Halide::Expr fill, const std::string& name);
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "lower/ops/spatial.h"
 #include "lower/tensor_func.h"
 
 namespace modelc::lower {
@@ -21,8 +22,8 @@ Func with_exterior_3d(const TensorFunc& x, Expr fill, const std::string& name) {
   Func f(name);
   Var w, h, d, c, n;
   const int D = static_cast<int>(s[2]), H = static_cast<int>(s[3]), W = static_cast<int>(s[4]);
-  Expr inside = w >= 0 && w < W && h >= 0 && h < H && d >= 0 && d < D;
-  f(w, h, d, c, n) = Halide::select(inside, x.func(Halide::clamp(w, 0, W - 1), Halide::clamp(h, 0, H - 1), Halide::clamp(d, 0, D - 1), c, n), fill);
+  f(w, h, d, c, n) = inside_or(w >= 0 && w < W, h >= 0 && h < H && d >= 0 && d < D,
+                               x.func(Halide::clamp(w, 0, W - 1), Halide::clamp(h, 0, H - 1), Halide::clamp(d, 0, D - 1), c, n), fill);
   return f;
 }
 
