@@ -56,6 +56,7 @@
 // returns its last value. Ops with several outputs stay alone. Structurally
 // identical groups share one function, hence one kernel.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <queue>
 #include <set>
@@ -301,7 +302,13 @@ bool sealed(const Function& fn, const Grouping& p, int gi, uint32_t value, const
   return true;
 }
 
-std::vector<Group> fuse_producers(const Module& m, const Function& fn, std::vector<Group> groups) {
+// Merges into each anchor group `c` that `consumer` accepts the group that
+// produces the data argument of c's first op, when `producer` accepts that
+// group, the value is its last and read by that op alone, no value of it is
+// a result or read outside it but that one, and the merge closes no cycle.
+std::vector<Group> fuse_into_consumers(const Function& fn, std::vector<Group> groups,
+                                       const std::function<bool(const Group&)>& consumer,
+                                       const std::function<bool(const Group&)>& producer) {
   Grouping p(fn, std::move(groups));
   const std::vector<int> uses = count_uses(fn);
   std::set<uint32_t> results;
@@ -309,18 +316,25 @@ std::vector<Group> fuse_producers(const Module& m, const Function& fn, std::vect
     if (r.is_binding()) results.insert(r.index);
   for (size_t ci = 0; ci < p.groups.size(); ++ci) {
     const Group& c = p.groups[ci];
-    if (c.members.empty() || c.pattern != OpPattern::out_elemwise_fusable) continue;
-    const Binding& conv = fn.body[c.members.front()];
-    if (!is_blocked_depthwise(m, fn, conv) || !conv.args[0].is_binding()) continue;
-    const uint32_t value = conv.args[0].index;
+    if (c.members.empty() || c.pattern != OpPattern::out_elemwise_fusable || !consumer(c)) continue;
+    const Binding& head = fn.body[c.members.front()];
+    if (head.args.empty() || !head.args[0].is_binding()) continue;
+    const uint32_t value = head.args[0].index;
     const int pi = p.group_of[value];
     if (pi < 0 || pi == static_cast<int>(ci)) continue;
     const Group& g = p.groups[static_cast<size_t>(pi)];
-    if (g.members.back() != value || uses[value] != 1 || results.count(value) || !pointwise_anchor(m, fn, g)) continue;
+    if (g.members.back() != value || uses[value] != 1 || !producer(g)) continue;
     if (!sealed(fn, p, pi, value, results) || p.merge_closes_cycle(static_cast<int>(ci), pi)) continue;
     p.merge(static_cast<int>(ci), pi);
   }
   return p.compacted();
+}
+
+// Phase 4: the pointwise convolution group into the depthwise convolution's.
+std::vector<Group> fuse_producers(const Module& m, const Function& fn, std::vector<Group> groups) {
+  return fuse_into_consumers(
+      fn, std::move(groups), [&](const Group& c) { return is_blocked_depthwise(m, fn, fn.body[c.members.front()]); },
+      [&](const Group& g) { return pointwise_anchor(m, fn, g) != nullptr; });
 }
 
 // Phase 5 (opt level 2), prologue fusion: a group of elementwise ops (no
@@ -332,25 +346,9 @@ std::vector<Group> fuse_producers(const Module& m, const Function& fn, std::vect
 // convolution producing x (s is computed from x) and was a kernel of its own
 // that wrote and read back the whole expanded tensor.
 std::vector<Group> fuse_prologues(const Module& m, const Function& fn, std::vector<Group> groups) {
-  Grouping p(fn, std::move(groups));
-  const std::vector<int> uses = count_uses(fn);
-  std::set<uint32_t> results;
-  for (const ValueRef& r : fn.results)
-    if (r.is_binding()) results.insert(r.index);
-  for (size_t ci = 0; ci < p.groups.size(); ++ci) {
-    const Group& c = p.groups[ci];
-    if (c.members.empty() || c.pattern != OpPattern::out_elemwise_fusable || !pointwise_anchor(m, fn, c)) continue;
-    const Binding& conv = fn.body[c.members.front()];
-    if (!conv.args[0].is_binding()) continue;
-    const uint32_t value = conv.args[0].index;
-    const int pi = p.group_of[value];
-    if (pi < 0 || pi == static_cast<int>(ci)) continue;
-    const Group& g = p.groups[static_cast<size_t>(pi)];
-    if (g.pattern > OpPattern::broadcast || !only_ops(fn, g) || g.members.back() != value || uses[value] != 1) continue;
-    if (!sealed(fn, p, pi, value, results) || p.merge_closes_cycle(static_cast<int>(ci), pi)) continue;
-    p.merge(static_cast<int>(ci), pi);
-  }
-  return p.compacted();
+  return fuse_into_consumers(
+      fn, std::move(groups), [&](const Group& c) { return pointwise_anchor(m, fn, c) != nullptr; },
+      [&](const Group& g) { return g.pattern <= OpPattern::broadcast && only_ops(fn, g); });
 }
 
 // The values of each group that other groups or @main's results use, in binding order.
