@@ -90,6 +90,17 @@ ninja -C "$out" -j "${FUZZ_JOBS:-2}"
 # only when its input is slow again. A shared VM can stall a process for tens
 # of seconds (seen: a 0.1 s recipe input timed at 26 s), and libFuzzer cannot
 # tell that from an input that loops.
+# The replay's report and (for inputs up to 16 KiB) the input itself in
+# base64 are printed with a "fuzz|" prefix, which .ci/run shows: a failure in
+# CI can be reproduced from its log alone (base64 -d > crash; replay it).
+show() {  # ARTIFACT
+  head -n 150 "$out/replay.log" | sed 's/^/fuzz| /'
+  if [ "$(wc -c < "$1")" -le 16384 ]; then
+    echo "fuzz| input, base64:"
+    base64 -w 76 "$1" | sed 's/^/fuzz| /'
+  fi
+}
+
 replay() {  # TARGET ARTIFACT
   echo "fuzz: replaying $2"
   case "${2##*/}" in timeout-* | slow-unit-*) hang=1 ;; *) hang=0 ;; esac
@@ -97,15 +108,15 @@ replay() {  # TARGET ARTIFACT
     for attempt in 1 2 3; do
       start=$(date +%s)
       ASAN_OPTIONS=detect_leaks=0 "$out/$1_fuzzer" -timeout="$3" "$2" > "$out/replay.log" 2>&1 || {
-        tail -n 40 "$out/replay.log"; return 1; }
+        show "$2"; return 1; }
       echo "fuzz: replay $attempt took $(( $(date +%s) - start )) s"
-      [ $(( $(date +%s) - start )) -lt "$3" ] || { tail -n 40 "$out/replay.log"; return 1; }
+      [ $(( $(date +%s) - start )) -lt "$3" ] || { show "$2"; return 1; }
     done
     echo "fuzz: $2 ran within the timeout three times: the machine stalled, the input does not hang"
     return 0
   fi
   "$out/$1_fuzzer" "$2" > "$out/replay.log" 2>&1 && echo "fuzz: the replay passed (a failure that depends on history)"
-  tail -n 40 "$out/replay.log"
+  show "$2"
   return 1
 }
 
