@@ -103,6 +103,7 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
 
   const int64_t work = out_type.element_count() * ki * input_blocks * R * S;
   const TensorFunc weight = args[1];
+  const int64_t input_elements = args[0].type.element_count() / out_type.shape[0];  // of one image
   // A register tile of `f` (the output, or a stage holding the value inside
   // a consumer; vars in Halide order k, x, y, kb, n): B blocks x T pixels,
   // the accumulator computed per tile. Returns the loop over block tiles.
@@ -132,8 +133,17 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
     const RegisterTile tile = register_tile(s, ko, out_type.shape[1], out_type.shape[3], blocked_input ? 0 : 2);
     Func out = s.output;
     Var rows("rows");
-    out.fuse(v[2], tile_loops(out, tile), rows);
-    // rows: the row and channel-block tiles of one image (the batch is outside).
+    const Var bo = tile_loops(out, tile);
+    // rows: the row and channel-block tiles of one image (the batch is outside),
+    // cut into contiguous parts, one per thread (runtime/modelc_executor.c).
+    // A thread reads the whole input and the weights of its channel tiles
+    // when the channel tiles are outside, its rows of the input and every
+    // weight when the rows are: the smaller of the two is read whole.
+    if (weight.type.element_count() < input_elements) {
+      out.reorder(bo, v[2]).fuse(bo, v[2], rows);
+    } else {
+      out.fuse(v[2], bo, rows);
+    }
     const int64_t row_count = out_type.shape[2] * ((out_type.shape[1] + tile.blocks - 1) / tile.blocks);
     const Var row_loop = worth_parallel(work) ? parallel_tasks(out, rows, row_count, work / out_type.shape[0]) : rows;
     schedule_widened(weight, Halide::LoopLevel(out, row_loop), 0);  // the B blocks' weights, for a row of tiles
