@@ -26,6 +26,14 @@
 set -eu
 cd "$(dirname "$0")/.."
 seconds="${1:-${FUZZ_SECONDS:-60}}"
+# FUZZ_SEED and FUZZ_RUNS make a run repeatable: the same seed, inputs and
+# binary explore the same mutations, up to FUZZ_RUNS inputs per target
+# (within the time limit). CI fixes both (.ci/run), so its verdict can be
+# reproduced here; by default libFuzzer draws a seed (printed as "INFO: Seed")
+# and runs until the time is up, exploring anew each time. (Not bit for bit:
+# the scratch folders' names reach the comparisons libFuzzer learns from.)
+seed="${FUZZ_SEED:-0}"
+runs="${FUZZ_RUNS:--1}"
 targets="${FUZZ_TARGETS:-recipe onnx}"
 out=build-fuzz
 mkdir -p "$out/corpus" "$out/onnx-corpus"
@@ -132,7 +140,7 @@ for target in $targets; do
       timeout="${FUZZ_TIMEOUT:-10}"
       "$out/recipe_fuzzer" "$out/corpus" tests/fuzz/corpus \
         -dict=tests/fuzz/recipe.dict \
-        -max_total_time="$seconds" \
+        -max_total_time="$seconds" -seed="$seed" -runs="$runs" \
         -timeout="$timeout" \
         -rss_limit_mb=2048 \
         -max_len=8192 \
@@ -151,7 +159,7 @@ for target in $targets; do
       # means a size escaped the limits.
       timeout="${FUZZ_TIMEOUT:-60}"
       "$out/onnx_fuzzer" "$out/onnx-corpus" "$out/onnx-seeds" \
-        -max_total_time="$seconds" \
+        -max_total_time="$seconds" -seed="$seed" -runs="$runs" \
         -timeout="$timeout" \
         -rss_limit_mb=2560 \
         -malloc_limit_mb=256 \
