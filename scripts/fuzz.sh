@@ -93,11 +93,6 @@ object() { echo "obj/$(echo "$1" | tr / _ | sed 's/\.cpp$/.o/')"; }
 mv "$out/build.ninja.tmp" "$out/build.ninja"
 ninja -C "$out" -j "${FUZZ_JOBS:-2}"
 
-# A failing input is replayed before the run is called failed: a crash, leak
-# or memory blow-up fails as it is (the replay's report is printed), a hang
-# only when its input is slow again. A shared VM can stall a process for tens
-# of seconds (seen: a 0.1 s recipe input timed at 26 s), and libFuzzer cannot
-# tell that from an input that loops.
 # The replay's report and (for inputs up to 16 KiB) the input itself in
 # base64 are printed with a "fuzz|" prefix, which .ci/run shows: a failure in
 # CI can be reproduced from its log alone (base64 -d > crash; replay it).
@@ -109,6 +104,11 @@ show() {  # ARTIFACT
   fi
 }
 
+# A failing input is replayed before the run is called failed: a crash, leak
+# or memory blow-up fails as it is (the replay's report is printed), a hang
+# only when its input is slow again. A shared VM can stall a process for tens
+# of seconds (seen: a 0.1 s recipe input timed at 26 s), and libFuzzer cannot
+# tell that from an input that loops.
 replay() {  # TARGET ARTIFACT
   echo "fuzz: replaying $2"
   case "${2##*/}" in timeout-* | slow-unit-*) hang=1 ;; *) hang=0 ;; esac
