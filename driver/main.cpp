@@ -177,6 +177,9 @@ int cmd_compile(const CommonOptions& o, const std::vector<std::string>& emit, bo
     spdlog::info("{} / {}: {} kernels ({} cached), {} steps, arena {} KiB, weights {} KiB, {:.2f} s", a.variant, a.target,
                  a.summary.kernels, a.summary.kernels_from_cache, a.summary.steps, a.summary.arena_bytes / 1024,
                  a.summary.weight_bytes / 1024, a.seconds);
+    std::string stages;
+    for (const auto& [stage, seconds] : a.stage_seconds) stages += fmt::format("{}{} {:.3f} s", stages.empty() ? "" : ", ", stage, seconds);
+    spdlog::debug("{} / {}: {}", a.variant, a.target, stages);
     std::cout << a.directory.string() << "\n";
   }
   return 0;
