@@ -234,15 +234,56 @@ Expr broadcast_at(const TensorFunc& arg, const std::vector<Var>& v) {
   return arg.at(idx);
 }
 
+// fixed_point_scale(value, m) of an int32 `value` in [-bound, bound] as an
+// int32, computed in float64 where that is exact: value * multiplier has at
+// most 53 significant bits (bound < 2^22), times 2^-shift it is still exact,
+// and adding 1.5 * 2^52 rounds it half to even into the low bits (as in
+// requantize_expr); the result is kept below 2^29 in magnitude, so that two
+// of them and a zero point add in int32. nullopt otherwise. Per 8 lanes a
+// conversion and an FMA, where the int64 form took a 64-bit multiply (three
+// uops), shifts, masks and three rounds of packs to narrow: qnn.add was half
+// of ResNet-18's int8 residual epilogues.
+std::optional<Expr> fixed_point_scale_in_double(const Expr& value, int64_t bound, const lang::FixedPointMultiplier& m) {
+  if (m.multiplier < 0 || bound < 0 || bound >= (int64_t{1} << 22) || m.shift < 0 || m.shift > 62) return std::nullopt;
+  const double scale = std::ldexp(static_cast<double>(m.multiplier), -m.shift);
+  if (static_cast<double>(bound) * scale >= static_cast<double>(int64_t{1} << 29)) return std::nullopt;
+  const Expr magic = Halide::Internal::make_const(Halide::Float(64), 6755399441055744.0);
+  // The value passes through a reinterpret, which Halide 14's intrinsic
+  // matching does not see through: a product of a widened 8-bit value and a
+  // scale that a narrower float holds exactly (0.5) became an integer
+  // widening multiply by a float16 constant, which failed in codegen.
+  const Expr opaque = Halide::reinterpret(Halide::Int(32), Halide::cast<uint32_t>(value));
+  const Expr rounded = Halide::cast<double>(opaque) * Halide::Internal::make_const(Halide::Float(64), scale) + magic;
+  return Halide::cast<int32_t>(Halide::reinterpret(Halide::Int(64), rounded));
+}
+
+// The largest |q - zero_point| of a value q of `dtype`.
+int64_t offset_bound(lang::DType dtype, int64_t zero_point) {
+  return std::max(lang::dtype_max(dtype) - zero_point, zero_point - lang::dtype_min(dtype));
+}
+
 LoweredOp lower_add(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = lang::attrs_as<lang::QnnAddAttrs>(*ctx.binding.attrs);
   const lang::TensorType t = ctx.binding.types.at(0);
   const lang::FixedPointMultiplier ml = lang::fixed_point_multiplier(a.lhs_scale / a.output_scale);
   const lang::FixedPointMultiplier mr = lang::fixed_point_multiplier(a.rhs_scale / a.output_scale);
+  const int64_t lhs_bound = offset_bound(args[0].type.dtype, a.lhs_zero_point);
+  const int64_t rhs_bound = offset_bound(args[1].type.dtype, a.rhs_zero_point);
+  const int64_t lo = std::max(lang::dtype_min(a.out_dtype), a.out_min), hi = std::min(lang::dtype_max(a.out_dtype), a.out_max);
+  const bool int32_sum = std::abs(a.output_zero_point) < (int64_t{1} << 29) && lo <= hi;
   return {define(ctx.name, t,
                  [&](const std::vector<Var>& v) {
                    const Expr l = Halide::cast<int32_t>(broadcast_at(args[0], v)) - static_cast<int32_t>(a.lhs_zero_point);
                    const Expr r = Halide::cast<int32_t>(broadcast_at(args[1], v)) - static_cast<int32_t>(a.rhs_zero_point);
+                   const std::optional<Expr> dl = fixed_point_scale_in_double(l, lhs_bound, ml);
+                   const std::optional<Expr> dr = fixed_point_scale_in_double(r, rhs_bound, mr);
+                   if (dl && dr && int32_sum) {
+                     const Expr sum = *dl + *dr + static_cast<int32_t>(a.output_zero_point);
+                     const auto bound32 = [](int64_t x) {
+                       return static_cast<int32_t>(std::clamp<int64_t>(x, INT32_MIN, INT32_MAX));
+                     };
+                     return Halide::cast(halide_type(a.out_dtype), Halide::clamp(sum, bound32(lo), bound32(hi)));
+                   }
                    const Expr sum = fixed_point_scale(l, i64(ml.multiplier), i64(ml.shift)) +
                                     fixed_point_scale(r, i64(mr.multiplier), i64(mr.shift));
                    return saturate_to(sum + i64(a.output_zero_point), a.out_dtype, a.out_min, a.out_max);

@@ -188,6 +188,23 @@ def @main(%x: Tensor[(2, 3, 5), float32], %a: Tensor[(2, 3, 5), uint8], %b: Tens
 })");
 }
 
+// qnn.add computes each rescaled term in float64 where that is exact (and in
+// int64 where not): ratios of scales that are powers of two make exact ties
+// of both signs, which must round to even as the reference does; a ratio of
+// 3e6 stays in float64, one of 5e6 (the int32 sum could overflow) does not;
+// int8 and uint8 operands and outputs, clamps narrower than the type.
+TEST_CASE("qnn.add rounds exact ties to even and keeps large ratios exact") {
+  check_exact(R"(
+def @main(%a: Tensor[(2, 3, 37), uint8], %b: Tensor[(2, 3, 37), uint8], %c: Tensor[(2, 3, 37), int8]) {
+  %0 = qnn.add(%a, %b, lhs_scale=0.5, lhs_zero_point=0, rhs_scale=0.25, rhs_zero_point=255, output_scale=1.0, output_zero_point=3, out_dtype=uint8);
+  %1 = qnn.add(%a, %c, lhs_scale=0.125, lhs_zero_point=128, rhs_scale=0.5, rhs_zero_point=-7, output_scale=1.0, output_zero_point=-1, out_dtype=int8);
+  %2 = qnn.add(%c, %c, lhs_scale=3000000.0, lhs_zero_point=0, rhs_scale=0.37, rhs_zero_point=5, output_scale=1.0, output_zero_point=0, out_dtype=int8);
+  %3 = qnn.add(%c, %a, lhs_scale=5000000.0, lhs_zero_point=0, rhs_scale=0.37, rhs_zero_point=5, output_scale=1.0, output_zero_point=0, out_dtype=int8);
+  %4 = qnn.add(%a, %b, lhs_scale=0.013, lhs_zero_point=117, rhs_scale=0.021, rhs_zero_point=3, output_scale=0.02, output_zero_point=9, out_dtype=uint8, out_min=40, out_max=200);
+  (%0, %1, %2, %3, %4)
+})");
+}
+
 // The quickstart CNN's first layer quantized (3 input channels, padded,
 // per-channel requantize to uint8 with the default clamp, then dequantize):
 // the whole int8 model disagreed with the reference interpreter.
