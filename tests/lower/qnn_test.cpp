@@ -188,6 +188,25 @@ def @main(%x: Tensor[(2, 3, 5), float32], %a: Tensor[(2, 3, 5), uint8], %b: Tens
 })");
 }
 
+// To 8 bits from an int32 accumulator without a zero point, requantize runs
+// in float64 (its operand clamped to where the output saturates, a range a
+// narrower integer holds): scales that a narrower float holds exactly, and
+// accumulators small enough to land inside the 8-bit range, ties included.
+TEST_CASE("qnn.requantize to 8 bits in float64: power-of-two scales and ties") {
+  check_exact(R"(
+def @main(%i: Tensor[(2, 3, 64), int32]) {
+  %0 = qnn.requantize(%i, input_scale=[0.5], input_zero_point=0, output_scale=1.0, output_zero_point=7, axis=1, out_dtype=uint8);
+  %1 = qnn.requantize(%i, input_scale=[0.25, 0.5, 0.125], input_zero_point=0, output_scale=1.0, output_zero_point=-3, axis=1, out_dtype=int8);
+  (%0, %1)
+})",
+              7, [](const TensorType& type, std::mt19937& rng) {
+                Tensor t(type);
+                std::uniform_int_distribution<int> near(-600, 600);
+                for (size_t i = 0; i < static_cast<size_t>(type.element_count()); ++i) t.set_element(i, near(rng));
+                return t;
+              });
+}
+
 // qnn.add computes each rescaled term in float64 where that is exact (and in
 // int64 where not): ratios of scales that are powers of two make exact ties
 // of both signs, which must round to even as the reference does; a ratio of
