@@ -410,7 +410,22 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
   weight(ws_, wr, wc, wk) =
       Halide::cast(exact_in_float ? Halide::Float(32) : Halide::Int(32),
                    Halide::cast<int32_t>(weight_at(args[1], a, ws_, wr, wc, wk)) - kernel_zero_point(a, wk, ctx.name + "_wzp"));
-  const Expr tap = padded(g.ix(x, rd.x), g.iy(y, rd.y), ic, n);
+  // With stride 2 (and no dilation) the padded input is also kept in two
+  // phases, its even and its odd columns: tap s of output column x is column
+  // x + floor((s - pl) / 2) of phase (s - pl) mod 2, so that a vector of
+  // outputs reads consecutive values. Read from the padded rows, every tap
+  // deinterleaved two vectors (vpermt2ps, a tenth of these kernels' time):
+  // MobileNetV2's stride-2 depthwise layers of 56, 28 and 14 output columns
+  // 0.87-0.94, 0.79-0.82, 0.84-0.88x (`--kernels`, two runs of two alternated
+  // rounds); of 7, 1.31x (the phases' vectors mostly tail), so rows that
+  // short keep the padded form.
+  const int64_t out_w = out_type.shape[3], out_c = out_type.shape[1];
+  const bool phases = g.sw == 2 && g.dw == 1 && out_w >= 14;
+  Func phased(ctx.name + "_phases");  // (column / 2, column % 2, row, channel, image)
+  Var xh("xh"), ph("ph");
+  if (phases) phased(xh, ph, y, c, n) = padded(xh * 2 + ph, y, c, n);
+  const Expr tap = phases ? phased(x + (rd.x - g.pl) / 2, (rd.x - g.pl) % 2, g.iy(y, rd.y), ic, n)
+                          : padded(g.ix(x, rd.x), g.iy(y, rd.y), ic, n);
   if (exact_in_float) {
     acc(x, y, c, n) = 0.0f;
     acc(x, y, c, n) += tap * weight(rd.x, rd.y, rd.z, c);
@@ -423,7 +438,6 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
     return exact_in_float ? Halide::cast<int32_t>(sum) + bias_of(args, v[1]) : sum;
   });
 
-  const int64_t out_w = out_type.shape[3], out_c = out_type.shape[1];
   const bool pads = any_padding(a.padding);
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const int lanes = fitting_lanes(out_w, s.vector_lanes);
@@ -448,9 +462,15 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
     // L2: MobileNetV2's int8 depthwise layers of 28-112 pixel rows 0.96 ->
     // 0.88 ms, `--kernels`, two alternated rounds); whole on narrower rows,
     // where computing it row by row was slower.
-    if (!pads && !exact_in_float) padded.compute_inline();
+    if (!pads && !exact_in_float && !phases) padded.compute_inline();
     else if (out_w >= 28) padded.store_at(out, co).compute_at(out, oy).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
     else padded.compute_at(out, co).vectorize(padded.args()[0], s.vector_lanes, TailStrategy::GuardWithIf);
+    // The phases, from the padded rows, where the taps read them.
+    if (phases) {
+      if (out_w >= 28) phased.store_at(out, co).compute_at(out, oy);
+      else phased.compute_at(out, co);
+      phased.vectorize(xh, s.vector_lanes, TailStrategy::GuardWithIf).unroll(ph);
+    }
     weight.compute_at(out, co);
     const TailStrategy acc_tail = out_w >= lanes ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
     acc.compute_at(out, xo).vectorize(x, lanes, acc_tail).unroll(c);

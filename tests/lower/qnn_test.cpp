@@ -154,6 +154,22 @@ def @main(%x: Tensor[(1, 64, 6, 7), uint8], %w: Tensor[(4, 32, 3, 3), int8]) {
 })");
 }
 
+// Stride 2 along the rows reads the padded input in two phases (even and
+// odd columns): odd and even left padding, 3x3 and 5x5 windows, rows of 28
+// outputs or more (the input staged row by row) and narrower ones, a
+// grouped (not depthwise) case, and an int32 output with no requantize.
+TEST_CASE("qnn.conv2d depthwise and grouped with stride 2 along the rows") {
+  check_exact(R"(
+def @main(%x: Tensor[(1, 6, 9, 33), uint8], %w: Tensor[(6, 1, 3, 3), int8], %v: Tensor[(6, 1, 5, 5), int8], %y: Tensor[(1, 4, 7, 61), uint8], %u: Tensor[(4, 1, 3, 3), int8], %g: Tensor[(4, 2, 3, 3), int8]) {
+  %0 = qnn.conv2d(%x, %w, strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=6, input_zero_point=131, kernel_zero_point=[0]);
+  %1 = qnn.requantize(%0, input_scale=[0.0003], input_zero_point=0, output_scale=0.02, output_zero_point=5, axis=1, out_dtype=uint8);
+  %2 = qnn.conv2d(%x, %v, strides=[1, 2], padding=[2, 2, 2, 1], dilation=[1, 1], groups=6, input_zero_point=7, kernel_zero_point=[0]);
+  %3 = qnn.conv2d(%y, %u, strides=[2, 2], padding=[0, 0, 1, 1], dilation=[1, 1], groups=4, input_zero_point=0, kernel_zero_point=[3]);
+  %4 = qnn.conv2d(%y, %g, strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=2, input_zero_point=200, kernel_zero_point=[0]);
+  (%1, %2, %3, %4)
+})");
+}
+
 TEST_CASE("qnn.dense with a K tail and bias; u8 x u8 per-column zero points; batch_matmul") {
   check_exact(R"(
 def @main(%x: Tensor[(3, 37), uint8], %w: Tensor[(19, 37), int8], %b: Tensor[(19), int32], %y: Tensor[(4, 5), uint8], %v: Tensor[(3, 5), uint8], %p: Tensor[(2, 3, 4, 6), int8], %q: Tensor[(3, 6, 5), uint8]) {
