@@ -297,4 +297,15 @@ def @main(%x: Tensor[(1, 3, 9, 70), uint8], %y: Tensor[(2, 2, 7, 5), int8]) {
   %1 = nn.max_pool2d(%y, pool_size=[2, 3], strides=[1, 2], padding=[0, 1, 1, 1], dilation=[1, 1], ceil_mode=true);
   (%0, %1)
 })");
+  // Reads past the edges clamped (every window overlaps the input: rows of
+  // two and three byte vectors, padding one short of the window) and not
+  // (dilated windows, a last window of padding only under ceil_mode).
+  check_exact(R"(
+def @main(%x: Tensor[(1, 2, 6, 261), uint8], %y: Tensor[(1, 3, 11, 130), int8], %z: Tensor[(1, 2, 4, 4), uint8]) {
+  %0 = nn.max_pool2d(%x, pool_size=[3, 3], strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1]);
+  %1 = nn.max_pool2d(%y, pool_size=[3, 3], strides=[1, 1], padding=[2, 2, 2, 2], dilation=[1, 1]);
+  %2 = nn.max_pool2d(%y, pool_size=[3, 3], strides=[2, 1], padding=[2, 2, 2, 2], dilation=[2, 2]);
+  %3 = nn.max_pool2d(%z, pool_size=[2, 2], strides=[3, 3], padding=[0, 0, 2, 2], dilation=[1, 1], ceil_mode=true);
+  (%0, %1, %2, %3)
+})");
 }
