@@ -40,6 +40,10 @@
 namespace modelc::lower {
 namespace {
 
+// About how many times the tile's int8 multiply-adds per cycle outrun the
+// float FMAs' (the unit of worth_parallel and kMinTaskWork).
+constexpr int64_t kAmxSpeedup = 8;
+
 using Halide::Expr;
 using Halide::Func;
 using Halide::RDom;
@@ -278,7 +282,14 @@ LoweredOp lower_quads_amx(std::span<const TensorFunc> args, const LowerContext& 
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return sums(v[3], v[2], v[1], v[0]) + start(v[1]); });
 
   const int64_t OH = out_type.shape[2], OW = out_type.shape[3];
-  const int64_t work = out_type.element_count() * C * R * S;
+  // The work in the unit of the task sizes (float multiply-adds' time): the
+  // tiles do about eight times as many multiply-adds per cycle as AVX-512
+  // FMAs (ResNet-18's 3x3 layers at 1100-1950 int8 GOP/s, its float ones at
+  // 200-240 GFLOP/s). Counted as float work, MobileNetV2's 14x14 and 7x7
+  // projections ran in 16 tasks of a few microseconds each, slower on two
+  // cores than on one; in tasks of this work they are 0.63-0.92x that at two
+  // threads (the sum of its int8 kernels 0.98x; ResNet-18's 0.98x).
+  const int64_t work = out_type.element_count() * C * R * S / kAmxSpeedup;
   ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
     const std::vector<Var>& v = sc.output_vars;  // n, k, y, x
     // A task sweeps its channels' slice of the weights once (the tile kernel
@@ -289,8 +300,11 @@ LoweredOp lower_quads_amx(std::span<const TensorFunc> args, const LowerContext& 
     const bool large_weights = int64_t{blocks} * 64 * R * S * Kp > (int64_t{1} << 19);
     const int rows = large_weights ? static_cast<int>(OH) : std::min<int>(static_cast<int>(OH), 2);
     const int64_t row_tasks = (OH + rows - 1) / rows;
-    // Channel chunks (multiples of 32) when rows alone give the cores few tasks.
-    const int chunk = row_tasks >= 16 || K <= 32 ? K : std::max(32, K / static_cast<int>((16 + row_tasks - 1) / row_tasks) / 32 * 32);
+    // Channel chunks (multiples of 32) when rows alone give the cores fewer
+    // tasks than the work is worth (at most 16).
+    const int64_t wanted = std::clamp<int64_t>(work / kMinTaskWork, 1, 16);
+    const int chunk = row_tasks >= wanted || K <= 32 ? K
+                                                     : std::max(32, K / static_cast<int>((wanted + row_tasks - 1) / row_tasks) / 32 * 32);
     const int lanes = fitting_lanes(OW, sc.vector_lanes);
     Func out = sc.output;
     Var yo("yo"), yi("yi"), ko("ko"), ki("ki"), task("task");
@@ -299,11 +313,15 @@ LoweredOp lower_quads_amx(std::span<const TensorFunc> args, const LowerContext& 
         .reorder(v[3], yi, ki, yo, ko, v[0])
         .vectorize(v[3], lanes, TailStrategy::GuardWithIf)
         .fuse(yo, ko, task);
-    if (worth_parallel(work)) out.parallel(task);
+    const int64_t tasks = row_tasks * ((K + chunk - 1) / chunk);
+    if (worth_parallel(work)) task = parallel_tasks(out, task, tasks, work);
     sums.compute_at(out, task);
     start.compute_root().vectorize(start.args()[0], sc.vector_lanes, TailStrategy::GuardWithIf);
     const std::vector<Var> bv = blocked.args();
-    blocked.compute_root().vectorize(bv[0], 16).parallel(bv[2]);
+    blocked.compute_root().vectorize(bv[0], 16);
+    // Its rows in tasks worth the hand-out (a byte copied as two units).
+    const int64_t copy = int64_t{2} * C * (H + 2 * g.pt) * (W + 2 * g.pl);
+    if (worth_parallel(copy)) parallel_tasks(blocked, bv[2], H + 2 * g.pt, copy);
     if (padded_weight) weight.compute_root().bound(wg, 0, 4).unroll(wg).vectorize(wk, 16);
   };
   return {value, schedule, {}};
