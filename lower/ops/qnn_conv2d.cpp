@@ -230,7 +230,16 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     // been stored byte by byte: vpextrb, a tenth of MobileNetV2's int8 time);
     // rows of whole vectors, the last shifted in, where the columns fill one.
     const TailStrategy xp_tail = W / g.sw >= sc.vector_lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
-    xp.compute_root().parallel(xv[4]).vectorize(xv[1], sc.vector_lanes, xp_tail).unroll(xv[0]);
+    xp.compute_root().vectorize(xv[1], sc.vector_lanes, xp_tail).unroll(xv[0]);
+    // In parallel over its channel groups, or over rows where there is one:
+    // a stem's three channels are one group, and its 224 x 224 input was
+    // repacked on one core while the other waited (MobileNetV2's int8 stem
+    // 0.78x at two threads, `--kernels`, two alternated rounds; by rows with
+    // up to 8 groups, layers of 24 channels were 1.07x).
+    const int64_t channel_groups = (C + group - 1) / group;
+    const int64_t copy = int64_t{2} * group * (H + 2 * g.pt) * (W + 2 * g.pl);
+    if (channel_groups >= 2) xp.parallel(xv[4]);
+    else if (worth_parallel(copy)) parallel_tasks(xp, xv[3], H + 2 * g.pt, copy);
     const std::vector<Var> wv = wp.args();
     if (!(quads && packed_weight)) wp.compute_root().parallel(wv[4]).vectorize(wv[1], fitting_lanes(K, sc.vector_lanes), TailStrategy::GuardWithIf);
     if (quads) start.compute_root().vectorize(start.args()[0], fitting_lanes(K, sc.vector_lanes), TailStrategy::GuardWithIf);
