@@ -223,7 +223,28 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
     // window keeps the R rows in a small folded buffer), so the input is read
     // from memory once and never copied whole.
     Var row = v[2], channel_block = v[1];
-    if (!s.producer && worth_parallel(work)) channel_block = parallel_tasks(out, v[1], out_type.shape[1], work / out_type.shape[0]);
+    const int64_t OH = out_type.shape[2];
+    // Fewer than 4 channel blocks: each block's rows in strips as well, a
+    // task a strip of one block, a thread's part a run of strips. The layer
+    // before (a stem, its rows outside: lower_conv2d_blocked) left each
+    // thread its part of the rows in cache; split by blocks alone, each read
+    // half of its block from the other core. MobileNetV2's first depthwise
+    // layer (two blocks) 0.87x at two threads, and the projection after it,
+    // which reads what it wrote, 0.72x (`--kernels`, two alternated rounds;
+    // whole runs within the noise).
+    const int64_t solo_strips =
+        s.producer ? 1 : std::clamp<int64_t>((4 + out_type.shape[1] - 1) / out_type.shape[1], 1, std::max<int64_t>(1, OH / 4));
+    if (!s.producer && worth_parallel(work) && solo_strips > 1) {
+      Var ys("ys"), yi("yi"), task("task");
+      out.split(v[2], ys, yi, static_cast<int>((OH + solo_strips - 1) / solo_strips), TailStrategy::ShiftInwards)
+          .reorder(v[4], xi, xo, yi, v[1], ys, v[0])
+          .fuse(v[1], ys, task)
+          .parallel(task);
+      row = yi;
+      channel_block = task;
+    } else if (!s.producer && worth_parallel(work)) {
+      channel_block = parallel_tasks(out, v[1], out_type.shape[1], work / out_type.shape[0]);
+    }
     if (s.producer) {
       // A fused producer's rows are computed the same way, before the padded
       // rows that read them. A task takes the channel blocks of the
@@ -231,7 +252,7 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
       // a strip of rows: at least 4 tasks where strips keep 4 rows or more
       // (a strip computes the R - 1 rows above it again).
       const int blocks = static_cast<int>(std::min<int64_t>(s.producer->blocks, out_type.shape[1]));
-      const int64_t groups = (out_type.shape[1] + blocks - 1) / blocks, OH = out_type.shape[2];
+      const int64_t groups = (out_type.shape[1] + blocks - 1) / blocks;
       const int64_t strips = std::clamp<int64_t>((4 + groups - 1) / groups, 1, std::max<int64_t>(1, OH / 4));
       Var cbo("cbo"), cbi("cbi"), ys("ys"), yi("yi"), task("task");
       out.split(v[1], cbo, cbi, blocks, TailStrategy::ShiftInwards);
