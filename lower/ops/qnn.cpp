@@ -186,15 +186,27 @@ LoweredOp lower_quantize(std::span<const TensorFunc> args, const LowerContext& c
   const lang::TensorType t = ctx.binding.types.at(0);
   const auto scale = table(a.scale, ctx.name + "_scale");
   const auto zero_point = int_table(a.zero_point, ctx.name + "_zero_point");
+  const int64_t lo = lang::dtype_min(a.out_dtype), hi = lang::dtype_max(a.out_dtype);
+  const bool eight_bit = hi - lo == 255;
+  // NaN quantizes to the zero point (clamped to the type), as the reference
+  // does: min and max turned it into the type's largest value.
+  std::vector<int64_t> nan_values;
+  for (int64_t zp : a.zero_point) nan_values.push_back(std::clamp(zp, lo, hi));
+  const auto nan_value = int_table(nan_values, ctx.name + "_nan");
   return {define(ctx.name, t,
                  [&](const std::vector<Var>& v) {
                    const Expr c = channel_index(v, a.scale.size(), a.axis);
                    // Halide's round is half to even, like the reference's nearbyint.
                    const Expr q = Halide::round(args[0].at({v.begin(), v.end()}) / scale(c));
-                   const double lo = static_cast<double>(lang::dtype_min(a.out_dtype));
-                   const double hi = static_cast<double>(lang::dtype_max(a.out_dtype));
-                   const Expr shifted = Halide::cast<double>(q) + Halide::cast<double>(zero_point(c));
-                   return Halide::cast(halide_type(a.out_dtype), Halide::clamp(shifted, Halide::Internal::make_const(Halide::Float(64), lo), Halide::Internal::make_const(Halide::Float(64), hi)));
+                   const Halide::Type out = halide_type(a.out_dtype);
+                   // To 8 bits in float32: q is an integer, and q + zero point is
+                   // exact below 2^24; above, it is clamped either way. (In float64
+                   // the conversions took most of the quantization of an image.)
+                   const Halide::Type work = eight_bit ? Halide::Float(32) : Halide::Float(64);
+                   const Expr shifted = Halide::cast(work, q) + Halide::cast(work, zero_point(c));
+                   const Expr clamped = Halide::clamp(shifted, Halide::Internal::make_const(work, static_cast<double>(lo)),
+                                                      Halide::Internal::make_const(work, static_cast<double>(hi)));
+                   return Halide::select(Halide::is_nan(q), Halide::cast(out, nan_value(c)), Halide::cast(out, clamped));
                  }),
           {},
           {}};

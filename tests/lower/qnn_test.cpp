@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 
 #include <functional>
+#include <iterator>
+#include <limits>
 #include <random>
 
 #include "lang/interpreter.h"
@@ -238,6 +240,30 @@ def @main(%a: Tensor[(2, 3, 37), uint8], %b: Tensor[(2, 3, 37), uint8], %c: Tens
   %4 = qnn.add(%a, %b, lhs_scale=0.013, lhs_zero_point=117, rhs_scale=0.021, rhs_zero_point=3, output_scale=0.02, output_zero_point=9, out_dtype=uint8, out_min=40, out_max=200);
   (%0, %1, %2, %3, %4)
 })");
+}
+
+// qnn.quantize of values that are not ordinary: NaN (the zero point, as
+// the reference), infinities and values far past the 8-bit range (clamped),
+// exact ties of x / scale (half to even), per tensor and per channel.
+TEST_CASE("qnn.quantize of NaN, infinities, huge values and ties") {
+  check_exact(R"(
+def @main(%x: Tensor[(2, 3, 40), float32]) {
+  %0 = qnn.quantize(%x, scale=[0.5], zero_point=[3], axis=1, out_dtype=uint8);
+  %1 = qnn.quantize(%x, scale=[0.25, 2.0, 0.001], zero_point=[-7, 0, 100], axis=1, out_dtype=int8);
+  %2 = qnn.quantize(%x, scale=[0.5], zero_point=[0], axis=1, out_dtype=int32);
+  (%0, %1, %2)
+})",
+              7, [](const TensorType& type, std::mt19937& rng) {
+                Tensor t(type);
+                const float specials[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                                          -std::numeric_limits<float>::infinity(), 1e30f, -1e30f, 16777216.f, -16777217.f,
+                                          0.25f, -0.25f, 0.75f, -0.75f, 1.25f, 63.75f, -64.25f};
+                std::uniform_real_distribution<float> f(-80.f, 80.f);
+                const size_t n = static_cast<size_t>(type.element_count());
+                for (size_t i = 0; i < n; ++i)
+                  t.set_element(i, i % 3 == 0 ? specials[(i / 3) % std::size(specials)] : f(rng));
+                return t;
+              });
 }
 
 // The quickstart CNN's first layer quantized (3 input channels, padded,
