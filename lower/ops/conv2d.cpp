@@ -223,37 +223,23 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
     // window keeps the R rows in a small folded buffer), so the input is read
     // from memory once and never copied whole.
     Var row = v[2], channel_block = v[1];
-    const int64_t OH = out_type.shape[2];
-    // Fewer than 4 channel blocks: each block's rows in strips as well, a
-    // task a strip of one block, a thread's part a run of strips. The layer
+    const int64_t CB = out_type.shape[1], OH = out_type.shape[2];
+    // A task takes a group of channel blocks (a fused producer's register
+    // tile, else one block), each row's blocks one after the other, and a
+    // strip of rows: at least 4 tasks where strips keep 4 rows or more (a
+    // strip computes the R - 1 rows above it again). A fused producer's rows
+    // are computed the same way, before the padded rows that read them.
+    // Strips also keep a thread's part of the image on its core: the layer
     // before (a stem, its rows outside: lower_conv2d_blocked) left each
-    // thread its part of the rows in cache; split by blocks alone, each read
-    // half of its block from the other core. MobileNetV2's first depthwise
-    // layer (two blocks) 0.87x at two threads, and the projection after it,
+    // thread its rows in cache, and split by blocks alone, each read half of
+    // its block from the other core. MobileNetV2's first depthwise layer (two
+    // blocks, no producer) 0.87x at two threads, and the projection after it,
     // which reads what it wrote, 0.72x (`--kernels`, two alternated rounds;
     // whole runs within the noise).
-    const int64_t solo_strips =
-        s.producer ? 1 : std::clamp<int64_t>((4 + out_type.shape[1] - 1) / out_type.shape[1], 1, std::max<int64_t>(1, OH / 4));
-    if (!s.producer && worth_parallel(work) && solo_strips > 1) {
-      Var ys("ys"), yi("yi"), task("task");
-      out.split(v[2], ys, yi, static_cast<int>((OH + solo_strips - 1) / solo_strips), TailStrategy::ShiftInwards)
-          .reorder(v[4], xi, xo, yi, v[1], ys, v[0])
-          .fuse(v[1], ys, task)
-          .parallel(task);
-      row = yi;
-      channel_block = task;
-    } else if (!s.producer && worth_parallel(work)) {
-      channel_block = parallel_tasks(out, v[1], out_type.shape[1], work / out_type.shape[0]);
-    }
-    if (s.producer) {
-      // A fused producer's rows are computed the same way, before the padded
-      // rows that read them. A task takes the channel blocks of the
-      // producer's register tile, each row's blocks one after the other, and
-      // a strip of rows: at least 4 tasks where strips keep 4 rows or more
-      // (a strip computes the R - 1 rows above it again).
-      const int blocks = static_cast<int>(std::min<int64_t>(s.producer->blocks, out_type.shape[1]));
-      const int64_t groups = (out_type.shape[1] + blocks - 1) / blocks;
-      const int64_t strips = std::clamp<int64_t>((4 + groups - 1) / groups, 1, std::max<int64_t>(1, OH / 4));
+    const int blocks = s.producer ? static_cast<int>(std::min<int64_t>(s.producer->blocks, CB)) : 1;
+    const int64_t groups = (CB + blocks - 1) / blocks;
+    const int64_t strips = std::clamp<int64_t>((4 + groups - 1) / groups, 1, std::max<int64_t>(1, OH / 4));
+    if (s.producer || strips > 1) {
       Var cbo("cbo"), cbi("cbi"), ys("ys"), yi("yi"), task("task");
       out.split(v[1], cbo, cbi, blocks, TailStrategy::ShiftInwards);
       if (strips > 1) {
@@ -265,7 +251,10 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
         out.reorder(xo, cbi, v[2], cbo, v[0]).rename(cbo, task);
       }
       channel_block = task;
-      if (worth_parallel(work + s.producer->work)) out.parallel(task);
+      if (worth_parallel(work + (s.producer ? s.producer->work : 0))) out.parallel(task);
+    } else if (worth_parallel(work)) {
+      // Four blocks or more, no producer: the blocks in tasks, rows in order.
+      channel_block = parallel_tasks(out, v[1], CB, work / out_type.shape[0]);
     }
     acc.compute_at(out, xo).vectorize(k).unroll(x);
     acc.update().reorder(k, x, r.x, r.y).vectorize(k).unroll(x).unroll(r.x);

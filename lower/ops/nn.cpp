@@ -306,13 +306,15 @@ LoweredOp lower_batch_norm(std::span<const TensorFunc> args, const LowerContext&
           {}, {}};
 }
 
-// Pooling windows over the padded input, vectorized along the output width.
-ScheduleHook pooling_schedule(const lang::TensorType& out_type, int64_t window) {
-  return [out_type, window](const ScheduleContext& s) {
+// Pooling windows over the padded input, vectorized along the output width
+// (the last vector of a row shifted in with `tail` ShiftInwards).
+ScheduleHook pooling_schedule(const lang::TensorType& out_type, int64_t window,
+                              TailStrategy tail = TailStrategy::GuardWithIf) {
+  return [out_type, window, tail](const ScheduleContext& s) {
     const int lanes = fitting_lanes(out_type.shape[3], s.vector_lanes);
     Func out = s.output;
     Var plane("plane");
-    out.vectorize(s.output_vars[3], lanes, TailStrategy::GuardWithIf).fuse(s.output_vars[1], s.output_vars[0], plane);
+    out.vectorize(s.output_vars[3], lanes, tail).fuse(s.output_vars[1], s.output_vars[0], plane);
     const int64_t work = out_type.element_count() * window;
     if (worth_parallel(work)) parallel_tasks(out, plane, out_type.shape[0] * out_type.shape[1], work);
   };
@@ -358,15 +360,8 @@ LoweredOp lower_max_pool2d_8bit(const TensorFunc& input, const Func& padded, con
   });
   const int64_t window = a.pool_size[0] * a.pool_size[1];
   ScheduleHook schedule = [t, window, rows, W](const ScheduleContext& s) mutable {
-    const int64_t out_w = t.shape[3];
-    const int lanes = fitting_lanes(out_w, s.vector_lanes);
-    Func out = s.output;
-    Var plane("plane");
-    out.vectorize(s.output_vars[3], lanes, out_w >= lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
-        .fuse(s.output_vars[1], s.output_vars[0], plane);
-    const int64_t work = t.element_count() * window;
-    if (worth_parallel(work)) parallel_tasks(out, plane, t.shape[0] * t.shape[1], work);
-    rows.compute_at(out, s.output_vars[2]).vectorize(rows.args()[0], fitting_lanes(W, s.vector_lanes), TailStrategy::ShiftInwards);
+    pooling_schedule(t, window, TailStrategy::ShiftInwards)(s);
+    rows.compute_at(s.output, s.output_vars[2]).vectorize(rows.args()[0], fitting_lanes(W, s.vector_lanes), TailStrategy::ShiftInwards);
   };
   return {value, schedule, {}};
 }

@@ -71,6 +71,16 @@ namespace {
 int64_t floor_div(int64_t n, int64_t d) { return n >= 0 ? n / d : -((-n + d - 1) / d); }
 int64_t ceil_div(int64_t n, int64_t d) { return -floor_div(-n, d); }
 
+// x * scale (float64) rounded half to even, as an int32, where the product
+// is exact and below 2^31 in magnitude: adding 1.5 * 2^52 rounds it to an
+// integer, ties to even (float64's spacing there is 1), and leaves it in the
+// low bits: no rounding or conversion instruction (Halide's round split each
+// vector in halves).
+Expr round_exact_product(const Expr& x, const Expr& scale) {
+  const Expr magic = Halide::Internal::make_const(Halide::Float(64), 6755399441055744.0);
+  return Halide::cast<int32_t>(Halide::reinterpret(Halide::Int(64), Halide::cast<double>(x) * scale + magic));
+}
+
 // The requantization of an int32 accumulator (no input zero point) to an
 // 8-bit output in float64, where it is exact: the accumulator is first
 // clamped to [acc_lo, acc_hi], outside which the output saturates anyway,
@@ -135,12 +145,7 @@ Expr requantize_expr(Expr acc, const lang::RequantizeAttrs& a, const PerChannelM
   if (widening && eight_bit)
     if (const std::optional<ExactInDouble> e = exact_in_double(m, lo, hi)) {
       const Expr clamped = Halide::clamp(acc, e->acc_lo(channel), e->acc_hi(channel));
-      // Adding 1.5 * 2^52 rounds to an integer, ties to even (float64's
-      // spacing there is 1), and leaves it in the low bits: no rounding or
-      // conversion instruction (Halide's round split each vector in halves).
-      const Expr magic = Halide::Internal::make_const(Halide::Float(64), 6755399441055744.0);
-      const Expr rounded = Halide::cast<double>(clamped) * e->scale(channel) + magic;
-      return narrow(Halide::cast<int32_t>(Halide::reinterpret(Halide::Int(64), rounded)));
+      return narrow(round_exact_product(clamped, e->scale(channel)));
     }
   // An int32 accumulator without a zero point times a multiplier below 2^31:
   // a widening 32 x 32 -> 64-bit product (vpmuldq), where an int64 x int64
@@ -248,10 +253,9 @@ Expr broadcast_at(const TensorFunc& arg, const std::vector<Var>& v) {
 
 // fixed_point_scale(value, m) of an int32 `value` in [-bound, bound] as an
 // int32, computed in float64 where that is exact: value * multiplier has at
-// most 53 significant bits (bound < 2^22), times 2^-shift it is still exact,
-// and adding 1.5 * 2^52 rounds it half to even into the low bits (as in
-// requantize_expr); the result is kept below 2^29 in magnitude, so that two
-// of them and a zero point add in int32. nullopt otherwise. Per 8 lanes a
+// most 53 significant bits (bound < 2^22), times 2^-shift it is still exact
+// (round_exact_product); the result is kept below 2^29 in magnitude, so that
+// two of them and a zero point add in int32. nullopt otherwise. Per 8 lanes a
 // conversion and an FMA, where the int64 form took a 64-bit multiply (three
 // uops), shifts, masks and three rounds of packs to narrow: qnn.add was half
 // of ResNet-18's int8 residual epilogues.
@@ -259,14 +263,12 @@ std::optional<Expr> fixed_point_scale_in_double(const Expr& value, int64_t bound
   if (m.multiplier < 0 || bound < 0 || bound >= (int64_t{1} << 22) || m.shift < 0 || m.shift > 62) return std::nullopt;
   const double scale = std::ldexp(static_cast<double>(m.multiplier), -m.shift);
   if (static_cast<double>(bound) * scale >= static_cast<double>(int64_t{1} << 29)) return std::nullopt;
-  const Expr magic = Halide::Internal::make_const(Halide::Float(64), 6755399441055744.0);
   // The value passes through a reinterpret, which Halide 14's intrinsic
   // matching does not see through: a product of a widened 8-bit value and a
   // scale that a narrower float holds exactly (0.5) became an integer
   // widening multiply by a float16 constant, which failed in codegen.
   const Expr opaque = Halide::reinterpret(Halide::Int(32), Halide::cast<uint32_t>(value));
-  const Expr rounded = Halide::cast<double>(opaque) * Halide::Internal::make_const(Halide::Float(64), scale) + magic;
-  return Halide::cast<int32_t>(Halide::reinterpret(Halide::Int(64), rounded));
+  return round_exact_product(opaque, Halide::Internal::make_const(Halide::Float(64), scale));
 }
 
 // The largest |q - zero_point| of a value q of `dtype`.
@@ -290,11 +292,9 @@ LoweredOp lower_add(std::span<const TensorFunc> args, const LowerContext& ctx) {
                    const std::optional<Expr> dl = fixed_point_scale_in_double(l, lhs_bound, ml);
                    const std::optional<Expr> dr = fixed_point_scale_in_double(r, rhs_bound, mr);
                    if (dl && dr && int32_sum) {
+                     // lo and hi lie within the 8-bit output type.
                      const Expr sum = *dl + *dr + static_cast<int32_t>(a.output_zero_point);
-                     const auto bound32 = [](int64_t x) {
-                       return static_cast<int32_t>(std::clamp<int64_t>(x, INT32_MIN, INT32_MAX));
-                     };
-                     return Halide::cast(halide_type(a.out_dtype), Halide::clamp(sum, bound32(lo), bound32(hi)));
+                     return Halide::cast(halide_type(a.out_dtype), Halide::clamp(sum, static_cast<int32_t>(lo), static_cast<int32_t>(hi)));
                    }
                    const Expr sum = fixed_point_scale(l, i64(ml.multiplier), i64(ml.shift)) +
                                     fixed_point_scale(r, i64(mr.multiplier), i64(mr.shift));
