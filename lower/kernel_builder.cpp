@@ -17,6 +17,7 @@
 #endif
 
 #include "lang/text.h"
+#include "lower/llvm_object.h"
 #include "lower/lowering.h"
 #include "lower/ops/qnn.h"
 #include "lower/schedules/gpu.h"
@@ -75,15 +76,24 @@ void set_static_shape(Halide::OutputImageParam p, const lang::TensorType& type, 
   }
 }
 
-// Halide 14 calls any CPU with AVX512-BF16 and VNNI a Sapphire Rapids, AMD
-// Zen 4 included, and may then emit AVX512-FP16 / AVX-VNNI instructions that
-// such CPUs lack (uint8 kernels die with SIGILL). Keep the feature only where
-// the CPU has AVX512-FP16, which only Intel's Sapphire Rapids line has.
-Halide::Target host_target() {
+// Halide 14 calls any CPU with AVX512-BF16 and VNNI a Sapphire Rapids (AMD
+// Zen 4 and 5 included) and compiles for LLVM's "sapphirerapids", whose
+// AVX512-FP16 and AVX-VNNI such CPUs lack. Artifact kernels keep the feature
+// (vpdpbusd) and are compiled without those extensions (lower/llvm_object.h);
+// the JIT cannot be, and drops the feature on such a CPU.
+Halide::Target host_target(bool jit) {
   Halide::Target t = Halide::get_host_target();
-  if (t.has_feature(Halide::Target::AVX512_SapphireRapids) && !__builtin_cpu_supports("avx512fp16"))
+  if (jit && t.has_feature(Halide::Target::AVX512_SapphireRapids) && !missing_sapphirerapids_features().empty())
     t = t.without_feature(Halide::Target::AVX512_SapphireRapids);
   return t;
+}
+
+// The LLVM features an artifact kernel for `t` is compiled without: this
+// machine's missing Sapphire Rapids extensions, where Halide compiles for
+// that CPU ("" when nothing needs to be switched off).
+std::string switched_off_features(const Halide::Target& t) {
+  if (t.arch != Halide::Target::X86 || !t.has_feature(Halide::Target::AVX512_SapphireRapids)) return "";
+  return missing_sapphirerapids_features();
 }
 
 // Artifact kernels for CPUs are compiled without Halide's run-time checks
@@ -99,7 +109,7 @@ Halide::Target host_target() {
 // the heap is exhausted. GPU and DSP kernels keep the checks (they report
 // device API failures), and so does the JIT (tests, reference runs).
 Halide::Target parse_target(const std::string& text, bool jit) {
-  Halide::Target t = text == "host" ? host_target() : Halide::Target(text);
+  Halide::Target t = text == "host" ? host_target(jit) : Halide::Target(text);
   if (jit) return t;
   t = t.with_feature(Halide::Target::NoRuntime);
   const bool cpu = t.arch == Halide::Target::X86 || t.arch == Halide::Target::ARM ||
@@ -395,6 +405,8 @@ std::string kernel_hash(const lang::Module& module, const lang::Function& primit
   std::string text = lang::print_function(module, anonymous) + "\ntarget=" + target.halide_target;
   if (!target.knobs.empty()) text += "\nknobs=" + target.knobs.str();
   if (target.amx && amx_matters(module, primitive)) text += "\namx";
+  const std::string off = switched_off_features(parse_target(target.halide_target, false));
+  if (!off.empty()) text += "\nllvm-features=" + off;
   return sha256_hex(text);
 }
 
@@ -426,13 +438,21 @@ void compile_kernel_object(const lang::Module& module, const lang::Function& pri
                            const std::filesystem::path* stmt_path) {
   const Halide::Target t = parse_target(target.halide_target, false);
   KernelPipeline kp = build_pipeline(module, primitive, t, symbol, target.knobs, nullptr, target.amx);
-  std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, object_path.string()}};
+  const std::string off = switched_off_features(t);
+  const std::filesystem::path bitcode_path = object_path.string() + ".bc";
+  std::map<Halide::OutputFileType, std::string> outputs;
+  if (off.empty()) outputs[Halide::OutputFileType::object] = object_path.string();
+  else outputs[Halide::OutputFileType::bitcode] = bitcode_path.string();
   if (stmt_path) outputs[Halide::OutputFileType::stmt] = stmt_path->string();
   try {
     Halide::Pipeline(kp.outputs).compile_to(outputs, arguments(kp), symbol, t);
   } catch (const Halide::CompileError& e) {
     throw Error("Halide failed to compile kernel " + symbol + " for " + t.to_string() + ": " + e.what());
   }
+  if (off.empty()) return;
+  emit_object_from_bitcode(bitcode_path, object_path, off);
+  std::error_code ignored;
+  std::filesystem::remove(bitcode_path, ignored);
 }
 
 struct JitKernel::Compiled {
@@ -532,7 +552,7 @@ std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang:
   return compile_kernel_jit(module, primitive).run(args);
 }
 
-std::string host_halide_target() { return host_target().to_string(); }
+std::string host_halide_target() { return host_target(false).to_string(); }
 
 bool amx_for_host() {
 #if defined(__x86_64__) && defined(__linux__)
