@@ -51,7 +51,8 @@ const PassRegistry& PassRegistry::global() {
            reduce_precision});
     r.add({"PackMatmulWeights", 2, {"InferType"},
            "stores the float32 constant weight [K, N] of a matrix product in panels of one vector's columns "
-           "[N/c, K, c] (nn.packed_matmul), packed at compile time; nothing for an unblocked activation layout",
+           "[N/c, K, c] (nn.packed_matmul), a bfloat16 one in panels of row pairs [N/c, K/2, c, 2], packed at "
+           "compile time; nothing for an unblocked activation layout",
            pack_matmul_weights});
     return r;
   }();

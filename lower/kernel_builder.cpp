@@ -186,10 +186,11 @@ StoredValue stored(const std::string& name, const TensorFunc& value) {
 class PipelineBuilder {
  public:
   PipelineBuilder(const lang::Module& module, const lang::Function& fn, const Halide::Target& target, std::string prefix,
-                  const ScheduleKnobs& knobs, std::optional<TileRequest>* tile_request, bool amx)
+                  const ScheduleKnobs& knobs, std::optional<TileRequest>* tile_request, bool amx, bool bf16_dot)
       : fn_(fn),
         target_(target),
         amx_(amx),
+        bf16_dot_(bf16_dot),
         knobs_(knobs),
         tile_request_(tile_request),
         lanes_(target.natural_vector_size<float>()),
@@ -246,7 +247,7 @@ class PipelineBuilder {
       computed.push_back(a.is_binding());
     }
     LoweredOp lowered =
-        (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i), target_, amx_, std::move(computed)});
+        (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i), target_, amx_, bf16_dot_, std::move(computed)});
     if (lowered.schedule) add_anchor(lowered);
     for (Halide::Func& f : lowered.needs_root) needs_root_.push_back(f);
     const TensorFunc& value = lowered.value;
@@ -338,6 +339,7 @@ class PipelineBuilder {
   const lang::Function& fn_;
   const Halide::Target& target_;
   const bool amx_;                             // KernelTarget::amx
+  const bool bf16_dot_;                        // KernelTarget::bf16_dot
   const ScheduleKnobs knobs_;                  // for the anchor schedule
   std::optional<TileRequest>* tile_request_;  // schedule_candidates' probe
   const int lanes_;
@@ -355,8 +357,8 @@ class PipelineBuilder {
 
 KernelPipeline build_pipeline(const lang::Module& module, const lang::Function& fn, const Halide::Target& target,
                               const std::string& prefix, const ScheduleKnobs& knobs = {},
-                              std::optional<TileRequest>* tile_request = nullptr, bool amx = false) {
-  return PipelineBuilder(module, fn, target, prefix, knobs, tile_request, amx).build();
+                              std::optional<TileRequest>* tile_request = nullptr, bool amx = false, bool bf16_dot = false) {
+  return PipelineBuilder(module, fn, target, prefix, knobs, tile_request, amx, bf16_dot).build();
 }
 
 std::vector<Halide::Argument> arguments(const KernelPipeline& kp) {
@@ -378,14 +380,24 @@ std::vector<std::string> ops_without_lowering() {
 
 namespace {
 
+// Whether a kernel has a matrix product with a bfloat16 weight
+// (lower_matmul): KernelTarget::amx and bf16_dot change its code.
+bool has_bfloat16_matmul(const lang::Module& module, const lang::Function& fn) {
+  for (const lang::Binding& b : fn.body)
+    if ((b.is_op("nn.batch_matmul") || b.is_op("nn.packed_matmul")) && b.args.size() >= 2 &&
+        module.type_of(fn, b.args[1]).dtype == lang::DType::bfloat16)
+      return true;
+  return false;
+}
+
 // Whether KernelTarget::amx changes a kernel's code: it has a matrix product
-// with a bfloat16 weight (lower_batch_matmul) or a qnn.conv2d or qnn.dense
-// that the tiles compute (qnn_conv2d_on_amx, qnn_dense_on_amx). Other kernels hash alike with and without AMX
-// (their tuning log entries apply to both).
+// with a bfloat16 weight or a qnn.conv2d or qnn.dense that the tiles compute
+// (qnn_conv2d_on_amx, qnn_dense_on_amx). Other kernels hash alike with and
+// without AMX (their tuning log entries apply to both).
 bool amx_matters(const lang::Module& module, const lang::Function& fn) {
+  if (has_bfloat16_matmul(module, fn)) return true;
   for (const lang::Binding& b : fn.body) {
     if (b.args.size() < 2) continue;
-    if (b.is_op("nn.batch_matmul") && module.type_of(fn, b.args[1]).dtype == lang::DType::bfloat16) return true;
     if (b.is_op("qnn.conv2d") && qnn_conv2d_on_amx(lang::attrs_as<lang::QnnConv2DAttrs>(*b.attrs), module.type_of(fn, b.args[0]),
                                                    module.type_of(fn, b.args[1])))
       return true;
@@ -405,6 +417,7 @@ std::string kernel_hash(const lang::Module& module, const lang::Function& primit
   std::string text = lang::print_function(module, anonymous) + "\ntarget=" + target.halide_target;
   if (!target.knobs.empty()) text += "\nknobs=" + target.knobs.str();
   if (target.amx && amx_matters(module, primitive)) text += "\namx";
+  if (target.bf16_dot && has_bfloat16_matmul(module, primitive)) text += "\nbf16-dot";
   const std::string off = switched_off_features(parse_target(target.halide_target, false));
   if (!off.empty()) text += "\nllvm-features=" + off;
   return sha256_hex(text);
@@ -418,7 +431,7 @@ std::string ScheduleKnobs::str() const {
 std::vector<ScheduleKnobs> schedule_candidates(const lang::Module& module, const lang::Function& primitive,
                                                const KernelTarget& target, size_t limit) {
   std::optional<TileRequest> request;
-  build_pipeline(module, primitive, parse_target(target.halide_target, false), "probe", {}, &request, target.amx);
+  build_pipeline(module, primitive, parse_target(target.halide_target, false), "probe", {}, &request, target.amx, target.bf16_dot);
   std::vector<ScheduleKnobs> out;
   if (!request) return out;
   for (const RegisterTile& t : register_tile_candidates(request->registers, request->block_lanes, request->channel_blocks,
@@ -437,7 +450,7 @@ void compile_kernel_object(const lang::Module& module, const lang::Function& pri
                            const KernelTarget& target, const std::filesystem::path& object_path,
                            const std::filesystem::path* stmt_path) {
   const Halide::Target t = parse_target(target.halide_target, false);
-  KernelPipeline kp = build_pipeline(module, primitive, t, symbol, target.knobs, nullptr, target.amx);
+  KernelPipeline kp = build_pipeline(module, primitive, t, symbol, target.knobs, nullptr, target.amx, target.bf16_dot);
   const std::string off = switched_off_features(t);
   const std::filesystem::path bitcode_path = object_path.string() + ".bc";
   std::map<Halide::OutputFileType, std::string> outputs;
@@ -496,9 +509,9 @@ void guarded_free(Halide::JITUserContext*, void* p) {
 
 }  // namespace
 
-JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& primitive) {
+JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& primitive, bool bf16_dot) {
   const Halide::Target t = parse_target("host", true);
-  KernelPipeline kp = build_pipeline(module, primitive, t, "jit");
+  KernelPipeline kp = build_pipeline(module, primitive, t, "jit", {}, nullptr, false, bf16_dot);
   Halide::Pipeline pipeline(kp.outputs);
   pipeline.jit_handlers().custom_malloc = guarded_malloc;
   pipeline.jit_handlers().custom_free = guarded_free;
@@ -548,8 +561,8 @@ std::vector<lang::Tensor> JitKernel::run(std::span<const lang::Tensor> args) con
 }
 
 std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang::Function& primitive,
-                                         std::span<const lang::Tensor> args) {
-  return compile_kernel_jit(module, primitive).run(args);
+                                         std::span<const lang::Tensor> args, bool bf16_dot) {
+  return compile_kernel_jit(module, primitive, bf16_dot).run(args);
 }
 
 std::string host_halide_target() { return host_target(false).to_string(); }
@@ -568,6 +581,27 @@ bool amx_for_host() {
   if (env && std::string_view(env) == "0") return false;
   if (env && std::string_view(env) == "1") return true;
   return usable;
+#else
+  return false;
+#endif
+}
+
+bool bf16_dot_for_host() {
+  const char* env = std::getenv("MODELC_BF16_DOT");
+  if (env && std::string_view(env) == "0") return false;
+  if (env && std::string_view(env) == "1") return true;
+#if defined(__x86_64__)
+  static const bool fast = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;
+    const bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // "AuthenticAMD"
+    if (!amd || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+    const unsigned family = ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff);
+    if (family < 0x1a || !__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) || !(eax & (1u << 5))) return false;  // AVX512-BF16
+    // Halide emits vdpbf16ps for its Sapphire Rapids feature only.
+    return host_target(false).has_feature(Halide::Target::AVX512_SapphireRapids);
+  }();
+  return fast;
 #else
   return false;
 #endif

@@ -38,6 +38,11 @@ struct KernelTarget {
   // the runtime's tile kernels (runtime/modelc_amx.c). Halide 14's target
   // strings have no such feature.
   bool amx = false;
+  // The CPU multiplies pairs of bfloat16 faster than float32 FMAs (AMD Zen 5:
+  // vdpbf16ps, 32 products per instruction, twice the float32 rate):
+  // matrix products over bfloat16 weights in row pairs then compute on them
+  // (lower/ops/nn.cpp). Intel's runs at half the rate and loses to FMA.
+  bool bf16_dot = false;
 };
 
 bool has_lowering(std::string_view op_name);
@@ -99,17 +104,18 @@ class JitKernel {
   std::vector<lang::Tensor> run(std::span<const lang::Tensor> args) const;
 
  private:
-  friend JitKernel compile_kernel_jit(const lang::Module&, const lang::Function&);
+  friend JitKernel compile_kernel_jit(const lang::Module&, const lang::Function&, bool);
   struct Compiled;
   std::shared_ptr<Compiled> compiled_;  // realize() is non-const in Halide
 };
 
-JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& primitive);
+// With bf16_dot, as KernelTarget::bf16_dot (tests of that form on any machine).
+JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& primitive, bool bf16_dot = false);
 
 // Compiles with Halide's JIT for this machine and runs once (tests, the op x
 // target harness).
 std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang::Function& primitive,
-                                         std::span<const lang::Tensor> args);
+                                         std::span<const lang::Tensor> args, bool bf16_dot = false);
 
 // This machine's Halide target, without the features Halide 14 misdetects
 // (AVX512-FP16 on AMD Zen 4): what "host" means everywhere in modelc.
@@ -121,6 +127,13 @@ std::string host_halide_target();
 // them); MODELC_AMX=1 asks for them on any x86-64 machine (the tile kernel
 // then runs its plain C form: for tests of the lowering on CPUs without AMX).
 bool amx_for_host();
+
+// Whether kernels compiled for this machine multiply bfloat16 pairs
+// (KernelTarget::bf16_dot): an AMD CPU of family 0x1A or later (Zen 5) with
+// AVX512-BF16, measured at twice its float32 FMA rate; MODELC_BF16_DOT=0 or 1
+// overrides (1: on any machine, for tests; the kernels still compute the same
+// sums where the instruction is missing, only slower).
+bool bf16_dot_for_host();
 
 // float32 lanes of one natural vector of a Halide target ("host" allowed).
 int float_lanes(const std::string& halide_target);

@@ -174,7 +174,8 @@ struct LowerContext {
   // The kernel's target: a rule whose compute depends on the instructions at
   // hand (qnn.conv2d's VNNI form) reads it; schedules get it in ScheduleContext.
   Halide::Target target;
-  bool amx = false;  // KernelTarget::amx: bfloat16 matrix products on AMX tiles
+  bool amx = false;       // KernelTarget::amx: bfloat16 matrix products on AMX tiles
+  bool bf16_dot = false;  // KernelTarget::bf16_dot: bfloat16 pair dot products (vdpbf16ps)
   // Per argument: whether the kernel computes it (an earlier op of the same
   // kernel, inlined unless a schedule places it) rather than reading a buffer.
   std::vector<bool> computed = {};

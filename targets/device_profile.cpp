@@ -250,6 +250,7 @@ lower::KernelTarget kernel_target(const DeviceProfile& profile) {
   t.halide_target = resolved_halide_target(profile);
   const bool host = profile.halide_target == "host" || profile.halide_target.rfind("host-", 0) == 0;
   t.amx = host && profile.family == ScheduleFamily::x86 && lower::amx_for_host();
+  t.bf16_dot = host && profile.family == ScheduleFamily::x86 && !t.amx && lower::bf16_dot_for_host();
   return t;
 }
 

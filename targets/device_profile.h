@@ -78,8 +78,9 @@ DeviceProfile parse_device_profile(const spec::Document& document);
 std::string resolved_halide_target(const DeviceProfile& profile);
 // What the profile's kernels are compiled for: its resolved Halide target,
 // and AMX tiles where it is this machine ("host", "host-<features>") and this
-// machine has them (lower::amx_for_host). A named x86 target never gets
-// AMX: the machine that runs it may lack the tiles.
+// machine has them (lower::amx_for_host), and likewise bfloat16 pair dot
+// products where they are fast (lower::bf16_dot_for_host, not with AMX). A
+// named x86 target never gets either: the machine that runs it may lack them.
 lower::KernelTarget kernel_target(const DeviceProfile& profile);
 // float32 lanes the schedules and the `auto` layout use on the profile's device.
 int float_lanes(const DeviceProfile& profile);

@@ -231,18 +231,23 @@ std::vector<Tensor> batch_matmul_reference(std::span<const Tensor> args, const A
   return {std::move(out)};
 }
 
-// ---- packed_matmul: x[..., M, K] . W, W packed as [N/c, K, c] -> [..., M, N] ----
+// ---- packed_matmul: x[..., M, K] . W, W packed as [N/c, K, c] or, in
+// pairs of rows, [N/c, K/2, c, 2] -> [..., M, N] ----
 
 std::vector<TensorType> packed_matmul_type(std::span<const TensorType> args, const Attrs&) {
   const TensorType& x = args[0];
   const TensorType& w = args[1];
-  if (x.rank() < 2 || w.rank() != 3)
-    type_error("expects an input of rank >= 2 and a [N/c, K, c] weight, found " + x.str() + " and " + w.str());
+  const bool pairs = w.rank() == 4;
+  if (x.rank() < 2 || (w.rank() != 3 && !pairs) || (pairs && w.shape[3] != 2))
+    type_error("expects an input of rank >= 2 and a [N/c, K, c] or [N/c, K/2, c, 2] weight, found " + x.str() + " and " +
+               w.str());
   expect_float(x, "input");
   expect_float_weight(w, "weight");
-  if (x.shape.back() != w.shape[1])
+  if (pairs && w.dtype != DType::bfloat16) type_error("a weight in pairs of rows " + w.str() + " must be bfloat16");
+  const int64_t rows = pairs ? w.shape[1] * 2 : w.shape[1];
+  if (x.shape.back() != rows)
     type_error(x.str() + " has " + std::to_string(x.shape.back()) + " columns, the weight " + w.str() + " has " +
-               std::to_string(w.shape[1]) + " rows");
+               std::to_string(rows) + " rows");
   std::vector<int64_t> shape = x.shape;
   shape.back() = w.shape[0] * w.shape[2];
   return {TensorType{shape, x.dtype}};
@@ -465,33 +470,46 @@ std::function<std::unique_ptr<Attrs>()> attrs_factory() {
 
 }  // namespace
 
-// Both move rows of c elements, byte for byte: panel p's row k is columns
-// [p c, p c + c) of row k of [K, N].
+// Both move rows of c elements (of c pairs with `pairs`), byte for byte:
+// panel p's row k is columns [p c, p c + c) of row k of [K, N]; in pairs,
+// panel p's pair row i interleaves those of rows 2i and 2i + 1.
 namespace {
-void move_panel_rows(const Tensor& from, Tensor& to, int64_t K, int64_t P, int64_t c, bool pack) {
-  const size_t row = static_cast<size_t>(c) * dtype_bytes(from.type().dtype);
+void move_panel_rows(const Tensor& from, Tensor& to, int64_t K, int64_t P, int64_t c, bool pack, bool pairs) {
+  const size_t bytes = dtype_bytes(from.type().dtype), row = static_cast<size_t>(c) * bytes;
   const std::byte* src = from.bytes().data();
   std::byte* dst = to.mutable_bytes().data();
   for (int64_t p = 0; p < P; ++p)
     for (int64_t k = 0; k < K; ++k) {
-      const size_t panel = static_cast<size_t>(p * K + k) * row, matrix = static_cast<size_t>(k * P + p) * row;
-      std::memcpy(dst + (pack ? panel : matrix), src + (pack ? matrix : panel), row);
+      const size_t matrix = static_cast<size_t>(k * P + p) * row;
+      if (!pairs) {
+        const size_t panel = static_cast<size_t>(p * K + k) * row;
+        std::memcpy(dst + (pack ? panel : matrix), src + (pack ? matrix : panel), row);
+        continue;
+      }
+      for (int64_t j = 0; j < c; ++j) {
+        const size_t panel = (static_cast<size_t>(((p * (K / 2) + k / 2) * c + j) * 2 + k % 2)) * bytes;
+        const size_t element = matrix + static_cast<size_t>(j) * bytes;
+        std::memcpy(dst + (pack ? panel : element), src + (pack ? element : panel), bytes);
+      }
     }
 }
 }  // namespace
 
-Tensor pack_matmul_panels(const Tensor& kn, int64_t c) {
+Tensor pack_matmul_panels(const Tensor& kn, int64_t c, bool pairs) {
   const auto& s = kn.type().shape;
-  if (s.size() != 2 || c < 1 || s[1] % c != 0) throw std::logic_error("pack_matmul_panels: needs [K, N] with c | N");
-  Tensor out(TensorType{{s[1] / c, s[0], c}, kn.type().dtype});
-  move_panel_rows(kn, out, s[0], s[1] / c, c, true);
+  if (s.size() != 2 || c < 1 || s[1] % c != 0 || (pairs && s[0] % 2 != 0))
+    throw std::logic_error("pack_matmul_panels: needs [K, N] with c | N (and K even for pairs)");
+  Tensor out(pairs ? TensorType{{s[1] / c, s[0] / 2, c, 2}, kn.type().dtype} : TensorType{{s[1] / c, s[0], c}, kn.type().dtype});
+  move_panel_rows(kn, out, s[0], s[1] / c, c, true, pairs);
   return out;
 }
 
 Tensor unpack_matmul_panels(const Tensor& panels) {
   const auto& s = panels.type().shape;
-  Tensor out(TensorType{{s[1], s[0] * s[2]}, panels.type().dtype});
-  move_panel_rows(panels, out, s[1], s[0], s[2], false);
+  const bool pairs = s.size() == 4;
+  const int64_t K = pairs ? s[1] * 2 : s[1];
+  Tensor out(TensorType{{K, s[0] * s[2]}, panels.type().dtype});
+  move_panel_rows(panels, out, K, s[0], s[2], false, pairs);
   return out;
 }
 
@@ -504,7 +522,8 @@ void register_nn_ops(OpRegistry& r) {
   r.add({"nn.batch_matmul", "x[..., M, K] times y[..., K, N], batch axes broadcast", 2, 2,
          OpPattern::out_elemwise_fusable, attrs_factory<NoAttrs>(), batch_matmul_type, batch_matmul_reference,
          matmul_multiply_adds});
-  r.add({"nn.packed_matmul", "x[..., M, K] times W[K, N] stored as N/c panels [N/c, K, c] (PackMatmulWeights)", 2,
+  r.add({"nn.packed_matmul",
+         "x[..., M, K] times W[K, N] stored as N/c panels [N/c, K, c], or of row pairs [N/c, K/2, c, 2] (PackMatmulWeights)", 2,
          2, OpPattern::out_elemwise_fusable, attrs_factory<NoAttrs>(), packed_matmul_type, packed_matmul_reference,
          matmul_multiply_adds});
   r.add({"nn.bias_add", "adds a 1-D bias along `axis`", 2, 2, OpPattern::broadcast, attrs_factory<AxisAttrs>(),

@@ -88,9 +88,14 @@ int64_t window_output_extent(int64_t input, int64_t window, int64_t stride, int6
 // panels of c columns, [N/c, K, c] (each panel's rows contiguous), so that a
 // kernel reading c-wide vectors walks one contiguous stream per panel
 // (PackMatmulWeights, lang/passes/pack_matmul_weights.cpp). N % c == 0.
+//
+// With `pairs` (a bfloat16 weight, K even) each panel holds pairs of rows:
+// [N/c, K/2, c, 2], element (k, n) at [n / c, k / 2, n % c, k % 2], so that
+// a vector of c columns holds, per column, the weights of rows 2i and 2i + 1
+// side by side: what a bfloat16 pair dot product (x86 vdpbf16ps) reads.
 class Tensor;
-Tensor pack_matmul_panels(const Tensor& kn, int64_t c);
-// The [K, N] matrix of a packed weight.
+Tensor pack_matmul_panels(const Tensor& kn, int64_t c, bool pairs = false);
+// The [K, N] matrix of a packed weight (panels or panels of pairs, by rank).
 Tensor unpack_matmul_panels(const Tensor& panels);
 
 }  // namespace modelc::lang

@@ -277,17 +277,25 @@ void check_with_and_without_tiles(const std::string& name, const std::string& gr
   const driver::ReferenceRun reference =
       driver::run_reference(driver::reference_module(recipe, imported, "NCHW"), inputs, &recipe);
   const char* before = std::getenv("MODELC_AMX");
-  const std::string saved = before ? before : "";
-  for (const char* amx : {"1", "0"}) {
+  const char* before_dot = std::getenv("MODELC_BF16_DOT");
+  const std::string saved = before ? before : "", saved_dot = before_dot ? before_dot : "";
+  // bf16 without tiles: with pair dot products (vdpbf16ps where the CPU has
+  // it; the same sums without) and with FMA.
+  std::vector<std::pair<std::string, std::string>> settings{{"1", "0"}, {"0", "0"}};
+  if (mode == "bf16") settings.emplace_back("0", "1");
+  for (const auto& [amx, dot] : settings) {
     CAPTURE(amx);
-    setenv("MODELC_AMX", amx, 1);
+    CAPTURE(dot);
+    setenv("MODELC_AMX", amx.c_str(), 1);
+    setenv("MODELC_BF16_DOT", dot.c_str(), 1);
     driver::CompileOptions options;
-    options.out_dir = tmp.path() / (recipe.name + amx);
+    options.out_dir = tmp.path() / (recipe.name + amx + dot);
     options.emit = {"stmt"};
     const std::vector<driver::CompiledArtifact> artifacts = driver::compile(recipe, options);
     REQUIRE(artifacts.size() == 1);
-    const bool tiles = std::string(amx) == "1";
+    const bool tiles = amx == "1";
     CHECK(artifacts[0].summary.manifest["target"]["amx"] == tiles);
+    CHECK(artifacts[0].summary.manifest["target"]["bf16_dot"] == (!tiles && dot == "1"));
     int calling = 0;
     for (const auto& e : fs::directory_iterator(artifacts[0].directory / "kernels"))
       calling += read_text_file(e.path()).find(symbol) != std::string::npos;
@@ -300,6 +308,8 @@ void check_with_and_without_tiles(const std::string& name, const std::string& gr
   }
   if (before) setenv("MODELC_AMX", saved.c_str(), 1);
   else unsetenv("MODELC_AMX");
+  if (before_dot) setenv("MODELC_BF16_DOT", saved_dot.c_str(), 1);
+  else unsetenv("MODELC_BF16_DOT");
 }
 
 }  // namespace
@@ -307,8 +317,10 @@ void check_with_and_without_tiles(const std::string& name, const std::string& gr
 // A bf16 variant's matrix products (dense layers over several rows become
 // nn.batch_matmul) multiply bfloat16 values: the activations are rounded to
 // bfloat16 as the weights are, in the kernels and in the reference. With AMX
-// they call runtime/modelc_amx.c (both dense layers); without, they compute
-// on FMA. Rows, inputs and units off the tiles' multiples of 16 and 32.
+// they call runtime/modelc_amx.c (every dense layer); without, they compute
+// on FMA, or in bfloat16 pairs (MODELC_BF16_DOT=1) where PackMatmulWeights
+// stored the weight in row pairs (fc3: K even, N a multiple of the block).
+// Rows, inputs and units off the tiles' multiples of 16 and 32.
 TEST_CASE("bf16 matrix products run on AMX tiles or FMA and both match the reference") {
   check_with_and_without_tiles("bf16-mm", R"(
     seed: 3
@@ -318,8 +330,9 @@ TEST_CASE("bf16 matrix products run on AMX tiles or FMA and both match the refer
       - {op: dense, name: fc1, units: 70}
       - {op: relu, name: act}
       - {op: dense, name: fc2, units: 20}
-    outputs: [fc2]
-)", "bf16", "modelc_amx_matmul_bf16", 2, false);
+      - {op: dense, name: fc3, units: 32}
+    outputs: [fc3]
+)", "bf16", "modelc_amx_matmul_bf16", 3, false);
 }
 
 // int8 convolutions with quad-packed weights call the AMX tile kernel where

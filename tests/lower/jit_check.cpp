@@ -22,7 +22,7 @@ Tensor random_tensor(const TensorType& type, std::mt19937& rng) {
   return t;
 }
 
-int check_primitives_against_reference(const Module& m, double rtol, double atol, unsigned seed) {
+int check_primitives_against_reference(const Module& m, double rtol, double atol, unsigned seed, bool bf16_dot) {
   std::mt19937 rng(seed);
   int checked = 0;
   for (const Function& fn : m.functions) {
@@ -31,7 +31,7 @@ int check_primitives_against_reference(const Module& m, double rtol, double atol
     std::vector<Tensor> args;
     for (const Param& p : fn.params) args.push_back(random_tensor(p.type, rng));
     const std::vector<Tensor> want = evaluate(m, fn, args);
-    const std::vector<Tensor> got = lower::run_kernel_jit(m, fn, args);
+    const std::vector<Tensor> got = lower::run_kernel_jit(m, fn, args, bf16_dot);
     REQUIRE(got.size() == want.size());
     for (size_t r = 0; r < want.size(); ++r) {
       REQUIRE(got[r].type() == want[r].type());

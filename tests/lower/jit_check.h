@@ -15,6 +15,8 @@ lang::Tensor random_tensor(const lang::TensorType& type, std::mt19937& rng);
 // Checks every result of every primitive function element by element: |got - want| <= atol +
 // rtol * |want|, NaN exactly where the reference has NaN, equal infinities.
 // Returns how many functions were checked.
-int check_primitives_against_reference(const lang::Module& module, double rtol, double atol, unsigned seed);
+// With bf16_dot, kernels compiled as for KernelTarget::bf16_dot.
+int check_primitives_against_reference(const lang::Module& module, double rtol, double atol, unsigned seed,
+                                       bool bf16_dot = false);
 
 }  // namespace modelc::test

@@ -499,6 +499,54 @@ def @main(%x: Tensor[(1, 3, 12, 12), float32]) {
     }
 }
 
+// bfloat16 matrix products after PackMatmulWeights: a weight with K even in
+// panels of row pairs ([N/c, K/2, c, 2]), one with K odd kept [K, N]. Each
+// kernel against the reference, computed in pairs (KernelTarget::bf16_dot)
+// and read back as [K, N] (any other target): column blocks the panels do
+// not divide evenly (48 columns), rows past a whole tile, a batched input
+// with a fused epilogue.
+TEST_CASE("bfloat16 matrix products over weights in pairs of rows") {
+  const std::string block = R"(const @w : Tensor[(64, 48), float32] = elided("0")
+const @v : Tensor[(19, 16), float32] = elided("0")
+const @b : Tensor[(48), float32] = elided("0")
+
+def @main(%x: Tensor[(2, 37, 64), float32], %y: Tensor[(5, 19), float32]) {
+  %0 = nn.batch_matmul(%x, @w);
+  %1 = nn.bias_add(%0, @b, axis=2);
+  %2 = nn.relu(%1);
+  %3 = nn.batch_matmul(%y, @v);
+  (%2, %3)
+}
+)";
+  Module shapes = parse_module(block, "case.ir");
+  Module data;
+  std::mt19937 rng(3);
+  for (const auto& [name, value] : shapes.constants) data.constants.emplace(name, test::random_tensor(value.type(), rng));
+  for (const std::string layout : {"NCHW16c", "NCHW8c"}) {
+    CAPTURE(layout);
+    PassContext context;
+    context.opt_level = 2;
+    context.activation_layout = layout;
+    context.quantize.mode = "bf16";
+    const Module m = run_passes(parse_module(block, "case.ir", &data),
+                                {"InferType", "ConvertLayout", "ReducePrecision", "PackMatmulWeights", "FuseOps", "InferType"},
+                                context);
+    CHECK(count_op(m, "nn.packed_matmul") == 1);
+    CHECK(count_op(m, "nn.batch_matmul") == 1);
+    const int64_t c = layout == "NCHW16c" ? 16 : 8;
+    REQUIRE(m.constants.count("w.bf16_pairs"));
+    CHECK(m.constant("w.bf16_pairs").type() == TensorType{{48 / c, 32, c, 2}, DType::bfloat16});
+    Tensor rounded(TensorType{{64, 48}, DType::bfloat16});  // the weight as ReducePrecision rounds it, [K, N]
+    const auto values = data.constants.at("w").values<float>();
+    for (size_t i = 0; i < values.size(); ++i) rounded.set_element(i, values[i]);
+    const Tensor unpacked = unpack_matmul_panels(m.constant("w.bf16_pairs"));
+    REQUIRE(unpacked.type() == rounded.type());
+    CHECK(std::memcmp(unpacked.bytes().data(), rounded.bytes().data(), rounded.bytes().size()) == 0);
+    CHECK(test::check_primitives_against_reference(m, 1e-4, 1e-4, 7, false) == 2);
+    CHECK(test::check_primitives_against_reference(m, 1e-4, 1e-4, 7, true) == 2);
+  }
+}
+
 // NCHW widens a half weight once per call into a scratch buffer, in tasks of
 // 2048 vectors: 40 x 104 x 3 x 3 = 37440 elements are two whole tasks and a
 // partial one. Splitting tasks first and vectors inside them, Halide 14
