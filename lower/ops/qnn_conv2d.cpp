@@ -172,7 +172,8 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
     const std::vector<Var>& v = sc.output_vars;  // n, k, y, x
     Func out = sc.output;
-    Var xo("xo"), xi("xi"), ko("ko"), ki("ki"), kb("kb"), kv("kv"), rows("rows");
+    Var xo("xo"), xi("xi"), ko("ko"), ki("ki"), kb("kb"), kv("kv"), rows("rows"), task("task"), rows_in("rows_in");
+    bool pointwise_tasks = false;  // the input repacked per task (below)
     Var akb("akb"), akv("akv"), axb("axb"), axv("axv");
     if (quads && OW >= sc.vector_lanes) {
       // Pixels vectorized: each step loads B vectors of 16 pixels' quads (64
@@ -193,14 +194,25 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       const int pixels = lanes * tile.blocks, channels = tile.pixels;
       out.split(v[3], xo, xi, pixels, TailStrategy::ShiftInwards)
           .split(xi, kb, kv, lanes, TailStrategy::ShiftInwards)
-          .split(v[1], ko, ki, channels, K >= channels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
-          .reorder(kv, kb, ki, xo, v[2], ko, v[0])
-          .vectorize(kv)
-          .unroll(kb)
-          .unroll(ki)
-          .fuse(v[2], ko, rows);
-      if (worth_parallel(work))
-        parallel_tasks(out, rows, out_type.shape[2] * ((K + channels - 1) / channels), work / out_type.shape[0]);
+          .split(v[1], ko, ki, channels, K >= channels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf);
+      // Pointwise and in parallel: each task takes whole image rows (every
+      // channel block of a row, weights swept from L2) and repacks just
+      // those rows of the input, so that the core that multiplies them has
+      // them in its caches. Repacked whole beforehand, in parallel over
+      // channel groups, every row was half in the other core's L2:
+      // MobileNetV2's int8 1x1 layers ran 0.6-0.85x as fast on two cores as
+      // on one (Zen 5, `--kernels`).
+      const int64_t row_loops = out_type.shape[2] * ((K + channels - 1) / channels);
+      pointwise_tasks = R == 1 && S == 1 && worth_parallel(work);
+      if (pointwise_tasks) out.reorder(kv, kb, ki, xo, ko, v[2], v[0]).fuse(ko, v[2], rows);
+      else out.reorder(kv, kb, ki, xo, v[2], ko, v[0]).fuse(v[2], ko, rows);
+      out.vectorize(kv).unroll(kb).unroll(ki);
+      if (pointwise_tasks) {
+        const int size = static_cast<int>(parallel_task_size(row_loops, work / out_type.shape[0]));
+        out.split(rows, task, rows_in, size, TailStrategy::GuardWithIf).parallel(task);
+      } else if (worth_parallel(work)) {
+        parallel_tasks(out, rows, row_loops, work / out_type.shape[0]);
+      }
       acc.compute_at(out, xo).reorder_storage(ax, ak, ay, an);
       acc.split(ax, axb, axv, lanes, TailStrategy::GuardWithIf).vectorize(axv).unroll(axb).unroll(ak);
       acc.update()
@@ -228,8 +240,16 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
           .unroll(xi)
           .unroll(kb)
           .fuse(v[2], ko, rows);
-      if (worth_parallel(work))
-        parallel_tasks(out, rows, out_type.shape[2] * ((K + channels - 1) / channels), work / out_type.shape[0]);
+      // Rows stay inside channel blocks here: these rows are narrower than a
+      // vector, several to a cache line, and tasks of whole image rows
+      // (every channel block) wrote into each other's lines (MobileNetV2's
+      // 7 x 7 1x1 layers 16x slower on two cores).
+      if (worth_parallel(work)) {
+        // Tasks of whole channel blocks (every row of their planes).
+        const int64_t OH = out_type.shape[2], blocks = (K + channels - 1) / channels;
+        const int64_t size = (parallel_task_size(OH * blocks, work / out_type.shape[0]) + OH - 1) / OH * OH;
+        out.split(rows, task, rows_in, static_cast<int>(size), TailStrategy::GuardWithIf).parallel(task);
+      }
       acc.compute_at(out, xo).split(ak, akb, akv, lanes, TailStrategy::GuardWithIf).vectorize(akv).unroll(ax).unroll(akb);
       // Per step of the reduction: the B weight vectors stay in registers, each
       // of the T input groups is broadcast once and used right away.
@@ -248,16 +268,24 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     // been stored byte by byte: vpextrb, a tenth of MobileNetV2's int8 time);
     // rows of whole vectors, the last shifted in, where the columns fill one.
     const TailStrategy xp_tail = W / g.sw >= sc.vector_lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
-    xp.compute_root().vectorize(xv[1], sc.vector_lanes, xp_tail).unroll(xv[0]);
-    // In parallel over its channel groups, or over rows where there is one:
-    // a stem's three channels are one group, and its 224 x 224 input was
-    // repacked on one core while the other waited (MobileNetV2's int8 stem
-    // 0.78x at two threads, `--kernels`, two alternated rounds; by rows with
-    // up to 8 groups, layers of 24 channels were 1.07x).
-    const int64_t channel_groups = (C + group - 1) / group;
-    const int64_t copy = int64_t{2} * group * (H + 2 * g.pt) * (W + 2 * g.pl);
-    if (channel_groups >= 2) xp.parallel(xv[4]);
-    else if (worth_parallel(copy)) parallel_tasks(xp, xv[3], H + 2 * g.pt, copy);
+    if (pointwise_tasks) {
+      xp.compute_at(out, task).vectorize(xv[1], sc.vector_lanes, xp_tail).unroll(xv[0]);
+    } else {
+      xp.compute_root().vectorize(xv[1], sc.vector_lanes, xp_tail).unroll(xv[0]);
+      // In parallel over its channel groups, or over rows where there is one:
+      // a stem's three channels are one group, and its 224 x 224 input was
+      // repacked on one core while the other waited (MobileNetV2's int8 stem
+      // 0.78x at two threads, `--kernels`, two alternated rounds; by rows with
+      // up to 8 groups, layers of 24 channels were 1.07x).
+      const int64_t channel_groups = (C + group - 1) / group;
+      const int64_t copy = int64_t{2} * group * (H + 2 * g.pt) * (W + 2 * g.pl);
+      // Channel groups in tasks, and only where the copy is worth a parallel
+      // loop: MobileNetV2's 14 x 14 1x1 layers had repacked theirs in 16-144
+      // parallel iterations of a microsecond each, and ran slower on two
+      // cores than on one.
+      if (channel_groups >= 2 && worth_parallel(copy * channel_groups)) parallel_tasks(xp, xv[4], channel_groups, copy * channel_groups);
+      else if (worth_parallel(copy)) parallel_tasks(xp, xv[3], H + 2 * g.pt, copy);
+    }
     const std::vector<Var> wv = wp.args();
     if (!(quads && packed_weight)) wp.compute_root().parallel(wv[4]).vectorize(wv[1], fitting_lanes(K, sc.vector_lanes), TailStrategy::GuardWithIf);
     if (quads) start.compute_root().vectorize(start.args()[0], fitting_lanes(K, sc.vector_lanes), TailStrategy::GuardWithIf);
