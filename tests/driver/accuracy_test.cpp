@@ -358,6 +358,30 @@ TEST_CASE("int8 convolutions run on AMX tiles or vectors and both match the inte
 )", "int8", "modelc_amx_conv_u8s8", 3, true);
 }
 
+// int8 convolutions large enough to run in parallel tasks, on the vector
+// kernels (no input channels in blocks of 64): a padded 3x3 layer (its input
+// repacked first), 1x1 layers with rows of 16 pixels or more (tasks of whole
+// image rows, each repacking its rows), and a 1x1 layer over 10 x 9 pixels
+// (channels vectorized, tasks of whole channel blocks).
+TEST_CASE("int8 convolutions in parallel tasks match the integer reference exactly") {
+  check_with_and_without_tiles("int8-tasks", R"(
+    seed: 7
+    inputs:
+      - {name: image, shape: [1, 16, 40, 36], dtype: float32}
+    layers:
+      - {op: conv2d, name: c3, filters: 40, kernel: 3, padding: same}
+      - {op: relu, name: r3}
+      - {op: conv2d, name: p1, filters: 48, kernel: 1}
+      - {op: relu, name: r1}
+      - {op: conv2d, name: down, filters: 32, kernel: 1, stride: 2}
+      - {op: relu, name: r2}
+      - {op: conv2d, name: down2, filters: 32, kernel: 1, stride: 2}
+      - {op: relu, name: r4}
+      - {op: conv2d, name: wide, filters: 256, kernel: 1}
+    outputs: [wide]
+)", "int8", "modelc_amx_conv_u8s8", 0, true);
+}
+
 // int8 dense layers over rows (a transformer's projections): AlterOpLayout
 // packs the weights in quads, and with AMX the tiles compute the product as
 // a 1x1 convolution whose pixels are the rows (64 input features, 48 units:
