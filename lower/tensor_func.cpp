@@ -279,15 +279,16 @@ int fitting_lanes(int64_t extent, int lanes) {
   return v;
 }
 
-int64_t parallel_task_size(int64_t iterations, int64_t work) {
+int64_t parallel_task_size(int64_t iterations, int64_t work, int64_t unit) {
   if (iterations <= 1) return 1;
   const int64_t per_iteration = std::max<int64_t>(1, work / iterations);
   const int64_t wanted = (kMinTaskWork + per_iteration - 1) / per_iteration;
-  return std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, iterations / 8));
+  const int64_t size = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, iterations / 8));
+  return (size + unit - 1) / unit * unit;
 }
 
-Halide::Var parallel_tasks(Halide::Func f, const Halide::Var& loop, int64_t iterations, int64_t work) {
-  const int64_t size = parallel_task_size(iterations, work);
+Halide::Var parallel_tasks(Halide::Func f, const Halide::Var& loop, int64_t iterations, int64_t work, int64_t unit) {
+  const int64_t size = parallel_task_size(iterations, work, unit);
   if (size <= 1) {
     f.parallel(loop);
     return loop;

@@ -241,12 +241,13 @@ inline bool worth_parallel(int64_t work) { return work >= kMinParallelWork; }
 // (about 10 us on one core), at least 8 tasks when there are that many
 // iterations.
 constexpr int64_t kMinTaskWork = int64_t{1} << 18;
-// The iterations per task of a loop of `iterations` doing `work` in all.
-int64_t parallel_task_size(int64_t iterations, int64_t work);
+// The iterations per task of a loop of `iterations` doing `work` in all,
+// rounded up to a multiple of `unit` (tasks of whole rows of a fused loop).
+int64_t parallel_task_size(int64_t iterations, int64_t work, int64_t unit = 1);
 // Parallelizes `loop` of `f` in such tasks and returns the loop that runs
 // one iteration of the original: `loop` itself when a task is one iteration,
 // else the inner loop of the split (for compute_at and store_at).
-Halide::Var parallel_tasks(Halide::Func f, const Halide::Var& loop, int64_t iterations, int64_t work);
+Halide::Var parallel_tasks(Halide::Func f, const Halide::Var& loop, int64_t iterations, int64_t work, int64_t unit = 1);
 // Fuses the `count` outermost axes of `f` (its vars in IR order, vars[0]
 // outermost, still adjacent loops) into one loop and returns it: the loop a
 // kernel parallelizes when one image has several heads, rows or channel

@@ -244,12 +244,9 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       // vector, several to a cache line, and tasks of whole image rows
       // (every channel block) wrote into each other's lines (MobileNetV2's
       // 7 x 7 1x1 layers 16x slower on two cores).
-      if (worth_parallel(work)) {
-        // Tasks of whole channel blocks (every row of their planes).
-        const int64_t OH = out_type.shape[2], blocks = (K + channels - 1) / channels;
-        const int64_t size = (parallel_task_size(OH * blocks, work / out_type.shape[0]) + OH - 1) / OH * OH;
-        out.split(rows, task, rows_in, static_cast<int>(size), TailStrategy::GuardWithIf).parallel(task);
-      }
+      // Tasks of whole channel blocks (every row of their planes).
+      const int64_t OH = out_type.shape[2];
+      if (worth_parallel(work)) parallel_tasks(out, rows, OH * ((K + channels - 1) / channels), work / out_type.shape[0], OH);
       acc.compute_at(out, xo).split(ak, akb, akv, lanes, TailStrategy::GuardWithIf).vectorize(akv).unroll(ax).unroll(akb);
       // Per step of the reduction: the B weight vectors stay in registers, each
       // of the T input groups is broadcast once and used right away.
