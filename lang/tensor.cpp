@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "support/checked_math.h"
 #include "support/sha256.h"
@@ -10,7 +11,7 @@
 namespace modelc::lang {
 
 Tensor::Tensor(TensorType type)
-    : type_(std::move(type)), data_(std::make_shared<std::vector<std::byte>>(type_.bytes())) {
+    : type_(std::move(type)), data_(std::make_shared<ByteBuffer>(type_.bytes())) {
   if (type_.dtype == DType::string)
     strings_ = std::make_shared<std::vector<std::string>>(static_cast<size_t>(type_.element_count()));
 }
@@ -30,7 +31,7 @@ void Tensor::set_string(size_t i, std::string value) {
 Tensor::Tensor(TensorType type, std::vector<std::byte> bytes) : type_(std::move(type)) {
   if (bytes.size() != type_.bytes())
     throw std::logic_error("Tensor: " + std::to_string(bytes.size()) + " bytes for " + type_.str());
-  data_ = std::make_shared<std::vector<std::byte>>(std::move(bytes));
+  data_ = std::make_shared<ByteBuffer>(std::move(bytes));
 }
 
 Tensor Tensor::opaque(TensorType type, std::string digest) {
@@ -42,14 +43,14 @@ Tensor Tensor::opaque(TensorType type, std::string digest) {
 
 std::span<const std::byte> Tensor::bytes() const {
   if (!data_) throw std::logic_error("Tensor: data of " + type_.str() + " is not available (elided in text)");
-  return *data_;
+  return std::as_const(*data_).span();
 }
 
 std::span<std::byte> Tensor::mutable_bytes() {
   if (!data_) throw std::logic_error("Tensor: data of " + type_.str() + " is not available (elided in text)");
-  if (data_.use_count() > 1) data_ = std::make_shared<std::vector<std::byte>>(*data_);
+  if (data_.use_count() > 1) data_ = std::make_shared<ByteBuffer>(*data_);
   digest_.clear();
-  return *data_;
+  return data_->span();
 }
 
 namespace {
@@ -185,18 +186,14 @@ int64_t Tensor::element_as_int(size_t i) const {
 
 const std::string& Tensor::digest() const {
   if (digest_.empty()) {
-    std::string header = type_.str();
-    std::vector<std::byte> all(header.size());
-    std::memcpy(all.data(), header.data(), header.size());
-    auto b = bytes();
-    all.insert(all.end(), b.begin(), b.end());
+    const std::string header = type_.str();
+    std::string items;
     if (strings_)
-      for (const std::string& s : *strings_) {  // length-prefixed, so ["ab", "c"] and ["a", "bc"] differ
-        const std::string item = std::to_string(s.size()) + ":" + s;
-        const auto* p = reinterpret_cast<const std::byte*>(item.data());
-        all.insert(all.end(), p, p + item.size());
-      }
-    digest_ = sha256_hex(all);
+      for (const std::string& s : *strings_)  // length-prefixed, so ["ab", "c"] and ["a", "bc"] differ
+        items += std::to_string(s.size()) + ":" + s;
+    const auto as_bytes = [](const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); };
+    const std::span<const std::byte> parts[] = {as_bytes(header), bytes(), as_bytes(items)};
+    digest_ = sha256_hex(parts);
   }
   return digest_;
 }

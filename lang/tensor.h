@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lang/type.h"
+#include "support/byte_buffer.h"
 
 namespace modelc::lang {
 
@@ -58,7 +59,7 @@ class Tensor {
 
  private:
   TensorType type_;
-  std::shared_ptr<std::vector<std::byte>> data_;
+  std::shared_ptr<ByteBuffer> data_;
   std::shared_ptr<std::vector<std::string>> strings_;  // string tensors only
   mutable std::string digest_;
 };

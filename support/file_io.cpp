@@ -5,6 +5,7 @@
 #include <fstream>
 #include <random>
 #include <system_error>
+#include <type_traits>
 
 #include "support/diagnostic.h"
 
@@ -34,7 +35,10 @@ Container read_file_as(const fs::path& path) {
   if (!in || end < 0) file_error(path, "cannot read file: it has no size (not a regular file?)");
   const auto size = static_cast<size_t>(end);
   in.seekg(0);
-  Container out(size, typename Container::value_type{});
+  Container out = [size] {
+    if constexpr (std::is_same_v<Container, ByteBuffer>) return ByteBuffer(size);
+    else return Container(size, typename Container::value_type{});
+  }();
   in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(size));
   if (!in) file_error(path, "cannot read file");
   return out;
@@ -67,6 +71,8 @@ std::string read_text_file(const fs::path& path) { return read_file_as<std::stri
 std::vector<std::byte> read_binary_file(const fs::path& path) {
   return read_file_as<std::vector<std::byte>>(path);
 }
+
+ByteBuffer read_binary_buffer(const fs::path& path) { return read_file_as<ByteBuffer>(path); }
 
 void write_file_atomic(const fs::path& path, std::string_view text) {
   write_bytes_atomic(path, text.data(), text.size());

@@ -9,11 +9,15 @@
 #include <string_view>
 #include <vector>
 
+#include "support/byte_buffer.h"
+
 namespace modelc {
 
 // Throw modelc::Error naming the file when it cannot be read.
 std::string read_text_file(const std::filesystem::path& path);
 std::vector<std::byte> read_binary_file(const std::filesystem::path& path);
+// For large files (models): in huge pages when a megabyte or more (byte_buffer.h).
+ByteBuffer read_binary_buffer(const std::filesystem::path& path);
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view text);
 void write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes);

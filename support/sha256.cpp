@@ -50,6 +50,12 @@ std::string sha256_hex(std::string_view text) {
   return h.hex();
 }
 
+std::string sha256_hex(std::span<const std::span<const std::byte>> parts) {
+  Sha256 h;
+  for (const std::span<const std::byte> part : parts) h.update(part.data(), part.size());
+  return h.hex();
+}
+
 std::string sha256_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(Diagnostic{Severity::error, {path.string()}, {}, "cannot read file", {}});

@@ -178,7 +178,7 @@ bool parse_protobuf_file(const std::filesystem::path& file, google::protobuf::Me
          what + " file is " + std::to_string(size) + " bytes; protobuf reads files of at most " +
              std::to_string(kLargest) + " bytes (2 GiB - 1)",
          "ONNX keeps the weights of models this big in external data files, which modelc does not read yet");
-  const std::vector<std::byte> bytes = read_binary_file(file);
+  const ByteBuffer bytes = read_binary_buffer(file);
   if (bytes.empty()) fail({file.string()}, what + " file is empty");
   if (bytes.size() > kLargest) fail({file.string()}, what + " file grew past 2 GiB while it was read");
   return message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));

@@ -1,0 +1,69 @@
+// ByteBuffer: zero-filled at every size (the small ones from malloc, the
+// large ones mapped in huge pages), copies and moves that keep the bytes, and
+// the streamed SHA-256 of several parts that Tensor::digest relies on.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "support/byte_buffer.h"
+#include "support/sha256.h"
+
+using namespace modelc;
+
+namespace {
+
+bool all_zero(std::span<const std::byte> bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
+}
+
+// A pattern that differs at every offset modulo 251, so a shifted or partial copy shows.
+void fill_pattern(std::span<std::byte> bytes) {
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::byte>(i % 251);
+}
+
+}  // namespace
+
+TEST_CASE("ByteBuffer: zero-filled and writable from end to end, small and mapped") {
+  // 0, malloc sizes, the threshold, and mapped sizes that are and are not whole huge pages.
+  for (const size_t size : {size_t{0}, size_t{1}, size_t{4095}, size_t{1} << 20, (size_t{3} << 20) + 7, size_t{4} << 20}) {
+    CAPTURE(size);
+    ByteBuffer b(size);
+    REQUIRE(b.size() == size);
+    CHECK(all_zero(b.span()));
+    fill_pattern(b.span());
+    const ByteBuffer copy(b);
+    CHECK(std::ranges::equal(copy.span(), b.span()));
+    const std::byte* data = b.data();
+    const ByteBuffer moved(std::move(b));
+    CHECK(moved.data() == data);  // a move takes the memory, it does not copy it
+    CHECK(moved.size() == size);
+    CHECK(b.size() == 0);
+    CHECK(std::ranges::equal(moved.span(), copy.span()));
+  }
+}
+
+TEST_CASE("ByteBuffer: adopts a vector's bytes without copying them") {
+  std::vector<std::byte> v(100);
+  fill_pattern(v);
+  const std::byte* data = v.data();
+  const ByteBuffer b(std::move(v));
+  CHECK(b.data() == data);
+  CHECK(b.size() == 100);
+  CHECK(b.data()[99] == static_cast<std::byte>(99));
+}
+
+TEST_CASE("sha256_hex of parts is the digest of their concatenation") {
+  const std::string a = "type f32[2]", c = "1:x";
+  std::vector<std::byte> b(3 << 20);
+  fill_pattern(b);
+  std::string joined = a;
+  joined.append(reinterpret_cast<const char*>(b.data()), b.size());
+  joined += c;
+  const auto bytes_of = [](const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); };
+  const std::span<const std::byte> parts[] = {bytes_of(a), b, bytes_of(c)};
+  CHECK(sha256_hex(parts) == sha256_hex(joined));
+  CHECK(sha256_hex(std::span<const std::span<const std::byte>>{}) == sha256_hex(std::string_view{}));
+}
