@@ -393,12 +393,14 @@ class ArtifactBuilder {
                          });
   }
 
-  // scratch/<name>, from the cache's "runtime" entries (the code that is the
-  // same for every model of a target) under the hash of `key_text`, or made
-  // by `compile` and stored there.
+  // scratch/<name>, from the cache's `kind` entries under the hash of
+  // `key_text`, or made by `compile` and stored there: "runtime" for the code
+  // that is the same for every model of a target, "model" for a model's plan
+  // and its linked code (a warm compile links no code: ResNet-18's plan
+  // compile and partial link were a fifth of it).
   fs::path cached_object(const std::string& key_text, const std::string& name,
-                         const std::function<void(const fs::path&)>& compile) const {
-    const CodeCache cache(options_.cache_dir, "runtime", options_.warning ? options_.warning : options_.progress);
+                         const std::function<void(const fs::path&)>& compile, const std::string& kind = "runtime") const {
+    const CodeCache cache(options_.cache_dir, kind, options_.warning ? options_.warning : options_.progress);
     const std::string key = sha256_hex(key_text);
     const fs::path object = scratch_.path() / name;
     if (std::optional<CacheEntry> entry = cache.load(key, false)) {
@@ -410,14 +412,18 @@ class ArtifactBuilder {
     return object;
   }
 
+  // What C compiled against the runtime's headers depends on besides its own text.
+  std::string c_key(const std::string& what) const {
+    std::string key_text = what + "\n" + toolchain_.c_compiler_identity() + "\n" + lower::code_generator_identity() + "\n";
+    for (size_t i = 0; i < runtime_sources_count; ++i)
+      key_text += std::string(runtime_sources[i].name) + "\n" + runtime_sources[i].text + "\n";
+    return key_text;
+  }
+
   // The executor is the same C for every model of a target (it includes
   // Halide's runtime header: the code generator's identity is in its key).
   fs::path executor_object(const fs::path& include) const {
-    std::string key_text =
-        "executor\n" + toolchain_.c_compiler_identity() + "\n" + lower::code_generator_identity() + "\n";
-    for (size_t i = 0; i < runtime_sources_count; ++i)
-      key_text += std::string(runtime_sources[i].name) + "\n" + runtime_sources[i].text + "\n";
-    return cached_object(key_text, "executor.o", [&](const fs::path& object) {
+    return cached_object(c_key("executor"), "executor.o", [&](const fs::path& object) {
       toolchain_.compile_c(include / "modelc_executor.c", object, {include, "/usr/include/halide14"});
     });
   }
@@ -427,10 +433,7 @@ class ArtifactBuilder {
   std::optional<fs::path> amx_object(const fs::path& include) const {
     const Halide::Target t(target_.halide_target);
     if (t.arch != Halide::Target::X86 || t.bits != 64 || t.os != Halide::Target::Linux) return std::nullopt;
-    std::string key_text = "amx\n" + toolchain_.c_compiler_identity() + "\n" + lower::code_generator_identity() + "\n";
-    for (size_t i = 0; i < runtime_sources_count; ++i)
-      key_text += std::string(runtime_sources[i].name) + "\n" + runtime_sources[i].text + "\n";
-    return cached_object(key_text, "amx.o", [&](const fs::path& object) {
+    return cached_object(c_key("amx"), "amx.o", [&](const fs::path& object) {
       toolchain_.compile_c(include / "modelc_amx.c", object, {include, "/usr/include/halide14"});
     });
   }
@@ -445,10 +448,10 @@ class ArtifactBuilder {
     fs::create_directories(include);
     for (size_t i = 0; i < runtime_sources_count; ++i)
       write_file_atomic(include / runtime_sources[i].name, std::string_view(runtime_sources[i].text));
-    write_file_atomic(scratch_.path() / "plan.c", generate_plan_c(plan));
+    const std::string plan_c = generate_plan_c(plan);
+    write_file_atomic(scratch_.path() / "plan.c", plan_c);
     progress("linking lib" + plan.prefix + " (" + std::to_string(plan.weight_bytes / 1024) + " KiB of weights)");
-    fs::path executor;
-    const fs::path plan_object = scratch_.path() / "plan.o";
+    fs::path executor, plan_object;
     const fs::path weights_object = scratch_.path() / "weights.o";
     const std::vector<fs::path> includes{include, "/usr/include/halide14"};
     std::optional<fs::path> amx;
@@ -456,15 +459,24 @@ class ArtifactBuilder {
                  executor = executor_object(include);
                  amx = amx_object(include);
                },
-               [&] { toolchain_.compile_c(scratch_.path() / "plan.c", plan_object, includes); },
+               [&] {
+                 plan_object = cached_object(c_key("plan\n" + plan_c), "plan.o", [&](const fs::path& object) {
+                   toolchain_.compile_c(scratch_.path() / "plan.c", object, includes);
+                 }, "model");
+               },
                [&] { weights_object_file(plan, weights_object); }},
               jobs());
 
     std::vector<fs::path> objects{plan_object, executor, runtime};
     if (amx) objects.push_back(*amx);
     for (const auto& [_, k] : kernels_) objects.push_back(k.object);
-    const fs::path code_object = scratch_.path() / (plan.prefix + ".o");
-    toolchain_.link_relocatable(objects, exported_symbols(plan.prefix), code_object);
+    const std::vector<std::string> exported = exported_symbols(plan.prefix);
+    std::string code_key = "code\n" + toolchain_.relocatable_link_identity() + "\n";
+    for (const fs::path& o : objects) code_key += sha256_file(o) + "\n";
+    for (const std::string& symbol : exported) code_key += symbol + "\n";
+    const fs::path code_object = cached_object(code_key, plan.prefix + ".o", [&](const fs::path& object) {
+      toolchain_.link_relocatable(objects, exported, object);
+    }, "model");
     write_file_atomic(out / "model.h", generate_model_header(plan));
     for (size_t i = 0; i < runtime_sources_count; ++i)
       if (std::string_view(runtime_sources[i].name) == "modelc.h")

@@ -64,6 +64,8 @@ std::vector<std::string> Toolchain::c_compile_command() const {
 
 std::string Toolchain::c_compiler_identity() const { return lines(c_compile_command()); }
 
+std::string Toolchain::relocatable_link_identity() const { return lines({linker_, "-r", wasm_ ? "" : objcopy_}); }
+
 void Toolchain::compile_c(const fs::path& source, const fs::path& object, const std::vector<fs::path>& include_dirs) const {
   std::vector<std::string> argv = c_compile_command();
   for (const std::string& a : {std::string("-c"), source.string(), std::string("-o"), object.string()}) argv.push_back(a);

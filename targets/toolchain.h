@@ -45,6 +45,8 @@ class Toolchain {
   // its flags and the triple (a cache key).
   std::string c_compiler_identity() const;
   std::string program_compiler_identity() const;
+  // What link_relocatable's output depends on besides its objects and symbols.
+  std::string relocatable_link_identity() const;
 
   // Whether objects for this profile are wasm (not ELF).
   bool wasm() const { return wasm_; }
