@@ -18,11 +18,6 @@ namespace {
   throw Error(Diagnostic{Severity::error, {path.string()}, {}, what, {}});
 }
 
-std::string unique_suffix() {
-  std::random_device rd;
-  return std::to_string(::getpid()) + "-" + std::to_string(rd());
-}
-
 template <typename Container>
 Container read_file_as(const fs::path& path) {
   std::error_code ec;
@@ -65,6 +60,11 @@ void write_bytes_atomic(const fs::path& path, const void* data, size_t size) {
 }
 
 }  // namespace
+
+std::string unique_suffix() {
+  std::random_device rd;
+  return std::to_string(::getpid()) + "-" + std::to_string(rd());
+}
 
 std::string read_text_file(const fs::path& path) { return read_file_as<std::string>(path); }
 

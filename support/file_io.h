@@ -19,6 +19,9 @@ std::vector<std::byte> read_binary_file(const std::filesystem::path& path);
 // For large files (models): in huge pages when a megabyte or more (byte_buffer.h).
 ByteBuffer read_binary_buffer(const std::filesystem::path& path);
 
+// "<pid>-<random>": for temporary names next to a file or folder being made.
+std::string unique_suffix();
+
 void write_file_atomic(const std::filesystem::path& path, std::string_view text);
 void write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes);
 

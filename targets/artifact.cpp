@@ -30,6 +30,7 @@
 #include "targets/c_names.h"
 #include "targets/code_cache.h"
 #include "targets/elf_object.h"
+#include "targets/library_cache.h"
 #include "targets/toolchain.h"
 
 namespace modelc {
@@ -450,22 +451,28 @@ class ArtifactBuilder {
       write_file_atomic(include / runtime_sources[i].name, std::string_view(runtime_sources[i].text));
     const std::string plan_c = generate_plan_c(plan);
     write_file_atomic(scratch_.path() / "plan.c", plan_c);
-    progress("linking lib" + plan.prefix + " (" + std::to_string(plan.weight_bytes / 1024) + " KiB of weights)");
     fs::path executor, plan_object;
     const fs::path weights_object = scratch_.path() / "weights.o";
     const std::vector<fs::path> includes{include, "/usr/include/halide14"};
+    const LibraryCache libraries(options_.cache_dir, options_.warning ? options_.warning : options_.progress);
+    const bool cached_libraries = !options_.cache_dir.empty();
     std::optional<fs::path> amx;
-    run_tasks({[&] {
-                 executor = executor_object(include);
-                 amx = amx_object(include);
-               },
-               [&] {
-                 plan_object = cached_object(c_key("plan\n" + plan_c), "plan.o", [&](const fs::path& object) {
-                   toolchain_.compile_c(scratch_.path() / "plan.c", object, includes);
-                 }, "model");
-               },
-               [&] { weights_object_file(plan, weights_object); }},
-              jobs());
+    std::vector<std::function<void()>> first{[&] {
+                                               executor = executor_object(include);
+                                               amx = amx_object(include);
+                                             },
+                                             [&] {
+                                               plan_object = cached_object(c_key("plan\n" + plan_c), "plan.o", [&](const fs::path& object) {
+                                                 toolchain_.compile_c(scratch_.path() / "plan.c", object, includes);
+                                               }, "model");
+                                             }};
+    // The weights' digests key the cached libraries; without a cache the
+    // weights' object is written meanwhile instead.
+    if (cached_libraries)
+      for (const std::string& name : weights_.order) first.push_back([&, name] { (void)m_.constant(name).digest(); });
+    else
+      first.push_back([&] { weights_object_file(plan, weights_object); });
+    run_tasks(first, jobs());
 
     std::vector<fs::path> objects{plan_object, executor, runtime};
     if (amx) objects.push_back(*amx);
@@ -481,6 +488,20 @@ class ArtifactBuilder {
     for (size_t i = 0; i < runtime_sources_count; ++i)
       if (std::string_view(runtime_sources[i].name) == "modelc.h")
         write_file_atomic(out / "modelc.h", std::string_view(runtime_sources[i].text));
+    if (profile_.has_runner() && toolchain_.wasm())
+      write_file_atomic(out / "modelc_wasi_runner.mjs", runner_source("modelc_wasi_runner.mjs"));
+
+    const std::string key = cached_libraries ? sha256_hex(libraries_key(plan, code_object)) : std::string();
+    if (cached_libraries) {
+      if (auto restored = libraries.restore(key, out)) {
+        progress("lib" + plan.prefix + " and its runner from the cache (the same code and weights)");
+        const std::lock_guard<std::mutex> guard(digests_lock_);
+        digests_.merge(*restored);
+        return;
+      }
+      weights_object_file(plan, weights_object);
+    }
+    progress("linking lib" + plan.prefix + " (" + std::to_string(plan.weight_bytes / 1024) + " KiB of weights)");
     const std::vector<fs::path> model_objects{code_object, weights_object};
     const fs::path shared = out / ("lib" + plan.prefix + ".so");
     // Each library is hashed for the manifest as soon as it is written: the
@@ -501,10 +522,34 @@ class ArtifactBuilder {
                                                if (profile_.has_runner()) {
                                                  progress("linking the runner for " + profile_.name);
                                                  build_runner(plan, model_objects, profile_.has_shared_library() ? shared : fs::path(), out);
+                                                 hash_output(out / runner_file_name());
                                                }
                                                if (hashing.valid()) hashing.get();
                                              }};
     run_tasks(tasks, jobs());
+    if (cached_libraries) {
+      std::map<fs::path, std::string> linked;
+      for (const fs::path& file : {archive, shared, out / runner_file_name()})
+        if (auto d = digests_.find(file); d != digests_.end()) linked[file] = d->second;
+      libraries.store(sha256_hex(plan.prefix + "\n" + profile_.name + "\n" + profile_.llvm_triple), key, linked);
+    }
+  }
+
+  // What the libraries and the runner are made of, besides their file names:
+  // the tools and their flags, the code object, the weights (each constant's
+  // digest and place) and the runner's object.
+  std::string libraries_key(const ExecutorPlan& plan, const fs::path& code_object) const {
+    std::string text = "libraries\n" + toolchain_.library_link_identity() + toolchain_.program_compiler_identity() + "\n" +
+                       plan.prefix + "\n" + profile_.llvm_triple + "\n" + sha256_file(code_object) + "\n";
+    text += (profile_.has_shared_library() ? "shared\n" : "static\n") + runner_key(plan) + "\n";
+    if (const std::optional<uint16_t> machine = elf_data_object_machine(profile_.llvm_triple))
+      text += "elf " + std::to_string(*machine) + "\n";
+    else
+      text += generate_weights_c(plan);
+    text += "weights " + std::to_string(weights_.bytes) + "\n";
+    for (const std::string& name : weights_.order)
+      text += std::to_string(weights_.offsets.at(name)) + " " + m_.constant(name).digest() + "\n";
+    return text;
   }
 
   // Records the SHA-256 of a finished output file for the manifest.
@@ -527,28 +572,30 @@ class ArtifactBuilder {
     toolchain_.compile_c(scratch_.path() / "weights.c", object, {});
   }
 
+  // The runner's object depends only on the model's prefix and the target's
+  // compiler: this key caches it.
+  std::string runner_key(const ExecutorPlan& plan) const {
+    std::string key_text = "runner\n" + toolchain_.program_compiler_identity() + "MODELC_API=" + plan.prefix + "_api\n" +
+                           std::string(runner_source("modelc_runner.c"));
+    for (size_t i = 0; i < runtime_sources_count; ++i)
+      if (std::string_view(runtime_sources[i].name) == "modelc.h") key_text += runtime_sources[i].text;
+    return key_text;
+  }
+
   // The runner program, linked with the shared library (or, without one, the
   // model's objects) and the target's C library: its include path is the
   // artifact folder (modelc.h), never the freestanding headers the library
-  // was compiled with. Its object depends only on the model's prefix and the
-  // target's compiler: cached.
+  // was compiled with.
   void build_runner(const ExecutorPlan& plan, const std::vector<fs::path>& model_objects, const fs::path& shared,
                     const fs::path& out) const {
-    const std::string source_text(runner_source("modelc_runner.c"));
-    const std::string define = "MODELC_API=" + plan.prefix + "_api";
-    std::string key_text = "runner\n" + toolchain_.program_compiler_identity() + define + "\n" + source_text;
-    for (size_t i = 0; i < runtime_sources_count; ++i)
-      if (std::string_view(runtime_sources[i].name) == "modelc.h") key_text += runtime_sources[i].text;
-    const fs::path object = cached_object(key_text, "modelc_runner.o", [&](const fs::path& o) {
+    const fs::path object = cached_object(runner_key(plan), "modelc_runner.o", [&](const fs::path& o) {
       const fs::path source = scratch_.path() / "modelc_runner.c";
-      write_file_atomic(source, source_text);
-      toolchain_.compile_program_object(source, {define}, {out}, o);
+      write_file_atomic(source, runner_source("modelc_runner.c"));
+      toolchain_.compile_program_object(source, {"MODELC_API=" + plan.prefix + "_api"}, {out}, o);
     });
     std::vector<fs::path> objects{object};
     if (shared.empty()) objects.insert(objects.end(), model_objects.begin(), model_objects.end());
     toolchain_.link_executable(objects, out / runner_file_name(), shared);
-    if (toolchain_.wasm())
-      write_file_atomic(out / "modelc_wasi_runner.mjs", runner_source("modelc_wasi_runner.mjs"));
   }
 
   std::string runner_file_name() const { return toolchain_.wasm() ? "runner.wasm" : "runner"; }

@@ -66,6 +66,15 @@ std::string Toolchain::c_compiler_identity() const { return lines(c_compile_comm
 
 std::string Toolchain::relocatable_link_identity() const { return lines({linker_, "-r", wasm_ ? "" : objcopy_}); }
 
+std::string Toolchain::library_link_identity() const {
+  std::vector<std::string> parts{ar_, "rcsD", cc_, "-shared", "--build-id", "-rpath=$ORIGIN"};
+  if (profile_.link) {
+    parts.insert(parts.end(), profile_.link->flags.begin(), profile_.link->flags.end());
+    for (const std::string& l : profile_.link->libraries) parts.push_back("-l" + l);
+  }
+  return lines(parts);
+}
+
 void Toolchain::compile_c(const fs::path& source, const fs::path& object, const std::vector<fs::path>& include_dirs) const {
   std::vector<std::string> argv = c_compile_command();
   for (const std::string& a : {std::string("-c"), source.string(), std::string("-o"), object.string()}) argv.push_back(a);

@@ -47,6 +47,9 @@ class Toolchain {
   std::string program_compiler_identity() const;
   // What link_relocatable's output depends on besides its objects and symbols.
   std::string relocatable_link_identity() const;
+  // What archive's, link_shared's and link_executable's outputs depend on
+  // besides their objects and file names.
+  std::string library_link_identity() const;
 
   // Whether objects for this profile are wasm (not ELF).
   bool wasm() const { return wasm_; }

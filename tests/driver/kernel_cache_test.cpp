@@ -5,6 +5,7 @@
 // which kernel sources made an artifact.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "spec/lockfile.h"
 #include "support/file_io.h"
 #include "support/process.h"
+#include "support/sha256.h"
 #include "targets/code_cache.h"
 #include "tests/driver/test_util.h"
 
@@ -110,6 +112,32 @@ TEST_CASE("four compiles at once into one empty cache all give correct artifacts
   CHECK(cached == total);
 }
 
+TEST_CASE("a recompile with the same code and weights copies the libraries from the cache, as they were linked") {
+  test::TempDir tmp;
+  const fs::path cache = tmp.path() / "cache";
+  const fs::path recipe = tmp.write("cnn.yaml", read_text_file(test::source_root() / "examples/quickstart/cnn.yaml"));
+  ProcessOptions options;
+  options.environment = {{"MODELC_CACHE", cache.string()}};
+  auto compile = [&](const std::string& out) {
+    return run_process({test::modelc_binary().string(), "-v", "compile", recipe.string(), "-o", (tmp.path() / out).string()},
+                       options);
+  };
+  const ProcessResult first = compile("first");
+  REQUIRE(first.exit_code == 0);
+  CHECK(first.stderr_text.find("from the cache (the same code and weights)") == std::string::npos);
+  const ProcessResult second = compile("second");
+  INFO(second.stderr_text);
+  REQUIRE(second.exit_code == 0);
+  CHECK(second.stderr_text.find("from the cache (the same code and weights)") != std::string::npos);
+  CHECK(second.stderr_text.find("warning") == std::string::npos);
+  const nlohmann::json m1 = nlohmann::json::parse(read_text_file(tmp.path() / "first/host/manifest.json"));
+  const nlohmann::json m2 = nlohmann::json::parse(read_text_file(tmp.path() / "second/host/manifest.json"));
+  CHECK(m1["sha256"] == m2["sha256"]);
+  for (const auto& [file, digest] : m2["sha256"].items())
+    CHECK(sha256_file(tmp.path() / "second/host" / file) == digest.get<std::string>());
+  check_against_reference(recipe, tmp.path() / "second" / "host");
+}
+
 TEST_CASE("a truncated or altered cache entry is compiled again, with a warning, and the artifact is right") {
   test::TempDir tmp;
   const fs::path cache = tmp.path() / "cache";
@@ -128,6 +156,19 @@ TEST_CASE("a truncated or altered cache entry is compiled again, with a warning,
   const std::vector<fs::path> runtimes = entries(cache / "runtimes");
   REQUIRE(runtimes.size() == 4);
   for (const fs::path& e : runtimes) write_file_atomic(e, "");
+  // The linked libraries of the last build (without this, the second build
+  // would copy them, and never read the runner's object).
+  std::vector<fs::path> libraries;
+  for (const fs::path& e : entries(cache / "libraries"))
+    if (fs::is_directory(e)) libraries.push_back(e);
+  REQUIRE(libraries.size() == 1);
+  fs::path shared;
+  for (const fs::path& f : entries(libraries[0]))
+    if (f.extension() == ".so") shared = f;
+  REQUIRE_FALSE(shared.empty());
+  std::string library = read_text_file(shared);
+  library[library.size() / 2] ^= 0x01;
+  write_file_atomic(shared, library);
 
   const ProcessResult r = compile_with_cache(recipe, tmp.path() / "second", cache);
   INFO(r.stderr_text);
@@ -138,6 +179,8 @@ TEST_CASE("a truncated or altered cache entry is compiled again, with a warning,
                            " is damaged (the sha256 of object differs") != std::string::npos);
   for (const fs::path& e : runtimes)
     CHECK(r.stderr_text.find("[warning] the cached runtime " + e.string() + " is damaged") != std::string::npos);
+  CHECK(r.stderr_text.find("[warning] the cached libraries " + libraries[0].string() + " are damaged (the sha256 of " +
+                           shared.filename().string() + " differs") != std::string::npos);
   const auto [total, cached] = kernel_counts(r.stderr_text);
   CHECK(cached == total - 2);
   check_against_reference(recipe, tmp.path() / "second" / "host");

@@ -1,0 +1,131 @@
+#include "targets/library_cache.h"
+
+#include <future>
+#include <sstream>
+
+#include "support/diagnostic.h"
+#include "support/file_io.h"
+#include "support/sha256.h"
+
+namespace fs = std::filesystem;
+
+namespace modelc::targets {
+namespace {
+
+constexpr const char* kListName = "files";  // "<name> <size> <sha256>" per file
+constexpr std::string_view kListMagic = "modelc-library-cache-entry 1\n";
+
+struct Listed {
+  std::string name;
+  uintmax_t size = 0;
+  std::string sha256;
+};
+
+// The entry's file list, or nullopt when it is not one (a name must be a
+// plain file name: an entry never writes outside the output folder).
+std::optional<std::vector<Listed>> parse_list(const std::string& text) {
+  if (text.rfind(kListMagic, 0) != 0) return std::nullopt;
+  std::istringstream lines(text.substr(kListMagic.size()));
+  std::vector<Listed> files;
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    Listed f;
+    if (!(fields >> f.name >> f.size >> f.sha256) || f.sha256.size() != 64) return std::nullopt;
+    if (fs::path(f.name).filename() != f.name || f.name == "." || f.name == ".." || f.name == kListName) return std::nullopt;
+    files.push_back(std::move(f));
+  }
+  if (files.empty()) return std::nullopt;
+  return files;
+}
+
+}  // namespace
+
+LibraryCache::LibraryCache(const fs::path& cache_dir, WarnFn warn)
+    : folder_(cache_dir.empty() ? fs::path() : cache_dir / "libraries"), warn_(std::move(warn)) {}
+
+fs::path LibraryCache::entry_path(const std::string& key) const { return folder_ / key; }
+
+std::optional<std::map<fs::path, std::string>> LibraryCache::restore(const std::string& key, const fs::path& out) const {
+  if (folder_.empty()) return std::nullopt;
+  const fs::path entry = entry_path(key);
+  std::error_code ec;
+  if (!fs::is_directory(entry, ec)) return std::nullopt;
+  std::vector<fs::path> copied;
+  auto drop = [&](const std::string& why) -> std::optional<std::map<fs::path, std::string>> {
+    for (const fs::path& p : copied) fs::remove(p, ec);
+    if (warn_) warn_("the cached libraries " + entry.string() + " are damaged (" + why + "); linking again");
+    fs::remove_all(entry, ec);
+    return std::nullopt;
+  };
+  std::optional<std::vector<Listed>> files;
+  try {
+    files = parse_list(read_text_file(entry / kListName));
+  } catch (const Error&) {
+    // Removed (replaced in its slot) since it was found: a miss, not damage.
+    if (!fs::exists(entry, ec)) return std::nullopt;
+  }
+  if (!files) return drop("its file list is missing or malformed");
+  for (const Listed& f : *files) {
+    const fs::path to = out / f.name;
+    fs::copy_file(entry / f.name, to, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+      for (const fs::path& p : copied) fs::remove(p, ec);
+      if (!fs::exists(entry, ec)) return std::nullopt;  // removed meanwhile
+      return drop("cannot copy " + f.name + ": " + ec.message());
+    }
+    copied.push_back(to);
+  }
+  // The copies are hashed, not the entry: what is checked is what ships.
+  std::vector<std::future<std::string>> digests;
+  for (const fs::path& p : copied) digests.push_back(std::async(std::launch::async, [p] { return sha256_file(p); }));
+  std::map<fs::path, std::string> restored;
+  std::string differs;
+  for (size_t i = 0; i < copied.size(); ++i) {
+    std::string digest = digests[i].get();
+    if (digest != (*files)[i].sha256 || fs::file_size(copied[i], ec) != (*files)[i].size) differs = (*files)[i].name;
+    restored[copied[i]] = std::move(digest);
+  }
+  if (!differs.empty()) return drop("the sha256 of " + differs + " differs from the one recorded");
+  return restored;
+}
+
+void LibraryCache::store(const std::string& slot, const std::string& key, const std::map<fs::path, std::string>& files) const {
+  if (folder_.empty()) return;
+  std::error_code ec;
+  const fs::path entry = entry_path(key);
+  const fs::path slot_file = folder_ / (slot + ".slot");
+  try {
+    if (!fs::is_directory(entry, ec)) {
+      fs::create_directories(folder_, ec);
+      if (ec) throw Error("cannot create " + folder_.string() + ": " + ec.message());
+      const fs::path tmp = folder_ / (".tmp-" + key + "-" + unique_suffix());
+      fs::create_directory(tmp, ec);
+      if (ec) throw Error("cannot create " + tmp.string() + ": " + ec.message());
+      std::string list(kListMagic);
+      try {
+        for (const auto& [path, digest] : files) {
+          fs::copy_file(path, tmp / path.filename(), ec);
+          if (ec) throw Error("cannot copy " + path.string() + " into the cache: " + ec.message());
+          list += path.filename().string() + " " + std::to_string(fs::file_size(path)) + " " + digest + "\n";
+        }
+        write_file_atomic(tmp / kListName, list);
+      } catch (...) {
+        fs::remove_all(tmp, ec);
+        throw;
+      }
+      // Another builder may have stored the same entry meanwhile: theirs stays.
+      fs::rename(tmp, entry, ec);
+      if (ec) fs::remove_all(tmp, ec);
+    }
+    std::string previous;
+    if (fs::exists(slot_file, ec)) previous = read_text_file(slot_file);
+    write_file_atomic(slot_file, key);
+    if (!previous.empty() && previous != key && previous.find('/') == std::string::npos &&
+        previous.find("..") == std::string::npos)
+      fs::remove_all(entry_path(previous), ec);
+  } catch (const Error& e) {
+    if (warn_) warn_(std::string("cannot store the libraries in the cache: ") + e.what());
+  }
+}
+
+}  // namespace modelc::targets
