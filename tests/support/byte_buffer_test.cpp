@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,6 +54,30 @@ TEST_CASE("ByteBuffer: adopts a vector's bytes without copying them") {
   CHECK(b.data() == data);
   CHECK(b.size() == 100);
   CHECK(b.data()[99] == static_cast<std::byte>(99));
+}
+
+TEST_CASE("ByteBuffer: memory freed by one large buffer comes back zeroed to the next, whole or split") {
+  // Dirty a few large buffers, free them, and take smaller and larger ones:
+  // every byte of each must be zero (the pool reuses and splits mappings).
+  {
+    std::vector<ByteBuffer> dirty;
+    for (size_t mb : {4, 6, 3}) {
+      ByteBuffer b(mb << 20);
+      std::memset(b.data(), 0xa5, b.size());
+      dirty.push_back(std::move(b));
+    }
+  }
+  std::vector<ByteBuffer> live;
+  for (size_t size : {size_t{1} << 20, (size_t{3} << 20) + 5, size_t{5} << 20, (size_t{2} << 20) - 1, size_t{9} << 20}) {
+    ByteBuffer b(size);
+    CHECK(std::ranges::all_of(b.span(), [](std::byte x) { return x == std::byte{0}; }));
+    std::memset(b.data(), static_cast<int>(0x10 + live.size()), b.size());  // each its own value: no two share memory
+    live.push_back(std::move(b));
+  }
+  for (size_t i = 0; i < live.size(); ++i) {
+    const auto mine = static_cast<std::byte>(0x10 + i);
+    CHECK(std::ranges::all_of(live[i].span(), [&](std::byte x) { return x == mine; }));
+  }
 }
 
 TEST_CASE("sha256_hex of parts is the digest of their concatenation") {
