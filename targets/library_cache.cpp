@@ -65,25 +65,39 @@ std::optional<std::map<fs::path, std::string>> LibraryCache::restore(const std::
     if (!fs::exists(entry, ec)) return std::nullopt;
   }
   if (!files) return drop("its file list is missing or malformed");
-  for (const Listed& f : *files) {
-    const fs::path to = out / f.name;
-    fs::copy_file(entry / f.name, to, fs::copy_options::overwrite_existing, ec);
-    if (ec) {
-      for (const fs::path& p : copied) fs::remove(p, ec);
-      if (!fs::exists(entry, ec)) return std::nullopt;  // removed meanwhile
-      return drop("cannot copy " + f.name + ": " + ec.message());
-    }
-    copied.push_back(to);
-  }
-  // The copies are hashed, not the entry: what is checked is what ships.
-  std::vector<std::future<std::string>> digests;
-  for (const fs::path& p : copied) digests.push_back(std::async(std::launch::async, [p] { return sha256_file(p); }));
+  // Each file copied and its copy hashed on a thread of its own (the copies
+  // are hashed, not the entry: what is checked is what ships).
+  struct Copied {
+    std::string error, digest;
+  };
+  std::vector<std::future<Copied>> work;
+  for (const Listed& f : *files)
+    work.push_back(std::async(std::launch::async, [&entry, &out, name = f.name] {
+      std::error_code copy_ec;
+      fs::copy_file(entry / name, out / name, fs::copy_options::overwrite_existing, copy_ec);
+      if (copy_ec) return Copied{copy_ec.message(), {}};
+      try {
+        return Copied{{}, sha256_file(out / name)};
+      } catch (const Error& e) {
+        return Copied{e.what(), {}};
+      }
+    }));
+  std::vector<Copied> results;
+  for (std::future<Copied>& w : work) results.push_back(w.get());
+  for (const Listed& f : *files) copied.push_back(out / f.name);
   std::map<fs::path, std::string> restored;
   std::string differs;
-  for (size_t i = 0; i < copied.size(); ++i) {
-    std::string digest = digests[i].get();
-    if (digest != (*files)[i].sha256 || fs::file_size(copied[i], ec) != (*files)[i].size) differs = (*files)[i].name;
-    restored[copied[i]] = std::move(digest);
+  for (size_t i = 0; i < files->size(); ++i) {
+    const Listed& f = (*files)[i];
+    if (!results[i].error.empty()) {
+      if (!fs::exists(entry, ec)) {  // removed meanwhile: a miss
+        for (const fs::path& p : copied) fs::remove(p, ec);
+        return std::nullopt;
+      }
+      return drop("cannot copy " + f.name + ": " + results[i].error);
+    }
+    if (results[i].digest != f.sha256 || fs::file_size(copied[i], ec) != f.size) differs = f.name;
+    restored[copied[i]] = results[i].digest;
   }
   if (!differs.empty()) return drop("the sha256 of " + differs + " differs from the one recorded");
   return restored;
