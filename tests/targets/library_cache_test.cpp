@@ -4,7 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <random>
 
 #include "support/file_io.h"
 #include "support/sha256.h"
@@ -16,18 +15,14 @@ using namespace modelc::targets;
 
 namespace {
 
-struct TempFolder {
-  TempFolder() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("modelc-library-cache-test-" + std::to_string(rd()) + std::to_string(rd()));
+// A scratch folder (support/file_io.h) with the build's and the output's folders in it.
+struct Workspace {
+  Workspace() {
     fs::create_directories(path / "build");
     fs::create_directories(path / "out");
   }
-  ~TempFolder() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
+  ScratchDirectory scratch{"modelc-library-cache-test"};
+  const fs::path& path = scratch.path();
 };
 
 // Writes the files of a build into `folder`: their digests by path.
@@ -48,7 +43,7 @@ const std::string kKeyB(64, 'b');
 }  // namespace
 
 TEST_CASE("stored libraries come back byte for byte, with their digests and modes") {
-  TempFolder tmp;
+  Workspace tmp;
   std::vector<std::string> warnings;
   const LibraryCache cache(tmp.path / "cache", [&](const std::string& w) { warnings.push_back(w); });
   CHECK_FALSE(cache.restore(kKeyA, tmp.path / "out"));
@@ -67,7 +62,7 @@ TEST_CASE("stored libraries come back byte for byte, with their digests and mode
 }
 
 TEST_CASE("an entry whose file changed on disk is reported, removed and not used") {
-  TempFolder tmp;
+  Workspace tmp;
   std::vector<std::string> warnings;
   const LibraryCache cache(tmp.path / "cache", [&](const std::string& w) { warnings.push_back(w); });
   cache.store("slot", kKeyA, made(tmp.path / "build", "v1"));
@@ -80,7 +75,7 @@ TEST_CASE("an entry whose file changed on disk is reported, removed and not used
 }
 
 TEST_CASE("a file list that names a path outside the entry, or none, is damage") {
-  TempFolder tmp;
+  Workspace tmp;
   std::vector<std::string> warnings;
   const LibraryCache cache(tmp.path / "cache", [&](const std::string& w) { warnings.push_back(w); });
   for (const std::string list : {std::string("modelc-library-cache-entry 1\n../evil 1 ") + std::string(64, '0') + "\n",
@@ -95,7 +90,7 @@ TEST_CASE("a file list that names a path outside the entry, or none, is damage")
 }
 
 TEST_CASE("a slot keeps only its latest entry; other slots keep theirs") {
-  TempFolder tmp;
+  Workspace tmp;
   const LibraryCache cache(tmp.path / "cache", {});
   cache.store("model-1", kKeyA, made(tmp.path / "build", "v1"));
   const std::string other(64, 'c');
@@ -110,7 +105,7 @@ TEST_CASE("a slot keeps only its latest entry; other slots keep theirs") {
 }
 
 TEST_CASE("without a cache folder nothing is stored or found") {
-  TempFolder tmp;
+  Workspace tmp;
   const LibraryCache cache({}, {});
   cache.store("slot", kKeyA, made(tmp.path / "build", "v1"));
   CHECK_FALSE(cache.restore(kKeyA, tmp.path / "out"));
