@@ -7,9 +7,13 @@
 #   cold     an empty kernel cache (every kernel, the Halide runtime, the
 #            executor and the runner object compiled)
 #   kernels  an empty kernel cache but the per-target objects cached (what a
-#            new model costs once a machine has built any model)
-#   warm     every kernel cached (a recompile after a change that leaves the
-#            kernels as they were: weights, names, a recipe field)
+#            new model costs once a machine has built any model: the model's
+#            plan, code object and libraries are not cached either)
+#   warm     everything cached (a recompile of the same model, e.g. after a
+#            recipe field that the artifact does not depend on changed)
+#   relink   every kernel and the model's code cached, its libraries not (a
+#            recompile after a change that leaves the kernels as they were:
+#            the weights' values)
 # Wall-clock seconds of the whole command. Not a test: run it on a quiet
 # machine; the figures are this machine's.
 #
@@ -32,7 +36,7 @@ seconds() {  # the wall-clock seconds of a command, its output kept in $work/log
   end=$(date +%s.%N)
   echo "$end - $start" | bc | awk '{printf "%.2f", $1}'
 }
-printf '%-16s %8s %8s %8s %8s\n' model cold kernels warm kernels
+printf '%-16s %8s %8s %8s %8s %8s\n' model cold kernels warm relink kernels
 for onnx in "$@"; do
   name=$(basename "$onnx" .onnx)
   recipe="$work/$name.yaml"
@@ -40,9 +44,11 @@ for onnx in "$@"; do
     "$name" "$onnx" > "$recipe"
   cache="$work/cache-$name"
   cold=$(MODELC_CACHE="$cache" seconds "$modelc" compile "$recipe" -o "$work/out" --force)
-  rm -rf "$cache/kernels"
+  rm -rf "$cache/kernels" "$cache/models" "$cache/libraries"
   kernels=$(MODELC_CACHE="$cache" seconds "$modelc" compile "$recipe" -o "$work/out" --force)
   warm=$(MODELC_CACHE="$cache" seconds "$modelc" compile "$recipe" -o "$work/out" --force)
+  rm -rf "$cache/libraries"
+  relink=$(MODELC_CACHE="$cache" seconds "$modelc" compile "$recipe" -o "$work/out" --force)
   count=$(sed -n 's/.*: \([0-9]*\) kernels (.*/\1/p' "$work/log" | head -n 1)
-  printf '%-16s %8s %8s %8s %8s\n' "$name" "$cold" "$kernels" "$warm" "$count"
+  printf '%-16s %8s %8s %8s %8s %8s\n' "$name" "$cold" "$kernels" "$warm" "$relink" "$count"
 done
