@@ -542,10 +542,15 @@ class ArtifactBuilder {
     std::string text = "libraries\n" + toolchain_.library_link_identity() + toolchain_.program_compiler_identity() + "\n" +
                        plan.prefix + "\n" + profile_.llvm_triple + "\n" + sha256_file(code_object) + "\n";
     text += (profile_.has_shared_library() ? "shared\n" : "static\n") + runner_key(plan) + "\n";
-    if (const std::optional<uint16_t> machine = elf_data_object_machine(profile_.llvm_triple))
+    if (const std::optional<uint16_t> machine = elf_data_object_machine(profile_.llvm_triple)) {
       text += "elf " + std::to_string(*machine) + "\n";
-    else
-      text += generate_weights_c(plan);
+    } else {
+      // The assembler's source names the weights file in this build's
+      // scratch folder: a fixed name in the key instead.
+      ExecutorPlan keyed = plan;
+      keyed.weights_file = "weights.bin";
+      text += generate_weights_c(keyed);
+    }
     text += "weights " + std::to_string(weights_.bytes) + "\n";
     for (const std::string& name : weights_.order)
       text += std::to_string(weights_.offsets.at(name)) + " " + m_.constant(name).digest() + "\n";
