@@ -539,9 +539,11 @@ class ArtifactBuilder {
   // the tools and their flags, the code object, the weights (each constant's
   // digest and place) and the runner's object.
   std::string libraries_key(const ExecutorPlan& plan, const fs::path& code_object) const {
-    std::string text = "libraries\n" + toolchain_.library_link_identity() + toolchain_.program_compiler_identity() + "\n" +
-                       plan.prefix + "\n" + profile_.llvm_triple + "\n" + sha256_file(code_object) + "\n";
-    text += (profile_.has_shared_library() ? "shared\n" : "static\n") + runner_key(plan) + "\n";
+    std::string text = "libraries\n" + toolchain_.library_link_identity() + plan.prefix + "\n" + profile_.llvm_triple +
+                       "\n" + sha256_file(code_object) + "\n";
+    text += profile_.has_shared_library() ? "shared\n" : "static\n";
+    // (runner_key holds the program compiler's command, which only devices with a runner have.)
+    text += profile_.has_runner() ? runner_key(plan) + "\n" : std::string("no runner\n");
     if (const std::optional<uint16_t> machine = elf_data_object_machine(profile_.llvm_triple)) {
       text += "elf " + std::to_string(*machine) + "\n";
     } else {

@@ -138,6 +138,24 @@ TEST_CASE("a recompile with the same code and weights copies the libraries from 
   check_against_reference(recipe, tmp.path() / "second" / "host");
 }
 
+TEST_CASE("a device without a runner or shared library (Hexagon) caches its static library too") {
+  test::TempDir tmp;
+  const fs::path cache = tmp.path() / "cache";
+  fs::copy_file(test::source_root() / "examples/quickstart/mlp.onnx", tmp.path() / "mlp.onnx");
+  const fs::path recipe = tmp.write("hvx.yaml", "apiVersion: modelc/v1\nkind: Recipe\nmetadata: {name: hvx, version: 1.0.0}\n"
+                                                "model:\n  onnx: mlp.onnx\ntargets:\n  dsp: {device: hexagon-hvx}\n");
+  for (const char* out : {"first", "second"}) {
+    const ProcessResult r = compile_with_cache(recipe, tmp.path() / out, cache);
+    INFO(r.stderr_text);
+    REQUIRE(r.exit_code == 0);
+    const nlohmann::json manifest = nlohmann::json::parse(read_text_file(tmp.path() / out / "dsp" / "manifest.json"));
+    CHECK(manifest["files"]["static_library"] == "libhvx.a");
+    CHECK_FALSE(manifest["files"].contains("runner"));
+    CHECK(sha256_file(tmp.path() / out / "dsp" / "libhvx.a") == manifest["sha256"]["libhvx.a"].get<std::string>());
+  }
+  CHECK(read_text_file(tmp.path() / "first/dsp/libhvx.a") == read_text_file(tmp.path() / "second/dsp/libhvx.a"));
+}
+
 TEST_CASE("a truncated or altered cache entry is compiled again, with a warning, and the artifact is right") {
   test::TempDir tmp;
   const fs::path cache = tmp.path() / "cache";
