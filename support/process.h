@@ -25,7 +25,10 @@ struct ProcessResult {
   bool timed_out = false;  // killed (SIGKILL) after ProcessOptions::timeout
   int exit_code = -1;      // exit status, or -1 when killed by a signal
   int signal = 0;          // the signal that ended it, 0 when it exited
-  long peak_rss_kib = 0;   // the child's peak resident memory (getrusage's ru_maxrss)
+  // The child's peak resident memory (getrusage's ru_maxrss). posix_spawn
+  // starts the child in the caller's memory (vfork), and Linux counts the
+  // caller's peak until the exec: the figure is at least the caller's own peak.
+  long peak_rss_kib = 0;
   std::string stdout_text;
   std::string stderr_text;
 };
