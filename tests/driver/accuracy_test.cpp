@@ -382,6 +382,33 @@ TEST_CASE("int8 convolutions in parallel tasks match the integer reference exact
 )", "int8", "modelc_amx_conv_u8s8", 0, true);
 }
 
+// int8 depthwise convolutions (VNNI quads of a kernel row's taps where the
+// CPU has VNNI, stride 1 along the rows; the float direct form otherwise)
+// match the integer reference exactly: 3x3 over rows wider than a vector and
+// not a multiple of it, the first with the input's zero point (the quantized
+// image) and the rest after ReLU (zero point 0); 5x5 (two quads per kernel
+// row); stride 2 between rows only (still the quads); stride 2 both ways
+// (the direct form); rows narrower than a vector; two output channels per
+// input channel.
+TEST_CASE("int8 depthwise convolutions match the integer reference exactly") {
+  check_with_and_without_tiles("int8-depthwise", R"(
+    seed: 11
+    inputs:
+      - {name: image, shape: [1, 24, 21, 37], dtype: float32}
+    layers:
+      - {op: conv2d, name: dw1, filters: 24, kernel: 3, padding: same, groups: 24}
+      - {op: relu, name: r1}
+      - {op: conv2d, name: dw2, filters: 24, kernel: 5, padding: same, groups: 24}
+      - {op: relu, name: r2}
+      - {op: conv2d, name: dw3, filters: 24, kernel: 3, stride: [2, 1], padding: same, groups: 24}
+      - {op: relu, name: r3}
+      - {op: conv2d, name: dw4, filters: 24, kernel: 3, stride: 2, padding: same, groups: 24}
+      - {op: relu, name: r4}
+      - {op: conv2d, name: dw5, filters: 48, kernel: 3, padding: same, groups: 24}
+    outputs: [dw5]
+)", "int8", "modelc_amx_conv_u8s8", 0, true);
+}
+
 // int8 dense layers over rows (a transformer's projections): AlterOpLayout
 // packs the weights in quads, and with AMX the tiles compute the product as
 // a 1x1 convolution whose pixels are the rows (64 input features, 48 units:
