@@ -560,13 +560,22 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
 // row's quad (broadcast, zeros past the window's width): 3 per 16 outputs
 // of a 3x3 window where the direct form does 9 float FMAs after converting
 // every input value to float. The accumulator starts at bias - x_zero_point
-// * sum(weights), which takes off the zero point the quads keep. Only for
-// stride 1 along the rows: the quads of a stride 2 are built from byte
-// vectors of every other column, which LLVM 14 extracts byte by byte
-// (MobileNetV2's 112 -> 56 layer 0.22 -> 0.29 ms, `--kernels`); those keep
-// the direct form's float phases.
+// * sum(weights), which takes off the zero point the quads keep.
+// The quads are built in two ways (each measured best for its stride,
+// `--kernels` on MobileNetV2, alternated builds):
+//  - stride 1 along the rows: a vector of pixels per tap read from the input
+//    (clamped, the zero point selected outside), the taps unrolled, which
+//    Halide interleaves into whole 64-byte stores (the 56 x 56 and 112 x 112
+//    layers 0.61x and 0.55x the direct form's time);
+//  - larger strides: from the input row copied once into a row of bytes
+//    with the zero point around it, both the taps and the pixels vectorized,
+//    so that a 64-byte vector of quads is one load and a byte permutation
+//    (vpermt2b) with no edge cases (the 112 -> 56, 56 -> 28 and 28 -> 14
+//    layers 0.59, 0.67 and 0.81x). Built as in stride 1, every other
+//    column's bytes were extracted one at a time (1.3x the direct form);
+//    stride 1 from the row took 1.4-1.8x the time of its own form.
 bool depthwise_quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
-  if (!has_vnni(ctx.target) || a.groups == 1 || a.strides[1] != 1 || a.kernel_layout == lang::kQnnQuadWeightLayout) return false;
+  if (!has_vnni(ctx.target) || a.groups == 1 || a.kernel_layout == lang::kQnnQuadWeightLayout) return false;
   for (int64_t zp : a.kernel_zero_point)
     if (zp != 0) return false;
   // Rows of 8 output pixels or more: on 7-pixel rows (half-empty 128-bit
@@ -588,10 +597,19 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
 
   Func taps(ctx.name + "_taps");  // (t, x, j, input row, channel, image)
   Var t("t"), x("x"), j("j"), yy("yy"), c("c"), n("n");
-  {
+  Func row(ctx.name + "_row");  // strides > 1: (column, input row, channel, image)
+  Var rx("rx");
+  RDom cols(0, W, ctx.name + "_cols");
+  if (g.sw == 1) {
     const Expr col = x + (j * 4 + t) * g.dw - g.pl;
     const Expr value = args[0].func(Halide::clamp(col, 0, W - 1), Halide::clamp(yy, 0, H - 1), c, n);
     taps(t, x, j, yy, c, n) = inside_or(col >= 0 && col < W, yy >= 0 && yy < H, value, Halide::cast<uint8_t>(zx));
+  } else {
+    // The zero point everywhere, then the image's columns copied over it.
+    row(rx, yy, c, n) = Halide::cast<uint8_t>(zx);
+    row(cols.x, yy, c, n) =
+        Halide::select(yy >= 0 && yy < H, args[0].func(cols.x, Halide::clamp(yy, 0, H - 1), c, n), Halide::cast<uint8_t>(zx));
+    taps(t, x, j, yy, c, n) = row(x * g.sw + (j * 4 + t) * g.dw - g.pl, yy, c, n);
   }
   Func wq(ctx.name + "_wq");  // (t, j, r, k): tap 4j + t of kernel row r, zero past the window
   Var wt("wt"), wj("wj"), wr("wr"), wk("wk");
@@ -622,11 +640,15 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
         .unroll(ci)
         .parallel(co);
     // The quads of a block's input rows as the output rows advance (each
-    // input row's once: a sliding window over the rows), a vector of pixels
-    // per tap with the taps unrolled, which Halide interleaves into whole
-    // 64-byte stores.
+    // input row's once: a sliding window over the rows), in the stride's form.
     taps.store_at(out, co).compute_at(out, oy).bound(t, 0, 4).bound(j, 0, J);
-    taps.vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(t).unroll(j);
+    if (g.sw == 1) {
+      taps.vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(t).unroll(j);
+    } else {
+      taps.vectorize(t).vectorize(x, lanes, TailStrategy::RoundUp).unroll(j);
+      row.compute_at(taps, yy).vectorize(rx, s.vector_lanes * 4, TailStrategy::RoundUp);
+      row.update().vectorize(cols.x, s.vector_lanes * 4, TailStrategy::GuardWithIf);
+    }
     wq.compute_at(out, co).bound(wt, 0, 4).bound(wj, 0, J).unroll(wt);
     start.compute_at(out, co);
     const TailStrategy acc_tail = out_w >= lanes ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;

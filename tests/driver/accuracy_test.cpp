@@ -383,13 +383,13 @@ TEST_CASE("int8 convolutions in parallel tasks match the integer reference exact
 }
 
 // int8 depthwise convolutions (VNNI quads of a kernel row's taps where the
-// CPU has VNNI, stride 1 along the rows; the float direct form otherwise)
-// match the integer reference exactly: 3x3 over rows wider than a vector and
-// not a multiple of it, the first with the input's zero point (the quantized
-// image) and the rest after ReLU (zero point 0); 5x5 (two quads per kernel
-// row); stride 2 between rows only (still the quads); stride 2 both ways
-// (the direct form); rows narrower than a vector; two output channels per
-// input channel.
+// CPU has VNNI and the rows hold 8 outputs or more; the float direct form
+// otherwise) match the integer reference exactly: 3x3 over rows wider than a
+// vector and not a multiple of it, the first with the input's zero point
+// (the quantized image) and the rest after ReLU (zero point 0); 5x5 (two
+// quads per kernel row); stride 2 between rows only; stride 2 both ways (the
+// quads from a padded row of bytes), after ReLU and on the image; rows
+// narrower than a vector; two output channels per input channel.
 TEST_CASE("int8 depthwise convolutions match the integer reference exactly") {
   check_with_and_without_tiles("int8-depthwise", R"(
     seed: 11
@@ -406,6 +406,17 @@ TEST_CASE("int8 depthwise convolutions match the integer reference exactly") {
       - {op: relu, name: r4}
       - {op: conv2d, name: dw5, filters: 48, kernel: 3, padding: same, groups: 24}
     outputs: [dw5]
+)", "int8", "modelc_amx_conv_u8s8", 0, true);
+  // Stride 2 on the quantized image (its zero point in the padded row), an
+  // odd width whose last window reads past the image.
+  check_with_and_without_tiles("int8-depthwise-s2", R"(
+    seed: 12
+    inputs:
+      - {name: image, shape: [1, 8, 9, 35], dtype: float32}
+    layers:
+      - {op: conv2d, name: dw1, filters: 8, kernel: 3, stride: 2, padding: same, groups: 8}
+      - {op: conv2d, name: dw2, filters: 8, kernel: 5, stride: 2, padding: same, groups: 8}
+    outputs: [dw2]
 )", "int8", "modelc_amx_conv_u8s8", 0, true);
 }
 
