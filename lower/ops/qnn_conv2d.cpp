@@ -447,6 +447,34 @@ LoweredOp lower_row_taps_amx(std::span<const TensorFunc> args, const LowerContex
 
 // ---- direct: any groups, output width vectorized ----
 
+// The output loops of the depthwise and grouped forms: rows of whole vectors
+// of pixels (the last one shifted in over the one before: with a guarded
+// tail the accumulators lived in memory behind masks, MobileNetV2's int8
+// depthwise layers at 1 % of the int8 peak), blocks of 4 channels unrolled
+// around them, the channel blocks in parallel.
+struct GroupedLoops {
+  Var xo{"xo"}, co{"co"};
+  int lanes = 1;
+  bool whole_rows = false;  // rows of a vector or more
+};
+
+GroupedLoops schedule_grouped_output(const ScheduleContext& s, int64_t out_w, int64_t out_c) {
+  GroupedLoops l;
+  l.lanes = fitting_lanes(out_w, s.vector_lanes);
+  l.whole_rows = out_w >= l.lanes;
+  const Var ox = s.output_vars[3], oy = s.output_vars[2], oc = s.output_vars[1], on = s.output_vars[0];
+  Var xi("xi"), ci("ci");
+  Func out = s.output;
+  out.split(ox, l.xo, xi, l.lanes, l.whole_rows ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
+      .split(oc, l.co, ci, out_c >= 4 ? 4 : 1, TailStrategy::GuardWithIf)
+      .reorder(xi, ci, l.xo, oy, l.co, on)
+      .vectorize(xi)
+      .unroll(ci)
+      .parallel(l.co);
+  return l;
+}
+
+
 LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
   const lang::TensorType out_type = ctx.binding.types.at(0);
@@ -510,21 +538,9 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
 
   const bool pads = any_padding(a.padding);
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
-    const int lanes = fitting_lanes(out_w, s.vector_lanes);
-    const int block = out_c >= 4 ? 4 : 1;
-    const Var ox = s.output_vars[3], oy = s.output_vars[2], oc = s.output_vars[1], on = s.output_vars[0];
-    Var xo("xo"), xi("xi"), co("co"), ci("ci");
+    const auto [xo, co, lanes, whole_rows] = schedule_grouped_output(s, out_w, out_c);
+    const Var oy = s.output_vars[2];
     Func out = s.output;
-    // Rows of whole vectors (the last one shifted in over the one before):
-    // with a guarded tail the accumulators lived in memory behind masks
-    // (MobileNetV2's int8 depthwise layers ran at 1 % of the int8 peak).
-    const TailStrategy x_tail = out_w >= lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
-    out.split(ox, xo, xi, lanes, x_tail)
-        .split(oc, co, ci, block, TailStrategy::GuardWithIf)
-        .reorder(xi, ci, xo, oy, co, on)
-        .vectorize(xi)
-        .unroll(ci)
-        .parallel(co);
     // The padded input of a block of channels is computed once (in float32
     // converted once per value, not once per tap): on rows of 28 pixels or
     // more as the output rows advance, into a buffer of the rows a window
@@ -542,7 +558,7 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
       phased.vectorize(xh, s.vector_lanes, TailStrategy::GuardWithIf).unroll(ph);
     }
     weight.compute_at(out, co);
-    const TailStrategy acc_tail = out_w >= lanes ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
+    const TailStrategy acc_tail = whole_rows ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
     acc.compute_at(out, xo).vectorize(x, lanes, acc_tail).unroll(c);
     acc.update().reorder(x, c, rd.x, rd.y, rd.z).vectorize(x, lanes, acc_tail).unroll(c);
   };
@@ -627,18 +643,9 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
 
   const int64_t out_w = out_type.shape[3], out_c = out_type.shape[1];
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
-    const int lanes = fitting_lanes(out_w, s.vector_lanes);
-    const int block = out_c >= 4 ? 4 : 1;
-    const Var ox = s.output_vars[3], oy = s.output_vars[2], oc = s.output_vars[1], on = s.output_vars[0];
-    Var xo("xo"), xi("xi"), co("co"), ci("ci");
+    const auto [xo, co, lanes, whole_rows] = schedule_grouped_output(s, out_w, out_c);
+    const Var oy = s.output_vars[2];
     Func out = s.output;
-    const TailStrategy x_tail = out_w >= lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
-    out.split(ox, xo, xi, lanes, x_tail)
-        .split(oc, co, ci, block, TailStrategy::GuardWithIf)
-        .reorder(xi, ci, xo, oy, co, on)
-        .vectorize(xi)
-        .unroll(ci)
-        .parallel(co);
     // The quads of a block's input rows as the output rows advance (each
     // input row's once: a sliding window over the rows), in the stride's form.
     taps.store_at(out, co).compute_at(out, oy).bound(t, 0, 4).bound(j, 0, J);
@@ -651,7 +658,7 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
     }
     wq.compute_at(out, co).bound(wt, 0, 4).bound(wj, 0, J).unroll(wt);
     start.compute_at(out, co);
-    const TailStrategy acc_tail = out_w >= lanes ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
+    const TailStrategy acc_tail = whole_rows ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
     acc.compute_at(out, xo).vectorize(ax, lanes, acc_tail).unroll(ak);
     acc.update()
         .reorder(rd.x, ax, ak, rd.y, rd.z)
