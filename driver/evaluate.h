@@ -41,7 +41,14 @@ struct ReferenceRun {
   // 2^-8 of itself; the layers after carry it on.
   double rounding_tolerance = 0;
   std::string rounding;  // "int8" or "bfloat16": whose rounding (the note's words)
+  // An int8 model whose float ops feed quantizes: how far the reference's own
+  // outputs move (the largest relative error) when every such float value is
+  // nudged by about one unit in the last place; the tolerance is then at
+  // least kInt8SensitivityFactor times that (a deep network's steps carry
+  // further than a constant allows: EfficientNet-B0's 65 swish activations).
+  double sensitivity = 0;
 };
+inline constexpr double kInt8SensitivityFactor = 3;
 inline constexpr double kInt8RoundingTolerance = 1e-2;
 inline constexpr double kBfloat16RoundingTolerance = 1e-2;
 // `rounding_tolerance` is kInt8RoundingTolerance for an int8 `recipe`,
