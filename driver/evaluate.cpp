@@ -317,7 +317,6 @@ double worst_relative_error(const std::vector<lang::Tensor>& outputs, const Refe
   return worst;
 }
 
-
 // The module with each float value that a qnn.quantize reads from a float op
 // (not a parameter, constant or dequantize, which kernels compute exactly as
 // the reference does) multiplied by 1 + 2^-23: up by about one unit in the
@@ -370,15 +369,12 @@ ReferenceRun run_reference(const lang::Module& reference_module, const std::vect
     run.names.push_back(lang::result_name(reference_module.main(), i));
   if (run.rounding == "int8") {
     if (const std::optional<lang::Module> nudged = nudge_quantized_floats(reference_module)) {
-      ReferenceRun moved;
-      moved.outputs = lang::evaluate_main(*nudged, inputs);
-      run.sensitivity = worst_relative_error(moved.outputs, run);
+      run.sensitivity = worst_relative_error(lang::evaluate_main(*nudged, inputs), run);
       run.rounding_tolerance = std::max(run.rounding_tolerance, kInt8SensitivityFactor * run.sensitivity);
     }
   }
   return run;
 }
-
 
 reports::VariantResult check_artifact(const CompiledArtifact& artifact, const std::vector<lang::Tensor>& inputs,
                                       const ReferenceRun& reference, int threads) {

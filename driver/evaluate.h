@@ -51,7 +51,9 @@ struct ReferenceRun {
 inline constexpr double kInt8SensitivityFactor = 3;
 inline constexpr double kInt8RoundingTolerance = 1e-2;
 inline constexpr double kBfloat16RoundingTolerance = 1e-2;
-// `rounding_tolerance` is kInt8RoundingTolerance for an int8 `recipe`,
+// `rounding_tolerance` is kInt8RoundingTolerance for an int8 `recipe` (or
+// kInt8SensitivityFactor times its measured sensitivity when larger: one more
+// reference run where a quantize reads a float op's value),
 // kBfloat16RoundingTolerance for a bf16 one.
 ReferenceRun run_reference(const lang::Module& reference_module, const std::vector<lang::Tensor>& inputs,
                            const spec::Recipe* recipe = nullptr);

@@ -81,10 +81,15 @@ Expr bias_of(std::span<const TensorFunc> args, const Expr& k) {
 
 bool has_vnni(const Halide::Target& t) { return t.has_feature(Halide::Target::AVX512_SapphireRapids); }
 
-bool quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args) {
+// uint8 input times int8 weights with zero points 0: what vpdpbusd multiplies.
+bool u8_times_symmetric_s8(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args) {
   bool symmetric = true;
   for (int64_t zp : a.kernel_zero_point) symmetric = symmetric && zp == 0;
-  return a.groups == 1 && symmetric && args[0].type.dtype == lang::DType::uint8 && args[1].type.dtype == lang::DType::int8;
+  return symmetric && args[0].type.dtype == lang::DType::uint8 && args[1].type.dtype == lang::DType::int8;
+}
+
+bool quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args) {
+  return a.groups == 1 && u8_times_symmetric_s8(a, args);
 }
 
 // Where the sums of kernels that multiply the input as it is (zero point
@@ -474,7 +479,6 @@ GroupedLoops schedule_grouped_output(const ScheduleContext& s, int64_t out_w, in
   return l;
 }
 
-
 LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
   const lang::TensorType out_type = ctx.binding.types.at(0);
@@ -591,13 +595,11 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
 //    column's bytes were extracted one at a time (1.3x the direct form);
 //    stride 1 from the row took 1.4-1.8x the time of its own form.
 bool depthwise_quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
-  if (!has_vnni(ctx.target) || a.groups == 1 || a.kernel_layout == lang::kQnnQuadWeightLayout) return false;
-  for (int64_t zp : a.kernel_zero_point)
-    if (zp != 0) return false;
   // Rows of 8 output pixels or more: on 7-pixel rows (half-empty 128-bit
   // quads) MobileNetV2's 7 x 7 layers were 1.06-1.09x the direct form's time.
-  return args[0].type.dtype == lang::DType::uint8 && args[1].type.dtype == lang::DType::int8 && args[1].type.shape[1] == 1 &&
-         args[0].type.shape[1] == a.groups && ctx.binding.types.at(0).shape[3] >= 8;
+  return has_vnni(ctx.target) && a.groups != 1 && a.kernel_layout != lang::kQnnQuadWeightLayout &&
+         u8_times_symmetric_s8(a, args) && args[1].type.shape[1] == 1 && args[0].type.shape[1] == a.groups &&
+         ctx.binding.types.at(0).shape[3] >= 8;
 }
 
 LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerContext& ctx) {
