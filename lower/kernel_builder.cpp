@@ -509,8 +509,9 @@ void guarded_free(Halide::JITUserContext*, void* p) {
 
 }  // namespace
 
-JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& primitive, bool bf16_dot) {
-  const Halide::Target t = parse_target("host", true);
+JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& primitive, bool bf16_dot,
+                             const std::string& target) {
+  const Halide::Target t = parse_target(target, true);
   KernelPipeline kp = build_pipeline(module, primitive, t, "jit", {}, nullptr, false, bf16_dot);
   Halide::Pipeline pipeline(kp.outputs);
   pipeline.jit_handlers().custom_malloc = guarded_malloc;
@@ -561,8 +562,8 @@ std::vector<lang::Tensor> JitKernel::run(std::span<const lang::Tensor> args) con
 }
 
 std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang::Function& primitive,
-                                         std::span<const lang::Tensor> args, bool bf16_dot) {
-  return compile_kernel_jit(module, primitive, bf16_dot).run(args);
+                                         std::span<const lang::Tensor> args, bool bf16_dot, const std::string& target) {
+  return compile_kernel_jit(module, primitive, bf16_dot, target).run(args);
 }
 
 std::string host_halide_target() { return host_target(false).to_string(); }

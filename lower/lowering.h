@@ -104,18 +104,22 @@ class JitKernel {
   std::vector<lang::Tensor> run(std::span<const lang::Tensor> args) const;
 
  private:
-  friend JitKernel compile_kernel_jit(const lang::Module&, const lang::Function&, bool);
+  friend JitKernel compile_kernel_jit(const lang::Module&, const lang::Function&, bool, const std::string&);
   struct Compiled;
   std::shared_ptr<Compiled> compiled_;  // realize() is non-const in Halide
 };
 
 // With bf16_dot, as KernelTarget::bf16_dot (tests of that form on any machine).
-JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& primitive, bool bf16_dot = false);
+// `target`: a Halide target string that this machine runs ("host", or one
+// with fewer features: tests of the forms a lowering picks without them).
+JitKernel compile_kernel_jit(const lang::Module& module, const lang::Function& primitive, bool bf16_dot = false,
+                             const std::string& target = "host");
 
 // Compiles with Halide's JIT for this machine and runs once (tests, the op x
 // target harness).
 std::vector<lang::Tensor> run_kernel_jit(const lang::Module& module, const lang::Function& primitive,
-                                         std::span<const lang::Tensor> args, bool bf16_dot = false);
+                                         std::span<const lang::Tensor> args, bool bf16_dot = false,
+                                         const std::string& target = "host");
 
 // This machine's Halide target, without the features Halide 14 misdetects
 // (AVX512-FP16 on AMD Zen 4): what "host" means everywhere in modelc.

@@ -15,13 +15,15 @@ FixedPointMultiplier fixed_point_multiplier(double m) {
   if (m == 0) return {0, 31};
   int exponent = 0;
   const double fraction = std::frexp(m, &exponent);  // m = fraction * 2^exponent, fraction in [0.5, 1)
-  auto multiplier = static_cast<int64_t>(std::nearbyint(std::ldexp(fraction, 31)));
-  if (multiplier == (int64_t{1} << 31)) {
+  auto multiplier = static_cast<int64_t>(std::nearbyint(std::ldexp(fraction, kFixedPointBits)));
+  if (multiplier == (int64_t{1} << kFixedPointBits)) {
     multiplier /= 2;
     ++exponent;
   }
-  const int shift = 31 - exponent;
-  if (shift < 1) ops::type_error("a requantization multiplier of " + std::to_string(m) + " is too large (at most 2^30)");
+  const int shift = kFixedPointBits - exponent;
+  if (shift < 1)
+    ops::type_error("a requantization multiplier of " + std::to_string(m) + " is too large (at most 2^" +
+                    std::to_string(kFixedPointBits - 1) + ")");
   if (shift > 62) return {0, 31};  // below 2^-31: every product of 32-bit values rounds to 0
   return {multiplier, shift};
 }

@@ -15,10 +15,13 @@
 //    accumulation must fit in int32 (it does for 8-bit operands up to 33 025
 //    products per output); past it the reference wraps.
 //  - qnn.requantize and qnn.add: fixed point. The real multiplier
-//    m = input_scale / output_scale is written as M * 2^-n with a 31-bit
-//    integer M (fixed_point_multiplier); the product (q - zp) * M is exact in
-//    int64 and is shifted right by n rounding half to even (ONNX's rounding
-//    for QuantizeLinear and QLinear* ops), then the output zero point is added
+//    m = input_scale / output_scale is written as M * 2^-n with a 24-bit
+//    integer M (fixed_point_multiplier): float32's precision, which ONNX's
+//    scales have and in which ONNX Runtime requantizes, and so a float32
+//    that a kernel multiplies by exactly (one fused multiply-add per output,
+//    lower/ops/qnn.cpp). The product (q - zp) * M is exact in int64 and is
+//    shifted right by n rounding half to even (ONNX's rounding for
+//    QuantizeLinear and QLinear* ops), then the output zero point is added
 //    and the result saturated to [out_min, out_max] within the output dtype.
 #pragma once
 
@@ -161,8 +164,9 @@ TensorType qnn_dense_nk_weight(const TensorType& w, const QnnMatmulAttrs& a);
 // for any other layout or a weight that does not fit it.
 TensorType qnn_conv2d_oihw_weight(const TensorType& w, const QnnConv2DAttrs& a);
 
-// m = multiplier * 2^-shift, multiplier in [2^30, 2^31) (or 0 for m == 0),
+// m = multiplier * 2^-shift, multiplier in [2^23, 2^24) (or 0 for m == 0),
 // shift in [1, 62]. Throws modelc::Error for a negative, non-finite or huge m.
+inline constexpr int kFixedPointBits = 24;
 struct FixedPointMultiplier {
   int64_t multiplier = 0;
   int shift = 31;

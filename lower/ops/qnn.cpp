@@ -81,6 +81,35 @@ Expr round_exact_product(const Expr& x, const Expr& scale) {
   return Halide::cast<int32_t>(Halide::reinterpret(Halide::Int(64), Halide::cast<double>(x) * scale + magic));
 }
 
+// Whether the target's code generator fuses a float multiply and add into
+// one FMA (Halide marks its float ops as contractible unless strict_float):
+// x86 with FMA, where tests/lower/qnn_test.cpp checks that it does (ARM64
+// would too, unchecked: it keeps the float64 forms).
+bool fuses_multiply_add(const Halide::Target& target) {
+  return target.arch == Halide::Target::X86 && target.has_feature(Halide::Target::FMA);
+}
+
+// 1.5 * 2^23 and its bits: a float32 in [2^23, 2^24) has spacing 1, so
+// adding it rounds a value below 2^22 in magnitude to an integer, ties to
+// even, left in the low bits.
+constexpr float kRoundingMagic = 12582912.0f;
+constexpr int32_t kRoundingMagicBits = 0x4B400000;
+
+// The bits of fma(x, scale, 1.5 * 2^23) for an int32 x held exactly by a
+// float32 (|x| < 2^24) and a float32 scale: kRoundingMagicBits plus
+// x * scale rounded half to even, the exact product rounded once, where
+// |x * scale| < 2^22.
+Expr fused_rounding_bits(const Expr& x, const Expr& scale) {
+  return Halide::reinterpret(Halide::Int(32), Halide::cast<float>(x) * scale + kRoundingMagic);
+}
+
+// multiplier * 2^-shift, where a float32 holds it exactly.
+std::optional<float> float_scale(const lang::FixedPointMultiplier& f) {
+  const double s = std::ldexp(static_cast<double>(f.multiplier), -f.shift);
+  if (f.multiplier <= 0 || static_cast<double>(static_cast<float>(s)) != s) return std::nullopt;
+  return static_cast<float>(s);
+}
+
 // The requantization of an int32 accumulator (no input zero point) to an
 // 8-bit output in float64, where it is exact: the accumulator is first
 // clamped to [acc_lo, acc_hi], outside which the output saturates anyway,
@@ -131,9 +160,39 @@ std::optional<ExactInDouble> exact_in_double(const PerChannelMultiplier& m, int6
   return e;
 }
 
+// The requantization of an int32 accumulator to an 8-bit output with one
+// fused multiply-add in float32 (fused_rounding_bits), exact where each
+// channel's scale s = multiplier * 2^-shift is a float32 (a multiplier of
+// at most 24 bits) and s * 2^24 > bound + 1, bound the larger of -lo and hi:
+// then every accumulator whose output does not saturate is below 2^24 in
+// magnitude, so a float32 holds it, and its product is below 2^22. Farther
+// out the FMA is monotone in acc and its bits, read as an int32, land beyond
+// either clamp bound (a negative float's are negative), so clamping the bits
+// saturates as the exact product would. Per 16 outputs: a conversion, the
+// FMA, two clamps, a subtraction and the narrowing, where the float64 form
+// takes about a dozen (MobileNetV2's int8 kernels: 2.99 -> 2.38 ms). The
+// per-channel float32 scales, or nullopt where the target does not fuse or
+// a channel does not fit.
+std::optional<std::function<Expr(const Expr&)>> exact_in_float_scale(const PerChannelMultiplier& m, int64_t lo, int64_t hi,
+                                                                   const Halide::Target& target) {
+  if (!fuses_multiply_add(target) || m.values.empty()) return std::nullopt;
+  const double bound = static_cast<double>(std::max(-lo, hi)) + 1;
+  std::vector<float> scale;
+  for (const lang::FixedPointMultiplier& f : m.values) {
+    const std::optional<float> s = float_scale(f);
+    if (!s || static_cast<double>(*s) * 16777216.0 <= bound) return std::nullopt;
+    scale.push_back(*s);
+  }
+  if (scale.size() == 1) return [v = scale[0]](const Expr&) { return Expr(v); };
+  Halide::Buffer<float> b(static_cast<int>(scale.size()), m.name + "_scales");
+  for (size_t i = 0; i < scale.size(); ++i) b(static_cast<int>(i)) = scale[i];
+  return [b](const Expr& c) { return Expr(b(c)); };
+}
+
 }  // namespace
 
-Expr requantize_expr(Expr acc, const lang::RequantizeAttrs& a, const PerChannelMultiplier& m, Expr channel) {
+Expr requantize_expr(Expr acc, const lang::RequantizeAttrs& a, const PerChannelMultiplier& m, Expr channel,
+                     const Halide::Target& target) {
   const bool widening = acc.type() == Halide::Int(32) && a.input_zero_point == 0;
   const bool eight_bit = a.out_dtype == lang::DType::uint8 || a.out_dtype == lang::DType::int8;
   const int64_t lo = std::max(lang::dtype_min(a.out_dtype), a.out_min) - a.output_zero_point;
@@ -142,6 +201,13 @@ Expr requantize_expr(Expr acc, const lang::RequantizeAttrs& a, const PerChannelM
     const Expr clamped = Halide::clamp(q, static_cast<int32_t>(lo), static_cast<int32_t>(hi));
     return Halide::cast(halide_type(a.out_dtype), clamped + static_cast<int32_t>(a.output_zero_point));
   };
+  if (widening && eight_bit)
+    if (const auto scale = exact_in_float_scale(m, lo, hi, target)) {
+      const Expr bits = fused_rounding_bits(acc, (*scale)(channel));
+      const Expr clamped = Halide::clamp(bits, kRoundingMagicBits + static_cast<int32_t>(lo),
+                                         kRoundingMagicBits + static_cast<int32_t>(hi));
+      return Halide::cast(halide_type(a.out_dtype), clamped - (kRoundingMagicBits - static_cast<int32_t>(a.output_zero_point)));
+    }
   if (widening && eight_bit)
     if (const std::optional<ExactInDouble> e = exact_in_double(m, lo, hi)) {
       const Expr clamped = Halide::clamp(acc, e->acc_lo(channel), e->acc_hi(channel));
@@ -153,12 +219,14 @@ Expr requantize_expr(Expr acc, const lang::RequantizeAttrs& a, const PerChannelM
   const Expr product = widening ? Halide::Internal::widening_mul(acc, Halide::cast<int32_t>(m.multiplier(channel)))
                                 : (Halide::cast<int64_t>(acc) - i64(a.input_zero_point)) * m.multiplier(channel);
   const Expr scaled = rounding_shift_right_even(product, m.shift(channel));
-  // |acc * multiplier| < 2^62, so shifted by 31 or more it fits in 32 bits:
-  // clamped and narrowed from int32, where from int64 the casts took three
-  // rounds of packs and permutes per vector.
-  const bool shifts_from_31 = std::all_of(m.values.begin(), m.values.end(),
-                                          [](const lang::FixedPointMultiplier& f) { return f.shift >= 31; });
-  if (widening && shifts_from_31 && eight_bit) return narrow(Halide::cast<int32_t>(scaled));
+  // |acc * multiplier| < 2^(31 + kFixedPointBits), so shifted by
+  // kFixedPointBits or more it fits in 32 bits: clamped and narrowed from
+  // int32, where from int64 the casts took three rounds of packs and
+  // permutes per vector.
+  const bool narrow_shifts = std::all_of(m.values.begin(), m.values.end(), [](const lang::FixedPointMultiplier& f) {
+    return f.shift >= lang::kFixedPointBits;
+  });
+  if (widening && narrow_shifts && eight_bit) return narrow(Halide::cast<int32_t>(scaled));
   return saturate_to(scaled + i64(a.output_zero_point), a.out_dtype, a.out_min, a.out_max);
 }
 
@@ -238,7 +306,8 @@ LoweredOp lower_requantize(std::span<const TensorFunc> args, const LowerContext&
   const PerChannelMultiplier m = per_channel_multiplier(a.input_scale, a.output_scale, ctx.name);
   return {define(ctx.name, t,
                  [&](const std::vector<Var>& v) {
-                   return requantize_expr(args[0].at({v.begin(), v.end()}), a, m, channel_index(v, a.input_scale.size(), a.axis));
+                   return requantize_expr(args[0].at({v.begin(), v.end()}), a, m, channel_index(v, a.input_scale.size(), a.axis),
+                                          ctx.target);
                  }),
           {},
           {}};
@@ -252,14 +321,19 @@ Expr broadcast_at(const TensorFunc& arg, const std::vector<Var>& v) {
 }
 
 // fixed_point_scale(value, m) of an int32 `value` in [-bound, bound] as an
-// int32, computed in float64 where that is exact: value * multiplier has at
-// most 53 significant bits (bound < 2^22), times 2^-shift it is still exact
-// (round_exact_product); the result is kept below 2^29 in magnitude, so that
-// two of them and a zero point add in int32. nullopt otherwise. Per 8 lanes a
-// conversion and an FMA, where the int64 form took a 64-bit multiply (three
-// uops), shifts, masks and three rounds of packs to narrow: qnn.add was half
-// of ResNet-18's int8 residual epilogues.
-std::optional<Expr> fixed_point_scale_in_double(const Expr& value, int64_t bound, const lang::FixedPointMultiplier& m) {
+// int32, computed in floating point where that is exact; the result is kept
+// below 2^29 in magnitude, so that two of them and a zero point add in
+// int32. nullopt otherwise. Where the target fuses multiply-adds and a
+// float32 holds the scale: one FMA in float32 (fused_rounding_bits; bound
+// below 2^24 and bound * scale below 2^22). Else in float64: value *
+// multiplier has at most 53 significant bits (bound < 2^22), times 2^-shift
+// it is still exact (round_exact_product). Per 16 lanes a conversion, the
+// FMA and a subtraction in float32, twice the conversions and FMAs and the
+// narrowing of 64-bit lanes in float64, where the int64 form took a 64-bit
+// multiply (three uops), shifts, masks and three rounds of packs to narrow:
+// qnn.add was half of ResNet-18's int8 residual epilogues.
+std::optional<Expr> fixed_point_scale_exact(const Expr& value, int64_t bound, const lang::FixedPointMultiplier& m,
+                                            const Halide::Target& target) {
   if (m.multiplier < 0 || bound < 0 || bound >= (int64_t{1} << 22) || m.shift < 0 || m.shift > 62) return std::nullopt;
   const double scale = std::ldexp(static_cast<double>(m.multiplier), -m.shift);
   if (static_cast<double>(bound) * scale >= static_cast<double>(int64_t{1} << 29)) return std::nullopt;
@@ -268,6 +342,14 @@ std::optional<Expr> fixed_point_scale_in_double(const Expr& value, int64_t bound
   // scale that a narrower float holds exactly (0.5) became an integer
   // widening multiply by a float16 constant, which failed in codegen.
   const Expr opaque = Halide::reinterpret(Halide::Int(32), Halide::cast<uint32_t>(value));
+  const std::optional<float> single = float_scale(m);
+  if (fuses_multiply_add(target) && single && static_cast<double>(bound) * scale < static_cast<double>(1 << 22)) {
+    // Less the magic's bits in uint32 (and back through a reinterpret): in
+    // int32 the simplifier gathered both terms' constants of a sum into one
+    // that overflows.
+    const Expr offset = Halide::cast<uint32_t>(fused_rounding_bits(opaque, *single)) - Halide::Expr(static_cast<uint32_t>(kRoundingMagicBits));
+    return Halide::reinterpret(Halide::Int(32), offset);
+  }
   return round_exact_product(opaque, Halide::Internal::make_const(Halide::Float(64), scale));
 }
 
@@ -289,8 +371,8 @@ LoweredOp lower_add(std::span<const TensorFunc> args, const LowerContext& ctx) {
                  [&](const std::vector<Var>& v) {
                    const Expr l = Halide::cast<int32_t>(broadcast_at(args[0], v)) - static_cast<int32_t>(a.lhs_zero_point);
                    const Expr r = Halide::cast<int32_t>(broadcast_at(args[1], v)) - static_cast<int32_t>(a.rhs_zero_point);
-                   const std::optional<Expr> dl = fixed_point_scale_in_double(l, lhs_bound, ml);
-                   const std::optional<Expr> dr = fixed_point_scale_in_double(r, rhs_bound, mr);
+                   const std::optional<Expr> dl = fixed_point_scale_exact(l, lhs_bound, ml, ctx.target);
+                   const std::optional<Expr> dr = fixed_point_scale_exact(r, rhs_bound, mr, ctx.target);
                    if (dl && dr && int32_sum) {
                      // lo and hi lie within the 8-bit output type.
                      const Expr sum = *dl + *dr + static_cast<int32_t>(a.output_zero_point);

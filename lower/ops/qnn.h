@@ -34,7 +34,7 @@ Halide::Expr saturate_to(Halide::Expr value, lang::DType dtype, int64_t out_min,
 
 // qnn.requantize of one accumulator of channel `channel`.
 Halide::Expr requantize_expr(Halide::Expr acc, const lang::RequantizeAttrs& attrs, const PerChannelMultiplier& m,
-                             Halide::Expr channel);
+                             Halide::Expr channel, const Halide::Target& target);
 
 // Whether a qnn.conv2d computes on AMX tiles where its kernel's target has
 // them (KernelTarget::amx): groups 1, uint8 input, int8 weights with zero

@@ -23,18 +23,21 @@ Tensor int_tensor(DType dtype, const std::vector<int64_t>& values) {
 
 }  // namespace
 
-TEST_CASE("fixed-point multipliers represent the real multiplier to 31 bits") {
-  for (double m : {1.0, 0.5, 0.75, 1e-3, 0.123456789, 3.5, 1e-9}) {
+TEST_CASE("fixed-point multipliers represent the real multiplier to 24 bits, as a float32 holds it") {
+  for (double m : {1.0, 0.5, 0.75, 1e-3, 0.123456789, 3.5, 1e-9, 0.99999999}) {
     const FixedPointMultiplier f = fixed_point_multiplier(m);
     CAPTURE(m);
-    CHECK(f.multiplier >= (int64_t{1} << 30));
-    CHECK(f.multiplier < (int64_t{1} << 31));
-    CHECK(std::fabs(std::ldexp(static_cast<double>(f.multiplier), -f.shift) - m) <= m * std::ldexp(1.0, -30));
+    CHECK(f.multiplier >= (int64_t{1} << 23));
+    CHECK(f.multiplier < (int64_t{1} << 24));
+    const double value = std::ldexp(static_cast<double>(f.multiplier), -f.shift);
+    CHECK(std::fabs(value - m) <= m * std::ldexp(1.0, -24));
+    CHECK(static_cast<double>(static_cast<float>(value)) == value);
   }
   CHECK(fixed_point_multiplier(0).multiplier == 0);
-  CHECK(fixed_point_multiplier(1e-12).multiplier == 0);  // below 2^-31: rounds every 32-bit value to 0
+  CHECK(fixed_point_multiplier(1e-12).multiplier == 0);  // below 2^-39: rounds every 32-bit value to 0
   CHECK_THROWS_AS(fixed_point_multiplier(-1), Error);
-  CHECK_THROWS_AS(fixed_point_multiplier(std::ldexp(1.0, 31)), Error);
+  CHECK(fixed_point_multiplier(std::ldexp(1.0, 22)).shift == 1);
+  CHECK_THROWS_AS(fixed_point_multiplier(std::ldexp(1.0, 23)), Error);
 }
 
 TEST_CASE("rounding shifts round half to even, also for negative values") {

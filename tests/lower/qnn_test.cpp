@@ -39,8 +39,10 @@ Tensor full_range_tensor(const TensorType& type, std::mt19937& rng) {
 // the reference exactly, on the operands `make` gives (full-range random ones
 // unless told).
 void check_exact(const std::string& text, unsigned seed = 7,
-                 const std::function<Tensor(const TensorType&, std::mt19937&)>& make = full_range_tensor) {
+                 const std::function<Tensor(const TensorType&, std::mt19937&)>& make = full_range_tensor,
+                 const std::string& target = "host") {
   CAPTURE(text);
+  CAPTURE(target);
   Module m = parse_module(text, "case.ir");
   m = run_passes(m, {"InferType", "FuseOps", "InferType"}, PassContext{});
   std::mt19937 rng(seed);
@@ -50,7 +52,7 @@ void check_exact(const std::string& text, unsigned seed = 7,
     std::vector<Tensor> args;
     for (const Param& p : fn.params) args.push_back(make(p.type, rng));
     const std::vector<Tensor> want = evaluate(m, fn, args);
-    const std::vector<Tensor> got = lower::run_kernel_jit(m, fn, args);
+    const std::vector<Tensor> got = lower::run_kernel_jit(m, fn, args, false, target);
     REQUIRE(got.size() == want.size());
     for (size_t r = 0; r < want.size(); ++r) {
       REQUIRE(got[r].type() == want[r].type());
@@ -206,32 +208,67 @@ def @main(%x: Tensor[(2, 3, 5), float32], %a: Tensor[(2, 3, 5), uint8], %b: Tens
 })");
 }
 
+// The x86 target without FMA: requantize to 8 bits takes its float64 form
+// there (with FMA, the float32 one).
+const std::string kWithoutFma = "x86-64-linux-sse41";
+
 // To 8 bits from an int32 accumulator without a zero point, requantize runs
-// in float64 (its operand clamped to where the output saturates, a range a
+// in float32 with one fused multiply-add where the target has it, else in
+// float64 (its operand clamped to where the output saturates, a range a
 // narrower integer holds): scales that a narrower float holds exactly, and
 // accumulators small enough to land inside the 8-bit range, ties included.
-TEST_CASE("qnn.requantize to 8 bits in float64: power-of-two scales and ties") {
-  check_exact(R"(
+TEST_CASE("qnn.requantize to 8 bits in float32 and float64: power-of-two scales and ties") {
+  for (const std::string target : {"host", kWithoutFma.c_str()})
+    check_exact(R"(
 def @main(%i: Tensor[(2, 3, 64), int32]) {
   %0 = qnn.requantize(%i, input_scale=[0.5], input_zero_point=0, output_scale=1.0, output_zero_point=7, axis=1, out_dtype=uint8);
   %1 = qnn.requantize(%i, input_scale=[0.25, 0.5, 0.125], input_zero_point=0, output_scale=1.0, output_zero_point=-3, axis=1, out_dtype=int8);
   (%0, %1)
 })",
-              7, [](const TensorType& type, std::mt19937& rng) {
-                Tensor t(type);
-                std::uniform_int_distribution<int> near(-600, 600);
-                for (size_t i = 0; i < static_cast<size_t>(type.element_count()); ++i) t.set_element(i, near(rng));
-                return t;
-              });
+                7,
+                [](const TensorType& type, std::mt19937& rng) {
+                  Tensor t(type);
+                  std::uniform_int_distribution<int> near(-600, 600);
+                  for (size_t i = 0; i < static_cast<size_t>(type.element_count()); ++i) t.set_element(i, near(rng));
+                  return t;
+                },
+                target);
 }
 
-// qnn.add computes each rescaled term in float64 where that is exact (and in
-// int64 where not): ratios of scales that are powers of two make exact ties
+// Scales whose float32 product with some accumulators rounds onto the
+// wrong side of a half (found by search; e.g. 0.00711946680829 x -27179 is
+// -193.4999999..., a float32 product rounds to -193.5 and then to -194):
+// the float32 form is exact only when the multiply and the add are fused,
+// which this checks, around those accumulators, in both forms. In the
+// second requantize a channel's scale is so small that its in-range
+// accumulators (about -2e7) pass 2^24, which float32 does not hold: it stays
+// in float64 on every target.
+TEST_CASE("qnn.requantize to 8 bits rounds the exact product where float32 products round wrong") {
+  const int64_t centre[] = {-27179, -52538, -20000000, 0};
+  const auto around = [&](const TensorType& type, std::mt19937&) {
+    Tensor t(type);
+    const auto n = static_cast<size_t>(type.element_count()), per = n / 4;
+    for (size_t i = 0; i < n; ++i) t.set_element(i, static_cast<double>(centre[i / per] + static_cast<int64_t>(i % per) - 600));
+    return t;
+  };
+  for (const std::string target : {"host", kWithoutFma.c_str()})
+    check_exact(R"(
+def @main(%i: Tensor[(1, 4, 1200), int32]) {
+  %0 = qnn.requantize(%i, input_scale=[0.00711946680829, 0.00149415668779, 0.00711946680829, 0.00149415668779], input_zero_point=0, output_scale=1.0, output_zero_point=200, axis=1, out_dtype=uint8);
+  %1 = qnn.requantize(%i, input_scale=[0.00711946680829, 0.00149415668779, 0.000005, 0.5], input_zero_point=0, output_scale=1.0, output_zero_point=0, axis=1, out_dtype=int8, out_min=-120, out_max=-60);
+  (%0, %1)
+})",
+                7, around, target);
+}
+
+// qnn.add computes each rescaled term with one FMA in float32 where the
+// target fuses them, in float64 where that is exact (and in int64 where not): ratios of scales that are powers of two make exact ties
 // of both signs, which must round to even as the reference does; a ratio of
 // 3e6 stays in float64, one of 5e6 (the int32 sum could overflow) does not;
 // int8 and uint8 operands and outputs, clamps narrower than the type.
 TEST_CASE("qnn.add rounds exact ties to even and keeps large ratios exact") {
-  check_exact(R"(
+  for (const std::string target : {"host", kWithoutFma.c_str()})
+    check_exact(R"(
 def @main(%a: Tensor[(2, 3, 37), uint8], %b: Tensor[(2, 3, 37), uint8], %c: Tensor[(2, 3, 37), int8]) {
   %0 = qnn.add(%a, %b, lhs_scale=0.5, lhs_zero_point=0, rhs_scale=0.25, rhs_zero_point=255, output_scale=1.0, output_zero_point=3, out_dtype=uint8);
   %1 = qnn.add(%a, %c, lhs_scale=0.125, lhs_zero_point=128, rhs_scale=0.5, rhs_zero_point=-7, output_scale=1.0, output_zero_point=-1, out_dtype=int8);
@@ -239,7 +276,8 @@ def @main(%a: Tensor[(2, 3, 37), uint8], %b: Tensor[(2, 3, 37), uint8], %c: Tens
   %3 = qnn.add(%c, %a, lhs_scale=5000000.0, lhs_zero_point=0, rhs_scale=0.37, rhs_zero_point=5, output_scale=1.0, output_zero_point=0, out_dtype=int8);
   %4 = qnn.add(%a, %b, lhs_scale=0.013, lhs_zero_point=117, rhs_scale=0.021, rhs_zero_point=3, output_scale=0.02, output_zero_point=9, out_dtype=uint8, out_min=40, out_max=200);
   (%0, %1, %2, %3, %4)
-})");
+})",
+                7, full_range_tensor, target);
 }
 
 // qnn.quantize of values that are not ordinary: NaN (the zero point, as
