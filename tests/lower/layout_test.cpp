@@ -642,3 +642,25 @@ def @main(%x: Tensor[(1, 8, 14, 14), float32]) {
     CHECK(check_primitives(m, 1e-4, 5e-4) >= 4);
   }
 }
+
+// The early-layer form (lower/ops/winograd.cpp, by tiles): each parallel task
+// transforms, multiplies and stores its own rows of tiles. 72 x 72 pixels are
+// 18 rows of 4 x 4 tiles, so a task takes two of them (a split whose last
+// task and register tiles reach past the image's tiles); 8 channels' weights
+// are smaller than the transformed tiles, which picks this form.
+TEST_CASE("Winograd convolutions by tiles, in tasks of several tile rows") {
+  const std::string block = R"(const @w1 : Tensor[(8, 8, 3, 3), float32] = elided("0")
+const @b1 : Tensor[(8), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 8, 72, 72), float32]) {
+  %0 = nn.conv2d(%x, @w1, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %1 = nn.bias_add(%0, @b1, axis=1);
+  %2 = nn.relu(%1);
+  %2
+}
+)";
+  for (const Module& m : check_whole_model(block, {"NCHW8c"}, {"WinogradConv2D"}, 1e-5)) {
+    CHECK(count_op(m, "nn.conv2d_winograd") == 1);
+    CHECK(check_primitives(m, 1e-4, 5e-4) >= 1);
+  }
+}
