@@ -21,10 +21,14 @@ FixedPointMultiplier fixed_point_multiplier(double m) {
     ++exponent;
   }
   const int shift = kFixedPointBits - exponent;
-  if (shift < 1)
-    ops::type_error("a requantization multiplier of " + std::to_string(m) + " is too large (at most 2^" +
-                    std::to_string(kFixedPointBits - 1) + ")");
-  if (shift > 62) return {0, 31};  // below 2^-31: every product of 32-bit values rounds to 0
+  if (shift < 1) {
+    // From 2^23 on, the smallest shift and a wider multiplier (below 2^31),
+    // so that multipliers up to 2^30 are taken as before they had 24 bits.
+    if (m >= std::ldexp(1.0, 30))
+      ops::type_error("a requantization multiplier of " + std::to_string(m) + " is too large (at most 2^30)");
+    return {static_cast<int64_t>(std::nearbyint(std::ldexp(m, 1))), 1};
+  }
+  if (shift > 62) return {0, 31};  // below 2^-39: every product of 32-bit values rounds to 0
   return {multiplier, shift};
 }
 

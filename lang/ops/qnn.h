@@ -165,7 +165,8 @@ TensorType qnn_dense_nk_weight(const TensorType& w, const QnnMatmulAttrs& a);
 TensorType qnn_conv2d_oihw_weight(const TensorType& w, const QnnConv2DAttrs& a);
 
 // m = multiplier * 2^-shift, multiplier in [2^23, 2^24) (or 0 for m == 0),
-// shift in [1, 62]. Throws modelc::Error for a negative, non-finite or huge m.
+// shift in [1, 62]; for m in [2^23, 2^30) shift 1 and a multiplier below
+// 2^31. Throws modelc::Error for a negative, non-finite or larger m.
 inline constexpr int kFixedPointBits = 24;
 struct FixedPointMultiplier {
   int64_t multiplier = 0;

@@ -37,7 +37,12 @@ TEST_CASE("fixed-point multipliers represent the real multiplier to 24 bits, as 
   CHECK(fixed_point_multiplier(1e-12).multiplier == 0);  // below 2^-39: rounds every 32-bit value to 0
   CHECK_THROWS_AS(fixed_point_multiplier(-1), Error);
   CHECK(fixed_point_multiplier(std::ldexp(1.0, 22)).shift == 1);
-  CHECK_THROWS_AS(fixed_point_multiplier(std::ldexp(1.0, 23)), Error);
+  // Past 2^23: shift 1 and a wider multiplier, up to 2^30 (as with 31 bits).
+  const FixedPointMultiplier wide = fixed_point_multiplier(std::ldexp(1.0, 29) + 0.5);
+  CHECK(wide.shift == 1);
+  CHECK(wide.multiplier == (int64_t{1} << 30) + 1);
+  CHECK(fixed_point_scale(3, wide) == 3 * ((int64_t{1} << 29)) + 2);  // 3 * (2^29 + 0.5) = 3 * 2^29 + 1.5 -> even
+  CHECK_THROWS_AS(fixed_point_multiplier(std::ldexp(1.0, 30)), Error);
 }
 
 TEST_CASE("rounding shifts round half to even, also for negative values") {

@@ -320,14 +320,16 @@ def @main(%x: Tensor[(1, 3, 32, 32), uint8], %w: Tensor[(16, 3, 3, 3), int8], %b
 // Ratios of scales that are powers of two make every other value (or one in
 // four, eight) an exact tie, positive and negative: rounding half to even
 // must pick the even neighbour each time (the kernels round with an add and
-// a shift, the reference with a compare).
+// a shift, the reference with a compare). A multiplier past 2^23 (shift 1
+// and a multiplier wider than 24 bits) to int32.
 TEST_CASE("qnn.requantize rounds exact ties to even, positive and negative") {
   check_exact(R"(
 def @main(%i: Tensor[(2, 3, 64), int32]) {
   %0 = qnn.requantize(%i, input_scale=[0.5], input_zero_point=0, output_scale=1.0, output_zero_point=0, axis=1, out_dtype=int32);
   %1 = qnn.requantize(%i, input_scale=[0.25, 0.5, 0.125], input_zero_point=-3, output_scale=1.0, output_zero_point=5, axis=1, out_dtype=int32);
   %2 = qnn.requantize(%i, input_scale=[0.5], input_zero_point=1, output_scale=4096.0, output_zero_point=0, axis=1, out_dtype=int8);
-  (%0, %1, %2)
+  %3 = qnn.requantize(%i, input_scale=[30000000.5, 0.25, 1.0], input_zero_point=0, output_scale=1.0, output_zero_point=0, axis=1, out_dtype=int32);
+  (%0, %1, %2, %3)
 })");
 }
 
