@@ -71,6 +71,14 @@ namespace {
 int64_t floor_div(int64_t n, int64_t d) { return n >= 0 ? n / d : -((-n + d - 1) / d); }
 int64_t ceil_div(int64_t n, int64_t d) { return -floor_div(-n, d); }
 
+// A per-channel table of constants as a Halide expression of the channel.
+std::function<Expr(const Expr&)> table(const std::vector<double>& values, const std::string& name) {
+  if (values.size() == 1) return [v = static_cast<float>(values[0])](const Expr&) { return Expr(v); };
+  Halide::Buffer<float> b(static_cast<int>(values.size()), name);
+  for (size_t i = 0; i < values.size(); ++i) b(static_cast<int>(i)) = static_cast<float>(values[i]);
+  return [b](const Expr& c) { return Expr(b(c)); };
+}
+
 // x * scale (float64) rounded half to even, as an int32, where the product
 // is exact and below 2^31 in magnitude: adding 1.5 * 2^52 rounds it to an
 // integer, ties to even (float64's spacing there is 1), and leaves it in the
@@ -177,16 +185,13 @@ std::optional<std::function<Expr(const Expr&)>> exact_in_float_scale(const PerCh
                                                                    const Halide::Target& target) {
   if (!fuses_multiply_add(target) || m.values.empty()) return std::nullopt;
   const double bound = static_cast<double>(std::max(-lo, hi)) + 1;
-  std::vector<float> scale;
+  std::vector<double> scale;
   for (const lang::FixedPointMultiplier& f : m.values) {
     const std::optional<float> s = float_scale(f);
     if (!s || static_cast<double>(*s) * 16777216.0 <= bound) return std::nullopt;
     scale.push_back(*s);
   }
-  if (scale.size() == 1) return [v = scale[0]](const Expr&) { return Expr(v); };
-  Halide::Buffer<float> b(static_cast<int>(scale.size()), m.name + "_scales");
-  for (size_t i = 0; i < scale.size(); ++i) b(static_cast<int>(i)) = scale[i];
-  return [b](const Expr& c) { return Expr(b(c)); };
+  return table(scale, m.name + "_scales");  // float32 tables: each value is one exactly
 }
 
 }  // namespace
@@ -237,14 +242,6 @@ Expr channel_index(const std::vector<Var>& v, size_t params, int64_t axis) {
   if (params <= 1) return Expr(0);
   const auto rank = static_cast<int64_t>(v.size());
   return v[static_cast<size_t>(axis < 0 ? axis + rank : axis)];
-}
-
-// A per-channel table of constants as a Halide expression of the channel.
-std::function<Expr(const Expr&)> table(const std::vector<double>& values, const std::string& name) {
-  if (values.size() == 1) return [v = static_cast<float>(values[0])](const Expr&) { return Expr(v); };
-  Halide::Buffer<float> b(static_cast<int>(values.size()), name);
-  for (size_t i = 0; i < values.size(); ++i) b(static_cast<int>(i)) = static_cast<float>(values[i]);
-  return [b](const Expr& c) { return Expr(b(c)); };
 }
 
 std::function<Expr(const Expr&)> int_table(const std::vector<int64_t>& values, const std::string& name) {
