@@ -84,7 +84,10 @@ static int mc_serial_for(void* user_context, halide_task_t f, int min, int size,
  * one at a time to whichever thread asked made both cores read every
  * weight (a 7x7 1x1 convolution with 614 KB of weights ran no faster on two
  * cores than on one). A member takes its own part from the front, then
- * helps the others with what is left of theirs. */
+ * helps the others with what is left of theirs. Member 0 is the calling
+ * thread and member i the pool's worker i (or Halide's task i): it had been
+ * whichever arrived first, so two kernels split the same way could give a
+ * core the other core's rows of the first kernel's output. */
 #define MC_TEAM_MAX 64
 typedef struct mc_part {
   int next; /* the next iteration of this part to take; atomically incremented */
@@ -97,7 +100,6 @@ typedef struct mc_team {
   void* user_context;
   modelc_model* model; /* whose run the loop belongs to (for error messages) */
   int members;
-  int joined; /* members that started; atomically incremented */
   int failed; /* a task returned an error: the others stop taking iterations */
   mc_part parts[MC_TEAM_MAX];
 } mc_team;
@@ -105,7 +107,6 @@ typedef struct mc_team {
 static void mc_team_init(mc_team* team, int min, int size, int members) {
   int m;
   team->members = members;
-  team->joined = 0;
   team->failed = 0;
   for (m = 0; m < members; ++m) {
     team->parts[m].next = min + (int)((long long)size * m / members);
@@ -113,13 +114,11 @@ static void mc_team_init(mc_team* team, int min, int size, int members) {
   }
 }
 
-static int mc_team_task(void* user_context, int idx, uint8_t* closure) {
+static int mc_team_task(void* user_context, int me, uint8_t* closure) {
   mc_team* team = (mc_team*)closure;
   const mc_parallelism* outer = mc_current;
   modelc_model* outer_model = mc_running;
-  const int me = __atomic_fetch_add(&team->joined, 1, __ATOMIC_RELAXED) % team->members;
   int rc = 0, k;
-  (void)idx;
   mc_current = &mc_one_thread; /* nested loops stay on this thread: the team is the limit */
   mc_running = team->model;
   for (k = 0; k < team->members && rc == 0; ++k) {
@@ -206,7 +205,7 @@ static void mc_worker_main(void* arg) {
     }
     /* The caller may have called the team off meanwhile. */
     if (!__atomic_compare_exchange_n(&w->slot, &posted, MC_SLOT_RUNNING, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) continue;
-    w->rc = mc_team_task(w->team->user_context, 0, (uint8_t*)w->team);
+    w->rc = mc_team_task(w->team->user_context, (int)(w - mc_pool.workers) + 1, (uint8_t*)w->team);
     __atomic_store_n(&w->slot, MC_SLOT_IDLE, __ATOMIC_RELEASE);
   }
 }
