@@ -28,6 +28,8 @@
 //  - direct (any groups, depthwise included): vectorized over the output
 //    width, as the float NCHW convolution; sums of up to 257 products (all
 //    depthwise layers) in float32, which adds such integers exactly.
+//  - depthwise on VNNI: quads of a kernel row's taps per output pixel, over
+//    rows (below), or over a whole small plane's flat index (stride 1).
 //
 // A fused qnn.requantize (and clamp) runs on each accumulator as it is stored.
 #include "lang/ops/qnn.h"
@@ -673,6 +675,109 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
   return {value, schedule, {}};
 }
 
+// ---- depthwise on VNNI over whole planes: small images, stride 1 ----
+//
+// With stride 1 and as many output as input columns (padding "same" along
+// the rows), output pixel p = y * W + x of a plane reads, for kernel row r,
+// the quad at q = p + (r * dh - pt) * W of a plane of quads laid out over the
+// input's flat index: (t, q, j) holds input column q mod W + (4j + t) * dw -
+// pl of input row floor(q / W), the zero point outside the image. So 16
+// consecutive output pixels of the plane, across rows, take one 64-byte load
+// per kernel row, and a plane of 7 x 7 or 14 x 14 pixels is 4 or 13 whole
+// vectors (rows of 7 and 14 pixels had half-empty 128- and 256-bit vectors,
+// or fell back to the float direct form). Per block of channels, the plane's
+// bytes are staged once into a flat row with the zero point above and below
+// (the vertical padding), the quads built from it with whole-vector loads,
+// the int32 sums of the whole plane computed, then requantized and stored as
+// whole vectors of the NCHW plane (its rows are contiguous).
+bool depthwise_flat_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
+  if (!has_vnni(ctx.target) || a.groups == 1 || a.kernel_layout == lang::kQnnQuadWeightLayout ||
+      !u8_times_symmetric_s8(a, args) || args[1].type.shape[1] != 1 || args[0].type.shape[1] != a.groups)
+    return false;
+  const Geometry g(a);
+  const auto& out = ctx.binding.types.at(0).shape;
+  const int64_t H = args[0].type.shape[2], W = args[0].type.shape[3], J = (args[1].type.shape[3] + 3) / 4;
+  const int64_t halo = args[1].type.shape[2] * g.dh;
+  // A block of 4 channels' quads within L1 (a 28 x 28 plane: 15 KB).
+  const int64_t quad_bytes = 4 * J * (H + halo) * W * 4;
+  return g.sw == 1 && g.sh == 1 && out[3] == W && out[2] * out[3] >= 16 && quad_bytes <= 32 * 1024;
+}
+
+LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
+  const lang::TensorType out_type = ctx.binding.types.at(0);
+  const auto& xs = args[0].type.shape;  // N, C, H, W
+  const auto& ws = args[1].type.shape;  // K, 1, R, S
+  const int H = static_cast<int>(xs[2]), W = static_cast<int>(xs[3]);
+  const int R = static_cast<int>(ws[2]), S = static_cast<int>(ws[3]), J = (S + 3) / 4;
+  const int KG = static_cast<int>(ws[0] / a.groups);  // output channels per input channel
+  const Geometry g(a);
+  const auto zx = Halide::cast<uint8_t>(static_cast<int32_t>(a.input_zero_point));
+
+  // The plane's bytes at their flat index, the zero point around them.
+  Func flat(ctx.name + "_flat");  // (flat index, channel, image)
+  Var i("i"), c("c"), n("n");
+  RDom plane(0, H * W, ctx.name + "_plane");
+  flat(i, c, n) = zx;
+  flat(plane.x, c, n) = args[0].func(plane.x % W, plane.x / W, c, n);
+  // Which taps of the plane's quads lie inside the image's columns: the same
+  // for every channel, computed once per call (the column is q mod W).
+  Func inside(ctx.name + "_inside");  // (t, q, j): 1 where column q mod W + offset is in the image
+  Var t("t"), q("q"), j("j");
+  const Expr offset = (j * 4 + t) * g.dw - g.pl, col = q % W + offset;
+  inside(t, q, j) = Halide::cast<uint8_t>(col >= 0 && col < W);
+  Func taps(ctx.name + "_taps");  // (t, q, j, channel, image)
+  taps(t, q, j, c, n) = Halide::select(inside(t, q, j) != 0, flat(q + offset, c, n), zx);
+  Func wq(ctx.name + "_wq");  // (t, j, r, k): tap 4j + t of kernel row r, zero past the window
+  Var wt("wt"), wj("wj"), wr("wr"), wk("wk");
+  wq(wt, wj, wr, wk) = Halide::select(wj * 4 + wt < S, weight_at(args[1], a, Halide::min(wj * 4 + wt, S - 1), wr, 0, wk),
+                                      Halide::cast<int8_t>(0));
+  Func start = accumulator_start(args, a, 1, R, S, ctx.name);
+
+  Func acc(ctx.name + "_acc");  // (flat output index, output channel, image)
+  Var p("p"), k("k");
+  RDom rd(0, 4, 0, J, 0, R, ctx.name + "_r");  // t, j, r
+  acc(p, k, n) = start(k);
+  acc(p, k, n) += Halide::cast<int32_t>(taps(rd.x, p + (rd.z * g.dh - g.pt) * W, rd.y, k / KG, n)) *
+                  Halide::cast<int32_t>(wq(rd.x, rd.y, rd.z, k));
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[3] + v[2] * W, v[1], v[0]); });
+
+  const int64_t out_c = out_type.shape[1];
+  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
+    const int lanes = s.vector_lanes;  // 16 pixels: a 64-byte load of quads
+    const Var ox = s.output_vars[3], oy = s.output_vars[2], oc = s.output_vars[1], on = s.output_vars[0];
+    Var xy("xy"), xyo("xyo"), xyi("xyi"), co("co"), ci("ci");
+    Func out = s.output;
+    out.fuse(ox, oy, xy)
+        .split(xy, xyo, xyi, lanes, TailStrategy::ShiftInwards)
+        .split(oc, co, ci, out_c >= 4 ? 4 : 1, TailStrategy::GuardWithIf)
+        .reorder(xyi, ci, xyo, co, on)
+        .vectorize(xyi)
+        .unroll(ci)
+        .parallel(co);
+    flat.compute_at(out, co).vectorize(i, lanes * 4, TailStrategy::RoundUp);
+    flat.update().vectorize(plane.x, lanes * 4, TailStrategy::GuardWithIf);
+    // A vector of the quads of 16 pixels: the inside flags one 64-byte load,
+    // the bytes one load and a byte permutation.
+    inside.compute_root().bound(t, 0, 4).bound(j, 0, J).vectorize(t).vectorize(q, lanes, TailStrategy::RoundUp).unroll(j);
+    taps.compute_at(out, co).bound(t, 0, 4).bound(j, 0, J).vectorize(t).vectorize(q, lanes, TailStrategy::RoundUp).unroll(j);
+    wq.compute_at(out, co).bound(wt, 0, 4).bound(wj, 0, J).unroll(wt);
+    start.compute_at(out, co);
+    // The plane's sums, two vectors of pixels of the block's channels at a time.
+    Var po("po"), pi("pi");
+    acc.compute_at(out, co).vectorize(p, lanes, TailStrategy::RoundUp).unroll(k);
+    acc.update()
+        .split(p, po, pi, lanes, TailStrategy::RoundUp)
+        .reorder(rd.x, pi, k, rd.y, rd.z, po)
+        .atomic()
+        .vectorize(rd.x)
+        .vectorize(pi)
+        .unroll(k)
+        .unroll(rd.y);
+  };
+  return {value, schedule, {}};
+}
+
 }  // namespace
 
 bool qnn_conv2d_on_amx(const lang::QnnConv2DAttrs& a, const lang::TensorType& input, const lang::TensorType& weight) {
@@ -693,7 +798,10 @@ namespace {
 
 LoweredOp lower_qnn_conv2d(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
-  if (a.groups != 1) return depthwise_quads_apply(a, args, ctx) ? lower_depthwise_quads(args, ctx) : lower_direct(args, ctx);
+  if (a.groups != 1) {
+    if (depthwise_flat_apply(a, args, ctx)) return lower_depthwise_flat(args, ctx);
+    return depthwise_quads_apply(a, args, ctx) ? lower_depthwise_quads(args, ctx) : lower_direct(args, ctx);
+  }
   if (ctx.amx && qnn_conv2d_on_amx(a, args[0].type, args[1].type))
     return row_taps_apply(a, args[0].type, args[1].type) ? lower_row_taps_amx(args, ctx) : lower_quads_amx(args, ctx);
   if (has_vnni(ctx.target) && quads_apply(a, args)) return lower_packed(args, ctx, 4);

@@ -316,9 +316,12 @@ namespace {
 // the CPU lacks them the tile kernels run their plain C form) and without
 // (MODELC_AMX=0); each artifact is checked against the reference: with the
 // tiles, `tile_kernels` kernels call `symbol`; without, none. `exact`: the
-// outputs equal the reference's bit for bit.
+// outputs equal the reference's bit for bit. Where the target has VNNI
+// (Halide's avx512_sapphirerapids), `form_kernels` kernels' statements
+// without the tiles name a Func ending in `form` (a lowering's own stage).
 void check_with_and_without_tiles(const std::string& name, const std::string& graph, const std::string& mode,
-                                  const std::string& symbol, int tile_kernels, bool exact) {
+                                  const std::string& symbol, int tile_kernels, bool exact, const std::string& form = "",
+                                  int form_kernels = 0) {
   test::TempDir tmp;
   const std::string quantization =
       mode == "int8" ? "quantization:\n  mode: int8\n  activations:\n    calibration: {method: minmax, samples: 2, random_seed: 3}\n"
@@ -354,6 +357,13 @@ void check_with_and_without_tiles(const std::string& name, const std::string& gr
     for (const auto& e : fs::directory_iterator(artifacts[0].directory / "kernels"))
       calling += read_text_file(e.path()).find(symbol) != std::string::npos;
     CHECK(calling == (tiles ? tile_kernels : 0));
+    const std::string halide_target = artifacts[0].summary.manifest["target"]["halide_target"];
+    if (!form.empty() && !tiles && halide_target.find("avx512_sapphirerapids") != std::string::npos) {
+      int in_form = 0;
+      for (const auto& e : fs::directory_iterator(artifacts[0].directory / "kernels"))
+        in_form += read_text_file(e.path()).find(form + "[") != std::string::npos;
+      CHECK(in_form == form_kernels);
+    }
     const reports::VariantResult r = driver::check_artifact(artifacts[0], inputs, reference, 2);
     CAPTURE(r.note);
     CHECK(r.status == reports::RunStatus::ok);
@@ -472,6 +482,43 @@ TEST_CASE("int8 depthwise convolutions match the integer reference exactly") {
       - {op: conv2d, name: dw2, filters: 8, kernel: 5, stride: 2, padding: same, groups: 8}
     outputs: [dw2]
 )", "int8", "modelc_amx_conv_u8s8", 0, true);
+}
+
+// int8 depthwise convolutions over whole planes (stride 1, as many output
+// as input columns; with VNNI, the quads laid out over the plane's flat
+// index: lower/ops/qnn_conv2d.cpp) match the integer reference exactly: 7 x 7
+// planes (vectors of 16 pixels across rows) with the image's zero point and
+// after ReLU, 5 x 5 windows (two quads per kernel row), dilation 2, no
+// padding above and below (fewer output rows than input rows), asymmetric
+// vertical padding, two output channels per input channel, channel counts
+// off the blocks of 4, and a 13 x 27 plane (rows not a multiple of 16).
+TEST_CASE("int8 depthwise convolutions over whole small planes match the integer reference exactly") {
+  check_with_and_without_tiles("int8-depthwise-planes", R"(
+    seed: 13
+    inputs:
+      - {name: image, shape: [1, 16, 7, 7], dtype: float32}
+    layers:
+      - {op: conv2d, name: dw1, filters: 16, kernel: 3, padding: same, groups: 16}
+      - {op: relu, name: r1}
+      - {op: conv2d, name: dw2, filters: 16, kernel: 5, padding: same, groups: 16}
+      - {op: relu, name: r2}
+      - {op: conv2d, name: dw3, filters: 16, kernel: 3, dilation: 2, padding: same, groups: 16}
+      - {op: relu, name: r3}
+      - {op: conv2d, name: dw4, filters: 16, kernel: 3, padding: [0, 1, 0, 1], groups: 16}
+      - {op: relu, name: r4}
+      - {op: conv2d, name: dw5, filters: 32, kernel: 3, padding: same, groups: 16}
+    outputs: [dw5]
+)", "int8", "modelc_amx_conv_u8s8", 0, true, "_inside", 5);
+  check_with_and_without_tiles("int8-depthwise-planes-odd", R"(
+    seed: 14
+    inputs:
+      - {name: image, shape: [1, 6, 13, 27], dtype: float32}
+    layers:
+      - {op: conv2d, name: dw1, filters: 6, kernel: 3, padding: same, groups: 6}
+      - {op: relu, name: r1}
+      - {op: conv2d, name: dw2, filters: 6, kernel: 3, padding: [2, 1, 0, 1], groups: 6}
+    outputs: [dw2]
+)", "int8", "modelc_amx_conv_u8s8", 0, true, "_inside", 2);
 }
 
 // int8 dense layers over rows (a transformer's projections): AlterOpLayout
