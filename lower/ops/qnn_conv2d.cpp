@@ -652,12 +652,17 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
     Func out = s.output;
     // The quads of a block's input rows as the output rows advance (each
     // input row's once: a sliding window over the rows), in the stride's form.
+    // Strided: the rows of bytes too, for all the block's channels before
+    // their quads. Copied and permuted one channel's row at a time, each
+    // permutation loaded the bytes just stored (masked, unaligned): no store
+    // forwarding, a stall per row (MobileNetV2's 112 -> 56, 56 -> 28 and
+    // 28 -> 14 layers 0.118, 0.076, 0.047 -> 0.085, 0.041, 0.024 ms).
     taps.store_at(out, co).compute_at(out, oy).bound(t, 0, 4).bound(j, 0, J);
     if (g.sw == 1) {
       taps.vectorize(x, lanes, TailStrategy::GuardWithIf).unroll(t).unroll(j);
     } else {
       taps.vectorize(t).vectorize(x, lanes, TailStrategy::RoundUp).unroll(j);
-      row.compute_at(taps, yy).vectorize(rx, s.vector_lanes * 4, TailStrategy::RoundUp);
+      row.store_at(out, co).compute_at(out, oy).vectorize(rx, s.vector_lanes * 4, TailStrategy::RoundUp);
       row.update().vectorize(cols.x, s.vector_lanes * 4, TailStrategy::GuardWithIf);
     }
     wq.compute_at(out, co).bound(wt, 0, 4).bound(wj, 0, J).unroll(wt);
