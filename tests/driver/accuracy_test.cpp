@@ -491,7 +491,8 @@ TEST_CASE("int8 depthwise convolutions match the integer reference exactly") {
 // after ReLU, 5 x 5 windows (two quads per kernel row), dilation 2, no
 // padding above and below (fewer output rows than input rows), asymmetric
 // vertical padding, two output channels per input channel, channel counts
-// off the blocks of 4, and a 13 x 27 plane (rows not a multiple of 16).
+// off the blocks of 4, and a 13 x 27 plane (rows not a multiple of 16);
+// then strided layers with rows of 7 and 4 outputs.
 TEST_CASE("int8 depthwise convolutions over whole small planes match the integer reference exactly") {
   check_with_and_without_tiles("int8-depthwise-planes", R"(
     seed: 13
@@ -519,6 +520,17 @@ TEST_CASE("int8 depthwise convolutions over whole small planes match the integer
       - {op: conv2d, name: dw2, filters: 6, kernel: 3, padding: [2, 1, 0, 1], groups: 6}
     outputs: [dw2]
 )", "int8", "modelc_amx_conv_u8s8", 0, true, "_inside", 2);
+  // Strided, rows of 7 and 4 outputs: quads from rows of bytes (VNNI).
+  check_with_and_without_tiles("int8-depthwise-narrow-s2", R"(
+    seed: 15
+    inputs:
+      - {name: image, shape: [1, 8, 14, 13], dtype: float32}
+    layers:
+      - {op: conv2d, name: dw1, filters: 8, kernel: 3, stride: 2, padding: same, groups: 8}
+      - {op: relu, name: r1}
+      - {op: conv2d, name: dw2, filters: 8, kernel: 5, stride: 2, padding: same, groups: 8}
+    outputs: [dw2]
+)", "int8", "modelc_amx_conv_u8s8", 0, true, "_row", 2);
 }
 
 // int8 dense layers over rows (a transformer's projections): AlterOpLayout
