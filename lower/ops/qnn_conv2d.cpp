@@ -571,6 +571,41 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
   return {value, schedule, {}};
 }
 
+// ---- depthwise on VNNI: shared by the row and the whole-plane forms ----
+
+// A depthwise layer vpdpbusd can multiply: one input channel per group,
+// uint8 input, int8 weights with zero point 0, OIHW weights, a VNNI target.
+bool depthwise_on_vnni(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
+  return has_vnni(ctx.target) && a.groups != 1 && a.kernel_layout != lang::kQnnQuadWeightLayout &&
+         u8_times_symmetric_s8(a, args) && args[1].type.shape[1] == 1 && args[0].type.shape[1] == a.groups;
+}
+
+// The shapes both forms read.
+struct DepthwiseShape {
+  int H, W, R, S, J;  // input rows and columns, window, quads per kernel row
+  int KG;             // output channels per input channel
+  explicit DepthwiseShape(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a)
+      : H(static_cast<int>(args[0].type.shape[2])), W(static_cast<int>(args[0].type.shape[3])),
+        R(static_cast<int>(args[1].type.shape[2])), S(static_cast<int>(args[1].type.shape[3])), J((S + 3) / 4),
+        KG(static_cast<int>(args[1].type.shape[0] / a.groups)) {}
+};
+
+// The weights as quads of a kernel row's taps: (t, j, r, k) holds tap 4j + t
+// of kernel row r of output channel k, zero past the window.
+Func kernel_row_quads(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, int S, const std::string& name) {
+  Func wq(name + "_wq");
+  Var wt("wt"), wj("wj"), wr("wr"), wk("wk");
+  wq(wt, wj, wr, wk) = Halide::select(wj * 4 + wt < S, weight_at(args[1], a, Halide::min(wj * 4 + wt, S - 1), wr, 0, wk),
+                                      Halide::cast<int8_t>(0));
+  return wq;
+}
+
+// wq's schedule in both forms: per block of channels, the taps of a quad unrolled.
+void schedule_kernel_row_quads(Func wq, int J, const Func& out, const Var& block) {
+  const std::vector<Var> v = wq.args();  // t, j, r, k
+  wq.compute_at(out, block).bound(v[0], 0, 4).bound(v[1], 0, J).unroll(v[0]);
+}
+
 // ---- depthwise on VNNI: a quad of a kernel row's taps per output pixel ----
 //
 // Depthwise layers (one input channel per group) with uint8 input, int8
@@ -602,19 +637,13 @@ bool depthwise_quads_apply(const lang::QnnConv2DAttrs& a, std::span<const Tensor
   // direct form's time (such planes take the whole-plane form now). Strided,
   // rows of 4 or more: since the rows' copies stopped stalling, its 14 -> 7
   // layer 0.042 -> 0.031 ms against the direct form.
-  return has_vnni(ctx.target) && a.groups != 1 && a.kernel_layout != lang::kQnnQuadWeightLayout &&
-         u8_times_symmetric_s8(a, args) && args[1].type.shape[1] == 1 && args[0].type.shape[1] == a.groups &&
-         ctx.binding.types.at(0).shape[3] >= (a.strides[1] > 1 ? 4 : 8);
+  return depthwise_on_vnni(a, args, ctx) && ctx.binding.types.at(0).shape[3] >= (a.strides[1] > 1 ? 4 : 8);
 }
 
 LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
   const lang::TensorType out_type = ctx.binding.types.at(0);
-  const auto& xs = args[0].type.shape;  // N, C, H, W
-  const auto& ws = args[1].type.shape;  // K, 1, R, S
-  const int H = static_cast<int>(xs[2]), W = static_cast<int>(xs[3]);
-  const int R = static_cast<int>(ws[2]), S = static_cast<int>(ws[3]), J = (S + 3) / 4;
-  const int KG = static_cast<int>(ws[0] / a.groups);  // output channels per input channel
+  const auto [H, W, R, S, J, KG] = DepthwiseShape(args, a);
   const Geometry g(a);
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
 
@@ -634,10 +663,7 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
         Halide::select(yy >= 0 && yy < H, args[0].func(cols.x, Halide::clamp(yy, 0, H - 1), c, n), Halide::cast<uint8_t>(zx));
     taps(t, x, j, yy, c, n) = row(x * g.sw + (j * 4 + t) * g.dw - g.pl, yy, c, n);
   }
-  Func wq(ctx.name + "_wq");  // (t, j, r, k): tap 4j + t of kernel row r, zero past the window
-  Var wt("wt"), wj("wj"), wr("wr"), wk("wk");
-  wq(wt, wj, wr, wk) = Halide::select(wj * 4 + wt < S, weight_at(args[1], a, Halide::min(wj * 4 + wt, S - 1), wr, 0, wk),
-                                      Halide::cast<int8_t>(0));
+  Func wq = kernel_row_quads(args, a, S, ctx.name);
   Func start = accumulator_start(args, a, 1, R, S, ctx.name);
 
   Func acc(ctx.name + "_acc");
@@ -668,7 +694,7 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
       row.store_at(out, co).compute_at(out, oy).vectorize(rx, s.vector_lanes * 4, TailStrategy::RoundUp);
       row.update().vectorize(cols.x, s.vector_lanes * 4, TailStrategy::GuardWithIf);
     }
-    wq.compute_at(out, co).bound(wt, 0, 4).bound(wj, 0, J).unroll(wt);
+    schedule_kernel_row_quads(wq, J, out, co);
     start.compute_at(out, co);
     const TailStrategy acc_tail = whole_rows ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
     acc.compute_at(out, xo).vectorize(ax, lanes, acc_tail).unroll(ak);
@@ -699,26 +725,19 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
 // the int32 sums of the whole plane computed, then requantized and stored as
 // whole vectors of the NCHW plane (its rows are contiguous).
 bool depthwise_flat_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
-  if (!has_vnni(ctx.target) || a.groups == 1 || a.kernel_layout == lang::kQnnQuadWeightLayout ||
-      !u8_times_symmetric_s8(a, args) || args[1].type.shape[1] != 1 || args[0].type.shape[1] != a.groups)
-    return false;
+  if (!depthwise_on_vnni(a, args, ctx)) return false;
   const Geometry g(a);
   const auto& out = ctx.binding.types.at(0).shape;
-  const int64_t H = args[0].type.shape[2], W = args[0].type.shape[3], J = (args[1].type.shape[3] + 3) / 4;
-  const int64_t halo = args[1].type.shape[2] * g.dh;
+  const DepthwiseShape d(args, a);
   // A block of 4 channels' quads within L1 (a 28 x 28 plane: 15 KB).
-  const int64_t quad_bytes = 4 * J * (H + halo) * W * 4;
-  return g.sw == 1 && g.sh == 1 && out[3] == W && out[2] * out[3] >= 16 && quad_bytes <= 32 * 1024;
+  const int64_t quad_bytes = int64_t{4} * d.J * (d.H + d.R * g.dh) * d.W * 4;
+  return g.sw == 1 && g.sh == 1 && out[3] == d.W && out[2] * out[3] >= 16 && quad_bytes <= 32 * 1024;
 }
 
 LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
   const lang::TensorType out_type = ctx.binding.types.at(0);
-  const auto& xs = args[0].type.shape;  // N, C, H, W
-  const auto& ws = args[1].type.shape;  // K, 1, R, S
-  const int H = static_cast<int>(xs[2]), W = static_cast<int>(xs[3]);
-  const int R = static_cast<int>(ws[2]), S = static_cast<int>(ws[3]), J = (S + 3) / 4;
-  const int KG = static_cast<int>(ws[0] / a.groups);  // output channels per input channel
+  const auto [H, W, R, S, J, KG] = DepthwiseShape(args, a);
   const Geometry g(a);
   const auto zx = Halide::cast<uint8_t>(static_cast<int32_t>(a.input_zero_point));
 
@@ -736,10 +755,7 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
   inside(t, q, j) = Halide::cast<uint8_t>(col >= 0 && col < W);
   Func taps(ctx.name + "_taps");  // (t, q, j, channel, image)
   taps(t, q, j, c, n) = Halide::select(inside(t, q, j) != 0, flat(q + offset, c, n), zx);
-  Func wq(ctx.name + "_wq");  // (t, j, r, k): tap 4j + t of kernel row r, zero past the window
-  Var wt("wt"), wj("wj"), wr("wr"), wk("wk");
-  wq(wt, wj, wr, wk) = Halide::select(wj * 4 + wt < S, weight_at(args[1], a, Halide::min(wj * 4 + wt, S - 1), wr, 0, wk),
-                                      Halide::cast<int8_t>(0));
+  Func wq = kernel_row_quads(args, a, S, ctx.name);
   Func start = accumulator_start(args, a, 1, R, S, ctx.name);
 
   Func acc(ctx.name + "_acc");  // (flat output index, output channel, image)
@@ -769,7 +785,7 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
     // the bytes one load and a byte permutation.
     inside.compute_root().bound(t, 0, 4).bound(j, 0, J).vectorize(t).vectorize(q, lanes, TailStrategy::RoundUp).unroll(j);
     taps.compute_at(out, co).bound(t, 0, 4).bound(j, 0, J).vectorize(t).vectorize(q, lanes, TailStrategy::RoundUp).unroll(j);
-    wq.compute_at(out, co).bound(wt, 0, 4).bound(wj, 0, J).unroll(wt);
+    schedule_kernel_row_quads(wq, J, out, co);
     start.compute_at(out, co);
     // The plane's sums, two vectors of pixels of the block's channels at a time.
     Var po("po"), pi("pi");
