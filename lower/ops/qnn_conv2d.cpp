@@ -787,7 +787,7 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
     taps.compute_at(out, co).bound(t, 0, 4).bound(j, 0, J).vectorize(t).vectorize(q, lanes, TailStrategy::RoundUp).unroll(j);
     schedule_kernel_row_quads(wq, J, out, co);
     start.compute_at(out, co);
-    // The plane's sums, two vectors of pixels of the block's channels at a time.
+    // The plane's sums, a vector of 16 pixels of each of the block's channels at a time.
     Var po("po"), pi("pi");
     acc.compute_at(out, co).vectorize(p, lanes, TailStrategy::RoundUp).unroll(k);
     acc.update()
