@@ -148,6 +148,9 @@ lang::PassContext pass_context(const spec::Recipe& recipe) {
   // ConvertLayout's target; `auto` depends on the device (see optimize).
   if (recipe.layout.activations != "auto") ctx.activation_layout = recipe.layout.activations;
   ctx.limits = recipe.model.limits;
+  // Host targets on AMX read int8 convolution weights in the one quad layout
+  // their tile kernel takes (targets::device_profile: AMX is the host's only).
+  ctx.blocked_quad_weights = !lower::amx_for_host();
   if (ctx.disabled.count("FuseOps"))
     throw Error(Diagnostic{Severity::error, recipe.locate("/optimize/disable"), "/optimize/disable",
                            "FuseOps cannot be disabled: kernels are built from the primitive functions it makes", {}});

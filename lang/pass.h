@@ -57,6 +57,11 @@ struct PassContext {
   spec::ModelLimits limits;
   // The recipe's quantization block and calibration samples (Quantize).
   QuantizeOptions quantize;
+  // AlterOpLayout packs the int8 weights of convolutions with rows narrower
+  // than a vector in blocks of 16 output channels (kQnnBlockedQuadWeightLayout).
+  // False where AMX tiles will read them: their kernel reads
+  // kQnnQuadWeightLayout (the driver decides from the host).
+  bool blocked_quad_weights = true;
   // Called after each pass that ran, with its name and result.
   std::function<void(const std::string& pass, const Module& module)> after_pass;
 };

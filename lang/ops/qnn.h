@@ -114,6 +114,15 @@ struct QnnAddAttrs : AttrsOf<QnnAddAttrs> {
 // with a broadcast quad of the input; lower/ops/qnn_conv2d.cpp).
 inline constexpr const char* kQnnQuadWeightLayout = "IHWO4i";
 
+// The same quads in blocks of 16 output channels, [K/16, C/4, R, S, 16, 4],
+// which AlterOpLayout packs instead for convolutions whose output rows are
+// narrower than a vector (the VNNI kernel then vectorizes output channels):
+// a task's block of channels reads its weights as one stream, where in
+// kQnnQuadWeightLayout each step of the reduction read 64 bytes of a
+// K * 4-byte row (ResNet-18's 7x7 layers: 2 KB apart, fetched from L3 at
+// 55 % of the int8 peak).
+inline constexpr const char* kQnnBlockedQuadWeightLayout = "OIHW16o4i";
+
 // qnn.conv2d: NCHW input, OIHW (or kQnnQuadWeightLayout) weights, NCHW int32
 // result; padding reads the input zero point (a real zero).
 struct QnnConv2DAttrs : AttrsOf<QnnConv2DAttrs> {
@@ -123,7 +132,7 @@ struct QnnConv2DAttrs : AttrsOf<QnnConv2DAttrs> {
   int64_t groups = 1;
   int64_t input_zero_point = 0;
   std::vector<int64_t> kernel_zero_point{0};  // one, or one per output channel
-  std::string kernel_layout = "OIHW";         // or kQnnQuadWeightLayout (groups 1)
+  std::string kernel_layout = "OIHW";         // or kQnnQuadWeightLayout, kQnnBlockedQuadWeightLayout (groups 1)
   template <typename V> void fields(V& v) {
     v("strides", strides);
     v("padding", padding);
@@ -160,7 +169,8 @@ struct QnnMatmulAttrs : AttrsOf<QnnMatmulAttrs> {
 TensorType qnn_dense_nk_weight(const TensorType& w, const QnnMatmulAttrs& a);
 
 // The OIHW type of a qnn.conv2d weight of type `w` in the attrs'
-// kernel_layout (OIHW itself, or kQnnQuadWeightLayout); throws a type error
+// kernel_layout (OIHW itself, kQnnQuadWeightLayout or
+// kQnnBlockedQuadWeightLayout); throws a type error
 // for any other layout or a weight that does not fit it.
 TensorType qnn_conv2d_oihw_weight(const TensorType& w, const QnnConv2DAttrs& a);
 

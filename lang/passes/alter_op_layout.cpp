@@ -14,7 +14,11 @@
 // fill quads gets it in kQnnQuadWeightLayout ([C/4, R, S, K, 4]): the VNNI
 // kernel reads it as it is (16 output channels' quads per vector), where it
 // otherwise repacked the OIHW weight on every call (2.4 M bytes for each of
-// ResNet-18's last 3x3 layers).
+// ResNet-18's last 3x3 layers). Where the kernel will vectorize output
+// channels (narrow output rows: quad_layout) and K fills blocks of 16, it gets
+// kQnnBlockedQuadWeightLayout ([K/16, C/4, R, S, 16, 4]) instead, so that a
+// block of channels reads its weights as one stream
+// (PassContext::blocked_quad_weights; not where AMX tiles read them).
 //
 // qnn.dense over four rows or more with a constant int8 weight whose K fills
 // quads gets it as [K/4, N, 4] (kQnnDenseQuadLayout): AMX's tiles read it in
@@ -39,12 +43,31 @@ namespace modelc::lang {
 namespace {
 
 constexpr int64_t kMinRows = 4;
+constexpr int64_t kQuadBlock = 16;  // output channels per block of kQnnBlockedQuadWeightLayout
+constexpr int64_t kBlockedMinSums = 512;
 
 bool packs_quads(const Module& m, const Binding& d) {
   if (!d.is_op("qnn.conv2d") || !d.args[1].is_constant() || !m.constant(d.args[1].constant).has_data()) return false;
   const auto& a = attrs_as<QnnConv2DAttrs>(*d.attrs);
   const TensorType& w = m.constant(d.args[1].constant).type();
   return a.groups == 1 && a.kernel_layout == "OIHW" && w.dtype == DType::int8 && w.rank() == 4 && w.shape[1] % 4 == 0;
+}
+
+// The quad layout packs_quads' convolution gets. Blocks of 16 output
+// channels where the VNNI kernel will vectorize output channels, which it
+// does for such weights (lower/ops/qnn_conv2d.cpp): rows narrower than its
+// vector of 16 int32; and rows of 16-31 pixels (which fill one vector and
+// part of a second) where each output sums at least kBlockedMinSums products,
+// so that storing outputs byte by byte, as channel vectors do, costs little
+// beside them. ResNet-18's 28 x 28 3x3 layers (1152 products) 0.42 -> 0.36 ms;
+// MobileNetV2's 28 x 28 1x1 layers (32-192) were 1.7x slower so.
+const char* quad_layout(const Module& m, const Binding& d, const PassContext& context) {
+  const TensorType& w = m.constant(d.args[1].constant).type();  // OIHW
+  if (!context.blocked_quad_weights || w.shape[0] % kQuadBlock != 0 || d.types.empty() || d.types[0].rank() != 4)
+    return kQnnQuadWeightLayout;
+  const int64_t width = d.types[0].shape[3], sums = w.shape[1] * w.shape[2] * w.shape[3];
+  const bool channels = width < kQuadBlock || (width < 2 * kQuadBlock && sums >= kBlockedMinSums);
+  return channels ? kQnnBlockedQuadWeightLayout : kQnnQuadWeightLayout;
 }
 
 // qnn.dense over four rows or more with a constant int8 [N, K] weight whose K
@@ -100,15 +123,16 @@ bool fold_input_zero_point(Module& m, const Binding& d, A& attrs, std::vector<Va
 // input zero point folded into its bias where it can be.
 template <typename A>
 void repack_weight(Module& m, FunctionBuilder& b, uint32_t i, const Binding& d, const char* from, const char* layout,
-                   std::map<std::string, std::string>& packed) {
+                   std::map<std::string, std::string>& packed /* weight and layout -> packed */) {
   auto attrs = std::make_shared<A>(attrs_as<A>(*d.attrs));
   std::vector<ValueRef> args;
   for (const ValueRef& v : d.args) args.push_back(b.map(v));
   fold_input_zero_point(m, d, *attrs, args);
-  auto found = packed.find(d.args[1].constant);
+  const std::string key = d.args[1].constant + " " + layout;
+  auto found = packed.find(key);
   if (found == packed.end()) {
     const Tensor w = transform_layout(m.constant(d.args[1].constant), Layout::parse(from), Layout::parse(layout));
-    found = packed.emplace(d.args[1].constant, m.add_constant(d.args[1].constant + "_quads", w)).first;
+    found = packed.emplace(key, m.add_constant(d.args[1].constant + "_quads", w)).first;
   }
   attrs->kernel_layout = layout;
   args[1] = ValueRef::constant_named(found->second);
@@ -126,7 +150,7 @@ Module alter_op_layout(const Module& module, const PassContext& context) {
     if (fn.primitive) continue;
     FunctionBuilder b(fn);
     std::map<std::string, std::string> transposed;  // weight constant -> its [K, N] copy
-    std::map<std::string, std::string> packed;      // int8 OIHW weight -> its quad layout
+    std::map<std::string, std::string> packed;      // int8 OIHW weight and its layout -> the packed weight
     std::map<std::string, std::string> dense_packed;  // int8 [N, K] weight -> [K/4, N, 4]
     for (uint32_t i = 0; i < fn.body.size(); ++i) {
       const Binding& d = fn.body[i];
@@ -135,7 +159,7 @@ Module alter_op_layout(const Module& module, const PassContext& context) {
         continue;
       }
       if (packs_quads(out, d)) {
-        repack_weight<QnnConv2DAttrs>(out, b, i, d, "OIHW", kQnnQuadWeightLayout, packed);
+        repack_weight<QnnConv2DAttrs>(out, b, i, d, "OIHW", quad_layout(out, d, context), packed);
         continue;
       }
       const bool rows = d.is_op("nn.dense") && !d.types.empty() && d.types[0].rank() == 2 && d.types[0].shape[0] >= kMinRows;

@@ -20,7 +20,10 @@
 //    lang::kQnnQuadWeightLayout), and are read as they are; else repacked. The input keeps its
 //    zero point (vpdpbusd wants unsigned bytes); the accumulator starts at
 //    bias - x_zero_point * sum(weights of the channel), which removes it.
-//    With rows of a vector or more, the quads vectorize output pixels
+//    Output channels are vectorized where AlterOpLayout packed the weights in
+//    blocks of 16 channels (lang::kQnnBlockedQuadWeightLayout: narrow rows),
+//    each block's weights one stream through the reduction. Elsewhere, with
+//    rows of a vector or more, the quads vectorize output pixels
 //    instead (each 64-byte load holds 16 pixels' quads, each output
 //    channel's quad is broadcast), so that NCHW rows are stored whole; the
 //    repacked input's columns are split in stride phases, so that a strided
@@ -70,11 +73,20 @@ Expr kernel_zero_point(const lang::QnnConv2DAttrs& a, const Expr& k, const std::
   return b(k);
 }
 
-// The weight of output channel k, input channel c, tap (r, s), in either
-// kernel layout (OIHW, or the quads AlterOpLayout packs: [C/4, R, S, K, 4]).
+// The weight of quad member cg of quad cp, output channel k, tap (r, s), in
+// either quad layout AlterOpLayout packs ([C/4, R, S, K, 4], or that in blocks
+// of 16 output channels: [K/16, C/4, R, S, 16, 4]).
+Expr quad_weight_at(const TensorFunc& w, const lang::QnnConv2DAttrs& a, const Expr& cg, const Expr& k, const Expr& s,
+                    const Expr& r, const Expr& cp) {
+  if (a.kernel_layout == lang::kQnnBlockedQuadWeightLayout) return w.func(cg, k % 16, s, r, cp, k / 16);
+  return w.func(cg, k, s, r, cp);
+}
+
+// The weight of output channel k, input channel c, tap (r, s), in any
+// kernel layout (OIHW, or a quad layout).
 Expr weight_at(const TensorFunc& w, const lang::QnnConv2DAttrs& a, const Expr& s, const Expr& r, const Expr& c, const Expr& k) {
-  if (a.kernel_layout == lang::kQnnQuadWeightLayout) return w.func(c % 4, k, s, r, c / 4);
-  return w.func(s, r, c, k);
+  if (a.kernel_layout == "OIHW") return w.func(s, r, c, k);
+  return quad_weight_at(w, a, c % 4, k, s, r, c / 4);
 }
 
 Expr bias_of(std::span<const TensorFunc> args, const Expr& k) {
@@ -135,7 +147,10 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const int R = static_cast<int>(ws[2]), S = static_cast<int>(ws[3]);
   const int packs = (C + group - 1) / group;
   const bool quads = group == 4;
-  const bool packed_weight = a.kernel_layout == lang::kQnnQuadWeightLayout;
+  const bool packed_weight = a.kernel_layout != "OIHW";
+  // Blocks of 16 output channels: AlterOpLayout's choice for rows narrower
+  // than a vector, read with the output channels vectorized (below).
+  const bool blocked_weight = a.kernel_layout == lang::kQnnBlockedQuadWeightLayout;
   const Geometry g(a);
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
 
@@ -156,7 +171,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
           inside_or(inside_x, inside_rest, Halide::cast<int16_t>(Halide::cast<int32_t>(value) - zx), Halide::cast<int16_t>(0));
     const Expr wv = Halide::cast<int32_t>(weight_at(args[1], a, s, r, Halide::min(c, C - 1), k)) - kernel_zero_point(a, k, ctx.name + "_wzp");
     // Quads from a weight already in quads (C % 4 == 0, zero points 0): read as they are.
-    if (quads && packed_weight) wp(cg, k, s, r, cp) = args[1].func(cg, k, s, r, cp);
+    if (quads && packed_weight) wp(cg, k, s, r, cp) = quad_weight_at(args[1], a, cg, k, s, r, cp);
     else
       wp(cg, k, s, r, cp) = Halide::select(c < C, Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), wv),
                                            Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), 0));
@@ -182,7 +197,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     Var xo("xo"), xi("xi"), ko("ko"), ki("ki"), kb("kb"), kv("kv"), rows("rows"), task("task"), rows_in("rows_in");
     bool pointwise_tasks = false;  // the input repacked per task (below)
     Var akb("akb"), akv("akv"), axb("axb"), axv("axv");
-    if (quads && OW >= sc.vector_lanes) {
+    if (quads && OW >= sc.vector_lanes && !blocked_weight) {
       // Pixels vectorized: each step loads B vectors of 16 pixels' quads (64
       // contiguous bytes of the repacked input) and adds to them the
       // broadcast quad of each of T output channels (vpdpbusd). The
@@ -265,6 +280,8 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
           .vectorize(akv)
           .unroll(akb)
           .unroll(ax);
+      // As above: a strided row's taps unrolled, their phases constants.
+      if (g.sw > 1 && S <= 7) acc.update().unroll(rd.y);
     }
     const std::vector<Var> xv = xp.args();
     // A vector of pixels per channel of a group, the group's channels unrolled
@@ -576,7 +593,7 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
 // A depthwise layer vpdpbusd can multiply: one input channel per group,
 // uint8 input, int8 weights with zero point 0, OIHW weights, a VNNI target.
 bool depthwise_on_vnni(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
-  return has_vnni(ctx.target) && a.groups != 1 && a.kernel_layout != lang::kQnnQuadWeightLayout &&
+  return has_vnni(ctx.target) && a.groups != 1 && a.kernel_layout == "OIHW" &&
          u8_times_symmetric_s8(a, args) && args[1].type.shape[1] == 1 && args[0].type.shape[1] == a.groups;
 }
 

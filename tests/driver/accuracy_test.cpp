@@ -320,9 +320,12 @@ namespace {
 // outputs equal the reference's bit for bit. Where the target has VNNI
 // (Halide's avx512_sapphirerapids), `form_kernels` kernels' statements
 // without the tiles name a Func ending in `form` (a lowering's own stage).
+// `blocked` >= 0: that many convolutions get their weights in blocks of 16
+// output channels without the tiles (lang::kQnnBlockedQuadWeightLayout), none
+// with them (the tile kernel reads the other quad layout).
 void check_with_and_without_tiles(const std::string& name, const std::string& graph, const std::string& mode,
                                   const std::string& symbol, int tile_kernels, bool exact, const std::string& form = "",
-                                  int form_kernels = 0) {
+                                  int form_kernels = 0, int blocked = -1) {
   test::TempDir tmp;
   const std::string quantization =
       mode == "int8" ? "quantization:\n  mode: int8\n  activations:\n    calibration: {method: minmax, samples: 2, random_seed: 3}\n"
@@ -348,10 +351,21 @@ void check_with_and_without_tiles(const std::string& name, const std::string& gr
     setenv("MODELC_BF16_DOT", dot.c_str(), 1);
     driver::CompileOptions options;
     options.out_dir = tmp.path() / (recipe.name + amx + dot);
-    options.emit = {"stmt"};
+    options.emit = {"stmt", "ir"};
     const std::vector<driver::CompiledArtifact> artifacts = driver::compile(recipe, options);
     REQUIRE(artifacts.size() == 1);
     const bool tiles = amx == "1";
+    if (blocked >= 0) {
+      std::string last_ir;  // the module after the last pass
+      for (const auto& e : fs::directory_iterator(options.out_dir / driver::kReservedIrFolder))
+        if (e.path().filename().string() > fs::path(last_ir).filename().string()) last_ir = e.path().string();
+      REQUIRE(!last_ir.empty());
+      const std::string ir = read_text_file(last_ir);
+      const std::string attr = "kernel_layout=\"OIHW16o4i\"";
+      int count = 0;
+      for (size_t at = ir.find(attr); at != std::string::npos; at = ir.find(attr, at + 1)) ++count;
+      CHECK(count == (tiles ? 0 : blocked));
+    }
     CHECK(artifacts[0].summary.manifest["target"]["amx"] == tiles);
     CHECK(artifacts[0].summary.manifest["target"]["bf16_dot"] == (!tiles && dot == "1"));
     // A Func's name in a statement, as Halide may suffix it ($N) when the
@@ -423,6 +437,32 @@ TEST_CASE("int8 convolutions run on AMX tiles or vectors and both match the inte
       - {op: conv2d, name: down, filters: 48, kernel: 1, stride: 2}
     outputs: [down]
 )", "int8", "modelc_amx_conv_u8s8", 3, true);
+}
+
+// int8 convolutions whose kernels vectorize output channels read their
+// weights in blocks of 16 channels, a stream per block, and match the integer
+// reference exactly: rows of 21 pixels over 64 input channels (576 products
+// per output: blocked, not pixel vectors), stride 2 (taps unrolled over the
+// column phases) into rows of 11 with 48 channels (a tile of 32 channels and
+// one shifted in over it), a 1x1 layer over rows of 11; 40 output channels
+// (no whole blocks) and rows of 21 over 64 products keep the other layout.
+TEST_CASE("int8 convolutions over narrow rows read weights in blocks of 16 channels and match exactly") {
+  check_with_and_without_tiles("int8-blocked", R"(
+    seed: 9
+    inputs:
+      - {name: image, shape: [1, 64, 9, 21], dtype: float32}
+    layers:
+      - {op: conv2d, name: wide3, filters: 32, kernel: 3, padding: same}
+      - {op: relu, name: r1}
+      - {op: conv2d, name: wide1, filters: 32, kernel: 1}
+      - {op: relu, name: r2}
+      - {op: conv2d, name: down, filters: 48, kernel: 3, stride: 2, padding: same}
+      - {op: relu, name: r3}
+      - {op: conv2d, name: narrow1, filters: 64, kernel: 1}
+      - {op: relu, name: r4}
+      - {op: conv2d, name: odd, filters: 40, kernel: 1}
+    outputs: [odd]
+)", "int8", "modelc_amx_conv_u8s8", 2, true, "", 0, 3);
 }
 
 // int8 convolutions large enough to run in parallel tasks, on the vector

@@ -79,13 +79,22 @@ def @main(%x: Tensor[(1, 5, 9, 11), uint8], %w: Tensor[(12, 5, 3, 3), int8], %b:
 })");
 }
 
-// AlterOpLayout's packed weight ([C/4, R, S, K, 4]): the VNNI kernel reads it
-// as it is, the paired and direct forms through its index; the reference
-// unpacks it. With an input zero point (the weight sums) and without.
-TEST_CASE("qnn.conv2d with its weight in quads (IHWO4i), u8 x s8, with and without an input zero point") {
+// AlterOpLayout's packed weights ([C/4, R, S, K, 4], or in blocks of 16
+// output channels): the VNNI kernel reads them as they are, the paired and
+// direct forms through their index; the reference unpacks them. With an
+// input zero point (the weight sums) and without.
+TEST_CASE("qnn.conv2d with its weight in quads (IHWO4i, OIHW16o4i), u8 x s8, with and without an input zero point") {
   check_exact(R"(
 def @main(%x: Tensor[(1, 8, 9, 11), uint8], %w: Tensor[(2, 3, 3, 20, 4), int8], %b: Tensor[(20), int32]) {
   %0 = qnn.conv2d(%x, %w, %b, strides=[1, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1, input_zero_point=7, kernel_zero_point=[0], kernel_layout="IHWO4i");
+  %1 = qnn.requantize(%0, input_scale=[0.001], input_zero_point=0, output_scale=0.05, output_zero_point=3, axis=1, out_dtype=uint8, out_min=3, out_max=255);
+  %1
+})");
+  // In blocks of 16 output channels ([K/16, C/4, R, S, 16, 4], what
+  // AlterOpLayout packs for narrow rows), padded, with a zero point.
+  check_exact(R"(
+def @main(%x: Tensor[(1, 8, 7, 9), uint8], %w: Tensor[(2, 2, 3, 3, 16, 4), int8], %b: Tensor[(32), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1, input_zero_point=5, kernel_zero_point=[0], kernel_layout="OIHW16o4i");
   %1 = qnn.requantize(%0, input_scale=[0.001], input_zero_point=0, output_scale=0.05, output_zero_point=3, axis=1, out_dtype=uint8, out_min=3, out_max=255);
   %1
 })");
