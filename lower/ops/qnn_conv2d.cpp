@@ -251,7 +251,14 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       if (g.sw > 1 && S <= 7) acc.update().unroll(rd.y);
     } else {
       const int lanes = fitting_lanes(K, sc.vector_lanes);
-      const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, K / lanes), OW);
+      // A strided row's taps are unrolled (below), each with its broadcasts
+      // and addresses: with 12 of AVX-512's 32 registers left to them the
+      // tile keeps at most about 16 accumulators. ResNet-18's 56 -> 28 and
+      // 28 -> 14 layers took 2 x 14 tiles without, 2 x 7 with: 0.218 ->
+      // 0.197 and 0.204 -> 0.176 ms (`--kernels`, alternated builds; what
+      // `modelc tune` had found). With 4 left the second was 1.2x slower.
+      const int taps_registers = quads && g.sw > 1 && S <= 7 ? 12 : 0;
+      const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, K / lanes), OW, taps_registers);
       const int channels = lanes * tile.blocks;
       const TailStrategy k_tail = K >= channels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
       out.split(v[3], xo, xi, tile.pixels, OW >= tile.pixels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
