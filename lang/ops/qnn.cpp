@@ -489,9 +489,9 @@ TensorType qnn_conv2d_oihw_weight(const TensorType& w, const QnnConv2DAttrs& a) 
   }
   if (a.kernel_layout == kQnnBlockedQuadWeightLayout) {
     ops::expect_rank(w, 6, "weight (OIHW16o4i)");
-    if (w.shape[4] != 16 || w.shape[5] != 4 || a.groups != 1)
+    if (w.shape[4] != kQnnQuadWeightBlock || w.shape[5] != 4 || a.groups != 1)
       type_error("a weight in " + std::string(kQnnBlockedQuadWeightLayout) + " holds quads of input channels in blocks of 16 output channels, groups 1");
-    return TensorType{{w.shape[0] * 16, w.shape[1] * 4, w.shape[2], w.shape[3]}, w.dtype};
+    return TensorType{{w.shape[0] * kQnnQuadWeightBlock, w.shape[1] * 4, w.shape[2], w.shape[3]}, w.dtype};
   }
   if (a.kernel_layout != kQnnQuadWeightLayout)
     type_error("kernel_layout must be OIHW, " + std::string(kQnnQuadWeightLayout) + " or " + kQnnBlockedQuadWeightLayout +

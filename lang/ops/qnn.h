@@ -122,6 +122,7 @@ inline constexpr const char* kQnnQuadWeightLayout = "IHWO4i";
 // K * 4-byte row (ResNet-18's 7x7 layers: 2 KB apart, fetched from L3 at
 // 55 % of the int8 peak).
 inline constexpr const char* kQnnBlockedQuadWeightLayout = "OIHW16o4i";
+inline constexpr int64_t kQnnQuadWeightBlock = 16;  // its output channels per block
 
 // qnn.conv2d: NCHW input, OIHW (or kQnnQuadWeightLayout) weights, NCHW int32
 // result; padding reads the input zero point (a real zero).

@@ -43,7 +43,6 @@ namespace modelc::lang {
 namespace {
 
 constexpr int64_t kMinRows = 4;
-constexpr int64_t kQuadBlock = 16;  // output channels per block of kQnnBlockedQuadWeightLayout
 constexpr int64_t kBlockedMinSums = 512;
 
 bool packs_quads(const Module& m, const Binding& d) {
@@ -63,10 +62,10 @@ bool packs_quads(const Module& m, const Binding& d) {
 // MobileNetV2's 28 x 28 1x1 layers (32-192) were 1.7x slower so.
 const char* quad_layout(const Module& m, const Binding& d, const PassContext& context) {
   const TensorType& w = m.constant(d.args[1].constant).type();  // OIHW
-  if (!context.blocked_quad_weights || w.shape[0] % kQuadBlock != 0 || d.types.empty() || d.types[0].rank() != 4)
+  if (!context.blocked_quad_weights || w.shape[0] % kQnnQuadWeightBlock != 0 || d.types.empty() || d.types[0].rank() != 4)
     return kQnnQuadWeightLayout;
   const int64_t width = d.types[0].shape[3], sums = w.shape[1] * w.shape[2] * w.shape[3];
-  const bool channels = width < kQuadBlock || (width < 2 * kQuadBlock && sums >= kBlockedMinSums);
+  const bool channels = width < kQnnQuadWeightBlock || (width < 2 * kQnnQuadWeightBlock && sums >= kBlockedMinSums);
   return channels ? kQnnBlockedQuadWeightLayout : kQnnQuadWeightLayout;
 }
 

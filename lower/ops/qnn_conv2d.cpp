@@ -78,7 +78,8 @@ Expr kernel_zero_point(const lang::QnnConv2DAttrs& a, const Expr& k, const std::
 // of 16 output channels: [K/16, C/4, R, S, 16, 4]).
 Expr quad_weight_at(const TensorFunc& w, const lang::QnnConv2DAttrs& a, const Expr& cg, const Expr& k, const Expr& s,
                     const Expr& r, const Expr& cp) {
-  if (a.kernel_layout == lang::kQnnBlockedQuadWeightLayout) return w.func(cg, k % 16, s, r, cp, k / 16);
+  constexpr int block = static_cast<int>(lang::kQnnQuadWeightBlock);
+  if (a.kernel_layout == lang::kQnnBlockedQuadWeightLayout) return w.func(cg, k % block, s, r, cp, k / block);
   return w.func(cg, k, s, r, cp);
 }
 
@@ -153,6 +154,10 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const bool blocked_weight = a.kernel_layout == lang::kQnnBlockedQuadWeightLayout;
   const Geometry g(a);
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
+  // A strided row's taps unrolled: each tap's column phase and offset are
+  // then constants (computed in the loop, ResNet-18's 7x7 stride-2 stem
+  // spent its time on the addresses of its loads).
+  const bool unroll_taps = g.sw > 1 && S <= 7;
 
   // Input (Halide order (cg, xq, ph, y, cp, n): column xq * sw + ph, the
   // columns of a strided convolution split in sw phases so that a tap reads
@@ -245,10 +250,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
           .vectorize(axv)
           .unroll(axb)
           .unroll(ak);
-      // The taps of a row unrolled: each tap's column phase and offset are
-      // then constants (computed in the loop, ResNet-18's 7x7 stride-2 stem
-      // spent its time on the addresses of its loads).
-      if (g.sw > 1 && S <= 7) acc.update().unroll(rd.y);
+      if (unroll_taps) acc.update().unroll(rd.y);
     } else {
       const int lanes = fitting_lanes(K, sc.vector_lanes);
       // A strided row's taps are unrolled (below), each with its broadcasts
@@ -257,7 +259,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       // 28 -> 14 layers took 2 x 14 tiles without, 2 x 7 with: 0.218 ->
       // 0.197 and 0.204 -> 0.176 ms (`--kernels`, alternated builds; what
       // `modelc tune` had found). With 4 left the second was 1.2x slower.
-      const int taps_registers = quads && g.sw > 1 && S <= 7 ? 12 : 0;
+      const int taps_registers = quads && unroll_taps ? 12 : 0;
       const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, K / lanes), OW, taps_registers);
       const int channels = lanes * tile.blocks;
       const TailStrategy k_tail = K >= channels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
@@ -287,8 +289,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
           .vectorize(akv)
           .unroll(akb)
           .unroll(ax);
-      // As above: a strided row's taps unrolled, their phases constants.
-      if (g.sw > 1 && S <= 7) acc.update().unroll(rd.y);
+      if (unroll_taps) acc.update().unroll(rd.y);
     }
     const std::vector<Var> xv = xp.args();
     // A vector of pixels per channel of a group, the group's channels unrolled
