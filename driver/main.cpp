@@ -226,6 +226,7 @@ struct BenchFlags {
   std::optional<int> threads, repeats, warmup, rounds;
   bool no_reference = false;
   bool kernels = false;
+  bool in_place = false;
   size_t kernel_rows = 25;
 };
 
@@ -276,6 +277,7 @@ int cmd_bench_kernels(const CommonOptions& o, const BenchFlags& flags) {
   options.threads = flags.threads;
   options.runs = flags.repeats.value_or(0);
   options.rows = flags.kernel_rows;
+  options.in_place = flags.in_place;
   options.progress = progress_logger();
   const driver::KernelProfileText profile = driver::profile_artifact_kernels(recipe, artifacts, options);
   clear_progress();
@@ -517,6 +519,10 @@ int main(int argc, char** argv) {
   bench->add_flag("--kernels", flags.kernels,
                   "instead of timing whole runs against the baselines: time each kernel (--repeats runs), "
                   "with GFLOP/s and % of this core's measured fp32 peak");
+  bench->add_flag("--in-place", flags.in_place,
+                  "with --kernels: also time each kernel with its inputs where its own parallel loop left them "
+                  "(called once more just before), which shows what moving data between cores costs it")
+      ->needs(bench->get_option("--kernels"));
   bench->add_option("--top", flags.kernel_rows, "kernels listed per artifact with --kernels (default 25)")
       ->check(CLI::Range(1, 100000));
   std::vector<std::string> merge_files;

@@ -454,7 +454,7 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
     int runs = options.runs;
     if (runs <= 0) runs = reports::profile_runs_for(timer);
     if (options.progress) options.progress("profiling " + name + ": " + std::to_string(runs) + " runs");
-    const reports::KernelProfile profile = reports::profile_kernels(timer, runs);
+    const reports::KernelProfile profile = reports::profile_kernels(timer, runs, options.in_place);
     // Quantized kernels are held to the int8 dot-product peak, measured the same way.
     const bool integer = std::any_of(profile.kernels.begin(), profile.kernels.end(),
                                      [](const reports::KernelTiming& k) { return k.integer_multiply_adds > 0; });

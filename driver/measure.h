@@ -34,6 +34,7 @@ struct KernelProfileOptions {
   std::optional<int> threads;  // overrides every target's
   int runs = 0;                // observed runs per artifact; 0: as many as fit in about a second (at least 10)
   size_t rows = 25;            // slowest kernels listed per artifact
+  bool in_place = false;       // each kernel timed in place too (reports::profile_kernels)
   ProgressFn progress;
 };
 

@@ -241,11 +241,11 @@ modelc_status ModelInstance::run_unchecked(std::span<const modelc_buffer> inputs
 
 modelc_status ModelInstance::run_observed_unchecked(std::span<const modelc_buffer> inputs,
                                                     std::span<const modelc_buffer> outputs,
-                                                    modelc_step_observer observer, void* user) {
+                                                    modelc_step_observer observer, void* user, uint32_t flags) {
   if (api_->run_observed == nullptr)
     throw Error("the artifact of model '" + std::string(api_->name) + "' cannot report its steps (no run_observed)");
   return api_->run_observed(model_, inputs.data(), static_cast<int32_t>(inputs.size()), outputs.data(),
-                            static_cast<int32_t>(outputs.size()), observer, user);
+                            static_cast<int32_t>(outputs.size()), observer, user, flags);
 }
 
 void ModelInstance::run(std::span<const InputTensor> inputs, std::span<const OutputTensor> outputs) {

@@ -98,9 +98,10 @@ class ModelInstance {
   // No checks and no allocation, for timing loops; returns the C status.
   modelc_status run_unchecked(std::span<const modelc_buffer> inputs, std::span<const modelc_buffer> outputs);
   // The same through run_observed (modelc.h): `observer` hears each step start
-  // and end. Throws modelc::Error when the artifact has no run_observed.
+  // and end; flags: MODELC_OBSERVE_*. Throws modelc::Error when the artifact
+  // has no run_observed.
   modelc_status run_observed_unchecked(std::span<const modelc_buffer> inputs, std::span<const modelc_buffer> outputs,
-                                       modelc_step_observer observer, void* user);
+                                       modelc_step_observer observer, void* user, uint32_t flags = 0);
 
   const modelc_model_api& api() const { return *api_; }
   // The message of the instance's last failed run ("" when it gives none).

@@ -76,14 +76,14 @@ void observe_step(void* user, int32_t step, int32_t finished) {
 
 }  // namespace
 
-StepSamples ArtifactTimer::run_steps(int runs) {
+StepSamples ArtifactTimer::run_steps(int runs, bool in_place) {
   StepSamples samples;
   samples.thread_cpu_time = threads_ == 1;
   const auto steps = static_cast<size_t>(std::max(model_.api().num_steps, 0));
   for (int i = 0; i < runs; ++i) {
     StepClock clock{samples.thread_cpu_time, 0, std::vector<double>(steps, 0.0)};
     const double before = now_ms(clock.thread_cpu);
-    if (model_.run_observed_unchecked(in_, out_, observe_step, &clock) != MODELC_OK) {
+    if (model_.run_observed_unchecked(in_, out_, observe_step, &clock, in_place ? MODELC_OBSERVE_IN_PLACE : 0u) != MODELC_OK) {
       throw Error("the artifact in " + artifact_.folder().string() + " failed during the kernel profile: " +
                   model_.last_error());
     }

@@ -32,8 +32,10 @@ class ArtifactTimer {
   // `runs` back-to-back runs, the latency of each in ms; throws modelc::Error
   // (with the artifact's last error) when a run fails.
   std::vector<double> run_batch(int runs);
-  // `runs` runs through run_observed, each step timed (see StepSamples).
-  StepSamples run_steps(int runs);
+  // `runs` runs through run_observed, each step timed (see StepSamples); with
+  // `in_place`, each step's kernel called once untimed before its timed call
+  // (MODELC_OBSERVE_IN_PLACE).
+  StepSamples run_steps(int runs, bool in_place = false);
 
   const LoadedArtifact& artifact() const { return artifact_; }
 

@@ -20,6 +20,11 @@ std::string pad_left(const std::string& s, size_t width) {
   return s.size() >= width ? s : std::string(width - s.size(), ' ') + s;
 }
 
+// A run's time over the time in place ("1.25x"), "" when either is 0.
+std::string in_place_ratio(double ms, double in_place_ms) {
+  return ms > 0 && in_place_ms > 0 ? format_fixed(ms / in_place_ms, 2) + "x" : "";
+}
+
 }  // namespace
 
 int profile_runs_for(ArtifactTimer& timer, double seconds) {
@@ -28,7 +33,7 @@ int profile_runs_for(ArtifactTimer& timer, double seconds) {
   return static_cast<int>(std::clamp(seconds * 1000.0 / ms, 10.0, 2000.0));
 }
 
-KernelProfile profile_kernels(ArtifactTimer& timer, int runs) {
+KernelProfile profile_kernels(ArtifactTimer& timer, int runs, bool in_place) {
   const ArtifactManifest& manifest = timer.artifact().manifest();
   const auto steps = static_cast<size_t>(std::max(timer.artifact().api().num_steps, 0));
   if (manifest.step_kernels.size() != steps)
@@ -57,26 +62,46 @@ KernelProfile profile_kernels(ArtifactTimer& timer, int runs) {
     k.bytes += listed.bytes;
   }
 
+  // Per kernel the median over runs of its steps' sum; the median of each run's sum of steps.
+  struct Medians {
+    std::vector<double> kernel_ms;
+    double kernels_ms = 0, run_ms = 0, outside_ms = 0;
+  };
+  const auto medians = [&](const StepSamples& samples) {
+    std::vector<std::vector<double>> per_kernel(profile.kernels.size());
+    std::vector<double> totals, outside;
+    for (size_t r = 0; r < samples.step_ms.size(); ++r) {
+      const std::vector<double>& run = samples.step_ms[r];
+      std::vector<double> sums(profile.kernels.size(), 0.0);
+      double total = 0;
+      for (size_t i = 0; i < run.size(); ++i) {
+        sums[kernel_of_step[i]] += run[i];
+        total += run[i];
+      }
+      for (size_t k = 0; k < sums.size(); ++k) per_kernel[k].push_back(sums[k]);
+      totals.push_back(total);
+      outside.push_back(samples.run_ms[r] - total);
+    }
+    Medians m;
+    for (const std::vector<double>& v : per_kernel) m.kernel_ms.push_back(median_of(v));
+    m.kernels_ms = median_of(totals);
+    m.run_ms = median_of(samples.run_ms);
+    m.outside_ms = median_of(outside);
+    return m;
+  };
   const StepSamples samples = timer.run_steps(runs);
   profile.thread_cpu_time = samples.thread_cpu_time;
-  std::vector<std::vector<double>> per_kernel(profile.kernels.size());
-  std::vector<double> totals, outside;
-  for (size_t r = 0; r < samples.step_ms.size(); ++r) {
-    const std::vector<double>& run = samples.step_ms[r];
-    std::vector<double> sums(profile.kernels.size(), 0.0);
-    double total = 0;
-    for (size_t i = 0; i < run.size(); ++i) {
-      sums[kernel_of_step[i]] += run[i];
-      total += run[i];
-    }
-    for (size_t k = 0; k < sums.size(); ++k) per_kernel[k].push_back(sums[k]);
-    totals.push_back(total);
-    outside.push_back(samples.run_ms[r] - total);
+  const Medians plain = medians(samples);
+  for (size_t k = 0; k < profile.kernels.size(); ++k) profile.kernels[k].ms = plain.kernel_ms[k];
+  profile.kernels_ms = plain.kernels_ms;
+  profile.run_ms = plain.run_ms;
+  profile.outside_ms = plain.outside_ms;
+  if (in_place) {
+    const Medians placed = medians(timer.run_steps(runs, true));
+    for (size_t k = 0; k < profile.kernels.size(); ++k) profile.kernels[k].in_place_ms = placed.kernel_ms[k];
+    profile.in_place = true;
+    profile.in_place_kernels_ms = placed.kernels_ms;
   }
-  for (size_t k = 0; k < profile.kernels.size(); ++k) profile.kernels[k].ms = median_of(per_kernel[k]);
-  profile.kernels_ms = median_of(totals);
-  profile.run_ms = median_of(samples.run_ms);
-  profile.outside_ms = median_of(outside);
   std::erase_if(profile.kernels, [](const KernelTiming& k) { return k.calls == 0; });
   std::sort(profile.kernels.begin(), profile.kernels.end(),
             [](const KernelTiming& a, const KernelTiming& b) { return a.ms > b.ms; });
@@ -85,7 +110,8 @@ KernelProfile profile_kernels(ArtifactTimer& timer, int runs) {
 
 std::string render_kernel_profile(const KernelProfile& p, double peak_gflops, double peak_int8_gops, size_t max_rows) {
   const bool percent = peak_gflops > 0 || peak_int8_gops > 0;
-  std::string out = "   ms/run  share  calls  GFLOP/s" + std::string(percent ? "  % peak" : "") + "    GB/s  kernel: ops\n";
+  std::string out = "   ms/run  share  calls  GFLOP/s" + std::string(percent ? "  % peak" : "") + "    GB/s" +
+                    (p.in_place ? "  in place  ratio" : "") + "  kernel: ops\n";
   double listed_ms = 0;
   size_t rows = 0;
   bool integer_rows = false;
@@ -103,7 +129,9 @@ std::string render_kernel_profile(const KernelProfile& p, double peak_gflops, do
     out += pad_left(format_fixed(k.ms, 3), 9) + pad_left(format_fixed(p.kernels_ms > 0 ? 100 * k.ms / p.kernels_ms : 0, 1) + "%", 7) +
            pad_left(std::to_string(k.calls), 7) + pad_left(computes ? format_fixed(rate, 1) + (integer ? "i" : "") : "", 9);
     if (percent) out += pad_left(computes && peak > 0 ? format_fixed(100 * rate / peak, 0) + "%" : "", 8);
-    out += pad_left(format_fixed(k.gbytes_per_s(), 1), 8) + "  " + k.kernel + ": " + ops + "\n";
+    out += pad_left(format_fixed(k.gbytes_per_s(), 1), 8);
+    if (p.in_place) out += pad_left(format_fixed(k.in_place_ms, 3), 10) + pad_left(in_place_ratio(k.ms, k.in_place_ms), 7);
+    out += "  " + k.kernel + ": " + ops + "\n";
   }
   if (rows > max_rows && p.kernels.size() > max_rows)
     out += pad_left(format_fixed(p.kernels_ms - listed_ms, 3), 9) + "         (" +
@@ -120,6 +148,12 @@ std::string render_kernel_profile(const KernelProfile& p, double peak_gflops, do
          " ms, its kernels " + format_fixed(p.kernels_ms, 3) + " ms (" +
          format_fixed(p.kernels_ms > 0 ? 2.0 * static_cast<double>(multiply_adds) / (p.kernels_ms * 1e6) : 0, 1) +
          " GFLOP/s" + integer_rate + " over the whole model), outside kernels " + format_fixed(p.outside_ms * 1000, 1) + " us\n";
+  if (p.in_place)
+    out += "in place (each kernel called once more just before its timed call, so that its inputs lie where its own\n"
+           "parallel loop left them): its kernels " + format_fixed(p.in_place_kernels_ms, 3) + " ms; in a run they take " +
+           in_place_ratio(p.kernels_ms, p.in_place_kernels_ms) +
+           " as long, the difference being where the kernels before left their inputs (on several threads: in other "
+           "cores' caches)\n";
   return out;
 }
 

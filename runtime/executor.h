@@ -59,10 +59,11 @@ typedef struct mc_plan {
 modelc_model* mc_create(const mc_plan* plan, int32_t num_threads);
 modelc_status mc_run(modelc_model* model, const modelc_buffer* inputs, int32_t num_inputs,
                      const modelc_buffer* outputs, int32_t num_outputs);
-/* mc_run with an observer called around each step (modelc.h); NULL: none. */
+/* mc_run with an observer called around each step (modelc.h); NULL: none.
+ * flags: MODELC_OBSERVE_* (modelc.h). */
 modelc_status mc_run_observed(modelc_model* model, const modelc_buffer* inputs, int32_t num_inputs,
                               const modelc_buffer* outputs, int32_t num_outputs, modelc_step_observer observer,
-                              void* user);
+                              void* user, uint32_t flags);
 void mc_destroy(modelc_model* model);
 const char* mc_last_error(const modelc_model* model);
 

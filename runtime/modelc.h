@@ -36,7 +36,7 @@
 extern "C" {
 #endif
 
-#define MODELC_ABI_VERSION 2
+#define MODELC_ABI_VERSION 3
 
 typedef enum modelc_dtype {
   MODELC_FLOAT32 = 0,
@@ -84,6 +84,16 @@ typedef struct modelc_model modelc_model;
  * the model. */
 typedef void (*modelc_step_observer)(void* user, int32_t step, int32_t finished);
 
+/* Flags of run_observed. MODELC_OBSERVE_IN_PLACE: each step's kernel runs
+ * once more just before the call the observer brackets (a kernel never
+ * writes what it reads, so the second call computes the same outputs). The
+ * bracketed call then finds its inputs where its own parallel loop left
+ * them, in the caches of the cores that read them, where in a plain run
+ * they are where the previous kernel's loop wrote them: the difference is
+ * what moving data between cores costs each kernel. The run's time is not
+ * an inference's. */
+#define MODELC_OBSERVE_IN_PLACE 1u
+
 typedef struct modelc_model_api {
   uint32_t abi_version; /* MODELC_ABI_VERSION */
   const char* name;
@@ -105,10 +115,10 @@ typedef struct modelc_model_api {
   int32_t num_steps;
   /* run, telling `observer` (not NULL) when each step starts and ends: how a
    * profiler times the kernels one by one. The calls cost a few nanoseconds
-   * each; use run for timing whole inferences. */
+   * each; use run for timing whole inferences. flags: MODELC_OBSERVE_*, 0 for none. */
   modelc_status (*run_observed)(modelc_model* model, const modelc_buffer* inputs, int32_t num_inputs,
                                 const modelc_buffer* outputs, int32_t num_outputs, modelc_step_observer observer,
-                                void* user);
+                                void* user, uint32_t flags);
 } modelc_model_api;
 
 #ifdef __cplusplus

@@ -598,7 +598,7 @@ static modelc_status mc_kernel_failed(modelc_model* m, const char* what, int32_t
 
 modelc_status mc_run_observed(modelc_model* m, const modelc_buffer* inputs, int32_t num_inputs,
                               const modelc_buffer* outputs, int32_t num_outputs, modelc_step_observer observer,
-                              void* user) {
+                              void* user, uint32_t flags) {
   const mc_plan* plan;
   const mc_parallelism* outer;
   modelc_model* outer_model;
@@ -624,6 +624,10 @@ modelc_status mc_run_observed(modelc_model* m, const modelc_buffer* inputs, int3
   for (i = 0; i < plan->num_steps; ++i) {
     const mc_step* s = &plan->steps[i];
     int rc;
+    if (observer && (flags & MODELC_OBSERVE_IN_PLACE)) {
+      rc = s->kernel(&m->args[s->first_arg]);
+      if (rc != 0) return mc_kernel_failed(m, "kernel of step", i, rc, outer, outer_model);
+    }
     if (observer) observer(user, i, 0);
     rc = s->kernel(&m->args[s->first_arg]);
     if (observer) observer(user, i, 1);
@@ -651,7 +655,7 @@ modelc_status mc_run_observed(modelc_model* m, const modelc_buffer* inputs, int3
 
 modelc_status mc_run(modelc_model* m, const modelc_buffer* inputs, int32_t num_inputs,
                      const modelc_buffer* outputs, int32_t num_outputs) {
-  return mc_run_observed(m, inputs, num_inputs, outputs, num_outputs, NULL, NULL);
+  return mc_run_observed(m, inputs, num_inputs, outputs, num_outputs, NULL, NULL, 0);
 }
 
 const char* mc_last_error(const modelc_model* m) { return m ? m->error : "no model"; }

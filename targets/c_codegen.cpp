@@ -96,8 +96,8 @@ std::string generate_plan_c(const ExecutorPlan& plan) {
          "  return mc_run(model, inputs, num_inputs, outputs, num_outputs);\n}\n";
   out += "static modelc_status " + p + "_run_observed(modelc_model* model, const modelc_buffer* inputs,\n"
          "    int32_t num_inputs, const modelc_buffer* outputs, int32_t num_outputs, modelc_step_observer observer,\n"
-         "    void* user) {\n"
-         "  return mc_run_observed(model, inputs, num_inputs, outputs, num_outputs, observer, user);\n}\n";
+         "    void* user, uint32_t flags) {\n"
+         "  return mc_run_observed(model, inputs, num_inputs, outputs, num_outputs, observer, user, flags);\n}\n";
   out += "void " + p + "_destroy(modelc_model* model) { mc_destroy(model); }\n";
   out += "const char* " + p + "_last_error(const modelc_model* model) { return mc_last_error(model); }\n\n";
   out += "static const modelc_model_api api = {MODELC_ABI_VERSION, " + c_string_literal(plan.model_name) + ", " +

@@ -1,6 +1,7 @@
 // `modelc bench --kernels`: run_observed reports every step in order, and the
 // kernel profile accounts for each step once, with the multiply-adds the
-// manifest counts.
+// manifest counts; in place (each kernel called once more before its timed
+// call) it still does, and the outputs are the same.
 #include <doctest/doctest.h>
 
 #include "driver/evaluate.h"
@@ -57,6 +58,19 @@ TEST_CASE("run_observed brackets every step, in order, and a profile counts each
     CHECK(observed.events[2 * static_cast<size_t>(s) + 1] == std::make_pair(s, 1));
   }
 
+  // In place, on two threads (the kernels' parallel loops run): the same
+  // events, and the same outputs as a plain run (a kernel never writes what it reads).
+  {
+    reports::ModelInstance two = timer.artifact().create(2);
+    REQUIRE(two.run_unchecked(in, out) == MODELC_OK);
+    const std::vector<std::vector<std::byte>> plain = outputs;
+    for (auto& o : outputs) std::fill(o.begin(), o.end(), std::byte{0x7f});
+    Observed twice;
+    REQUIRE(two.run_observed_unchecked(in, out, record, &twice, MODELC_OBSERVE_IN_PLACE) == MODELC_OK);
+    CHECK(twice.events == observed.events);
+    CHECK(outputs == plain);
+  }
+
   const reports::KernelProfile profile = reports::profile_kernels(timer, 3);
   CHECK(profile.thread_cpu_time);
   int calls = 0;
@@ -76,4 +90,14 @@ TEST_CASE("run_observed brackets every step, in order, and a profile counts each
   CHECK(profile.run_ms >= profile.kernels_ms);
   const std::string text = reports::render_kernel_profile(profile, 100.0, 200.0, 1000);
   for (const reports::KernelTiming& k : profile.kernels) CHECK(text.find(k.kernel) != std::string::npos);
+  CHECK(!profile.in_place);
+  CHECK(text.find("in place") == std::string::npos);
+
+  const reports::KernelProfile placed = reports::profile_kernels(timer, 3, true);
+  REQUIRE(placed.in_place);
+  CHECK(placed.in_place_kernels_ms > 0);
+  for (const reports::KernelTiming& k : placed.kernels) CHECK(k.in_place_ms > 0);
+  const std::string placed_text = reports::render_kernel_profile(placed, 100.0, 200.0, 1000);
+  CHECK(placed_text.find("in place  ratio") != std::string::npos);
+  CHECK(placed_text.find("in a run they take") != std::string::npos);
 }
