@@ -15,8 +15,10 @@
 #include "lang/interpreter.h"
 #include "reports/artifact_timer.h"
 #include "reports/comparison.h"
+#include "reports/core_transfer.h"
 #include "reports/format.h"
 #include "reports/kernel_profile.h"
+#include "reports/method_text.h"
 #include "reports/onnxruntime_session.h"
 #include "reports/peak.h"
 #include "reports/rounds.h"
@@ -97,6 +99,8 @@ class Measurement {
       const reports::Fp32Peak one = reports::measure_fp32_peak_detail(1);
       const reports::Fp32Peak all = reports::measure_fp32_peak_detail(0);
       results.environment.fp32_peak = reports::Fp32PeakFigures{one.isa, one.gflops, all.threads, all.gflops};
+      say("measuring how fast a core reads what another core wrote");
+      results.environment.core_transfer = reports::measure_core_transfer();
     }
     for (size_t i = 0; i < artifacts.size(); ++i) {
       say("checking " + artifacts[i].variant + " / " + artifacts[i].target + " against the reference interpreter (" +
@@ -428,6 +432,7 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
   KernelProfileText out;
   std::map<int, reports::Fp32Peak> peaks;  // by thread count
   std::map<int, reports::Int8Peak> int8_peaks;
+  std::optional<std::optional<reports::CoreTransferFigures>> transfer;  // measured once, at the first profile on several threads
   for (const CompiledArtifact& artifact : artifacts) {
     const std::string name = artifact.variant + " / " + artifact.target;
     const spec::Variant variant = selected_variants(recipe, artifact.variant).front();
@@ -469,10 +474,19 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
       int8_gops = p8.gops;
       int8_line = "; int8 peak " + reports::format_fixed(p8.gops, 1) + " GOP/s (" + p8.instruction + ")";
     }
+    // On several threads, what moving data between cores costs here now.
+    std::string transfer_line;
+    if (threads > 1) {
+      if (!transfer) {
+        if (options.progress) options.progress("measuring how fast a core reads what another core wrote");
+        transfer = reports::measure_core_transfer();
+      }
+      if (*transfer) transfer_line = "core to core: " + reports::core_transfer_text(**transfer) + "\n";
+    }
     out.text += name + ", " + std::to_string(threads) + " thread" + (threads == 1 ? "" : "s") + ": " +
                 std::to_string(profile.kernels.size()) + " kernels; fp32 peak " + reports::format_fixed(peak.gflops, 1) +
                 " GFLOP/s (" + peak.isa + ")" + int8_line + "; " + std::to_string(peak.threads) + " thread" +
-                (peak.threads == 1 ? "" : "s") + ", measured now\n" +
+                (peak.threads == 1 ? "" : "s") + ", measured now\n" + transfer_line +
                 reports::render_kernel_profile(profile, peak.gflops, int8_gops, options.rows) + "\n";
   }
   return out;

@@ -6,6 +6,7 @@
 
 #include "reports/comparison.h"
 #include "reports/early_stopping.h"
+#include "reports/format.h"
 
 namespace modelc::reports {
 namespace {
@@ -84,6 +85,11 @@ MethodDescription describe_method(const Results& results) {
       "(rtol, atol as stated in results.json), or when an integer or bool output differs at all. A failed artifact is "
       "not timed.");
   return out;
+}
+
+std::string core_transfer_text(const CoreTransferFigures& t) {
+  return format_fixed(t.other_gb_per_s, 1) + " GB/s reading " + format_bytes(static_cast<uint64_t>(t.bytes)) +
+         " another core just wrote, " + format_fixed(t.own_gb_per_s, 1) + " GB/s its own (measured in this run)";
 }
 
 }  // namespace modelc::reports

@@ -27,4 +27,8 @@ struct MethodDescription {
 
 MethodDescription describe_method(const Results& results);
 
+// The environment's core-to-core figures in words: "31.2 GB/s reading 512 KiB
+// another core just wrote, 160.4 GB/s its own (measured in this run)".
+std::string core_transfer_text(const CoreTransferFigures& transfer);
+
 }  // namespace modelc::reports

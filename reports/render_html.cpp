@@ -258,6 +258,7 @@ void environment_table(std::ostringstream& out, const Environment& env) {
                   env.fp32_peak->isa.c_str());
     out << "<tr><th>fp32 peak</th><td>" << e(text) << "</td></tr>\n";
   }
+  if (env.core_transfer) out << "<tr><th>Core to core</th><td>" << e(core_transfer_text(*env.core_transfer)) << "</td></tr>\n";
   if (!m.os.empty()) out << "<tr><th>OS</th><td>" << e(m.os) << "</td></tr>\n";
   if (m.memory_bytes > 0) out << "<tr><th>Memory</th><td>" << e(format_bytes(m.memory_bytes)) << "</td></tr>\n";
   out << "<tr><th>Versions</th><td>modelc " << e(env.modelc_version.empty() ? "?" : env.modelc_version) << ", Halide "

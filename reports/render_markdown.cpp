@@ -145,6 +145,7 @@ void render_environment(std::ostringstream& out, const Environment& env) {
                   p.single_thread_gflops, p.all_threads_gflops, p.threads, p.isa.c_str());
     out << "| fp32 peak | " << text << " |\n";
   }
+  if (env.core_transfer) out << "| Core to core | " << core_transfer_text(*env.core_transfer) << " |\n";
   if (!machine.os.empty()) out << "| OS | " << cell(machine.os) << " |\n";
   if (machine.memory_bytes > 0) out << "| Memory | " << format_bytes(machine.memory_bytes) << " |\n";
   out << "| Versions | modelc " << cell(env.modelc_version.empty() ? "?" : env.modelc_version) << ", Halide "

@@ -123,6 +123,12 @@ json environment_to_json(const Environment& environment) {
                         {"threads", peak.threads},
                         {"all_threads_gflops", number_to_json(peak.all_threads_gflops)}};
   }
+  if (environment.core_transfer) {
+    const CoreTransferFigures& t = *environment.core_transfer;
+    out["core_transfer"] = {{"bytes", t.bytes},
+                            {"own_gb_per_s", number_to_json(t.own_gb_per_s)},
+                            {"other_gb_per_s", number_to_json(t.other_gb_per_s)}};
+  }
   return out;
 }
 

@@ -158,9 +158,21 @@ struct Fp32PeakFigures {
   bool operator==(const Fp32PeakFigures&) const = default;
 };
 
+// How fast one core reads a buffer another core just wrote, beside the rate
+// at which it reads what it wrote itself, measured in the same run
+// (reports/core_transfer.h): what several threads' figures depend on.
+struct CoreTransferFigures {
+  int64_t bytes = 0;          // the buffer
+  double own_gb_per_s = 0;    // read by the core that wrote it
+  double other_gb_per_s = 0;  // read by another core
+
+  bool operator==(const CoreTransferFigures&) const = default;
+};
+
 struct Environment {
   MachineInfo machine;
   std::optional<Fp32PeakFigures> fp32_peak;
+  std::optional<CoreTransferFigures> core_transfer;
   std::string timestamp;  // when the run started, RFC 3339 (utc_timestamp()); may be empty
   std::string modelc_version;
   std::string halide_version;

@@ -248,6 +248,13 @@ Environment read_environment(const JsonFieldReader& read, const json& environmen
                                     static_cast<int>(read.count(peak, p, "threads")),
                                     number_from_json(read, peak, p, "all_threads_gflops")};
   }
+  if (read.has(environment, "core_transfer")) {
+    const json& transfer = read.object(environment, at, "core_transfer");
+    const std::string p = at + "/core_transfer";
+    out.core_transfer = CoreTransferFigures{static_cast<int64_t>(read.count(transfer, p, "bytes")),
+                                            number_from_json(read, transfer, p, "own_gb_per_s"),
+                                            number_from_json(read, transfer, p, "other_gb_per_s")};
+  }
   return out;
 }
 

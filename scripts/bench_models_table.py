@@ -7,7 +7,7 @@
       check applies to float32 outputs.
   bench_models_table.py --table RESULTS.json...
       the table: model, threads, modelc and ONNX Runtime median/p90, the ratio
-      modelc/ORT with its 95 % interval, ORT's per-call overhead, the peak."""
+      modelc/ORT with its 95 % interval, ORT's per-call overhead, the peak, the core-to-core rate."""
 import glob
 import json
 import math
@@ -67,12 +67,13 @@ def find_comparison(doc, row, against):
 
 def table(files):
     header = ["model", "threads", "modelc median", "modelc p90", "ORT median", "ORT p90", "modelc/ORT [95% CI]",
-              "ORT call overhead", "fp32 peak GFLOP/s"]
+              "ORT call overhead", "fp32 peak GFLOP/s", "core to core GB/s"]
     rows = []
     for path in files:
         doc = json.load(open(path))
         model = os.path.basename(path).replace(".results.json", "")
         peak = doc["environment"].get("fp32_peak")
+        transfer = doc["environment"].get("core_transfer")
         for result in doc["results"]:
             threads = result.get("threads", 0)
             modelc = result.get("latency_ms")
@@ -93,16 +94,22 @@ def table(files):
             if peak:
                 per_threads = peak["single_thread_gflops"] if threads == 1 else peak["all_threads_gflops"]
                 peak_text = f"{per_threads:.0f} ({peak['isa']})"
+            # Several threads' figures depend on how fast a core reads what another wrote (own cache beside it).
+            transfer_text = "–"
+            if transfer and threads > 1:
+                transfer_text = f"{transfer['other_gb_per_s']:.0f} (own {transfer['own_gb_per_s']:.0f})"
             rows.append([model, str(threads), ms(modelc and modelc["median"]), ms(modelc and modelc["p90"]),
                          ms(ort_latency and ort_latency["median"]), ms(ort_latency and ort_latency["p90"]), ratio,
-                         ms(overhead), peak_text])
+                         ms(overhead), peak_text, transfer_text])
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths)))
              for r in [header] + rows]
     print("\n".join(lines))
     print("\nms; modelc/ORT below 1: modelc faster; intervals: 95 % bootstrap over interleaved rounds (\"noise\": "
           "the interval holds 1).\nORT call overhead: ONNX Runtime's median on a one-op model through the same "
-          "Node binding, timed in the same rounds; fp32 peak: this core's FMA loop, measured in the same run.")
+          "Node binding, timed in the same rounds; fp32 peak: this core's FMA loop, measured in the same run;\n"
+          "core to core: GB/s at which a core reads 512 KiB another core just wrote (and its own), measured in the "
+          "same run: on a virtual machine it changes with where the virtual CPUs run, and so do the 2-thread rows.")
 
 
 def main():

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <thread>
 
 #include "reports/comparison.h"
 #include "reports/onnxruntime_baseline.h"
@@ -161,6 +162,8 @@ TEST_CASE("examples/compare: two variants x two targets in one set of rounds, fo
   }
   REQUIRE(results.environment.fp32_peak);
   CHECK(results.environment.fp32_peak->single_thread_gflops > 0);
+  // Measured beside it where there are two cores (reports/core_transfer.h).
+  CHECK(results.environment.core_transfer.has_value() == (std::thread::hardware_concurrency() >= 2));
 }
 
 namespace {

@@ -64,6 +64,7 @@ inline Results sample_results() {
   results.recipe = {"mlp", "1.0.0", "examples/mlp/recipe.yaml", "ab12", {{"tier", "edge"}, {"batch", 1}}};
   results.environment.machine = {"AMD EPYC", "x86_64", 2, 2, {"fma", "avx2", "avx512f"}, "Linux 6.1.0", 8ull << 30};
   results.environment.fp32_peak = Fp32PeakFigures{"avx2+fma", 90.5, 2, 180.25};
+  results.environment.core_transfer = CoreTransferFigures{512 * 1024, 210.5, 35.25};
   results.environment.timestamp = "2024-05-01T12:34:56Z";
   results.environment.modelc_version = "0.1.0";
   results.environment.halide_version = "14.0.0";

@@ -65,6 +65,8 @@ TEST_CASE("render_markdown: tails with early-stopping bounds, the machine and ho
   CHECK(has_line(md, "| Cores | 2 logical |"));
   CHECK(has_line(md, "| ISA extensions | fma avx2 avx512f |"));
   CHECK(has_line(md, "| fp32 peak | 90.5 GFLOP/s on 1 thread, 180.2 on 2 (avx2+fma FMA loop, measured in this run) |"));
+  CHECK(has_line(md, "| Core to core | 35.2 GB/s reading 512.0 KiB another core just wrote, 210.5 GB/s its own (measured in "
+                     "this run) |"));
   CHECK(has_line(md, "| Memory | 8.0 GiB |"));
   CHECK(has_line(md, "| Versions | modelc 0.1.0, Halide 14.0.0, LLVM 14.0.6 |"));
   // What ran, not what was asked: rounds, batch sizes and threads per row.
@@ -92,6 +94,7 @@ TEST_CASE("render_markdown and render_html: the per-layer sensitivity of an int8
   CHECK_FALSE(contains(render_markdown(plain), "Layer sensitivity"));
   const std::string html = render_html(sample_results());
   CHECK(contains(html, "<h2>Layer sensitivity of variant quantization.mode=int8</h2>"));
+  CHECK(contains(html, "<tr><th>Core to core</th><td>35.2 GB/s reading 512.0 KiB another core just wrote"));
   CHECK(contains(html, "<tr><td>logits</td><td>qnn.dense</td><td class=\"num\">0.99990</td>"));
   CHECK_FALSE(contains(render_html(plain), "Layer sensitivity"));
 }

@@ -127,6 +127,7 @@ TEST_CASE("to_json: raw samples per round, intervals, bounds, the reference row 
   CHECK(doc["results"][0]["baselines"][0]["threads"] == 2);
   CHECK(doc["results"][0]["baselines"][0]["call_overhead_ms"]["median"] == 0.012);
   CHECK(doc["environment"]["fp32_peak"]["single_thread_gflops"] == 90.5);
+  CHECK(doc["environment"]["core_transfer"] == json{{"bytes", 524288}, {"own_gb_per_s", 210.5}, {"other_gb_per_s", 35.25}});
   CHECK(doc["benchmark"]["rounds"] == 5);
   CHECK(doc["compare_to"] == json{{"variant", "quantization.mode=none"}, {"target", "host"}, {"implementation", "modelc"}});
   REQUIRE(doc["comparisons"].size() == 2);  // ONNX Runtime vs the reference row, modelc vs ONNX Runtime

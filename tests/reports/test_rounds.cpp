@@ -1,8 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "reports/core_transfer.h"
 #include "reports/peak.h"
 #include "reports/rounds.h"
 #include "support/diagnostic.h"
@@ -99,6 +102,19 @@ TEST_CASE("measure_fp32_peak: an FMA loop of the widest ISA here, a positive rat
   CHECK(two.threads == 2);
   CHECK(two.gflops > 0);
   CHECK(measure_fp32_peak(1) > 0);
+}
+
+TEST_CASE("measure_core_transfer: both reads of the buffer asked for give a positive rate") {
+  // Not a timed test: it checks that both threads ran and the figures are rates of that buffer.
+  const std::optional<CoreTransferFigures> transfer = measure_core_transfer(256 * 1024);
+  if (std::thread::hardware_concurrency() < 2) {
+    CHECK_FALSE(transfer);
+    return;
+  }
+  REQUIRE(transfer);
+  CHECK(transfer->bytes == 256 * 1024);
+  CHECK(transfer->own_gb_per_s > 0);
+  CHECK(transfer->other_gb_per_s > 0);
 }
 
 TEST_CASE("measure_in_rounds: a slow implementation warms up and runs within its own caps") {
