@@ -5,6 +5,7 @@
 
 #include "reports/comparison.h"
 #include "reports/format.h"
+#include "reports/method_text.h"
 
 namespace modelc::reports {
 namespace {
@@ -63,6 +64,10 @@ std::string render_text(const Results& results) {
     out << line << "\n";
   }
   for (const std::string& note : notes) out << "  " << note << "\n";
+  // Rows on several threads depend on how fast data moves between cores here, now.
+  const bool several = std::any_of(rows.begin(), rows.end(), [](const ReportRow& r) { return r.threads > 1; });
+  if (several && results.environment.core_transfer)
+    out << "core to core: " << core_transfer_text(*results.environment.core_transfer) << "\n";
   return out.str();
 }
 

@@ -176,6 +176,8 @@ TEST_CASE("render_text: aligned rows with the speed-up against the reference row
   CHECK(contains(lines[4], "compile only"));
   // The median column is right-aligned: its figures end in the same column.
   CHECK(lines[1].find("0.0306]") + 7 == lines[2].find("0.0490]") + 7);
+  // A row ran on two threads: the run's core-to-core figures follow.
+  CHECK(contains(text, "\ncore to core: 35.2 GB/s reading 512.0 KiB another core just wrote, 210.5 GB/s its own"));
 }
 
 TEST_CASE("render_html: one self-contained page with charts, tables and the fingerprint") {
