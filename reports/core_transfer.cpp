@@ -99,8 +99,7 @@ std::optional<CoreTransferFigures> measure_core_transfer(size_t bytes) {
     Pin pin(writer_cpu);
     for (uint64_t round = 1;; ++round) {
       int t;
-      while ((t = turn.load(std::memory_order_acquire)) != 1 && t != 3) {
-      }
+      while ((t = turn.load(std::memory_order_acquire)) != 1 && t != 3) std::this_thread::yield();
       if (t == 3) return;
       write_all(buffer, round);
       turn.store(2, std::memory_order_release);
@@ -111,8 +110,7 @@ std::optional<CoreTransferFigures> measure_core_transfer(size_t bytes) {
     Pin pin(reader_cpu);
     for (int r = 0; r < kRepetitions; ++r) {
       turn.store(1, std::memory_order_release);
-      while (turn.load(std::memory_order_acquire) != 2) {
-      }
+      while (turn.load(std::memory_order_acquire) != 2) std::this_thread::yield();
       double start = now_seconds();
       uint64_t sum = read_all(buffer);
       other.push_back(size / (now_seconds() - start) * 1e-9);

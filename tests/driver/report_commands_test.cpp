@@ -5,7 +5,6 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <thread>
 
 #include "reports/comparison.h"
 #include "reports/onnxruntime_baseline.h"
@@ -162,8 +161,11 @@ TEST_CASE("examples/compare: two variants x two targets in one set of rounds, fo
   }
   REQUIRE(results.environment.fp32_peak);
   CHECK(results.environment.fp32_peak->single_thread_gflops > 0);
-  // Measured beside it where there are two cores (reports/core_transfer.h).
-  CHECK(results.environment.core_transfer.has_value() == (std::thread::hardware_concurrency() >= 2));
+  // Measured beside it where this process may run on two cores (reports/core_transfer.h).
+  if (results.environment.machine.available_cores >= 2) {
+    REQUIRE(results.environment.core_transfer);
+    CHECK(results.environment.core_transfer->other_gb_per_s > 0);
+  }
 }
 
 namespace {
