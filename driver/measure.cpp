@@ -432,7 +432,8 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
   KernelProfileText out;
   std::map<int, reports::Fp32Peak> peaks;  // by thread count
   std::map<int, reports::Int8Peak> int8_peaks;
-  std::optional<std::optional<reports::CoreTransferFigures>> transfer;  // measured once, at the first profile on several threads
+  bool transfer_measured = false;  // once, at the first profile on several threads
+  std::optional<reports::CoreTransferFigures> transfer;
   for (const CompiledArtifact& artifact : artifacts) {
     const std::string name = artifact.variant + " / " + artifact.target;
     const spec::Variant variant = selected_variants(recipe, artifact.variant).front();
@@ -477,11 +478,12 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
     // On several threads, what moving data between cores costs here now.
     std::string transfer_line;
     if (threads > 1) {
-      if (!transfer) {
+      if (!transfer_measured) {
         if (options.progress) options.progress("measuring how fast a core reads what another core wrote");
         transfer = reports::measure_core_transfer();
+        transfer_measured = true;
       }
-      if (*transfer) transfer_line = "core to core: " + reports::core_transfer_text(**transfer) + "\n";
+      if (transfer) transfer_line = "core to core: " + reports::core_transfer_text(*transfer) + "\n";
     }
     out.text += name + ", " + std::to_string(threads) + " thread" + (threads == 1 ? "" : "s") + ": " +
                 std::to_string(profile.kernels.size()) + " kernels; fp32 peak " + reports::format_fixed(peak.gflops, 1) +

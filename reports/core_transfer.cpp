@@ -8,11 +8,10 @@
 #include <thread>
 #include <vector>
 
-#ifdef __linux__
 #include <pthread.h>
 #include <sched.h>
-#endif
 
+#include "reports/machine.h"
 #include "reports/statistics.h"
 
 namespace modelc::reports {
@@ -38,47 +37,25 @@ uint64_t read_all(const std::vector<uint64_t>& buffer) {
 
 void write_all(std::vector<uint64_t>& buffer, uint64_t value) { std::fill(buffer.begin(), buffer.end(), value); }
 
-// The CPUs this process may run on (empty where that cannot be asked).
-std::vector<int> allowed_cpus() {
-  std::vector<int> cpus;
-#ifdef __linux__
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0)
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-      if (CPU_ISSET(c, &set)) cpus.push_back(c);
-#endif
-  return cpus;
-}
-
 // Pins the calling thread to `cpu` (best effort); restores its mask when destroyed.
 class Pin {
  public:
   explicit Pin(int cpu) {
-#ifdef __linux__
-    if (cpu < 0) return;
     CPU_ZERO(&saved_);
     if (pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_) != 0) return;
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
     pinned_ = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
-#else
-    (void)cpu;
-#endif
   }
   ~Pin() {
-#ifdef __linux__
     if (pinned_) pthread_setaffinity_np(pthread_self(), sizeof saved_, &saved_);
-#endif
   }
   Pin(const Pin&) = delete;
   Pin& operator=(const Pin&) = delete;
 
  private:
-#ifdef __linux__
   cpu_set_t saved_{};
-#endif
   bool pinned_ = false;
 };
 
@@ -86,9 +63,8 @@ class Pin {
 
 std::optional<CoreTransferFigures> measure_core_transfer(size_t bytes) {
   const std::vector<int> cpus = allowed_cpus();
-  const unsigned hardware = std::thread::hardware_concurrency();
-  if ((cpus.empty() ? hardware : cpus.size()) < 2) return std::nullopt;
-  const int reader_cpu = cpus.size() >= 2 ? cpus[0] : -1, writer_cpu = cpus.size() >= 2 ? cpus[1] : -1;
+  if (cpus.size() < 2) return std::nullopt;
+  const int reader_cpu = cpus[0], writer_cpu = cpus[1];
 
   std::vector<uint64_t> buffer(std::max<size_t>(bytes / sizeof(uint64_t), 8));
   const double size = static_cast<double>(buffer.size() * sizeof(uint64_t));

@@ -17,8 +17,9 @@ namespace modelc::reports {
 // A buffer of `bytes` is written by one thread and read by another, then
 // written and read by the reader alone, in alternation: the median rate of
 // each kind of read over the repetitions. The two threads are pinned to two
-// distinct CPUs of this process's affinity mask where the OS allows it.
-// nullopt when fewer than two CPUs are available.
+// distinct CPUs of this process's affinity mask (reports/machine.h
+// allowed_cpus) where the OS allows it. nullopt when fewer than two CPUs
+// are available.
 std::optional<CoreTransferFigures> measure_core_transfer(size_t bytes = 512 * 1024);
 
 }  // namespace modelc::reports

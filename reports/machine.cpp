@@ -35,14 +35,17 @@ std::string read_proc_file(const char* path) {
   return text.str();
 }
 
-int available_cpu_count() {
+}  // namespace
+
+std::vector<int> allowed_cpus() {
+  std::vector<int> cpus;
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
-  return CPU_COUNT(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
 }
-
-}  // namespace
 
 const std::vector<std::string>& relevant_isa_flags() {
   static const std::vector<std::string> flags{
@@ -105,7 +108,7 @@ MachineInfo describe_machine() {
     machine.architecture = names.machine;
   }
   machine.logical_cores = static_cast<int>(std::max(0L, sysconf(_SC_NPROCESSORS_ONLN)));
-  machine.available_cores = available_cpu_count();
+  machine.available_cores = static_cast<int>(allowed_cpus().size());
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long page_size = sysconf(_SC_PAGESIZE);
   if (pages > 0 && page_size > 0) machine.memory_bytes = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size);

@@ -39,4 +39,8 @@ CpuDescription parse_cpuinfo(std::string_view cpuinfo_text);
 // Never throws: what cannot be read stays empty/zero.
 MachineInfo describe_machine();
 
+// The CPUs this process may run on (its affinity mask), in order; empty when
+// the mask cannot be read.
+std::vector<int> allowed_cpus();
+
 }  // namespace modelc::reports

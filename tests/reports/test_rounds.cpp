@@ -107,12 +107,10 @@ TEST_CASE("measure_fp32_peak: an FMA loop of the widest ISA here, a positive rat
 TEST_CASE("measure_core_transfer: both reads of the buffer asked for give a positive rate") {
   // Not a timed test: it checks that both threads ran and the figures are rates of that buffer.
   const std::optional<CoreTransferFigures> transfer = measure_core_transfer(256 * 1024);
-  const int cores = describe_machine().available_cores;  // 0: the affinity mask could not be read
-  if (cores == 1) {
+  if (allowed_cpus().size() < 2) {
     CHECK_FALSE(transfer);
     return;
   }
-  if (cores == 0 && !transfer) return;
   REQUIRE(transfer);
   CHECK(transfer->bytes == 256 * 1024);
   CHECK(transfer->own_gb_per_s > 0);
