@@ -107,31 +107,54 @@ Halide::Expr odd_rational(const Halide::Expr& x, float bound, std::initializer_l
   return Halide::select(nan_by_bits(x), x, xc * horner(p_high_first) / horner(q_high_first));
 }
 
-}  // namespace
-
-Halide::Expr exp_bounded(const Halide::Expr& x) {
-  const Halide::Expr xc = Halide::clamp(x, -87.3f, 88.0f);
-  // n = x / ln 2 rounded to the nearest integer, ties to even: adding 1.5 *
-  // 2^23 (where float32's spacing is 1) rounds it and leaves it in the low
-  // bits. Halide 14's round took two 8-lane vroundps and a split and join of
-  // each 16-lane vector on AVX-512 (4 uops where this takes 3 with the
-  // conversion that both need).
-  // (Unsigned bits: Halide's bounds of a reinterpreted value are the whole
-  // type, and signed arithmetic on them overflows in its constant folding.)
+// e^xc for xc already clamped to [-87.3, 88]: n = xc / ln 2 rounded to the
+// nearest integer, ties to even: adding 1.5 * 2^23 (where float32's spacing
+// is 1) rounds it and leaves it in the low bits. Halide 14's round took two
+// 8-lane vroundps and a split and join of each 16-lane vector on AVX-512 (4
+// uops where this takes 3 with the conversion that both need). `taylor7`:
+// the degree-7 Taylor polynomial of the remainder (within 2 ulp of libm);
+// otherwise a degree-5 Chebyshev fit of e^r on [-ln 2 / 2, ln 2 / 2]
+// (mpmath's chebyfit, 7.9e-8 from e^r there; 2 multiply-adds fewer).
+// (Unsigned bits: Halide's bounds of a reinterpreted value are the whole
+// type, and signed arithmetic on them overflows in its constant folding.)
+Halide::Expr exp_of_clamped(const Halide::Expr& xc, bool taylor7) {
   const Halide::Expr biased = Halide::reinterpret(Halide::UInt(32), xc * 1.44269504f + 12582912.0f);
   const Halide::Expr n = Halide::cast<float>(Halide::cast<int32_t>(biased - Halide::Expr(uint32_t{0x4B400000})));
   // ln 2 = 0.693359375 (exact in 9 bits, so n * it is exact) - 2.12194440e-4.
   const Halide::Expr r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
-  Halide::Expr p = 1.f / 5040;
-  for (const float c : {1.f / 720, 1.f / 120, 1.f / 24, 1.f / 6, 0.5f, 1.f, 1.f}) p = p * r + c;
+  Halide::Expr p;
+  if (taylor7) {
+    p = 1.f / 5040;
+    for (const float c : {1.f / 720, 1.f / 120, 1.f / 24, 1.f / 6, 0.5f, 1.f, 1.f}) p = p * r + c;
+  } else {
+    p = 0.008369148490856347f;
+    for (const float c : {0.04191750724961526f, 0.16666505260408124f, 0.49998869378303396f, 1.00000001077157f,
+                          1.0000000754548972f})
+      p = p * r + c;
+  }
   const Halide::Expr scale =
       Halide::reinterpret(Halide::Float(32), (biased + Halide::Expr(uint32_t{127} - uint32_t{0x4B400000})) << 23);
+  return p * scale;
+}
+
+}  // namespace
+
+Halide::Expr exp_bounded(const Halide::Expr& x) {
+  const Halide::Expr e = exp_of_clamped(Halide::clamp(x, -87.3f, 88.0f), true);
   // Below -87.3 the result would be subnormal (or was clamped to 1.2e-38):
   // exactly 0 instead. A masked attention score's probability is then 0,
   // not 1.2e-38 / sum, a subnormal that the next product meets on every
   // element: Intel cores take a microcode assist per such multiply (a GPT
   // layer's probabilities x V ran at 1 % of peak on a Xeon; AMD's do not).
-  return Halide::select(nan_by_bits(x), x, Halide::select(x < -87.3f, 0.f, p * scale));
+  return Halide::select(nan_by_bits(x), x, Halide::select(x < -87.3f, 0.f, e));
+}
+
+Halide::Expr sigmoid_bounded(const Halide::Expr& x) {
+  // Beyond the clamp 1 + e^-x is 1 (x > 87.3) or e^88 (x < -88, where the
+  // result, 6e-39, is 0 in the tolerance of every check): no select for
+  // the saturation, and one for NaN on the result instead of the argument.
+  const Halide::Expr e = exp_of_clamped(Halide::clamp(-x, -87.3f, 88.0f), false);
+  return Halide::select(nan_by_bits(x), x, 1.f / (1.f + e));
 }
 
 Halide::Expr erf_rational(const Halide::Expr& x) {

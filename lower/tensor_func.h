@@ -58,11 +58,20 @@ struct LowerContext;
 // built in the exponent bits. x is clamped to [-87.3, 88], so a larger x
 // gives e^88 (not infinity); a smaller one gives 0 (never a subnormal,
 // which Intel cores multiply slowly): for arguments known to lie in range
-// or where that saturation is harmless (softmax's x - max <= 0, sigmoid).
+// or where that saturation is harmless (softmax's x - max <= 0).
 // NaN gives NaN.
 // Halide 14's exp checks the range with integer compares and blends, which
 // in fused epilogues (swish after a convolution) spilled registers.
 Halide::Expr exp_bounded(const Halide::Expr& x);
+
+// 1 / (1 + e^-x) for float32 x: e^-x as exp_bounded's but with a degree-5
+// polynomial and neither of its selects (1 + e^-x needs no 0 below the
+// range), NaN kept by one select on the result: within 3 ulp of libm's
+// sigmoid (tested). About 30 % less time per vector than
+// 1 / (1 + exp_bounded(-x)) alone; on EfficientNet-B0, whose swish (x *
+// sigmoid(x)) runs on every expanded element, its fused expansion kernels
+// 0-9 % faster and the model about 2 % (docs/performance.md).
+Halide::Expr sigmoid_bounded(const Halide::Expr& x);
 
 // erf(x) for float32 x: x P(x^2) / Q(x^2) on [-4, 4], x clamped there (erf
 // rounds to +-1 beyond), P of degree 6 and Q of degree 4 in x^2: a rational

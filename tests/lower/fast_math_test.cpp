@@ -1,5 +1,5 @@
-// exp_bounded, erf_rational and tanh_rational (lower/tensor_func.h), the exp
-// behind sigmoid and softmax, the erf behind GELU and the tanh of recurrent
+// exp_bounded, sigmoid_bounded, erf_rational and tanh_rational (lower/tensor_func.h):
+// the exps behind softmax and sigmoid, the erf behind GELU and the tanh of recurrent
 // gates, against libm over their range,
 // at their clamps and on NaN, run through Halide's JIT vectorized as the
 // kernels use them.
@@ -90,4 +90,29 @@ TEST_CASE("erf_rational is within 4.5e-7 of libm's erf, odd, exact at 0 and +-1 
 TEST_CASE("tanh_rational is within 3.2e-7 of libm's tanh, relatively too, odd, +-1 beyond its clamp, keeps NaN") {
   check_odd_saturating(modelc::lower::tanh_rational, [](double x) { return std::tanh(x); }, 12.0, 0.00061,
                        {0.f, -0.f, 1e-30f, -1e-30f, 1e-6f, 8.99f, 9.f, 9.01f, 50.f}, 3.2e-7, 3.2e-7, 100.f, 1e-7);
+}
+
+TEST_CASE("sigmoid_bounded is within 3 ulp of libm's sigmoid, 1 and 0 at the ends, keeps NaN") {
+  std::vector<float> xs;
+  for (double x = -87.0; x <= 88.0; x += 0.0173) xs.push_back(static_cast<float>(x));
+  for (float x : {0.f, -0.f, 1e-8f, -1e-8f, 0.34657359f, -0.34657359f, 1.f, -1.f, 16.6f, -16.6f}) xs.push_back(x);
+  const std::vector<float> got = vectorized(modelc::lower::sigmoid_bounded, xs);
+  double worst = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double want = 1.0 / (1.0 + std::exp(-static_cast<double>(xs[i])));
+    worst = std::max(worst, std::abs(got[i] - want) / want);
+  }
+  CHECK(worst < 3.6e-7);  // 3 ulp of float32
+
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> edges = vectorized(modelc::lower::sigmoid_bounded, {0.f, 200.f, inf, -200.f, -inf, nan, -nan});
+  CHECK(edges[0] == 0.5f);
+  CHECK(edges[1] == 1.f);
+  CHECK(edges[2] == 1.f);
+  CHECK(edges[3] >= 0.f);  // e^88 saturates: 6e-39, not the 1e-87 of libm
+  CHECK(edges[3] < 1e-38f);
+  CHECK(edges[4] >= 0.f);
+  CHECK(edges[4] < 1e-38f);
+  CHECK(std::isnan(edges[5]));
+  CHECK(std::isnan(edges[6]));
 }
