@@ -40,8 +40,17 @@ std::vector<RegisterTile> fitting_tiles(const RegisterFile& registers, int per_b
     for (int t = 1; t <= pixels; ++t) {
       const int accumulators = b * per_block * t;
       if (accumulators + b * per_block + 1 > registers.vector_registers) break;
-      const double e = edge_efficiency(channel_blocks, b) * edge_efficiency(pixels, t) *
-                       loop_efficiency(accumulators, b * per_block + t);
+      double e = edge_efficiency(channel_blocks, b) * edge_efficiency(pixels, t) *
+                 loop_efficiency(accumulators, b * per_block + t);
+      // Each loaded vector feeds T multiply-adds: with T = 2 the loads sit at
+      // the budget's edge (9 per 14 for 7 x 2), and the model's 7 x 2 tiles
+      // ran 16-18 % slower than 7 x 3 on Zen 5 (`modelc tune`: EfficientNet-B0's
+      // float projections into 7 blocks of 14 x 14 and 7 x 7 pixels, 0.392 ->
+      // 0.330 and 0.140 -> 0.115 ms; ResNet-18's int8 stem, 7 vectors of
+      // pixels x 64 channels, 0.545 -> 0.449 ms), which the model put at 0.97
+      // and 0.93 of peak (the latter for its recomputed edge). So T counts
+      // as T / 3 below 3 where the output has 3 or more.
+      if (t < 3 && pixels >= 3) e *= t / 3.0;
       tiles.push_back({b, t, e});
     }
   }

@@ -55,3 +55,15 @@ TEST_CASE("register tile candidates: the pick first, then every other fitting ti
     }
   }
 }
+
+TEST_CASE("register tiles: each loaded vector feeds three multiply-adds where the output allows") {
+  const RegisterFile avx512{32, 16};
+  // EfficientNet-B0's projections into 7 blocks of 14 x 14 pixels, ResNet-18's
+  // int8 stem (7 vectors of pixels x 64 channels): 7 x 3, not 7 x 2.
+  CHECK(choose_register_tile(avx512, 16, 7, 14).str() == "7x3");
+  CHECK(choose_register_tile(avx512, 16, 7, 64).str() == "7x3");
+  CHECK(register_tile_candidates(avx512, 16, 7, 14).front().str() == "7x3");
+  // Outputs of one or two pixels have no other choice.
+  CHECK(choose_register_tile(avx512, 16, 7, 2).pixels == 2);
+  CHECK(choose_register_tile(avx512, 16, 12, 1).pixels == 1);
+}
