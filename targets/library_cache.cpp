@@ -38,6 +38,19 @@ std::optional<std::vector<Listed>> parse_list(const std::string& text) {
   return files;
 }
 
+// Puts `from` at `to` as a hard link where both lie on one file system, else
+// as a copy. ResNet-18's 190 MB of libraries took 0.17 s to copy (a third of
+// a warm compile, page faults and the kernel's memcpy); a link is a few
+// microseconds. An existing `to` is removed first, never written through: it
+// could itself be a link to an entry.
+void link_or_copy(const fs::path& from, const fs::path& to, std::error_code& ec) {
+  fs::remove(to, ec);
+  fs::create_hard_link(from, to, ec);
+  if (!ec) return;
+  ec.clear();
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+}
+
 }  // namespace
 
 LibraryCache::LibraryCache(const fs::path& cache_dir, WarnFn warn)
@@ -65,8 +78,10 @@ std::optional<std::map<fs::path, std::string>> LibraryCache::restore(const std::
     if (!fs::exists(entry, ec)) return std::nullopt;
   }
   if (!files) return drop("its file list is missing or malformed");
-  // Each file copied and its copy hashed on a thread of its own (the copies
-  // are hashed, not the entry: what is checked is what ships).
+  // Each file linked (or copied) into `out` and hashed there on a thread of
+  // its own: what is checked is what ships. A link shares the entry's
+  // contents with the output, so an output edited in place changes the
+  // entry too; its digest then differs and the entry is dropped here.
   struct Copied {
     std::string error, digest;
   };
@@ -74,7 +89,7 @@ std::optional<std::map<fs::path, std::string>> LibraryCache::restore(const std::
   for (const Listed& f : *files)
     work.push_back(std::async(std::launch::async, [&entry, &out, name = f.name] {
       std::error_code copy_ec;
-      fs::copy_file(entry / name, out / name, fs::copy_options::overwrite_existing, copy_ec);
+      link_or_copy(entry / name, out / name, copy_ec);
       if (copy_ec) return Copied{copy_ec.message(), {}};
       try {
         return Copied{{}, sha256_file(out / name)};
@@ -118,7 +133,7 @@ void LibraryCache::store(const std::string& slot, const std::string& key, const 
       std::string list(kListMagic);
       try {
         for (const auto& [path, digest] : files) {
-          fs::copy_file(path, tmp / path.filename(), ec);
+          link_or_copy(path, tmp / path.filename(), ec);
           if (ec) throw Error("cannot copy " + path.string() + " into the cache: " + ec.message());
           list += path.filename().string() + " " + std::to_string(fs::file_size(path)) + " " + digest + "\n";
         }

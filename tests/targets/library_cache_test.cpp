@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "support/file_io.h"
 #include "support/sha256.h"
@@ -59,6 +60,43 @@ TEST_CASE("stored libraries come back byte for byte, with their digests and mode
   }
   CHECK((fs::status(tmp.path / "out" / "runner").permissions() & fs::perms::owner_exec) != fs::perms::none);
   CHECK(warnings.empty());
+}
+
+TEST_CASE("restored files are links to the entry on one file system, and restoring over them keeps the entry") {
+  Workspace tmp;
+  std::vector<std::string> warnings;
+  const LibraryCache cache(tmp.path / "cache", [&](const std::string& w) { warnings.push_back(w); });
+  const std::map<fs::path, std::string> files = made(tmp.path / "build", "v1");
+  cache.store("slot", kKeyA, files);
+  REQUIRE(cache.restore(kKeyA, tmp.path / "out"));
+  CHECK(fs::equivalent(tmp.path / "out" / "libm.so", cache.entry_path(kKeyA) / "libm.so"));
+  // Again into the same folder: a copy over the existing name would write
+  // through the link and truncate the entry it copies from.
+  const auto again = cache.restore(kKeyA, tmp.path / "out");
+  REQUIRE(again);
+  for (const auto& [path, digest] : files) {
+    CHECK(again->at(tmp.path / "out" / path.filename()) == digest);
+    CHECK(sha256_file(cache.entry_path(kKeyA) / path.filename()) == digest);
+  }
+  CHECK(warnings.empty());
+}
+
+TEST_CASE("an output edited in place changes its linked entry, which the next restore reports and drops") {
+  Workspace tmp;
+  std::vector<std::string> warnings;
+  const LibraryCache cache(tmp.path / "cache", [&](const std::string& w) { warnings.push_back(w); });
+  cache.store("slot", kKeyA, made(tmp.path / "build", "v1"));
+  REQUIRE(cache.restore(kKeyA, tmp.path / "out"));
+  {
+    std::ofstream edit(tmp.path / "out" / "libm.a", std::ios::binary | std::ios::in | std::ios::out);
+    edit.seekp(10);
+    edit << "patched";
+  }
+  fs::create_directories(tmp.path / "out2");
+  CHECK_FALSE(cache.restore(kKeyA, tmp.path / "out2"));
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("libm.a") != std::string::npos);
+  CHECK(fs::is_empty(tmp.path / "out2"));
 }
 
 TEST_CASE("an entry whose file changed on disk is reported, removed and not used") {
