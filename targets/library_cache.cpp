@@ -42,8 +42,13 @@ std::optional<std::vector<Listed>> parse_list(const std::string& text) {
 // as a copy. ResNet-18's 190 MB of libraries took 0.17 s to copy (a third of
 // a warm compile, page faults and the kernel's memcpy); a link is a few
 // microseconds. An existing `to` is removed first, never written through: it
-// could itself be a link to an entry.
+// could itself be a link to an entry. Only a regular file is taken: a link
+// to a symbolic link would ship the symbolic link (a copy followed it).
 void link_or_copy(const fs::path& from, const fs::path& to, std::error_code& ec) {
+  if (fs::symlink_status(from, ec).type() != fs::file_type::regular) {
+    if (!ec) ec = std::make_error_code(std::errc::not_supported);
+    return;
+  }
   fs::remove(to, ec);
   fs::create_hard_link(from, to, ec);
   if (!ec) return;

@@ -112,6 +112,25 @@ TEST_CASE("an entry whose file changed on disk is reported, removed and not used
   CHECK(fs::is_empty(tmp.path / "out"));  // nothing half-restored is left behind
 }
 
+TEST_CASE("an entry file that is a symbolic link is damage, never shipped") {
+  Workspace tmp;
+  std::vector<std::string> warnings;
+  const LibraryCache cache(tmp.path / "cache", [&](const std::string& w) { warnings.push_back(w); });
+  cache.store("slot", kKeyA, made(tmp.path / "build", "v1"));
+  // The same bytes elsewhere, the entry's file replaced by a link to them:
+  // the digest would match, but the output would get a symbolic link.
+  const fs::path entry_file = cache.entry_path(kKeyA) / "libm.so";
+  fs::copy_file(entry_file, tmp.path / "elsewhere.so");
+  fs::remove(entry_file);
+  fs::create_symlink(tmp.path / "elsewhere.so", entry_file);
+  fs::create_directories(tmp.path / "out2");
+  CHECK_FALSE(cache.restore(kKeyA, tmp.path / "out2"));
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("libm.so") != std::string::npos);
+  CHECK(fs::is_empty(tmp.path / "out2"));
+  CHECK(fs::exists(tmp.path / "elsewhere.so"));
+}
+
 TEST_CASE("a file list that names a path outside the entry, or none, is damage") {
   Workspace tmp;
   std::vector<std::string> warnings;
