@@ -15,12 +15,14 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <regex>
 #include <sstream>
 
 #include "support/file_io.h"
+#include "support/utf8.h"
 
 namespace modelc::spec {
 namespace {
@@ -167,6 +169,21 @@ class DocumentBuilder : public YAML::EventHandler {
 
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
+    // YAML text is Unicode, and JSON (the schema validator, lockfiles,
+    // --format json) cannot hold other bytes: nlohmann::json threw from
+    // dump() on a variant key with bytes 0x99 0x85 (found by the fuzzer).
+    // The message names the byte, never quotes it.
+    for (const std::string* text : {&value, &tag}) {
+      const size_t at = first_invalid_utf8(*text);
+      if (at == std::string::npos) continue;
+      char byte[8];
+      std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned>(static_cast<unsigned char>((*text)[at])));
+      error(mark,
+            std::string(text == &tag ? "this tag" : is_expecting_key() ? "this key" : "this value") +
+                " is not valid UTF-8 (byte " + byte + " after " + std::to_string(at) + " bytes of it)",
+            "YAML text is UTF-8: save the file as UTF-8, or write the character as an escape such as \\u00e9 "
+            "in a double-quoted string");
+    }
     if (is_expecting_key()) {
       Frame& map = frames_.back();
       const auto [it, inserted] = map.key_lines.emplace(value, mark.line + 1);

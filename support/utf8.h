@@ -10,6 +10,9 @@ namespace modelc {
 
 // Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
 bool is_valid_utf8(std::string_view text);
+// The offset of the first byte that does not begin a well-formed sequence
+// (std::string_view::npos when `text` is valid).
+size_t first_invalid_utf8(std::string_view text);
 // `text` with each ill-formed sequence replaced by U+FFFD.
 std::string valid_utf8(std::string_view text);
 // "a/b" -> "612f62": two lower-case hex digits per byte.

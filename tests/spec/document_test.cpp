@@ -105,6 +105,20 @@ TEST_CASE("mistakes the loader catches, each with a location") {
   CHECK(first_error("a: 99999999999999999999999\n") == "(no error)");  // too large for int64: kept as a float
 }
 
+// Found by the fuzzer (tests/fuzz): a variant key holding bytes 0x99 0x85
+// passed the loader, and nlohmann::json threw from dump() (a crash in the
+// fuzzer, an internal error in modelc) when the variant was described.
+TEST_CASE("bytes that are not UTF-8 are located errors, which name the byte") {
+  CHECK(first_error("a: 1\nopt\x99\x85m.level: 2\n") ==
+        "t.yaml:2:1: error: this key is not valid UTF-8 (byte 0x99 after 3 bytes of it)\n"
+        "  hint: YAML text is UTF-8: save the file as UTF-8, or write the character as an escape such as \\u00e9 "
+        "in a double-quoted string");
+  CHECK(first_error("a: [x, \"ok\", caf\xe9]\n").rfind("t.yaml:1:14: error: this value is not valid UTF-8 (byte 0xE9 after 3 bytes", 0) == 0);
+  CHECK(first_error("a: !t\xff x\n").find("is not valid UTF-8 (byte 0xFF") != std::string::npos);  // after a tag
+  // Well-formed text, raw or escaped, loads.
+  CHECK(parse_yaml("caf\xc3\xa9: \"\\u00e9\"\n", "t.yaml").value["caf\xc3\xa9"] == "\xc3\xa9");
+}
+
 // Found by the fuzzer (tests/fuzz): these escaped as std::out_of_range, an
 // internal error, instead of a located mistake.
 TEST_CASE("numbers beyond the range of a double or of 64 bits are located errors") {
