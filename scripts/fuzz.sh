@@ -43,7 +43,7 @@ schemas="schemas/recipe.schema.json schemas/graph.schema.json schemas/target.sch
 # What spec::load_recipe and spec::expand_variants link against.
 spec_sources="spec/document.cpp spec/uri.cpp spec/schema_messages.cpp spec/schema_registry.cpp spec/schema_format.cpp
   spec/json_schema.cpp spec/builtin_schemas.cpp spec/extends.cpp spec/recipe_properties.cpp spec/recipe.cpp spec/variants.cpp
-  support/diagnostic.cpp support/spelling.cpp support/file_io.cpp support/byte_buffer.cpp"
+  support/diagnostic.cpp support/spelling.cpp support/file_io.cpp support/byte_buffer.cpp support/utf8.cpp"
 # What lang::import_onnx, the passes and the interpreter link against.
 lang_sources="$(ls lang/*.cpp lang/ops/*.cpp lang/passes/*.cpp lang/frontends/onnx*.cpp) lang/frontends/graph_builder.cpp
   support/diagnostic.cpp support/spelling.cpp support/file_io.cpp support/byte_buffer.cpp support/sha256.cpp"
