@@ -200,6 +200,11 @@ class PipelineBuilder {
     kp_.result_types = module.result_types(fn);
     layout_ = layout_outputs(fn, kp_.result_types);
     separate_.resize(fn.results.size());
+    // With two anchors (FuseOps' producer fusion), the first is computed inside the second.
+    std::vector<size_t> anchors;
+    for (size_t i = 0; i < fn.body.size(); ++i)
+      if (fn.body[i].op && fn.body[i].op->pattern == lang::OpPattern::out_elemwise_fusable) anchors.push_back(i);
+    if (anchors.size() == 2) producer_binding_ = anchors.front();
   }
 
   KernelPipeline build() {
@@ -247,7 +252,8 @@ class PipelineBuilder {
       computed.push_back(a.is_binding());
     }
     LoweredOp lowered =
-        (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i), target_, amx_, bf16_dot_, std::move(computed)});
+        (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i), target_, amx_, bf16_dot_, std::move(computed),
+                                   i == producer_binding_});
     if (lowered.schedule) add_anchor(lowered);
     for (Halide::Func& f : lowered.needs_root) needs_root_.push_back(f);
     const TensorFunc& value = lowered.value;
@@ -350,6 +356,7 @@ class PipelineBuilder {
   std::vector<StoredValue> separate_;  // per result, when stored separately
   ScheduleHook anchor_schedule_;       // the last anchor's
   ProducerStage producer_;             // the first anchor's stage, when there are two
+  size_t producer_binding_ = SIZE_MAX;  // that anchor's binding
   bool producer_used_ = false;
   std::vector<Halide::Func> needs_root_;
   const std::string prefix_;

@@ -188,6 +188,9 @@ struct LowerContext {
   // Per argument: whether the kernel computes it (an earlier op of the same
   // kernel, inlined unless a schedule places it) rather than reading a buffer.
   std::vector<bool> computed = {};
+  // Whether a later anchor of the kernel computes this one inside its loops
+  // (FuseOps' producer fusion): the rule must return a ProducerStage.
+  bool producer = false;
 };
 
 using ComputeRule = std::function<LoweredOp(std::span<const TensorFunc> args, const LowerContext& ctx)>;

@@ -196,6 +196,33 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
 
   const int64_t K = out_type.shape[1], OW = out_type.shape[3];
   const int64_t work = out_type.element_count() * C * R * S;
+  // The weights and sums a kernel multiplies by, and unless `repack` is
+  // false the repacked input, computed once per call before its loops.
+  auto operands_once = [=](int lanes, bool repack) mutable {
+    const std::vector<Var> wv = wp.args();
+    if (!(quads && packed_weight)) wp.compute_root().parallel(wv[4]).vectorize(wv[1], fitting_lanes(K, lanes), TailStrategy::GuardWithIf);
+    if (quads) start.compute_root().vectorize(start.args()[0], fitting_lanes(K, lanes), TailStrategy::GuardWithIf);
+    if (!repack) return;
+    // A vector of pixels per channel of a group, the group's channels unrolled
+    // so that Halide interleaves their stores into whole vectors; rows of
+    // whole vectors, the last shifted in, where the columns fill one.
+    const std::vector<Var> xv = xp.args();
+    const TailStrategy xp_tail = W / g.sw >= lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
+    xp.compute_root().vectorize(xv[1], lanes, xp_tail).unroll(xv[0]);
+    // In parallel over its channel groups, or over rows where there is one:
+    // a stem's three channels are one group, and its 224 x 224 input was
+    // repacked on one core while the other waited (MobileNetV2's int8 stem
+    // 0.78x at two threads, `--kernels`, two alternated rounds; by rows with
+    // up to 8 groups, layers of 24 channels were 1.07x).
+    const int64_t channel_groups = (C + group - 1) / group;
+    const int64_t copy = int64_t{2} * group * (H + 2 * g.pt) * (W + 2 * g.pl);
+    // Channel groups in tasks, and only where the copy is worth a parallel
+    // loop: MobileNetV2's 14 x 14 1x1 layers had repacked theirs in 16-144
+    // parallel iterations of a microsecond each, and ran slower on two
+    // cores than on one.
+    if (channel_groups >= 2 && worth_parallel(copy * channel_groups)) parallel_tasks(xp, xv[4], channel_groups, copy * channel_groups);
+    else if (worth_parallel(copy)) parallel_tasks(xp, xv[3], H + 2 * g.pt, copy);
+  };
   ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
     const std::vector<Var>& v = sc.output_vars;  // n, k, y, x
     Func out = sc.output;
@@ -291,35 +318,71 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
           .unroll(ax);
       if (unroll_taps) acc.update().unroll(rd.y);
     }
-    const std::vector<Var> xv = xp.args();
-    // A vector of pixels per channel of a group, the group's channels unrolled
-    // so that Halide interleaves their stores into whole vectors (each had
-    // been stored byte by byte: vpextrb, a tenth of MobileNetV2's int8 time);
-    // rows of whole vectors, the last shifted in, where the columns fill one.
-    const TailStrategy xp_tail = W / g.sw >= sc.vector_lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
+    operands_once(sc.vector_lanes, !pointwise_tasks);
     if (pointwise_tasks) {
+      const std::vector<Var> xv = xp.args();
+      // A vector of pixels per channel of a group, the group's channels
+      // unrolled so that Halide interleaves their stores into whole vectors
+      // (each had been stored byte by byte: vpextrb, a tenth of MobileNetV2's
+      // int8 time); rows of whole vectors, the last shifted in, where the
+      // columns fill one.
+      const TailStrategy xp_tail = W / g.sw >= sc.vector_lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
       xp.compute_at(out, task).vectorize(xv[1], sc.vector_lanes, xp_tail).unroll(xv[0]);
-    } else {
-      xp.compute_root().vectorize(xv[1], sc.vector_lanes, xp_tail).unroll(xv[0]);
-      // In parallel over its channel groups, or over rows where there is one:
-      // a stem's three channels are one group, and its 224 x 224 input was
-      // repacked on one core while the other waited (MobileNetV2's int8 stem
-      // 0.78x at two threads, `--kernels`, two alternated rounds; by rows with
-      // up to 8 groups, layers of 24 channels were 1.07x).
-      const int64_t channel_groups = (C + group - 1) / group;
-      const int64_t copy = int64_t{2} * group * (H + 2 * g.pt) * (W + 2 * g.pl);
-      // Channel groups in tasks, and only where the copy is worth a parallel
-      // loop: MobileNetV2's 14 x 14 1x1 layers had repacked theirs in 16-144
-      // parallel iterations of a microsecond each, and ran slower on two
-      // cores than on one.
-      if (channel_groups >= 2 && worth_parallel(copy * channel_groups)) parallel_tasks(xp, xv[4], channel_groups, copy * channel_groups);
-      else if (worth_parallel(copy)) parallel_tasks(xp, xv[3], H + 2 * g.pt, copy);
     }
-    const std::vector<Var> wv = wp.args();
-    if (!(quads && packed_weight)) wp.compute_root().parallel(wv[4]).vectorize(wv[1], fitting_lanes(K, sc.vector_lanes), TailStrategy::GuardWithIf);
-    if (quads) start.compute_root().vectorize(start.args()[0], fitting_lanes(K, sc.vector_lanes), TailStrategy::GuardWithIf);
   };
-  return {value, schedule, {}};
+  if (!ctx.producer) return {value, schedule, {}};
+
+  // Computed inside a depthwise convolution's loops (FuseOps' producer
+  // fusion, lower_depthwise_*): `stage` holds the rows of the consumer's
+  // block of 4 channels that it computes at a time, pixels vectorized as in
+  // the pointwise form above (each step B vectors of 16 pixels' groups times
+  // the broadcast group of each of the 4 channels), the input repacked once
+  // per call before the consumer's loops. So the expanded tensor is never
+  // stored whole: each block's rows are made where they are read.
+  // Rows narrower than a vector take half vectors: MobileNetV2's 7 x 7 layers
+  // computed 16 pixels for 7 and took 1.9x as long as unfused.
+  int lanes = ctx.target.natural_vector_size<float>();
+  while (lanes > 4 && lanes / 2 >= OW) lanes /= 2;
+  // B vectors of pixels: the most that compute at most a quarter more
+  // pixels than the fewest would. With few input channels a tile's sums are
+  // a short chain of dependent vpdpbusd, and one vector of 4 channels (4
+  // chains) left MobileNetV2's 112 x 112 expansion waiting on them.
+  const auto cover = [&](int b) { return (OW + int64_t{b} * lanes - 1) / (int64_t{b} * lanes) * b; };
+  int64_t fewest = cover(1);
+  for (int b = 2; b <= 4; ++b) fewest = std::min(fewest, cover(b));
+  int blocks = 1;
+  for (int b = 2; b <= 4; ++b)
+    if (cover(b) * 4 <= fewest * 5) blocks = b;
+  const int pixels = lanes * blocks;
+  ProducerStage stage{[=](Func st) mutable {
+                        const std::vector<Var> v = st.args();  // x, y, c, n
+                        Var xo("pxo"), xi("pxi"), xb("pxb"), xv("pxv"), co("pco"), ci("pci");
+                        const TailStrategy x_tail = OW >= pixels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
+                        st.split(v[0], xo, xi, pixels, x_tail)
+                            .split(xi, xb, xv, lanes, x_tail)
+                            .split(v[2], co, ci, K >= 4 ? 4 : 1, TailStrategy::GuardWithIf)
+                            .reorder(xv, xb, ci, xo, co, v[1], v[3])
+                            .vectorize(xv)
+                            .unroll(xb)
+                            .unroll(ci);
+                        Var akb("akb"), akv("akv"), axb("axb"), axv("axv");
+                        // Whole vectors of sums (a buffer of its own), also
+                        // over rows narrower than a vector: guarded, they were
+                        // summed a pixel at a time (10x slower).
+                        acc.compute_at(st, xo).reorder_storage(ax, ak, ay, an);
+                        acc.split(ax, axb, axv, lanes, TailStrategy::RoundUp).vectorize(axv).unroll(axb).unroll(ak);
+                        acc.update()
+                            .split(ax, axb, axv, lanes, TailStrategy::RoundUp)
+                            .reorder(rd.x, axv, axb, ak, rd.y, rd.z, rd.w)
+                            .atomic()
+                            .vectorize(rd.x)
+                            .vectorize(axv)
+                            .unroll(axb)
+                            .unroll(ak);
+                        operands_once(lanes, true);
+                      },
+                      4, work};
+  return {value, schedule, {}, stage};
 }
 
 // ---- quads on AMX tiles ----
@@ -506,6 +569,32 @@ GroupedLoops schedule_grouped_output(const ScheduleContext& s, int64_t out_w, in
   return l;
 }
 
+// The depthwise forms read their input through a Func of their own. Where
+// FuseOps fused the pointwise convolution producing it into the kernel, that
+// convolution computes it (its ProducerStage) for the consumer's block of
+// channels: the rows a window reads as the output rows `row` advance, in a
+// buffer of `fold` rows (a power of two, at least the rows one output row
+// reads), or without a row the block's whole plane. Otherwise it is inlined.
+Func staged_input(const TensorFunc& input, const std::string& name) {
+  Func staged(name + "_in");
+  Var x("x"), y("y"), c("c"), n("n");
+  staged(x, y, c, n) = input.func(x, y, c, n);
+  return staged;
+}
+
+int fold_rows(int R, const Geometry& g) {
+  int rows = 1;
+  while (rows < std::max((R - 1) * g.dh + 1, g.sh)) rows *= 2;
+  return rows;
+}
+
+void schedule_staged_input(Func staged, const ScheduleContext& s, const Func& out, const Var& block, const Var* row, int fold) {
+  if (!s.producer) return;
+  if (row) staged.store_at(out, block).compute_at(out, *row).fold_storage(staged.args()[1], fold);
+  else staged.compute_at(out, block);
+  s.producer->apply(staged);
+}
+
 LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
   const lang::TensorType out_type = ctx.binding.types.at(0);
@@ -525,11 +614,12 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
   const bool exact_in_float = terms * 255 * 255 < (int64_t{1} << 24);
   const Halide::Type work = exact_in_float ? Halide::Float(32) : Halide::Int(16);
 
+  Func staged = staged_input(args[0], ctx.name);
   Func padded(ctx.name + "_pad");
   Var x("x"), y("y"), c("c"), n("n");
   const Expr inside = x >= 0 && x < W && y >= 0 && y < H;
   padded(x, y, c, n) = Halide::select(
-      inside, Halide::cast(work, Halide::cast<int32_t>(args[0].func(Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), c, n)) - zx),
+      inside, Halide::cast(work, Halide::cast<int32_t>(staged(Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), c, n)) - zx),
       Halide::cast(work, 0));
   Func acc(ctx.name + "_acc");
   RDom rd(0, static_cast<int>(ws[3]), 0, static_cast<int>(ws[2]), 0, CG, ctx.name + "_r");  // s, r, channel
@@ -592,8 +682,11 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
     const TailStrategy acc_tail = whole_rows ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
     acc.compute_at(out, xo).vectorize(x, lanes, acc_tail).unroll(c);
     acc.update().reorder(x, c, rd.x, rd.y, rd.z).vectorize(x, lanes, acc_tail).unroll(c);
+    schedule_staged_input(staged, s, out, co, out_w >= 28 ? &oy : nullptr, fold_rows(static_cast<int>(ws[2]), g));
   };
-  return {value, schedule, {}};
+  LoweredOp lowered{value, schedule, {}};
+  lowered.takes_producer = CG == 1 && KG == 1;
+  return lowered;
 }
 
 // ---- depthwise on VNNI: shared by the row and the whole-plane forms ----
@@ -672,6 +765,7 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
   const Geometry g(a);
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
 
+  Func staged = staged_input(args[0], ctx.name);
   Func taps(ctx.name + "_taps");  // (t, x, j, input row, channel, image)
   Var t("t"), x("x"), j("j"), yy("yy"), c("c"), n("n");
   Func row(ctx.name + "_row");  // strides > 1: (column, input row, channel, image)
@@ -679,13 +773,13 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
   RDom cols(0, W, ctx.name + "_cols");
   if (g.sw == 1) {
     const Expr col = x + (j * 4 + t) * g.dw - g.pl;
-    const Expr value = args[0].func(Halide::clamp(col, 0, W - 1), Halide::clamp(yy, 0, H - 1), c, n);
+    const Expr value = staged(Halide::clamp(col, 0, W - 1), Halide::clamp(yy, 0, H - 1), c, n);
     taps(t, x, j, yy, c, n) = inside_or(col >= 0 && col < W, yy >= 0 && yy < H, value, Halide::cast<uint8_t>(zx));
   } else {
     // The zero point everywhere, then the image's columns copied over it.
     row(rx, yy, c, n) = Halide::cast<uint8_t>(zx);
     row(cols.x, yy, c, n) =
-        Halide::select(yy >= 0 && yy < H, args[0].func(cols.x, Halide::clamp(yy, 0, H - 1), c, n), Halide::cast<uint8_t>(zx));
+        Halide::select(yy >= 0 && yy < H, staged(cols.x, Halide::clamp(yy, 0, H - 1), c, n), Halide::cast<uint8_t>(zx));
     taps(t, x, j, yy, c, n) = row(x * g.sw + (j * 4 + t) * g.dw - g.pl, yy, c, n);
   }
   Func wq = kernel_row_quads(args, a, S, ctx.name);
@@ -730,8 +824,11 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
         .vectorize(ax, lanes, acc_tail)
         .unroll(ak)
         .unroll(rd.y);
+    schedule_staged_input(staged, s, out, co, &oy, fold_rows(R, g));
   };
-  return {value, schedule, {}};
+  LoweredOp lowered{value, schedule, {}};
+  lowered.takes_producer = KG == 1;
+  return lowered;
 }
 
 // ---- depthwise on VNNI over whole planes: small images, stride 1 ----
@@ -771,7 +868,8 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
   Var i("i"), c("c"), n("n");
   RDom plane(0, H * W, ctx.name + "_plane");
   flat(i, c, n) = zx;
-  flat(plane.x, c, n) = args[0].func(plane.x % W, plane.x / W, c, n);
+  Func staged = staged_input(args[0], ctx.name);
+  flat(plane.x, c, n) = staged(plane.x % W, plane.x / W, c, n);
   // Which taps of the plane's quads lie inside the image's columns: the same
   // for every channel, computed once per call (the column is q mod W).
   Func inside(ctx.name + "_inside");  // (t, q, j): 1 where column q mod W + offset is in the image
@@ -823,8 +921,11 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
         .vectorize(pi)
         .unroll(k)
         .unroll(rd.y);
+    schedule_staged_input(staged, s, out, co, nullptr, 0);
   };
-  return {value, schedule, {}};
+  LoweredOp lowered{value, schedule, {}};
+  lowered.takes_producer = KG == 1;
+  return lowered;
 }
 
 }  // namespace
@@ -851,7 +952,9 @@ LoweredOp lower_qnn_conv2d(std::span<const TensorFunc> args, const LowerContext&
     if (depthwise_flat_apply(a, args, ctx)) return lower_depthwise_flat(args, ctx);
     return depthwise_quads_apply(a, args, ctx) ? lower_depthwise_quads(args, ctx) : lower_direct(args, ctx);
   }
-  if (ctx.amx && qnn_conv2d_on_amx(a, args[0].type, args[1].type))
+  // A convolution computed inside a depthwise one's loops takes VNNI's quads
+  // (or pairs): its stage is a schedule of Halide loops, not a tile kernel.
+  if (ctx.amx && !ctx.producer && qnn_conv2d_on_amx(a, args[0].type, args[1].type))
     return row_taps_apply(a, args[0].type, args[1].type) ? lower_row_taps_amx(args, ctx) : lower_quads_amx(args, ctx);
   if (has_vnni(ctx.target) && quads_apply(a, args)) return lower_packed(args, ctx, 4);
   return lower_packed(args, ctx, 2);

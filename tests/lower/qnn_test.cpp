@@ -183,6 +183,59 @@ def @main(%x: Tensor[(1, 6, 9, 33), uint8], %w: Tensor[(6, 1, 3, 3), int8], %v: 
 })");
 }
 
+// FuseOps fuses an 8-bit pointwise convolution (with its requantize) into
+// the depthwise convolution that alone reads it, and the kernel computes it
+// inside the depthwise loops (lower/ops/qnn_conv2d.cpp): every depthwise form
+// (rows of quads with stride 1 and 2, whole planes, the direct form of a
+// target without VNNI) with every pointwise form (quads read as packed or
+// repacked from OIHW with a zero point, pairs without VNNI), channel counts
+// that fill no block of 4, rows narrower than a vector. The fused kernel is
+// checked to exist, then against the reference bit for bit.
+TEST_CASE("qnn.conv2d pointwise computed inside the depthwise convolution that reads it") {
+  const std::string cases[] = {
+      // 56-style rows, stride 1, quads packed at compile time, 22 channels.
+      R"(
+def @main(%x: Tensor[(1, 16, 12, 40), uint8], %w: Tensor[(4, 1, 1, 22, 4), int8], %b: Tensor[(22), int32], %d: Tensor[(22, 1, 3, 3), int8], %e: Tensor[(22), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, input_zero_point=0, kernel_zero_point=[0], kernel_layout="IHWO4i");
+  %1 = qnn.requantize(%0, input_scale=[0.0003], input_zero_point=0, output_scale=0.05, output_zero_point=0, axis=1, out_dtype=uint8, out_min=0, out_max=120);
+  %2 = qnn.conv2d(%1, %d, %e, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=22, input_zero_point=0, kernel_zero_point=[0]);
+  %3 = qnn.requantize(%2, input_scale=[0.0004], input_zero_point=0, output_scale=0.03, output_zero_point=4, axis=1, out_dtype=uint8);
+  %3
+})",
+      // Stride 2, odd width and padding, OIHW weights repacked, an input zero point.
+      R"(
+def @main(%x: Tensor[(1, 10, 11, 33), uint8], %w: Tensor[(12, 10, 1, 1), int8], %d: Tensor[(12, 1, 3, 3), int8]) {
+  %0 = qnn.conv2d(%x, %w, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, input_zero_point=17, kernel_zero_point=[0]);
+  %1 = qnn.requantize(%0, input_scale=[0.0005], input_zero_point=0, output_scale=0.07, output_zero_point=9, axis=1, out_dtype=uint8);
+  %2 = qnn.conv2d(%1, %d, strides=[2, 2], padding=[1, 0, 1, 1], dilation=[1, 1], groups=12, input_zero_point=9, kernel_zero_point=[0]);
+  %3 = qnn.requantize(%2, input_scale=[0.0004], input_zero_point=0, output_scale=0.03, output_zero_point=0, axis=1, out_dtype=int8);
+  %3
+})",
+      // A 14 x 14 plane (the whole-plane form on VNNI), a 5x5 window.
+      R"(
+def @main(%x: Tensor[(1, 8, 14, 14), uint8], %w: Tensor[(2, 1, 1, 16, 4), int8], %d: Tensor[(16, 1, 5, 5), int8]) {
+  %0 = qnn.conv2d(%x, %w, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, input_zero_point=3, kernel_zero_point=[0], kernel_layout="IHWO4i");
+  %1 = qnn.requantize(%0, input_scale=[0.0002], input_zero_point=0, output_scale=0.05, output_zero_point=1, axis=1, out_dtype=uint8);
+  %2 = qnn.conv2d(%1, %d, strides=[1, 1], padding=[2, 2, 2, 2], dilation=[1, 1], groups=16, input_zero_point=1, kernel_zero_point=[0]);
+  %3 = qnn.requantize(%2, input_scale=[0.0004], input_zero_point=0, output_scale=0.05, output_zero_point=2, axis=1, out_dtype=uint8);
+  %3
+})",
+  };
+  for (const std::string& text : cases) {
+    Module m = run_passes(parse_module(text, "case.ir"), {"InferType", "FuseOps", "InferType"}, PassContext{});
+    int fused = 0;
+    for (const Function& fn : m.functions) {
+      int convolutions = 0;
+      for (const Binding& b : fn.body) convolutions += b.is_op("qnn.conv2d");
+      fused += fn.primitive && convolutions == 2;
+    }
+    CAPTURE(text);
+    CHECK(fused == 1);
+    // A target without VNNI (AVX2: pairs, and the direct depthwise form), then this host.
+    for (const std::string target : {"x86-64-linux-avx-avx2-f16c-fma-sse41", "host"}) check_exact(text, 11, full_range_tensor, target);
+  }
+}
+
 TEST_CASE("qnn.dense with a K tail and bias; u8 x u8 per-column zero points; batch_matmul") {
   check_exact(R"(
 def @main(%x: Tensor[(3, 37), uint8], %w: Tensor[(19, 37), int8], %b: Tensor[(19), int32], %y: Tensor[(4, 5), uint8], %v: Tensor[(3, 5), uint8], %p: Tensor[(2, 3, 4, 6), int8], %q: Tensor[(3, 6, 5), uint8]) {
