@@ -354,13 +354,18 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   for (int b = 2; b <= 4; ++b)
     if (cover(b) * 4 <= fewest * 5) blocks = b;
   const int pixels = lanes * blocks;
+  // Channels per tile, which the consumer's blocks take: 4, and 8 where one
+  // vector covers a row. A tile's sums are chains of dependent vpdpbusd, one
+  // per vector and channel, and 4 chains left MobileNetV2's 14 -> 7 layer
+  // waiting on them (the loads of 14-pixel rows a third of its time).
+  const int channels = blocks == 1 && K >= 8 ? 8 : 4;
   ProducerStage stage{[=](Func st) mutable {
                         const std::vector<Var> v = st.args();  // x, y, c, n
                         Var xo("pxo"), xi("pxi"), xb("pxb"), xv("pxv"), co("pco"), ci("pci");
                         const TailStrategy x_tail = OW >= pixels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
                         st.split(v[0], xo, xi, pixels, x_tail)
                             .split(xi, xb, xv, lanes, x_tail)
-                            .split(v[2], co, ci, K >= 4 ? 4 : 1, TailStrategy::GuardWithIf)
+                            .split(v[2], co, ci, K >= channels ? channels : 1, TailStrategy::GuardWithIf)
                             .reorder(xv, xb, ci, xo, co, v[1], v[3])
                             .vectorize(xv)
                             .unroll(xb)
@@ -381,7 +386,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
                             .unroll(ak);
                         operands_once(lanes, true);
                       },
-                      4, work};
+                      channels, work};
   return {value, schedule, {}, stage};
 }
 
@@ -553,6 +558,13 @@ struct GroupedLoops {
   bool whole_rows = false;  // rows of a vector or more
 };
 
+// Channels per block of the depthwise and grouped forms: 4, or those of a
+// fused producer's tile.
+int channel_block(const ScheduleContext& s, int64_t out_c) {
+  const int block = s.producer ? s.producer->blocks : 4;
+  return out_c >= block ? block : out_c >= 4 ? 4 : 1;
+}
+
 GroupedLoops schedule_grouped_output(const ScheduleContext& s, int64_t out_w, int64_t out_c) {
   GroupedLoops l;
   l.lanes = fitting_lanes(out_w, s.vector_lanes);
@@ -561,7 +573,7 @@ GroupedLoops schedule_grouped_output(const ScheduleContext& s, int64_t out_w, in
   Var xi("xi"), ci("ci");
   Func out = s.output;
   out.split(ox, l.xo, xi, l.lanes, l.whole_rows ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
-      .split(oc, l.co, ci, out_c >= 4 ? 4 : 1, TailStrategy::GuardWithIf)
+      .split(oc, l.co, ci, channel_block(s, out_c), TailStrategy::GuardWithIf)
       .reorder(xi, ci, l.xo, oy, l.co, on)
       .vectorize(xi)
       .unroll(ci)
@@ -897,7 +909,7 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
     Func out = s.output;
     out.fuse(ox, oy, xy)
         .split(xy, xyo, xyi, lanes, TailStrategy::ShiftInwards)
-        .split(oc, co, ci, out_c >= 4 ? 4 : 1, TailStrategy::GuardWithIf)
+        .split(oc, co, ci, channel_block(s, out_c), TailStrategy::GuardWithIf)
         .reorder(xyi, ci, xyo, co, on)
         .vectorize(xyi)
         .unroll(ci)
