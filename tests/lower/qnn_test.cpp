@@ -220,6 +220,15 @@ def @main(%x: Tensor[(1, 8, 14, 14), uint8], %w: Tensor[(2, 1, 1, 16, 4), int8],
   %3 = qnn.requantize(%2, input_scale=[0.0004], input_zero_point=0, output_scale=0.05, output_zero_point=2, axis=1, out_dtype=uint8);
   %3
 })",
+      // Symmetric int8 activations (the direct depthwise form everywhere), a batch of two.
+      R"(
+def @main(%x: Tensor[(2, 12, 9, 20), int8], %w: Tensor[(3, 1, 1, 8, 4), int8], %d: Tensor[(8, 1, 3, 3), int8]) {
+  %0 = qnn.conv2d(%x, %w, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, input_zero_point=0, kernel_zero_point=[0], kernel_layout="IHWO4i");
+  %1 = qnn.requantize(%0, input_scale=[0.0003], input_zero_point=0, output_scale=0.05, output_zero_point=0, axis=1, out_dtype=int8);
+  %2 = qnn.conv2d(%1, %d, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=8, input_zero_point=0, kernel_zero_point=[0]);
+  %3 = qnn.requantize(%2, input_scale=[0.0004], input_zero_point=0, output_scale=0.03, output_zero_point=0, axis=1, out_dtype=int8);
+  %3
+})",
   };
   for (const std::string& text : cases) {
     Module m = run_passes(parse_module(text, "case.ir"), {"InferType", "FuseOps", "InferType"}, PassContext{});
