@@ -600,6 +600,15 @@ int fold_rows(int R, const Geometry& g) {
   return rows;
 }
 
+// A GPU target has no anchor schedules: there the value of a fused producer
+// is a grid of its own in the kernel, computed once (inlined, each output's
+// thread computed the pointwise convolution again for every tap).
+LoweredOp with_staged_input(LoweredOp lowered, const Func& staged, const LowerContext& ctx, bool takes_producer) {
+  lowered.takes_producer = takes_producer;
+  if (ctx.target.has_gpu_feature() && !ctx.computed.empty() && ctx.computed[0]) lowered.needs_root.push_back(staged);
+  return lowered;
+}
+
 void schedule_staged_input(Func staged, const ScheduleContext& s, const Func& out, const Var& block, const Var* row, int fold) {
   if (!s.producer) return;
   if (row) staged.store_at(out, block).compute_at(out, *row).fold_storage(staged.args()[1], fold);
@@ -696,9 +705,7 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
     acc.update().reorder(x, c, rd.x, rd.y, rd.z).vectorize(x, lanes, acc_tail).unroll(c);
     schedule_staged_input(staged, s, out, co, out_w >= 28 ? &oy : nullptr, fold_rows(static_cast<int>(ws[2]), g));
   };
-  LoweredOp lowered{value, schedule, {}};
-  lowered.takes_producer = CG == 1 && KG == 1;
-  return lowered;
+  return with_staged_input({value, schedule, {}}, staged, ctx, CG == 1 && KG == 1);
 }
 
 // ---- depthwise on VNNI: shared by the row and the whole-plane forms ----
@@ -838,9 +845,7 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
         .unroll(rd.y);
     schedule_staged_input(staged, s, out, co, &oy, fold_rows(R, g));
   };
-  LoweredOp lowered{value, schedule, {}};
-  lowered.takes_producer = KG == 1;
-  return lowered;
+  return with_staged_input({value, schedule, {}}, staged, ctx, KG == 1);
 }
 
 // ---- depthwise on VNNI over whole planes: small images, stride 1 ----
@@ -935,9 +940,7 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
         .unroll(rd.y);
     schedule_staged_input(staged, s, out, co, nullptr, 0);
   };
-  LoweredOp lowered{value, schedule, {}};
-  lowered.takes_producer = KG == 1;
-  return lowered;
+  return with_staged_input({value, schedule, {}}, staged, ctx, KG == 1);
 }
 
 }  // namespace

@@ -5,6 +5,10 @@
 // quadrupled packings pad them) are exercised.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iterator>
 #include <limits>
@@ -243,6 +247,35 @@ def @main(%x: Tensor[(2, 12, 9, 20), int8], %w: Tensor[(3, 1, 1, 8, 4), int8], %
     // A target without VNNI (AVX2: pairs, and the direct depthwise form), then this host.
     for (const std::string target : {"x86-64-linux-avx-avx2-f16c-fma-sse41", "host"}) check_exact(text, 11, full_range_tensor, target);
   }
+}
+
+// On a GPU (no anchor schedules) the fused pointwise convolution's value is
+// a grid of its own: two device launches, not the pointwise convolution
+// computed again in every output thread.
+TEST_CASE("qnn.conv2d pointwise fused into a depthwise one is its own grid on a GPU") {
+  const Module m = run_passes(parse_module(R"(
+def @main(%x: Tensor[(1, 8, 10, 24), uint8], %w: Tensor[(16, 8, 1, 1), int8], %d: Tensor[(16, 1, 3, 3), int8]) {
+  %0 = qnn.conv2d(%x, %w, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, input_zero_point=3, kernel_zero_point=[0]);
+  %1 = qnn.requantize(%0, input_scale=[0.0002], input_zero_point=0, output_scale=0.05, output_zero_point=1, axis=1, out_dtype=uint8);
+  %2 = qnn.conv2d(%1, %d, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=16, input_zero_point=1, kernel_zero_point=[0]);
+  %2
+})", "case.ir"),
+                                    {"InferType", "FuseOps", "InferType"}, PassContext{});
+  const Function* fused = nullptr;
+  for (const Function& fn : m.functions)
+    if (fn.primitive) fused = &fn;
+  REQUIRE(fused);
+  const auto dir = std::filesystem::temp_directory_path() / ("modelc_qnn_gpu_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto stmt = dir / "k.stmt";
+  lower::compile_kernel_object(m, *fused, "k", lower::KernelTarget{"x86-64-linux-avx2-fma-sse41-cuda-cuda_capability_80"},
+                               dir / "k.o", &stmt);
+  std::ifstream in(stmt);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove_all(dir);
+  size_t launches = 0;
+  for (size_t at = text.find("halide_cuda_run("); at != std::string::npos; at = text.find("halide_cuda_run(", at + 1)) ++launches;
+  CHECK(launches == 2);
 }
 
 TEST_CASE("qnn.dense with a K tail and bias; u8 x u8 per-column zero points; batch_matmul") {
