@@ -198,6 +198,23 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const int64_t work = out_type.element_count() * C * R * S;
   // The weights and sums a kernel multiplies by, and unless `repack` is
   // false the repacked input, computed once per call before its loops.
+  // The sums of the form that vectorizes pixels, computed at `at` of `f`:
+  // vectors of `lanes` pixels of each output channel, each step one vpdpbusd
+  // of a vector of pixels' groups of input channels times the broadcast
+  // group of one output channel's weights.
+  auto pixel_sums = [=](const Func& f, const Var& at, int lanes, TailStrategy tail) mutable {
+    Var axb("axb"), axv("axv");
+    acc.compute_at(f, at).reorder_storage(ax, ak, ay, an);
+    acc.split(ax, axb, axv, lanes, tail).vectorize(axv).unroll(axb).unroll(ak);
+    acc.update()
+        .split(ax, axb, axv, lanes, tail)
+        .reorder(rd.x, axv, axb, ak, rd.y, rd.z, rd.w)
+        .atomic()
+        .vectorize(rd.x)
+        .vectorize(axv)
+        .unroll(axb)
+        .unroll(ak);
+  };
   auto operands_once = [=](int lanes, bool repack) mutable {
     const std::vector<Var> wv = wp.args();
     if (!(quads && packed_weight)) wp.compute_root().parallel(wv[4]).vectorize(wv[1], fitting_lanes(K, lanes), TailStrategy::GuardWithIf);
@@ -228,7 +245,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     Func out = sc.output;
     Var xo("xo"), xi("xi"), ko("ko"), ki("ki"), kb("kb"), kv("kv"), rows("rows"), task("task"), rows_in("rows_in");
     bool pointwise_tasks = false;  // the input repacked per task (below)
-    Var akb("akb"), akv("akv"), axb("axb"), axv("axv");
+    Var akb("akb"), akv("akv");
     if (quads && OW >= sc.vector_lanes && !blocked_weight) {
       // Pixels vectorized: each step loads B vectors of 16 pixels' quads (64
       // contiguous bytes of the repacked input) and adds to them the
@@ -267,16 +284,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       } else if (worth_parallel(work)) {
         parallel_tasks(out, rows, row_loops, work / out_type.shape[0]);
       }
-      acc.compute_at(out, xo).reorder_storage(ax, ak, ay, an);
-      acc.split(ax, axb, axv, lanes, TailStrategy::GuardWithIf).vectorize(axv).unroll(axb).unroll(ak);
-      acc.update()
-          .split(ax, axb, axv, lanes, TailStrategy::GuardWithIf)
-          .reorder(rd.x, axv, axb, ak, rd.y, rd.z, rd.w)
-          .atomic()
-          .vectorize(rd.x)
-          .vectorize(axv)
-          .unroll(axb)
-          .unroll(ak);
+      pixel_sums(out, xo, lanes, TailStrategy::GuardWithIf);
       if (unroll_taps) acc.update().unroll(rd.y);
     } else {
       const int lanes = fitting_lanes(K, sc.vector_lanes);
@@ -370,20 +378,10 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
                             .vectorize(xv)
                             .unroll(xb)
                             .unroll(ci);
-                        Var akb("akb"), akv("akv"), axb("axb"), axv("axv");
                         // Whole vectors of sums (a buffer of its own), also
                         // over rows narrower than a vector: guarded, they were
                         // summed a pixel at a time (10x slower).
-                        acc.compute_at(st, xo).reorder_storage(ax, ak, ay, an);
-                        acc.split(ax, axb, axv, lanes, TailStrategy::RoundUp).vectorize(axv).unroll(axb).unroll(ak);
-                        acc.update()
-                            .split(ax, axb, axv, lanes, TailStrategy::RoundUp)
-                            .reorder(rd.x, axv, axb, ak, rd.y, rd.z, rd.w)
-                            .atomic()
-                            .vectorize(rd.x)
-                            .vectorize(axv)
-                            .unroll(axb)
-                            .unroll(ak);
+                        pixel_sums(st, xo, lanes, TailStrategy::RoundUp);
                         operands_once(lanes, true);
                       },
                       channels, work};
