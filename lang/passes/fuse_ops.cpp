@@ -43,8 +43,9 @@
 // or qnn.conv2d over NCHW with its requantize) and its elementwise epilogue
 // merges into the group of the depthwise convolution (of the same kind) that
 // alone reads its value. The kernel computes the pointwise convolution
-// a few rows at a time inside the depthwise one's loops (lower/ops/conv2d.cpp),
-// so MobileNet's expanded tensor, six times its input, never leaves the cache.
+// a few rows at a time inside the depthwise one's loops (lower/ops/conv2d.cpp,
+// lower/ops/qnn_depthwise.cpp), so MobileNet's expanded tensor, six times its
+// input, never leaves the cache.
 // Such a group has two anchors; its results have the last anchor's shape.
 //
 // Phase 5 (opt level 2), prologue fusion: a group of elementwise ops whose
@@ -304,7 +305,7 @@ const Binding* qnn_pointwise_anchor(const Module& m, const Function& fn, const G
 // Whether `b` is an 8-bit depthwise convolution over NCHW (one input and one
 // output channel per group) whose input rows are 8 pixels or more. Its
 // producer computes a vector of a row's pixels at a time (lower/ops/
-// qnn_conv2d.cpp): on MobileNetV2's 7 x 7 planes the fused layers took 1.9x
+// qnn_conv2d.cpp, lower_packed): on MobileNetV2's 7 x 7 planes the fused layers took 1.9x
 // as long as the two kernels apart (Zen 5, one thread), on 14 x 14 ones 0.8x.
 bool is_qnn_depthwise(const Module& m, const Function& fn, const Binding& b) {
   if (!b.is_op("qnn.conv2d") || b.types.size() != 1 || b.types[0].rank() != 4) return false;

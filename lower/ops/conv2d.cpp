@@ -277,13 +277,8 @@ LoweredOp lower_conv2d_depthwise_blocked(std::span<const TensorFunc> args, const
       padded.store_at(out, channel_block).compute_at(out, row).vectorize(pv[0]);
     }
     if (s.producer) {
-      // Halide does not fold this buffer by itself (it kept every row of the
-      // block, 1.6 MB for MobileNetV2's first layer): the first row of output
-      // reads (R - 1) dh + 1 rows, each later one `stride` new rows.
       const std::vector<Var> sv = staged.args();  // ci, x, y, cb, n
-      int rows = 1;
-      while (rows < std::max((R - 1) * g.dh + 1, g.sh)) rows *= 2;
-      staged.store_at(out, channel_block).compute_at(out, row).fold_storage(sv[2], rows);
+      staged.store_at(out, channel_block).compute_at(out, row).fold_storage(sv[2], folded_window_rows(R, g.dh, g.sh));
       s.producer->apply(staged);
     }
   };

@@ -9,6 +9,12 @@ using Halide::Var;
 
 bool any_padding(const std::vector<int64_t>& padding) { return padding[0] || padding[1] || padding[2] || padding[3]; }
 
+int folded_window_rows(int R, int dilation, int stride) {
+  int rows = 1;
+  while (rows < std::max((R - 1) * dilation + 1, stride)) rows *= 2;
+  return rows;
+}
+
 Expr inside_or(const Expr& inside_w, const Expr& inside_rest, const Expr& value, const Expr& fill) {
   return Halide::select(inside_w, Halide::likely(Halide::select(inside_rest, value, fill)), fill);
 }

@@ -14,6 +14,13 @@ namespace modelc::lower {
 
 bool any_padding(const std::vector<int64_t>& padding);
 
+// The rows of a buffer that a window's input rows are computed into as the
+// output rows advance, folded (Halide does not fold it by itself: it kept
+// every row of the block, 1.6 MB for MobileNetV2's first layer): the first
+// output row reads (R - 1) dilation + 1 rows, each later one `stride` new
+// rows; a power of two at least both.
+int folded_window_rows(int R, int dilation, int stride);
+
 // `value` where the width's test `inside_w` and the other axes' `inside_rest`
 // hold, else `fill`. The width's test is wrapped in likely(): Halide splits a
 // loop along the width into the borders and an interior that loads whole

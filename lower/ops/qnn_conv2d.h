@@ -1,0 +1,56 @@
+// Internal to lower/ops: what the forms of qnn.conv2d share, the groups-1
+// forms (lower/ops/qnn_conv2d.cpp: pairs, quads, AMX tiles) and the grouped
+// and depthwise ones (lower/ops/qnn_depthwise.cpp).
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "lang/ops/qnn.h"
+#include "lower/tensor_func.h"
+
+namespace modelc::lower::qconv {
+
+struct Geometry {
+  int sw, sh, dw, dh, pl, pt;
+  explicit Geometry(const lang::QnnConv2DAttrs& a)
+      : sw(static_cast<int>(a.strides[1])), sh(static_cast<int>(a.strides[0])), dw(static_cast<int>(a.dilation[1])),
+        dh(static_cast<int>(a.dilation[0])), pl(static_cast<int>(a.padding[1])), pt(static_cast<int>(a.padding[0])) {}
+  Halide::Expr ix(Halide::Expr x, Halide::Expr s) const { return x * sw + s * dw - pl; }
+  Halide::Expr iy(Halide::Expr y, Halide::Expr r) const { return y * sh + r * dh - pt; }
+};
+
+// The kernel zero point of output channel k.
+Halide::Expr kernel_zero_point(const lang::QnnConv2DAttrs& a, const Halide::Expr& k, const std::string& name);
+
+// The weight of quad member cg of quad cp, output channel k, tap (r, s), in
+// either quad layout AlterOpLayout packs ([C/4, R, S, K, 4], or that in blocks
+// of 16 output channels: [K/16, C/4, R, S, 16, 4]).
+Halide::Expr quad_weight_at(const TensorFunc& w, const lang::QnnConv2DAttrs& a, const Halide::Expr& cg, const Halide::Expr& k,
+                            const Halide::Expr& s, const Halide::Expr& r, const Halide::Expr& cp);
+
+// The weight of output channel k, input channel c, tap (r, s), in any
+// kernel layout (OIHW, or a quad layout).
+Halide::Expr weight_at(const TensorFunc& w, const lang::QnnConv2DAttrs& a, const Halide::Expr& s, const Halide::Expr& r,
+                       const Halide::Expr& c, const Halide::Expr& k);
+
+Halide::Expr bias_of(std::span<const TensorFunc> args, const Halide::Expr& k);
+
+bool has_vnni(const Halide::Target& t);
+
+// uint8 input times int8 weights with zero points 0: what vpdpbusd multiplies.
+bool u8_times_symmetric_s8(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args);
+
+// Where the sums of kernels that multiply the input as it is (zero point
+// included: VNNI's quads, the tiles) start, per output channel: the bias,
+// less the input's zero point times the sum of the channel's weights,
+// vectorized over channels when scheduled (as a scalar loop the weight sums
+// of a 7x7 layer took as long as its products).
+Halide::Func accumulator_start(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, int C, int R, int S,
+                               const std::string& name);
+
+// qnn.conv2d with groups > 1 (depthwise and grouped), in the form the target
+// and shape take (lower/ops/qnn_depthwise.cpp).
+LoweredOp lower_grouped(std::span<const TensorFunc> args, const LowerContext& ctx);
+
+}  // namespace modelc::lower::qconv
