@@ -432,6 +432,7 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
   KernelProfileText out;
   std::map<int, reports::Fp32Peak> peaks;  // by thread count
   std::map<int, reports::Int8Peak> int8_peaks;
+  std::map<int, reports::StreamTimes> streams;  // by thread count
   bool transfer_measured = false;  // once, at the first profile on several threads
   std::optional<reports::CoreTransferFigures> transfer;
   for (const CompiledArtifact& artifact : artifacts) {
@@ -460,7 +461,9 @@ KernelProfileText profile_artifact_kernels(const spec::Recipe& recipe, const std
     int runs = options.runs;
     if (runs <= 0) runs = reports::profile_runs_for(timer);
     if (options.progress) options.progress("profiling " + name + ": " + std::to_string(runs) + " runs");
-    const reports::KernelProfile profile = reports::profile_kernels(timer, runs, options.in_place);
+    reports::KernelProfile profile = reports::profile_kernels(timer, runs, options.in_place);
+    if (options.progress) options.progress("timing copies of each kernel's bytes on " + std::to_string(threads) + " thread(s)");
+    reports::add_stream_times(profile, streams.try_emplace(threads, threads).first->second);
     // Quantized kernels are held to the int8 dot-product peak, measured the same way.
     const bool integer = std::any_of(profile.kernels.begin(), profile.kernels.end(),
                                      [](const reports::KernelTiming& k) { return k.integer_multiply_adds > 0; });

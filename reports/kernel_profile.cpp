@@ -108,10 +108,17 @@ KernelProfile profile_kernels(ArtifactTimer& timer, int runs, bool in_place) {
   return profile;
 }
 
+void add_stream_times(KernelProfile& profile, StreamTimes& streams) {
+  for (KernelTiming& k : profile.kernels)
+    if (k.calls > 0 && k.bytes > 0) k.stream_ms = k.calls * streams.ms(k.bytes / static_cast<uint64_t>(k.calls));
+}
+
 std::string render_kernel_profile(const KernelProfile& p, double peak_gflops, double peak_int8_gops, size_t max_rows) {
   const bool percent = peak_gflops > 0 || peak_int8_gops > 0;
+  const bool streamed =
+      std::any_of(p.kernels.begin(), p.kernels.end(), [](const KernelTiming& k) { return k.stream_ms > 0; });
   std::string out = "   ms/run  share  calls  GFLOP/s" + std::string(percent ? "  % peak" : "") + "    GB/s" +
-                    (p.in_place ? "  in place  ratio" : "") + "  kernel: ops\n";
+                    (streamed ? "  x copy" : "") + (p.in_place ? "  in place  ratio" : "") + "  kernel: ops\n";
   double listed_ms = 0;
   size_t rows = 0;
   bool integer_rows = false;
@@ -130,6 +137,7 @@ std::string render_kernel_profile(const KernelProfile& p, double peak_gflops, do
            pad_left(std::to_string(k.calls), 7) + pad_left(computes ? format_fixed(rate, 1) + (integer ? "i" : "") : "", 9);
     if (percent) out += pad_left(computes && peak > 0 ? format_fixed(100 * rate / peak, 0) + "%" : "", 8);
     out += pad_left(format_fixed(k.gbytes_per_s(), 1), 8);
+    if (streamed) out += pad_left(k.stream_ms > 0 ? format_fixed(k.ms / k.stream_ms, 2) : "", 8);
     if (p.in_place) out += pad_left(format_fixed(k.in_place_ms, 3), 10) + pad_left(in_place_ratio(k.ms, k.in_place_ms), 7);
     out += "  " + k.kernel + ": " + ops + "\n";
   }
@@ -139,6 +147,9 @@ std::string render_kernel_profile(const KernelProfile& p, double peak_gflops, do
   uint64_t multiply_adds = 0, integer_multiply_adds = 0;
   for (const KernelTiming& k : p.kernels) multiply_adds += k.multiply_adds, integer_multiply_adds += k.integer_multiply_adds;
   if (integer_rows) out += "   (i: GOP/s of 8-bit integer multiply-adds, % of the int8 peak)\n";
+  if (streamed)
+    out += "   (x copy: the kernel's time over a copy of its bytes, operands read once and results written once,\n"
+           "    measured here now on as many threads: near 1 for a memory-bound kernel at the rate of memory)\n";
   const std::string integer_rate =
       integer_multiply_adds > 0 && p.kernels_ms > 0
           ? ", " + format_fixed(2.0 * static_cast<double>(integer_multiply_adds) / (p.kernels_ms * 1e6), 1) + " int8 GOP/s"

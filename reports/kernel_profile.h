@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "reports/artifact_timer.h"
+#include "reports/stream.h"
 
 namespace modelc::reports {
 
@@ -24,6 +25,7 @@ struct KernelTiming {
   uint64_t bytes = 0;             // per run, all calls
   double ms = 0;                  // median per run, all calls
   double in_place_ms = 0;         // the same with each call preceded by an untimed one (0: not measured)
+  double stream_ms = 0;           // per run, all calls: a copy of its bytes (reports/stream.h; 0: not measured)
   double gflops() const { return ms > 0 ? 2.0 * static_cast<double>(multiply_adds) / (ms * 1e6) : 0; }
   double gops() const { return ms > 0 ? 2.0 * static_cast<double>(integer_multiply_adds) / (ms * 1e6) : 0; }
   double gbytes_per_s() const { return ms > 0 ? static_cast<double>(bytes) / (ms * 1e6) : 0; }
@@ -54,12 +56,19 @@ int profile_runs_for(ArtifactTimer& timer, double seconds = 1.0);
 // modelc::Error when the manifest does not name the kernel of every step.
 KernelProfile profile_kernels(ArtifactTimer& timer, int runs, bool in_place = false);
 
+// Sets each kernel's stream_ms: its calls times the time `streams` measures
+// for one call's bytes.
+void add_stream_times(KernelProfile& profile, StreamTimes& streams);
+
 // A table for a terminal: one row per kernel (time, share, calls, GFLOP/s and
 // % of `peak_gflops` where it does float multiply-adds, or GOP/s and % of
 // `peak_int8_gops` (marked "i") where it does integer ones; GB/s), then the
 // time spent outside kernels (the executor, output copies). A peak <= 0: no
-// % for those kernels; both <= 0: no % column. A profile measured in place
-// adds each kernel's time so and the ratio of the two.
+// % for those kernels; both <= 0: no % column. With stream times
+// (add_stream_times), each kernel's time over the time a copy of its bytes
+// takes: near 1 where a memory-bound kernel moves its data as fast as a copy.
+// A profile measured in place adds each kernel's time so and the ratio of the
+// two.
 std::string render_kernel_profile(const KernelProfile& profile, double peak_gflops, double peak_int8_gops,
                                   size_t max_rows);
 

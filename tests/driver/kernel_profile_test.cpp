@@ -92,6 +92,17 @@ TEST_CASE("run_observed brackets every step, in order, and a profile counts each
   for (const reports::KernelTiming& k : profile.kernels) CHECK(text.find(k.kernel) != std::string::npos);
   CHECK(!profile.in_place);
   CHECK(text.find("in place") == std::string::npos);
+  CHECK(text.find("x copy") == std::string::npos);
+
+  // Beside the time a copy of each kernel's bytes takes: measured once per size.
+  reports::KernelProfile streamed = profile;
+  reports::StreamTimes streams(1);
+  reports::add_stream_times(streamed, streams);
+  for (const reports::KernelTiming& k : streamed.kernels) CHECK_MESSAGE((k.stream_ms > 0) == (k.bytes > 0), k.kernel);
+  CHECK(reports::render_kernel_profile(streamed, 100.0, 200.0, 1000).find("x copy") != std::string::npos);
+  const double small = reports::measure_stream_ms(4096, 1), large = reports::measure_stream_ms(64 << 20, 2);
+  CHECK(small > 0);
+  CHECK(large > small);
 
   const reports::KernelProfile placed = reports::profile_kernels(timer, 3, true);
   REQUIRE(placed.in_place);
