@@ -174,6 +174,10 @@ struct LoweredOp {
   ProducerStage stage = {};
   // Whether `schedule` computes an earlier anchor of its kernel (ScheduleContext::producer).
   bool takes_producer = false;
+  // For injective ops: a schedule better than schedule_injective's for this
+  // op, used only when its value is the kernel's one result and the kernel
+  // has no anchor (else the generic one).
+  ScheduleHook injective_schedule;
 };
 
 struct LowerContext {

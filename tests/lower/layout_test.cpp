@@ -53,6 +53,30 @@ TEST_CASE("layout_transform between NCHW, NHWC, blocked layouts and blocked weig
   CHECK(check_primitives(m, 1e-6, 1e-7) == 2);  // moves are exact; Halide's exp and sqrt differ from libm by an ulp
 }
 
+// A transform between a blocked layout and the plain one, alone in its kernel,
+// moves F x F tiles through registers (lower/ops/layout.cpp): out of NCHW16c
+// at a width that is a multiple of 16 and one that is not (the last tile
+// recomputed), into it at a multiple, and at F = 8 and 4; equal to the
+// reference element for element.
+TEST_CASE("layout_transform in tiles of a block's width") {
+  const Module m = fused(R"(def @main(%x: Tensor[(2, 32, 3, 32), float32], %y: Tensor[(1, 16, 2, 20), float32], %z: Tensor[(1, 8, 3, 12), float32]) {
+  %0 = layout_transform(%x, src_layout="NCHW", dst_layout="NCHW16c");
+  %1 = nn.relu(%0);
+  %2 = layout_transform(%1, src_layout="NCHW16c", dst_layout="NCHW");
+  %3 = negative(%y);
+  %4 = layout_transform(%3, src_layout="NCHW", dst_layout="NCHW16c");
+  %5 = nn.relu(%4);
+  %6 = layout_transform(%5, src_layout="NCHW16c", dst_layout="NCHW");
+  %7 = layout_transform(%z, src_layout="NCHW", dst_layout="NCHW8c");
+  %8 = layout_transform(%7, src_layout="NCHW8c", dst_layout="NCHW4c");
+  %9 = nn.relu(%8);
+  %10 = layout_transform(%9, src_layout="NCHW4c", dst_layout="NCHW");
+  (%2, %6, %10)
+}
+)");
+  CHECK(check_primitives(m, 0, 0) == 3);  // one kernel per chain, ending in its transform; moves are exact
+}
+
 // Compiles `block` with ConvertLayout to each layout and FuseOps, runs it
 // kernel by kernel with the JIT and compares every result with the reference
 // interpreter on the unconverted module (rtol 1e-4, atol 1e-4: the kernels
