@@ -112,6 +112,16 @@ Tolerance tolerance_for(std::string_view dtype, Tolerance float32) {
 
 namespace {
 
+// max(1, root mean square of the finite values): what the absolute
+// tolerance of an output is scaled by (compare_model_outputs).
+double output_scale(const std::vector<double>& values) {
+  double sum = 0;
+  size_t n = 0;
+  for (const double v : values)
+    if (std::isfinite(v)) sum += v * v, ++n;
+  return n ? std::max(1.0, std::sqrt(sum / static_cast<double>(n))) : 1.0;
+}
+
 std::string output_label(const OutputValues& v, size_t index) {
   return v.name.empty() ? "output " + std::to_string(index) : "output '" + v.name + "'";
 }
@@ -163,7 +173,9 @@ ModelComparison compare_model_outputs(const std::vector<OutputValues>& actual, c
     size_t mismatches = 0;
     size_t count = 0;
     if (a.floating) {
-      const Tolerance t = tolerance_for(a.dtype, float32);
+      Tolerance t = tolerance_for(a.dtype, float32);
+      const double scale = output_scale(b.floats);
+      t.atol *= scale;
       for (size_t k = 0; k < a.floats.size(); ++k) {
         const ElementError e = element_error(a.floats[k], b.floats[k], t);
         if (!e.close) ++mismatches;
@@ -175,7 +187,8 @@ ModelComparison compare_model_outputs(const std::vector<OutputValues>& actual, c
       if (mismatches > 0)
         disagree(output_label(b, i) + " (" + a.dtype + "): " + std::to_string(mismatches) + " of " +
                  std::to_string(count) + " elements outside rtol " + printf_number(t.rtol) + ", atol " +
-                 printf_number(t.atol));
+                 printf_number(t.atol) + (scale > 1 ? " (" + printf_number(t.atol / scale) + " x " + printf_number(scale) +
+                 ", the reference output's root mean square)" : std::string()));
       continue;
     }
     for (size_t k = 0; k < a.integers.size(); ++k) {

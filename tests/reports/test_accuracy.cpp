@@ -112,8 +112,32 @@ TEST_CASE("compare_model_outputs: a second float output is compared too, with th
   const std::vector<OutputValues> far{floats("a", {1.0}), floats("b", {10.0, 20.5})};
   const ModelComparison c = compare_model_outputs(far, want, kTolerance);
   CHECK_FALSE(c.agree);
-  CHECK(c.disagreement == "output 'b' (float32): 1 of 2 elements outside rtol 0.001, atol 0.0001");
+  CHECK(c.disagreement ==
+        "output 'b' (float32): 1 of 2 elements outside rtol 0.001, atol 0.00158114 (0.0001 x 15.8114, the reference "
+        "output's root mean square)");
   CHECK(c.max_abs_error == doctest::Approx(0.5));
+}
+
+TEST_CASE("compare_model_outputs: the absolute tolerance scales with an output's root mean square above 1") {
+  // Values in the tens: a sum reordered is off by a few 1e-4 where it cancels near zero.
+  std::vector<double> big(100, 30.0);
+  big[0] = 0.01;
+  std::vector<double> reordered = big;
+  reordered[0] = 0.01 + 3e-4;  // 1e-5 of the RMS (30)
+  CHECK(compare_model_outputs({floats("y", reordered)}, {floats("y", big)}, kTolerance).agree);
+  // Not at values of order 1: the same error there is still an error.
+  std::vector<double> small(100, 0.5);
+  small[0] = 0.01;
+  std::vector<double> off = small;
+  off[0] = 0.01 + 3e-4;
+  const ModelComparison c = compare_model_outputs({floats("y", off)}, {floats("y", small)}, kTolerance);
+  CHECK_FALSE(c.agree);
+  CHECK(c.disagreement == "output 'y' (float32): 1 of 100 elements outside rtol 0.001, atol 0.0001");
+  // Nor an error of a hundredth of the scale.
+  reordered[0] = 0.01 + 0.3;
+  const ModelComparison far = compare_model_outputs({floats("y", reordered)}, {floats("y", big)}, kTolerance);
+  CHECK_FALSE(far.agree);
+  CHECK(far.disagreement.find("the reference output's root mean square") != std::string::npos);
 }
 
 TEST_CASE("compare_model_outputs: counts, names, dtypes and shapes must match") {
