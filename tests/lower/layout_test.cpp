@@ -53,11 +53,11 @@ TEST_CASE("layout_transform between NCHW, NHWC, blocked layouts and blocked weig
   CHECK(check_primitives(m, 1e-6, 1e-7) == 2);  // moves are exact; Halide's exp and sqrt differ from libm by an ulp
 }
 
-// A transform between a blocked layout and the plain one, alone in its kernel,
-// moves F x F tiles through registers (lower/ops/layout.cpp): out of NCHW16c
-// at a width that is a multiple of 16 and one that is not (the last tile
-// recomputed), into it at a multiple, and at F = 8 and 4; equal to the
-// reference element for element.
+// A transform out of a blocked layout into the plain one, alone in its
+// kernel, moves F x F tiles through registers (lower/ops/layout.cpp): out of
+// NCHW16c at a width that is a multiple of 16 and one that is not (the last
+// tile recomputed), out of NCHW4c (F = 4); the transforms into blocked
+// layouts around them gather. Equal to the reference element for element.
 TEST_CASE("layout_transform in tiles of a block's width") {
   const Module m = fused(R"(def @main(%x: Tensor[(2, 32, 3, 32), float32], %y: Tensor[(1, 16, 2, 20), float32], %z: Tensor[(1, 8, 3, 12), float32]) {
   %0 = layout_transform(%x, src_layout="NCHW", dst_layout="NCHW16c");
