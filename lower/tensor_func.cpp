@@ -157,6 +157,10 @@ Halide::Expr sigmoid_bounded(const Halide::Expr& x) {
   return Halide::select(nan_by_bits(x), x, 1.f / (1.f + e));
 }
 
+Halide::Expr silu_bounded(const Halide::Expr& x) {
+  return x / (1.f + exp_of_clamped(Halide::clamp(-x, -87.3f, 88.0f), false));
+}
+
 Halide::Expr erf_rational(const Halide::Expr& x) {
   return odd_rational(x, 4.f,
                       {1.9638678239175533e-08f, -1.9414935650274856e-06f, 0.00014147418551146984f, 0.003711085766553879f,

@@ -173,6 +173,9 @@ void register_unary_math(OpRegistry& r) {
     return x > 20.f ? x : std::log1p(std::exp(x));
   });
   ops::add_unary_float_op(r, "nn.softsign", "x / (1 + |x|)", [](float x) { return x / (1.f + std::fabs(x)); });
+  // SimplifyExpr's form of multiply(x, sigmoid(x)): the reference computes
+  // just that, so an import's two ops and this one give the same values.
+  ops::add_unary_float_op(r, "nn.silu", "x * sigmoid(x) (SiLU, swish)", [](float x) { return x * sigmoid(x); });
   ops::add_unary_float_op(r, "nn.hard_swish", "x * max(0, min(1, x / 6 + 1 / 2))", [](float x) {
     return x * std::max(0.f, std::min(1.f, x / 6.f + 0.5f));
   });

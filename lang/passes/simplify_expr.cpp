@@ -11,11 +11,15 @@
 //   (a constant exponent; exact, unlike power(x, 0.5) -> sqrt(x), which differs at -inf
 //   and -0);  power(x, 3) -> multiply(multiply(x, x), x)  (two roundings: within 2 ulp)
 //   multiply(conv2d|dense(x, W) [+ bias_add(b)], scalar s) -> conv2d|dense(x, W * s) [+ bias_add(b * s)]
+//   multiply(x, sigmoid(x)), multiply(sigmoid(x), x) -> nn.silu(x)  (float; the sigmoid stays while
+//   another op reads it)
 //
 // Why: importers and other passes leave these behind (ONNX Flatten after
 // Reshape, transpose pairs around attention, layout transforms at the edges of
 // converted regions, identity scales); each one left is a kernel launch and a
-// round trip through memory. A decomposed layer norm squares with power(x, 2),
+// round trip through memory. SiLU (swish), which ONNX spells Mul(x,
+// Sigmoid(x)), is one op so that its kernel divides x by 1 + e^-x where it
+// multiplied x by a sigmoid with its own NaN select (lower/tensor_func.h). A decomposed layer norm squares with power(x, 2),
 // GELU's tanh form cubes with power(x, 3): a kernel would otherwise compute
 // each as a call to libm's pow per element.
 //
@@ -140,6 +144,13 @@ class Simplifier {
       return false;
     }
     if (b.is_op("power")) return simplify_power(i, b, args);
+    if (b.is_op("multiply") && args.size() == 2 && is_float(result.dtype)) {
+      for (size_t c : {size_t{1}, size_t{0}}) {
+        const Binding* s = producer(args[c]);
+        if (s && s->is_op("sigmoid") && s->args.size() == 1 && s->args[0] == args[1 - c] && type_of(args[1 - c]) == result)
+          return emit_op(i, b, "nn.silu", {args[1 - c]});
+      }
+    }
     return drop_identity_arithmetic(i, b, args);
   }
 

@@ -114,6 +114,7 @@ Expr clamp_integer(Expr x, double lo, double hi) {
 void register_unary_math(LoweringRegistry& r) {
   r.add("nn.relu", unary_rule([](Expr x) { return Halide::max(x, 0.f); }));
   r.add("sigmoid", unary_rule([](Expr x) { return sigmoid_bounded(x); }));
+  r.add("nn.silu", unary_rule([](Expr x) { return silu_bounded(x); }));
   r.add("tanh", unary_rule([](Expr x) { return x.type() == Halide::Float(32) ? tanh_rational(x) : Halide::tanh(x); }));
   r.add("exp", unary_rule([](Expr x) { return Halide::exp(x); }));
   r.add("log", unary_rule([](Expr x) { return Halide::log(x); }));

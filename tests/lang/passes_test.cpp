@@ -72,6 +72,29 @@ TEST_CASE("InferType annotates every binding and the function's result") {
 )");
 }
 
+TEST_CASE("SimplifyExpr makes multiply(x, sigmoid(x)) one nn.silu, either order, the same numbers") {
+  const Module m = typed(R"(def @main(%x: Tensor[(2, 8), float32], %y: Tensor[(2, 8), float32]) {
+  %0 = sigmoid(%x);
+  %1 = multiply(%x, %0);
+  %2 = sigmoid(%1);
+  %3 = multiply(%2, %1);
+  %4 = sigmoid(%y);
+  %5 = multiply(%x, %4);
+  %6 = add(%3, %5);
+  %6
+}
+)");
+  const Module after = without_dead_code(run_pass(m, "SimplifyExpr"));
+  const std::string text = print_function(after, after.main());
+  CAPTURE(text);
+  // Two SiLUs; the sigmoid of another value stays a sigmoid and a multiply.
+  CHECK(text.find("%0 = nn.silu(%x)") != std::string::npos);
+  CHECK(text.find("%1 = nn.silu(%0)") != std::string::npos);
+  CHECK(text.find("%2 = sigmoid(%y)") != std::string::npos);
+  CHECK(text.find("%3 = multiply(%x, %2)") != std::string::npos);
+  CHECK(max_difference(m, after, 0, 0) == 0);  // the reference's nn.silu is x * sigmoid(x)
+}
+
 TEST_CASE("SimplifyInference folds batch norm into the convolution's weight and bias") {
   const Module before = typed(kConvBnRelu);
   const Module after = run_pass(before, "SimplifyInference");

@@ -92,6 +92,29 @@ TEST_CASE("tanh_rational is within 3.2e-7 of libm's tanh, relatively too, odd, +
                        {0.f, -0.f, 1e-30f, -1e-30f, 1e-6f, 8.99f, 9.f, 9.01f, 50.f}, 3.2e-7, 3.2e-7, 100.f, 1e-7);
 }
 
+TEST_CASE("silu_bounded is within 3 ulp of x * sigmoid(x), keeps NaN and infinities") {
+  std::vector<float> xs;
+  for (double x = -87.0; x <= 88.0; x += 0.0173) xs.push_back(static_cast<float>(x));
+  for (float x : {0.f, -0.f, 1e-8f, -1e-8f, 1.f, -1.f, 16.6f, -16.6f, 1e30f}) xs.push_back(x);
+  const std::vector<float> got = vectorized(modelc::lower::silu_bounded, xs);
+  double worst = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double x = static_cast<double>(xs[i]);
+    const double want = x / (1.0 + std::exp(-x));
+    if (want != 0) worst = std::max(worst, std::abs(got[i] - want) / std::abs(want));
+  }
+  CHECK(worst < 3.6e-7);  // 3 ulp of float32
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> edges = vectorized(modelc::lower::silu_bounded, {0.f, inf, -inf, nan, -nan, -200.f});
+  CHECK(edges[0] == 0.f);
+  CHECK(edges[1] == inf);
+  CHECK(edges[2] == -inf);  // as x * sigmoid_bounded(x) gave (the limit is 0)
+  CHECK(std::isnan(edges[3]));
+  CHECK(std::isnan(edges[4]));
+  CHECK(edges[5] <= 0.f);
+  CHECK(edges[5] > -1e-35f);
+}
+
 TEST_CASE("sigmoid_bounded is within 3 ulp of libm's sigmoid, 1 and 0 at the ends, keeps NaN") {
   std::vector<float> xs;
   for (double x = -87.0; x <= 88.0; x += 0.0173) xs.push_back(static_cast<float>(x));
