@@ -11,6 +11,8 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+
+#include "reports/together.h"
 #define MODELC_PEAK_X86 1
 #endif
 
@@ -247,17 +249,7 @@ double measure_loop(const Loop& loop, int threads) {
   double best = 0;
   for (int repetition = 0; repetition < kRepetitions; ++repetition) {
     std::vector<double> rates(static_cast<size_t>(threads), 0.0);
-    std::atomic<int> ready{0};
-    std::vector<std::thread> workers;
-    for (int t = 0; t < threads; ++t) {
-      workers.emplace_back([&, t] {
-        // Start together, so that the threads share the machine as a parallel kernel's would.
-        ready.fetch_add(1);
-        while (ready.load() < threads) std::this_thread::yield();
-        rates[static_cast<size_t>(t)] = timed_gflops(loop, iterations);
-      });
-    }
-    for (std::thread& w : workers) w.join();
+    run_together(threads, [&](int t) { rates[static_cast<size_t>(t)] = timed_gflops(loop, iterations); });
     double total = 0;
     for (const double r : rates) total += r;
     best = std::max(best, total);

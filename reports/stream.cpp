@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "reports/together.h"
+
 namespace modelc::reports {
 namespace {
 
@@ -56,18 +58,10 @@ double measure_stream_ms(uint64_t bytes, int threads) {
       seconds = time_copies(from.data(), to.data(), share, copies);
     } else {
       std::vector<double> per_thread(static_cast<size_t>(threads), 0.0);
-      std::atomic<int> ready{0};
-      std::vector<std::thread> workers;
-      for (int t = 0; t < threads; ++t) {
-        workers.emplace_back([&, t] {
-          // Start together: the threads share the caches and the memory as a parallel kernel's do.
-          ready.fetch_add(1);
-          while (ready.load() < threads) std::this_thread::yield();
-          const size_t offset = share * static_cast<size_t>(t);
-          per_thread[static_cast<size_t>(t)] = time_copies(from.data() + offset, to.data() + offset, share, copies);
-        });
-      }
-      for (std::thread& w : workers) w.join();
+      run_together(threads, [&](int t) {
+        const size_t offset = share * static_cast<size_t>(t);
+        per_thread[static_cast<size_t>(t)] = time_copies(from.data() + offset, to.data() + offset, share, copies);
+      });
       seconds = *std::max_element(per_thread.begin(), per_thread.end());
     }
     best = round == 0 ? seconds : std::min(best, seconds);
