@@ -255,7 +255,7 @@ class PipelineBuilder {
         (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i), target_, amx_, bf16_dot_, std::move(computed),
                                    i == producer_binding_});
     if (lowered.schedule) add_anchor(lowered);
-    if (lowered.injective_schedule) injective_schedules_[i] = lowered.injective_schedule;
+    if (fn_.results.size() == 1 && fn_.results[0] == lang::ValueRef::binding(i)) result_schedule_ = lowered.injective_schedule;
     for (Halide::Func& f : lowered.needs_root) needs_root_.push_back(f);
     const TensorFunc& value = lowered.value;
     if (!layout_.one_func && layout_.result_of[i] >= 0) {
@@ -287,13 +287,6 @@ class PipelineBuilder {
     producer_used_ = true;
   }
 
-  // The injective schedule of the op whose value is the kernel's one result, if it has one.
-  ScheduleHook own_schedule() const {
-    if (fn_.results.size() != 1 || !fn_.results[0].is_binding()) return {};
-    auto found = injective_schedules_.find(fn_.results[0].index);
-    return found == injective_schedules_.end() ? ScheduleHook{} : found->second;
-  }
-
   const TensorFunc& result_value(size_t k) const {
     const lang::ValueRef& r = fn_.results[k];
     return r.is_param() ? params_.at(r.index) : values_.at(r.index);
@@ -313,7 +306,7 @@ class PipelineBuilder {
     const ScheduleContext ctx{out, vars, shape, target_, lanes_, knobs_, tile_request_, ops_per_element(),
                               producer_used_ ? &producer_ : nullptr};
     if (!gpu_ && anchor_schedule_) anchor_schedule_(ctx);
-    else if (!gpu_ && own_schedule()) own_schedule()(ctx);
+    else if (!gpu_ && result_schedule_) result_schedule_(ctx);
     else if (!gpu_) schedule_injective(ctx);
     kp_.outputs.push_back(out);
   }
@@ -364,7 +357,7 @@ class PipelineBuilder {
   std::vector<TensorFunc> params_, values_;
   std::vector<StoredValue> separate_;  // per result, when stored separately
   ScheduleHook anchor_schedule_;       // the last anchor's
-  std::map<size_t, ScheduleHook> injective_schedules_;  // by binding: LoweredOp::injective_schedule
+  ScheduleHook result_schedule_;       // LoweredOp::injective_schedule of the kernel's one result's op
   ProducerStage producer_;             // the first anchor's stage, when there are two
   size_t producer_binding_ = SIZE_MAX;  // that anchor's binding
   bool producer_used_ = false;

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "reports/together.h"
@@ -53,17 +52,12 @@ double measure_stream_ms(uint64_t bytes, int threads) {
 
   double best = 0;
   for (int round = 0; round < kRounds; ++round) {
-    double seconds = 0;
-    if (threads == 1) {
-      seconds = time_copies(from.data(), to.data(), share, copies);
-    } else {
-      std::vector<double> per_thread(static_cast<size_t>(threads), 0.0);
-      run_together(threads, [&](int t) {
-        const size_t offset = share * static_cast<size_t>(t);
-        per_thread[static_cast<size_t>(t)] = time_copies(from.data() + offset, to.data() + offset, share, copies);
-      });
-      seconds = *std::max_element(per_thread.begin(), per_thread.end());
-    }
+    std::vector<double> per_thread(static_cast<size_t>(threads), 0.0);
+    run_together(threads, [&](int t) {
+      const size_t offset = share * static_cast<size_t>(t);
+      per_thread[static_cast<size_t>(t)] = time_copies(from.data() + offset, to.data() + offset, share, copies);
+    });
+    const double seconds = *std::max_element(per_thread.begin(), per_thread.end());
     best = round == 0 ? seconds : std::min(best, seconds);
   }
   return best * 1e3;

@@ -19,9 +19,10 @@
 // converted regions, identity scales); each one left is a kernel launch and a
 // round trip through memory. SiLU (swish), which ONNX spells Mul(x,
 // Sigmoid(x)), is one op so that its kernel divides x by 1 + e^-x where it
-// multiplied x by a sigmoid with its own NaN select (lower/tensor_func.h). A decomposed layer norm squares with power(x, 2),
-// GELU's tanh form cubes with power(x, 3): a kernel would otherwise compute
-// each as a call to libm's pow per element.
+// multiplied x by a sigmoid with its own NaN select (lower/tensor_func.h).
+// A decomposed layer norm squares with power(x, 2), GELU's tanh form cubes
+// with power(x, 3): a kernel would otherwise compute each as a call to libm's
+// pow per element.
 //
 // Assumes typed IR. An op is dropped only when its input has exactly its
 // result's type (no broadcasting), and never when that would make a function
