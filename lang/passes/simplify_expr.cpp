@@ -1,6 +1,6 @@
 // SimplifyExpr: local algebraic clean-ups of the dataflow graph.
 //
-//   reshape(reshape(x))                 -> reshape(x)        (one reshape to the final shape)
+//   reshape(reshape(x))                 -> reshape(x)        (one reshape to the final shape), or x
 //   reshape(x) to x's own shape         -> x
 //   transpose(transpose(x, a), b)       -> transpose(x, a o b), or x when that is the identity
 //   transpose(x, identity)              -> x
@@ -13,6 +13,8 @@
 //   multiply(conv2d|dense(x, W) [+ bias_add(b)], scalar s) -> conv2d|dense(x, W * s) [+ bias_add(b * s)]
 //   multiply(x, sigmoid(x)), multiply(sigmoid(x), x) -> nn.silu(x)  (float; the sigmoid stays while
 //   another op reads it)
+//   f(reshape(x), constant c) -> reshape(f(x, c'))  where the reshape only removes or inserts
+//   size-1 axes and f is elementwise (or bias_add, its axis moved with it); c' is c over x's axes
 //
 // Why: importers and other passes leave these behind (ONNX Flatten after
 // Reshape, transpose pairs around attention, layout transforms at the edges of
@@ -20,6 +22,12 @@
 // round trip through memory. SiLU (swish), which ONNX spells Mul(x,
 // Sigmoid(x)), is one op so that its kernel divides x by 1 + e^-x where it
 // multiplied x by a sigmoid with its own NaN select (lower/tensor_func.h).
+// ONNX's 1-D convolutions and poolings import as 2-D ones between reshapes
+// (N, C, W -> N, C, 1, W and back), with the bias, batch norm and activation
+// between them on the 3-D value: sunk below them, the reshape pairs cancel and
+// the batch norm folds into the convolution, the activation into its kernel
+// (a 1-D audio classifier: a quarter of its time went to a separate kernel of
+// layout transform, reshape, bias, scale and ReLU after each convolution).
 // A decomposed layer norm squares with power(x, 2), GELU's tanh form cubes
 // with power(x, 3): a kernel would otherwise compute each as a call to libm's
 // pow per element.
@@ -28,9 +36,12 @@
 // result's type (no broadcasting), and never when that would make a function
 // return one of its parameters or a constant (the executor returns bindings).
 #include <algorithm>
+#include <optional>
 #include <set>
 
+#include "lang/op.h"
 #include "lang/ops/layout.h"
+#include "lang/ops/nn.h"
 #include "lang/ops/transform.h"
 #include "lang/pass.h"
 #include "lang/passes/function_builder.h"
@@ -59,6 +70,50 @@ bool is_identity_permutation(const std::vector<int64_t>& axes) {
   for (size_t i = 0; i < axes.size(); ++i)
     if (axes[i] != static_cast<int64_t>(i)) return false;
   return true;
+}
+
+std::vector<int64_t> squeezed(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> out;
+  for (int64_t d : shape)
+    if (d != 1) out.push_back(d);
+  return out;
+}
+
+// Positions of the axes that are not 1, in order.
+std::vector<size_t> non_unit_axes(const std::vector<int64_t>& shape) {
+  std::vector<size_t> out;
+  for (size_t k = 0; k < shape.size(); ++k)
+    if (shape[k] != 1) out.push_back(k);
+  return out;
+}
+
+// Where axis `axis` of `from` lies in `to`, which holds the same axes that are
+// not 1 in the same order; none when that axis is 1.
+std::optional<int64_t> moved_axis(const std::vector<int64_t>& from, const std::vector<int64_t>& to, int64_t axis) {
+  const std::vector<size_t> f = non_unit_axes(from), t = non_unit_axes(to);
+  for (size_t k = 0; k < f.size(); ++k)
+    if (static_cast<int64_t>(f[k]) == axis) return static_cast<int64_t>(t[k]);
+  return std::nullopt;
+}
+
+// The shape of a constant `c` that broadcasts against `from` without growing
+// it, over `to` instead (the same axes that are not 1); none when it would
+// grow it.
+std::optional<std::vector<int64_t>> broadcast_shape_over(const std::vector<int64_t>& c, const std::vector<int64_t>& from,
+                                                         const std::vector<int64_t>& to) {
+  if (squeezed(c).empty() && c.size() <= to.size()) return c;  // one value: broadcasts over `to` alike
+  if (c.size() > from.size()) return std::nullopt;
+  std::vector<int64_t> full(from.size() - c.size(), 1);
+  full.insert(full.end(), c.begin(), c.end());
+  const std::vector<size_t> f = non_unit_axes(from), t = non_unit_axes(to);
+  std::vector<int64_t> out(to.size(), 1);
+  for (size_t k = 0; k < full.size(); ++k) {
+    if (full[k] == 1) continue;
+    if (full[k] != from[k]) return std::nullopt;
+    const auto at = std::find(f.begin(), f.end(), k);
+    out[t[static_cast<size_t>(at - f.begin())]] = full[k];
+  }
+  return out;
 }
 
 class Simplifier {
@@ -110,6 +165,7 @@ class Simplifier {
     if (b.is_op("reshape")) {
       if (type_of(args[0]) == result) return forward(i, args[0]);
       if (const Binding* p = producer(args[0]); p && p->is_op("reshape")) {
+        if (type_of(p->args[0]) == result) return forward(i, p->args[0]);
         auto attrs = std::make_shared<ReshapeAttrs>();
         attrs->newshape = result.shape;
         return emit_like(i, b, {p->args[0]}, attrs);
@@ -152,7 +208,79 @@ class Simplifier {
           return emit_op(i, b, "nn.silu", {args[1 - c]});
       }
     }
-    return drop_identity_arithmetic(i, b, args);
+    if (drop_identity_arithmetic(i, b, args)) return true;
+    return sink_unit_reshape(i, b, args);
+  }
+
+  // f(reshape(x), ...) -> reshape(f(x, ...)) when the reshape only removes or
+  // inserts size-1 axes, f is elementwise (or nn.bias_add) with a result of
+  // the reshape's shape, and every other operand is a constant or a reshape
+  // of a value of x's type in the same way. Constants get x's rank: the
+  // reshape keeps the order of the axes that are not 1, so their bytes stay.
+  bool sink_unit_reshape(uint32_t i, const Binding& b, const std::vector<ValueRef>& args) {
+    if (b.op->pattern != OpPattern::elemwise && b.op->pattern != OpPattern::broadcast) return false;
+    const bool bias_add = b.is_op("nn.bias_add");
+    if (b.op->name.starts_with("qnn.") || b.is_op("broadcast_to") || b.is_op("nn.batch_norm")) return false;
+    const TensorType& result = b.types[0];
+    std::optional<TensorType> source;  // x's type
+    std::vector<ValueRef> sunk;
+    for (const ValueRef& a : args) {
+      const Binding* p = producer(a);
+      if (!p || !p->is_op("reshape")) continue;
+      const TensorType from = type_of(p->args[0]);
+      if (type_of(a).shape != result.shape || squeezed(from.shape) != squeezed(result.shape)) return false;
+      if (source && from.shape != source->shape) return false;
+      source = from;
+    }
+    if (!source || source->shape == result.shape) return false;
+    const std::vector<int64_t>& to = source->shape;
+    for (size_t k = 0; k < args.size(); ++k) {
+      const ValueRef& a = args[k];
+      if (const Binding* p = producer(a); p && p->is_op("reshape")) {
+        sunk.push_back(p->args[0]);
+        continue;
+      }
+      if (!a.is_constant()) return false;
+      const Tensor& c = m_.constant(a.constant);
+      if (bias_add && k == 1) {
+        sunk.push_back(a);
+        continue;
+      }
+      const std::optional<std::vector<int64_t>> shape = broadcast_shape_over(c.type().shape, result.shape, to);
+      if (!shape) return false;
+      if (*shape == c.type().shape) {
+        sunk.push_back(a);
+        continue;
+      }
+      TensorType t = c.type();
+      t.shape = *shape;
+      const auto bytes = c.bytes();
+      sunk.push_back(ValueRef::constant_named(
+          m_.add_constant(a.constant, Tensor(t, std::vector<std::byte>(bytes.begin(), bytes.end())))));
+    }
+    AttrsPtr attrs = b.attrs;
+    if (bias_add) {
+      const int64_t rank = static_cast<int64_t>(result.rank());
+      int64_t axis = attrs_as<AxisAttrs>(*b.attrs).axis;
+      if (axis < 0) axis += rank;
+      const std::optional<int64_t> moved = moved_axis(result.shape, to, axis);
+      if (!moved) return false;
+      auto a = std::make_shared<AxisAttrs>();
+      a->axis = *moved;
+      attrs = a;
+    }
+    Binding op = b;
+    op.args = std::move(sunk);
+    op.attrs = attrs;
+    op.types = {TensorType{to, result.dtype}};
+    const ValueRef value = builder_.emit(std::move(op));
+    Binding reshape = make_op_call("reshape", {value}, nullptr, b.origin);
+    auto ra = std::make_shared<ReshapeAttrs>();
+    ra->newshape = result.shape;
+    reshape.attrs = ra;
+    reshape.types = b.types;
+    builder_.replace(i, 0, builder_.emit(std::move(reshape)));
+    return true;
   }
 
   bool simplify_power(uint32_t i, const Binding& b, const std::vector<ValueRef>& args) {

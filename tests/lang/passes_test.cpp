@@ -95,6 +95,57 @@ TEST_CASE("SimplifyExpr makes multiply(x, sigmoid(x)) one nn.silu, either order,
   CHECK(max_difference(m, after, 0, 0) == 0);  // the reference's nn.silu is x * sigmoid(x)
 }
 
+// ONNX's 1-D convolution and pooling: 2-D ones between reshapes that insert
+// and remove the unit height, with the bias, scale, shift and ReLU on the
+// 3-D value between them.
+TEST_CASE("SimplifyExpr sinks a reshape of unit axes below elementwise ops, so that reshape pairs cancel") {
+  const Module m = typed(R"(const @b : Tensor[(2), float32] = [0.1, -0.2]
+const @g : Tensor[(3, 1, 1), float32] = [1.0, 2.0, 3.0]
+const @s : Tensor[(2, 1), float32] = [1.5, 0.5]
+const @t : Tensor[(2, 1), float32] = [0.25, -0.5]
+const @w : Tensor[(2, 2, 1, 3), float32] = [0.5, -1.0, 0.25, 2.0, 1.0, -0.5, 0.75, 0.5, -0.25, 1.5, -1.5, 0.125]
+
+def @main(%x: Tensor[(1, 2, 8), float32], %y: Tensor[(1, 2, 4), float32]) {
+  %0 = reshape(%x, newshape=[1, 2, 1, 8]);
+  %1 = nn.conv2d(%0, @w, strides=[1, 1], padding=[0, 1, 0, 1], dilation=[1, 1], groups=1);
+  %2 = reshape(%1, newshape=[1, 2, 8]);
+  %3 = nn.bias_add(%2, @b, axis=1);
+  %4 = multiply(%3, @s);
+  %5 = add(%4, @t);
+  %6 = nn.relu(%5);
+  %7 = reshape(%6, newshape=[1, 2, 1, 8]);
+  %8 = nn.max_pool2d(%7, pool_size=[1, 2], strides=[1, 2], padding=[0, 0, 0, 0], dilation=[1, 1]);
+  %9 = reshape(%8, newshape=[2, 4]);
+  %10 = nn.bias_add(%9, @b, axis=0);
+  %11 = reshape(%10, newshape=[1, 2, 4]);
+  %12 = add(%11, %y);
+  %13 = reshape(%8, newshape=[1, 2, 4]);
+  %14 = add(%13, @g);
+  (%12, %14)
+}
+)");
+  const Module after = without_dead_code(run_pass(m, "SimplifyExpr"));
+  const std::string text = print_function(after, after.main());
+  CAPTURE(text);
+  // The bias, scale, shift and ReLU run on the convolution's 4-D result, the
+  // constants over its axes; the pooling reads it directly.
+  CHECK(text.find("nn.bias_add(%1, @b, axis=1) : Tensor[(1, 2, 1, 8), float32]") != std::string::npos);
+  CHECK(text.find("multiply(%2, @s_1) : Tensor[(1, 2, 1, 8), float32]") != std::string::npos);
+  CHECK(text.find("add(%3, @t_1) : Tensor[(1, 2, 1, 8), float32]") != std::string::npos);
+  CHECK(text.find("%6 = nn.max_pool2d(%5,") != std::string::npos);
+  CHECK(print_module(after).find("const @s_1 : Tensor[(1, 2, 1, 1), float32] = [1.5, 0.5]") != std::string::npos);
+  // bias_add's axis 0 of (2, 4) is axis 1 of (1, 2, 1, 4); the add of a
+  // value that is no reshape stays where it is.
+  CHECK(text.find("nn.bias_add(%6, @b, axis=1) : Tensor[(1, 2, 1, 4), float32]") != std::string::npos);
+  CHECK(text.find("%9 = add(%8, %y) : Tensor[(1, 2, 4), float32]") != std::string::npos);
+  // A constant that broadcasts the value to more elements keeps the reshape
+  // before it.
+  CHECK(text.find("%10 = reshape(%6, newshape=[1, 2, 4])") != std::string::npos);
+  CHECK(text.find("add(%10, @g) : Tensor[(3, 2, 4), float32]") != std::string::npos);
+  CHECK(text.find("reshape(%1,") == std::string::npos);
+  CHECK(max_difference(m, after, 0, 0) == 0);
+}
+
 TEST_CASE("SimplifyInference folds batch norm into the convolution's weight and bias") {
   const Module before = typed(kConvBnRelu);
   const Module after = run_pass(before, "SimplifyInference");
