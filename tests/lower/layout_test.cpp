@@ -177,6 +177,26 @@ def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
   }
 }
 
+// One row and few channel tiles (1-D convolutions, as ONNX's import them):
+// the parallel tasks are strips of the row's pixel tiles, of widths the
+// strips and tiles do not divide (a stem over an NCHW input, then a blocked
+// layer).
+TEST_CASE("conv2d of one row in strips of pixel tiles") {
+  const std::string rows = R"(const @w1 : Tensor[(32, 1, 1, 9), float32] = elided("0")
+const @w2 : Tensor[(48, 32, 1, 3), float32] = elided("0")
+const @b2 : Tensor[(48), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 1, 1, 1001), float32]) {
+  %0 = nn.conv2d(%x, @w1, strides=[1, 2], padding=[0, 4, 0, 4], dilation=[1, 1], groups=1);
+  %1 = nn.relu(%0);
+  %2 = nn.conv2d(%1, @w2, strides=[1, 1], padding=[0, 1, 0, 1], dilation=[1, 1], groups=1);
+  %3 = nn.bias_add(%2, @b2, axis=1);
+  %3
+}
+)";
+  for (const Module& m : check_whole_model(rows, {"NCHW16c", "NCHW8c"})) CHECK(check_primitives(m) >= 2);
+}
+
 // FuseOps' producer fusion: a pointwise convolution and its epilogue computed
 // inside the depthwise convolution that alone reads it, a few rows of the
 // producer's register tile of channel blocks at a time (stride 1 and 2, 3x3
