@@ -185,7 +185,7 @@ struct LoweredOp {
   // For injective ops: a schedule better than schedule_injective's for this
   // op, used only when its value is the kernel's one result and the kernel
   // has no anchor (else the generic one).
-  ScheduleHook injective_schedule;
+  ScheduleHook injective_schedule = {};
 };
 
 struct LowerContext {

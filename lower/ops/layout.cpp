@@ -62,7 +62,7 @@ LoweredOp lower_layout_transform(std::span<const TensorFunc> args, const LowerCo
     return args[0].at(lang::source_index(from, to, std::vector<Expr>(v.begin(), v.end())));
   });
   const lang::TensorType& out_type = ctx.binding.types.at(0);
-  LoweredOp lowered{value};
+  LoweredOp lowered{value, {}, {}};
   lowered.injective_schedule = unblocking_schedule(from, to, out_type, args[0].func, value.func);
   return lowered;
 }
