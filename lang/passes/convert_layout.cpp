@@ -197,10 +197,14 @@ class LayoutConverter {
       kernel = "HWIO";
     } else {
       const int64_t ki = Layout::parse(data).factor_of('C'), ko = Layout::parse(out).factor_of('C');
-      if (ki && ko && a.groups > 1 && a.groups < channels) merge = group_merge(a.groups, channels, outputs, ki, ko);
-      if (merge > 1 && !b.args[1].is_constant()) merge = 0;
-      if (ki && (a.groups == 1 || merge > 0)) kernel += std::to_string(ki) + "i";
-      if (ko) kernel += std::to_string(ko) + "o";
+      if (narrow_groups(a.groups, channels, outputs, ki, ko)) {
+        kernel = "OHWI" + std::to_string(ko) + "o";
+      } else {
+        if (ki && ko && a.groups > 1 && a.groups < channels) merge = group_merge(a.groups, channels, outputs, ki, ko);
+        if (merge > 1 && !b.args[1].is_constant()) merge = 0;
+        if (ki && (a.groups == 1 || merge > 0)) kernel += std::to_string(ki) + "i";
+        if (ko) kernel += std::to_string(ko) + "o";
+      }
     }
     if (data == kNCHW && out == kNCHW && kernel == "OIHW") return false;
     auto attrs = std::make_shared<Conv2DAttrs>(a);
@@ -217,6 +221,16 @@ class LayoutConverter {
                                 : transform(builder_.map(b.args[1]), "OIHW", kernel);
     emit(i, b, {in_layout(b.args[0], data), weight}, attrs, out);
     return true;
+  }
+
+  // Groups of g < k channels in and out, g dividing the block k (ResNeXt's
+  // 4 and 8 channels per group at 16 lanes): weights OHWI{k}o, a block's
+  // k / g groups side by side in each vector (lower/ops/conv2d.cpp,
+  // lower_conv2d_grouped_narrow), no multiply-adds with zero weights.
+  static bool narrow_groups(int64_t groups, int64_t channels, int64_t outputs, int64_t ki, int64_t ko) {
+    if (!ki || ki != ko || groups <= 1 || groups >= channels || channels != outputs || channels % groups != 0) return false;
+    const int64_t g = channels / groups;
+    return g < ki && ki % g == 0;
   }
 
   // A grouped convolution (not depthwise) runs on the blocked kernels when

@@ -453,24 +453,28 @@ def @main(%x: Tensor[(1, 16, 9, 7), float32]) {
 // Grouped convolutions (not depthwise) in blocked layouts: groups that fill
 // whole channel blocks run on the blocked kernel as they are (16 channels per
 // group at NCHW8c and NCHW4c, one input block of 8 or four of 4 per group;
-// several output blocks per group); narrower groups are joined two at a time
-// with zero weights between them (4 channels per group at NCHW8c) and stay
-// exact; groups too narrow to join within two (2 channels per group at
-// NCHW8c) keep the generic rule. Strided, padded, and a group of 24 output
-// channels (three blocks of 8) beside 16 input channels.
-TEST_CASE("grouped convolutions in blocked layouts: as they are, joined two at a time, or generic") {
+// several output blocks per group); groups narrower than a block with as many
+// outputs as inputs lie side by side in its vectors (OHWI{k}o: 4 and 2
+// channels per group at NCHW8c, 2 at NCHW4c); narrower groups of other widths
+// are joined two at a time with zero weights between them (4 inputs and 8
+// outputs per group at NCHW8c) and stay exact. Strided, padded, dilated,
+// and a group of 24 output channels (three blocks of 8) beside 16 input
+// channels.
+TEST_CASE("grouped convolutions in blocked layouts: as they are, side by side, or joined two at a time") {
   const std::string block = R"(const @g16 : Tensor[(32, 16, 3, 3), float32] = elided("0")
 const @g4 : Tensor[(32, 4, 3, 3), float32] = elided("0")
 const @g2 : Tensor[(32, 2, 3, 3), float32] = elided("0")
+const @g48 : Tensor[(64, 4, 3, 3), float32] = elided("0")
 const @wide : Tensor[(48, 16, 1, 1), float32] = elided("0")
 
 def @main(%x: Tensor[(1, 32, 9, 10), float32]) {
   %0 = nn.conv2d(%x, @g16, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=2);
   %1 = nn.relu(%0);
   %2 = nn.conv2d(%1, @g4, strides=[2, 2], padding=[1, 0, 1, 2], dilation=[1, 1], groups=8);
-  %3 = nn.conv2d(%2, @g2, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=16);
+  %3 = nn.conv2d(%2, @g2, strides=[1, 1], padding=[2, 2, 2, 2], dilation=[2, 2], groups=16);
   %4 = nn.conv2d(%3, @wide, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=2);
-  %4
+  %5 = nn.conv2d(%3, @g48, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=8);
+  (%4, %5)
 }
 )";
   const std::vector<Module> converted = check_whole_model(block, {"NCHW8c", "NCHW4c"});
@@ -485,9 +489,13 @@ def @main(%x: Tensor[(1, 32, 9, 10), float32]) {
           }
     return forms;
   };
-  CHECK(conv_forms(converted[0]) == std::vector<std::string>{"2 OIHW8i8o", "4 OIHW8i8o", "16 OIHW8o", "2 OIHW8i8o"});
-  CHECK(conv_forms(converted[1]) == std::vector<std::string>{"2 OIHW4i4o", "8 OIHW4i4o", "8 OIHW4i4o", "2 OIHW4i4o"});
-  for (const Module& m : converted) CHECK(check_primitives(m) == 6);  // and the two layout transforms
+  CHECK(conv_forms(converted[0]) ==
+        std::vector<std::string>{"2 OIHW8i8o", "8 OHWI8o", "16 OHWI8o", "2 OIHW8i8o", "4 OIHW8i8o"});
+  CHECK(conv_forms(converted[1]) ==
+        std::vector<std::string>{"2 OIHW4i4o", "8 OIHW4i4o", "16 OHWI4o", "2 OIHW4i4o", "8 OIHW4i4o"});
+  for (const Module& m : converted) CHECK(check_primitives(m) == 8);  // and the three layout transforms
+  // At 16 lanes: four and eight groups side by side in a vector.
+  for (const Module& m : check_whole_model(block, {"NCHW16c"})) CHECK(check_primitives(m) >= 6);
 }
 
 // bf16 and fp16 weights (ReducePrecision), widened to float32 as the kernels
