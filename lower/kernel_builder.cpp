@@ -278,12 +278,14 @@ class PipelineBuilder {
   void add_anchor(const LoweredOp& lowered) {
     if (!anchor_schedule_) {
       anchor_schedule_ = lowered.schedule;
+      anchor_optional_ = lowered.schedule_optional;
       producer_ = lowered.stage;
       return;
     }
     if (producer_used_ || !producer_.apply || !lowered.takes_producer)
       throw Error("@" + fn_.name + ": a kernel with two anchors whose second cannot compute the first inside its loops");
     anchor_schedule_ = lowered.schedule;
+    anchor_optional_ = false;
     producer_used_ = true;
   }
 
@@ -313,7 +315,7 @@ class PipelineBuilder {
 
   // One output Func per result, each scheduled as an injective kernel.
   void store_separately() {
-    if (anchor_schedule_)
+    if (anchor_schedule_ && !anchor_optional_)
       throw Error("@" + fn_.name + ": results of different shapes in a kernel with an anchor schedule (" +
                   kp_.result_types.front().str() + ", " + kp_.result_types.back().str() + ")");
     for (size_t k = 0; k < fn_.results.size(); ++k) {
@@ -357,6 +359,7 @@ class PipelineBuilder {
   std::vector<TensorFunc> params_, values_;
   std::vector<StoredValue> separate_;  // per result, when stored separately
   ScheduleHook anchor_schedule_;       // the last anchor's
+  bool anchor_optional_ = false;       // LoweredOp::schedule_optional of that anchor
   ScheduleHook result_schedule_;       // LoweredOp::injective_schedule of the kernel's one result's op
   ProducerStage producer_;             // the first anchor's stage, when there are two
   size_t producer_binding_ = SIZE_MAX;  // that anchor's binding

@@ -182,6 +182,11 @@ struct LoweredOp {
   ProducerStage stage = {};
   // Whether `schedule` computes an earlier anchor of its kernel (ScheduleContext::producer).
   bool takes_producer = false;
+  // Whether `schedule` only speeds the op up (a reduction's, placing its
+  // needs_root Funcs inside the output's loops): a kernel that stores results
+  // of different shapes separately leaves it out (FuseOps at opt level 3
+  // returns a reduction's prologue beside it).
+  bool schedule_optional = false;
   // For injective ops: a schedule better than schedule_injective's for this
   // op, used only when its value is the kernel's one result and the kernel
   // has no anchor (else the generic one).

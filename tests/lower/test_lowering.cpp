@@ -224,6 +224,24 @@ def @main(%a: Tensor[(2, 3, 4), float32], %b: Tensor[(2, 5, 4), float32]) {
 })");
 }
 
+// Float reductions whose axes include the innermost one, over rows of a
+// vector or more: partial results in lanes side by side, rows of 45 (one
+// vector's lanes, a tail) and 200 (four vectors', a tail), axes that are and
+// are not a suffix, with and without keepdims, and every axis (a scalar).
+TEST_CASE("reductions over contiguous rows") {
+  check_against_reference(R"(
+def @main(%a: Tensor[(2, 3, 37, 45), float32], %b: Tensor[(3, 200), float32]) {
+  %0 = mean(%a, axes=[2, 3], keepdims=true);
+  %1 = sum(%a, axes=[1, 3], keepdims=false);
+  %2 = max(%b, axes=[-1], keepdims=false);
+  %3 = min(%a, axes=[3], keepdims=true);
+  %4 = max(%b, axes=[], keepdims=false);
+  %5 = mean(%b, axes=[1], keepdims=true);
+  %6 = sqrt(%5);
+  (%0, %1, %2, %3, %4, %6)
+})");
+}
+
 // The attention-shaped product ([1, heads, M, K] x [1, heads, K, N], over a
 // million multiply-adds) runs in parallel over both batch axes fused.
 TEST_CASE("batched matmul with broadcast batch axes, strided slices") {
