@@ -31,6 +31,7 @@
 
 #include "lang/ops/layout.h"
 #include "lang/ops/nn.h"
+#include "lang/ops/reduce.h"
 #include "lang/ops/transform.h"
 #include "lang/pass.h"
 #include "lang/passes/function_builder.h"
@@ -175,6 +176,7 @@ class LayoutConverter {
     if (b.is_op("nn.conv2d") && is_plain_conv(b) && convert_conv(i, b)) return;
     if ((b.is_op("nn.max_pool2d") || b.is_op("nn.avg_pool2d")) && convert_pool(i, b)) return;
     if (b.is_op("nn.global_avg_pool2d") && convert_global_pool(i, b)) return;
+    if ((b.is_op("mean") || b.is_op("sum") || b.is_op("max") || b.is_op("min")) && convert_spatial_reduce(i, b)) return;
     if (b.is_op("concatenate") && convert_concatenate(i, b)) return;
     if (b.is_op("nn.bias_add") && convert_bias_add(i, b)) return;
     if (b.is_op("layout_transform") && convert_existing_transform(i, b)) return;
@@ -284,6 +286,28 @@ class LayoutConverter {
     if (layout.empty() || attrs_as<GlobalPool2DAttrs>(*b.attrs).data_layout != kNCHW) return false;
     auto attrs = std::make_shared<GlobalPool2DAttrs>();
     attrs->data_layout = layout;
+    emit(i, b, {builder_.map(b.args[0])}, attrs, layout);
+    return true;
+  }
+
+  // A reduction over H and W that keeps them (an instance norm's mean and
+  // variance) stays in a blocked layout: the same axes of NCHW{k}c, whose
+  // result is the blocked form of [N, C, 1, 1], so that the elementwise ops
+  // that normalize with it stay blocked too. In NCHW each such reduction
+  // cost a transform of the convolution's output out of the blocked layout
+  // and one of its result back.
+  bool convert_spatial_reduce(uint32_t i, const Binding& b) {
+    const std::string& layout = layout_of(b.args[0]);
+    if (layout.empty() || foreign(b.args[0]) || b.types.size() != 1 || old_type(b.args[0]).rank() != 4) return false;
+    const Layout l = Layout::parse(layout);
+    if (l.primal() != kNCHW || l.rank() != 5 || !l.factor_of('C')) return false;
+    const auto& a = attrs_as<ReduceAttrs>(*b.attrs);
+    std::vector<int64_t> axes = reduction_axes(a, 4);
+    std::sort(axes.begin(), axes.end());
+    if (!a.keepdims || axes != std::vector<int64_t>{2, 3}) return false;
+    auto attrs = std::make_shared<ReduceAttrs>();
+    attrs->axes = axes;
+    attrs->keepdims = true;
     emit(i, b, {builder_.map(b.args[0])}, attrs, layout);
     return true;
   }

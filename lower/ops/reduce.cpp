@@ -98,6 +98,96 @@ LoweredOp lower_reduce_rows(std::span<const TensorFunc> args, const LowerContext
   return lowered;
 }
 
+// A float32 sum, mean, maximum or minimum that keeps the innermost axis and
+// reduces the one outside it (a blocked layout's mean over H x W, whose
+// lanes are channels; a column sum): the output vectorized along the kept
+// axis, and P = 4 partial results along the reduced one, each a chain of
+// vector adds of its own (one chain waits on each add's latency). Output
+// rows in parallel tasks. As an inline reduction an instance norm's mean
+// over 64 x 128 x 128 in NCHW16c took 0.3 ms, one chain per block on one
+// thread.
+bool reduces_columns(Reducer reducer, const lang::TensorType& in, const std::vector<int64_t>& axes) {
+  if (reducer == Reducer::prod || in.dtype != lang::DType::float32 || in.rank() < 2) return false;
+  const int64_t last = static_cast<int64_t>(in.rank()) - 1;
+  return std::find(axes.begin(), axes.end(), last) == axes.end() &&
+         std::find(axes.begin(), axes.end(), last - 1) != axes.end() && in.shape.back() >= 4;
+}
+
+LoweredOp lower_reduce_columns(std::span<const TensorFunc> args, const LowerContext& ctx, Reducer reducer,
+                               const std::vector<int64_t>& axes, bool keepdims) {
+  const lang::TensorType t = ctx.binding.types.at(0);
+  const auto& in = args[0].type;
+  const size_t last = in.rank() - 1, column = last - 1;
+  const int n = static_cast<int>(in.shape[column]);
+  const int partials = std::min(4, n);
+  const int chunks = (n + partials - 1) / partials;
+  Halide::Region extents;  // the other reduced axes in order, then the reduced column's chunks
+  int64_t count = 1;
+  for (int64_t a : axes) {
+    count *= in.shape[static_cast<size_t>(a)];
+    if (static_cast<size_t>(a) != column) extents.push_back(Halide::Range(0, static_cast<int>(in.shape[static_cast<size_t>(a)])));
+  }
+  extents.push_back(Halide::Range(0, chunks));
+  RDom r(extents, ctx.name + "_r");
+  const Halide::RVar chunk = r[static_cast<int>(extents.size()) - 1];
+  const std::vector<Var> ov = make_vars(t.rank(), ctx.name + "_o");  // IR order; ov.back() is the kept innermost axis
+  Var p(ctx.name + "_p");
+  std::vector<Expr> idx;
+  size_t out_axis = 0;
+  int other = 0;
+  for (size_t d = 0; d < in.rank(); ++d) {
+    const bool reduced = std::find(axes.begin(), axes.end(), static_cast<int64_t>(d)) != axes.end();
+    if (d == column) idx.push_back(Halide::min(chunk * partials + p, n - 1));
+    else if (reduced) idx.push_back(r[other++]);
+    else idx.push_back(ov[out_axis]);
+    if (!reduced || keepdims) ++out_axis;
+  }
+  const Expr inside = chunk * partials + p < n;
+  const bool is_max = reducer == Reducer::max, is_min = reducer == Reducer::min;
+  const Expr neutral = is_max ? Halide::Float(32).min() : is_min ? Halide::Float(32).max() : Expr(0.f);
+  // part(k, p, the output's other coordinates): k innermost, then the partial.
+  auto part_index = [&](const std::vector<Var>& w, Expr partial) {
+    std::vector<Expr> at{w.back(), std::move(partial)};
+    for (size_t d = w.size() - 1; d-- > 0;) at.push_back(w[d]);
+    return at;
+  };
+  Halide::Func part(ctx.name + "_part");
+  const std::vector<Expr> pa = part_index(ov, p);
+  part(pa) = neutral;
+  const Expr term = Halide::select(inside, args[0].at(idx), neutral);
+  part(pa) = is_max ? Halide::max(part(pa), term) : is_min ? Halide::min(part(pa), term) : part(pa) + term;
+  RDom across(0, partials, ctx.name + "_partials");
+  TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& w) {
+    const Expr e = part(part_index(w, across.x));
+    if (is_max) return Halide::maximum(e, ctx.name + "_maximum");
+    if (is_min) return Halide::minimum(e, ctx.name + "_minimum");
+    const Expr total = Halide::sum(e, ctx.name + "_sum");
+    return reducer == Reducer::mean ? total / static_cast<float>(count) : total;
+  });
+  const int64_t work = in.element_count();
+  const Var k = ov.back();
+  ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
+    const std::vector<Var>& v = s.output_vars;
+    Halide::Func out = s.output;
+    const int lanes = fitting_lanes(s.output_type.shape.back(), s.vector_lanes);
+    out.vectorize(v.back(), lanes, Halide::TailStrategy::GuardWithIf);
+    if (v.size() > 1) {
+      Var rows = fuse_outer(out, v, v.size() - 1);
+      if (worth_parallel(work)) rows = parallel_tasks(out, rows, s.output_type.element_count() / s.output_type.shape.back(), work);
+      part.compute_at(out, rows);
+    } else {
+      part.compute_root();
+    }
+    part.vectorize(k, lanes, Halide::TailStrategy::GuardWithIf).unroll(p);
+    std::vector<Halide::VarOrRVar> order{k, p};
+    for (int d = 0; d < r.dimensions(); ++d) order.push_back(r[d]);
+    part.update().reorder(order).vectorize(k, lanes, Halide::TailStrategy::GuardWithIf).unroll(p);
+  };
+  LoweredOp lowered{value, schedule, {part}};  // at root where no schedule places it (a GPU's, results apart)
+  lowered.schedule_optional = true;
+  return lowered;
+}
+
 ComputeRule reduce_rule(Reducer reducer) {
   return [reducer](std::span<const TensorFunc> args, const LowerContext& ctx) {
     const lang::TensorType t = ctx.binding.types.at(0);
@@ -105,6 +195,7 @@ ComputeRule reduce_rule(Reducer reducer) {
     const auto& in = args[0].type;
     const auto axes = lang::reduction_axes(attrs, in.rank());
     if (reduces_rows(reducer, in, axes, ctx)) return lower_reduce_rows(args, ctx, reducer, axes, attrs.keepdims);
+    if (reduces_columns(reducer, in, axes)) return lower_reduce_columns(args, ctx, reducer, axes, attrs.keepdims);
     Halide::Region extents;
     int64_t count = 1;
     for (int64_t a : axes) {

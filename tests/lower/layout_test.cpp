@@ -177,6 +177,44 @@ def @main(%x: Tensor[(1, 3, 11, 13), float32]) {
   }
 }
 
+// ONNX's InstanceNormalization as its importer decomposes it: means over H
+// and W that keep them, the normalization elementwise. The means stay in
+// the blocked layout (their results the blocked form of [N, C, 1, 1]), so
+// only the model's output changes layout; a mean over other axes stays
+// NCHW.
+TEST_CASE("means over H and W in blocked layouts (instance norm)") {
+  const std::string block = R"(const @w : Tensor[(32, 3, 3, 3), float32] = elided("0")
+const @gamma : Tensor[(32, 1, 1), float32] = elided("0")
+const @beta : Tensor[(32, 1, 1), float32] = elided("0")
+const @eps : Tensor[(), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 3, 20, 23), float32]) {
+  %0 = nn.conv2d(%x, @w, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %1 = mean(%0, axes=[2, 3], keepdims=true);
+  %2 = subtract(%0, %1);
+  %3 = multiply(%2, %2);
+  %4 = mean(%3, axes=[-1, -2], keepdims=true);
+  %5 = add(%4, @eps);
+  %6 = sqrt(%5);
+  %7 = divide(%2, %6);
+  %8 = multiply(%7, @gamma);
+  %9 = add(%8, @beta);
+  %10 = nn.relu(%9);
+  %11 = max(%10, axes=[2, 3], keepdims=true);
+  %12 = multiply(%10, %11);
+  %13 = mean(%12, axes=[1, 2], keepdims=true);
+  (%12, %13)
+}
+)";
+  for (const Module& m : check_whole_model(block, {"NCHW16c", "NCHW8c"})) {
+    // One transform: %12 back to NCHW, which the NCHW mean %13 also reads (the
+    // 3-channel input is read as it is by the convolution).
+    CHECK(count_op(m, "layout_transform") == 1);
+    CHECK(count_op(m, "mean") == 3);
+    CHECK(check_primitives(m) >= 5);
+  }
+}
+
 // One row and few channel tiles (1-D convolutions, as ONNX's import them):
 // the parallel tasks are strips of the row's pixel tiles, of widths the
 // strips and tiles do not divide (a stem over an NCHW input, then a blocked

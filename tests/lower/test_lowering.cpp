@@ -242,6 +242,23 @@ def @main(%a: Tensor[(2, 3, 37, 45), float32], %b: Tensor[(3, 200), float32]) {
 })");
 }
 
+// Float reductions that keep the innermost axis and reduce the one outside
+// it (a blocked layout's mean over H x W; column sums): partial results
+// along the reduced axis, the kept one in vector lanes; reduced extents the
+// four partials do not divide, kept extents of 16, 20 and 5 lanes.
+TEST_CASE("reductions that keep the innermost axis") {
+  check_against_reference(R"(
+def @main(%a: Tensor[(2, 3, 37, 11, 16), float32], %b: Tensor[(45, 20), float32], %c: Tensor[(3, 7, 9, 5), float32]) {
+  %0 = mean(%a, axes=[2, 3], keepdims=true);
+  %1 = multiply(%0, %0);
+  %2 = sqrt(%1);
+  %3 = sum(%b, axes=[0], keepdims=false);
+  %4 = max(%c, axes=[1, 2], keepdims=false);
+  %5 = min(%c, axes=[2], keepdims=true);
+  (%2, %3, %4, %5)
+})");
+}
+
 // The attention-shaped product ([1, heads, M, K] x [1, heads, K, N], over a
 // million multiply-adds) runs in parallel over both batch axes fused.
 TEST_CASE("batched matmul with broadcast batch axes, strided slices") {
