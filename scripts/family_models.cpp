@@ -1,4 +1,4 @@
-// Writes twelve ONNX models of families the shared models lack, with seeded
+// Writes sixteen ONNX models of families the shared models lack, with seeded
 // random weights (He-scaled, so activations keep their magnitude), for
 // scripts/bench-families.sh: a check that the schedules generalize beyond the
 // shared set, measured against ONNX Runtime like the shared models.
@@ -15,6 +15,10 @@
 //   yolo_mini       Conv-BN-SiLU, nearest upsampling and concatenation, 255-channel heads
 //   gpt_mini        causal self-attention (additive mask), GELU in its tanh form (Pow 3)
 //   audio_mini      1-D convolutions over one second of 16 kHz audio (input [1, 1, 16000])
+//   stylenet_mini   style-transfer-like: 3x3 convolutions with InstanceNormalization and ReLU, 128 x 128
+//   espcn_mini      super-resolution: 5x5 and 3x3 convolutions with tanh, DepthToSpace x4
+//   segment_mini    segmentation head: Softmax over 21 class channels at 112 x 112
+//   inception3_mini Inception-v3's factorized 1x7 / 7x1 convolutions, 3x3 average pooling at stride 1
 //
 // Usage: family_models DIR (writes DIR/<name>.onnx). Build: see bench-families.sh.
 #include <onnx/onnx_pb.h>
@@ -559,6 +563,74 @@ void audio(const std::string& path) {
   std::ofstream(path.substr(0, path.size() - 5) + ".shape") << "1 1 16000\n";
 }
 
+// Style transfer (Johnson et al.): convolutions, each normalized per channel
+// and image (InstanceNormalization) before ReLU.
+void stylenet(const std::string& path) {
+  B b;
+  std::string x = "input";
+  int64_t c = 3;
+  for (int64_t o : {32, 64, 64, 32}) {
+    x = b.conv(x, c, o, 3, 1);
+    x = b.relu(b.op("InstanceNormalization", {x, b.init({o}, 0.1f, 1.f), b.init({o}, 0.1f)}));
+    c = o;
+  }
+  b.io({1, 3, 128, 128}, x, {1, 32, 128, 128});
+  b.save(path);
+  std::ofstream(path.substr(0, path.size() - 5) + ".shape") << "1 3 128 128\n";
+}
+
+// ESPCN super-resolution: features at low resolution, then DepthToSpace
+// (pixel shuffle) x4 of 16 channels into one.
+void espcn(const std::string& path) {
+  B b;
+  std::string x = b.op("Tanh", {b.conv("input", 1, 64, 5, 1)});
+  x = b.op("Tanh", {b.conv(x, 64, 32, 3, 1)});
+  x = b.conv(x, 32, 16, 3, 1);
+  std::string y;
+  auto* n = b.node("DepthToSpace", {x}, y);
+  B::int1(n, "blocksize", 4);
+  b.io({1, 1, 128, 128}, y, {1, 1, 512, 512});
+  b.save(path);
+  std::ofstream(path.substr(0, path.size() - 5) + ".shape") << "1 1 128 128\n";
+}
+
+// A segmentation head: per-pixel class probabilities, Softmax over channels.
+void segment(const std::string& path) {
+  B b;
+  std::string x = b.relu(b.conv("input", 3, 64, 3, 2));
+  x = b.relu(b.conv(x, 64, 64, 3, 1));
+  x = b.conv(x, 64, 21, 1);
+  std::string y;
+  auto* n = b.node("Softmax", {x}, y);
+  B::int1(n, "axis", 1);
+  b.io({1, 3, 224, 224}, y, {1, 21, 112, 112});
+  b.save(path);
+}
+
+// Inception-v3's factorized convolutions (1x7 then 7x1) beside a 3x3 average
+// pooling at stride 1 and a 1x1 convolution, joined.
+void inception3(const std::string& path) {
+  B b;
+  std::string x = b.relu(b.conv("input", 3, 64, 3, 2));
+  auto conv_hw = [&](const std::string& in, int64_t cin, int64_t cout, int64_t kh, int64_t kw) {
+    std::string r;
+    auto* n = b.node("Conv", {in, b.init({cout, cin, kh, kw}, std::sqrt(2.f / (cin * kh * kw))), b.init({cout}, 0.05f)}, r);
+    B::ints(n, "kernel_shape", {kh, kw});
+    B::ints(n, "pads", {kh / 2, kw / 2, kh / 2, kw / 2});
+    return b.relu(r);
+  };
+  std::string a = conv_hw(conv_hw(x, 64, 96, 1, 7), 96, 96, 7, 1);
+  std::string p;
+  auto* n = b.node("AveragePool", {x}, p);
+  B::ints(n, "kernel_shape", {3, 3});
+  B::ints(n, "pads", {1, 1, 1, 1});
+  B::ints(n, "strides", {1, 1});
+  std::string y = b.concat({a, b.relu(b.conv(p, 64, 32, 1))}, 1);
+  b.io({1, 3, 112, 112}, y, {1, 128, 56, 56});
+  b.save(path);
+  std::ofstream(path.substr(0, path.size() - 5) + ".shape") << "1 3 112 112\n";
+}
+
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3 || (argc == 3 && std::string(argv[2]) != "--densenet121")) {
     std::fprintf(stderr, "usage: family_models DIR [--densenet121]\n");
@@ -581,4 +653,8 @@ int main(int argc, char** argv) {
   yolo(dir + "/yolo_mini.onnx");
   gpt(dir + "/gpt_mini.onnx");
   audio(dir + "/audio_mini.onnx");
+  stylenet(dir + "/stylenet_mini.onnx");
+  espcn(dir + "/espcn_mini.onnx");
+  segment(dir + "/segment_mini.onnx");
+  inception3(dir + "/inception3_mini.onnx");
 }
