@@ -13,74 +13,108 @@ using Halide::Var;
 
 enum class Reducer { sum, mean, max, min, prod };
 
+// What the two vectorized forms below share: one reduced axis, `split`, is
+// walked in chunks of `width` with a partial index `lane` inside each chunk
+// (masked past the axis's end); the other reduced axes form an RDom beside
+// the chunks; each partial result accumulates into a Func of its own element,
+// and the output combines the partials.
+class SplitReduction {
+ public:
+  SplitReduction(Reducer reducer, const TensorFunc& in, const std::vector<int64_t>& axes, bool keepdims, size_t split,
+                 int width, const Var& lane, const std::vector<Var>& out_vars, const std::string& name)
+      : reducer_(reducer), name_(name) {
+    const auto& shape = in.type.shape;
+    const int n = static_cast<int>(shape[split]);
+    Halide::Region extents;  // the other reduced axes in order, then the split axis's chunks
+    for (int64_t a : axes) {
+      count_ *= shape[static_cast<size_t>(a)];
+      if (static_cast<size_t>(a) != split) extents.push_back(Halide::Range(0, static_cast<int>(shape[static_cast<size_t>(a)])));
+    }
+    extents.push_back(Halide::Range(0, (n + width - 1) / width));
+    r_ = RDom(extents, name + "_r");
+    const Halide::RVar chunk = r_[static_cast<int>(extents.size()) - 1];
+    std::vector<Expr> idx;
+    size_t out_axis = 0;
+    int other = 0;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      const bool reduced = std::find(axes.begin(), axes.end(), static_cast<int64_t>(d)) != axes.end();
+      if (d == split) idx.push_back(Halide::min(chunk * width + lane, n - 1));
+      else if (reduced) idx.push_back(r_[other++]);
+      else idx.push_back(out_vars[out_axis]);
+      if (!reduced || keepdims) ++out_axis;
+    }
+    term_ = Halide::select(chunk * width + lane < n, in.at(idx), neutral());
+  }
+
+  const RDom& domain() const { return r_; }
+
+  // part(at) = the partial result over the domain, `at` its pure coordinates.
+  void define_partials(Halide::Func part, const std::vector<Expr>& at) const {
+    part(at) = neutral();
+    const Expr p = part(at);
+    part(at) = reducer_ == Reducer::max ? Halide::max(p, term_) : reducer_ == Reducer::min ? Halide::min(p, term_) : p + term_;
+  }
+
+  // The output from `partial`, an expression over an RDom of the partials.
+  Expr combine(const Expr& partial) const {
+    if (reducer_ == Reducer::max) return Halide::maximum(partial, name_ + "_maximum");
+    if (reducer_ == Reducer::min) return Halide::minimum(partial, name_ + "_minimum");
+    const Expr total = Halide::sum(partial, name_ + "_sum");
+    return reducer_ == Reducer::mean ? total / static_cast<float>(count_) : total;
+  }
+
+ private:
+  Expr neutral() const {
+    return reducer_ == Reducer::max ? Halide::Float(32).min() : reducer_ == Reducer::min ? Halide::Float(32).max() : Expr(0.f);
+  }
+
+  Reducer reducer_;
+  std::string name_;
+  RDom r_;
+  int64_t count_ = 1;
+  Expr term_;
+};
+
+bool vectorizable(Reducer reducer, const lang::TensorType& in) {
+  return reducer != Reducer::prod && in.dtype == lang::DType::float32 && in.rank() > 0;
+}
+
+bool reduces_axis(const std::vector<int64_t>& axes, size_t axis) {
+  return std::find(axes.begin(), axes.end(), static_cast<int64_t>(axis)) != axes.end();
+}
+
 // A float32 sum, mean, maximum or minimum over axes that include the
-// innermost one (a contiguous row: an instance norm's mean over H x W, a
-// decomposed layer norm's over the channels): partial results in L lanes
-// side by side (four vectors where the row fills them, so four chains of
-// adds are in flight), the row walked in chunks of L, then across the lanes.
-// Output elements in parallel tasks. As one scalar chain per output element
-// (Halide's inline reduction, no schedule of its own) an instance norm's
-// mean over 64 x 128 x 128 took 0.68 ms on one core, about 6 GB/s, and
-// did not parallelize over its 64 outputs.
+// innermost one (a contiguous row: an instance norm's mean over H x W in
+// NCHW, a decomposed layer norm's over the channels): partial results in L
+// lanes side by side (four vectors where the row fills them, so four chains
+// of adds are in flight), the row walked in chunks of L, then across the
+// lanes. Output elements in parallel tasks. As one scalar chain per output
+// element (Halide's inline reduction, no schedule of its own) an instance
+// norm's mean over 64 x 128 x 128 took 0.68 ms on one core, about 6 GB/s,
+// and did not parallelize over its 64 outputs.
 bool reduces_rows(Reducer reducer, const lang::TensorType& in, const std::vector<int64_t>& axes, const LowerContext& ctx) {
-  if (reducer == Reducer::prod || in.dtype != lang::DType::float32 || in.rank() == 0) return false;
-  const int64_t last = static_cast<int64_t>(in.rank()) - 1;
-  return std::find(axes.begin(), axes.end(), last) != axes.end() &&
+  return vectorizable(reducer, in) && reduces_axis(axes, in.rank() - 1) &&
          in.shape.back() >= ctx.target.natural_vector_size(Halide::Float(32));
 }
 
 LoweredOp lower_reduce_rows(std::span<const TensorFunc> args, const LowerContext& ctx, Reducer reducer,
                             const std::vector<int64_t>& axes, bool keepdims) {
   const lang::TensorType t = ctx.binding.types.at(0);
-  const auto& in = args[0].type;
-  const int n = static_cast<int>(in.shape.back());
   const int native = ctx.target.natural_vector_size(Halide::Float(32));
-  const int lanes = n >= 4 * native ? 4 * native : native;
-  const int chunks = (n + lanes - 1) / lanes;
-  const size_t last = in.rank() - 1;
-  Halide::Region extents;  // the other reduced axes in order, then the row's chunks
-  int64_t count = 1;
-  for (int64_t a : axes) {
-    count *= in.shape[static_cast<size_t>(a)];
-    if (static_cast<size_t>(a) != last) extents.push_back(Halide::Range(0, static_cast<int>(in.shape[static_cast<size_t>(a)])));
-  }
-  extents.push_back(Halide::Range(0, chunks));
-  RDom r(extents, ctx.name + "_r");
-  const Halide::RVar chunk = r[static_cast<int>(extents.size()) - 1];
+  const int lanes = args[0].type.shape.back() >= 4 * native ? 4 * native : native;
   const std::vector<Var> ov = make_vars(t.rank(), ctx.name + "_o");  // IR order
   Var u(ctx.name + "_u");
-  std::vector<Expr> idx;
-  size_t out_axis = 0;
-  int other = 0;
-  for (size_t d = 0; d < in.rank(); ++d) {
-    const bool reduced = std::find(axes.begin(), axes.end(), static_cast<int64_t>(d)) != axes.end();
-    if (d == last) idx.push_back(Halide::min(chunk * lanes + u, n - 1));
-    else if (reduced) idx.push_back(r[other++]);
-    else idx.push_back(ov[out_axis]);
-    if (!reduced || keepdims) ++out_axis;
-  }
-  const Expr inside = chunk * lanes + u < n;
-  const Expr x = args[0].at(idx);
-  const bool is_max = reducer == Reducer::max, is_min = reducer == Reducer::min;
-  const Expr neutral = is_max ? Halide::Float(32).min() : is_min ? Halide::Float(32).max() : Expr(0.f);
-  std::vector<Var> part_vars{u};
-  for (const Var& v : halide_order(ov)) part_vars.push_back(v);
-  std::vector<Expr> part_args(part_vars.begin(), part_vars.end());
-  Halide::Func part(ctx.name + "_part");
-  part(part_args) = neutral;
-  const Expr term = Halide::select(inside, x, neutral);
-  part(part_args) = is_max ? Halide::max(part(part_args), term) : is_min ? Halide::min(part(part_args), term) : part(part_args) + term;
-  RDom across(0, lanes, ctx.name + "_lanes");
-  TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& w) {
-    std::vector<Expr> at{across.x};
+  const SplitReduction reduction(reducer, args[0], axes, keepdims, args[0].type.rank() - 1, lanes, u, ov, ctx.name);
+  auto part_index = [](Expr lane, const std::vector<Var>& w) {  // part(lane, the output's coordinates)
+    std::vector<Expr> at{std::move(lane)};
     for (const Var& v : halide_order(w)) at.push_back(v);
-    const Expr p = part(at);
-    if (is_max) return Halide::maximum(p, ctx.name + "_maximum");
-    if (is_min) return Halide::minimum(p, ctx.name + "_minimum");
-    const Expr total = Halide::sum(p, ctx.name + "_sum");
-    return reducer == Reducer::mean ? total / static_cast<float>(count) : total;
-  });
-  const int64_t work = in.element_count();
+    return at;
+  };
+  Halide::Func part(ctx.name + "_part");
+  reduction.define_partials(part, part_index(u, ov));
+  RDom across(0, lanes, ctx.name + "_lanes");
+  TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& w) { return reduction.combine(part(part_index(across.x, w))); });
+  const int64_t work = args[0].type.element_count();
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const std::vector<Var>& v = s.output_vars;
     if (v.empty()) {
@@ -107,65 +141,31 @@ LoweredOp lower_reduce_rows(std::span<const TensorFunc> args, const LowerContext
 // over 64 x 128 x 128 in NCHW16c took 0.3 ms, one chain per block on one
 // thread.
 bool reduces_columns(Reducer reducer, const lang::TensorType& in, const std::vector<int64_t>& axes) {
-  if (reducer == Reducer::prod || in.dtype != lang::DType::float32 || in.rank() < 2) return false;
-  const int64_t last = static_cast<int64_t>(in.rank()) - 1;
-  return std::find(axes.begin(), axes.end(), last) == axes.end() &&
-         std::find(axes.begin(), axes.end(), last - 1) != axes.end() && in.shape.back() >= 4;
+  return vectorizable(reducer, in) && in.rank() >= 2 && !reduces_axis(axes, in.rank() - 1) &&
+         reduces_axis(axes, in.rank() - 2) && in.shape.back() >= 4;
 }
 
 LoweredOp lower_reduce_columns(std::span<const TensorFunc> args, const LowerContext& ctx, Reducer reducer,
                                const std::vector<int64_t>& axes, bool keepdims) {
   const lang::TensorType t = ctx.binding.types.at(0);
-  const auto& in = args[0].type;
-  const size_t last = in.rank() - 1, column = last - 1;
-  const int n = static_cast<int>(in.shape[column]);
-  const int partials = std::min(4, n);
-  const int chunks = (n + partials - 1) / partials;
-  Halide::Region extents;  // the other reduced axes in order, then the reduced column's chunks
-  int64_t count = 1;
-  for (int64_t a : axes) {
-    count *= in.shape[static_cast<size_t>(a)];
-    if (static_cast<size_t>(a) != column) extents.push_back(Halide::Range(0, static_cast<int>(in.shape[static_cast<size_t>(a)])));
-  }
-  extents.push_back(Halide::Range(0, chunks));
-  RDom r(extents, ctx.name + "_r");
-  const Halide::RVar chunk = r[static_cast<int>(extents.size()) - 1];
+  const size_t column = args[0].type.rank() - 2;
+  const int partials = static_cast<int>(std::min<int64_t>(4, args[0].type.shape[column]));
   const std::vector<Var> ov = make_vars(t.rank(), ctx.name + "_o");  // IR order; ov.back() is the kept innermost axis
   Var p(ctx.name + "_p");
-  std::vector<Expr> idx;
-  size_t out_axis = 0;
-  int other = 0;
-  for (size_t d = 0; d < in.rank(); ++d) {
-    const bool reduced = std::find(axes.begin(), axes.end(), static_cast<int64_t>(d)) != axes.end();
-    if (d == column) idx.push_back(Halide::min(chunk * partials + p, n - 1));
-    else if (reduced) idx.push_back(r[other++]);
-    else idx.push_back(ov[out_axis]);
-    if (!reduced || keepdims) ++out_axis;
-  }
-  const Expr inside = chunk * partials + p < n;
-  const bool is_max = reducer == Reducer::max, is_min = reducer == Reducer::min;
-  const Expr neutral = is_max ? Halide::Float(32).min() : is_min ? Halide::Float(32).max() : Expr(0.f);
+  const SplitReduction reduction(reducer, args[0], axes, keepdims, column, partials, p, ov, ctx.name);
   // part(k, p, the output's other coordinates): k innermost, then the partial.
-  auto part_index = [&](const std::vector<Var>& w, Expr partial) {
+  auto part_index = [](const std::vector<Var>& w, Expr partial) {
     std::vector<Expr> at{w.back(), std::move(partial)};
     for (size_t d = w.size() - 1; d-- > 0;) at.push_back(w[d]);
     return at;
   };
   Halide::Func part(ctx.name + "_part");
-  const std::vector<Expr> pa = part_index(ov, p);
-  part(pa) = neutral;
-  const Expr term = Halide::select(inside, args[0].at(idx), neutral);
-  part(pa) = is_max ? Halide::max(part(pa), term) : is_min ? Halide::min(part(pa), term) : part(pa) + term;
+  reduction.define_partials(part, part_index(ov, p));
   RDom across(0, partials, ctx.name + "_partials");
-  TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& w) {
-    const Expr e = part(part_index(w, across.x));
-    if (is_max) return Halide::maximum(e, ctx.name + "_maximum");
-    if (is_min) return Halide::minimum(e, ctx.name + "_minimum");
-    const Expr total = Halide::sum(e, ctx.name + "_sum");
-    return reducer == Reducer::mean ? total / static_cast<float>(count) : total;
-  });
-  const int64_t work = in.element_count();
+  TensorFunc value = define(ctx.name, t, [&](const std::vector<Var>& w) { return reduction.combine(part(part_index(w, across.x))); });
+  const int64_t work = args[0].type.element_count();
   const Var k = ov.back();
+  const RDom r = reduction.domain();
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const std::vector<Var>& v = s.output_vars;
     Halide::Func out = s.output;
