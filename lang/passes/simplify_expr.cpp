@@ -242,6 +242,7 @@ class Simplifier {
       }
       if (!a.is_constant()) return false;
       const Tensor& c = m_.constant(a.constant);
+      if (!c.has_data()) return false;  // elided in text: no bytes to give the new shape
       if (bias_add && k == 1) {
         sunk.push_back(a);
         continue;

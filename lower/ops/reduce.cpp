@@ -76,7 +76,7 @@ class SplitReduction {
 };
 
 bool vectorizable(Reducer reducer, const lang::TensorType& in) {
-  return reducer != Reducer::prod && in.dtype == lang::DType::float32 && in.rank() > 0;
+  return reducer != Reducer::prod && in.dtype == lang::DType::float32 && in.rank() > 0 && in.element_count() > 0;
 }
 
 bool reduces_axis(const std::vector<int64_t>& axes, size_t axis) {
