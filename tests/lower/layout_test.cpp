@@ -534,6 +534,18 @@ def @main(%x: Tensor[(1, 32, 9, 10), float32]) {
   for (const Module& m : converted) CHECK(check_primitives(m) == 8);  // and the three layout transforms
   // At 16 lanes: four and eight groups side by side in a vector.
   for (const Module& m : check_whole_model(block, {"NCHW16c"})) CHECK(check_primitives(m) >= 6);
+  // Unpadded (1x1 and 3x3 valid) narrow groups read the input directly.
+  const std::string unpadded = R"(const @p : Tensor[(32, 4, 1, 1), float32] = elided("0")
+const @v : Tensor[(32, 2, 3, 3), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 32, 9, 10), float32]) {
+  %0 = nn.conv2d(%x, @p, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=8);
+  %1 = nn.relu(%0);
+  %2 = nn.conv2d(%1, @v, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=16);
+  %2
+}
+)";
+  for (const Module& m : check_whole_model(unpadded, {"NCHW16c", "NCHW8c"})) CHECK(check_primitives(m) >= 2);
 }
 
 // bf16 and fp16 weights (ReducePrecision), widened to float32 as the kernels
