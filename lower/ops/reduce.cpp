@@ -75,8 +75,12 @@ class SplitReduction {
   Expr term_;
 };
 
-bool vectorizable(Reducer reducer, const lang::TensorType& in) {
-  return reducer != Reducer::prod && in.dtype == lang::DType::float32 && in.rank() > 0 && in.element_count() > 0;
+// GPU targets keep the plain reduction: their schedule (lower/schedules/gpu.cpp)
+// gives each output element a thread (PoCL failed to link the OpenCL kernel of
+// the row form's partial results).
+bool vectorizable(Reducer reducer, const lang::TensorType& in, const LowerContext& ctx) {
+  return reducer != Reducer::prod && in.dtype == lang::DType::float32 && in.rank() > 0 && in.element_count() > 0 &&
+         !ctx.target.has_gpu_feature();
 }
 
 bool reduces_axis(const std::vector<int64_t>& axes, size_t axis) {
@@ -93,7 +97,7 @@ bool reduces_axis(const std::vector<int64_t>& axes, size_t axis) {
 // norm's mean over 64 x 128 x 128 took 0.68 ms on one core, about 6 GB/s,
 // and did not parallelize over its 64 outputs.
 bool reduces_rows(Reducer reducer, const lang::TensorType& in, const std::vector<int64_t>& axes, const LowerContext& ctx) {
-  return vectorizable(reducer, in) && reduces_axis(axes, in.rank() - 1) &&
+  return vectorizable(reducer, in, ctx) && reduces_axis(axes, in.rank() - 1) &&
          in.shape.back() >= ctx.target.natural_vector_size(Halide::Float(32));
 }
 
@@ -140,8 +144,8 @@ LoweredOp lower_reduce_rows(std::span<const TensorFunc> args, const LowerContext
 // rows in parallel tasks. As an inline reduction an instance norm's mean
 // over 64 x 128 x 128 in NCHW16c took 0.3 ms, one chain per block on one
 // thread.
-bool reduces_columns(Reducer reducer, const lang::TensorType& in, const std::vector<int64_t>& axes) {
-  return vectorizable(reducer, in) && in.rank() >= 2 && !reduces_axis(axes, in.rank() - 1) &&
+bool reduces_columns(Reducer reducer, const lang::TensorType& in, const std::vector<int64_t>& axes, const LowerContext& ctx) {
+  return vectorizable(reducer, in, ctx) && in.rank() >= 2 && !reduces_axis(axes, in.rank() - 1) &&
          reduces_axis(axes, in.rank() - 2) && in.shape.back() >= 4;
 }
 
@@ -195,7 +199,7 @@ ComputeRule reduce_rule(Reducer reducer) {
     const auto& in = args[0].type;
     const auto axes = lang::reduction_axes(attrs, in.rank());
     if (reduces_rows(reducer, in, axes, ctx)) return lower_reduce_rows(args, ctx, reducer, axes, attrs.keepdims);
-    if (reduces_columns(reducer, in, axes)) return lower_reduce_columns(args, ctx, reducer, axes, attrs.keepdims);
+    if (reduces_columns(reducer, in, axes, ctx)) return lower_reduce_columns(args, ctx, reducer, axes, attrs.keepdims);
     Halide::Region extents;
     int64_t count = 1;
     for (int64_t a : axes) {
