@@ -1,4 +1,4 @@
-// Writes sixteen ONNX models of families the shared models lack, with seeded
+// Writes eighteen ONNX models of families the shared models lack, with seeded
 // random weights (He-scaled, so activations keep their magnitude), for
 // scripts/bench-families.sh: a check that the schedules generalize beyond the
 // shared set, measured against ONNX Runtime like the shared models.
@@ -19,6 +19,8 @@
 //   espcn_mini      super-resolution: 5x5 and 3x3 convolutions with tanh, DepthToSpace x4
 //   segment_mini    segmentation head: Softmax over 21 class channels at 112 x 112
 //   inception3_mini Inception-v3's factorized 1x7 / 7x1 convolutions, 3x3 average pooling at stride 1
+//   alexnet_mini    AlexNet's layers at full size: 11x11 stride-4 stem, LRN, 5x5, fully connected 9216 -> 4096 -> 4096
+//   gru_mini        two stacked GRU layers over 32 steps (input [32, 1, 128]), linear_before_reset
 //
 // Usage: family_models DIR (writes DIR/<name>.onnx). Build: see bench-families.sh.
 #include <onnx/onnx_pb.h>
@@ -631,6 +633,64 @@ void inception3(const std::string& path) {
   std::ofstream(path.substr(0, path.size() - 5) + ".shape") << "1 3 112 112\n";
 }
 
+// AlexNet (the ONNX zoo's bvlc_alexnet / torchvision layout) at full size:
+// an 11x11 stride-4 stem, LRN after the first two stages, 5x5 and 3x3
+// convolutions, then fully connected layers over 9216 -> 4096 -> 4096 ->
+// 1000 whose weights (224 MB) stream from memory on every inference.
+void alexnet(const std::string& path) {
+  B b;
+  auto lrn = [&](const std::string& t) {
+    std::string r;
+    auto* n = b.node("LRN", {t}, r);
+    B::int1(n, "size", 5);
+    return r;
+  };
+  std::string x = lrn(b.relu(b.conv("input", 3, 64, 11, 4, 1, true, 2)));  // 55
+  x = b.maxpool(x, 3, 2, 0);                                                 // 27
+  x = lrn(b.relu(b.conv(x, 64, 192, 5)));
+  x = b.maxpool(x, 3, 2, 0);  // 13
+  x = b.relu(b.conv(x, 192, 384, 3));
+  x = b.relu(b.conv(x, 384, 256, 3));
+  x = b.relu(b.conv(x, 256, 256, 3));
+  x = b.maxpool(x, 3, 2, 0);  // 6
+  std::string f;
+  auto* fl = b.node("Flatten", {x}, f);
+  B::int1(fl, "axis", 1);
+  auto fc = [&](const std::string& in, int64_t k, int64_t n) {
+    std::string r;
+    auto* g = b.node("Gemm", {in, b.init({n, k}, std::sqrt(2.f / k)), b.init({n}, 0.01f)}, r);
+    B::int1(g, "transB", 1);
+    return r;
+  };
+  std::string y = fc(b.relu(fc(b.relu(fc(f, 9216, 4096)), 4096, 4096)), 4096, 1000);
+  b.io({1, 3, 224, 224}, y, {1, 1000});
+  b.save(path);
+}
+
+// Two stacked GRU layers (128 -> 256 -> 256, linear_before_reset as PyTorch
+// exports them) over 32 steps, then a per-step linear layer to 10 classes.
+void gru(const std::string& path) {
+  B b;
+  const int64_t steps = 32, in = 128, hidden = 256;
+  auto layer = [&](const std::string& x, int64_t width) {
+    std::string y;
+    auto* n = b.node("GRU", {x, b.init({1, 3 * hidden, width}, std::sqrt(1.f / width)),
+                             b.init({1, 3 * hidden, hidden}, std::sqrt(1.f / hidden)), b.init({1, 6 * hidden}, 0.05f)},
+                     y);
+    B::int1(n, "hidden_size", hidden);
+    B::int1(n, "linear_before_reset", 1);
+    return b.op("Squeeze", {y, b.i64({1})});
+  };
+  std::string h = layer(layer("input", in), hidden);
+  h = b.op("Reshape", {h, b.i64({steps, hidden})});
+  std::string y;
+  auto* g = b.node("Gemm", {h, b.init({10, hidden}, std::sqrt(1.f / hidden)), b.init({10}, 0.01f)}, y);
+  B::int1(g, "transB", 1);
+  b.io({steps, 1, in}, y, {steps, 10});
+  b.save(path);
+  std::ofstream(path.substr(0, path.size() - 5) + ".shape") << steps << " 1 " << in << "\n";
+}
+
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3 || (argc == 3 && std::string(argv[2]) != "--densenet121")) {
     std::fprintf(stderr, "usage: family_models DIR [--densenet121]\n");
@@ -657,4 +717,6 @@ int main(int argc, char** argv) {
   espcn(dir + "/espcn_mini.onnx");
   segment(dir + "/segment_mini.onnx");
   inception3(dir + "/inception3_mini.onnx");
+  alexnet(dir + "/alexnet_mini.onnx");
+  gru(dir + "/gru_mini.onnx");
 }

@@ -259,6 +259,15 @@ class Unroller {
       pf = slice(p, 0, 2 * hidden_, 3 * hidden_);
     }
     const bool input_forget = cell_ == Cell::lstm && c_.attr_int("input_forget", 0) != 0;
+    // GRU's recurrent weights split once, outside the steps: sliced inside
+    // the loop, each step's slices folded into constants of their own, and a
+    // 32-step layer streamed 32 copies of its weights instead of one.
+    std::optional<ValueRef> r_zr, r_h, rb_h;
+    if (cell_ == Cell::gru) {
+      r_zr = slice(r, 0, 0, 2 * hidden_);
+      r_h = slice(r, 0, 2 * hidden_, 3 * hidden_);
+      if (rb && linear_before_reset) rb_h = slice(*rb, 0, 2 * hidden_, 3 * hidden_);
+    }
     std::vector<ValueRef> steps(static_cast<size_t>(seq_));
     for (int64_t s = 0; s < seq_; ++s) {
       const int64_t t = reverse ? seq_ - 1 - s : s;
@@ -268,18 +277,16 @@ class Unroller {
         h_next = activate(acts_[act0], add(xt, dense(h, r)));
       } else if (cell_ == Cell::gru) {
         // Gates z, r, h. The candidate's recurrent term is reset before or after its projection.
-        const ValueRef r_zr = slice(r, 0, 0, 2 * hidden_);
-        const ValueRef r_h = slice(r, 0, 2 * hidden_, 3 * hidden_);
-        const ValueRef zr = add(slice(xt, 1, 0, 2 * hidden_), dense(h, r_zr));
+        const ValueRef zr = add(slice(xt, 1, 0, 2 * hidden_), dense(h, *r_zr));
         const ValueRef z = activate(acts_[act0], gate(zr, 0));
         const ValueRef reset = activate(acts_[act0], gate(zr, 1));
         ValueRef candidate;
         if (linear_before_reset) {
-          ValueRef recurrent = dense(h, r_h);
-          if (rb) recurrent = add(recurrent, slice(*rb, 0, 2 * hidden_, 3 * hidden_));
+          ValueRef recurrent = dense(h, *r_h);
+          if (rb_h) recurrent = add(recurrent, *rb_h);
           candidate = add(gate(xt, 2), mul(reset, recurrent));
         } else {
-          candidate = add(gate(xt, 2), dense(mul(reset, h), r_h));
+          candidate = add(gate(xt, 2), dense(mul(reset, h), *r_h));
         }
         const ValueRef hh = activate(acts_[act0 + 1], candidate);
         // H = (1 - z) * hh + z * H_prev = hh + z * (H_prev - hh)

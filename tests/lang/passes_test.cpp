@@ -211,6 +211,40 @@ def @main(%x: Tensor[(3, 2), float32]) -> Tensor[(3, 2), float32] {
   CHECK(max_difference(before, after, 0, 0) == 0);
 }
 
+TEST_CASE("CommonSubexpressionElimination merges constants of equal type and bytes, then the calls on them") {
+  // @w and @w_copy are the same weight (as an RNN's per-step slices folded
+  // into copies); @other has the same type and other bytes, @w_wide the same
+  // bytes and another type: neither merges.
+  const Module before = typed(R"(const @other : Tensor[(2, 2), float32] = [1.0, 2.0, 3.0, 5.0]
+const @w : Tensor[(2, 2), float32] = [1.0, 2.0, 3.0, 4.0]
+const @w_copy : Tensor[(2, 2), float32] = [1.0, 2.0, 3.0, 4.0]
+const @w_wide : Tensor[(1, 4), float32] = [1.0, 2.0, 3.0, 4.0]
+
+def @main(%x: Tensor[(1, 2), float32], %y: Tensor[(1, 4), float32]) {
+  %0 = nn.dense(%x, @w);
+  %1 = nn.dense(%x, @w_copy);
+  %2 = nn.dense(%x, @other);
+  %3 = add(%0, %1);
+  %4 = add(%3, %2);
+  %5 = add(%y, @w_wide);
+  (%4, %5)
+}
+)");
+  const Module after = run_pass(before, "CommonSubexpressionElimination");
+  CHECK(print_function(after, after.main()) == R"(def @main(%x: Tensor[(1, 2), float32], %y: Tensor[(1, 4), float32]) -> (Tensor[(1, 2), float32], Tensor[(1, 4), float32]) {
+  %0 = nn.dense(%x, @w) : Tensor[(1, 2), float32];
+  %1 = nn.dense(%x, @other) : Tensor[(1, 2), float32];
+  %2 = add(%0, %0) : Tensor[(1, 2), float32];
+  %3 = add(%2, %1) : Tensor[(1, 2), float32];
+  %4 = add(%y, @w_wide) : Tensor[(1, 4), float32];
+  (%3, %4)
+}
+)");
+  CHECK(after.constants.count("w_copy") == 0);
+  CHECK(after.constants.size() == 3);
+  CHECK(max_difference(before, after, 0, 0) == 0);
+}
+
 TEST_CASE("FuseOps groups conv + bias_add + relu into one primitive function shared by identical groups") {
   const Module before = typed(R"(const @b : Tensor[(2), float32] = [0.1, -0.2]
 const @w : Tensor[(2, 2, 1, 1), float32] = [0.5, -1.0, 0.25, 2.0]
