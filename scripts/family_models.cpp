@@ -1,4 +1,4 @@
-// Writes eighteen ONNX models of families the shared models lack, with seeded
+// Writes nineteen ONNX models of families the shared models lack, with seeded
 // random weights (He-scaled, so activations keep their magnitude), for
 // scripts/bench-families.sh: a check that the schedules generalize beyond the
 // shared set, measured against ONNX Runtime like the shared models.
@@ -21,6 +21,7 @@
 //   inception3_mini Inception-v3's factorized 1x7 / 7x1 convolutions, 3x3 average pooling at stride 1
 //   alexnet_mini    AlexNet's layers at full size: 11x11 stride-4 stem, LRN, 5x5, fully connected 9216 -> 4096 -> 4096
 //   gru_mini        two stacked GRU layers over 32 steps (input [32, 1, 128]), linear_before_reset
+//   fns_mini        fast neural style: reflection padding, 9x9 convolutions, InstanceNorm, residual blocks, upsampling
 //
 // Usage: family_models DIR (writes DIR/<name>.onnx). Build: see bench-families.sh.
 #include <onnx/onnx_pb.h>
@@ -691,6 +692,41 @@ void gru(const std::string& path) {
   std::ofstream(path.substr(0, path.size() - 5) + ".shape") << steps << " 1 " << in << "\n";
 }
 
+// Fast neural style (the ONNX zoo's mosaic / candy models): reflection
+// padding before every convolution, 9x9 convolutions at the ends,
+// InstanceNormalization and ReLU, strided downsampling, residual blocks, and
+// nearest upsampling back to 224 x 224.
+void fns(const std::string& path) {
+  B b;
+  auto conv_in = [&](const std::string& x, int64_t cin, int64_t cout, int64_t k, int64_t stride, bool relu = true) {
+    const int64_t p = k / 2;
+    std::string padded;
+    auto* n = b.node("Pad", {x, b.i64({0, 0, p, p, 0, 0, p, p})}, padded);
+    auto* a = n->add_attribute();
+    a->set_name("mode");
+    a->set_type(AttributeProto::STRING);
+    a->set_s("reflect");
+    std::string y = b.conv(padded, cin, cout, k, stride, 1, true, 0);
+    y = b.op("InstanceNormalization", {y, b.init({cout}, 0.1f, 1.f), b.init({cout}, 0.1f)});
+    return relu ? b.relu(y) : y;
+  };
+  std::string x = conv_in("input", 3, 32, 9, 1);  // 224
+  x = conv_in(x, 32, 64, 3, 2);                   // 112
+  x = conv_in(x, 64, 128, 3, 2);                  // 56
+  for (int i = 0; i < 3; ++i) x = b.op("Add", {x, conv_in(conv_in(x, 128, 128, 3, 1), 128, 128, 3, 1, false)});
+  x = conv_in(b.upsample2(x, "nearest"), 128, 64, 3, 1);  // 112
+  x = conv_in(b.upsample2(x, "nearest"), 64, 32, 3, 1);   // 224
+  std::string padded;
+  auto* n = b.node("Pad", {x, b.i64({0, 0, 4, 4, 0, 0, 4, 4})}, padded);
+  auto* a = n->add_attribute();
+  a->set_name("mode");
+  a->set_type(AttributeProto::STRING);
+  a->set_s("reflect");
+  std::string y = b.conv(padded, 32, 3, 9, 1, 1, true, 0);
+  b.io({1, 3, 224, 224}, y, {1, 3, 224, 224});
+  b.save(path);
+}
+
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3 || (argc == 3 && std::string(argv[2]) != "--densenet121")) {
     std::fprintf(stderr, "usage: family_models DIR [--densenet121]\n");
@@ -719,4 +755,5 @@ int main(int argc, char** argv) {
   inception3(dir + "/inception3_mini.onnx");
   alexnet(dir + "/alexnet_mini.onnx");
   gru(dir + "/gru_mini.onnx");
+  fns(dir + "/fns_mini.onnx");
 }
