@@ -1,4 +1,4 @@
-// Writes nineteen ONNX models of families the shared models lack, with seeded
+// Writes twenty ONNX models of families the shared models lack, with seeded
 // random weights (He-scaled, so activations keep their magnitude), for
 // scripts/bench-families.sh: a check that the schedules generalize beyond the
 // shared set, measured against ONNX Runtime like the shared models.
@@ -22,6 +22,7 @@
 //   alexnet_mini    AlexNet's layers at full size: 11x11 stride-4 stem, LRN, 5x5, fully connected 9216 -> 4096 -> 4096
 //   gru_mini        two stacked GRU layers over 32 steps (input [32, 1, 128]), linear_before_reset
 //   fns_mini        fast neural style: reflection padding, 9x9 convolutions, InstanceNorm, residual blocks, upsampling
+//   gnres_mini      diffusion-UNet residual blocks: GroupNorm (as PyTorch exports it) + SiLU + 3x3 convolutions, 64 x 64
 //
 // Usage: family_models DIR (writes DIR/<name>.onnx). Build: see bench-families.sh.
 #include <onnx/onnx_pb.h>
@@ -727,6 +728,34 @@ void fns(const std::string& path) {
   b.save(path);
 }
 
+// Residual blocks of a diffusion model's UNet: GroupNorm(32) as PyTorch
+// exports it (Reshape to [N, 32, -1], InstanceNormalization, Reshape back,
+// Mul and Add per channel), SiLU, 3x3 convolutions, a 1x1 shortcut where the
+// width changes; 64 x 64, then 32 x 32 after a strided convolution.
+void gnres(const std::string& path) {
+  B b;
+  auto group_norm = [&](const std::string& x, int64_t c, int64_t hw) {
+    const int64_t groups = 32;
+    std::string g = b.op("Reshape", {x, b.i64({1, groups, -1})});
+    g = b.op("InstanceNormalization", {g, b.f32(std::vector<float>(groups, 1.f)), b.f32(std::vector<float>(groups, 0.f))});
+    g = b.op("Reshape", {g, b.i64({1, c, hw, hw})});
+    return b.op("Add", {b.op("Mul", {g, b.init({c, 1, 1}, 0.1f, 1.f)}), b.init({c, 1, 1}, 0.1f)});
+  };
+  auto silu = [&](const std::string& x) { return b.op("Mul", {x, b.op("Sigmoid", {x})}); };
+  auto block = [&](const std::string& x, int64_t cin, int64_t cout, int64_t hw) {
+    std::string h = b.conv(silu(group_norm(x, cin, hw)), cin, cout, 3);
+    h = b.conv(silu(group_norm(h, cout, hw)), cout, cout, 3);
+    return b.op("Add", {cin == cout ? x : b.conv(x, cin, cout, 1), h});
+  };
+  std::string x = b.conv("input", 3, 64, 3);
+  x = block(block(x, 64, 64, 64), 64, 64, 64);
+  x = b.conv(x, 64, 64, 3, 2);  // 32
+  x = block(block(x, 64, 128, 32), 128, 128, 32);
+  b.io({1, 3, 64, 64}, x, {1, 128, 32, 32});
+  b.save(path);
+  std::ofstream(path.substr(0, path.size() - 5) + ".shape") << "1 3 64 64\n";
+}
+
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3 || (argc == 3 && std::string(argv[2]) != "--densenet121")) {
     std::fprintf(stderr, "usage: family_models DIR [--densenet121]\n");
@@ -756,4 +785,5 @@ int main(int argc, char** argv) {
   alexnet(dir + "/alexnet_mini.onnx");
   gru(dir + "/gru_mini.onnx");
   fns(dir + "/fns_mini.onnx");
+  gnres(dir + "/gnres_mini.onnx");
 }
