@@ -1,4 +1,4 @@
-// Writes twenty ONNX models of families the shared models lack, with seeded
+// Writes twenty-one ONNX models of families the shared models lack, with seeded
 // random weights (He-scaled, so activations keep their magnitude), for
 // scripts/bench-families.sh: a check that the schedules generalize beyond the
 // shared set, measured against ONNX Runtime like the shared models.
@@ -23,6 +23,7 @@
 //   gru_mini        two stacked GRU layers over 32 steps (input [32, 1, 128]), linear_before_reset
 //   fns_mini        fast neural style: reflection padding, 9x9 convolutions, InstanceNorm, residual blocks, upsampling
 //   gnres_mini      diffusion-UNet residual blocks: GroupNorm (as PyTorch exports it) + SiLU + 3x3 convolutions, 64 x 64
+//   regnet_mini     RegNetY-1.6GF's widths (48, 120, 336, 888): groups of 24 channels, squeeze-and-excitation
 //
 // Usage: family_models DIR (writes DIR/<name>.onnx). Build: see bench-families.sh.
 #include <onnx/onnx_pb.h>
@@ -756,6 +757,37 @@ void gnres(const std::string& path) {
   std::ofstream(path.substr(0, path.size() - 5) + ".shape") << "1 3 64 64\n";
 }
 
+// RegNetY-1.6GF (torchvision's widths, fewer blocks): bottlenecks whose 3x3
+// convolution has groups of 24 channels (widths 48, 120, 336, 888: neither
+// the widths nor the groups fill 16-lane blocks), squeeze-and-excitation.
+void regnet(const std::string& path) {
+  B b;
+  auto cbr = [&](const std::string& x, int64_t cin, int64_t cout, int64_t k, int64_t s, int64_t g, bool relu) {
+    std::string y = b.conv(x, cin, cout, k, s, g);
+    return relu ? b.relu(y) : y;
+  };
+  auto block = [&](const std::string& x, int64_t cin, int64_t w, int64_t s) {
+    std::string h = cbr(x, cin, w, 1, 1, 1, true);
+    h = cbr(h, w, w, 3, s, w / 24, true);
+    const int64_t se = cin / 4;
+    std::string e = b.op("Sigmoid", {b.conv(b.relu(b.conv(b.op("GlobalAveragePool", {h}), w, se, 1)), se, w, 1)});
+    h = cbr(b.op("Mul", {h, e}), w, w, 1, 1, 1, false);
+    std::string skip = cin == w && s == 1 ? x : cbr(x, cin, w, 1, s, 1, false);
+    return b.relu(b.op("Add", {skip, h}));
+  };
+  std::string x = cbr("input", 3, 32, 3, 2, 1, true);  // 112
+  int64_t c = 32;
+  const int64_t widths[] = {48, 120, 336, 888}, depths[] = {1, 2, 3, 1};
+  for (int stage = 0; stage < 4; ++stage)
+    for (int64_t d = 0; d < depths[stage]; ++d) {
+      x = block(x, c, widths[stage], d == 0 ? 2 : 1);
+      c = widths[stage];
+    }
+  std::string y = b.head(x, c, 1000);
+  b.io({1, 3, 224, 224}, y, {1, 1000});
+  b.save(path);
+}
+
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3 || (argc == 3 && std::string(argv[2]) != "--densenet121")) {
     std::fprintf(stderr, "usage: family_models DIR [--densenet121]\n");
@@ -786,4 +818,5 @@ int main(int argc, char** argv) {
   gru(dir + "/gru_mini.onnx");
   fns(dir + "/fns_mini.onnx");
   gnres(dir + "/gnres_mini.onnx");
+  regnet(dir + "/regnet_mini.onnx");
 }
