@@ -1,4 +1,4 @@
-// Writes twenty-one ONNX models of families the shared models lack, with seeded
+// Writes twenty-two ONNX models of families the shared models lack, with seeded
 // random weights (He-scaled, so activations keep their magnitude), for
 // scripts/bench-families.sh: a check that the schedules generalize beyond the
 // shared set, measured against ONNX Runtime like the shared models.
@@ -24,6 +24,7 @@
 //   fns_mini        fast neural style: reflection padding, 9x9 convolutions, InstanceNorm, residual blocks, upsampling
 //   gnres_mini      diffusion-UNet residual blocks: GroupNorm (as PyTorch exports it) + SiLU + 3x3 convolutions, 64 x 64
 //   regnet_mini     RegNetY-1.6GF's widths (48, 120, 336, 888): groups of 24 channels, squeeze-and-excitation
+//   effnetv2_mini   EfficientNetV2-S: fused-MBConv (full 3x3 expansions over 24 and 48 channels), then MBConv with SE, SiLU
 //
 // Usage: family_models DIR (writes DIR/<name>.onnx). Build: see bench-families.sh.
 #include <onnx/onnx_pb.h>
@@ -788,6 +789,48 @@ void regnet(const std::string& path) {
   b.save(path);
 }
 
+// EfficientNetV2-S (torchvision's widths, fewer blocks): fused-MBConv stages
+// whose expansion is a full 3x3 convolution (24 and 48 channels, at 112 and
+// 56 pixels), then MBConv stages with depthwise 3x3 and squeeze-and-
+// excitation; SiLU as Mul(x, Sigmoid(x)) throughout.
+void effnetv2(const std::string& path) {
+  B b;
+  auto silu = [&](const std::string& x) { return b.op("Mul", {x, b.op("Sigmoid", {x})}); };
+  auto cbs = [&](const std::string& x, int64_t cin, int64_t cout, int64_t k, int64_t s, int64_t g, bool act) {
+    std::string y = b.bn(b.conv(x, cin, cout, k, s, g, false), cout);
+    return act ? silu(y) : y;
+  };
+  std::string x = cbs("input", 3, 24, 3, 2, 1, true);  // 112
+  int64_t c = 24;
+  auto fused = [&](int64_t out, int64_t expand, int64_t s) {
+    std::string y = expand == 1 ? cbs(x, c, out, 3, s, 1, true) : cbs(cbs(x, c, c * expand, 3, s, 1, true), c * expand, out, 1, 1, 1, false);
+    x = s == 1 && c == out ? b.op("Add", {x, y}) : y;
+    c = out;
+  };
+  auto mb = [&](int64_t out, int64_t expand, int64_t s) {
+    const int64_t e = c * expand;
+    std::string y = cbs(cbs(x, c, e, 1, 1, 1, true), e, e, 3, s, e, true);
+    const int64_t r = std::max<int64_t>(1, c / 4);
+    std::string z = b.op("Sigmoid", {b.conv(silu(b.conv(b.op("GlobalAveragePool", {y}), e, r, 1)), r, e, 1)});
+    y = cbs(b.op("Mul", {y, z}), e, out, 1, 1, 1, false);
+    x = s == 1 && c == out ? b.op("Add", {x, y}) : y;
+    c = out;
+  };
+  fused(24, 1, 1);
+  fused(48, 4, 2);
+  fused(48, 4, 1);  // 56
+  fused(64, 4, 2);
+  fused(64, 4, 1);  // 28
+  mb(128, 4, 2);
+  mb(128, 4, 1);    // 14
+  mb(160, 6, 1);
+  mb(256, 6, 2);    // 7
+  x = cbs(x, 256, 1280, 1, 1, 1, true);
+  std::string y = b.head(x, 1280, 1000);
+  b.io({1, 3, 224, 224}, y, {1, 1000});
+  b.save(path);
+}
+
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3 || (argc == 3 && std::string(argv[2]) != "--densenet121")) {
     std::fprintf(stderr, "usage: family_models DIR [--densenet121]\n");
@@ -819,4 +862,5 @@ int main(int argc, char** argv) {
   fns(dir + "/fns_mini.onnx");
   gnres(dir + "/gnres_mini.onnx");
   regnet(dir + "/regnet_mini.onnx");
+  effnetv2(dir + "/effnetv2_mini.onnx");
 }
