@@ -3,7 +3,7 @@
 # lack (scripts/family_models.cpp: ResNeXt, DenseNet, Inception, ConvNeXt,
 # U-Net, MobileNetV3, ShuffleNetV2, ViT, LSTM, GRU, YOLO, GPT, 1-D audio, style
 # transfer (InstanceNorm), ESPCN (DepthToSpace), segmentation (Softmax over
-# channels), Inception-v3 style, AlexNet, fast neural style, GroupNorm residual, RegNet and EfficientNetV2 networks with seeded random weights), the way bench-models.sh does
+# channels), Inception-v3 style, AlexNet, fast neural style, GroupNorm residual, RegNet, EfficientNetV2 and wide encoder networks with seeded random weights), the way bench-models.sh does
 # for the shared ones: a check that the schedules generalize. The reference
 # outputs come from ONNX Runtime itself (scripts/ort_reference.mjs), so the
 # check against them is a check that modelc and ONNX Runtime agree.

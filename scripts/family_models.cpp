@@ -1,4 +1,4 @@
-// Writes twenty-two ONNX models of families the shared models lack, with seeded
+// Writes twenty-three ONNX models of families the shared models lack, with seeded
 // random weights (He-scaled, so activations keep their magnitude), for
 // scripts/bench-families.sh: a check that the schedules generalize beyond the
 // shared set, measured against ONNX Runtime like the shared models.
@@ -25,6 +25,7 @@
 //   gnres_mini      diffusion-UNet residual blocks: GroupNorm (as PyTorch exports it) + SiLU + 3x3 convolutions, 64 x 64
 //   regnet_mini     RegNetY-1.6GF's widths (48, 120, 336, 888): groups of 24 channels, squeeze-and-excitation
 //   effnetv2_mini   EfficientNetV2-S: fused-MBConv (full 3x3 expansions over 24 and 48 channels), then MBConv with SE, SiLU
+//   wide_encoder_mini  post-norm encoder, d_model 512 over 32 tokens (weights stream: 12 MB a layer), ReLU feed-forward
 //
 // Usage: family_models DIR (writes DIR/<name>.onnx). Build: see bench-families.sh.
 #include <onnx/onnx_pb.h>
@@ -831,6 +832,22 @@ void effnetv2(const std::string& path) {
   b.save(path);
 }
 
+// nn.TransformerEncoder's defaults (post-norm, ReLU feed-forward of 4 x
+// d_model) at d_model 512 and 8 heads over a short sequence of 32 tokens:
+// each layer's 12 MB of weights stream from memory for few rows.
+void wide_encoder(const std::string& path) {
+  B b;
+  const int64_t d = 512, heads = 8, t = 32;
+  std::string x = "input";
+  for (int layer = 0; layer < 4; ++layer) {
+    x = b.layer_norm(b.op("Add", {x, b.self_attention(x, t, d, heads)}), d);
+    x = b.layer_norm(b.op("Add", {x, b.linear(b.relu(b.linear(x, d, 4 * d)), 4 * d, d)}), d);
+  }
+  b.io({1, t, d}, x, {1, t, d});
+  b.save(path);
+  std::ofstream(path.substr(0, path.size() - 5) + ".shape") << "1 " << t << " " << d << "\n";
+}
+
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3 || (argc == 3 && std::string(argv[2]) != "--densenet121")) {
     std::fprintf(stderr, "usage: family_models DIR [--densenet121]\n");
@@ -863,4 +880,5 @@ int main(int argc, char** argv) {
   gnres(dir + "/gnres_mini.onnx");
   regnet(dir + "/regnet_mini.onnx");
   effnetv2(dir + "/effnetv2_mini.onnx");
+  wide_encoder(dir + "/wide_encoder_mini.onnx");
 }
