@@ -336,7 +336,7 @@ Halide::Var fuse_outer(Halide::Func f, const std::vector<Halide::Var>& vars, siz
 }
 
 ScheduleHook row_dot_schedule(Halide::Func partial, Halide::Var u, Halide::Var j, Halide::Var i, std::optional<Halide::RDom> ro,
-                              int lanes, int64_t N, int64_t work) {
+                              int lanes, int64_t N, int64_t work, bool quads) {
   const bool parallel = worth_parallel(work);
   return [=](const ScheduleContext& s) mutable {
     const int block = N >= 4 ? 4 : 1;
@@ -345,7 +345,15 @@ ScheduleHook row_dot_schedule(Halide::Func partial, Halide::Var u, Halide::Var j
     out.split(s.output_vars[1], jo, ji, block, Halide::TailStrategy::GuardWithIf);
     const Halide::Var column = parallel ? parallel_tasks(out, jo, (N + block - 1) / block, work) : jo;
     partial.compute_at(out, column).vectorize(u, std::min(lanes, s.vector_lanes)).unroll(j);
-    if (ro) partial.update().reorder(u, j, *ro, i).vectorize(u, std::min(lanes, s.vector_lanes)).unroll(j);
+    if (ro && quads)
+      partial.update()
+          .reorder((*ro).x, u, j, (*ro).y, i)
+          .atomic()
+          .vectorize((*ro).x)
+          .vectorize(u, std::min(lanes, s.vector_lanes))
+          .unroll(j);
+    else if (ro)
+      partial.update().reorder(u, j, *ro, i).vectorize(u, std::min(lanes, s.vector_lanes)).unroll(j);
   };
 }
 

@@ -166,9 +166,11 @@ struct ProducerStage {
 // `partial(u, j, i)`: vector-wide partial sums along K (u, `lanes` wide; the
 // update over `ro` when K has whole vectors) per output column j and row i,
 // blocks of four columns sharing each load of x, in parallel tasks when
-// `work` (multiply-adds) is worth it; the output's axes are (i, j).
+// `work` (multiply-adds) is worth it; the output's axes are (i, j). With
+// `quads`, ro is 2-D: ro.x the 4 consecutive K of a lane's dot product
+// (vectorized as one VectorReduce with u: vpdpbusd), ro.y the steps.
 ScheduleHook row_dot_schedule(Halide::Func partial, Halide::Var u, Halide::Var j, Halide::Var i, std::optional<Halide::RDom> ro,
-                              int lanes, int64_t N, int64_t work);
+                              int lanes, int64_t N, int64_t work, bool quads = false);
 
 struct LoweredOp {
   TensorFunc value;

@@ -80,6 +80,19 @@ bool packs_dense_quads(const Module& m, const Binding& d) {
          d.types[0].shape[0] >= kMinRows;
 }
 
+// qnn.dense over fewer than four rows (a classifier at batch 1) with a
+// constant int8 [N, K] weight keeps it as it is (its kernel streams the rows)
+// and gets its input zero point folded into its bias (below): on VNNI its
+// row dot products are then uint8 x int8 quads (lower/ops/qnn_matmul.cpp).
+bool folds_dense_rows(const Module& m, const Binding& d) {
+  if (!d.is_op("qnn.dense") || !d.args[1].is_constant() || !m.constant(d.args[1].constant).has_data() || d.types.empty())
+    return false;
+  const auto& a = attrs_as<QnnMatmulAttrs>(*d.attrs);
+  const TensorType& w = m.constant(d.args[1].constant).type();
+  return a.kernel_layout == "NK" && a.input_zero_point != 0 && w.dtype == DType::int8 && w.rank() == 2 &&
+         d.types[0].rank() == 2 && d.types[0].shape[0] < kMinRows;
+}
+
 // With an input zero point zx and weights w of zero point 0, the product is
 // sum(x * w) - zx * sum(w) + bias: the second term is a constant per output
 // channel, folded here into a new bias (the input zero point becomes 0), so
@@ -155,6 +168,14 @@ Module alter_op_layout(const Module& module, const PassContext& context) {
       const Binding& d = fn.body[i];
       if (packs_dense_quads(out, d)) {
         repack_weight<QnnMatmulAttrs>(out, b, i, d, "NK", kQnnDenseQuadLayout, dense_packed);
+        continue;
+      }
+      if (folds_dense_rows(out, d)) {
+        auto attrs = std::make_shared<QnnMatmulAttrs>(attrs_as<QnnMatmulAttrs>(*d.attrs));
+        std::vector<ValueRef> args;
+        for (const ValueRef& v : d.args) args.push_back(b.map(v));
+        if (fold_input_zero_point(out, d, *attrs, args)) b.replace(i, 0, b.emit(make_op_call(d.op->name, std::move(args), attrs, d.origin)));
+        else b.keep(i);
         continue;
       }
       if (packs_quads(out, d)) {

@@ -439,6 +439,25 @@ TEST_CASE("int8 convolutions run on AMX tiles or vectors and both match the inte
 )", "int8", "modelc_amx_conv_u8s8", 3, true);
 }
 
+// An int8 classifier at batch 1 (qnn.dense over one row): AlterOpLayout
+// folds its input zero point into the bias (the pooled values are signed:
+// uint8 with a zero point), and on VNNI its row dot products take four K per
+// lane (the lowering's `_quads` stage; 200 inputs: three steps of 64 and a
+// tail of 8); exact against the integer reference either way.
+TEST_CASE("an int8 classifier over one row runs as VNNI quads and matches the integer reference exactly") {
+  check_with_and_without_tiles("int8-classifier", R"(
+    seed: 13
+    inputs:
+      - {name: image, shape: [1, 60, 6, 6], dtype: float32}
+    layers:
+      - {op: conv2d, name: features, filters: 200, kernel: 3, padding: same}
+      - {op: global_avg_pool, name: pool}
+      - {op: flatten, name: flat}
+      - {op: dense, name: logits, units: 19}
+    outputs: [logits]
+)", "int8", "modelc_amx_conv_u8s8", 0, true, "_quads", 1);
+}
+
 // int8 convolutions whose kernels vectorize output channels read their
 // weights in blocks of 16 channels, a stream per block, and match the integer
 // reference exactly: rows of 21 pixels over 64 input channels (576 products
