@@ -611,7 +611,9 @@ bool bf16_dot_for_host() {
     const bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // "AuthenticAMD"
     if (!amd || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
     const unsigned family = ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff);
-    if (family < 0x1a || !__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) || !(eax & (1u << 5))) return false;  // AVX512-BF16
+    // Zen 4 (0x19, its 512-bit instructions on 256-bit units) as Zen 5: BERT's
+    // bf16 build 1.73x its float32 one with the pairs, 0.96x without.
+    if (family < 0x19 || !__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) || !(eax & (1u << 5))) return false;  // AVX512-BF16
     // Halide emits vdpbf16ps for its Sapphire Rapids feature only.
     return host_target(false).has_feature(Halide::Target::AVX512_SapphireRapids);
   }();

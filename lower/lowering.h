@@ -133,8 +133,9 @@ std::string host_halide_target();
 bool amx_for_host();
 
 // Whether kernels compiled for this machine multiply bfloat16 pairs
-// (KernelTarget::bf16_dot): an AMD CPU of family 0x1A or later (Zen 5) with
-// AVX512-BF16, measured at twice its float32 FMA rate; MODELC_BF16_DOT=0 or 1
+// (KernelTarget::bf16_dot): an AMD CPU of family 0x19 or later with
+// AVX512-BF16 (Zen 4, Zen 5; Zen 3, family 0x19 too, lacks it), measured at
+// about twice its float32 FMA rate on both; MODELC_BF16_DOT=0 or 1
 // overrides (1: on any machine, for tests; the kernels still compute the same
 // sums where the instruction is missing, only slower).
 bool bf16_dot_for_host();
