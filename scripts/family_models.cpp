@@ -456,18 +456,20 @@ void vit(const std::string& path) {
   b.save(path);
 }
 
-// A sequence model: two stacked LSTM layers (128 -> 256 -> 256) over 32 steps
-// of one sequence, then a per-step linear layer to 10 classes. Its input is
-// not an image: family_models writes its shape beside it (lstm_mini.shape).
-void lstm(const std::string& path) {
+// Two stacked recurrent layers of `op` (LSTM: 4 gates, GRU: 3, with
+// linear_before_reset as PyTorch exports it) over 32 steps of one sequence
+// (128 -> 256 -> 256), then a per-step linear layer to 10 classes. Its input
+// is not an image: family_models writes its shape beside it (NAME.shape).
+void recurrent(const std::string& path, const std::string& op) {
   B b;
-  const int64_t steps = 32, in = 128, hidden = 256;
+  const int64_t steps = 32, in = 128, hidden = 256, gates = op == "LSTM" ? 4 : 3;
   auto layer = [&](const std::string& x, int64_t width) {
     std::string y;
-    auto* n = b.node("LSTM", {x, b.init({1, 4 * hidden, width}, std::sqrt(1.f / width)),
-                              b.init({1, 4 * hidden, hidden}, std::sqrt(1.f / hidden)), b.init({1, 8 * hidden}, 0.05f)},
+    auto* n = b.node(op, {x, b.init({1, gates * hidden, width}, std::sqrt(1.f / width)),
+                          b.init({1, gates * hidden, hidden}, std::sqrt(1.f / hidden)), b.init({1, 2 * gates * hidden}, 0.05f)},
                      y);
     B::int1(n, "hidden_size", hidden);
+    if (op == "GRU") B::int1(n, "linear_before_reset", 1);
     return b.op("Squeeze", {y, b.i64({1})});  // [steps, 1, 1, hidden] -> [steps, 1, hidden]
   };
   std::string h = layer(layer("input", in), hidden);
@@ -672,45 +674,22 @@ void alexnet(const std::string& path) {
   b.save(path);
 }
 
-// Two stacked GRU layers (128 -> 256 -> 256, linear_before_reset as PyTorch
-// exports them) over 32 steps, then a per-step linear layer to 10 classes.
-void gru(const std::string& path) {
-  B b;
-  const int64_t steps = 32, in = 128, hidden = 256;
-  auto layer = [&](const std::string& x, int64_t width) {
-    std::string y;
-    auto* n = b.node("GRU", {x, b.init({1, 3 * hidden, width}, std::sqrt(1.f / width)),
-                             b.init({1, 3 * hidden, hidden}, std::sqrt(1.f / hidden)), b.init({1, 6 * hidden}, 0.05f)},
-                     y);
-    B::int1(n, "hidden_size", hidden);
-    B::int1(n, "linear_before_reset", 1);
-    return b.op("Squeeze", {y, b.i64({1})});
-  };
-  std::string h = layer(layer("input", in), hidden);
-  h = b.op("Reshape", {h, b.i64({steps, hidden})});
-  std::string y;
-  auto* g = b.node("Gemm", {h, b.init({10, hidden}, std::sqrt(1.f / hidden)), b.init({10}, 0.01f)}, y);
-  B::int1(g, "transB", 1);
-  b.io({steps, 1, in}, y, {steps, 10});
-  b.save(path);
-  std::ofstream(path.substr(0, path.size() - 5) + ".shape") << steps << " 1 " << in << "\n";
-}
-
 // Fast neural style (the ONNX zoo's mosaic / candy models): reflection
 // padding before every convolution, 9x9 convolutions at the ends,
 // InstanceNormalization and ReLU, strided downsampling, residual blocks, and
 // nearest upsampling back to 224 x 224.
 void fns(const std::string& path) {
   B b;
-  auto conv_in = [&](const std::string& x, int64_t cin, int64_t cout, int64_t k, int64_t stride, bool relu = true) {
-    const int64_t p = k / 2;
+  auto reflect = [&](const std::string& x, int64_t p) {
     std::string padded;
-    auto* n = b.node("Pad", {x, b.i64({0, 0, p, p, 0, 0, p, p})}, padded);
-    auto* a = n->add_attribute();
+    auto* a = b.node("Pad", {x, b.i64({0, 0, p, p, 0, 0, p, p})}, padded)->add_attribute();
     a->set_name("mode");
     a->set_type(AttributeProto::STRING);
     a->set_s("reflect");
-    std::string y = b.conv(padded, cin, cout, k, stride, 1, true, 0);
+    return padded;
+  };
+  auto conv_in = [&](const std::string& x, int64_t cin, int64_t cout, int64_t k, int64_t stride, bool relu = true) {
+    std::string y = b.conv(reflect(x, k / 2), cin, cout, k, stride, 1, true, 0);
     y = b.op("InstanceNormalization", {y, b.init({cout}, 0.1f, 1.f), b.init({cout}, 0.1f)});
     return relu ? b.relu(y) : y;
   };
@@ -720,13 +699,7 @@ void fns(const std::string& path) {
   for (int i = 0; i < 3; ++i) x = b.op("Add", {x, conv_in(conv_in(x, 128, 128, 3, 1), 128, 128, 3, 1, false)});
   x = conv_in(b.upsample2(x, "nearest"), 128, 64, 3, 1);  // 112
   x = conv_in(b.upsample2(x, "nearest"), 64, 32, 3, 1);   // 224
-  std::string padded;
-  auto* n = b.node("Pad", {x, b.i64({0, 0, 4, 4, 0, 0, 4, 4})}, padded);
-  auto* a = n->add_attribute();
-  a->set_name("mode");
-  a->set_type(AttributeProto::STRING);
-  a->set_s("reflect");
-  std::string y = b.conv(padded, 32, 3, 9, 1, 1, true, 0);
+  std::string y = b.conv(reflect(x, 4), 32, 3, 9, 1, 1, true, 0);
   b.io({1, 3, 224, 224}, y, {1, 3, 224, 224});
   b.save(path);
 }
@@ -866,7 +839,7 @@ int main(int argc, char** argv) {
   mobilenetv3(dir + "/mobilenetv3_mini.onnx");
   shufflenet(dir + "/shufflenet_mini.onnx");
   vit(dir + "/vit_mini.onnx");
-  lstm(dir + "/lstm_mini.onnx");
+  recurrent(dir + "/lstm_mini.onnx", "LSTM");
   yolo(dir + "/yolo_mini.onnx");
   gpt(dir + "/gpt_mini.onnx");
   audio(dir + "/audio_mini.onnx");
@@ -875,7 +848,7 @@ int main(int argc, char** argv) {
   segment(dir + "/segment_mini.onnx");
   inception3(dir + "/inception3_mini.onnx");
   alexnet(dir + "/alexnet_mini.onnx");
-  gru(dir + "/gru_mini.onnx");
+  recurrent(dir + "/gru_mini.onnx", "GRU");
   fns(dir + "/fns_mini.onnx");
   gnres(dir + "/gnres_mini.onnx");
   regnet(dir + "/regnet_mini.onnx");
