@@ -131,8 +131,9 @@ bool fold_input_zero_point(Module& m, const Binding& d, A& attrs, std::vector<Va
 
 // Re-emits binding i, `d` (a qnn.conv2d or qnn.dense with attrs A), with
 // its constant weight in `layout` (transformed from `from` once per weight,
-// shared through `packed`) and that kernel_layout in its attributes, and its
-// input zero point folded into its bias where it can be.
+// shared through `packed`; nullptr: the weight as it is) and that
+// kernel_layout in its attributes, and its input zero point folded into its
+// bias where it can be.
 template <typename A>
 void repack_weight(Module& m, FunctionBuilder& b, uint32_t i, const Binding& d, const char* from, const char* layout,
                    std::map<std::string, std::string>& packed /* weight and layout -> packed */) {
@@ -140,14 +141,16 @@ void repack_weight(Module& m, FunctionBuilder& b, uint32_t i, const Binding& d, 
   std::vector<ValueRef> args;
   for (const ValueRef& v : d.args) args.push_back(b.map(v));
   fold_input_zero_point(m, d, *attrs, args);
-  const std::string key = d.args[1].constant + " " + layout;
-  auto found = packed.find(key);
-  if (found == packed.end()) {
-    const Tensor w = transform_layout(m.constant(d.args[1].constant), Layout::parse(from), Layout::parse(layout));
-    found = packed.emplace(key, m.add_constant(d.args[1].constant + "_quads", w)).first;
+  if (layout != nullptr) {
+    const std::string key = d.args[1].constant + " " + layout;
+    auto found = packed.find(key);
+    if (found == packed.end()) {
+      const Tensor w = transform_layout(m.constant(d.args[1].constant), Layout::parse(from), Layout::parse(layout));
+      found = packed.emplace(key, m.add_constant(d.args[1].constant + "_quads", w)).first;
+    }
+    attrs->kernel_layout = layout;
+    args[1] = ValueRef::constant_named(found->second);
   }
-  attrs->kernel_layout = layout;
-  args[1] = ValueRef::constant_named(found->second);
   b.replace(i, 0, b.emit(make_op_call(d.op->name, std::move(args), attrs, d.origin)));
 }
 
@@ -171,11 +174,7 @@ Module alter_op_layout(const Module& module, const PassContext& context) {
         continue;
       }
       if (folds_dense_rows(out, d)) {
-        auto attrs = std::make_shared<QnnMatmulAttrs>(attrs_as<QnnMatmulAttrs>(*d.attrs));
-        std::vector<ValueRef> args;
-        for (const ValueRef& v : d.args) args.push_back(b.map(v));
-        if (fold_input_zero_point(out, d, *attrs, args)) b.replace(i, 0, b.emit(make_op_call(d.op->name, std::move(args), attrs, d.origin)));
-        else b.keep(i);
+        repack_weight<QnnMatmulAttrs>(out, b, i, d, "NK", nullptr, dense_packed);
         continue;
       }
       if (packs_quads(out, d)) {

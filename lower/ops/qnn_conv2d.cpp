@@ -74,9 +74,9 @@ Expr bias_of(std::span<const TensorFunc> args, const Expr& k) {
 
 bool has_vnni(const Halide::Target& t) { return t.has_feature(Halide::Target::AVX512_SapphireRapids); }
 
-bool u8_times_symmetric_s8(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args) {
+bool u8_times_symmetric_s8(std::span<const int64_t> kernel_zero_point, std::span<const TensorFunc> args) {
   bool symmetric = true;
-  for (int64_t zp : a.kernel_zero_point) symmetric = symmetric && zp == 0;
+  for (int64_t zp : kernel_zero_point) symmetric = symmetric && zp == 0;
   return symmetric && args[0].type.dtype == lang::DType::uint8 && args[1].type.dtype == lang::DType::int8;
 }
 
@@ -109,7 +109,7 @@ using lang::attrs_as;
 using namespace qconv;
 
 bool quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args) {
-  return a.groups == 1 && u8_times_symmetric_s8(a, args);
+  return a.groups == 1 && u8_times_symmetric_s8(a.kernel_zero_point, args);
 }
 
 

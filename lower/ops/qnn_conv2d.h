@@ -38,8 +38,9 @@ Halide::Expr bias_of(std::span<const TensorFunc> args, const Halide::Expr& k);
 
 bool has_vnni(const Halide::Target& t);
 
-// uint8 input times int8 weights with zero points 0: what vpdpbusd multiplies.
-bool u8_times_symmetric_s8(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args);
+// uint8 input times int8 weights with zero points 0 (`kernel_zero_point` of
+// qnn.conv2d's or qnn.dense's attributes): what vpdpbusd multiplies.
+bool u8_times_symmetric_s8(std::span<const int64_t> kernel_zero_point, std::span<const TensorFunc> args);
 
 // Where the sums of kernels that multiply the input as it is (zero point
 // included: VNNI's quads, the tiles) start, per output channel: the bias,

@@ -190,7 +190,7 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
 // uint8 input, int8 weights with zero point 0, OIHW weights, a VNNI target.
 bool depthwise_on_vnni(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
   return has_vnni(ctx.target) && a.groups != 1 && a.kernel_layout == "OIHW" &&
-         u8_times_symmetric_s8(a, args) && args[1].type.shape[1] == 1 && args[0].type.shape[1] == a.groups;
+         u8_times_symmetric_s8(a.kernel_zero_point, args) && args[1].type.shape[1] == 1 && args[0].type.shape[1] == a.groups;
 }
 
 // The shapes both forms read.

@@ -52,10 +52,8 @@ Expr dense_weight_at(const TensorFunc& w, const lang::QnnMatmulAttrs& a, const E
 // int32 multiply: MobileNetV2's int8 1280 x 1000 classifier, Zen 4, one
 // thread: 0.132 ms.
 bool rows_on_vnni(const lang::QnnMatmulAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
-  for (int64_t zp : a.kernel_zero_point)
-    if (zp != 0) return false;
-  return qconv::has_vnni(ctx.target) && a.kernel_layout == "NK" && a.input_zero_point == 0 && args[0].type.dtype == lang::DType::uint8 &&
-         args[1].type.dtype == lang::DType::int8;
+  return qconv::has_vnni(ctx.target) && a.kernel_layout == "NK" && a.input_zero_point == 0 &&
+         qconv::u8_times_symmetric_s8(a.kernel_zero_point, args);
 }
 
 LoweredOp lower_qnn_dense_rows(std::span<const TensorFunc> args, const LowerContext& ctx) {
