@@ -255,7 +255,7 @@ class PipelineBuilder {
         (*rule)(args, LowerContext{b, arg_types, prefix_ + "_v" + std::to_string(i), target_, amx_, bf16_dot_, std::move(computed),
                                    i == producer_binding_});
     if (lowered.schedule) add_anchor(lowered);
-    if (fn_.results.size() == 1 && fn_.results[0] == lang::ValueRef::binding(i)) result_schedule_ = lowered.injective_schedule;
+    if (lowered.injective_schedule) result_schedules_[i] = lowered.injective_schedule;
     for (Halide::Func& f : lowered.needs_root) needs_root_.push_back(f);
     const TensorFunc& value = lowered.value;
     if (!layout_.one_func && layout_.result_of[i] >= 0) {
@@ -307,8 +307,9 @@ class PipelineBuilder {
                        buffer_type(kp_.result_types[k]), k == 0);
     const ScheduleContext ctx{out, vars, shape, target_, lanes_, knobs_, tile_request_, ops_per_element(),
                               producer_used_ ? &producer_ : nullptr};
+    const ScheduleHook* own = results.size() == 1 ? result_schedule(0) : nullptr;
     if (!gpu_ && anchor_schedule_) anchor_schedule_(ctx);
-    else if (!gpu_ && result_schedule_) result_schedule_(ctx);
+    else if (!gpu_ && own) (*own)(ctx);
     else if (!gpu_) schedule_injective(ctx);
     kp_.outputs.push_back(out);
   }
@@ -324,9 +325,21 @@ class PipelineBuilder {
         separate_[k] = stored(prefix_ + "_out" + std::to_string(k), result_value(k));
       const lang::TensorType type = buffer_type(kp_.result_types[k]);
       set_static_shape(separate_[k].func.output_buffer(), type);
-      if (!gpu_) schedule_injective(ScheduleContext{separate_[k].func, separate_[k].vars, type, target_, lanes_, {}, nullptr, ops_per_element()});
+      const ScheduleContext ctx{separate_[k].func, separate_[k].vars, type, target_, lanes_, {}, nullptr, ops_per_element()};
+      const ScheduleHook* own = result_schedule(k);
+      if (!gpu_ && own) (*own)(ctx);
+      else if (!gpu_) schedule_injective(ctx);
       kp_.outputs.push_back(separate_[k].func);
     }
+  }
+
+  // The injective schedule of the op whose value is result k (LoweredOp::
+  // injective_schedule: a transpose's register tiles), if it has one.
+  const ScheduleHook* result_schedule(size_t k) const {
+    const lang::ValueRef& r = fn_.results[k];
+    if (!r.is_binding()) return nullptr;
+    const auto it = result_schedules_.find(r.index);
+    return it == result_schedules_.end() ? nullptr : &it->second;
   }
 
   // Simple ops count one; the ones Halide expands into polynomials count
@@ -360,7 +373,7 @@ class PipelineBuilder {
   std::vector<StoredValue> separate_;  // per result, when stored separately
   ScheduleHook anchor_schedule_;       // the last anchor's
   bool anchor_optional_ = false;       // LoweredOp::schedule_optional of that anchor
-  ScheduleHook result_schedule_;       // LoweredOp::injective_schedule of the kernel's one result's op
+  std::map<size_t, ScheduleHook> result_schedules_;  // LoweredOp::injective_schedule by binding
   ProducerStage producer_;             // the first anchor's stage, when there are two
   size_t producer_binding_ = SIZE_MAX;  // that anchor's binding
   bool producer_used_ = false;

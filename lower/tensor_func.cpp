@@ -357,6 +357,30 @@ ScheduleHook row_dot_schedule(Halide::Func partial, Halide::Var u, Halide::Var j
   };
 }
 
+void schedule_register_transpose(const ScheduleContext& s, Halide::Func input, Halide::Func reader, int c_position,
+                                 int f) {
+  Halide::Func out = s.output;
+  const size_t rank = s.output_vars.size();
+  Halide::Var ao("ao"), ai("ai"), co("co"), ci("ci");
+  const Halide::Var a = s.output_vars[rank - 1], c = s.output_vars[static_cast<size_t>(c_position)];
+  out.split(a, ao, ai, f, Halide::TailStrategy::ShiftInwards).split(c, co, ci, f, Halide::TailStrategy::ShiftInwards);
+  std::vector<Halide::Var> outer;  // the loops outside a tile, outermost first
+  for (size_t d = 0; d + 1 < rank; ++d) outer.push_back(static_cast<int>(d) == c_position ? co : s.output_vars[d]);
+  // The tile's loops innermost, every other loop outside them (a partial
+  // reorder left the rows between a tile's channels and its columns).
+  std::vector<Halide::VarOrRVar> order{ai, ci, ao};
+  for (auto it = outer.rbegin(); it != outer.rend(); ++it) order.push_back(*it);
+  out.reorder(order).vectorize(ai).unroll(ci);
+  Halide::Func tile = input.in(reader);
+  const std::vector<Halide::Var> tv = tile.args();
+  tile.compute_at(out, ao).store_in(Halide::MemoryType::Register).vectorize(tv[0]);
+  for (size_t d = 1; d < tv.size(); ++d) tile.unroll(tv[d]);
+  const int64_t total = s.output_type.element_count();
+  const int64_t iterations = total / s.output_type.shape[rank - 1] / f;
+  const Halide::Var fused = fuse_outer(out, outer, outer.size());
+  if (iterations > 1 && worth_parallel(total)) parallel_tasks(out, fused, iterations, total);
+}
+
 void schedule_injective(const ScheduleContext& ctx) {
   Halide::Func out = ctx.output;
   const auto& shape = ctx.output_type.shape;

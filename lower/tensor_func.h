@@ -240,6 +240,14 @@ void register_qnn_lowerings(LoweringRegistry& registry);
 // Schedules shared by rules (lower/schedules.cpp).
 // Output of an elementwise/injective kernel: vectorize the innermost dim, parallelize the outer ones.
 void schedule_injective(const ScheduleContext& ctx);
+// An injective output that moves the innermost axis of `input` (read by
+// `reader`, inlined into s.output) to output axis `c_position`, while its own
+// innermost axis comes from another of input's axes: a vector of the output
+// would gather one element from each of f places. Instead f x f tiles: f
+// vectors of the input read whole into registers, transposed there, stored as
+// f whole vectors. Both axes must be at least f long.
+void schedule_register_transpose(const ScheduleContext& s, Halide::Func input, Halide::Func reader, int c_position,
+                                 int f);
 // The vector registers of a CPU target (for register tiles).
 RegisterFile register_file(const Halide::Target& target);
 // An anchor schedule's register tile on s.target: the knobs' tile when set

@@ -15,9 +15,9 @@ using Halide::Var;
 
 // Out of a blocked layout into the plain one (NCHW16c -> NCHW, F = 16), each
 // vector of the result (F consecutive columns of one channel) would gather
-// one element from each of F positions of the operand. Instead F x F tiles:
-// F vectors of the operand (F channels of one column each) read whole into
-// registers, transposed there, stored as F whole vectors. None when the
+// one element from each of F positions of the operand. Instead F x F tiles
+// (schedule_register_transpose: F channels of one column each read whole into
+// registers, transposed there, stored as F whole vectors). None when the
 // transform is not such a move or the rows are shorter than F. (Into the
 // blocked layout, tiles were no faster on one core than the gathers, and
 // slower on two: 32 x 112 x 112 0.079 -> 0.095 ms.)
@@ -32,27 +32,7 @@ ScheduleHook unblocking_schedule(const lang::Layout& from, const lang::Layout& t
     return {};
   const int c_position = to.position_of(static_cast<char>(std::toupper(split)));
   const int f = static_cast<int>(F);
-  return [=](const ScheduleContext& s) mutable {
-    Func out = s.output;
-    Var ao("ao"), ai("ai"), co("co"), ci("ci");
-    const Var a = s.output_vars[rank - 1], c = s.output_vars[static_cast<size_t>(c_position)];
-    out.split(a, ao, ai, f, Halide::TailStrategy::ShiftInwards).split(c, co, ci, f, Halide::TailStrategy::ShiftInwards);
-    std::vector<Var> outer;  // the loops outside a tile, outermost first
-    for (size_t d = 0; d + 1 < rank; ++d) outer.push_back(static_cast<int>(d) == c_position ? co : s.output_vars[d]);
-    // The tile's loops innermost, every other loop outside them (a partial
-    // reorder left the rows between a tile's channels and its columns).
-    std::vector<Halide::VarOrRVar> order{ai, ci, ao};
-    for (auto it = outer.rbegin(); it != outer.rend(); ++it) order.push_back(*it);
-    out.reorder(order).vectorize(ai).unroll(ci);
-    Func tile = input.in(reader);
-    const std::vector<Var> tv = tile.args();
-    tile.compute_at(out, ao).store_in(Halide::MemoryType::Register).vectorize(tv[0]);
-    for (size_t d = 1; d < tv.size(); ++d) tile.unroll(tv[d]);
-    const int64_t total = out_type.element_count();
-    const int64_t iterations = total / out_type.shape[rank - 1] / F;
-    const Var fused = fuse_outer(out, outer, outer.size());
-    if (iterations > 1 && worth_parallel(total)) parallel_tasks(out, fused, iterations, total);
-  };
+  return [=](const ScheduleContext& s) { schedule_register_transpose(s, input, reader, c_position, f); };
 }
 
 LoweredOp lower_layout_transform(std::span<const TensorFunc> args, const LowerContext& ctx) {

@@ -7,6 +7,7 @@ namespace modelc::lower {
 namespace {
 
 using Halide::Expr;
+using Halide::Func;
 using Halide::Var;
 
 // A reshape splits and merges runs of axes. The shapes are cut where their
@@ -80,21 +81,41 @@ LoweredOp lower_reshape(std::span<const TensorFunc> args, const LowerContext& ct
           {}, {}};
 }
 
+// A transpose whose output's innermost axis is not its operand's: register
+// tiles (schedule_register_transpose) when both axes fill a vector of 32-bit
+// elements, instead of a gather per element (the attention key's [tokens,
+// heads, depth] -> [heads, depth, tokens] in a transformer).
+ScheduleHook transposing_schedule(const std::vector<int64_t>& axes, const lang::TensorType& t, Func input, Func reader) {
+  const size_t rank = t.rank();
+  if (rank < 2 || lang::dtype_bytes(t.dtype) != 4 || axes[rank - 1] == static_cast<int64_t>(rank - 1)) return {};
+  int c_position = -1;
+  for (size_t d = 0; d < rank; ++d)
+    if (axes[d] == static_cast<int64_t>(rank - 1)) c_position = static_cast<int>(d);
+  const int64_t columns = t.shape[rank - 1], rows = t.shape[static_cast<size_t>(c_position)];
+  return [=](const ScheduleContext& s) {
+    if (columns < s.vector_lanes || rows < s.vector_lanes) return schedule_injective(s);
+    schedule_register_transpose(s, input, reader, c_position, s.vector_lanes);
+  };
+}
+
 LoweredOp lower_transpose(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const lang::TensorType t = ctx.binding.types.at(0);
   std::vector<int64_t> axes = lang::attrs_as<lang::TransposeAttrs>(*ctx.binding.attrs).axes;
   const size_t rank = t.rank();
   if (axes.empty())
     for (size_t i = 0; i < rank; ++i) axes.push_back(static_cast<int64_t>(rank - 1 - i));
-  return {define(ctx.name, t, [&](const std::vector<Var>& v) {
-            std::vector<Expr> idx(rank);
-            for (size_t d = 0; d < rank; ++d) {
-              const int64_t a = axes[d] < 0 ? axes[d] + static_cast<int64_t>(rank) : axes[d];
-              idx[static_cast<size_t>(a)] = v[d];
-            }
-            return args[0].at(idx);
-          }),
-          {}, {}};
+  for (int64_t& a : axes)
+    if (a < 0) a += static_cast<int64_t>(rank);
+  LoweredOp lowered{define(ctx.name, t,
+                           [&](const std::vector<Var>& v) {
+                             std::vector<Expr> idx(rank);
+                             for (size_t d = 0; d < rank; ++d) idx[static_cast<size_t>(axes[d])] = v[d];
+                             return args[0].at(idx);
+                           }),
+                    {},
+                    {}};
+  lowered.injective_schedule = transposing_schedule(axes, t, args[0].func, lowered.value.func);
+  return lowered;
 }
 
 LoweredOp lower_concatenate(std::span<const TensorFunc> args, const LowerContext& ctx) {

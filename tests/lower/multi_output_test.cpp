@@ -85,6 +85,36 @@ def @main(%qkv: Tensor[(6, 36), float32], %s: Tensor[(1), float32]) {
   CHECK(test::check_primitives_against_reference(m, kRtol, kAtol, 12) == 3);
 }
 
+// The same at a transformer's proportions: 20 tokens and a head depth of 18,
+// both a vector of 16 lanes or more and none a multiple of 16, so the key's
+// transpose takes register tiles (schedule_register_transpose) whose last
+// tile along each axis shifts inwards over the one before. A transpose of a
+// parameter alone (one result, its own kernel) takes them too.
+TEST_CASE("a transposed slice of a fused projection in register tiles, tails on both axes") {
+  const Module m = fused(R"(
+def @main(%qkv: Tensor[(20, 108), float32], %s: Tensor[(1), float32], %x: Tensor[(3, 17, 33), float32]) {
+  %0 = reshape(%qkv, newshape=[20, 3, 2, 18]);
+  %1 = strided_slice(%0, begin=[0], end=[1], axes=[1], strides=[1]);
+  %2 = reshape(%1, newshape=[20, 2, 18]);
+  %3 = transpose(%2, axes=[1, 0, 2]);
+  %4 = divide(%3, %s);
+  %5 = strided_slice(%0, begin=[1], end=[2], axes=[1], strides=[1]);
+  %6 = reshape(%5, newshape=[20, 2, 18]);
+  %7 = transpose(%6, axes=[1, 2, 0]);
+  %8 = strided_slice(%0, begin=[2], end=[3], axes=[1], strides=[1]);
+  %9 = reshape(%8, newshape=[20, 2, 18]);
+  %10 = transpose(%9, axes=[1, 0, 2]);
+  %11 = nn.batch_matmul(%4, %7);
+  %12 = nn.batch_matmul(%11, %10);
+  %13 = transpose(%x, axes=[2, 0, 1]);
+  (%12, %13)
+})", 2);
+  const Function& slices = function_with(m, "fused_reshape_strided_slice_reshape_transpose_divide_strided_slice_reshape_"
+                                            "transpose_strided_slice_reshape_transpose");
+  CHECK(m.result_types(slices)[1] == TensorType{{2, 18, 20}, DType::float32});
+  CHECK(test::check_primitives_against_reference(m, kRtol, kAtol, 14) == 4);
+}
+
 TEST_CASE("opt level 3: a layer norm's prologue and reduction in one kernel, x - mean as a second result") {
   const Module m = fused(R"(
 def @main(%x: Tensor[(3, 16), float32], %two: Tensor[(1), float32], %eps: Tensor[(1), float32]) {
