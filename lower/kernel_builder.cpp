@@ -353,7 +353,7 @@ class PipelineBuilder {
   }
   static int64_t element_cost(const std::string& op) {
     static const std::map<std::string, int64_t> costs{
-        {"erf", 20},  {"exp", 20},  {"sigmoid", 24}, {"nn.silu", 24}, {"tanh", 20}, {"log", 20},   {"nn.softplus", 40},
+        {"erf", 20},  {"exp", 20},  {"sigmoid", 24}, {"nn.silu", 24}, {"nn.gelu", 18}, {"tanh", 20}, {"log", 20},   {"nn.softplus", 40},
         {"nn.elu", 24}, {"nn.selu", 24}, {"power", 40}, {"divide", 4}, {"sqrt", 4}, {"nn.softmax", 24}};
     const auto it = costs.find(op);
     return it == costs.end() ? 1 : it->second;

@@ -1,6 +1,8 @@
 #include "lower/tensor_func.h"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 
 #include "support/diagnostic.h"
 
@@ -93,18 +95,41 @@ Halide::Expr nan_by_bits(const Halide::Expr& x) {
   return (bits & Halide::cast<uint32_t>(0x7fffffff)) > Halide::cast<uint32_t>(0x7f800000);
 }
 
+// erf_rational's P and Q, highest power of x^2 first.
+constexpr std::array<double, 7> kErfP{1.9638678239175533e-08, -1.9414935650274856e-06, 0.00014147418551146984,
+                                      0.003711085766553879,  0.05061205476522446,     0.2003246545791626,
+                                      1.1283791065216064};
+constexpr std::array<double, 5> kErfQ{0.0009564481442794204, 0.014377592131495476, 0.11515048146247864,
+                                      0.5108648538589478, 1.0};
+
+template <size_t N>
+std::vector<float> as_floats(const std::array<double, N>& c) {
+  return {c.begin(), c.end()};
+}
+
+// Coefficients c_k (of x^2k, highest first) times scale * 2^-k: the
+// polynomial of u^2 = x^2 / 2 as one of x^2, rounded to float once.
+template <size_t N>
+std::vector<float> scaled_for_half_square(const std::array<double, N>& high_first, double scale) {
+  std::vector<float> out;
+  for (size_t i = 0; i < N; ++i)
+    out.push_back(static_cast<float>(high_first[i] * scale * std::ldexp(1.0, -static_cast<int>(N - 1 - i))));
+  return out;
+}
+
+Halide::Expr horner(const Halide::Expr& t, const std::vector<float>& high_first) {
+  Halide::Expr acc = high_first.front();
+  for (size_t i = 1; i < high_first.size(); ++i) acc = acc * t + high_first[i];
+  return acc;
+}
+
 // x P(x^2) / Q(x^2) with x clamped to [-bound, bound]; coefficients from the
 // highest degree down (scripts/rational_fit.py prints them lowest first). NaN kept.
-Halide::Expr odd_rational(const Halide::Expr& x, float bound, std::initializer_list<float> p_high_first,
-                          std::initializer_list<float> q_high_first) {
+Halide::Expr odd_rational(const Halide::Expr& x, float bound, const std::vector<float>& p_high_first,
+                          const std::vector<float>& q_high_first) {
   const Halide::Expr xc = Halide::clamp(x, -bound, bound);
   const Halide::Expr t = xc * xc;
-  auto horner = [&](std::initializer_list<float> c) {
-    Halide::Expr acc = *c.begin();
-    for (auto it = c.begin() + 1; it != c.end(); ++it) acc = acc * t + *it;
-    return acc;
-  };
-  return Halide::select(nan_by_bits(x), x, xc * horner(p_high_first) / horner(q_high_first));
+  return Halide::select(nan_by_bits(x), x, xc * horner(t, p_high_first) / horner(t, q_high_first));
 }
 
 // e^xc for xc already clamped to [-87.3, 88]: n = xc / ln 2 rounded to the
@@ -162,10 +187,19 @@ Halide::Expr silu_bounded(const Halide::Expr& x) {
 }
 
 Halide::Expr erf_rational(const Halide::Expr& x) {
-  return odd_rational(x, 4.f,
-                      {1.9638678239175533e-08f, -1.9414935650274856e-06f, 0.00014147418551146984f, 0.003711085766553879f,
-                       0.05061205476522446f, 0.2003246545791626f, 1.1283791065216064f},
-                      {0.0009564481442794204f, 0.014377592131495476f, 0.11515048146247864f, 0.5108648538589478f, 1.f});
+  return odd_rational(x, 4.f, as_floats(kErfP), as_floats(kErfQ));
+}
+
+Halide::Expr gelu_rational(const Halide::Expr& x) {
+  // (1 + erf(u)) / 2 at u = x / sqrt 2 is 1/2 + x P(x^2 / 2) / (2 sqrt 2 Q(x^2 / 2)).
+  static const std::vector<float> p = scaled_for_half_square(kErfP, 0.5 * std::sqrt(0.5));
+  static const std::vector<float> q = scaled_for_half_square(kErfQ, 1.0);
+  const float bound = static_cast<float>(4.0 * std::sqrt(2.0));
+  const Halide::Expr xc = Halide::clamp(x, -bound, bound);
+  const Halide::Expr t = xc * xc;
+  // Below the clamp GELU is within 4.4e-8 of 0, which the fit's factor
+  // (about 1e-7 off there) times a large |x| would not be.
+  return x * Halide::select(x < -bound, 0.f, xc * (horner(t, p) / horner(t, q)) + 0.5f);
 }
 
 Halide::Expr tanh_rational(const Halide::Expr& x) {

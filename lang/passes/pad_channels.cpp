@@ -66,7 +66,7 @@ int64_t natural_block(int64_t channels, int64_t k) {
 bool keeps_finite(const Binding& b) {
   static const std::set<std::string> ops{"nn.relu",      "clip",          "sigmoid",        "tanh",    "erf",
                                          "negative",     "abs",           "nn.hard_swish",  "nn.elu",  "nn.leaky_relu",
-                                         "nn.hard_sigmoid", "nn.softsign",   "nn.silu"};
+                                         "nn.hard_sigmoid", "nn.softsign",   "nn.silu", "nn.gelu"};
   return b.op && b.types.size() == 1 && ops.count(b.op->name) > 0;
 }
 

@@ -122,6 +122,7 @@ void register_unary_math(LoweringRegistry& r) {
   r.add("negative", unary_rule([](Expr x) { return -x; }));
   r.add("abs", unary_rule([](Expr x) { return Halide::abs(x); }));
   r.add("erf", unary_rule([](Expr x) { return erf_rational(x); }));
+  r.add("nn.gelu", unary_rule([](Expr x) { return gelu_rational(x); }));
   r.add("floor", unary_rule([](Expr x) { return Halide::floor(x); }));
   r.add("ceil", unary_rule([](Expr x) { return Halide::ceil(x); }));
   r.add("round", unary_rule([](Expr x) { return Halide::round(x); }));  // halves to even, as ONNX

@@ -95,6 +95,49 @@ TEST_CASE("SimplifyExpr makes multiply(x, sigmoid(x)) one nn.silu, either order,
   CHECK(max_difference(m, after, 0, 0) == 0);  // the reference's nn.silu is x * sigmoid(x)
 }
 
+// GELU as PyTorch (x * 0.5 * (1 + erf(x / sqrt 2))) and other exporters
+// (0.5 first, 1 / sqrt 2 as a multiply, the other grouping) spell it; a
+// product whose constants are not GELU's, or whose erf reads another value,
+// stays as it was. The reference's nn.gelu computes the formula in double.
+TEST_CASE("SimplifyExpr makes GELU's erf form one nn.gelu in any order and grouping, and nothing else") {
+  const Module m = typed(R"(const @half : Tensor[(), float32] = [0.5]
+const @one : Tensor[(), float32] = [1.0]
+const @root2 : Tensor[(), float32] = [1.4142135]
+const @inv_root2 : Tensor[(1), float32] = [0.70710677]
+const @third : Tensor[(), float32] = [0.33]
+
+def @main(%x: Tensor[(2, 8), float32], %y: Tensor[(2, 8), float32]) {
+  %0 = divide(%x, @root2);
+  %1 = erf(%0);
+  %2 = add(%1, @one);
+  %3 = multiply(%x, %2);
+  %4 = multiply(%3, @half);
+  %5 = multiply(%y, @inv_root2);
+  %6 = erf(%5);
+  %7 = add(@one, %6);
+  %8 = multiply(@half, %y);
+  %9 = multiply(%8, %7);
+  %10 = multiply(%7, @half);
+  %11 = multiply(%y, %10);
+  %12 = multiply(%2, @third);
+  %13 = multiply(%x, %12);
+  %14 = multiply(%y, %2);
+  %15 = multiply(%14, @half);
+  (%4, %9, %11, %13, %15)
+}
+)");
+  const Module after = without_dead_code(run_pass(m, "SimplifyExpr"));
+  const std::string text = print_function(after, after.main());
+  CAPTURE(text);
+  CHECK(text.find("= nn.gelu(%x)") != std::string::npos);
+  size_t of_y = 0;
+  for (size_t at = text.find("nn.gelu(%y)"); at != std::string::npos; at = text.find("nn.gelu(%y)", at + 1)) ++of_y;
+  CHECK(of_y == 2);  // %9 and %11
+  CHECK(text.find("erf(%0)") != std::string::npos);  // kept for %13 and %15, which are not GELU
+  CHECK(text.find("@third") != std::string::npos);
+  CHECK(max_difference(m, after, 1e-6, 1e-6) < 1e-6);
+}
+
 // ONNX's 1-D convolution and pooling: 2-D ones between reshapes that insert
 // and remove the unit height, with the bias, scale, shift and ReLU on the
 // 3-D value between them.

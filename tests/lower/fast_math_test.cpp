@@ -139,3 +139,28 @@ TEST_CASE("sigmoid_bounded is within 3 ulp of libm's sigmoid, 1 and 0 at the end
   CHECK(std::isnan(edges[5]));
   CHECK(std::isnan(edges[6]));
 }
+
+// GELU's own form (SimplifyExpr makes x * 0.5 * (1 + erf(x / sqrt 2)) one
+// nn.gelu): against x * (1 + erf(x / sqrt 2)) / 2 in double, absolutely and
+// relatively to max(|x|, 1), at the clamp, and on NaN and +inf.
+TEST_CASE("gelu_rational is within 5e-7 max(|x|, 1) of GELU in double, saturates beyond its clamp, keeps NaN") {
+  std::vector<float> xs;
+  for (double x = -12.0; x <= 12.0; x += 0.00037) xs.push_back(static_cast<float>(x));
+  for (float x : {0.f, -0.f, 1e-30f, -1e-30f, 1e-6f, 5.65f, 5.66f, -5.65f, -5.66f, 5.6568542f, -5.6568542f, 30.f, -30.f, 1e30f}) xs.push_back(x);
+  const std::vector<float> got = vectorized(modelc::lower::gelu_rational, xs);
+  double worst = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double x = xs[i], want = 0.5 * x * (1.0 + std::erf(x * std::sqrt(0.5)));
+    worst = std::max(worst, std::abs(got[i] - want) / std::max(std::abs(x), 1.0));
+  }
+  MESSAGE("largest error over max(|x|, 1): " << worst);
+  CHECK(worst < 5e-7);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> edges = vectorized(modelc::lower::gelu_rational, {0.f, 30.f, -30.f, inf, nan});
+  CHECK(edges[0] == 0.f);
+  CHECK(edges[1] == doctest::Approx(30.0).epsilon(2.5e-7));
+  CHECK(edges[2] == 0.f);  // and -1e30 too: 0, not the fit's 1e-7 times x
+  CHECK(vectorized(modelc::lower::gelu_rational, {-1e30f})[0] == 0.f);
+  CHECK(edges[3] == inf);
+  CHECK(std::isnan(edges[4]));
+}
