@@ -20,7 +20,7 @@ const PassRegistry& PassRegistry::global() {
            fuse_ops});
     r.add({"SimplifyExpr", 1, {"InferType"},
            "merges reshapes, cancels transpose and layout_transform pairs, drops identity ops, folds scalar scales "
-           "into conv/dense weights, makes swish one nn.silu and GELU one nn.gelu, sinks reshapes of size-1 axes below elementwise ops",
+           "into conv/dense weights, makes swish one nn.silu, GELU one nn.gelu and a decomposed layer norm one nn.layer_norm, sinks reshapes of size-1 axes below elementwise ops",
            simplify_expr});
     r.add({"FoldScaleAxis", 2, {"InferType"}, "folds per-channel scales before or after a convolution into its weights",
            fold_scale_axis});

@@ -138,6 +138,80 @@ def @main(%x: Tensor[(2, 8), float32], %y: Tensor[(2, 8), float32]) {
   CHECK(max_difference(m, after, 1e-6, 1e-6) < 1e-6);
 }
 
+// Layer norm as exporters before opset 17 decompose it (ReduceMean, Sub, Pow,
+// ReduceMean, Add, Sqrt, Div): one nn.layer_norm; a batch-first [1, T, C]
+// input normalizes as [T, C] between reshapes. Means over other axes, a
+// square of another value, or a mean over a leading axis stay as they were.
+TEST_CASE("SimplifyExpr makes a decomposed layer norm one nn.layer_norm over flattened rows, and nothing else") {
+  const Module m = typed(R"(const @two : Tensor[(), float32] = [2.0]
+const @eps : Tensor[(), float32] = [1e-05]
+
+def @main(%x: Tensor[(1, 6, 16), float32], %y: Tensor[(3, 4, 5), float32]) {
+  %0 = mean(%x, axes=[-1], keepdims=true);
+  %1 = subtract(%x, %0);
+  %2 = power(%1, @two);
+  %3 = mean(%2, axes=[2], keepdims=true);
+  %4 = add(%3, @eps);
+  %5 = sqrt(%4);
+  %6 = divide(%1, %5);
+  %7 = mean(%y, axes=[1, 2], keepdims=true);
+  %8 = subtract(%y, %7);
+  %9 = multiply(%8, %8);
+  %10 = mean(%9, axes=[-1, -2], keepdims=true);
+  %11 = add(@eps, %10);
+  %12 = sqrt(%11);
+  %13 = divide(%8, %12);
+  %14 = mean(%y, axes=[1], keepdims=true);
+  %15 = subtract(%y, %14);
+  %16 = multiply(%15, %15);
+  %17 = mean(%16, axes=[1], keepdims=true);
+  %18 = add(%17, @eps);
+  %19 = sqrt(%18);
+  %20 = divide(%15, %19);
+  %21 = multiply(%8, %15);
+  %22 = mean(%21, axes=[1, 2], keepdims=true);
+  %23 = add(%22, @eps);
+  %24 = sqrt(%23);
+  %25 = divide(%8, %24);
+  (%6, %13, %20, %25)
+}
+)");
+  const Module after = without_dead_code(run_pass(m, "SimplifyExpr"));
+  const std::string text = print_function(after, after.main());
+  CAPTURE(text);
+  CHECK(text.find("nn.layer_norm(%0, @layer_norm_gamma, @layer_norm_beta, axis=1, epsilon=") != std::string::npos);
+  CHECK(text.find("%0 = reshape(%x, newshape=[6, 16])") != std::string::npos);
+  CHECK(text.find("reshape(%1, newshape=[1, 6, 16])") != std::string::npos);
+  CHECK(text.find("nn.layer_norm(%y, @layer_norm_gamma_1, @layer_norm_beta_1, axis=1, epsilon=") != std::string::npos);
+  size_t norms = 0;
+  for (size_t at = text.find("nn.layer_norm("); at != std::string::npos; at = text.find("nn.layer_norm(", at + 1)) ++norms;
+  CHECK(norms == 2);  // %20 (a leading axis) and %25 (another square) stay
+  CHECK(max_difference(m, after, 1e-5, 1e-5) < 1e-5);
+}
+
+// A transpose that keeps the order of the axes that are not 1 moves no
+// element: a reshape, which then merges with the reshapes around it.
+TEST_CASE("SimplifyExpr makes a transpose of unit axes a reshape; a transpose that moves data stays") {
+  const Module m = typed(R"(def @main(%x: Tensor[(1, 6, 4), float32]) {
+  %0 = transpose(%x, axes=[1, 0, 2]);
+  %1 = reshape(%0, newshape=[6, 4]);
+  %2 = reshape(%x, newshape=[6, 1, 4]);
+  %3 = transpose(%2, axes=[1, 0, 2]);
+  %4 = exp(%3);
+  %5 = transpose(%x, axes=[0, 2, 1]);
+  (%1, %4, %5)
+}
+)");
+  const Module after = without_dead_code(run_pass(m, "SimplifyExpr"));
+  const std::string text = print_function(after, after.main());
+  CAPTURE(text);
+  CHECK(text.find("%0 = reshape(%x, newshape=[6, 4])") != std::string::npos);
+  CHECK(text.find("exp(%x)") != std::string::npos);  // reshape and transpose cancel
+  CHECK(text.find("transpose(%x, axes=[0, 2, 1])") != std::string::npos);
+  CHECK(text.find("axes=[1, 0, 2]") == std::string::npos);
+  CHECK(max_difference(m, after, 0, 0) == 0);
+}
+
 // ONNX's 1-D convolution and pooling: 2-D ones between reshapes that insert
 // and remove the unit height, with the bias, scale, shift and ReLU on the
 // 3-D value between them.
