@@ -17,7 +17,8 @@
 //   x * 0.5 * (1 + erf(x / sqrt 2)), its factors in any order and grouping, x / sqrt 2 also as
 //   x * (1 / sqrt 2) -> nn.gelu(x)  (float; scalar constants within float32's rounding)
 //   (x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps), means over the same trailing axes
-//   -> nn.layer_norm(x, 1, 0, axis, eps)  (float32)
+//   -> nn.layer_norm(x, 1, 0, axis, eps)  (float32);  multiply / add of a layer norm that nothing
+//   else reads by a constant over its normalized axes -> the norm with that scale / shift
 //   f(reshape(x), constant c) -> reshape(f(x, c'))  where the reshape only removes or inserts
 //   size-1 axes and f is elementwise (or bias_add, its axis moved with it); c' is c over x's axes
 //
@@ -54,6 +55,7 @@
 #include "lang/op.h"
 #include "lang/ops/layout.h"
 #include "lang/ops/nn.h"
+#include "lang/ops/op_helpers.h"
 #include "lang/ops/normalization.h"
 #include "lang/ops/reduce.h"
 #include "lang/ops/transform.h"
@@ -144,7 +146,7 @@ std::optional<std::vector<int64_t>> broadcast_shape_over(const std::vector<int64
 
 class Simplifier {
  public:
-  Simplifier(Module& m, const Function& fn) : m_(m), fn_(fn), builder_(fn) {
+  Simplifier(Module& m, const Function& fn) : m_(m), fn_(fn), builder_(fn), uses_(count_uses(fn)) {
     for (const ValueRef& r : fn.results)
       if (r.is_binding()) results_.insert(r.index);
   }
@@ -251,6 +253,7 @@ class Simplifier {
     if (b.is_op("multiply") && args.size() == 2 && is_float(result.dtype))
       if (const std::optional<ValueRef> x = gelu_input(args); x && type_of(*x) == result) return emit_op(i, b, "nn.gelu", {*x});
     if (b.is_op("divide") && args.size() == 2 && result.dtype == DType::float32 && layer_norm(i, b, args)) return true;
+    if ((b.is_op("multiply") || b.is_op("add")) && args.size() == 2 && absorb_into_layer_norm(i, b, args)) return true;
     if (drop_identity_arithmetic(i, b, args)) return true;
     return sink_unit_reshape(i, b, args);
   }
@@ -308,6 +311,56 @@ class Simplifier {
       };
       return emit_layer_norm(i, b, x, filled("layer_norm_gamma", 1.f), filled("layer_norm_beta", 0.f), *axis,
                              e.element_as_double(0));
+    }
+    return false;
+  }
+
+  // multiply(layer_norm(x, g, b), c) -> layer_norm(x, g c, b c) and
+  // add(layer_norm(x, g, b), c) -> layer_norm(x, g, b + c), either order, when
+  // nothing else reads the norm and g, b and c are float32 constants that vary
+  // along the normalized axes only: a trained model's affine scale and shift
+  // join the norm instead of taking an elementwise kernel of their own (the
+  // norm fuses nothing after it).
+  bool absorb_into_layer_norm(uint32_t i, const Binding& b, const std::vector<ValueRef>& args) {
+    for (size_t c : {size_t{1}, size_t{0}}) {
+      const Binding* norm = producer(args[1 - c]);
+      const ValueRef& old = b.args[1 - c];
+      if (!norm || !norm->is_op("nn.layer_norm") || !old.is_binding() || uses_.at(old.index) != 1 ||
+          !args[c].is_constant() || !norm->args[1].is_constant() || !norm->args[2].is_constant())
+        continue;
+      const std::vector<int64_t>& shape = b.types[0].shape;
+      if (norm->types[0] != b.types[0]) continue;
+      const auto axis = static_cast<size_t>(ops::normalize_axis(attrs_as<LayerNormAttrs>(*norm->attrs).axis, shape.size()));
+      const std::vector<int64_t> trailing(shape.begin() + static_cast<int64_t>(axis), shape.end());
+      // Each constant over the normalized axes as float32, or none.
+      auto over_trailing = [&](const ValueRef& v) -> std::optional<std::vector<double>> {
+        const Tensor& t = m_.constant(v.constant);
+        if (!t.has_data() || t.type().dtype != DType::float32) return std::nullopt;
+        std::vector<int64_t> dims = t.type().shape;
+        while (dims.size() > trailing.size() && dims.front() == 1) dims.erase(dims.begin());
+        if (dims.size() > trailing.size()) return std::nullopt;
+        for (size_t k = 0; k < dims.size(); ++k)
+          if (dims[k] != 1 && dims[k] != trailing[trailing.size() - dims.size() + k]) return std::nullopt;
+        std::vector<double> out;
+        for (int64_t at : ops::broadcast_index_map(dims, trailing)) out.push_back(t.element_as_double(static_cast<size_t>(at)));
+        return out;
+      };
+      const auto k = over_trailing(args[c]), g = over_trailing(norm->args[1]), beta = over_trailing(norm->args[2]);
+      if (!k || !g || !beta) continue;
+      std::vector<float> new_g, new_b;
+      for (size_t e = 0; e < k->size(); ++e) {
+        const bool scale = b.is_op("multiply");
+        new_g.push_back(static_cast<float>(scale ? (*g)[e] * (*k)[e] : (*g)[e]));
+        new_b.push_back(static_cast<float>(scale ? (*beta)[e] * (*k)[e] : (*beta)[e] + (*k)[e]));
+      }
+      auto constant = [&](const char* hint, const std::vector<float>& values) {
+        return ValueRef::constant_named(m_.add_constant(hint, Tensor::from_floats(trailing, values)));
+      };
+      Binding out = *norm;
+      out.args = {norm->args[0], constant("layer_norm_gamma", new_g), constant("layer_norm_beta", new_b)};
+      out.origin = b.origin;
+      builder_.replace(i, 0, builder_.emit(std::move(out)));
+      return true;
     }
     return false;
   }
@@ -514,6 +567,7 @@ class Simplifier {
   Module& m_;
   const Function& fn_;
   FunctionBuilder builder_;
+  const std::vector<int> uses_;  // of the old bindings
   std::set<uint32_t> results_;
 };
 

@@ -189,6 +189,49 @@ def @main(%x: Tensor[(1, 6, 16), float32], %y: Tensor[(3, 4, 5), float32]) {
   CHECK(max_difference(m, after, 1e-5, 1e-5) < 1e-5);
 }
 
+// A trained model's affine scale and shift after a layer norm join it (over
+// two SimplifyExpr runs, as in the pipeline: the first sinks the reshapes of
+// the flattened rows below them); a scale that varies along the rows, or a
+// norm that another op also reads, stays apart.
+TEST_CASE("SimplifyExpr folds a layer norm's scale and shift constants into it, and nothing else") {
+  const Module m = typed(R"(const @two : Tensor[(), float32] = [2.0]
+const @eps : Tensor[(), float32] = [1e-05]
+const @g : Tensor[(4), float32] = [0.5, -1.0, 2.0, 1.5]
+const @b : Tensor[(1, 1, 4), float32] = [0.1, 0.2, -0.3, 0.0]
+const @rows : Tensor[(3, 1), float32] = [1.0, 2.0, 3.0]
+
+def @main(%x: Tensor[(1, 3, 4), float32], %y: Tensor[(3, 4), float32]) {
+  %0 = mean(%x, axes=[-1], keepdims=true);
+  %1 = subtract(%x, %0);
+  %2 = power(%1, @two);
+  %3 = mean(%2, axes=[-1], keepdims=true);
+  %4 = add(%3, @eps);
+  %5 = sqrt(%4);
+  %6 = divide(%1, %5);
+  %7 = multiply(%6, @g);
+  %8 = add(@b, %7);
+  %9 = nn.layer_norm(%y, @g, @g, axis=1, epsilon=1e-05);
+  %10 = multiply(%9, @rows);
+  %11 = nn.layer_norm(%y, @g, @g, axis=-1, epsilon=1e-03);
+  %12 = multiply(%11, @g);
+  %13 = add(%11, %12);
+  (%8, %10, %13)
+}
+)");
+  PassContext context;
+  context.opt_level = 3;
+  const Module after = without_dead_code(run_passes(m, {"SimplifyExpr", "InferType", "SimplifyExpr", "InferType"}, context));
+  const std::string text = print_function(after, after.main());
+  CAPTURE(text);
+  size_t norms = 0, multiplies = 0;
+  for (size_t at = text.find("nn.layer_norm("); at != std::string::npos; at = text.find("nn.layer_norm(", at + 1)) ++norms;
+  for (size_t at = text.find("multiply("); at != std::string::npos; at = text.find("multiply(", at + 1)) ++multiplies;
+  CHECK(norms == 3);
+  CHECK(multiplies == 2);  // by @rows, and %12 (its norm is read twice)
+  CHECK(text.find("add(@b") == std::string::npos);
+  CHECK(max_difference(m, after, 1e-5, 1e-5) < 1e-5);
+}
+
 // A transpose that keeps the order of the axes that are not 1 moves no
 // element: a reshape, which then merges with the reshapes around it.
 TEST_CASE("SimplifyExpr makes a transpose of unit axes a reshape; a transpose that moves data stays") {
