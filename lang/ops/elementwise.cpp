@@ -176,7 +176,7 @@ void register_unary_math(OpRegistry& r) {
   // SimplifyExpr's form of multiply(x, sigmoid(x)): the reference computes
   // just that, so an import's two ops and this one give the same values.
   ops::add_unary_float_op(r, "nn.silu", "x * sigmoid(x) (SiLU, swish)", [](float x) { return x * sigmoid(x); });
-  // SimplifyExpr's form of x * 0.5 * (1 + erf(x / sqrt 2)), and ONNX's Gelu.
+  // SimplifyExpr's form of x * 0.5 * (1 + erf(x / sqrt 2)), computed in double.
   ops::add_unary_float_op(r, "nn.gelu", "x * (1 + erf(x / sqrt(2))) / 2 (GELU)", [](float x) {
     const double d = x;
     return static_cast<float>(0.5 * d * (1.0 + std::erf(d * std::sqrt(0.5))));

@@ -35,10 +35,10 @@
 // (a 1-D audio classifier: a quarter of its time went to a separate kernel of
 // layout transform, reshape, bias, scale and ReLU after each convolution).
 // GELU as one op computes x (1/2 + x P(x^2) / Q(x^2)) with the scales folded
-// into the polynomials (lower/tensor_func.h gelu_rational): five ops per
-// element fewer than erf's select, scale, add and two multiplies, in the
-// epilogue of the matrix product before it (BERT's feed-forward kernel ran at
-// 87 % of the fp32 peak where the one without GELU ran at 97 %).
+// into the polynomials (lower/tensor_func.h gelu_rational): 18 vector ops per
+// element where erf's select, the scale, add and two multiplies made 22, in
+// the epilogue of the matrix product before it (BERT's feed-forward kernel
+// 85-87 -> 88 % of the fp32 peak; the product without GELU runs at 95 %).
 // A decomposed layer norm squares with power(x, 2), GELU's tanh form cubes
 // with power(x, 3): a kernel would otherwise compute each as a call to libm's
 // pow per element.
@@ -207,9 +207,8 @@ class Simplifier {
         ValueRef source = args[0];
         if (const Binding* p = producer(source); p && p->is_op("reshape")) source = p->args[0];
         if (type_of(source) == result) return forward(i, source);
-        auto attrs = std::make_shared<ReshapeAttrs>();
-        attrs->newshape = result.shape;
-        return emit_op_with(i, b, "reshape", {source}, attrs);
+        builder_.replace(i, 0, reshaped(source, result, b.origin));
+        return true;
       }
       if (const Binding* p = producer(args[0]); p && p->is_op("transpose")) {
         const std::vector<int64_t> inner = transpose_axes_of(*p, result.rank());
@@ -290,11 +289,8 @@ class Simplifier {
     const Binding* plus = producer(root->args[0]);
     if (!plus || !plus->is_op("add") || plus->args.size() != 2) return false;
     for (size_t c : {size_t{1}, size_t{0}}) {
-      const ValueRef& eps = plus->args[c];
-      if (!eps.is_constant()) continue;
-      const Tensor& e = m_.constant(eps.constant);
-      if (!e.has_data() || !is_float(e.type().dtype) || e.type().element_count() != 1 || !(e.element_as_double(0) >= 0))
-        continue;
+      const std::optional<double> epsilon = scalar_constant(plus->args[c]);
+      if (!epsilon || !(*epsilon >= 0)) continue;
       const Binding* var = producer(plus->args[1 - c]);
       if (!var || var->args.size() != 1) continue;
       const Binding* square = producer(var->args[0]);
@@ -305,12 +301,8 @@ class Simplifier {
       const std::vector<int64_t> affine(shape.begin() + *axis, shape.end());
       size_t count = 1;
       for (int64_t n : affine) count *= static_cast<size_t>(n);
-      auto filled = [&](const char* hint, float value) {
-        const std::vector<float> values(count, value);
-        return ValueRef::constant_named(m_.add_constant(hint, Tensor::from_floats(affine, values)));
-      };
-      return emit_layer_norm(i, b, x, filled("layer_norm_gamma", 1.f), filled("layer_norm_beta", 0.f), *axis,
-                             e.element_as_double(0));
+      return emit_layer_norm(i, b, x, float_constant("layer_norm_gamma", affine, std::vector<float>(count, 1.f)),
+                             float_constant("layer_norm_beta", affine, std::vector<float>(count, 0.f)), *axis, *epsilon);
     }
     return false;
   }
@@ -347,17 +339,15 @@ class Simplifier {
       };
       const auto k = over_trailing(args[c]), g = over_trailing(norm->args[1]), beta = over_trailing(norm->args[2]);
       if (!k || !g || !beta) continue;
+      const bool scale = b.is_op("multiply");
       std::vector<float> new_g, new_b;
       for (size_t e = 0; e < k->size(); ++e) {
-        const bool scale = b.is_op("multiply");
         new_g.push_back(static_cast<float>(scale ? (*g)[e] * (*k)[e] : (*g)[e]));
         new_b.push_back(static_cast<float>(scale ? (*beta)[e] * (*k)[e] : (*beta)[e] + (*k)[e]));
       }
-      auto constant = [&](const char* hint, const std::vector<float>& values) {
-        return ValueRef::constant_named(m_.add_constant(hint, Tensor::from_floats(trailing, values)));
-      };
       Binding out = *norm;
-      out.args = {norm->args[0], constant("layer_norm_gamma", new_g), constant("layer_norm_beta", new_b)};
+      out.args = {norm->args[0], float_constant("layer_norm_gamma", trailing, new_g),
+                  float_constant("layer_norm_beta", trailing, new_b)};
       out.origin = b.origin;
       builder_.replace(i, 0, builder_.emit(std::move(out)));
       return true;
@@ -382,13 +372,6 @@ class Simplifier {
       out.types = {type};
       return builder_.emit(std::move(out));
     };
-    auto reshaped = [&](const ValueRef& v, const TensorType& type) {
-      auto ra = std::make_shared<ReshapeAttrs>();
-      ra->newshape = type.shape;
-      Binding r = make_op_call("reshape", {v}, ra, b.origin);
-      r.types = {type};
-      return builder_.emit(std::move(r));
-    };
     const auto within_trailing = [&](const ValueRef& v) {
       return type_of(v).rank() <= shape.size() - static_cast<size_t>(axis);
     };
@@ -401,16 +384,14 @@ class Simplifier {
     for (int64_t d = 0; d < axis; ++d) rows.shape[0] *= shape[static_cast<size_t>(d)];
     rows.shape.insert(rows.shape.end(), shape.begin() + axis, shape.end());
     attrs->axis = 1;
-    builder_.replace(i, 0, reshaped(call({reshaped(x, rows), gamma, beta}, rows), b.types[0]));
+    builder_.replace(i, 0, reshaped(call({reshaped(x, rows, b.origin), gamma, beta}, rows), b.types[0], b.origin));
     return true;
   }
 
   // A scalar float constant within float32's rounding of `value`.
   bool is_scalar_near(const ValueRef& v, double value) const {
-    if (!v.is_constant()) return false;
-    const Tensor& t = m_.constant(v.constant);
-    return t.has_data() && is_float(t.type().dtype) && t.type().element_count() == 1 &&
-           std::abs(t.element_as_double(0) - value) <= 1e-6 * std::abs(value);
+    const std::optional<double> c = scalar_constant(v);
+    return c && std::abs(*c - value) <= 1e-6 * std::abs(value);
   }
 
   // x when `v` is 1 + erf(x / sqrt 2) (or erf(x * (1 / sqrt 2)), either order).
@@ -511,13 +492,30 @@ class Simplifier {
     op.attrs = attrs;
     op.types = {TensorType{to, result.dtype}};
     const ValueRef value = builder_.emit(std::move(op));
-    Binding reshape = make_op_call("reshape", {value}, nullptr, b.origin);
-    auto ra = std::make_shared<ReshapeAttrs>();
-    ra->newshape = result.shape;
-    reshape.attrs = ra;
-    reshape.types = b.types;
-    builder_.replace(i, 0, builder_.emit(std::move(reshape)));
+    builder_.replace(i, 0, reshaped(value, b.types[0], b.origin));
     return true;
+  }
+
+  // A new reshape of `v` to `type`.
+  ValueRef reshaped(const ValueRef& v, const TensorType& type, const std::string& origin) {
+    auto attrs = std::make_shared<ReshapeAttrs>();
+    attrs->newshape = type.shape;
+    Binding r = make_op_call("reshape", {v}, attrs, origin);
+    r.types = {type};
+    return builder_.emit(std::move(r));
+  }
+
+  // A new float32 constant of `shape` holding `values`.
+  ValueRef float_constant(const char* hint, const std::vector<int64_t>& shape, const std::vector<float>& values) {
+    return ValueRef::constant_named(m_.add_constant(hint, Tensor::from_floats(shape, values)));
+  }
+
+  // The value of a scalar float constant with its bytes, or none.
+  std::optional<double> scalar_constant(const ValueRef& v) const {
+    if (!v.is_constant()) return std::nullopt;
+    const Tensor& t = m_.constant(v.constant);
+    if (!t.has_data() || !is_float(t.type().dtype) || t.type().element_count() != 1) return std::nullopt;
+    return t.element_as_double(0);
   }
 
   bool simplify_power(uint32_t i, const Binding& b, const std::vector<ValueRef>& args) {
@@ -538,10 +536,7 @@ class Simplifier {
 
   // Replaces old binding i (of the same type) by a call of `op` on `args`.
   bool emit_op(uint32_t i, const Binding& b, std::string_view op, std::vector<ValueRef> args) {
-    return emit_op_with(i, b, op, std::move(args), nullptr);
-  }
-  bool emit_op_with(uint32_t i, const Binding& b, std::string_view op, std::vector<ValueRef> args, AttrsPtr attrs) {
-    Binding out = make_op_call(op, std::move(args), std::move(attrs), b.origin);
+    Binding out = make_op_call(op, std::move(args), nullptr, b.origin);
     out.types = b.types;
     builder_.replace(i, 0, builder_.emit(std::move(out)));
     return true;
