@@ -165,3 +165,29 @@ TEST_CASE("--format json: every recipe command gives tools its errors as JSON on
     CHECK(out["errors"][0]["hint"] == "did you mean 'device'?");
   }
 }
+
+// optimize.disable and optimize.enable take pass names as the registry
+// spells them (`modelc passes`): the schema once allowed only lower-case
+// names, which no pass has, so no pass could be named at all.
+TEST_CASE("optimize.disable: pass names as registered, a did-you-mean for others") {
+  test::TempDir tmp;
+  const std::string model = "  onnx: " + mlp().string() + "\n";
+  const fs::path wrong = tmp.write("recipe.yaml", recipe_with(model) + "optimize: {disable: [winogradconv2d]}\n");
+  expect_compile_failure(tmp, wrong, {"recipe.yaml:8:", "unknown pass 'winogradconv2d'", "did you mean 'WinogradConv2D'?"});
+  const fs::path required = tmp.write("fuse.yaml", recipe_with(model) + "optimize: {disable: [FuseOps]}\n");
+  expect_compile_failure(tmp, required, {"fuse.yaml:8:", "FuseOps cannot be disabled"});
+  const fs::path right = tmp.write("right.yaml", recipe_with(model) + "optimize: {disable: [WinogradConv2D, SimplifyExpr]}\n");
+  const fs::path out = tmp.path() / "built";
+  const CliRun r = modelc_cli({"compile", right.string(), "--emit", "ir", "-o", out.string()});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  REQUIRE(fs::is_directory(out / "ir"));
+  int fused = 0, disabled = 0;
+  for (const auto& entry : fs::directory_iterator(out / "ir")) {
+    const std::string name = entry.path().filename().string();
+    fused += name.find("FuseOps") != std::string::npos;
+    disabled += name.find("Winograd") != std::string::npos || name.find("SimplifyExpr") != std::string::npos;
+  }
+  CHECK(fused == 1);
+  CHECK(disabled == 0);
+}
