@@ -1,22 +1,26 @@
-// WinogradConv2D: computes stride-1 3x3 convolutions with Winograd's minimal
-// filtering algorithm (lang/ops/winograd.h), the weights transformed here,
-// at compile time.
+// WinogradConv2D: computes stride-1 3x3 convolutions, and the factorized
+// 1 x r and r x 1 ones of Inception-style networks (r = 3, 5, 7), with
+// Winograd's minimal filtering algorithm (lang/ops/winograd.h), the weights
+// transformed here, at compile time.
 //
-// Why: a ResNet spends most of its time in 3x3 convolutions, and a direct
-// convolution already runs them near the FMA units' peak; doing less work is
-// what is left. F(4x4, 3x3) needs 4x fewer multiplies, F(2x2, 3x3) 2.25x;
-// the input and output transforms add work that does not grow with the
-// number of channels.
+// Why: a ResNet spends most of its time in 3x3 convolutions, an Inception
+// network in 1x7 and 7x1 ones, and a direct convolution already runs them
+// near the FMA units' peak; doing less work is what is left. F(4x4, 3x3)
+// needs 4x fewer multiplies, F(2x2, 3x3) 2.25x; along one axis F(2, 7) 1.75x,
+// F(4, 5) 2.5x, F(4, 3) 2x. The input and output transforms add work that
+// does not grow with the number of channels.
 //
 // Which convolutions: blocked ones (NCHW{ki}c in, NCHW{ko}c out, as
-// ConvertLayout leaves them), 3x3, stride 1, dilation 1, groups 1, constant
+// ConvertLayout leaves them), stride 1, dilation 1, groups 1, constant
 // weights. The tile is chosen by the work saved once edge tiles are counted
 // (an output not divisible by m computes whole tiles), among tiles with at
 // least kMinTiles tiles per image: with fewer, each transformed weight
 // (2.25x or 4x the size of the original) serves too few tiles, and the
 // kernel waits on memory instead of computing. F(4x4) trades some accuracy
 // (its transforms have entries up to 8 and 1/24); on the shared models the
-// outputs stay within rtol 1e-3 / atol 1e-4 of PyTorch's.
+// outputs stay within rtol 1e-3 / atol 1e-4 of PyTorch's. The one-axis forms
+// interpolate at no more points than F(6, 3) (0, +-1, +-2, +-1/2 and
+// infinity), and only along one axis.
 //
 // Assumes typed IR after ConvertLayout, before FuseOps (the new op is an
 // anchor that fuses its epilogue like conv2d).
@@ -39,21 +43,31 @@ int64_t channel_block(const std::string& layout) {
   return l.primal() == "NCHW" && l.rank() == 5 ? l.factor_of('C') : 0;
 }
 
-// The output tile edge to use (2 or 4), or 0 to keep the direct convolution.
-int64_t choose_tile(int64_t oh, int64_t ow) {
+// The output tile edge to use along the axes whose kernel is not 1 (the
+// m of an F(m, r) that winograd_matrices has), or 0 to keep the direct
+// convolution.
+int64_t choose_tile(int64_t kh, int64_t kw, int64_t oh, int64_t ow) {
   int64_t best = 0;
   double best_saving = 1.0;
   for (const int64_t m : {4, 2}) {
-    const int64_t a = m + 2, tiles = ((oh + m - 1) / m) * ((ow + m - 1) / m);
+    const int64_t mh = kh == 1 ? 1 : m, mw = kw == 1 ? 1 : m;
+    if (!has_winograd_matrices(mh, kh) || !has_winograd_matrices(mw, kw)) continue;
+    const int64_t ah = mh + kh - 1, aw = mw + kw - 1, tiles = ((oh + mh - 1) / mh) * ((ow + mw - 1) / mw);
     if (tiles < kMinTiles) continue;
     // Multiplies of the direct convolution over those of the tiles computed.
-    const double saving = 9.0 * static_cast<double>(oh * ow) / static_cast<double>(a * a * tiles);
+    const double saving = static_cast<double>(kh * kw * oh * ow) / static_cast<double>(ah * aw * tiles);
     if (saving > best_saving) {
       best = m;
       best_saving = saving;
     }
   }
   return best;
+}
+
+// A kernel shape that some F(m, r) covers: 3x3, or 1 x r and r x 1 with r 3, 5 or 7.
+bool winograd_kernel(int64_t kh, int64_t kw) {
+  const auto one_axis = [](int64_t r) { return r == 3 || r == 5 || r == 7; };
+  return (kh == 3 && kw == 3) || (kh == 1 && one_axis(kw)) || (kw == 1 && one_axis(kh));
 }
 
 bool eligible(const Binding& b, const Module& m) {
@@ -63,7 +77,7 @@ bool eligible(const Binding& b, const Module& m) {
   if (!ki || !ko || a.kernel_layout != "OIHW" + std::to_string(ki) + "i" + std::to_string(ko) + "o") return false;
   const TensorType& w = m.constant(b.args[1].constant).type();  // K/ko, C/ki, R, S, ki, ko
   return a.groups == 1 && a.strides == std::vector<int64_t>{1, 1} && a.dilation == std::vector<int64_t>{1, 1} &&
-         w.rank() == 6 && w.shape[2] == 3 && w.shape[3] == 3;
+         w.rank() == 6 && winograd_kernel(w.shape[2], w.shape[3]);
 }
 
 }  // namespace
@@ -76,7 +90,9 @@ Module winograd_conv2d(const Module& module, const PassContext& context) {
     std::map<std::pair<std::string, int64_t>, std::string> transformed;  // (weight, tile) -> U
     for (uint32_t i = 0; i < fn.body.size(); ++i) {
       const Binding& d = fn.body[i];
-      const int64_t tile = eligible(d, out) ? choose_tile(d.types[0].shape[2], d.types[0].shape[3]) : 0;
+      const TensorType* kernel = eligible(d, out) ? &out.constant(d.args[1].constant).type() : nullptr;
+      const int64_t tile =
+          kernel ? choose_tile(kernel->shape[2], kernel->shape[3], d.types[0].shape[2], d.types[0].shape[3]) : 0;
       if (!tile) {
         b.keep(i);
         continue;
@@ -92,6 +108,7 @@ Module winograd_conv2d(const Module& module, const PassContext& context) {
       }
       auto attrs = std::make_shared<Conv2DWinogradAttrs>();
       attrs->tile = tile;
+      attrs->kernel = {kernel->shape[2], kernel->shape[3]};
       attrs->padding = a.padding;
       attrs->data_layout = a.data_layout;
       attrs->out_layout = a.out_layout;

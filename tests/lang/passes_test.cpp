@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 
 #include "lang/interpreter.h"
 #include "lang/ops/layout.h"
@@ -550,6 +551,97 @@ def @main(%x: Tensor[(1, 8, 14, 14), float32]) {
     const testing::Closeness c = testing::compare(got, want, 1e-4, 1e-5 * scale);
     INFO("max abs error " << c.max_abs << ", output scale " << scale);
     CHECK(c.within);
+  }
+}
+
+// Every F(m, r) the kernels use computes the correlation y_i = sum_k d_(i+k) g_k
+// of an a-element input d and an r-tap filter g as A^T [(G g) (.) (B^T d)]:
+// Lavin's F(2, 3) and F(4, 3) and the Toom-Cook ones (F(2, 5), F(4, 5),
+// F(2, 7)), whose B^T has entries of a quarter's multiples; F(6, 7) does not
+// exist (too many points).
+TEST_CASE("Winograd F(m, r) transforms compute a correlation") {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  for (const auto& [m, r] : std::vector<std::pair<int, int>>{{1, 1}, {2, 3}, {4, 3}, {2, 5}, {4, 5}, {2, 7}}) {
+    CAPTURE(m);
+    CAPTURE(r);
+    REQUIRE(has_winograd_matrices(m, r));
+    const WinogradMatrices& w = winograd_matrices(m, r);
+    REQUIRE(w.a == m + r - 1);
+    for (const double e : w.bt) CHECK(e * 4 == std::round(e * 4));
+    for (int trial = 0; trial < 4; ++trial) {
+      std::vector<double> d(static_cast<size_t>(w.a)), g(static_cast<size_t>(r));
+      for (double& v : d) v = uniform(rng);
+      for (double& v : g) v = uniform(rng);
+      std::vector<double> product(static_cast<size_t>(w.a));
+      for (int j = 0; j < w.a; ++j) {
+        double gj = 0, dj = 0;
+        for (int k = 0; k < r; ++k) gj += w.g[static_cast<size_t>(j * r + k)] * g[static_cast<size_t>(k)];
+        for (int i = 0; i < w.a; ++i) dj += w.bt[static_cast<size_t>(j * w.a + i)] * d[static_cast<size_t>(i)];
+        product[static_cast<size_t>(j)] = gj * dj;
+      }
+      for (int i = 0; i < m; ++i) {
+        double got = 0, want = 0;
+        for (int j = 0; j < w.a; ++j) got += w.at[static_cast<size_t>(i * w.a + j)] * product[static_cast<size_t>(j)];
+        for (int k = 0; k < r; ++k) want += d[static_cast<size_t>(i + k)] * g[static_cast<size_t>(k)];
+        CHECK(got == doctest::Approx(want).epsilon(1e-12));
+      }
+    }
+  }
+  CHECK_FALSE(has_winograd_matrices(6, 7));
+  CHECK_THROWS_WITH_AS(winograd_matrices(6, 7), doctest::Contains("F(6, 7)"), Error);
+  CHECK_THROWS_WITH_AS(winograd_axes(2, 5, 5), doctest::Contains("5x5 is not 3x3, 1 x r or r x 1"), Error);
+}
+
+// Factorized kernels: 1x7 and 7x1 take F(2, 7) along their long axis, 1x3
+// F(4, 3) and 5x1 F(4, 5); 5x5 and 1x1 stay direct, as does a 1x7 whose 4
+// columns leave fewer than 16 tiles. The same numbers as the direct form.
+TEST_CASE("WinogradConv2D: 1 x r and r x 1 kernels transform one axis") {
+  Module m = testing::parse(R"(const @w1 : Tensor[(8, 8, 1, 7), float32] = elided("0")
+const @w2 : Tensor[(8, 8, 7, 1), float32] = elided("0")
+const @w3 : Tensor[(8, 8, 1, 3), float32] = elided("0")
+const @w4 : Tensor[(8, 8, 5, 1), float32] = elided("0")
+const @w5 : Tensor[(8, 8, 5, 5), float32] = elided("0")
+const @w6 : Tensor[(8, 8, 1, 1), float32] = elided("0")
+const @w7 : Tensor[(8, 8, 1, 7), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 8, 12, 12), float32], %y: Tensor[(1, 8, 1, 4), float32]) {
+  %0 = nn.conv2d(%x, @w1, strides=[1, 1], padding=[0, 3, 0, 3], dilation=[1, 1], groups=1);
+  %1 = nn.conv2d(%0, @w2, strides=[1, 1], padding=[3, 0, 3, 0], dilation=[1, 1], groups=1);
+  %2 = nn.conv2d(%1, @w3, strides=[1, 1], padding=[0, 1, 0, 1], dilation=[1, 1], groups=1);
+  %3 = nn.conv2d(%2, @w4, strides=[1, 1], padding=[2, 0, 2, 0], dilation=[1, 1], groups=1);
+  %4 = nn.conv2d(%3, @w5, strides=[1, 1], padding=[2, 2, 2, 2], dilation=[1, 1], groups=1);
+  %5 = nn.conv2d(%4, @w6, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %6 = nn.conv2d(%y, @w7, strides=[1, 1], padding=[0, 3, 0, 3], dilation=[1, 1], groups=1);
+  (%5, %6)
+}
+)");
+  for (auto& [name, value] : m.constants) value = testing::random_tensor(value.type(), 7);
+  PassContext context;
+  context.opt_level = 2;
+  context.activation_layout = "NCHW8c";
+  const Module before = run_passes(m, {"InferType", "ConvertLayout"}, context);
+  const Module after = run_passes(before, {"WinogradConv2D", "InferType"}, context);
+  std::vector<std::string> kinds;
+  for (const Binding& b : after.main().body)
+    if (b.is_op("nn.conv2d_winograd")) {
+      const auto& a = attrs_as<Conv2DWinogradAttrs>(*b.attrs);
+      kinds.push_back(std::to_string(a.kernel[0]) + "x" + std::to_string(a.kernel[1]) + " F" + std::to_string(a.tile));
+    } else if (b.is_op("nn.conv2d")) {
+      kinds.push_back("direct");
+    }
+  CHECK(kinds == std::vector<std::string>{"1x7 F2", "7x1 F2", "1x3 F4", "5x1 F4", "direct", "direct", "direct"});
+  for (unsigned seed = 1; seed <= 3; ++seed) {
+    const std::vector<Tensor> inputs = testing::random_inputs(before, seed);
+    const std::vector<Tensor> want = evaluate_main(before, inputs), got = evaluate_main(after, inputs);
+    for (size_t r = 0; r < want.size(); ++r) {
+      double scale = 0;
+      for (size_t i = 0; i < static_cast<size_t>(want[r].type().element_count()); ++i)
+        scale = std::max(scale, std::fabs(want[r].element_as_double(i)));
+      const testing::Closeness c = testing::compare(got[r], want[r], 1e-4, 1e-5 * scale);
+      INFO("result " << r << ": max abs error " << c.max_abs << ", output scale " << scale);
+      CHECK(c.within);
+    }
   }
 }
 
