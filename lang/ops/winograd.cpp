@@ -259,11 +259,16 @@ const WinogradMatrices& winograd_matrices(int64_t m, int64_t r) {
               "): supported are F(2, 3), F(4, 3), F(2, 5), F(4, 5) and F(2, 7)");
 }
 
+bool has_winograd(int64_t tile, int64_t kh, int64_t kw) {
+  if (kh == kw) return (kh == 3 && (tile == 2 || tile == 4)) || (kh == 5 && tile == 2);
+  if (kh == 1) return kw != 1 && has_winograd_matrices(tile, kw);
+  return kw == 1 && has_winograd_matrices(tile, kh);
+}
+
 WinogradAxes winograd_axes(int64_t tile, int64_t kh, int64_t kw) {
-  const bool square = kh == 3 && kw == 3, row = kh == 1 && kw > 1, column = kw == 1 && kh > 1;
-  if (!square && !row && !column)
-    throw Error("Winograd convolution: kernel " + std::to_string(kh) + "x" + std::to_string(kw) +
-                " is not 3x3, 1 x r or r x 1");
+  if (!has_winograd(tile, kh, kw))
+    throw Error("Winograd convolution: no form with tiles of " + std::to_string(tile) + " for a " + std::to_string(kh) +
+                "x" + std::to_string(kw) + " kernel (3x3 and 5x5, 1 x r and r x 1 with r = 3, 5, 7)");
   return {winograd_matrices(kh == 1 ? 1 : tile, kh), winograd_matrices(kw == 1 ? 1 : tile, kw)};
 }
 

@@ -65,9 +65,14 @@ struct WinogradMatrices {
 bool has_winograd_matrices(int64_t m, int64_t r);
 const WinogradMatrices& winograd_matrices(int64_t m, int64_t r = 3);
 
-// The matrices along rows (h) and columns (w) of a kh x kw kernel with output
-// tiles of `tile` along each axis whose kernel is not 1: 3x3, 1 x r or r x 1
-// (r = 3, 5, 7). Throws modelc::Error for other kernels.
+// Whether a kh x kw kernel has a Winograd form with output tiles of `tile`
+// along each axis whose kernel is not 1: 3x3 with 2 or 4, 5x5 with 2 (F(4x4,
+// 5x5) interpolates at 1/2 on both axes: too inexact in float32), 1 x r and
+// r x 1 with r = 3 or 5 (2 or 4) and r = 7 (2).
+bool has_winograd(int64_t tile, int64_t kh, int64_t kw);
+
+// The matrices along rows (h) and columns (w) of such a kernel. Throws
+// modelc::Error for others.
 struct WinogradAxes {
   const WinogradMatrices& h;
   const WinogradMatrices& w;

@@ -590,13 +590,18 @@ TEST_CASE("Winograd F(m, r) transforms compute a correlation") {
   }
   CHECK_FALSE(has_winograd_matrices(6, 7));
   CHECK_THROWS_WITH_AS(winograd_matrices(6, 7), doctest::Contains("F(6, 7)"), Error);
-  CHECK_THROWS_WITH_AS(winograd_axes(2, 5, 5), doctest::Contains("5x5 is not 3x3, 1 x r or r x 1"), Error);
+  CHECK(has_winograd(2, 5, 5));
+  CHECK_FALSE(has_winograd(4, 5, 5));
+  CHECK_FALSE(has_winograd(2, 1, 1));
+  CHECK_FALSE(has_winograd(2, 3, 5));
+  CHECK_THROWS_WITH_AS(winograd_axes(4, 5, 5), doctest::Contains("no form with tiles of 4 for a 5x5 kernel"), Error);
 }
 
 // Factorized kernels: 1x7 and 7x1 take F(2, 7) along their long axis, 1x3
-// F(4, 3) and 5x1 F(4, 5); 5x5 and 1x1 stay direct, as does a 1x7 whose 4
-// columns leave fewer than 16 tiles. The same numbers as the direct form.
-TEST_CASE("WinogradConv2D: 1 x r and r x 1 kernels transform one axis") {
+// F(4, 3) and 5x1 F(4, 5); 5x5 F(2x2, 5x5); 1x1 stays direct, as does a 1x7
+// whose 4 columns leave fewer than 16 tiles. The same numbers as the direct
+// form.
+TEST_CASE("WinogradConv2D: 5x5, 1 x r and r x 1 kernels") {
   Module m = testing::parse(R"(const @w1 : Tensor[(8, 8, 1, 7), float32] = elided("0")
 const @w2 : Tensor[(8, 8, 7, 1), float32] = elided("0")
 const @w3 : Tensor[(8, 8, 1, 3), float32] = elided("0")
@@ -630,7 +635,7 @@ def @main(%x: Tensor[(1, 8, 12, 12), float32], %y: Tensor[(1, 8, 1, 4), float32]
     } else if (b.is_op("nn.conv2d")) {
       kinds.push_back("direct");
     }
-  CHECK(kinds == std::vector<std::string>{"1x7 F2", "7x1 F2", "1x3 F4", "5x1 F4", "direct", "direct", "direct"});
+  CHECK(kinds == std::vector<std::string>{"1x7 F2", "7x1 F2", "1x3 F4", "5x1 F4", "5x5 F2", "direct", "direct"});
   for (unsigned seed = 1; seed <= 3; ++seed) {
     const std::vector<Tensor> inputs = testing::random_inputs(before, seed);
     const std::vector<Tensor> want = evaluate_main(before, inputs), got = evaluate_main(after, inputs);

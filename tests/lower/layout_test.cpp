@@ -747,15 +747,17 @@ def @main(%x: Tensor[(1, 8, 14, 14), float32]) {
 
 // Factorized kernels (Inception's 1x7 then 7x1, 1x3 and 3x1, a 5x1): one
 // axis transformed, F(2, 7), F(4, 3) and F(4, 5) along it and the identity
-// along the other, with asymmetric padding and outputs not divisible by the
-// tile (21 x 23), in two channel blocks, against the reference kernels.
-TEST_CASE("Winograd convolutions of 1 x r and r x 1 kernels") {
+// along the other; and a 5x5, F(2x2, 5x5). Asymmetric padding and outputs
+// not divisible by the tile (21 x 23), in two channel blocks, against the
+// reference kernels.
+TEST_CASE("Winograd convolutions of 5x5, 1 x r and r x 1 kernels") {
   const std::string block = R"(const @w1 : Tensor[(16, 8, 1, 7), float32] = elided("0")
 const @b1 : Tensor[(16), float32] = elided("0")
 const @w2 : Tensor[(16, 16, 7, 1), float32] = elided("0")
 const @w3 : Tensor[(8, 16, 1, 3), float32] = elided("0")
 const @w4 : Tensor[(64, 8, 3, 1), float32] = elided("0")
 const @w5 : Tensor[(8, 64, 5, 1), float32] = elided("0")
+const @w6 : Tensor[(16, 8, 5, 5), float32] = elided("0")
 
 def @main(%x: Tensor[(1, 8, 21, 23), float32]) {
   %0 = nn.conv2d(%x, @w1, strides=[1, 1], padding=[0, 3, 0, 3], dilation=[1, 1], groups=1);
@@ -766,12 +768,13 @@ def @main(%x: Tensor[(1, 8, 21, 23), float32]) {
   %5 = nn.conv2d(%4, @w3, strides=[1, 1], padding=[0, 2, 0, 0], dilation=[1, 1], groups=1);
   %6 = nn.conv2d(%5, @w4, strides=[1, 1], padding=[1, 0, 1, 0], dilation=[1, 1], groups=1);
   %7 = nn.conv2d(%6, @w5, strides=[1, 1], padding=[2, 0, 2, 0], dilation=[1, 1], groups=1);
-  %7
+  %8 = nn.conv2d(%7, @w6, strides=[1, 1], padding=[2, 1, 1, 2], dilation=[1, 1], groups=1);
+  %8
 }
 )";
   for (const Module& m : check_whole_model(block, {"NCHW8c", "NCHW16c"}, {"WinogradConv2D"}, 1e-5)) {
-    CHECK(count_op(m, "nn.conv2d_winograd") == 5);
-    CHECK(check_primitives(m, 1e-4, 5e-4) >= 5);
+    CHECK(count_op(m, "nn.conv2d_winograd") == 6);
+    CHECK(check_primitives(m, 1e-4, 5e-4) >= 6);
   }
 }
 
