@@ -42,8 +42,8 @@ const PassRegistry& PassRegistry::global() {
            "[K, N] weights, transposed at compile time",
            alter_op_layout});
     r.add({"WinogradConv2D", 2, {"InferType"},
-           "computes blocked stride-1 3x3 convolutions with Winograd F(4x4 or 2x2, 3x3), and 1 x r / r x 1 ones "
-           "(r = 3, 5, 7) with F(m, r) along their long axis, weights transformed at compile time",
+           "computes blocked stride-1 3x3 and 5x5 convolutions with Winograd F(4x4 or 2x2, 3x3) and F(2x2, 5x5), "
+           "1 x r / r x 1 ones (r = 3, 5, 7) with F(m, r) along their long axis; weights transformed at compile time",
            winograd_conv2d});
     r.add({"ReducePrecision", 0, {"InferType"},
            "bf16/fp16: stores the constant weights of conv2d, dense and batch_matmul in bfloat16 or float16 (read "
