@@ -495,6 +495,50 @@ def @main(%p: Tensor[(1), float32]) {
 namespace modelc::lang {
 namespace {
 
+// `m` with random weights through ConvertLayout to NCHW8c (before) and then
+// WinogradConv2D (after).
+std::pair<Module, Module> winograd_before_after(Module m) {
+  for (auto& [name, value] : m.constants) value = testing::random_tensor(value.type(), 7);
+  PassContext context;
+  context.opt_level = 2;
+  context.activation_layout = "NCHW8c";
+  Module before = run_passes(m, {"InferType", "ConvertLayout"}, context);
+  Module after = run_passes(before, {"WinogradConv2D", "InferType"}, context);
+  return {std::move(before), std::move(after)};
+}
+
+// The convolutions of @main in order: "direct", or the Winograd form's kernel and tile ("3x3 F4").
+std::vector<std::string> convolution_forms(const Module& m) {
+  std::vector<std::string> kinds;
+  for (const Binding& b : m.main().body)
+    if (b.is_op("nn.conv2d_winograd")) {
+      const auto& a = attrs_as<Conv2DWinogradAttrs>(*b.attrs);
+      kinds.push_back(std::to_string(a.kernel[0]) + "x" + std::to_string(a.kernel[1]) + " F" + std::to_string(a.tile));
+    } else if (b.is_op("nn.conv2d")) {
+      kinds.push_back("direct");
+    }
+  return kinds;
+}
+
+// Winograd's error grows with the magnitude of the summands, not of the
+// result (the transforms add and cancel terms): it is bounded relative to
+// each output's scale, here 1e-5 of its largest element, plus 1e-4 relative.
+void check_same_numbers(const Module& before, const Module& after) {
+  for (unsigned seed = 1; seed <= 3; ++seed) {
+    const std::vector<Tensor> inputs = testing::random_inputs(before, seed);
+    const std::vector<Tensor> want = evaluate_main(before, inputs), got = evaluate_main(after, inputs);
+    REQUIRE(got.size() == want.size());
+    for (size_t r = 0; r < want.size(); ++r) {
+      double scale = 0;
+      for (size_t i = 0; i < static_cast<size_t>(want[r].type().element_count()); ++i)
+        scale = std::max(scale, std::fabs(want[r].element_as_double(i)));
+      const testing::Closeness c = testing::compare(got[r], want[r], 1e-4, 1e-5 * scale);
+      INFO("result " << r << ": max abs error " << c.max_abs << ", output scale " << scale);
+      CHECK(c.within);
+    }
+  }
+}
+
 // Stride-1 3x3 convolutions of blocked layouts become Winograd convolutions:
 // F(4x4) where an image has at least 16 such tiles (14x14: 16), F(2x2) where
 // only those are enough (7x7), the direct form otherwise (stride 2, 1x1).
@@ -515,43 +559,26 @@ def @main(%x: Tensor[(1, 8, 14, 14), float32]) {
   %4
 }
 )");
-  for (auto& [name, value] : m.constants) value = testing::random_tensor(value.type(), 7);
-  PassContext context;
-  context.opt_level = 2;
-  context.activation_layout = "NCHW8c";
-  const Module before = run_passes(m, {"InferType", "ConvertLayout"}, context);
-  const Module after = run_passes(before, {"WinogradConv2D", "InferType"}, context);
-  std::vector<std::string> kinds;
-  for (const Binding& b : after.main().body)
-    if (b.is_op("nn.conv2d_winograd")) kinds.push_back("winograd" + std::to_string(attrs_as<Conv2DWinogradAttrs>(*b.attrs).tile));
-    else if (b.is_op("nn.conv2d")) kinds.push_back("direct");
-  CHECK(kinds == std::vector<std::string>{"winograd4", "direct", "winograd2", "direct"});
+  const auto [before, after] = winograd_before_after(m);
+  CHECK(convolution_forms(after) == std::vector<std::string>{"3x3 F4", "direct", "3x3 F2", "direct"});
   // The packed weight (as the pass reads it) and the OIHW one give the same
-  // bits, split over threads or not (256 x 128 pairs: several chunks).
-  for (const auto& [K, C] : {std::pair<int64_t, int64_t>{16, 24}, {256, 128}}) {
-    const Tensor oihw = testing::random_tensor(TensorType{{K, C, 3, 3}, DType::float32}, 11);
-    const Tensor packed = transform_layout(oihw, Layout::parse("OIHW"), Layout::parse("OIHW8i8o"));
-    for (const int64_t tile : {2, 4}) {
-      const Tensor a = winograd_transform_weights(oihw, tile, 8, 8), b = winograd_transform_weights(packed, tile, 8, 8);
-      REQUIRE(a.type() == b.type());
-      CHECK(std::memcmp(a.bytes().data(), b.bytes().data(), a.bytes().size()) == 0);
+  // bits, split over threads or not (256 x 128 pairs: several chunks), for
+  // square and one-axis kernels.
+  for (const auto& [K, C] : {std::pair<int64_t, int64_t>{16, 24}, {256, 128}})
+    for (const auto& [kh, kw] : {std::pair<int64_t, int64_t>{3, 3}, {1, 7}, {5, 1}, {5, 5}}) {
+      const Tensor oihw = testing::random_tensor(TensorType{{K, C, kh, kw}, DType::float32}, 11);
+      const Tensor packed = transform_layout(oihw, Layout::parse("OIHW"), Layout::parse("OIHW8i8o"));
+      for (const int64_t tile : {2, 4}) {
+        if (!has_winograd(tile, kh, kw)) continue;
+        const Tensor a = winograd_transform_weights(oihw, tile, 8, 8), b = winograd_transform_weights(packed, tile, 8, 8);
+        REQUIRE(a.type() == b.type());
+        CHECK(a.type().shape[0] == (kh == 1 ? 1 : tile + kh - 1) * (kw == 1 ? 1 : tile + kw - 1));
+        CHECK(std::memcmp(a.bytes().data(), b.bytes().data(), a.bytes().size()) == 0);
+      }
     }
-  }
   CHECK_THROWS_WITH_AS(winograd_transform_weights(testing::random_tensor(TensorType{{2, 3, 3, 3, 8, 4}, DType::float32}, 1), 2, 8, 8),
                        doctest::Contains("or one packed OIHW8i8o"), Error);
-  // Winograd's error grows with the magnitude of the summands, not of the
-  // result (the transforms add and cancel terms): it is bounded relative to
-  // the output's scale, here 1e-5 of the largest output, plus 1e-4 relative.
-  for (unsigned seed = 1; seed <= 3; ++seed) {
-    const std::vector<Tensor> inputs = testing::random_inputs(before, seed);
-    const Tensor want = evaluate_main(before, inputs).at(0), got = evaluate_main(after, inputs).at(0);
-    double scale = 0;
-    for (size_t i = 0; i < static_cast<size_t>(want.type().element_count()); ++i)
-      scale = std::max(scale, std::fabs(want.element_as_double(i)));
-    const testing::Closeness c = testing::compare(got, want, 1e-4, 1e-5 * scale);
-    INFO("max abs error " << c.max_abs << ", output scale " << scale);
-    CHECK(c.within);
-  }
+  check_same_numbers(before, after);
 }
 
 // Every F(m, r) the kernels use computes the correlation y_i = sum_k d_(i+k) g_k
@@ -621,33 +648,9 @@ def @main(%x: Tensor[(1, 8, 12, 12), float32], %y: Tensor[(1, 8, 1, 4), float32]
   (%5, %6)
 }
 )");
-  for (auto& [name, value] : m.constants) value = testing::random_tensor(value.type(), 7);
-  PassContext context;
-  context.opt_level = 2;
-  context.activation_layout = "NCHW8c";
-  const Module before = run_passes(m, {"InferType", "ConvertLayout"}, context);
-  const Module after = run_passes(before, {"WinogradConv2D", "InferType"}, context);
-  std::vector<std::string> kinds;
-  for (const Binding& b : after.main().body)
-    if (b.is_op("nn.conv2d_winograd")) {
-      const auto& a = attrs_as<Conv2DWinogradAttrs>(*b.attrs);
-      kinds.push_back(std::to_string(a.kernel[0]) + "x" + std::to_string(a.kernel[1]) + " F" + std::to_string(a.tile));
-    } else if (b.is_op("nn.conv2d")) {
-      kinds.push_back("direct");
-    }
-  CHECK(kinds == std::vector<std::string>{"1x7 F2", "7x1 F2", "1x3 F4", "5x1 F4", "5x5 F2", "direct", "direct"});
-  for (unsigned seed = 1; seed <= 3; ++seed) {
-    const std::vector<Tensor> inputs = testing::random_inputs(before, seed);
-    const std::vector<Tensor> want = evaluate_main(before, inputs), got = evaluate_main(after, inputs);
-    for (size_t r = 0; r < want.size(); ++r) {
-      double scale = 0;
-      for (size_t i = 0; i < static_cast<size_t>(want[r].type().element_count()); ++i)
-        scale = std::max(scale, std::fabs(want[r].element_as_double(i)));
-      const testing::Closeness c = testing::compare(got[r], want[r], 1e-4, 1e-5 * scale);
-      INFO("result " << r << ": max abs error " << c.max_abs << ", output scale " << scale);
-      CHECK(c.within);
-    }
-  }
+  const auto [before, after] = winograd_before_after(m);
+  CHECK(convolution_forms(after) == std::vector<std::string>{"1x7 F2", "7x1 F2", "1x3 F4", "5x1 F4", "5x5 F2", "direct", "direct"});
+  check_same_numbers(before, after);
 }
 
 // ReducePrecision stores the constant weights of conv2d, dense and
