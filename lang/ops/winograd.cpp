@@ -84,63 +84,69 @@ WinogradMatrices make_toom_cook(int m, int r) {
   w.m = m;
   w.r = r;
   w.a = m + r - 1;
-  const int a = w.a, finite = a - 1;
-  if (finite > static_cast<int>(std::size(kPoints))) throw Error("Winograd F(m, r): too many interpolation points");
-  auto power_row = [&](int j, int terms) {  // row j of E_terms
-    std::vector<double> row(static_cast<size_t>(terms), 0.0);
+  const size_t a = static_cast<size_t>(w.a), finite = a - 1;
+  if (finite > std::size(kPoints)) throw Error("Winograd F(m, r): too many interpolation points");
+  auto power_row = [&](size_t j, size_t terms) {  // row j of E_terms
+    std::vector<double> row(terms, 0.0);
     if (j == finite) {
       row.back() = 1.0;
       return row;
     }
     double p = 1.0;
-    for (int i = 0; i < terms; ++i, p *= kPoints[j]) row[static_cast<size_t>(i)] = p;
+    for (size_t i = 0; i < terms; ++i, p *= kPoints[j]) row[i] = p;
     return row;
   };
   // V^-1 by Gauss-Jordan elimination with partial pivoting (a <= 8).
-  std::vector<std::vector<double>> v(static_cast<size_t>(a)), inv(static_cast<size_t>(a));
-  for (int j = 0; j < a; ++j) {
-    v[static_cast<size_t>(j)] = power_row(j, a);
-    inv[static_cast<size_t>(j)].assign(static_cast<size_t>(a), 0.0);
-    inv[static_cast<size_t>(j)][static_cast<size_t>(j)] = 1.0;
+  std::vector<std::vector<double>> v(a), inv(a, std::vector<double>(a, 0.0));
+  for (size_t j = 0; j < a; ++j) {
+    v[j] = power_row(j, a);
+    inv[j][j] = 1.0;
   }
-  for (int c = 0; c < a; ++c) {
-    int pivot = c;
-    for (int j = c + 1; j < a; ++j)
-      if (std::fabs(v[static_cast<size_t>(j)][static_cast<size_t>(c)]) > std::fabs(v[static_cast<size_t>(pivot)][static_cast<size_t>(c)])) pivot = j;
-    std::swap(v[static_cast<size_t>(c)], v[static_cast<size_t>(pivot)]);
-    std::swap(inv[static_cast<size_t>(c)], inv[static_cast<size_t>(pivot)]);
-    const double d = v[static_cast<size_t>(c)][static_cast<size_t>(c)];
-    for (int k = 0; k < a; ++k) {
-      v[static_cast<size_t>(c)][static_cast<size_t>(k)] /= d;
-      inv[static_cast<size_t>(c)][static_cast<size_t>(k)] /= d;
+  for (size_t c = 0; c < a; ++c) {
+    size_t pivot = c;
+    for (size_t j = c + 1; j < a; ++j)
+      if (std::fabs(v[j][c]) > std::fabs(v[pivot][c])) pivot = j;
+    std::swap(v[c], v[pivot]);
+    std::swap(inv[c], inv[pivot]);
+    const double d = v[c][c];
+    for (size_t k = 0; k < a; ++k) {
+      v[c][k] /= d;
+      inv[c][k] /= d;
     }
-    for (int j = 0; j < a; ++j) {
-      const double f = v[static_cast<size_t>(j)][static_cast<size_t>(c)];
+    for (size_t j = 0; j < a; ++j) {
+      const double f = v[j][c];
       if (j == c || f == 0.0) continue;
-      for (int k = 0; k < a; ++k) {
-        v[static_cast<size_t>(j)][static_cast<size_t>(k)] -= f * v[static_cast<size_t>(c)][static_cast<size_t>(k)];
-        inv[static_cast<size_t>(j)][static_cast<size_t>(k)] -= f * inv[static_cast<size_t>(c)][static_cast<size_t>(k)];
+      for (size_t k = 0; k < a; ++k) {
+        v[j][k] -= f * v[c][k];
+        inv[j][k] -= f * inv[c][k];
       }
     }
   }
-  w.bt.assign(static_cast<size_t>(a * a), 0.0);
-  w.g.assign(static_cast<size_t>(a * r), 0.0);
-  w.at.assign(static_cast<size_t>(m * a), 0.0);
-  for (int j = 0; j < a; ++j) {
+  const size_t rs = static_cast<size_t>(r), ms = static_cast<size_t>(m);
+  w.bt.assign(a * a, 0.0);
+  w.g.assign(a * rs, 0.0);
+  w.at.assign(ms * a, 0.0);
+  for (size_t j = 0; j < a; ++j) {
     double scale = 1.0;
-    for (int l = 0; l < finite && j < finite; ++l)
+    for (size_t l = 0; l < finite && j < finite; ++l)
       if (l != j) scale *= kPoints[j] - kPoints[l];
-    for (int i = 0; i < a; ++i) {
-      // B^T[j][i] = V^-1[i][j], rounded off the elimination's last bits (the
-      // exact entries are multiples of 1/4 once scaled).
-      const double e = inv[static_cast<size_t>(i)][static_cast<size_t>(j)] * scale;
-      w.bt[static_cast<size_t>(j * a + i)] = std::round(e * 64.0) / 64.0;
-    }
-    const std::vector<double> gr = power_row(j, r), ar = power_row(j, m);
-    for (int k = 0; k < r; ++k) w.g[static_cast<size_t>(j * r + k)] = gr[static_cast<size_t>(k)] / scale;
-    for (int i = 0; i < m; ++i) w.at[static_cast<size_t>(i * a + j)] = ar[static_cast<size_t>(i)];
+    // B^T[j][i] = V^-1[i][j], rounded off the elimination's last bits (the
+    // exact entries are multiples of 1/4 once scaled).
+    for (size_t i = 0; i < a; ++i) w.bt[j * a + i] = std::round(inv[i][j] * scale * 64.0) / 64.0;
+    const std::vector<double> gr = power_row(j, rs), ar = power_row(j, ms);
+    for (size_t k = 0; k < rs; ++k) w.g[j * rs + k] = gr[k] / scale;
+    for (size_t i = 0; i < ms; ++i) w.at[i * a + j] = ar[i];
   }
   return w;
+}
+
+// The F(m, r) that the kernels use, or null.
+const WinogradMatrices* find_matrices(int64_t m, int64_t r) {
+  static const std::vector<WinogradMatrices> all{make_identity(),     make_f2(),           make_f4(),
+                                                 make_toom_cook(2, 5), make_toom_cook(4, 5), make_toom_cook(2, 7)};
+  for (const WinogradMatrices& w : all)
+    if (w.m == m && w.r == r) return &w;
+  return nullptr;
 }
 
 int64_t block_of(const std::string& layout, const char* what) {
@@ -242,26 +248,18 @@ std::vector<Tensor> winograd_reference(std::span<const Tensor> args, const Attrs
 
 }  // namespace
 
-bool has_winograd_matrices(int64_t m, int64_t r) {
-  return (r == 1 && m == 1) || ((r == 3 || r == 5) && (m == 2 || m == 4)) || (r == 7 && m == 2);
-}
+bool has_winograd_matrices(int64_t m, int64_t r) { return find_matrices(m, r) != nullptr; }
 
 const WinogradMatrices& winograd_matrices(int64_t m, int64_t r) {
-  static const WinogradMatrices identity = make_identity(), f2 = make_f2(), f4 = make_f4(), f2_5 = make_toom_cook(2, 5),
-                                f4_5 = make_toom_cook(4, 5), f2_7 = make_toom_cook(2, 7);
-  if (r == 1 && m == 1) return identity;
-  if (r == 3 && m == 2) return f2;
-  if (r == 3 && m == 4) return f4;
-  if (r == 5 && m == 2) return f2_5;
-  if (r == 5 && m == 4) return f4_5;
-  if (r == 7 && m == 2) return f2_7;
+  if (const WinogradMatrices* w = find_matrices(m, r)) return *w;
   throw Error("Winograd convolution F(" + std::to_string(m) + ", " + std::to_string(r) +
               "): supported are F(2, 3), F(4, 3), F(2, 5), F(4, 5) and F(2, 7)");
 }
 
 bool has_winograd(int64_t tile, int64_t kh, int64_t kw) {
-  if (kh == kw) return (kh == 3 && (tile == 2 || tile == 4)) || (kh == 5 && tile == 2);
-  if (kh == 1) return kw != 1 && has_winograd_matrices(tile, kw);
+  // Square kernels transform both axes: 5x5 only with tiles of 2 (see winograd.h).
+  if (kh == kw) return (kh == 3 || (kh == 5 && tile == 2)) && has_winograd_matrices(tile, kh);
+  if (kh == 1) return has_winograd_matrices(tile, kw);
   return kw == 1 && has_winograd_matrices(tile, kh);
 }
 
@@ -347,16 +345,15 @@ namespace {
 // exceed the peak since Winograd does fewer multiplies than it counts.
 int64_t winograd_multiply_adds(std::span<const TensorType> args, const Attrs& attrs, std::span<const TensorType> results) {
   const auto& u = args[1].shape;  // [ah*aw, K/ko, C/ki, ki, ko]
-  const auto& kernel = attrs_as<Conv2DWinogradAttrs>(attrs).kernel;
-  const int64_t taps = kernel.size() == 2 ? kernel[0] * kernel[1] : 9;
-  return u.size() == 5 ? results[0].element_count() * u[2] * u[3] * taps : 0;
+  const auto& kernel = attrs_as<Conv2DWinogradAttrs>(attrs).kernel;  // [kh, kw]: the type rule checked it
+  return u.size() == 5 ? results[0].element_count() * u[2] * u[3] * kernel.at(0) * kernel.at(1) : 0;
 }
 
 }  // namespace
 
 void register_winograd_ops(OpRegistry& r) {
   r.add({"nn.conv2d_winograd",
-         "stride-1 convolution (3x3, 1 x r, r x 1), Winograd F(m x m, 3 x 3) or F(m, r), over weights transformed at compile time (NCHW<k>c)", 2, 2,
+         "stride-1 convolution (3x3, 5x5, 1 x r, r x 1), Winograd F(m x m, r x r) or F(m, r), over weights transformed at compile time (NCHW<k>c)", 2, 2,
          OpPattern::out_elemwise_fusable, [] { return std::make_unique<Conv2DWinogradAttrs>(); }, winograd_type,
          winograd_reference, winograd_multiply_adds});
 }

@@ -43,19 +43,19 @@ int64_t channel_block(const std::string& layout) {
   return l.primal() == "NCHW" && l.rank() == 5 ? l.factor_of('C') : 0;
 }
 
-// The output tile edge to use along the axes whose kernel is not 1 (the
-// m of an F(m, r) that winograd_matrices has), or 0 to keep the direct
-// convolution.
+// The output tile edge to use along the axes whose kernel is not 1, or 0 to
+// keep the direct convolution (no Winograd form for this kernel, or too few
+// tiles).
 int64_t choose_tile(int64_t kh, int64_t kw, int64_t oh, int64_t ow) {
   int64_t best = 0;
   double best_saving = 1.0;
   for (const int64_t m : {4, 2}) {
     if (!has_winograd(m, kh, kw)) continue;
-    const int64_t mh = kh == 1 ? 1 : m, mw = kw == 1 ? 1 : m;
-    const int64_t ah = mh + kh - 1, aw = mw + kw - 1, tiles = ((oh + mh - 1) / mh) * ((ow + mw - 1) / mw);
+    const WinogradAxes w = winograd_axes(m, kh, kw);
+    const int64_t tiles = ((oh + w.h.m - 1) / w.h.m) * ((ow + w.w.m - 1) / w.w.m);
     if (tiles < kMinTiles) continue;
     // Multiplies of the direct convolution over those of the tiles computed.
-    const double saving = static_cast<double>(kh * kw * oh * ow) / static_cast<double>(ah * aw * tiles);
+    const double saving = static_cast<double>(kh * kw * oh * ow) / static_cast<double>(w.h.a * w.w.a * tiles);
     if (saving > best_saving) {
       best = m;
       best_saving = saving;
@@ -69,9 +69,9 @@ bool eligible(const Binding& b, const Module& m) {
   const auto& a = attrs_as<Conv2DAttrs>(*b.attrs);
   const int64_t ki = channel_block(a.data_layout), ko = channel_block(a.out_layout);
   if (!ki || !ko || a.kernel_layout != "OIHW" + std::to_string(ki) + "i" + std::to_string(ko) + "o") return false;
-  const TensorType& w = m.constant(b.args[1].constant).type();  // K/ko, C/ki, R, S, ki, ko
+  // The kernel's shape is choose_tile's to judge.
   return a.groups == 1 && a.strides == std::vector<int64_t>{1, 1} && a.dilation == std::vector<int64_t>{1, 1} &&
-         w.rank() == 6 && has_winograd(2, w.shape[2], w.shape[3]);
+         m.constant(b.args[1].constant).type().rank() == 6;  // K/ko, C/ki, R, S, ki, ko
 }
 
 }  // namespace
