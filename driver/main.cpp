@@ -486,9 +486,10 @@ int main(int argc, char** argv) {
   bool no_cache = false;
   auto* compile = app.add_subcommand("compile", "build one artifact per variant x target");
   add_recipe_options(compile, common);
-  compile->add_option("--emit", emit, "also write: ir (after each pass), stmt (Halide), memory (the arena plan)")
+  compile->add_option("--emit", emit, "also write: ir (after each pass), stmt (Halide), asm (each kernel's object, disassembled), memory "
+                                 "(the arena plan)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"ir", "stmt", "memory"}));
+      ->check(CLI::IsMember({"ir", "stmt", "asm", "memory"}));
   compile->add_flag("--no-cache", no_cache, "compile every kernel again");
   bool time_passes = false;
   compile->add_flag("--time-passes", time_passes, "print the time each pass of the pipeline took (stderr)");

@@ -453,6 +453,7 @@ std::vector<CompiledArtifact> compile(const spec::Recipe& recipe, const CompileO
       ao.model_name = r.name;
       ao.cache_dir = options.use_cache ? cache_dir() : fs::path();
       ao.emit_kernel_stmt = wants(options, "stmt");
+      ao.emit_kernel_asm = wants(options, "asm");
       ao.force = options.force;
       ao.progress = options.progress;
       ao.warning = options.warning;

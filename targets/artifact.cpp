@@ -29,6 +29,7 @@
 #include "targets/c_codegen.h"
 #include "targets/c_names.h"
 #include "targets/code_cache.h"
+#include "targets/disassembly.h"
 #include "targets/elf_object.h"
 #include "targets/library_cache.h"
 #include "targets/toolchain.h"
@@ -167,7 +168,7 @@ class ArtifactBuilder {
     summary.stage_seconds["plan"] = seconds_since(start);
 
     start = Clock::now();
-    if (options_.emit_kernel_stmt) fs::create_directories(out / "kernels");
+    if (options_.emit_kernel_stmt || options_.emit_kernel_asm) fs::create_directories(out / "kernels");
     compile_kernels(out);
     summary.stage_seconds["kernels"] = seconds_since(start);
 
@@ -340,6 +341,11 @@ class ArtifactBuilder {
     if (want_stmt)
       for (auto& [hash, k] : kernels_)
         fs::copy_file(stmt_path(k), out / "kernels" / (k.symbol + ".stmt"), fs::copy_options::overwrite_existing);
+    if (options_.emit_kernel_asm)
+      for (auto& [hash, k] : kernels_)
+        write_file_atomic(out / "kernels" / (k.symbol + ".s"),
+                          "# " + k.symbol + ": " + describe_ops(k.ops) + "\n" +
+                              disassemble_object(read_binary_file(k.object), profile_.llvm_triple));
   }
 
   fs::path stmt_path(const KernelBuild& k) const { return scratch_.path() / (k.symbol + ".stmt"); }

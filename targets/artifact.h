@@ -36,6 +36,7 @@ struct ArtifactOptions {
   std::string prefix;                    // C symbol prefix; from model_name when empty
   std::filesystem::path cache_dir;       // kernel cache; empty: compile everything
   bool emit_kernel_stmt = false;         // also write kernels/<symbol>.stmt (Halide's lowered statement)
+  bool emit_kernel_asm = false;          // also write kernels/<symbol>.s (the linked object, disassembled)
   bool force = false;                    // replace an out_dir that modelc did not make (see kOutputFolderMarker)
   int jobs = 0;                          // kernels compiled at once; 0: one per core
   // Schedule knobs by workload (lower::kernel_hash with empty knobs): a

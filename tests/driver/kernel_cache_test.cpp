@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
+#include <map>
 #include <regex>
 #include <thread>
 
@@ -233,4 +234,51 @@ TEST_CASE("the lock records the digest of the kernel sources; --locked names it 
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("kernel_sources: " + std::string(64, '0') + " in the lock") != std::string::npos);
   }
+}
+
+// `--emit asm` disassembles the objects that are linked: one listing per
+// kernel of the manifest, labelled with the kernel's symbol and ending its
+// functions in returns, the same text whether the kernel was compiled or
+// taken from the cache; on an x86 host with FMA the convolutions multiply-add.
+TEST_CASE("--emit asm writes each linked kernel's instructions, compiled or cached alike") {
+  test::TempDir tmp;
+  const fs::path cache = tmp.path() / "cache";
+  const fs::path recipe = tmp.write("cnn.yaml", read_text_file(test::source_root() / "examples/quickstart/cnn.yaml"));
+  std::map<std::string, std::string> listings[2];
+  for (int run = 0; run < 2; ++run) {
+    CAPTURE(run);
+    const fs::path out = tmp.path() / ("out" + std::to_string(run));
+    ProcessOptions options;
+    options.environment = {{"MODELC_CACHE", cache.string()}};
+    const ProcessResult r = run_process(
+        {test::modelc_binary().string(), "compile", recipe.string(), "-o", out.string(), "--emit", "asm"}, options);
+    INFO(r.stderr_text);
+    REQUIRE(r.exit_code == 0);
+    CHECK(kernel_counts(r.stderr_text).second == (run == 0 ? 0 : kernel_counts(r.stderr_text).first));
+    fs::path artifact;
+    for (const auto& e : fs::recursive_directory_iterator(out))
+      if (e.path().filename() == "manifest.json") artifact = e.path().parent_path();
+    REQUIRE(!artifact.empty());
+    const nlohmann::json manifest = nlohmann::json::parse(read_text_file(artifact / "manifest.json"));
+    REQUIRE(!manifest["kernels"].empty());
+    for (const auto& k : manifest["kernels"]) {
+      const std::string symbol = k["name"];
+      CAPTURE(symbol);
+      const std::string text = read_text_file(artifact / "kernels" / (symbol + ".s"));
+      CHECK(text.rfind("# " + symbol + ": ", 0) == 0);
+      CHECK(text.find("\n" + symbol + ":\n") != std::string::npos);
+      CHECK(std::regex_search(text, std::regex(R"(\n\s+[0-9a-f]+:\tret)")));
+      CHECK(text.find(".byte") == std::string::npos);  // every byte of code decoded
+      listings[run][symbol] = text;
+    }
+  }
+  CHECK(listings[0] == listings[1]);
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("fma")) {
+    int multiply_adds = 0;
+    for (const auto& [symbol, text] : listings[0]) multiply_adds += text.find("\tvfmadd") != std::string::npos;
+    CHECK(multiply_adds > 0);
+  }
+#endif
 }
