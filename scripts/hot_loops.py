@@ -91,7 +91,11 @@ def measure(code, loop):
         if memory:
             if "(%rsp)" in operands or "(%rbp)" in operands or "[sp" in operands:
                 stack += 1
-            if memory[-1] == len(parts) - 1 and len(parts) > 1 and not mnemonic.startswith(("cmp", "test")):
+            if "[" in operands:  # AArch64: the mnemonic says which (ldr, ldp, ld1 / str, stp, st1)
+                store = mnemonic.startswith("st")
+            else:  # x86, AT&T: the destination is last
+                store = memory[-1] == len(parts) - 1 and len(parts) > 1 and not mnemonic.startswith(("cmp", "test"))
+            if store:
                 stores += 1
             else:
                 loads += 1
