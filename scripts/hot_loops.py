@@ -28,21 +28,21 @@ BRANCH_TARGET = re.compile(r"\.L([0-9a-f]+)\b")
 # x86 (AT&T) and AArch64 multiply-adds and dot products on vectors.
 FMA = re.compile(r"^(vf(n)?m(add|sub)(sub|add)?(132|213|231)p[sdh]|fmla|fmls|bfmla)")
 DOT = re.compile(r"^(vpdpbusds?|vpdpwssds?|vdpbf16ps|vpmaddwd|vpmaddubsw|tdp\w+|sdot|udot|usdot|bfdot)$")
-WIDTH = (("zmm", 512), ("ymm", 256), ("xmm", 128), ("tmm", 8192), ("v", 128), ("q", 128))
+X86_WIDTH = (("zmm", 512), ("ymm", 256), ("xmm", 128))
 
 
 def vector_width(operands):
-    for prefix, bits in WIDTH[:4]:
-        if re.search(r"%" + prefix + r"\d", operands):
+    for prefix, bits in X86_WIDTH:
+        if "%" + prefix in operands:
             return bits
-    if re.search(r"\bv\d+\.\d*[bhsd]", operands) or re.search(r"\bq\d+\b", operands):
+    if re.search(r"\b(v\d+\.\d*[bhsd]|q\d+)\b", operands):  # AArch64 NEON
         return 128
     return 0
 
 
 def is_branch(mnemonic):
-    return (mnemonic.startswith("j") and mnemonic != "jmpq" or mnemonic.startswith("b.")
-            or mnemonic in ("b", "cbz", "cbnz", "tbz", "tbnz", "bne", "beq", "blt", "bge", "bltu", "bgeu"))
+    # x86 jumps; AArch64 b, b.<cond>, cbz/cbnz, tbz/tbnz
+    return mnemonic.startswith(("j", "b.")) or mnemonic in ("b", "cbz", "cbnz", "tbz", "tbnz")
 
 
 def parse(path):
