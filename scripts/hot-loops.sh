@@ -19,11 +19,27 @@ if [ $# -lt 1 ]; then
 fi
 recipe="$1"
 shift
+# --show SYMBOL may stand anywhere after the recipe; every other argument
+# goes to `modelc compile`, in its order.
 show=""
-if [ "${1:-}" = "--show" ]; then
-  show="--show $2"
-  shift 2
-fi
+n=$#
+i=0
+while [ "$i" -lt "$n" ]; do
+  arg="$1"
+  shift
+  i=$((i + 1))
+  if [ "$arg" = "--show" ]; then
+    if [ "$i" -ge "$n" ]; then
+      echo "hot-loops.sh: --show needs a kernel symbol" >&2
+      exit 2
+    fi
+    show="--show $1"
+    shift
+    i=$((i + 1))
+  else
+    set -- "$@" "$arg"
+  fi
+done
 scripts/build.sh >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -153,15 +153,38 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   // r, cp)), repacked.
   Func xp(ctx.name + "_xp"), wp(ctx.name + "_wp");
   Var cg("cg"), xq("xq"), ph("ph"), y("y"), cp("cp"), n("n"), k("k"), s("s"), r("r");
+  // Where a row's taps reach past either end of the input row, the repacked
+  // row is written in two stages: the fill over the whole of it, then each
+  // stride phase's interior columns read as they are (`interiors`: an RDom
+  // of (column, row) per phase). In one stage, select(inside, input(clamp(x)),
+  // fill), the vectors across a border loaded their bytes one vpinsrb at a
+  // time (Halide's loop partitioning leaves them the clamped index): every
+  // vector of a row of 14 or 28 pixels, and 5.5 % of int8 ResNet-18's time.
+  const int64_t OW = out_type.shape[3];
+  const bool x_borders = g.pl > 0 || (OW - 1) * g.sw + (S - 1) * g.dw - g.pl >= W;
+  std::vector<RDom> interiors;
   {
     const Expr c = cp * group + cg, x = xq * g.sw + ph;
-    const Expr inside_x = x >= 0 && x < W, inside_rest = y >= 0 && y < H && c < C;
-    const Expr value = args[0].func(Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), Halide::min(c, C - 1), n);
+    const Expr fill = quads ? Expr(Halide::cast<uint8_t>(zx)) : Expr(Halide::cast<int16_t>(0));
     // Outside the image: the zero point (a real zero); past the last channel the weights are zero.
-    if (quads) xp(cg, xq, ph, y, cp, n) = inside_or(inside_x, inside_rest, value, Halide::cast<uint8_t>(zx));
-    else
-      xp(cg, xq, ph, y, cp, n) =
-          inside_or(inside_x, inside_rest, Halide::cast<int16_t>(Halide::cast<int32_t>(value) - zx), Halide::cast<int16_t>(0));
+    const auto repacked = [&](const Expr& value) {
+      return quads ? value : Expr(Halide::cast<int16_t>(Halide::cast<int32_t>(value) - zx));
+    };
+    if (x_borders) {
+      xp(cg, xq, ph, y, cp, n) = fill;
+      for (int p = 0; p < g.sw; ++p) {
+        const int columns = (W - p + g.sw - 1) / g.sw;
+        if (columns <= 0) continue;
+        RDom in(0, columns, 0, H, ctx.name + "_in" + std::to_string(p));
+        const Expr value = args[0].func(in.x * g.sw + p, in.y, Halide::min(c, C - 1), n);
+        xp(cg, in.x, p, in.y, cp, n) = Halide::select(c < C, repacked(value), fill);
+        interiors.push_back(in);
+      }
+    } else {
+      const Expr inside_x = x >= 0 && x < W, inside_rest = y >= 0 && y < H && c < C;
+      const Expr value = args[0].func(Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), Halide::min(c, C - 1), n);
+      xp(cg, xq, ph, y, cp, n) = inside_or(inside_x, inside_rest, repacked(value), fill);
+    }
     const Expr wv = Halide::cast<int32_t>(weight_at(args[1], a, s, r, Halide::min(c, C - 1), k)) - kernel_zero_point(a, k, ctx.name + "_wzp");
     // Quads from a weight already in quads (C % 4 == 0, zero points 0): read as they are.
     if (quads && packed_weight) wp(cg, k, s, r, cp) = quad_weight_at(args[1], a, cg, k, s, r, cp);
@@ -182,7 +205,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
                          Halide::cast<int32_t>(wp(rd.x, ak, rd.y, rd.z, rd.w));
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[1], v[3], v[2], v[0]); });
 
-  const int64_t K = out_type.shape[1], OW = out_type.shape[3];
+  const int64_t K = out_type.shape[1];
   const int64_t work = out_type.element_count() * C * R * S;
   // The sums of the form that vectorizes pixels, computed at `at` of `f`:
   // vectors of `lanes` pixels of each output channel, each step one vpdpbusd
@@ -214,6 +237,15 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     const std::vector<Var> xv = xp.args();
     const TailStrategy xp_tail = W / g.sw >= lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
     xp.compute_root().vectorize(xv[1], lanes, xp_tail).unroll(xv[0]);
+    for (size_t i = 0; i < interiors.size(); ++i) {
+      // The group's channels innermost and unrolled, so that Halide
+      // interleaves their stores into whole vectors as in the pure stage;
+      // masked loads and stores where a row ends inside a vector.
+      xp.update(static_cast<int>(i))
+          .reorder(xv[0], interiors[i].x, interiors[i].y)
+          .vectorize(interiors[i].x, lanes, TailStrategy::GuardWithIf)
+          .unroll(xv[0]);
+    }
     // In parallel over its channel groups, or over rows where there is one:
     // a stem's three channels are one group, and its 224 x 224 input was
     // repacked on one core while the other waited (MobileNetV2's int8 stem
@@ -225,8 +257,21 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     // loop: MobileNetV2's 14 x 14 1x1 layers had repacked theirs in 16-144
     // parallel iterations of a microsecond each, and ran slower on two
     // cores than on one.
-    if (channel_groups >= 2 && worth_parallel(copy * channel_groups)) parallel_tasks(xp, xv[4], channel_groups, copy * channel_groups);
-    else if (worth_parallel(copy)) parallel_tasks(xp, xv[3], H + 2 * g.pt, copy);
+    if (channel_groups >= 2 && worth_parallel(copy * channel_groups)) {
+      parallel_tasks(xp, xv[4], channel_groups, copy * channel_groups);
+      const int size = static_cast<int>(parallel_task_size(channel_groups, copy * channel_groups));
+      for (size_t i = 0; i < interiors.size(); ++i) {
+        Var task(xv[4].name() + "_task"), inner(xv[4].name() + "_in");
+        xp.update(static_cast<int>(i)).split(xv[4], task, inner, size, TailStrategy::GuardWithIf).parallel(task);
+      }
+    } else if (worth_parallel(copy)) {
+      parallel_tasks(xp, xv[3], H + 2 * g.pt, copy);
+      const int size = static_cast<int>(parallel_task_size(H, copy));
+      for (size_t i = 0; i < interiors.size(); ++i) {
+        Halide::RVar task(interiors[i].y.name() + "_task"), inner(interiors[i].y.name() + "_in");
+        xp.update(static_cast<int>(i)).split(interiors[i].y, task, inner, size, TailStrategy::GuardWithIf).parallel(task);
+      }
+    }
   };
   ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
     const std::vector<Var>& v = sc.output_vars;  // n, k, y, x
@@ -262,7 +307,8 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       // MobileNetV2's int8 1x1 layers ran 0.6-0.85x as fast on two cores as
       // on one (Zen 5, `--kernels`).
       const int64_t row_loops = out_type.shape[2] * ((K + channels - 1) / channels);
-      pointwise_tasks = R == 1 && S == 1 && worth_parallel(work);
+      // (With borders the input is repacked whole: its update's RDom covers every row.)
+      pointwise_tasks = R == 1 && S == 1 && interiors.empty() && worth_parallel(work);
       if (pointwise_tasks) out.reorder(kv, kb, ki, xo, ko, v[2], v[0]).fuse(ko, v[2], rows);
       else out.reorder(kv, kb, ki, xo, v[2], ko, v[0]).fuse(v[2], ko, rows);
       out.vectorize(kv).unroll(kb).unroll(ki);

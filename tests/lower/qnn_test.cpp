@@ -146,6 +146,31 @@ def @main(%x: Tensor[(1, 3, 9, 40), uint8], %w: Tensor[(16, 3, 7, 7), int8], %b:
 })");
 }
 
+// Where the taps reach past the ends of the input rows, the repacked input is
+// the fill, then each stride phase's interior columns (masked where a row ends
+// inside a vector): a border on the right only (padding left 0, right 1, a
+// row of 20 output pixels: pixels vectorized), dilated taps with unequal
+// borders over a row narrower than a vector, and the same on AVX2 (int16
+// pairs, no VNNI).
+TEST_CASE("qnn.conv2d with borders on one side, dilated, and rows narrower than a vector") {
+  const std::string right_only = R"(
+def @main(%x: Tensor[(1, 8, 6, 40), uint8], %w: Tensor[(2, 3, 3, 24, 4), int8], %b: Tensor[(24), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[2, 2], padding=[0, 0, 1, 1], dilation=[1, 1], groups=1, input_zero_point=11, kernel_zero_point=[0], kernel_layout="IHWO4i");
+  %1 = qnn.requantize(%0, input_scale=[0.0004], input_zero_point=0, output_scale=0.05, output_zero_point=3, axis=1, out_dtype=uint8);
+  %1
+})";
+  const std::string dilated = R"(
+def @main(%x: Tensor[(1, 5, 7, 9), uint8], %w: Tensor[(12, 5, 3, 3), int8], %b: Tensor[(12), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[2, 1, 2, 3], dilation=[2, 2], groups=1, input_zero_point=200, kernel_zero_point=[0]);
+  %1 = qnn.requantize(%0, input_scale=[0.0004], input_zero_point=0, output_scale=0.05, output_zero_point=3, axis=1, out_dtype=uint8);
+  %1
+})";
+  for (const std::string target : {"x86-64-linux-avx-avx2-f16c-fma-sse41", "host"}) {
+    check_exact(right_only, 13, full_range_tensor, target);
+    check_exact(dilated, 17, full_range_tensor, target);
+  }
+}
+
 TEST_CASE("qnn.conv2d s8 x s8 1x1 with a kernel zero point and int32 output") {
   check_exact(R"(
 def @main(%x: Tensor[(2, 16, 7, 7), int8], %w: Tensor[(20, 16, 1, 1), int8]) {
