@@ -6,6 +6,7 @@
 //
 //   node ort_bench.js --model M.onnx --input X.npy [--threads 1] [--modules DIR/node_modules]
 //   node ort_bench.js --one-op [--threads 1] [--modules DIR/node_modules]
+//   node ort_bench.js --model M.onnx --input X.npy --profile PREFIX ...
 //
 // --one-op builds, in memory, a model of one Add of a 1-element float32
 // tensor to itself (the ONNX bytes are written below, field by field): timing
@@ -19,6 +20,8 @@
 //                  {"status":"failed","note":..}        the model or the input was refused (then exits)
 //   run N          {"status":"ok","samples_ms":[..N run times..]}   each run timed with process.hrtime
 //   output PATH    {"status":"ok","output_name":..}      the first output of the last run, as float32 .npy
+//   profile        {"status":"ok","file":..}   with --profile: ends ONNX Runtime's own profiler (every
+//                  run so far, a "Node" event per node and run) and names the JSON file it wrote
 //   quit (or EOF)  exits
 // A command that fails answers {"status":"failed","note":..} and the server
 // keeps going. --modules names the node_modules folder holding
@@ -38,7 +41,7 @@ function emit(object) {
 }
 
 function parseArguments(argv) {
-  const options = {model: null, input: null, threads: 1, modules: null, oneOp: false};
+  const options = {model: null, input: null, threads: 1, modules: null, oneOp: false, profile: null};
   for (let i = 0; i < argv.length; ++i) {
     const flag = argv[i];
     if (flag === '--one-op') {
@@ -50,6 +53,7 @@ function parseArguments(argv) {
     if (flag === '--model') options.model = value;
     else if (flag === '--input') options.input = value;
     else if (flag === '--modules') options.modules = value;
+    else if (flag === '--profile') options.profile = value;
     else if (flag === '--threads') {
       const number = Number(value);
       if (!Number.isInteger(number) || number < 1) throw new Error(`--threads expects an integer >= 1, got '${value}'`);
@@ -164,7 +168,7 @@ function firstLine(error) {
   return String(error && error.message ? error.message : error).split('\n')[0];
 }
 
-async function serve(session, feeds, ort, commands) {
+async function serve(session, feeds, options, commands) {
   let outputs = null;
   for await (const line of commands) {
     const words = line.trim().split(/\s+/);
@@ -188,10 +192,20 @@ async function serve(session, feeds, ort, commands) {
         if (first.type !== 'float32') throw new Error(`output '${name}' is ${first.type}, not float32`);
         writeNpyFloat32(file, first.dims, first.data);
         emit({status: 'ok', output_name: name});
+      } else if (words[0] === 'profile') {
+        if (typeof session.endProfiling !== 'function') throw new Error('this onnxruntime-node cannot end its profiler');
+        session.endProfiling();
+        // The binding returns nothing: the file is PREFIX_<date>_<time>.json, the newest such.
+        const dir = path.dirname(options.profile), stem = path.basename(options.profile) + '_';
+        const written = fs.readdirSync(dir).filter((f) => f.startsWith(stem) && f.endsWith('.json'))
+                            .map((f) => path.join(dir, f))
+                            .sort((x, y) => fs.statSync(y).mtimeMs - fs.statSync(x).mtimeMs);
+        if (written.length === 0) throw new Error(`no profile written under ${options.profile}_*.json`);
+        emit({status: 'ok', file: written[0]});
       } else if (words[0] === 'quit') {
         return;
       } else if (words[0] !== '') {
-        throw new Error(`unknown command '${words[0]}' (expected run, output or quit)`);
+        throw new Error(`unknown command '${words[0]}' (expected run, output, profile or quit)`);
       }
     } catch (error) {
       emit({status: 'failed', note: `onnxruntime: ${firstLine(error)}`});
@@ -223,6 +237,7 @@ async function main() {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
     };
+    if (options.profile) Object.assign(sessionOptions, {enableProfiling: true, profileFilePrefix: options.profile});
     session = await ort.InferenceSession.create(options.oneOp ? oneOpModel() : options.model, sessionOptions);
     if (session.inputNames.length !== 1) {
       throw new Error(`the model has ${session.inputNames.length} inputs; ort_bench.js feeds exactly one`);
@@ -241,7 +256,7 @@ async function main() {
     input_name: session.inputNames[0],
     output_name: session.outputNames[0],
   });
-  await serve(session, feeds, ort, readline.createInterface({input: process.stdin, terminal: false}));
+  await serve(session, feeds, options, readline.createInterface({input: process.stdin, terminal: false}));
   return 0;
 }
 
