@@ -171,6 +171,24 @@ def @main(%x: Tensor[(1, 5, 7, 9), uint8], %w: Tensor[(12, 5, 3, 3), int8], %b: 
   }
 }
 
+// Stride 1 with rows that whole vectors do not fill: the padded rows laid end
+// to end (lower_flat), in blocks of rows (the last shifted in) and channels
+// (a tail), with unequal borders, dilated taps, weights repacked from OIHW
+// and an input zero point.
+TEST_CASE("qnn.conv2d over padded rows laid end to end") {
+  check_exact(R"(
+def @main(%x: Tensor[(1, 12, 40, 37), uint8], %w: Tensor[(3, 3, 3, 20, 4), int8], %b: Tensor[(20), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[1, 2, 1, 0], dilation=[1, 1], groups=1, input_zero_point=13, kernel_zero_point=[0], kernel_layout="IHWO4i");
+  %1 = qnn.requantize(%0, input_scale=[0.0004], input_zero_point=0, output_scale=0.05, output_zero_point=3, axis=1, out_dtype=uint8);
+  %1
+})");
+  check_exact(R"(
+def @main(%x: Tensor[(1, 7, 9, 23), uint8], %w: Tensor[(11, 7, 3, 3), int8]) {
+  %0 = qnn.conv2d(%x, %w, strides=[1, 1], padding=[2, 2, 2, 2], dilation=[2, 2], groups=1, input_zero_point=0, kernel_zero_point=[0]);
+  %0
+})");
+}
+
 TEST_CASE("qnn.conv2d s8 x s8 1x1 with a kernel zero point and int32 output") {
   check_exact(R"(
 def @main(%x: Tensor[(2, 16, 7, 7), int8], %w: Tensor[(20, 16, 1, 1), int8]) {
