@@ -125,6 +125,22 @@ int least_covering_blocks(int64_t width, int lanes, int blocks) {
   return best;
 }
 
+// A register tile of sums: `along` in vectors of `lanes` (their blocks
+// unrolled) by `unrolled`, each step of the reduction (rd: the group's
+// channels, taps s and r, groups) one dot product of a group per vector.
+void schedule_tile_sums(Func acc, const RDom& rd, const Var& along, const Var& unrolled, int lanes, TailStrategy tail) {
+  Var b(along.name() + "b"), v(along.name() + "v");
+  acc.split(along, b, v, lanes, tail).vectorize(v).unroll(b).unroll(unrolled);
+  acc.update()
+      .split(along, b, v, lanes, tail)
+      .reorder(rd.x, v, b, unrolled, rd.y, rd.z, rd.w)
+      .atomic()
+      .vectorize(rd.x)
+      .vectorize(v)
+      .unroll(b)
+      .unroll(unrolled);
+}
+
 // ---- paired and quads: groups 1, output channels vectorized ----
 
 LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx, int group) {
@@ -212,17 +228,8 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   // of a vector of pixels' groups of input channels times the broadcast
   // group of one output channel's weights.
   auto pixel_sums = [=](const Func& f, const Var& at, int lanes, TailStrategy tail) mutable {
-    Var axb("axb"), axv("axv");
     acc.compute_at(f, at).reorder_storage(ax, ak, ay, an);
-    acc.split(ax, axb, axv, lanes, tail).vectorize(axv).unroll(axb).unroll(ak);
-    acc.update()
-        .split(ax, axb, axv, lanes, tail)
-        .reorder(rd.x, axv, axb, ak, rd.y, rd.z, rd.w)
-        .atomic()
-        .vectorize(rd.x)
-        .vectorize(axv)
-        .unroll(axb)
-        .unroll(ak);
+    schedule_tile_sums(acc, rd, ax, ak, lanes, tail);
   };
   // The weights and sums a kernel multiplies by, and unless `repack` is
   // false the repacked input, computed once per call before its loops.
@@ -278,7 +285,6 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     Func out = sc.output;
     Var xo("xo"), xi("xi"), ko("ko"), ki("ki"), kb("kb"), kv("kv"), rows("rows"), task("task"), rows_in("rows_in");
     bool pointwise_tasks = false;  // the input repacked per task (below)
-    Var akb("akb"), akv("akv");
     if (quads && OW >= sc.vector_lanes && !blocked_weight) {
       // Pixels vectorized: each step loads B vectors of 16 pixels' quads (64
       // contiguous bytes of the repacked input) and adds to them the
@@ -347,17 +353,10 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       // Tasks of whole channel blocks (every row of their planes).
       const int64_t OH = out_type.shape[2];
       if (worth_parallel(work)) parallel_tasks(out, rows, OH * ((K + channels - 1) / channels), work / out_type.shape[0], OH);
-      acc.compute_at(out, xo).split(ak, akb, akv, lanes, TailStrategy::GuardWithIf).vectorize(akv).unroll(ax).unroll(akb);
       // Per step of the reduction: the B weight vectors stay in registers, each
       // of the T input groups is broadcast once and used right away.
-      acc.update()
-          .split(ak, akb, akv, lanes, TailStrategy::GuardWithIf)
-          .reorder(rd.x, akv, akb, ax, rd.y, rd.z, rd.w)
-          .atomic()
-          .vectorize(rd.x)
-          .vectorize(akv)
-          .unroll(akb)
-          .unroll(ax);
+      acc.compute_at(out, xo);
+      schedule_tile_sums(acc, rd, ak, ax, lanes, TailStrategy::GuardWithIf);
       if (unroll_taps) acc.update().unroll(rd.y);
     }
     operands_once(sc.vector_lanes, !pointwise_tasks);
@@ -540,17 +539,8 @@ LoweredOp lower_flat(std::span<const TensorFunc> args, const LowerContext& ctx) 
         .vectorize(svv)
         .unroll(sb)
         .unroll(sv[0]);
-    Var apb("apb"), apv("apv");
     acc.compute_at(sums, so).reorder_storage(ap, ak, an);
-    acc.split(ap, apb, apv, lanes, TailStrategy::RoundUp).vectorize(apv).unroll(apb).unroll(ak);
-    acc.update()
-        .split(ap, apb, apv, lanes, TailStrategy::RoundUp)
-        .reorder(rd.x, apv, apb, ak, rd.y, rd.z, rd.w)
-        .atomic()
-        .vectorize(rd.x)
-        .vectorize(apv)
-        .unroll(apb)
-        .unroll(ak);
+    schedule_tile_sums(acc, rd, ap, ak, lanes, TailStrategy::RoundUp);
 
     // Weights (unless already in quads), the accumulators' starts and the
     // repacked input, once per call before the loops.
