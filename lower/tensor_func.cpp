@@ -348,15 +348,22 @@ int64_t parallel_task_size(int64_t iterations, int64_t work, int64_t unit) {
   return (size + unit - 1) / unit * unit;
 }
 
-Halide::Var parallel_tasks(Halide::Func f, const Halide::Var& loop, int64_t iterations, int64_t work, int64_t unit) {
+Halide::VarOrRVar parallel_tasks(Halide::Stage stage, const Halide::VarOrRVar& loop, int64_t iterations, int64_t work,
+                                 int64_t unit) {
   const int64_t size = parallel_task_size(iterations, work, unit);
   if (size <= 1) {
-    f.parallel(loop);
+    stage.parallel(loop);
     return loop;
   }
-  Halide::Var task(loop.name() + "_task"), inner(loop.name() + "_in");
-  f.split(loop, task, inner, static_cast<int>(size), Halide::TailStrategy::GuardWithIf).parallel(task);
+  const std::string name = loop.name();
+  const Halide::VarOrRVar task = loop.is_rvar ? Halide::VarOrRVar(Halide::RVar(name + "_task")) : Halide::VarOrRVar(Halide::Var(name + "_task"));
+  const Halide::VarOrRVar inner = loop.is_rvar ? Halide::VarOrRVar(Halide::RVar(name + "_in")) : Halide::VarOrRVar(Halide::Var(name + "_in"));
+  stage.split(loop, task, inner, static_cast<int>(size), Halide::TailStrategy::GuardWithIf).parallel(task);
   return inner;
+}
+
+Halide::Var parallel_tasks(Halide::Func f, const Halide::Var& loop, int64_t iterations, int64_t work, int64_t unit) {
+  return parallel_tasks(Halide::Stage(f), loop, iterations, work, unit).var;
 }
 
 Halide::Var fuse_outer(Halide::Func f, const std::vector<Halide::Var>& vars, size_t count) {

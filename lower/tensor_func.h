@@ -294,6 +294,9 @@ int64_t parallel_task_size(int64_t iterations, int64_t work, int64_t unit = 1);
 // one iteration of the original: `loop` itself when a task is one iteration,
 // else the inner loop of the split (for compute_at and store_at).
 Halide::Var parallel_tasks(Halide::Func f, const Halide::Var& loop, int64_t iterations, int64_t work, int64_t unit = 1);
+// The same for one stage of a func (an update's pure var or RVar).
+Halide::VarOrRVar parallel_tasks(Halide::Stage stage, const Halide::VarOrRVar& loop, int64_t iterations, int64_t work,
+                                 int64_t unit = 1);
 // Fuses the `count` outermost axes of `f` (its vars in IR order, vars[0]
 // outermost, still adjacent loops) into one loop and returns it: the loop a
 // kernel parallelizes when one image has several heads, rows or channel

@@ -266,18 +266,11 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     // cores than on one.
     if (channel_groups >= 2 && worth_parallel(copy * channel_groups)) {
       parallel_tasks(xp, xv[4], channel_groups, copy * channel_groups);
-      const int size = static_cast<int>(parallel_task_size(channel_groups, copy * channel_groups));
-      for (size_t i = 0; i < interiors.size(); ++i) {
-        Var task(xv[4].name() + "_task"), inner(xv[4].name() + "_in");
-        xp.update(static_cast<int>(i)).split(xv[4], task, inner, size, TailStrategy::GuardWithIf).parallel(task);
-      }
+      for (size_t i = 0; i < interiors.size(); ++i)
+        parallel_tasks(xp.update(static_cast<int>(i)), xv[4], channel_groups, copy * channel_groups);
     } else if (worth_parallel(copy)) {
       parallel_tasks(xp, xv[3], H + 2 * g.pt, copy);
-      const int size = static_cast<int>(parallel_task_size(H, copy));
-      for (size_t i = 0; i < interiors.size(); ++i) {
-        Halide::RVar task(interiors[i].y.name() + "_task"), inner(interiors[i].y.name() + "_in");
-        xp.update(static_cast<int>(i)).split(interiors[i].y, task, inner, size, TailStrategy::GuardWithIf).parallel(task);
-      }
+      for (size_t i = 0; i < interiors.size(); ++i) parallel_tasks(xp.update(static_cast<int>(i)), interiors[i].y, H, copy);
     }
   };
   ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
@@ -559,9 +552,7 @@ LoweredOp lower_flat(std::span<const TensorFunc> args, const LowerContext& ctx) 
     const int64_t copy = int64_t{2} * 4 * (H + 2 * g.pt) * Wp;
     if (packs >= 2 && worth_parallel(copy * packs)) {
       parallel_tasks(xp, xv[2], packs, copy * packs);
-      const int size = static_cast<int>(parallel_task_size(packs, copy * packs));
-      Var task("cp_task"), inner("cp_in");
-      xp.update().split(xv[2], task, inner, size, TailStrategy::GuardWithIf).parallel(task);
+      parallel_tasks(xp.update(), xv[2], packs, copy * packs);
     }
   };
   return {value, schedule, {}};
