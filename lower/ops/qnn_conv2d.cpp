@@ -179,6 +179,14 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const int64_t OW = out_type.shape[3];
   const bool x_borders = g.pl > 0 || (OW - 1) * g.sw + (S - 1) * g.dw - g.pl >= W;
   std::vector<RDom> interiors;
+  // A strided 1x1 convolution without padding: xp holds just the pixels it
+  // reads, indexed by output row and column (below).
+  const bool subsampled = R == 1 && S == 1 && g.pl == 0 && g.pt == 0 && (g.sw > 1 || g.sh > 1) && !x_borders;
+  Func rows(ctx.name + "_rows");
+  if (subsampled) {
+    Var rx("rx"), ry("ry"), rc("rc"), rn("rn");
+    rows(rx, ry, rc, rn) = args[0].func(rx, ry, rc, rn);
+  }
   {
     const Expr c = cp * group + cg, x = xq * g.sw + ph;
     const Expr fill = quads ? Expr(Halide::cast<uint8_t>(zx)) : Expr(Halide::cast<int16_t>(0));
@@ -196,6 +204,17 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
         xp(cg, in.x, p, in.y, cp, n) = Halide::select(c < C, repacked(value), fill);
         interiors.push_back(in);
       }
+    } else if (subsampled) {
+      // A strided 1x1 convolution without padding reads column xq * sw
+      // (phase 0) of row y * sh: xp's rows are the output's, and no index is
+      // clamped (Halide could not prove clamped strided columns inside, and
+      // gathered them one vpinsrb at a time). The read goes through `rows`, a
+      // copy of the input's row: from a buffer of its own Halide loads whole
+      // vectors and picks every sw-th byte (vpermt2b); from the caller's it
+      // must not read past the last byte it needs, and LLVM assembled each
+      // vector of ResNet-18's stride-2 shortcuts byte by byte.
+      const Expr value = rows(xq * g.sw, y * g.sh, Halide::min(c, C - 1), n);
+      xp(cg, xq, ph, y, cp, n) = Halide::select(c < C, repacked(value), fill);
     } else {
       const Expr inside_x = x >= 0 && x < W, inside_rest = y >= 0 && y < H && c < C;
       const Expr value = args[0].func(Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), Halide::min(c, C - 1), n);
@@ -217,7 +236,8 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   RDom rd(0, group, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
   acc(ak, ax, ay, an) = init;
   const Expr q = rd.y * g.dw - g.pl;  // the tap's column is ax * sw + q: phase q mod sw
-  acc(ak, ax, ay, an) += Halide::cast<int32_t>(xp(rd.x, ax + q / g.sw, q % g.sw, g.iy(ay, rd.z), rd.w, an)) *
+  const Expr row = subsampled ? Expr(ay) : g.iy(ay, rd.z);
+  acc(ak, ax, ay, an) += Halide::cast<int32_t>(xp(rd.x, ax + q / g.sw, q % g.sw, row, rd.w, an)) *
                          Halide::cast<int32_t>(wp(rd.x, ak, rd.y, rd.z, rd.w));
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[1], v[3], v[2], v[0]); });
 
@@ -231,6 +251,16 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     acc.compute_at(f, at).reorder_storage(ax, ak, ay, an);
     schedule_tile_sums(acc, rd, ax, ak, lanes, tail);
   };
+  // The copy of each input row a strided 1x1 convolution reads, made where
+  // xp makes its row.
+  auto schedule_rows = [=](int lanes) mutable {
+    if (!subsampled) return;
+    const std::vector<Var> rv = rows.args();
+    const int64_t extent = (OW - 1) * g.sw + 1;
+    rows.compute_at(xp, xp.args()[3]).vectorize(rv[0], lanes, extent >= lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf);
+  };
+  // Input rows xp holds (a 1x1 convolution without padding: the output's).
+  const int64_t xp_rows = subsampled ? out_type.shape[2] : H + 2 * g.pt;
   // The weights and sums a kernel multiplies by, and unless `repack` is
   // false the repacked input, computed once per call before its loops.
   auto operands_once = [=](int lanes, bool repack) mutable {
@@ -244,6 +274,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     const std::vector<Var> xv = xp.args();
     const TailStrategy xp_tail = W / g.sw >= lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
     xp.compute_root().vectorize(xv[1], lanes, xp_tail).unroll(xv[0]);
+    schedule_rows(lanes);
     for (size_t i = 0; i < interiors.size(); ++i) {
       // The group's channels innermost and unrolled, so that Halide
       // interleaves their stores into whole vectors as in the pure stage;
@@ -259,7 +290,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     // 0.78x at two threads, `--kernels`, two alternated rounds; by rows with
     // up to 8 groups, layers of 24 channels were 1.07x).
     const int64_t channel_groups = (C + group - 1) / group;
-    const int64_t copy = int64_t{2} * group * (H + 2 * g.pt) * (W + 2 * g.pl);
+    const int64_t copy = int64_t{2} * group * xp_rows * (W + 2 * g.pl);
     // Channel groups in tasks, and only where the copy is worth a parallel
     // loop: MobileNetV2's 14 x 14 1x1 layers had repacked theirs in 16-144
     // parallel iterations of a microsecond each, and ran slower on two
@@ -269,7 +300,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       for (size_t i = 0; i < interiors.size(); ++i)
         parallel_tasks(xp.update(static_cast<int>(i)), xv[4], channel_groups, copy * channel_groups);
     } else if (worth_parallel(copy)) {
-      parallel_tasks(xp, xv[3], H + 2 * g.pt, copy);
+      parallel_tasks(xp, xv[3], xp_rows, copy);
       for (size_t i = 0; i < interiors.size(); ++i) parallel_tasks(xp.update(static_cast<int>(i)), interiors[i].y, H, copy);
     }
   };
@@ -362,6 +393,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       // columns fill one.
       const TailStrategy xp_tail = W / g.sw >= sc.vector_lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
       xp.compute_at(out, task).vectorize(xv[1], sc.vector_lanes, xp_tail).unroll(xv[0]);
+      schedule_rows(sc.vector_lanes);
     }
   };
   if (!ctx.producer) return {value, schedule, {}};
