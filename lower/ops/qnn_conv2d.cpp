@@ -182,11 +182,21 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   // A strided 1x1 convolution without padding: xp holds just the pixels it
   // reads, indexed by output row and column (below).
   const bool subsampled = R == 1 && S == 1 && g.pl == 0 && g.pt == 0 && (g.sw > 1 || g.sh > 1) && !x_borders;
-  Func rows(ctx.name + "_rows");
-  if (subsampled) {
+  // Strided reads of the input go through copies of its rows (one per stage
+  // of xp that reads it, computed in that stage's loop over rows): from a
+  // buffer of its own Halide loads whole vectors and picks every sw-th byte
+  // (vpermt2b); from the caller's it must not read past the last byte it
+  // needs, and LLVM assembled each such vector byte by byte (vpinsrb).
+  // `columns`: how many of a row's columns the stage reads (every sw-th).
+  std::vector<std::pair<Func, int64_t>> row_copies;  // a copy, the columns it holds
+  const auto strided_input = [&](int64_t columns) -> Func {
+    if (g.sw == 1) return args[0].func;
+    Func copy(ctx.name + "_row" + std::to_string(row_copies.size()));
     Var rx("rx"), ry("ry"), rc("rc"), rn("rn");
-    rows(rx, ry, rc, rn) = args[0].func(rx, ry, rc, rn);
-  }
+    copy(rx, ry, rc, rn) = args[0].func(rx, ry, rc, rn);
+    row_copies.emplace_back(copy, (columns - 1) * g.sw + 1);
+    return copy;
+  };
   {
     const Expr c = cp * group + cg, x = xq * g.sw + ph;
     const Expr fill = quads ? Expr(Halide::cast<uint8_t>(zx)) : Expr(Halide::cast<int16_t>(0));
@@ -200,7 +210,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
         const int columns = (W - p + g.sw - 1) / g.sw;
         if (columns <= 0) continue;
         RDom in(0, columns, 0, H, ctx.name + "_in" + std::to_string(p));
-        const Expr value = args[0].func(in.x * g.sw + p, in.y, Halide::min(c, C - 1), n);
+        const Expr value = strided_input(columns)(in.x * g.sw + p, in.y, Halide::min(c, C - 1), n);
         xp(cg, in.x, p, in.y, cp, n) = Halide::select(c < C, repacked(value), fill);
         interiors.push_back(in);
       }
@@ -208,12 +218,8 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       // A strided 1x1 convolution without padding reads column xq * sw
       // (phase 0) of row y * sh: xp's rows are the output's, and no index is
       // clamped (Halide could not prove clamped strided columns inside, and
-      // gathered them one vpinsrb at a time). The read goes through `rows`, a
-      // copy of the input's row: from a buffer of its own Halide loads whole
-      // vectors and picks every sw-th byte (vpermt2b); from the caller's it
-      // must not read past the last byte it needs, and LLVM assembled each
-      // vector of ResNet-18's stride-2 shortcuts byte by byte.
-      const Expr value = rows(xq * g.sw, y * g.sh, Halide::min(c, C - 1), n);
+      // ResNet-18's stride-2 shortcuts gathered them one vpinsrb at a time).
+      const Expr value = strided_input(OW)(xq * g.sw, y * g.sh, Halide::min(c, C - 1), n);
       xp(cg, xq, ph, y, cp, n) = Halide::select(c < C, repacked(value), fill);
     } else {
       const Expr inside_x = x >= 0 && x < W, inside_rest = y >= 0 && y < H && c < C;
@@ -251,13 +257,15 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     acc.compute_at(f, at).reorder_storage(ax, ak, ay, an);
     schedule_tile_sums(acc, rd, ax, ak, lanes, tail);
   };
-  // The copy of each input row a strided 1x1 convolution reads, made where
-  // xp makes its row.
-  auto schedule_rows = [=](int lanes) mutable {
-    if (!subsampled) return;
-    const std::vector<Var> rv = rows.args();
-    const int64_t extent = (OW - 1) * g.sw + 1;
-    rows.compute_at(xp, xp.args()[3]).vectorize(rv[0], lanes, extent >= lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf);
+  // Copy i of the input's rows, made in `loop`, a loop over rows of one of
+  // xp's stages (an input row, or a subsampled convolution's output row;
+  // each stage's row loop has a name of its own. Halide 14 took a stage's
+  // index only for the first stage that a Func's updates add.)
+  auto schedule_row_copy = [=](size_t i, const Halide::VarOrRVar& loop, int lanes) mutable {
+    if (i >= row_copies.size()) return;
+    auto [copy, extent] = row_copies[i];
+    copy.compute_at(Halide::LoopLevel(xp, loop))
+        .vectorize(copy.args()[0], lanes, extent >= lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf);
   };
   // Input rows xp holds (a 1x1 convolution without padding: the output's).
   const int64_t xp_rows = subsampled ? out_type.shape[2] : H + 2 * g.pt;
@@ -274,7 +282,6 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     const std::vector<Var> xv = xp.args();
     const TailStrategy xp_tail = W / g.sw >= lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
     xp.compute_root().vectorize(xv[1], lanes, xp_tail).unroll(xv[0]);
-    schedule_rows(lanes);
     for (size_t i = 0; i < interiors.size(); ++i) {
       // The group's channels innermost and unrolled, so that Halide
       // interleaves their stores into whole vectors as in the pure stage;
@@ -295,14 +302,20 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     // loop: MobileNetV2's 14 x 14 1x1 layers had repacked theirs in 16-144
     // parallel iterations of a microsecond each, and ran slower on two
     // cores than on one.
+    Halide::VarOrRVar pure_rows = xv[3];
+    std::vector<Halide::VarOrRVar> update_rows;
+    for (const RDom& in : interiors) update_rows.emplace_back(in.y);
     if (channel_groups >= 2 && worth_parallel(copy * channel_groups)) {
       parallel_tasks(xp, xv[4], channel_groups, copy * channel_groups);
       for (size_t i = 0; i < interiors.size(); ++i)
         parallel_tasks(xp.update(static_cast<int>(i)), xv[4], channel_groups, copy * channel_groups);
     } else if (worth_parallel(copy)) {
-      parallel_tasks(xp, xv[3], xp_rows, copy);
-      for (size_t i = 0; i < interiors.size(); ++i) parallel_tasks(xp.update(static_cast<int>(i)), interiors[i].y, H, copy);
+      pure_rows = parallel_tasks(Halide::Stage(xp), xv[3], xp_rows, copy);
+      for (size_t i = 0; i < interiors.size(); ++i)
+        update_rows[i] = parallel_tasks(xp.update(static_cast<int>(i)), interiors[i].y, H, copy);
     }
+    if (subsampled) schedule_row_copy(0, pure_rows, lanes);
+    for (size_t i = 0; i < interiors.size(); ++i) schedule_row_copy(i, update_rows[i], lanes);
   };
   ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
     const std::vector<Var>& v = sc.output_vars;  // n, k, y, x
@@ -393,7 +406,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       // columns fill one.
       const TailStrategy xp_tail = W / g.sw >= sc.vector_lanes ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
       xp.compute_at(out, task).vectorize(xv[1], sc.vector_lanes, xp_tail).unroll(xv[0]);
-      schedule_rows(sc.vector_lanes);
+      if (subsampled) schedule_row_copy(0, xv[3], sc.vector_lanes);
     }
   };
   if (!ctx.producer) return {value, schedule, {}};
