@@ -508,6 +508,29 @@ TEST_CASE("int8 convolutions in parallel tasks match the integer reference exact
 )", "int8", "modelc_amx_conv_u8s8", 0, true);
 }
 
+// int8 convolutions over 1-3 input channels, where VNNI's quads pack a
+// kernel row's taps with the channels (lower/ops/qnn_conv2d.cpp, "taps in
+// quads"), match the integer reference exactly: a 7x7 stride-2 stem over the
+// quantized image (its zero point in the borders, an odd width), 3x3 taps
+// dilated by 2 over 2 channels, 5x5 over one channel with unequal borders
+// (after ReLU, zero point 0). On a VNNI target three kernels take the form;
+// with AMX tiles the stem and the 5x5 take the tiles' row-taps form.
+TEST_CASE("int8 convolutions with taps packed with few input channels match the integer reference exactly") {
+  check_with_and_without_tiles("int8-taps", R"(
+    seed: 5
+    inputs:
+      - {name: image, shape: [1, 3, 31, 41], dtype: float32}
+    layers:
+      - {op: conv2d, name: stem, filters: 8, kernel: 7, stride: 2, padding: 3}
+      - {op: conv2d, name: two, filters: 2, kernel: 1}
+      - {op: conv2d, name: dilated, filters: 12, kernel: 3, dilation: 2, padding: 2}
+      - {op: conv2d, name: one, filters: 1, kernel: 1}
+      - {op: relu, name: r1}
+      - {op: conv2d, name: five, filters: 16, kernel: 5, padding: [2, 1, 2, 3]}
+    outputs: [five]
+)", "int8", "modelc_amx_conv_u8s8", 2, true, "_taps_padded", 3);
+}
+
 // int8 depthwise convolutions (VNNI quads of a kernel row's taps where the
 // CPU has VNNI and the rows hold 8 outputs or more; the float direct form
 // otherwise) match the integer reference exactly: 3x3 over rows wider than a
