@@ -28,6 +28,10 @@
 //    channel's quad is broadcast), so that NCHW rows are stored whole; the
 //    repacked input's columns are split in stride phases, so that a strided
 //    convolution's taps read consecutive pixels' quads too.
+//  - quads over a kernel row's taps packed with 1-3 input channels (below:
+//    a stem's 7 taps x 3 channels in 6 quads, not 7), and along padded rows
+//    laid end to end for stride-1 rows that whole vectors do not fill
+//    (below), both on VNNI.
 //  - on AMX tiles (below), where the host has them.
 // Groups > 1 (depthwise and grouped): lower/ops/qnn_depthwise.cpp.
 //
