@@ -508,6 +508,26 @@ TEST_CASE("int8 convolutions in parallel tasks match the integer reference exact
 )", "int8", "modelc_amx_conv_u8s8", 0, true);
 }
 
+// int8 3x3 convolutions over rows narrower than a vector (output channels
+// vectorized in the register tile, which is kept in registers and stored
+// along rows) match the integer reference exactly: odd widths, channel
+// counts that leave a tail of the tile, stride 2, and a float output last.
+// On a VNNI target all three read their tile transposed.
+TEST_CASE("int8 convolutions over narrow rows store their register tiles along rows, exactly") {
+  check_with_and_without_tiles("int8-narrow", R"(
+    seed: 9
+    inputs:
+      - {name: image, shape: [1, 16, 13, 11], dtype: float32}
+    layers:
+      - {op: conv2d, name: c1, filters: 24, kernel: 3, padding: same}
+      - {op: relu, name: r1}
+      - {op: conv2d, name: c2, filters: 40, kernel: 3, stride: 2, padding: same}
+      - {op: relu, name: r2}
+      - {op: conv2d, name: c3, filters: 20, kernel: 3, padding: 1}
+    outputs: [c3]
+)", "int8", "modelc_amx_conv_u8s8", 0, true, "in Register\n[^\n]+\n +[^ ]+_acc", 3);
+}
+
 // int8 convolutions over 1-3 input channels, where VNNI's quads pack a
 // kernel row's taps with the channels (lower/ops/qnn_conv2d.cpp, "taps in
 // quads"), match the integer reference exactly: a 7x7 stride-2 stem over the
