@@ -24,9 +24,11 @@ using namespace modelc::lang;
 
 namespace {
 
-Tensor full_range_tensor(const TensorType& type, std::mt19937& rng) {
+// Random operands: 8-bit ones over their full ranges, int32 ones (biases)
+// within +-int32_bound, floats within +-4.
+Tensor random_tensor(const TensorType& type, std::mt19937& rng, int int32_bound) {
   Tensor t(type);
-  std::uniform_int_distribution<int> u8(0, 255), i8(-128, 127), i32(-(1 << 20), 1 << 20);
+  std::uniform_int_distribution<int> u8(0, 255), i8(-128, 127), i32(-int32_bound, int32_bound);
   std::uniform_real_distribution<float> f(-4.f, 4.f);
   for (size_t i = 0; i < static_cast<size_t>(type.element_count()); ++i) {
     switch (type.dtype) {
@@ -39,18 +41,13 @@ Tensor full_range_tensor(const TensorType& type, std::mt19937& rng) {
   return t;
 }
 
-// Full-range 8-bit operands, int32 ones (biases) within +-4096: with a
-// bias of +-2^20 it, not the sums, decided almost every requantized output
-// (95-100 % of a convolution's outputs saturated), and a wrong sum went
-// unseen. With this the sums decide them; the scales of the cases that use it
-// put most outputs inside the 8-bit range.
-Tensor small_bias_tensor(const TensorType& type, std::mt19937& rng) {
-  if (type.dtype != DType::int32) return full_range_tensor(type, rng);
-  Tensor t(type);
-  std::uniform_int_distribution<int> bias(-4096, 4096);
-  for (size_t i = 0; i < static_cast<size_t>(type.element_count()); ++i) t.set_element(i, bias(rng));
-  return t;
-}
+Tensor full_range_tensor(const TensorType& type, std::mt19937& rng) { return random_tensor(type, rng, 1 << 20); }
+
+// Biases within +-4096: with +-2^20 the bias, not the sums, decided almost
+// every requantized output (95-100 % of a convolution's outputs saturated),
+// and a wrong sum went unseen. With this the sums decide them; the scales of
+// the cases that use it put most outputs inside the 8-bit range.
+Tensor small_bias_tensor(const TensorType& type, std::mt19937& rng) { return random_tensor(type, rng, 4096); }
 
 // Every primitive function of the fused module, compiled with the JIT, equals
 // the reference exactly, on the operands `make` gives (full-range random ones
