@@ -164,6 +164,18 @@ class Realizer {
     return {v, q};
   }
 
+  // The int8 version of float weight `name` and its scales, made once: an unrolled RNN's steps share one
+  // weight, and a copy per step would be memory each step streams and the artifact stores.
+  const std::pair<std::string, std::vector<double>>& quantized_weight(const std::string& name) {
+    auto [it, inserted] = weights_.try_emplace(name);
+    if (inserted) {
+      std::vector<double> scales;
+      Tensor wq = quantize_weights(m_.constant(name), o_.per_channel_weights, 0, scales);
+      it->second = {m_.add_constant(name + "_int8", std::move(wq)), std::move(scales)};
+    }
+    return it->second;
+  }
+
   // Records the quantized result of old binding `last` and gives float consumers its dequantized value.
   void publish(uint32_t last, const ValueRef& value, const QuantParams& q, const std::string& origin) {
     quantized_[value_key(ValueRef::binding(last))] = {value, q};
@@ -185,10 +197,9 @@ class Realizer {
     const Binding& anchor = fn_.body[c.anchor];
     const bool conv = anchor.is_op("nn.conv2d");
     const auto [x, xq] = quantized(anchor.args[0]);
-    std::vector<double> w_scales;
-    const Tensor wq = quantize_weights(m_.constant(anchor.args[1].constant), o_.per_channel_weights, 0, w_scales);
-    const ValueRef w = ValueRef::constant_named(m_.add_constant(anchor.args[1].constant + "_int8", wq));
-    const int64_t K = wq.type().shape[0];
+    const auto& [w_name, w_scales] = quantized_weight(anchor.args[1].constant);
+    const ValueRef w = ValueRef::constant_named(w_name);
+    const int64_t K = m_.constant(w_name).type().shape[0];
     auto w_scale = [&](int64_t k) { return w_scales.size() == 1 ? w_scales[0] : w_scales[static_cast<size_t>(k)]; };
     std::vector<ValueRef> args{x, w};
     if (c.bias) {
@@ -284,6 +295,7 @@ class Realizer {
   FunctionBuilder builder_;
   const std::map<std::string, ValueRange>* ranges_ = nullptr;
   std::map<std::string, std::pair<ValueRef, QuantParams>> quantized_;
+  std::map<std::string, std::pair<std::string, std::vector<double>>> weights_;  // float weight -> int8 copy, scales
   const std::set<std::string>* eight_bit_ = nullptr;
 };
 
