@@ -33,7 +33,11 @@
 //    laid end to end for stride-1 rows that whole vectors do not fill
 //    (below), both on VNNI.
 //  - on AMX tiles (below), where the host has them.
-// Groups > 1 (depthwise and grouped): lower/ops/qnn_depthwise.cpp.
+//  - grouped, groups of whole quads of input channels (RegNet, ResNeXt), on
+//    VNNI: the quads form with pixels vectorized, a register tile's channels
+//    within one group (grouped_tile).
+// Other groups > 1 (depthwise, groups of 1-3 channels, no VNNI):
+// lower/ops/qnn_depthwise.cpp.
 //
 // A fused qnn.requantize (and clamp) runs on each accumulator as it is stored.
 #include "lang/ops/qnn.h"
@@ -116,7 +120,6 @@ bool quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args
   return a.groups == 1 && u8_times_symmetric_s8(a.kernel_zero_point, args);
 }
 
-
 // The most vectors of `lanes` pixels, at most `blocks`, whose tiles cover a
 // row of `width` pixels (the last tile shifted in) computing the fewest.
 int least_covering_blocks(int64_t width, int lanes, int blocks) {
@@ -127,6 +130,45 @@ int least_covering_blocks(int64_t width, int lanes, int blocks) {
     if (cover <= best_cover) best = b, best_cover = cover;
   }
   return best;
+}
+
+// The register tile of a grouped convolution's quads form (pixels
+// vectorized): B vectors of `lanes` pixels by T channels of one group, T a
+// divisor of the group's KG output channels. Chosen when the sums are
+// defined, which index a tile's group by the tile: Halide's bounds of
+// k % KG for a tile smaller than a group spanned the whole group (RegNet's
+// first grouped layer computed every tile twice, 4x slower).
+struct GroupedTile {
+  int lanes = 16, blocks = 1, channels = 1;
+};
+
+GroupedTile grouped_tile(const Halide::Target& target, int64_t OW, int64_t KG) {
+  GroupedTile t;
+  // Rows narrower than a vector take half vectors (256-bit vpdpbusd, as
+  // fast per lane on Zen 4), the last rounded up.
+  t.lanes = target.natural_vector_size<float>();
+  while (t.lanes > 8 && t.lanes > OW) t.lanes /= 2;
+  const RegisterFile registers = register_file(target);
+  RegisterTile tile = choose_register_tile(registers, t.lanes, std::max<int64_t>(1, OW / t.lanes), KG, 0);
+  if (const int fewer = least_covering_blocks(OW, t.lanes, tile.blocks); fewer < tile.blocks)
+    tile = choose_register_tile(registers, t.lanes, fewer, KG, 0);
+  t.blocks = tile.blocks;
+  t.channels = std::max(1, tile.pixels);
+  while (KG % t.channels != 0) --t.channels;
+  return t;
+}
+
+// Grouped convolutions whose groups hold whole quads of input channels
+// (RegNet's 24, ResNeXt's 4; not depthwise) take the quads form with pixels
+// vectorized on VNNI (not where no divisor of the group's channels gives a
+// tile of 4 channels or more).
+bool grouped_quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
+  if (a.groups <= 1 || a.kernel_layout != "OIHW" || args[1].type.shape[1] % 4 != 0 || ctx.producer ||
+      !has_vnni(ctx.target) || !u8_times_symmetric_s8(a.kernel_zero_point, args))
+    return false;
+  const lang::TensorType& out = ctx.binding.types.at(0);
+  const int64_t KG = out.shape[1] / a.groups;
+  return grouped_tile(ctx.target, out.shape[3], KG).channels >= std::min<int64_t>(KG, 4);
 }
 
 // A register tile of sums: `along` in vectors of `lanes` (their blocks
@@ -145,7 +187,7 @@ void schedule_tile_sums(Func acc, const RDom& rd, const Var& along, const Var& u
       .unroll(unrolled);
 }
 
-// ---- paired and quads: groups 1, output channels vectorized ----
+// ---- paired and quads: output channels or pixels vectorized ----
 
 LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx, int group) {
   const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
@@ -154,7 +196,12 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const auto ws = lang::qnn_conv2d_oihw_weight(args[1].type, a).shape;  // K, C, R, S
   const int C = static_cast<int>(xs[1]), H = static_cast<int>(xs[2]), W = static_cast<int>(xs[3]);
   const int R = static_cast<int>(ws[2]), S = static_cast<int>(ws[3]);
-  const int packs = (C + group - 1) / group;
+  // Grouped (quads only, pixels vectorized): each output channel's sums run
+  // over the CW channels of its group, the group's packs of the input.
+  const int CW = static_cast<int>(ws[1]), G = static_cast<int>(a.groups);
+  const int64_t K = out_type.shape[1], KG = K / G;
+  const int packs = (CW + group - 1) / group;
+  const GroupedTile grouped = G > 1 ? grouped_tile(ctx.target, out_type.shape[3], KG) : GroupedTile{};
   const bool quads = group == 4;
   const bool packed_weight = a.kernel_layout != "OIHW";
   // Blocks of 16 output channels: AlterOpLayout's choice for rows narrower
@@ -230,29 +277,40 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       const Expr value = args[0].func(Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), Halide::min(c, C - 1), n);
       xp(cg, xq, ph, y, cp, n) = inside_or(inside_x, inside_rest, repacked(value), fill);
     }
-    const Expr wv = Halide::cast<int32_t>(weight_at(args[1], a, s, r, Halide::min(c, C - 1), k)) - kernel_zero_point(a, k, ctx.name + "_wzp");
+    const Expr wv = Halide::cast<int32_t>(weight_at(args[1], a, s, r, Halide::min(c, CW - 1), k)) - kernel_zero_point(a, k, ctx.name + "_wzp");
     // Quads from a weight already in quads (C % 4 == 0, zero points 0): read as they are.
     if (quads && packed_weight) wp(cg, k, s, r, cp) = quad_weight_at(args[1], a, cg, k, s, r, cp);
     else
-      wp(cg, k, s, r, cp) = Halide::select(c < C, Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), wv),
+      wp(cg, k, s, r, cp) = Halide::select(c < CW, Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), wv),
                                            Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), 0));
   }
 
-  Func acc(ctx.name + "_acc");
-  Var ak("ak"), ax("ax"), ay("ay"), an("an");
+  Func acc(ctx.name + (G > 1 ? "_group_acc" : "_acc"));
+  Var ak("ak"), ag("ag"), ax("ax"), ay("ay"), an("an");
+  // Grouped: the sums of channel ak of register tile ag (channel ag * T +
+  // ak, T = grouped.channels), whose group reads its packs of the input
+  // from (ag / (KG / T)) * packs on. A tile's channels then share each
+  // vector of input they load: with the group taken from each channel's
+  // index every channel of a tile loaded its own (RegNet's 28 x 28 layers
+  // with groups of 24 channels at 20 % of the int8 peak, their loop
+  // spilling the addresses).
+  const int T = grouped.channels, tiles_per_group = static_cast<int>(KG) / T;
+  const std::vector<Var> acc_vars = G > 1 ? std::vector<Var>{ak, ag, ax, ay, an} : std::vector<Var>{ak, ax, ay, an};
+  const Expr channel = G > 1 ? ag * T + ak : Expr(ak);
   // quads: the input's zero point, times the sum of each channel's weights, comes off the start.
-  Func start = accumulator_start(args, a, C, R, S, ctx.name);
-  const Expr init = quads ? start(ak) : bias_of(args, ak);
+  Func start = accumulator_start(args, a, CW, R, S, ctx.name);
   RDom rd(0, group, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
-  acc(ak, ax, ay, an) = init;
+  acc(acc_vars) = quads ? start(channel) : bias_of(args, channel);
   const Expr q = rd.y * g.dw - g.pl;  // the tap's column is ax * sw + q: phase q mod sw
   const Expr row = subsampled ? Expr(ay) : g.iy(ay, rd.z);
-  acc(ak, ax, ay, an) += Halide::cast<int32_t>(xp(rd.x, ax + q / g.sw, q % g.sw, row, rd.w, an)) *
-                         Halide::cast<int32_t>(wp(rd.x, ak, rd.y, rd.z, rd.w));
-  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[1], v[3], v[2], v[0]); });
+  const Expr pack = G > 1 ? (ag / tiles_per_group) * packs + rd.w : Expr(rd.w);
+  acc(acc_vars) += Halide::cast<int32_t>(xp(rd.x, ax + q / g.sw, q % g.sw, row, pack, an)) *
+                   Halide::cast<int32_t>(wp(rd.x, channel, rd.y, rd.z, rd.w));
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) {
+    return G > 1 ? acc(v[1] % T, v[1] / T, v[3], v[2], v[0]) : acc(v[1], v[3], v[2], v[0]);
+  });
 
-  const int64_t K = out_type.shape[1];
-  const int64_t work = out_type.element_count() * C * R * S;
+  const int64_t work = out_type.element_count() * CW * R * S;
   // The sums of the form that vectorizes pixels, computed at `at` of `f`:
   // vectors of `lanes` pixels of each output channel, each step one vpdpbusd
   // of a vector of pixels' groups of input channels times the broadcast
@@ -326,7 +384,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     Func out = sc.output;
     Var xo("xo"), xi("xi"), ko("ko"), ki("ki"), kb("kb"), kv("kv"), rows("rows"), task("task"), rows_in("rows_in");
     bool pointwise_tasks = false;  // the input repacked per task (below)
-    if (quads && OW >= sc.vector_lanes && !blocked_weight) {
+    if (quads && (OW >= sc.vector_lanes || G > 1) && !blocked_weight) {
       // Pixels vectorized: each step loads B vectors of 16 pixels' quads (64
       // contiguous bytes of the repacked input) and adds to them the
       // broadcast quad of each of T output channels (vpdpbusd). The
@@ -334,18 +392,26 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       // whole vectors of NCHW, where with channels vectorized each output
       // byte was stored alone (MobileNetV2's 1x1 layers over 16-32 channels
       // spent more time storing than multiplying).
-      const int lanes = sc.vector_lanes;
-      RegisterTile tile = register_tile(sc, lanes, OW / lanes, K);
+      // (A grouped convolution takes the tile its sums were defined with,
+      // also on rows narrower than a vector: its channels cannot be
+      // vectorized, a vector's lanes would read several groups.)
+      const int lanes = G > 1 ? grouped.lanes : sc.vector_lanes;
+      const bool whole = OW >= lanes;
+      RegisterTile tile = G > 1 ? RegisterTile{grouped.blocks, grouped.channels, 1} : register_tile(sc, lanes, OW / lanes, K);
       // A row's last tile is shifted in and recomputes the overlap: with 3
       // vectors of 16 a 56-pixel row computed 96 pixels, with 2 (or 1) 64.
       // Fewer vectors where that computes fewer pixels (ResNet-18's 56 x 56
       // int8 layers, Zen 5: 44-49 % of the int8 peak with 3).
-      if (const int fewer = least_covering_blocks(OW, lanes, tile.blocks); fewer < tile.blocks && sc.knobs.empty())
+      if (const int fewer = least_covering_blocks(OW, lanes, tile.blocks); fewer < tile.blocks && sc.knobs.empty() && G == 1)
         tile = register_tile(sc, lanes, fewer, K);
       const int pixels = lanes * tile.blocks, channels = tile.pixels;
-      out.split(v[3], xo, xi, pixels, TailStrategy::ShiftInwards)
-          .split(xi, kb, kv, lanes, TailStrategy::ShiftInwards)
-          .split(v[1], ko, ki, channels, K >= channels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf);
+      const TailStrategy x_tail = whole ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
+      out.split(v[3], xo, xi, pixels, x_tail)
+          .split(xi, kb, kv, lanes, x_tail);
+      // (Grouped: tiles divide the channels exactly, each within a group.)
+      const TailStrategy k_tail = G > 1 ? TailStrategy::RoundUp
+                                  : K >= channels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
+      out.split(v[1], ko, ki, channels, k_tail);
       // Pointwise and in parallel: each task takes whole image rows (every
       // channel block of a row, weights swept from L2) and repacks just
       // those rows of the input, so that the core that multiplies them has
@@ -365,7 +431,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       } else if (worth_parallel(work)) {
         parallel_tasks(out, rows, row_loops, work / out_type.shape[0]);
       }
-      pixel_sums(out, xo, lanes, TailStrategy::GuardWithIf);
+      pixel_sums(out, xo, lanes, whole ? TailStrategy::GuardWithIf : TailStrategy::RoundUp);
       if (unroll_taps) acc.update().unroll(rd.y);
     } else {
       const int lanes = fitting_lanes(K, sc.vector_lanes);
@@ -876,7 +942,7 @@ namespace {
 
 LoweredOp lower_qnn_conv2d(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
-  if (a.groups != 1) return lower_grouped(args, ctx);
+  if (a.groups != 1) return grouped_quads_apply(a, args, ctx) ? lower_packed(args, ctx, 4) : lower_grouped(args, ctx);
   // A convolution computed inside a depthwise one's loops takes VNNI's quads
   // (or pairs): its stage is a schedule of Halide loops, not a tile kernel.
   if (ctx.amx && !ctx.producer && qnn_conv2d_on_amx(a, args[0].type, args[1].type))

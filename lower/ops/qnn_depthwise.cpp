@@ -1,6 +1,7 @@
 // Compute rules and schedules of qnn.conv2d with groups > 1 (depthwise and
 // grouped; NCHW 8-bit input, int32 accumulators; lang/ops/qnn.h), in these
-// forms (groups 1: lower/ops/qnn_conv2d.cpp):
+// forms (groups 1, and groups of whole quads of channels on VNNI:
+// lower/ops/qnn_conv2d.cpp):
 //
 //  - direct (any groups): vectorized over the output width, as the float
 //    NCHW convolution; sums of up to 257 products (all depthwise layers) in

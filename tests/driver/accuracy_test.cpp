@@ -551,6 +551,33 @@ TEST_CASE("int8 convolutions with taps packed with few input channels match the 
 )", "int8", "modelc_amx_conv_u8s8", 2, true, "_taps_padded", 3);
 }
 
+// int8 grouped convolutions whose groups hold whole quads of input channels
+// (VNNI: the quads form with pixels vectorized, a register tile per group's
+// channels, lower/ops/qnn_conv2d.cpp) match the integer reference exactly:
+// groups of 24 channels over the quantized image (its zero point in the
+// borders) in two tiles of 12 per group, groups of 4 channels with stride 2, rows
+// narrower than a vector (half vectors, the last rounded up), a grouped 1x1
+// with 5 channels per group, 2 per group on rows of 3 pixels; groups of 2
+// channels keep the direct form. Five kernels take the form on VNNI.
+TEST_CASE("int8 grouped convolutions over quads of channels match the integer reference exactly") {
+  check_with_and_without_tiles("int8-grouped", R"(
+    seed: 13
+    inputs:
+      - {name: image, shape: [1, 48, 23, 32], dtype: float32}
+    layers:
+      - {op: conv2d, name: g1, filters: 48, kernel: 3, padding: same, groups: 2}
+      - {op: relu, name: r1}
+      - {op: conv2d, name: g2, filters: 96, kernel: 3, stride: 2, padding: same, groups: 12}
+      - {op: relu, name: r2}
+      - {op: conv2d, name: g3, filters: 96, kernel: 3, stride: 2, padding: 1, groups: 4}
+      - {op: conv2d, name: g4, filters: 40, kernel: 1, groups: 8}
+      - {op: relu, name: r4}
+      - {op: conv2d, name: g5, filters: 20, kernel: 3, stride: 2, groups: 10}
+      - {op: conv2d, name: g6, filters: 20, kernel: 3, padding: same, groups: 10}
+    outputs: [g6]
+)", "int8", "modelc_amx_conv_u8s8", 0, true, "_group_acc", 5);
+}
+
 // int8 depthwise convolutions (VNNI quads of a kernel row's taps where the
 // CPU has VNNI and the rows hold 8 outputs or more; the float direct form
 // otherwise) match the integer reference exactly: 3x3 over rows wider than a
