@@ -497,7 +497,7 @@ TensorType qnn_conv2d_oihw_weight(const TensorType& w, const QnnConv2DAttrs& a) 
     type_error("kernel_layout must be OIHW, " + std::string(kQnnQuadWeightLayout) + " or " + kQnnBlockedQuadWeightLayout +
                ", not " + a.kernel_layout);
   ops::expect_rank(w, 5, "weight (IHWO4i)");
-  if (w.shape[4] != 4 || a.groups != 1) type_error("a weight in " + std::string(kQnnQuadWeightLayout) + " holds quads of input channels, groups 1");
+  if (w.shape[4] != 4) type_error("a weight in " + std::string(kQnnQuadWeightLayout) + " holds quads of input channels");
   return TensorType{{w.shape[3], w.shape[0] * 4, w.shape[1], w.shape[2]}, w.dtype};
 }
 

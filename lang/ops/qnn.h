@@ -108,7 +108,7 @@ struct QnnAddAttrs : AttrsOf<QnnAddAttrs> {
 };
 
 // The weight layout of qnn.conv2d that AlterOpLayout packs at compile time
-// for groups-1 convolutions whose input channels fill quads: [C/4, R, S, K,
+// for convolutions whose input channels (per group) fill quads: [C/4, R, S, K,
 // 4], four consecutive input channels of one output channel adjacent, so a
 // 64-byte vector holds 16 output channels' quads (what vpdpbusd multiplies
 // with a broadcast quad of the input; lower/ops/qnn_conv2d.cpp).

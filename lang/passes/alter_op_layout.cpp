@@ -10,7 +10,7 @@
 // projections (rows = tokens) take this form; a classifier's dense at batch
 // 1 keeps its own.
 //
-// qnn.conv2d (groups 1) with a constant int8 weight whose input channels
+// qnn.conv2d with a constant int8 weight whose input channels (per group)
 // fill quads gets it in kQnnQuadWeightLayout ([C/4, R, S, K, 4]): the VNNI
 // kernel reads it as it is (16 output channels' quads per vector), where it
 // otherwise repacked the OIHW weight on every call (2.4 M bytes for each of
@@ -49,7 +49,7 @@ bool packs_quads(const Module& m, const Binding& d) {
   if (!d.is_op("qnn.conv2d") || !d.args[1].is_constant() || !m.constant(d.args[1].constant).has_data()) return false;
   const auto& a = attrs_as<QnnConv2DAttrs>(*d.attrs);
   const TensorType& w = m.constant(d.args[1].constant).type();
-  return a.groups == 1 && a.kernel_layout == "OIHW" && w.dtype == DType::int8 && w.rank() == 4 && w.shape[1] % 4 == 0;
+  return a.kernel_layout == "OIHW" && w.dtype == DType::int8 && w.rank() == 4 && w.shape[1] % 4 == 0;
 }
 
 // The quad layout packs_quads' convolution gets. Blocks of 16 output
@@ -62,7 +62,7 @@ bool packs_quads(const Module& m, const Binding& d) {
 // MobileNetV2's 28 x 28 1x1 layers (32-192) were 1.7x slower so.
 const char* quad_layout(const Module& m, const Binding& d, const PassContext& context) {
   const TensorType& w = m.constant(d.args[1].constant).type();  // OIHW
-  if (!context.blocked_quad_weights || w.shape[0] % kQnnQuadWeightBlock != 0 || d.types.empty() || d.types[0].rank() != 4)
+  if (!context.blocked_quad_weights || attrs_as<QnnConv2DAttrs>(*d.attrs).groups != 1 || w.shape[0] % kQnnQuadWeightBlock != 0 || d.types.empty() || d.types[0].rank() != 4)
     return kQnnQuadWeightLayout;
   const int64_t width = d.types[0].shape[3], sums = w.shape[1] * w.shape[2] * w.shape[3];
   const bool channels = width < kQnnQuadWeightBlock || (width < 2 * kQnnQuadWeightBlock && sums >= kBlockedMinSums);

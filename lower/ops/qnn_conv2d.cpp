@@ -163,7 +163,8 @@ GroupedTile grouped_tile(const Halide::Target& target, int64_t OW, int64_t KG) {
 // vectorized on VNNI (not where no divisor of the group's channels gives a
 // tile of 4 channels or more).
 bool grouped_quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
-  if (a.groups <= 1 || a.kernel_layout != "OIHW" || args[1].type.shape[1] % 4 != 0 || ctx.producer ||
+  if (a.groups <= 1 || a.kernel_layout == lang::kQnnBlockedQuadWeightLayout ||
+      lang::qnn_conv2d_oihw_weight(args[1].type, a).shape[1] % 4 != 0 || ctx.producer ||
       !has_vnni(ctx.target) || !u8_times_symmetric_s8(a.kernel_zero_point, args))
     return false;
   const lang::TensorType& out = ctx.binding.types.at(0);

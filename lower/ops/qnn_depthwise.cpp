@@ -97,7 +97,7 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
   const auto& a = attrs_as<lang::QnnConv2DAttrs>(*ctx.binding.attrs);
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const auto& xs = args[0].type.shape;
-  const auto& ws = args[1].type.shape;  // K, C/groups, R, S
+  const auto ws = lang::qnn_conv2d_oihw_weight(args[1].type, a).shape;  // K, C/groups, R, S (also of quads)
   const int H = static_cast<int>(xs[2]), W = static_cast<int>(xs[3]);
   const int CG = static_cast<int>(ws[1]), KG = static_cast<int>(ws[0] / a.groups);
   const Geometry g(a);
