@@ -100,6 +100,23 @@ def @main(%x: Tensor[(1, 4, 9, 9), float32]) {
 })");
 }
 
+// Float max pooling in NCHW (a row buffer holding the lowest value over the
+// padding, lower/ops/nn.cpp): rows of one vector and a tail, of less than a
+// vector, of several; windows whose rows are clamped (every window overlaps
+// the input) and not (dilated rows whose first window's clamped row is not
+// in it, a last window of padding only under ceil_mode); strides 1, 2 and 3.
+TEST_CASE("float max pooling in NCHW: padding, dilation, ceil_mode, narrow and wide rows") {
+  check_against_reference(R"(
+def @main(%x: Tensor[(1, 3, 14, 28), float32], %y: Tensor[(2, 2, 11, 5), float32], %z: Tensor[(1, 2, 4, 70), float32]) {
+  %0 = nn.max_pool2d(%x, pool_size=[3, 3], strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1]);
+  %1 = nn.max_pool2d(%x, pool_size=[3, 3], strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], ceil_mode=true);
+  %2 = nn.max_pool2d(%y, pool_size=[3, 3], strides=[2, 1], padding=[2, 2, 2, 2], dilation=[2, 2]);
+  %3 = nn.max_pool2d(%y, pool_size=[2, 3], strides=[1, 2], padding=[1, 1, 1, 1], dilation=[2, 1]);
+  %4 = nn.max_pool2d(%z, pool_size=[2, 2], strides=[3, 3], padding=[0, 0, 2, 2], dilation=[1, 1], ceil_mode=true);
+  (%0, %1, %2, %3, %4)
+})");
+}
+
 TEST_CASE("elementwise, broadcasting and unary math") {
   check_against_reference(R"(
 def @main(%a: Tensor[(2, 3, 4), float32], %b: Tensor[(3, 1), float32], %c: Tensor[(4), float32]) {
