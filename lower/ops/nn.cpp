@@ -446,7 +446,12 @@ LoweredOp lower_max_pool2d_float(const TensorFunc& input, const Expr& lowest, co
   });
   const int64_t window = a.pool_size[0] * a.pool_size[1];
   ScheduleHook schedule = [t, window, row, rx, W](const ScheduleContext& s) mutable {
-    pooling_schedule(t, window, TailStrategy::ShiftInwards)(s);
+    // The last vector of a row guarded, not shifted in: Halide 14 read the
+    // row buffer for a shifted-in vector at a constant offset with strided
+    // columns as aligned 64-byte loads 32 bytes off their alignment
+    // (`vmovaps 0xf20(%rsp)`), a crash whenever the stack was not 64-byte
+    // aligned (a 1-D pool of 4 over 1000 columns, one run in two).
+    pooling_schedule(t, window)(s);
     const int lanes = fitting_lanes(W, s.vector_lanes);
     row.compute_at(s.output, s.output_vars[2]).vectorize(row.args()[0], lanes, TailStrategy::GuardWithIf);
     row.update().vectorize(rx, lanes, TailStrategy::GuardWithIf);

@@ -104,16 +104,21 @@ def @main(%x: Tensor[(1, 4, 9, 9), float32]) {
 // padding, lower/ops/nn.cpp): rows of one vector and a tail, of less than a
 // vector, of several; windows whose rows are clamped (every window overlaps
 // the input) and not (dilated rows whose first window's clamped row is not
-// in it, a last window of padding only under ceil_mode); strides 1, 2 and 3.
+// in it, a last window of padding only under ceil_mode); strides 1, 2 and 3;
+// a 1-D pool of 4 over 1000 columns (whose shifted-in last vector Halide 14
+// read from the row buffer with a misaligned aligned load: a crash whenever
+// the stack was not 64-byte aligned).
 TEST_CASE("float max pooling in NCHW: padding, dilation, ceil_mode, narrow and wide rows") {
   check_against_reference(R"(
-def @main(%x: Tensor[(1, 3, 14, 28), float32], %y: Tensor[(2, 2, 11, 5), float32], %z: Tensor[(1, 2, 4, 70), float32]) {
+def @main(%x: Tensor[(1, 3, 14, 28), float32], %y: Tensor[(2, 2, 11, 5), float32], %z: Tensor[(1, 2, 4, 70), float32],
+          %w: Tensor[(1, 4, 1, 1000), float32]) {
   %0 = nn.max_pool2d(%x, pool_size=[3, 3], strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1]);
   %1 = nn.max_pool2d(%x, pool_size=[3, 3], strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], ceil_mode=true);
   %2 = nn.max_pool2d(%y, pool_size=[3, 3], strides=[2, 1], padding=[2, 2, 2, 2], dilation=[2, 2]);
   %3 = nn.max_pool2d(%y, pool_size=[2, 3], strides=[1, 2], padding=[1, 1, 1, 1], dilation=[2, 1]);
   %4 = nn.max_pool2d(%z, pool_size=[2, 2], strides=[3, 3], padding=[0, 0, 2, 2], dilation=[1, 1], ceil_mode=true);
-  (%0, %1, %2, %3, %4)
+  %5 = nn.max_pool2d(%w, pool_size=[1, 4], strides=[1, 4], padding=[0, 0, 0, 0], dilation=[1, 1]);
+  (%0, %1, %2, %3, %4, %5)
 })");
 }
 
