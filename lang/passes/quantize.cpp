@@ -197,9 +197,10 @@ class Realizer {
     const Binding& anchor = fn_.body[c.anchor];
     const bool conv = anchor.is_op("nn.conv2d");
     const auto [x, xq] = quantized(anchor.args[0]);
-    const auto& [w_name, w_scales] = quantized_weight(anchor.args[1].constant);
-    const ValueRef w = ValueRef::constant_named(w_name);
-    const int64_t K = m_.constant(w_name).type().shape[0];
+    const std::pair<std::string, std::vector<double>>& weight = quantized_weight(anchor.args[1].constant);
+    const std::vector<double>& w_scales = weight.second;
+    const ValueRef w = ValueRef::constant_named(weight.first);
+    const int64_t K = m_.constant(weight.first).type().shape[0];
     auto w_scale = [&](int64_t k) { return w_scales.size() == 1 ? w_scales[0] : w_scales[static_cast<size_t>(k)]; };
     std::vector<ValueRef> args{x, w};
     if (c.bias) {
