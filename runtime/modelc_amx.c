@@ -26,7 +26,7 @@
  * float32 in another order than the reference interpreter's.
  *
  * modelc_amx_conv_u8s8: a qnn.conv2d's uint8 x int8 sums (lower/ops/
- * qnn_conv2d.cpp, lower_quads_amx), exact int32:
+ * qnn_conv2d_amx.cpp, lower_quads_amx), exact int32:
  *
  *   out[n, k, y, x] = sum over c, r, s of in[n, c, y*sh + r*dh - pt, x*sw + s*dw - pl] * w[k, c, r, s]
  *

@@ -1,6 +1,7 @@
-// Internal to lower/ops: what the forms of qnn.conv2d share, the groups-1
-// forms (lower/ops/qnn_conv2d.cpp: pairs, quads, AMX tiles) and the grouped
-// and depthwise ones (lower/ops/qnn_depthwise.cpp).
+// Internal to lower/ops: what the forms of qnn.conv2d share, the pairs and
+// quads forms (lower/ops/qnn_conv2d.cpp, groups 1 and groups of whole quads),
+// the AMX tiles' (lower/ops/qnn_conv2d_amx.cpp) and the depthwise and other
+// grouped ones (lower/ops/qnn_depthwise.cpp).
 #pragma once
 
 #include <span>
@@ -53,5 +54,13 @@ Halide::Func accumulator_start(std::span<const TensorFunc> args, const lang::Qnn
 // qnn.conv2d with groups > 1 (depthwise and grouped), in the form the target
 // and shape take (lower/ops/qnn_depthwise.cpp).
 LoweredOp lower_grouped(std::span<const TensorFunc> args, const LowerContext& ctx);
+
+// qnn.conv2d on AMX tiles (lower/ops/qnn_conv2d_amx.cpp), where
+// qnn_conv2d_on_amx (lower/ops/qnn.h) says they apply: inputs of whole blocks
+// of 64 channels, or (row_taps_apply) a stem's few channels with a kernel
+// row's taps in one tile row.
+bool row_taps_apply(const lang::QnnConv2DAttrs& a, const lang::TensorType& input, const lang::TensorType& weight);
+LoweredOp lower_quads_amx(std::span<const TensorFunc> args, const LowerContext& ctx);
+LoweredOp lower_row_taps_amx(std::span<const TensorFunc> args, const LowerContext& ctx);
 
 }  // namespace modelc::lower::qconv
