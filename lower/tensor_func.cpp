@@ -376,25 +376,60 @@ Halide::Var fuse_outer(Halide::Func f, const std::vector<Halide::Var>& vars, siz
   return fused;
 }
 
-ScheduleHook row_dot_schedule(Halide::Func partial, Halide::Var u, Halide::Var j, Halide::Var i, std::optional<Halide::RDom> ro,
-                              int lanes, int64_t N, int64_t work, bool quads) {
+DotColumns DotColumns::choose(int64_t rows, int64_t n) {
+  DotColumns c;
+  c.n = n;
+  c.block = n >= 4 ? 4 : 1;
+  c.streams = rows == 1 && n >= 4;
+  c.steps = (n + c.block - 1) / c.block;
+  return c;
+}
+
+Halide::Expr DotColumns::column(const Halide::Expr& b, const Halide::Expr& q) const {
+  const int64_t last = n - 1;
+  return Halide::min(streams ? b * static_cast<int>(steps) + q : q * block + b, static_cast<int>(last));
+}
+
+Halide::Expr DotColumns::at(Halide::Func dot, const Halide::Expr& j, const Halide::Expr& i) const {
+  const int q = static_cast<int>(streams ? steps : block);
+  return streams ? dot(j / q, j % q, i) : dot(j % q, j / q, i);
+}
+
+Halide::Expr sum_of_lanes(Halide::Func partial, int lanes, const Halide::Expr& b, const Halide::Expr& q,
+                          const Halide::Expr& i) {
+  std::vector<Halide::Expr> sums;
+  for (int l = 0; l < lanes; ++l) sums.push_back(partial(l, b, q, i));
+  for (size_t half = sums.size() / 2; half > 0; half /= 2)
+    for (size_t l = 0; l < half; ++l) sums[l] = sums[l] + sums[l + half];
+  return sums[0];
+}
+
+ScheduleHook row_dot_schedule(Halide::Func dot, Halide::Func partial, Halide::Var u, Halide::Var b, Halide::Var q,
+                              Halide::Var i, std::optional<Halide::RDom> ro, int lanes, const DotColumns& columns,
+                              int64_t work, bool quads) {
   const bool parallel = worth_parallel(work);
   return [=](const ScheduleContext& s) mutable {
-    const int block = N >= 4 ? 4 : 1;
-    Halide::Var jo("jo"), ji("ji");
-    Halide::Func out = s.output;
-    out.split(s.output_vars[1], jo, ji, block, Halide::TailStrategy::GuardWithIf);
-    const Halide::Var column = parallel ? parallel_tasks(out, jo, (N + block - 1) / block, work) : jo;
-    partial.compute_at(out, column).vectorize(u, std::min(lanes, s.vector_lanes)).unroll(j);
+    // Stored as the result's columns lie: the result copies it with whole
+    // vectors (a few thousand floats: the weights were megabytes).
+    if (columns.streams) dot.reorder_storage(q, b, i);
+    else dot.reorder_storage(b, q, i);
+    dot.compute_root().bound(b, 0, columns.block).reorder(b, q, i).unroll(b);
+    const Halide::Var at = parallel ? parallel_tasks(dot, q, columns.steps, work) : q;
+    const int vector = std::min(lanes, s.vector_lanes);
+    partial.compute_at(dot, at).vectorize(u, vector).unroll(u).unroll(b);
     if (ro && quads)
       partial.update()
-          .reorder((*ro).x, u, j, (*ro).y, i)
+          .reorder((*ro).x, u, b, (*ro).y, q, i)
           .atomic()
           .vectorize((*ro).x)
-          .vectorize(u, std::min(lanes, s.vector_lanes))
-          .unroll(j);
+          .vectorize(u, vector)
+          .unroll(u)
+          .unroll(b);
     else if (ro)
-      partial.update().reorder(u, j, *ro, i).vectorize(u, std::min(lanes, s.vector_lanes)).unroll(j);
+      partial.update().reorder(u, b, *ro, q, i).vectorize(u, vector).unroll(u).unroll(b);
+    Halide::Func out = s.output;
+    const int out_lanes = fitting_lanes(columns.n, s.vector_lanes);
+    if (out_lanes > 1) out.vectorize(s.output_vars[1], out_lanes, Halide::TailStrategy::GuardWithIf);
   };
 }
 

@@ -169,15 +169,47 @@ struct ProducerStage {
   int64_t work = 0;
 };
 
-// The schedule of a product over few rows (dense, qnn.dense) computed as
-// `partial(u, j, i)`: vector-wide partial sums along K (u, `lanes` wide; the
-// update over `ro` when K has whole vectors) per output column j and row i,
-// blocks of four columns sharing each load of x, in parallel tasks when
-// `work` (multiply-adds) is worth it; the output's axes are (i, j). With
-// `quads`, ro is 2-D: ro.x the 4 consecutive K of a lane's dot product
-// (vectorized as one VectorReduce with u: vpdpbusd), ro.y the steps.
-ScheduleHook row_dot_schedule(Halide::Func partial, Halide::Var u, Halide::Var j, Halide::Var i, std::optional<Halide::RDom> ro,
-                              int lanes, int64_t N, int64_t work, bool quads = false);
+// How a product over few rows (dense, qnn.dense) computes its N output
+// columns: `dot(b, q, i)`, the result's column `column(b, q)` of row i,
+// from `partial(u, b, q, i)`, vector-wide partial sums along K (u), where a
+// step q of the columns reads four weight rows b side by side, sharing each
+// load of x. Over one row (a classifier at batch 1, whose weights usually
+// come from beyond L2) the four are N / 4 columns apart: four long
+// sequential streams, which memory serves fastest (Zen 4, float32 weights
+// read after 48 MB of other reads: 1280 x 1000 0.21 ms as four adjacent
+// rows, 0.15 one row after another, 0.135 as four streams; 9216 x 4096 5.9,
+// 8.6 and 5.8 ms). Over more rows, four adjacent columns (each step's
+// weights in one place while x's rows reuse them). dot is stored so that
+// the result reads it contiguously (`at`).
+struct DotColumns {
+  int64_t n = 1;         // output columns
+  bool streams = false;  // four streams of n / 4 columns, else blocks of adjacent columns
+  int block = 1;         // columns per step (four where there are four)
+  int64_t steps = 1;     // steps of `block` columns
+
+  static DotColumns choose(int64_t rows, int64_t n);
+  // The weight row (column of the result) of (b, q), clamped into the
+  // result (a last step past it recomputes its last column).
+  Halide::Expr column(const Halide::Expr& b, const Halide::Expr& q) const;
+  // dot's element of the result's column j and row i.
+  Halide::Expr at(Halide::Func dot, const Halide::Expr& j, const Halide::Expr& i) const;
+};
+
+// The sum over u of `partial(u, b, q, i)` for the `lanes` u (a power of
+// two) as a tree (halves added, as a vector's shuffles do), not a chain of
+// dependent scalar adds.
+Halide::Expr sum_of_lanes(Halide::Func partial, int lanes, const Halide::Expr& b, const Halide::Expr& q,
+                          const Halide::Expr& i);
+
+// The schedule of a DotColumns product: `dot(b, q, i)` over the whole
+// result, its steps q in parallel tasks when `work` (multiply-adds) is worth
+// it, `partial(u, b, q, i)` (the update over `ro` when K has whole vectors,
+// `lanes` wide) per step. With `quads`, ro is 2-D: ro.x the 4 consecutive K
+// of a lane's dot product (vectorized as one VectorReduce with u:
+// vpdpbusd), ro.y the steps.
+ScheduleHook row_dot_schedule(Halide::Func dot, Halide::Func partial, Halide::Var u, Halide::Var b, Halide::Var q,
+                              Halide::Var i, std::optional<Halide::RDom> ro, int lanes, const DotColumns& columns,
+                              int64_t work, bool quads = false);
 
 struct LoweredOp {
   TensorFunc value;

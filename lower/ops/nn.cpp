@@ -55,39 +55,41 @@ LoweredOp lower_pool2d_any_layout(std::span<const TensorFunc> args, const LowerC
 // ---- dense: x[M, K] . w[N, K]^T ----
 //
 // Both operands are contiguous along K, so K is split into vector-wide
-// partial sums (lanes of K at a time), then summed across lanes; a block of
-// outputs shares each load of x.
+// partial sums (lanes of K at a time), then summed across lanes; four
+// columns share each load of x (DotColumns: over one row, four streams of
+// weight rows a quarter of N apart).
 LoweredOp lower_dense(std::span<const TensorFunc> operands, const LowerContext& ctx) {
   const std::vector<TensorFunc> args = with_float32_weight(operands, ctx);
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const int K = static_cast<int>(args[0].type.shape[1]);
+  const int64_t N = out_type.shape[1];
+  const DotColumns columns = DotColumns::choose(out_type.shape[0], N);
   const int lanes = 16;  // width of the partial sums; the schedule vectorizes it at the target width
   const int KO = K / lanes;
   const int tail = K - KO * lanes;
   Func x = args[0].func, w = args[1].func;
-  Var u("u"), j("j"), i("i");
+  Var u("u"), b("b"), q("q"), i("i");
   Func partial(ctx.name + "_partial");
-  partial(u, j, i) = 0.f;
+  partial(u, b, q, i) = 0.f;
   RDom ro(0, std::max(KO, 1), ctx.name + "_ro");
-  if (KO > 0) partial(u, j, i) += x(ro * lanes + u, i) * w(ro * lanes + u, j);
+  if (KO > 0) partial(u, b, q, i) += x(ro * lanes + u, i) * w(ro * lanes + u, columns.column(b, q));
   Func dot(ctx.name + "_dot");
-  RDom ru(0, lanes, ctx.name + "_ru");
-  Expr total = Halide::sum(partial(ru, j, i), ctx.name + "_sum");
+  Expr total = sum_of_lanes(partial, lanes, b, q, i);
   if (tail > 0) {
     RDom rt(KO * lanes, tail, ctx.name + "_rt");
-    total += Halide::sum(x(rt, i) * w(rt, j), ctx.name + "_sum");
+    total += Halide::sum(x(rt, i) * w(rt, columns.column(b, q)), ctx.name + "_sum");
   }
-  dot(j, i) = total;
-  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return dot(v[1], v[0]); });
+  dot(b, q, i) = total;
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return columns.at(dot, v[1], v[0]); });
 
-  const int64_t N = out_type.shape[1];
   // A matrix-vector product streams its weights once: on two cores each
   // streams half (MobileNetV2's 1280x1000 classifier: 0.33 ms on one thread).
   // Each multiply-add of so few rows waits on a weight from memory, so the
   // work counts as if there were four rows (an LSTM step's 256 x 1024
   // recurrent product: 27 us on one thread, 1 MB streamed).
   const int64_t work = std::max<int64_t>(out_type.shape[0], 4) * N * K;
-  return {value, row_dot_schedule(partial, u, j, i, KO > 0 ? std::optional<RDom>(ro) : std::nullopt, lanes, N, work), {}};
+  return {value, row_dot_schedule(dot, partial, u, b, q, i, KO > 0 ? std::optional<RDom>(ro) : std::nullopt, lanes, columns, work),
+          {}};
 }
 
 // The bits of float32 x rounded to bfloat16, to nearest even (a NaN stays a

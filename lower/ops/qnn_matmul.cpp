@@ -60,35 +60,39 @@ LoweredOp lower_qnn_dense_rows(std::span<const TensorFunc> args, const LowerCont
   const auto& a = attrs_as<lang::QnnMatmulAttrs>(*ctx.binding.attrs);
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const int K = static_cast<int>(args[0].type.shape[1]);
-  const int lanes = 16;  // width of the partial sums; the schedule vectorizes it at the target width
   const bool quads = rows_on_vnni(a, args, ctx);
   const int per_lane = quads ? 4 : 1;  // consecutive K a lane sums per step
+  const int lanes = 16;                // width of the partial sums; the schedule vectorizes it at the target width
   const int KO = K / (lanes * per_lane), tail = K - KO * lanes * per_lane;
+  const int64_t N = out_type.shape[1];
+  const DotColumns columns = DotColumns::choose(out_type.shape[0], N);
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
   Func x = args[0].func;
-  Var u("u"), j("j"), i("i");
-  auto product = [&](const Expr& k) {
-    if (quads) return Halide::cast<int32_t>(x(k, i)) * Halide::cast<int32_t>(args[1].func(k, j));
+  Var u("u"), b("b"), q("q"), i("i");
+  auto product = [&](const Expr& k, const Expr& column) {
+    if (quads) return Halide::cast<int32_t>(x(k, i)) * Halide::cast<int32_t>(args[1].func(k, column));
     return (Halide::cast<int32_t>(x(k, i)) - zx) *
-           (Halide::cast<int32_t>(dense_weight_at(args[1], a, k, j)) - column_zero_point(a, j, ctx.name + "_wzp"));
+           (Halide::cast<int32_t>(dense_weight_at(args[1], a, k, column)) - column_zero_point(a, column, ctx.name + "_wzp"));
   };
   Func partial(ctx.name + (quads ? "_quads" : "_partial"));
-  partial(u, j, i) = 0;
+  partial(u, b, q, i) = 0;
   const RDom ro = quads ? RDom(0, per_lane, 0, std::max(KO, 1), ctx.name + "_ro") : RDom(0, std::max(KO, 1), ctx.name + "_ro");
-  if (KO > 0) partial(u, j, i) += product(quads ? (ro.y * lanes + u) * per_lane + ro.x : ro.x * lanes + u);
-  RDom ru(0, lanes, ctx.name + "_ru");
-  Expr total = Halide::sum(partial(ru, j, i), ctx.name + "_sum");
+  if (KO > 0)
+    partial(u, b, q, i) +=
+        product(quads ? (ro.y * lanes + u) * per_lane + ro.x : ro.x * lanes + u, columns.column(b, q));
+  Expr total = sum_of_lanes(partial, lanes, b, q, i);
   if (tail > 0) {
     RDom rt(KO * lanes * per_lane, tail, ctx.name + "_rt");
-    total += Halide::sum(product(rt), ctx.name + "_tail");
+    total += Halide::sum(product(rt, columns.column(b, q)), ctx.name + "_tail");
   }
   Func dot(ctx.name + "_dot");
-  dot(j, i) = (args.size() > 2 ? Expr(Halide::cast<int32_t>(args[2].func(j))) : Expr(0)) + total;
-  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return dot(v[1], v[0]); });
+  dot(b, q, i) = (args.size() > 2 ? Expr(Halide::cast<int32_t>(args[2].func(columns.column(b, q)))) : Expr(0)) + total;
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return columns.at(dot, v[1], v[0]); });
 
-  const int64_t N = out_type.shape[1];
   const int64_t work = 4 * N * K;  // waits on its weights: counted as four rows (lower_dense)
-  return {value, row_dot_schedule(partial, u, j, i, KO > 0 ? std::optional<RDom>(ro) : std::nullopt, lanes, N, work, quads), {}};
+  return {value,
+          row_dot_schedule(dot, partial, u, b, q, i, KO > 0 ? std::optional<RDom>(ro) : std::nullopt, lanes, columns, work, quads),
+          {}};
 }
 
 // Over four rows or more on AMX tiles: the product is a 1x1 convolution

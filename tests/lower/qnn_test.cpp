@@ -380,16 +380,18 @@ def @main(%x: Tensor[(6, 40), uint8], %w: Tensor[(10, 19, 4), int8], %b: Tensor[
 // classifier whose input zero point AlterOpLayout folded into its bias): on
 // VNNI the row dot products take four K per lane and step (vpdpbusd), with
 // K in whole steps of 64, with a tail, and shorter than one step; N off the
-// blocks of four columns; the full byte ranges (255 x -128 products). The
+// blocks of four columns; one row of K 512 (whole weight rows streamed in
+// four vectors of sums); the full byte ranges (255 x -128 products). The
 // JIT has VNNI on Sapphire Rapids hosts only (lower::host_target); the
 // artifact test in tests/driver/accuracy_test.cpp runs the form on Zen too.
 TEST_CASE("qnn.dense over one and three rows as uint8 x int8 quads, K steps and tails") {
   const std::string text = R"(
-def @main(%x: Tensor[(1, 200), uint8], %w: Tensor[(19, 200), int8], %b: Tensor[(19), int32], %y: Tensor[(3, 64), uint8], %v: Tensor[(6, 64), int8], %z: Tensor[(2, 37), uint8], %u: Tensor[(5, 37), int8]) {
+def @main(%x: Tensor[(1, 200), uint8], %w: Tensor[(19, 200), int8], %b: Tensor[(19), int32], %y: Tensor[(3, 64), uint8], %v: Tensor[(6, 64), int8], %z: Tensor[(2, 37), uint8], %u: Tensor[(5, 37), int8], %p: Tensor[(1, 512), uint8], %q: Tensor[(10, 512), int8]) {
   %0 = qnn.dense(%x, %w, %b, input_zero_point=0, kernel_zero_point=[0]);
   %1 = qnn.dense(%y, %v, input_zero_point=0, kernel_zero_point=[0, 0, 0, 0, 0, 0]);
   %2 = qnn.dense(%z, %u, input_zero_point=0, kernel_zero_point=[0]);
-  (%0, %1, %2)
+  %3 = qnn.dense(%p, %q, input_zero_point=0, kernel_zero_point=[0]);
+  (%0, %1, %2, %3)
 })";
   for (const std::string target : {"x86-64-linux-avx-avx2-f16c-fma-sse41", "host"}) check_exact(text, 5, full_range_tensor, target);
 }

@@ -69,6 +69,24 @@ def @main(%x: Tensor[(2, 37), float32], %w: Tensor[(10, 37), float32], %b: Tenso
 })");
 }
 
+// One row of x whose K is a multiple of 64 streams each weight row whole,
+// in four vectors of partial sums folded before the sum across lanes: one
+// step of 64, three, twenty (a classifier's 1280), a single column and
+// columns off any block of four; beside it a K of 64 over two rows (the
+// blocked form).
+TEST_CASE("dense over one row: weight rows streamed whole, four vectors of sums") {
+  check_against_reference(R"(
+def @main(%a: Tensor[(1, 64), float32], %wa: Tensor[(7, 64), float32], %b: Tensor[(1, 192), float32], %wb: Tensor[(1, 192), float32], %c: Tensor[(1, 1280), float32], %wc: Tensor[(37, 1280), float32], %bc: Tensor[(37), float32], %d: Tensor[(2, 64), float32]) {
+  %0 = nn.dense(%a, %wa);
+  %1 = nn.dense(%b, %wb);
+  %2 = nn.dense(%c, %wc);
+  %3 = nn.bias_add(%2, %bc, axis=1);
+  %4 = nn.relu(%3);
+  %5 = nn.dense(%d, %wa);
+  (%0, %1, %4, %5)
+})");
+}
+
 // Softmax along the innermost axis runs row by row with vector partial
 // maxima and sums: rows narrower than a vector, a whole vector, with a tail
 // and long; inputs scaled up 8x (the maximum must be subtracted), a fused
