@@ -380,8 +380,8 @@ def @main(%x: Tensor[(6, 40), uint8], %w: Tensor[(10, 19, 4), int8], %b: Tensor[
 // classifier whose input zero point AlterOpLayout folded into its bias): on
 // VNNI the row dot products take four K per lane and step (vpdpbusd), with
 // K in whole steps of 64, with a tail, and shorter than one step; N off the
-// blocks of four columns; one row of K 512 (whole weight rows streamed in
-// four vectors of sums); the full byte ranges (255 x -128 products). The
+// blocks of four columns; one row of K 512 over 10 columns (four streams,
+// the last clamped); the full byte ranges (255 x -128 products). The
 // JIT has VNNI on Sapphire Rapids hosts only (lower::host_target); the
 // artifact test in tests/driver/accuracy_test.cpp runs the form on Zen too.
 TEST_CASE("qnn.dense over one and three rows as uint8 x int8 quads, K steps and tails") {

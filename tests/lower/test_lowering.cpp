@@ -69,21 +69,22 @@ def @main(%x: Tensor[(2, 37), float32], %w: Tensor[(10, 37), float32], %b: Tenso
 })");
 }
 
-// One row of x whose K is a multiple of 64 streams each weight row whole,
-// in four vectors of partial sums folded before the sum across lanes: one
-// step of 64, three, twenty (a classifier's 1280), a single column and
-// columns off any block of four; beside it a K of 64 over two rows (the
-// blocked form).
-TEST_CASE("dense over one row: weight rows streamed whole, four vectors of sums") {
+// One row of x reads its weights as four streams a quarter of N apart
+// (DotColumns): N a multiple of four (1000), N = 7 (the last stream's last
+// column clamped and recomputed), 37 with bias and ReLU, a single column
+// (no streams), K with a tail; beside them two rows (blocks of adjacent
+// columns) over the same weight.
+TEST_CASE("dense over one row: four weight streams, clamped last columns, K tails") {
   check_against_reference(R"(
-def @main(%a: Tensor[(1, 64), float32], %wa: Tensor[(7, 64), float32], %b: Tensor[(1, 192), float32], %wb: Tensor[(1, 192), float32], %c: Tensor[(1, 1280), float32], %wc: Tensor[(37, 1280), float32], %bc: Tensor[(37), float32], %d: Tensor[(2, 64), float32]) {
+def @main(%a: Tensor[(1, 64), float32], %wa: Tensor[(7, 64), float32], %b: Tensor[(1, 192), float32], %wb: Tensor[(1, 192), float32], %c: Tensor[(1, 1280), float32], %wc: Tensor[(37, 1280), float32], %bc: Tensor[(37), float32], %d: Tensor[(2, 64), float32], %e: Tensor[(1, 37), float32], %we: Tensor[(1000, 37), float32]) {
   %0 = nn.dense(%a, %wa);
   %1 = nn.dense(%b, %wb);
   %2 = nn.dense(%c, %wc);
   %3 = nn.bias_add(%2, %bc, axis=1);
   %4 = nn.relu(%3);
   %5 = nn.dense(%d, %wa);
-  (%0, %1, %4, %5)
+  %6 = nn.dense(%e, %we);
+  (%0, %1, %4, %5, %6)
 })");
 }
 
