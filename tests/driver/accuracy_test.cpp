@@ -15,6 +15,8 @@
 #include "reports/render_markdown.h"
 #include "spec/variants.h"
 #include "support/file_io.h"
+#include "targets/device_profile.h"
+#include "tests/prerequisites.h"
 #include "tests/driver/test_util.h"
 
 namespace fs = std::filesystem;
@@ -96,6 +98,53 @@ TEST_CASE("an artifact whose outputs differ from the reference fails and says wh
   CHECK(sensitive.status == reports::RunStatus::ok);
   CHECK(sensitive.note.find("accepted up to 0.06, the larger of 0.01 and 3x the 0.02 the reference itself moves when the "
                             "float values before its quantizes round one unit up): ") != std::string::npos);
+}
+
+// An artifact for another ISA runs under an emulator (qemu-user): accepted
+// within int8 rounding, as exactly, it stays an emulated row, its note
+// saying both, and is never timed (an int8 build for arm64 whose outputs
+// moved a step was timed under qemu and put in a ratio with the host's).
+TEST_CASE("an emulated run accepted within int8 rounding stays emulated and untimed" *
+          doctest::skip(test::skip_unless(targets::runs_here(targets::find_device_profile("arm64")).available))) {
+  REQUIRE_MESSAGE(targets::runs_here(targets::find_device_profile("arm64")).available, "arm64 needs qemu-aarch64 here");
+  test::TempDir tmp;
+  std::string text = read_text_file(test::source_root() / "examples/quickstart/cnn.yaml");
+  const size_t at = text.find("{device: host, threads: 0}");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 26, "{device: arm64, threads: 1}");
+  const spec::Recipe recipe = spec::load_recipe(tmp.write("cnn_arm64.yaml", text));
+  driver::CompileOptions options;
+  options.out_dir = tmp.path() / "out";
+  const driver::CompiledArtifact a = driver::compile(recipe, options).front();
+  const lang::Module model = driver::import_model(recipe);
+  const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, model);
+  const driver::ReferenceRun exact = driver::run_reference(model, inputs);
+  const reports::VariantResult same = driver::check_artifact(a, inputs, exact, 1);
+  CHECK(same.status == reports::RunStatus::emulated);
+  CHECK(same.note == "ran emulated by qemu-aarch64 (correctness only)");
+
+  driver::ReferenceRun close = exact;
+  for (lang::Tensor& t : close.outputs)
+    for (float& v : t.mutable_values<float>()) v = static_cast<float>(v * 1.004);
+  close.rounding_tolerance = driver::kInt8RoundingTolerance;
+  close.rounding = "int8";
+  const reports::VariantResult rounded = driver::check_artifact(a, inputs, close, 1);
+  CHECK(rounded.status == reports::RunStatus::emulated);
+  REQUIRE(rounded.accuracy);
+  CHECK_FALSE(*rounded.accuracy->allclose);
+  CHECK(rounded.note.rfind("ran emulated by qemu-aarch64 (correctness only); within int8 rounding of the reference "
+                           "interpreter (",
+                           0) == 0);
+
+  // Measured as `bench` measures: the emulated row has no latency.
+  driver::MeasureOptions quick;
+  quick.benchmark = {.warmup = 0, .repeats = 2, .min_seconds = 0.0, .rounds = 1};
+  quick.threads = 1;
+  quick.measure_peak = false;
+  const reports::Results measured = driver::measure_artifacts(recipe, {a}, quick);
+  REQUIRE(measured.results.size() == 1);
+  CHECK(measured.results.front().status == reports::RunStatus::emulated);
+  CHECK_FALSE(measured.results.front().latency);
 }
 
 // An int8 model whose float ops feed quantizes (here swish: sigmoid times
