@@ -414,6 +414,9 @@ ScheduleHook row_dot_schedule(Halide::Func dot, Halide::Func partial, Halide::Va
     if (columns.streams) dot.reorder_storage(q, b, i);
     else dot.reorder_storage(b, q, i);
     dot.compute_root().bound(b, 0, columns.block).reorder(b, q, i).unroll(b);
+    // On the stack where small (a classifier's 1000 floats), not a heap
+    // allocation per call (an LSTM's recurrent product runs 32 times a run).
+    if (s.output_type.element_count() * 4 <= 64 * 1024) dot.store_in(Halide::MemoryType::Stack);
     const Halide::Var at = parallel ? parallel_tasks(dot, q, columns.steps, work) : q;
     const int vector = std::min(lanes, s.vector_lanes);
     partial.compute_at(dot, at).vectorize(u, vector).unroll(u).unroll(b);
