@@ -24,13 +24,28 @@ using namespace modelc;
 
 namespace {
 
+// The quickstart CNN with its text `from` replaced by `to`, written as `file`.
+spec::Recipe quickstart_cnn(const test::TempDir& tmp, const std::string& file, const std::string& from,
+                            const std::string& to) {
+  std::string text = read_text_file(test::source_root() / "examples/quickstart/cnn.yaml");
+  const size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, from.size(), to);
+  return spec::load_recipe(tmp.write(file, text));
+}
+
 // The quickstart CNN with its weights drawn from `seed`.
 spec::Recipe cnn_with_seed(const test::TempDir& tmp, int seed) {
-  std::string text = read_text_file(test::source_root() / "examples/quickstart/cnn.yaml");
-  const size_t at = text.find("seed: 7");
-  REQUIRE(at != std::string::npos);
-  text.replace(at, 7, "seed: " + std::to_string(seed));
-  return spec::load_recipe(tmp.write("cnn" + std::to_string(seed) + ".yaml", text));
+  return quickstart_cnn(tmp, "cnn" + std::to_string(seed) + ".yaml", "seed: 7", "seed: " + std::to_string(seed));
+}
+
+// Measurement settings for tests: one thread, no peak, `repeats` runs over `rounds` rounds.
+driver::MeasureOptions quick_measure(int repeats, int rounds) {
+  driver::MeasureOptions quick;
+  quick.benchmark = {.warmup = 0, .repeats = repeats, .min_seconds = 0.0, .rounds = rounds};
+  quick.threads = 1;
+  quick.measure_peak = false;
+  return quick;
 }
 
 }  // namespace
@@ -44,11 +59,7 @@ TEST_CASE("an artifact whose outputs differ from the reference fails and says wh
   const lang::Module right = driver::import_model(recipe);
   const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, right);
 
-  driver::MeasureOptions quick;
-  quick.benchmark = {.warmup = 0, .repeats = 2, .min_seconds = 0.0, .rounds = 2};
-  quick.threads = 1;
-  quick.measure_peak = false;
-  const reports::Results measured = driver::measure_artifacts(recipe, {a}, quick);
+  const reports::Results measured = driver::measure_artifacts(recipe, {a}, quick_measure(2, 2));
   REQUIRE(measured.results.size() == 1);
   const reports::VariantResult& ok = measured.results.front();
   CHECK(ok.status == reports::RunStatus::ok);
@@ -108,11 +119,8 @@ TEST_CASE("an emulated run accepted within int8 rounding stays emulated and unti
           doctest::skip(test::skip_unless(targets::runs_here(targets::find_device_profile("arm64")).available))) {
   REQUIRE_MESSAGE(targets::runs_here(targets::find_device_profile("arm64")).available, "arm64 needs qemu-aarch64 here");
   test::TempDir tmp;
-  std::string text = read_text_file(test::source_root() / "examples/quickstart/cnn.yaml");
-  const size_t at = text.find("{device: host, threads: 0}");
-  REQUIRE(at != std::string::npos);
-  text.replace(at, 26, "{device: arm64, threads: 1}");
-  const spec::Recipe recipe = spec::load_recipe(tmp.write("cnn_arm64.yaml", text));
+  const spec::Recipe recipe =
+      quickstart_cnn(tmp, "cnn_arm64.yaml", "{device: host, threads: 0}", "{device: arm64, threads: 1}");
   driver::CompileOptions options;
   options.out_dir = tmp.path() / "out";
   const driver::CompiledArtifact a = driver::compile(recipe, options).front();
@@ -137,11 +145,7 @@ TEST_CASE("an emulated run accepted within int8 rounding stays emulated and unti
                            0) == 0);
 
   // Measured as `bench` measures: the emulated row has no latency.
-  driver::MeasureOptions quick;
-  quick.benchmark = {.warmup = 0, .repeats = 2, .min_seconds = 0.0, .rounds = 1};
-  quick.threads = 1;
-  quick.measure_peak = false;
-  const reports::Results measured = driver::measure_artifacts(recipe, {a}, quick);
+  const reports::Results measured = driver::measure_artifacts(recipe, {a}, quick_measure(2, 1));
   REQUIRE(measured.results.size() == 1);
   CHECK(measured.results.front().status == reports::RunStatus::emulated);
   CHECK_FALSE(measured.results.front().latency);
@@ -217,10 +221,7 @@ TEST_CASE("a quantized variant is checked against the quantized reference and no
     // Weights of the convolutions and the dense layer in 2 bytes; the biases stay float32.
     if (a.variant.find("16") != std::string::npos) CHECK(a.summary.weight_bytes < artifacts[0].summary.weight_bytes * 0.55);
   }
-  driver::MeasureOptions quick;
-  quick.benchmark = {.warmup = 0, .repeats = 1, .min_seconds = 0.0, .rounds = 1};
-  quick.threads = 1;
-  quick.measure_peak = false;
+  driver::MeasureOptions quick = quick_measure(1, 1);
   quick.time_reference = false;
   quick.sensitivity = true;  // as `modelc report` measures
   const reports::Results measured = driver::measure_artifacts(recipe, artifacts, quick);
