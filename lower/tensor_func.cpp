@@ -182,6 +182,18 @@ Halide::Expr sigmoid_bounded(const Halide::Expr& x) {
   return Halide::select(nan_by_bits(x), x, 1.f / (1.f + e));
 }
 
+Halide::Expr is_nan_bits(const Halide::Expr& x) {
+  const Halide::Type t = x.type();
+  if (!t.is_float() || (t.bits() != 32 && t.bits() != 64 && t.bits() != 16)) return Halide::is_nan(x);
+  // NaN: every exponent bit set and a nonzero mantissa, so above the infinity's bits once the sign is off.
+  const Halide::Type bits = Halide::UInt(t.bits(), t.lanes());
+  const uint64_t sign = uint64_t{1} << (t.bits() - 1);
+  const uint64_t infinity = t.bits() == 64 ? 0x7ff0000000000000ull : t.bits() == 32 ? 0x7f800000ull
+                            : t.is_bfloat() ? 0x7f80ull : 0x7c00ull;
+  const Halide::Expr u = Halide::reinterpret(bits, x);
+  return (u & Halide::Internal::make_const(bits, sign - 1)) > Halide::Internal::make_const(bits, infinity);
+}
+
 Halide::Expr silu_bounded(const Halide::Expr& x) {
   return x / (1.f + exp_of_clamped(Halide::clamp(-x, -87.3f, 88.0f), false));
 }

@@ -81,6 +81,13 @@ Halide::Expr sigmoid_bounded(const Halide::Expr& x);
 // were a fifth of each swish (docs/performance.md).
 Halide::Expr silu_bounded(const Halide::Expr& x);
 
+// Whether x (a float) is NaN, from its bits. Halide 14 compiles float
+// arithmetic with LLVM's no-NaNs flag, under which LLVM may fold
+// Halide::is_nan of a value to false: on an AVX2 host (AMD Zen 3) a NaN
+// quantized to 255 instead of the zero point, and ONNX's IsNaN said false.
+// Integer compares of the bits are not float math.
+Halide::Expr is_nan_bits(const Halide::Expr& x);
+
 // erf(x) for float32 x: x P(x^2) / Q(x^2) on [-4, 4], x clamped there (erf
 // rounds to +-1 beyond), P of degree 6 and Q of degree 4 in x^2: a rational
 // least-squares fit of erf (scripts/rational_fit.py) whose float32 evaluation is

@@ -182,7 +182,7 @@ void register_conversions(LoweringRegistry& r) {
     })(args, ctx);
   });
   r.add("logical_not", unary_rule([](Expr x) { return x == 0; }));
-  r.add("isnan", unary_rule([](Expr x) { return Halide::is_nan(x); }));
+  r.add("isnan", unary_rule([](Expr x) { return is_nan_bits(x); }));
   r.add("isinf", activation_rule<lang::IsInfAttrs>([](Expr x, const lang::IsInfAttrs& a) {
     Expr inf = Halide::is_inf(x);
     if (!a.detect_positive) inf = inf && x < 0;

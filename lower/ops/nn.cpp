@@ -98,7 +98,7 @@ LoweredOp lower_dense(std::span<const TensorFunc> operands, const LowerContext& 
 Expr bfloat16_bits(const Expr& x) {
   const Expr u = Halide::reinterpret(Halide::UInt(32), x);
   const Expr rounded = Halide::cast<uint16_t>((u + Halide::cast<uint32_t>(0x7fff) + ((u >> 16) & 1u)) >> 16);
-  return Halide::select(Halide::is_nan(x), Halide::cast<uint16_t>(0x7fc0), rounded);
+  return Halide::select(is_nan_bits(x), Halide::cast<uint16_t>(0x7fc0), rounded);
 }
 
 // ---- batch_matmul with a bfloat16 weight on AMX tiles ----

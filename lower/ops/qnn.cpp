@@ -259,7 +259,9 @@ LoweredOp lower_quantize(std::span<const TensorFunc> args, const LowerContext& c
   const int64_t lo = lang::dtype_min(a.out_dtype), hi = lang::dtype_max(a.out_dtype);
   const bool eight_bit = hi - lo == 255;
   // NaN quantizes to the zero point (clamped to the type), as the reference
-  // does: min and max turned it into the type's largest value.
+  // does: min and max turned it into the type's largest value. Told from the
+  // input's bits (is_nan_bits: Halide::is_nan of the rounded quotient was
+  // folded to false on an AVX2 host).
   std::vector<int64_t> nan_values;
   for (int64_t zp : a.zero_point) nan_values.push_back(std::clamp(zp, lo, hi));
   const auto nan_value = int_table(nan_values, ctx.name + "_nan");
@@ -267,7 +269,8 @@ LoweredOp lower_quantize(std::span<const TensorFunc> args, const LowerContext& c
                  [&](const std::vector<Var>& v) {
                    const Expr c = channel_index(v, a.scale.size(), a.axis);
                    // Halide's round is half to even, like the reference's nearbyint.
-                   const Expr q = Halide::round(args[0].at({v.begin(), v.end()}) / scale(c));
+                   const Expr x = args[0].at({v.begin(), v.end()});
+                   const Expr q = Halide::round(x / scale(c));
                    const Halide::Type out = halide_type(a.out_dtype);
                    // To 8 bits in float32: q is an integer, and q + zero point is
                    // exact below 2^24; above, it is clamped either way. (In float64
@@ -276,7 +279,7 @@ LoweredOp lower_quantize(std::span<const TensorFunc> args, const LowerContext& c
                    const Expr shifted = Halide::cast(work, q) + Halide::cast(work, zero_point(c));
                    const Expr clamped = Halide::clamp(shifted, Halide::Internal::make_const(work, static_cast<double>(lo)),
                                                       Halide::Internal::make_const(work, static_cast<double>(hi)));
-                   return Halide::select(Halide::is_nan(q), Halide::cast(out, nan_value(c)), Halide::cast(out, clamped));
+                   return Halide::select(is_nan_bits(x), Halide::cast(out, nan_value(c)), Halide::cast(out, clamped));
                  }),
           {},
           {}};

@@ -231,6 +231,21 @@ def @main(%a: Tensor[(4, 6), float32], %b: Tensor[(6), float32], %i: Tensor[(4, 
 })");
 }
 
+// NaN made inside a kernel (the square root of a negative input, half of
+// them) and told there: Halide compiles float math with LLVM's no-NaNs flag,
+// under which LLVM folded Halide::is_nan of a computed value to false on an
+// AVX2 host (AMD Zen 3): isnan said false, and qnn.quantize sent NaN to 255.
+TEST_CASE("isnan and quantize of NaN computed in the same kernel") {
+  check_against_reference(R"(
+def @main(%a: Tensor[(4, 37), float32], %b: Tensor[(37), float32]) {
+  %0 = sqrt(%a);
+  %1 = isnan(%0);
+  %2 = multiply(%0, %b);
+  %3 = qnn.quantize(%2, scale=[0.5], zero_point=[3], axis=1, out_dtype=uint8);
+  (%1, %3)
+})");
+}
+
 // Reshape maps groups of axes whose products agree: kept axes (a channel
 // shuffle's H and W), splits, merges, axes of extent 1 on either side, and
 // shapes with no common cut (one group).
