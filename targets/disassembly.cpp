@@ -103,6 +103,15 @@ std::vector<CodeSection> code_sections(LLVMBinaryRef binary) {
   return out;
 }
 
+// The extensions the disassembler decodes: AArch64's are off unless named,
+// and without them sdot (the dot-product extension, which int8 kernels for
+// arm64-dotprod use) printed as four .byte lines.
+const char* disassembler_features(const std::string& llvm_triple) {
+  if (llvm_triple.rfind("aarch64", 0) == 0 || llvm_triple.rfind("arm64", 0) == 0)
+    return "+dotprod,+fullfp16,+fp16fml,+bf16,+i8mm,+sve,+sve2";
+  return "";
+}
+
 // The section's instructions in two passes over the bytes: the first finds
 // the branch targets, the second prints with their labels.
 std::string listing(const CodeSection& section, const std::string& llvm_triple) {
@@ -111,7 +120,9 @@ std::string listing(const CodeSection& section, const std::string& llvm_triple) 
   std::string text;
   for (int pass = 0; pass < 2; ++pass) {
     std::unique_ptr<void, void (*)(LLVMDisasmContextRef)> dc(
-        LLVMCreateDisasm(llvm_triple.c_str(), &lookup, 0, nullptr, symbolize), LLVMDisasmDispose);
+        LLVMCreateDisasmCPUFeatures(llvm_triple.c_str(), "", disassembler_features(llvm_triple), &lookup, 0, nullptr,
+                                    symbolize),
+        LLVMDisasmDispose);
     if (!dc) throw Error("LLVM has no disassembler for " + llvm_triple);
     LLVMSetDisasmOptions(dc.get(), LLVMDisassembler_Option_PrintImmHex);
     auto* bytes = reinterpret_cast<uint8_t*>(const_cast<char*>(section.bytes.data()));

@@ -15,7 +15,9 @@
 //    the weights per call, small beside the C*R*S multiply-adds per output.
 //  - quads (groups 1, uint8 input, int8 weights with zero point 0, targets
 //    with VNNI: Halide 14 calls it avx512_sapphirerapids): four channels per
-//    step as uint8 x int8 -> int32, which is vpdpbusd. The weights arrive in
+//    step as uint8 x int8 -> int32, which is vpdpbusd; on Arm with the
+//    dot-product extension int8 x int8, which is sdot, the input moved to
+//    int8 as it is repacked (QuadDot, lower/ops/qnn_conv2d.h). The weights arrive in
 //    quads when AlterOpLayout packed them at compile time (C % 4 == 0:
 //    lang::kQnnQuadWeightLayout), and are read as they are; else repacked. The input keeps its
 //    zero point (vpdpbusd wants unsigned bytes); the accumulator starts at
@@ -31,12 +33,12 @@
 //  - quads over a kernel row's taps packed with 1-3 input channels (below:
 //    a stem's 7 taps x 3 channels in 6 quads, not 7), and along padded rows
 //    laid end to end for stride-1 rows that whole vectors do not fill
-//    (below), both on VNNI.
+//    (below), both on VNNI and Arm's sdot.
 //  - on AMX tiles, where the host has them: lower/ops/qnn_conv2d_amx.cpp.
 //  - grouped, groups of whole quads of input channels (RegNet, ResNeXt), on
-//    VNNI: the quads form with pixels vectorized, a register tile's channels
+//    VNNI or sdot: the quads form with pixels vectorized, a register tile's channels
 //    within one group (grouped_tile).
-// Other groups > 1 (depthwise, groups of 1-3 channels, no VNNI):
+// Other groups > 1 (depthwise, groups of 1-3 channels, no 8-bit dot product):
 // lower/ops/qnn_depthwise.cpp.
 //
 // A fused qnn.requantize (and clamp) runs on each accumulator as it is stored.
@@ -82,17 +84,35 @@ Expr bias_of(std::span<const TensorFunc> args, const Expr& k) {
 
 bool has_vnni(const Halide::Target& t) { return t.has_feature(Halide::Target::AVX512_SapphireRapids); }
 
+QuadDot::QuadDot(const Halide::Target& t) {
+  signed_input = t.arch == Halide::Target::ARM && t.bits == 64 && t.has_feature(Halide::Target::ARMDotProd);
+  available = has_vnni(t) || signed_input;
+}
+
+Expr QuadDot::input(const Expr& x) const {
+  return signed_input ? Halide::reinterpret<int8_t>(x ^ Halide::cast<uint8_t>(0x80)) : x;
+}
+
+int32_t QuadDot::zero_point(int64_t x_zero_point) const {
+  return static_cast<int32_t>(signed_input ? x_zero_point - 128 : x_zero_point);
+}
+
+Expr QuadDot::fill(int64_t x_zero_point) const {
+  return signed_input ? Expr(Halide::cast<int8_t>(zero_point(x_zero_point))) : Expr(Halide::cast<uint8_t>(static_cast<int32_t>(x_zero_point)));
+}
+
 bool u8_times_symmetric_s8(std::span<const int64_t> kernel_zero_point, std::span<const TensorFunc> args) {
   bool symmetric = true;
   for (int64_t zp : kernel_zero_point) symmetric = symmetric && zp == 0;
   return symmetric && args[0].type.dtype == lang::DType::uint8 && args[1].type.dtype == lang::DType::int8;
 }
 
-Func accumulator_start(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, int C, int R, int S, const std::string& name) {
+Func accumulator_start(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, int32_t x_zero_point, int C, int R,
+                       int S, const std::string& name) {
   Func start(name + "_start");
   Var k("k");
   Expr init = bias_of(args, k);
-  const int32_t zx = static_cast<int32_t>(a.input_zero_point);
+  const int32_t zx = x_zero_point;
   if (zx != 0) {
     RDom rw(0, S, 0, R, 0, C, name + "_rw");
     init = init - zx * Halide::sum(Halide::cast<int32_t>(weight_at(args[1], a, rw.x, rw.y, rw.z, k)), name + "_wsum");
@@ -156,12 +176,12 @@ GroupedTile grouped_tile(const Halide::Target& target, int64_t OW, int64_t KG) {
 
 // Grouped convolutions whose groups hold whole quads of input channels
 // (RegNet's 24, ResNeXt's 4; not depthwise) take the quads form with pixels
-// vectorized on VNNI (not where no divisor of the group's channels gives a
+// vectorized on VNNI or sdot (not where no divisor of the group's channels gives a
 // tile of 4 channels or more).
 bool grouped_quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
   if (a.groups <= 1 || a.kernel_layout == lang::kQnnBlockedQuadWeightLayout ||
       lang::qnn_conv2d_oihw_weight(args[1].type, a).shape[1] % 4 != 0 || ctx.producer ||
-      !has_vnni(ctx.target) || !u8_times_symmetric_s8(a.kernel_zero_point, args))
+      !QuadDot(ctx.target).available || !u8_times_symmetric_s8(a.kernel_zero_point, args))
     return false;
   const lang::TensorType& out = ctx.binding.types.at(0);
   const int64_t KG = out.shape[1] / a.groups;
@@ -206,6 +226,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const bool blocked_weight = a.kernel_layout == lang::kQnnBlockedQuadWeightLayout;
   const Geometry g(a);
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
+  const QuadDot dot(ctx.target);
   // A strided row's taps unrolled: each tap's column phase and offset are
   // then constants (computed in the loop, ResNet-18's 7x7 stride-2 stem
   // spent its time on the addresses of its loads).
@@ -247,10 +268,10 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   };
   {
     const Expr c = cp * group + cg, x = xq * g.sw + ph;
-    const Expr fill = quads ? Expr(Halide::cast<uint8_t>(zx)) : Expr(Halide::cast<int16_t>(0));
+    const Expr fill = quads ? dot.fill(zx) : Expr(Halide::cast<int16_t>(0));
     // Outside the image: the zero point (a real zero); past the last channel the weights are zero.
     const auto repacked = [&](const Expr& value) {
-      return quads ? value : Expr(Halide::cast<int16_t>(Halide::cast<int32_t>(value) - zx));
+      return quads ? dot.input(value) : Expr(Halide::cast<int16_t>(Halide::cast<int32_t>(value) - zx));
     };
     if (x_borders) {
       xp(cg, xq, ph, y, cp, n) = fill;
@@ -295,7 +316,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const std::vector<Var> acc_vars = G > 1 ? std::vector<Var>{ak, ag, ax, ay, an} : std::vector<Var>{ak, ax, ay, an};
   const Expr channel = G > 1 ? ag * T + ak : Expr(ak);
   // quads: the input's zero point, times the sum of each channel's weights, comes off the start.
-  Func start = accumulator_start(args, a, CW, R, S, ctx.name);
+  Func start = accumulator_start(args, a, dot.zero_point(zx), CW, R, S, ctx.name);
   RDom rd(0, group, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
   acc(acc_vars) = quads ? start(channel) : bias_of(args, channel);
   const Expr q = rd.y * g.dw - g.pl;  // the tap's column is ax * sw + q: phase q mod sw
@@ -680,7 +701,8 @@ LoweredOp lower_flat(std::span<const TensorFunc> args, const LowerContext& ctx) 
   const Geometry g(a);
   const int Wp = W + g.pl + static_cast<int>(a.padding[3]);
   const int64_t K = out_type.shape[1], OH = out_type.shape[2], OW = out_type.shape[3];
-  const Expr fill = Halide::cast<uint8_t>(static_cast<int32_t>(a.input_zero_point));
+  const QuadDot dot(ctx.target);
+  const Expr fill = dot.fill(a.input_zero_point);
 
   // The padded rows end to end: the zero point everywhere, then the image.
   Func xp(ctx.name + "_xp"), wp(ctx.name + "_wp");
@@ -689,7 +711,7 @@ LoweredOp lower_flat(std::span<const TensorFunc> args, const LowerContext& ctx) 
   RDom in(0, W, 0, H, ctx.name + "_in");
   const Expr c = cp * 4 + cg;
   xp(cg, (in.y + g.pt) * Wp + in.x + g.pl, cp, n) =
-      Halide::select(c < C, args[0].func(in.x, in.y, Halide::min(c, C - 1), n), fill);
+      Halide::select(c < C, dot.input(args[0].func(in.x, in.y, Halide::min(c, C - 1), n)), fill);
   const bool packed_weight = a.kernel_layout != "OIHW";
   if (packed_weight) wp(cg, k, s, r, cp) = quad_weight_at(args[1], a, cg, k, s, r, cp);
   else
@@ -698,7 +720,7 @@ LoweredOp lower_flat(std::span<const TensorFunc> args, const LowerContext& ctx) 
 
   Func acc(ctx.name + "_acc"), sums(ctx.name + "_sums");
   Var ak("ak"), ap("ap"), an("an");
-  Func start = accumulator_start(args, a, C, R, S, ctx.name);
+  Func start = accumulator_start(args, a, dot.zero_point(a.input_zero_point), C, R, S, ctx.name);
   RDom rd(0, 4, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
   acc(ak, ap, an) = start(ak);
   acc(ak, ap, an) += Halide::cast<int32_t>(xp(rd.x, ap + rd.z * g.dh * Wp + rd.y * g.dw, rd.w, an)) *
@@ -770,7 +792,7 @@ LoweredOp lower_qnn_conv2d(std::span<const TensorFunc> args, const LowerContext&
   // (or pairs): its stage is a schedule of Halide loops, not a tile kernel.
   if (ctx.amx && !ctx.producer && qnn_conv2d_on_amx(a, args[0].type, args[1].type))
     return row_taps_apply(a, args[0].type, args[1].type) ? lower_row_taps_amx(args, ctx) : lower_quads_amx(args, ctx);
-  if (has_vnni(ctx.target) && quads_apply(a, args)) {
+  if (QuadDot(ctx.target).available && quads_apply(a, args)) {
     const int lanes = ctx.target.natural_vector_size<float>();
     if (!ctx.producer && taps_in_quads_apply(a, args[0].type, args[1].type, ctx.binding.types.at(0), lanes))
       return lower_taps_in_quads(args, ctx);

@@ -37,6 +37,26 @@ Halide::Expr weight_at(const TensorFunc& w, const lang::QnnConv2DAttrs& a, const
 
 Halide::Expr bias_of(std::span<const TensorFunc> args, const Halide::Expr& k);
 
+// The 8-bit dot product of four products per 32-bit lane that the quads
+// forms rest on, if the target has one: VNNI's vpdpbusd (Halide 14 calls the
+// feature avx512_sapphirerapids) multiplies uint8 by int8; Arm's sdot (the
+// dot-product extension, arm_dot_prod) int8 by int8, and Halide emits it only
+// for that pair (for uint8 x int8 it widened to int16 and multiplied pairs).
+// So on Arm the quads hold the uint8 input as int8 x - 128 (its top bit
+// flipped), and the input's zero point moves with it (zx - 128): the
+// accumulator's start, bias - zero point * sum(weights), then takes off both.
+struct QuadDot {
+  bool available = false;
+  bool signed_input = false;  // Arm's sdot: the input as int8
+  explicit QuadDot(const Halide::Target& t);
+  // A uint8 input value as the quads hold it.
+  Halide::Expr input(const Halide::Expr& x) const;
+  // The input's zero point as the quads hold it: the fill outside the image,
+  // and (as an int32) what accumulator_start takes off.
+  int32_t zero_point(int64_t x_zero_point) const;
+  Halide::Expr fill(int64_t x_zero_point) const;
+};
+
 bool has_vnni(const Halide::Target& t);
 
 // uint8 input times int8 weights with zero points 0 (`kernel_zero_point` of
@@ -44,12 +64,13 @@ bool has_vnni(const Halide::Target& t);
 bool u8_times_symmetric_s8(std::span<const int64_t> kernel_zero_point, std::span<const TensorFunc> args);
 
 // Where the sums of kernels that multiply the input as it is (zero point
-// included: VNNI's quads, the tiles) start, per output channel: the bias,
-// less the input's zero point times the sum of the channel's weights,
-// vectorized over channels when scheduled (as a scalar loop the weight sums
-// of a 7x7 layer took as long as its products).
-Halide::Func accumulator_start(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, int C, int R, int S,
-                               const std::string& name);
+// included: the quads, the tiles) start, per output channel: the bias,
+// less the input's zero point as those kernels hold it (`x_zero_point`:
+// QuadDot::zero_point) times the sum of the channel's weights, vectorized
+// over channels when scheduled (as a scalar loop the weight sums of a 7x7
+// layer took as long as its products).
+Halide::Func accumulator_start(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, int32_t x_zero_point, int C,
+                               int R, int S, const std::string& name);
 
 // qnn.conv2d with groups > 1 (depthwise and grouped), in the form the target
 // and shape take (lower/ops/qnn_depthwise.cpp).

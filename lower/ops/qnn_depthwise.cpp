@@ -6,8 +6,9 @@
 //  - direct (any groups): vectorized over the output width, as the float
 //    NCHW convolution; sums of up to 257 products (all depthwise layers) in
 //    float32, which adds such integers exactly.
-//  - depthwise on VNNI: quads of a kernel row's taps per output pixel, over
-//    rows, or over a whole small plane's flat index (stride 1).
+//  - depthwise on VNNI (or Arm's sdot, the input as int8: QuadDot in
+//    lower/ops/qnn_conv2d.h): quads of a kernel row's taps per output pixel,
+//    over rows, or over a whole small plane's flat index (stride 1).
 //
 // Each reads its input through a Func that a fused pointwise convolution
 // (FuseOps' producer fusion) computes inside its loops. A fused
@@ -187,10 +188,11 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
 
 // ---- depthwise on VNNI: shared by the row and the whole-plane forms ----
 
-// A depthwise layer vpdpbusd can multiply: one input channel per group,
-// uint8 input, int8 weights with zero point 0, OIHW weights, a VNNI target.
+// A depthwise layer vpdpbusd (or Arm's sdot, QuadDot) can multiply: one
+// input channel per group, uint8 input, int8 weights with zero point 0, OIHW
+// weights, a VNNI target or Arm with the dot-product extension.
 bool depthwise_on_vnni(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
-  return has_vnni(ctx.target) && a.groups != 1 && a.kernel_layout == "OIHW" &&
+  return QuadDot(ctx.target).available && a.groups != 1 && a.kernel_layout == "OIHW" &&
          u8_times_symmetric_s8(a.kernel_zero_point, args) && args[1].type.shape[1] == 1 && args[0].type.shape[1] == a.groups;
 }
 
@@ -259,7 +261,8 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const auto [H, W, R, S, J, KG] = DepthwiseShape(args, a);
   const Geometry g(a);
-  const int32_t zx = static_cast<int32_t>(a.input_zero_point);
+  const QuadDot dot(ctx.target);
+  const Expr zx = dot.fill(a.input_zero_point);
 
   Func staged = staged_input(args[0], ctx.name);
   Func taps(ctx.name + "_taps");  // (t, x, j, input row, channel, image)
@@ -269,17 +272,16 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
   RDom cols(0, W, ctx.name + "_cols");
   if (g.sw == 1) {
     const Expr col = x + (j * 4 + t) * g.dw - g.pl;
-    const Expr value = staged(Halide::clamp(col, 0, W - 1), Halide::clamp(yy, 0, H - 1), c, n);
-    taps(t, x, j, yy, c, n) = inside_or(col >= 0 && col < W, yy >= 0 && yy < H, value, Halide::cast<uint8_t>(zx));
+    const Expr value = dot.input(staged(Halide::clamp(col, 0, W - 1), Halide::clamp(yy, 0, H - 1), c, n));
+    taps(t, x, j, yy, c, n) = inside_or(col >= 0 && col < W, yy >= 0 && yy < H, value, zx);
   } else {
     // The zero point everywhere, then the image's columns copied over it.
-    row(rx, yy, c, n) = Halide::cast<uint8_t>(zx);
-    row(cols.x, yy, c, n) =
-        Halide::select(yy >= 0 && yy < H, staged(cols.x, Halide::clamp(yy, 0, H - 1), c, n), Halide::cast<uint8_t>(zx));
+    row(rx, yy, c, n) = zx;
+    row(cols.x, yy, c, n) = Halide::select(yy >= 0 && yy < H, dot.input(staged(cols.x, Halide::clamp(yy, 0, H - 1), c, n)), zx);
     taps(t, x, j, yy, c, n) = row(x * g.sw + (j * 4 + t) * g.dw - g.pl, yy, c, n);
   }
   Func wq = kernel_row_quads(args, a, S, ctx.name);
-  Func start = accumulator_start(args, a, 1, R, S, ctx.name);
+  Func start = accumulator_start(args, a, dot.zero_point(a.input_zero_point), 1, R, S, ctx.name);
 
   Func acc(ctx.name + "_acc");
   Var ax("ax"), ay("ay"), ak("ak"), an("an");
@@ -355,7 +357,8 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const auto [H, W, R, S, J, KG] = DepthwiseShape(args, a);
   const Geometry g(a);
-  const auto zx = Halide::cast<uint8_t>(static_cast<int32_t>(a.input_zero_point));
+  const QuadDot dot(ctx.target);
+  const Expr zx = dot.fill(a.input_zero_point);
 
   // The plane's bytes at their flat index, the zero point around them.
   Func flat(ctx.name + "_flat");  // (flat index, channel, image)
@@ -363,7 +366,7 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
   RDom plane(0, H * W, ctx.name + "_plane");
   flat(i, c, n) = zx;
   Func staged = staged_input(args[0], ctx.name);
-  flat(plane.x, c, n) = staged(plane.x % W, plane.x / W, c, n);
+  flat(plane.x, c, n) = dot.input(staged(plane.x % W, plane.x / W, c, n));
   // Which taps of the plane's quads lie inside the image's columns: the same
   // for every channel, computed once per call (the column is q mod W).
   Func inside(ctx.name + "_inside");  // (t, q, j): 1 where column q mod W + offset is in the image
@@ -373,7 +376,7 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
   Func taps(ctx.name + "_taps");  // (t, q, j, channel, image)
   taps(t, q, j, c, n) = Halide::select(inside(t, q, j) != 0, flat(q + offset, c, n), zx);
   Func wq = kernel_row_quads(args, a, S, ctx.name);
-  Func start = accumulator_start(args, a, 1, R, S, ctx.name);
+  Func start = accumulator_start(args, a, dot.zero_point(a.input_zero_point), 1, R, S, ctx.name);
 
   Func acc(ctx.name + "_acc");  // (flat output index, output channel, image)
   Var p("p"), k("k");

@@ -51,8 +51,15 @@ Expr dense_weight_at(const TensorFunc& w, const lang::QnnMatmulAttrs& a, const E
 // bytes of a weight row per instruction) where it took one with a widening
 // int32 multiply: MobileNetV2's int8 1280 x 1000 classifier, Zen 4, one
 // thread: 0.132 ms.
-bool rows_on_vnni(const lang::QnnMatmulAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
-  return qconv::has_vnni(ctx.target) && a.kernel_layout == "NK" && a.input_zero_point == 0 &&
+//
+// On Arm with the dot-product extension the same form takes udot (uint8 x
+// uint8: qconv::QuadDot): the weights as uint8 w + 128 (their top bit
+// flipped, in the loop: each weight vector is loaded once), and 128 times the
+// row's sum of x off each output. Moving x to int8 instead (sdot, as the
+// convolutions do) would take 128 * sum(weights) of each column off, a
+// second pass over the weights on every call.
+bool rows_in_quads(const lang::QnnMatmulAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
+  return qconv::QuadDot(ctx.target).available && a.kernel_layout == "NK" && a.input_zero_point == 0 &&
          qconv::u8_times_symmetric_s8(a.kernel_zero_point, args);
 }
 
@@ -60,7 +67,8 @@ LoweredOp lower_qnn_dense_rows(std::span<const TensorFunc> args, const LowerCont
   const auto& a = attrs_as<lang::QnnMatmulAttrs>(*ctx.binding.attrs);
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const int K = static_cast<int>(args[0].type.shape[1]);
-  const bool quads = rows_on_vnni(a, args, ctx);
+  const bool quads = rows_in_quads(a, args, ctx);
+  const bool unsigned_weights = quads && qconv::QuadDot(ctx.target).signed_input;  // Arm: udot
   const int per_lane = quads ? 4 : 1;  // consecutive K a lane sums per step
   const int lanes = 16;                // width of the partial sums; the schedule vectorizes it at the target width
   const int KO = K / (lanes * per_lane), tail = K - KO * lanes * per_lane;
@@ -70,6 +78,9 @@ LoweredOp lower_qnn_dense_rows(std::span<const TensorFunc> args, const LowerCont
   Func x = args[0].func;
   Var u("u"), b("b"), q("q"), i("i");
   auto product = [&](const Expr& k, const Expr& column) {
+    if (unsigned_weights)
+      return Halide::cast<int32_t>(x(k, i)) *
+             Halide::cast<int32_t>(Halide::reinterpret<uint8_t>(args[1].func(k, column) ^ Halide::cast<int8_t>(-128)));
     if (quads) return Halide::cast<int32_t>(x(k, i)) * Halide::cast<int32_t>(args[1].func(k, column));
     return (Halide::cast<int32_t>(x(k, i)) - zx) *
            (Halide::cast<int32_t>(dense_weight_at(args[1], a, k, column)) - column_zero_point(a, column, ctx.name + "_wzp"));
@@ -85,14 +96,26 @@ LoweredOp lower_qnn_dense_rows(std::span<const TensorFunc> args, const LowerCont
     RDom rt(KO * lanes * per_lane, tail, ctx.name + "_rt");
     total += Halide::sum(product(rt, columns.column(b, q)), ctx.name + "_tail");
   }
+  // udot's weights are w + 128: 128 times the row's sum comes off.
+  Func row_sum(ctx.name + "_row_sum");
+  if (unsigned_weights) {
+    RDom rk(0, K, ctx.name + "_rk");
+    row_sum(i) = Halide::sum(Halide::cast<int32_t>(x(rk, i)), ctx.name + "_xsum");
+    total -= 128 * row_sum(i);
+  }
   Func dot(ctx.name + "_dot");
   dot(b, q, i) = (args.size() > 2 ? Expr(Halide::cast<int32_t>(args[2].func(columns.column(b, q)))) : Expr(0)) + total;
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return columns.at(dot, v[1], v[0]); });
 
   const int64_t work = 4 * N * K;  // waits on its weights: counted as four rows (lower_dense)
-  return {value,
-          row_dot_schedule(dot, partial, u, b, q, i, KO > 0 ? std::optional<RDom>(ro) : std::nullopt, lanes, columns, work, quads),
-          {}};
+  ScheduleHook schedule =
+      row_dot_schedule(dot, partial, u, b, q, i, KO > 0 ? std::optional<RDom>(ro) : std::nullopt, lanes, columns, work, quads);
+  if (unsigned_weights)
+    schedule = [=](const ScheduleContext& s) mutable {
+      schedule(s);
+      row_sum.compute_root();
+    };
+  return {value, schedule, {}};
 }
 
 // Over four rows or more on AMX tiles: the product is a 1x1 convolution

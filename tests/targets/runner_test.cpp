@@ -8,12 +8,16 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <map>
+#include <sstream>
 
 #include "driver/evaluate.h"
 #include "driver/foreign_run.h"
+#include "driver/measure.h"
 #include "driver/pipeline.h"
 #include "lang/interpreter.h"
 #include "reports/accuracy.h"
+#include "support/file_io.h"
 #include "support/process.h"
 #include "tests/driver/test_util.h"
 #include "tests/prerequisites.h"
@@ -107,4 +111,74 @@ TEST_CASE("a CUDA artifact builds here, and its runner fails cleanly without an 
   CHECK(r.exit_code == 1);
   CHECK(r.stderr_text.find("runner: the model failed: kernel of step 0 failed with Halide error") != std::string::npos);
   CHECK(r.stderr_text.find("CUDA") != std::string::npos);
+}
+
+// int8 on Arm with the dot-product extension: the quads forms (convolutions
+// with few and many input channels, stride 2, depthwise, grouped, a dense
+// layer over one row) take sdot on the input moved to int8 and udot in the
+// one-row product (lower/ops/qnn_conv2d.h QuadDot), and under qemu the
+// outputs equal the integer reference exactly, as the host's do. `--emit asm`
+// lists them as instructions (it printed each sdot as four .byte lines).
+TEST_CASE("int8 kernels for arm64 with dot products use sdot and udot and equal the integer reference" *
+          doctest::skip(test::skip_unless(runs_here("arm64-dotprod")))) {
+  test::TempDir tmp;
+  const std::string layers = R"(
+      - {op: conv2d, name: stem, filters: 16, kernel: 7, stride: 2, padding: 3}
+      - {op: relu, name: stem_relu}
+      - {op: conv2d, name: conv3, filters: 24, kernel: 3, padding: same}
+      - {op: relu, name: conv3_relu}
+      - {op: conv2d, name: expand, filters: 48, kernel: 1}
+      - {op: relu6, name: expand_relu}
+      - {op: conv2d, name: depthwise, filters: 48, kernel: 3, groups: 48, padding: same}
+      - {op: relu6, name: depthwise_relu}
+      - {op: conv2d, name: grouped, filters: 80, kernel: 3, groups: 2, stride: 2, padding: 1}
+      - {op: relu, name: grouped_relu}
+      - {op: conv2d, name: depthwise2, filters: 80, kernel: 3, groups: 80, padding: same}
+      - {op: global_avg_pool, name: gap}
+      - {op: flatten, name: flat}
+      - {op: dense, name: logits, units: 70}
+)";
+  const spec::Recipe recipe = spec::load_recipe(tmp.write(
+      "recipe.yaml", "apiVersion: modelc/v1\nkind: Recipe\nmetadata: {name: int8_forms, version: 1.0.0}\nmodel:\n"
+                     "  graph:\n    seed: 11\n    inputs: [{name: image, shape: [1, 3, 34, 34], dtype: float32}]\n"
+                     "    layers:" + layers + "    outputs: [logits]\n"
+                     "quantization:\n  mode: int8\n  activations: {calibration: {method: minmax, samples: 2, random_seed: 3}}\n"
+                     "targets:\n  arm: {device: arm64-dotprod, threads: 2}\n  host: {device: host, threads: 1}\n"
+                     "report: {baselines: [reference]}\n"));
+  driver::CompileOptions options;
+  options.out_dir = tmp.path() / "out";
+  options.emit = {"asm"};
+  const auto artifacts = driver::compile(recipe, options);
+  REQUIRE(artifacts.size() == 2);
+  const driver::CompiledArtifact& arm = artifacts[0].device == "arm64-dotprod" ? artifacts[0] : artifacts[1];
+  REQUIRE(arm.device == "arm64-dotprod");
+
+  // The dot products in the kernels' listings: sdot in the convolutions' forms, udot in the classifier's.
+  std::map<std::string, int> count;
+  for (const fs::directory_entry& listing : fs::directory_iterator(arm.directory / "kernels")) {
+    std::istringstream lines(read_text_file(listing.path()));
+    for (std::string line; std::getline(lines, line);)
+      for (const char* op : {"\tsdot\t", "\tudot\t", "\t.byte\t"})
+        if (line.find(op) != std::string::npos) ++count[op];
+  }
+  CHECK(count["\tsdot\t"] >= 20);
+  CHECK(count["\tudot\t"] >= 4);
+  CHECK(count["\t.byte\t"] == 0);
+
+  driver::MeasureOptions quick;
+  quick.benchmark = {.warmup = 0, .repeats = 1, .min_seconds = 0.0, .rounds = 1};
+  quick.threads = 1;
+  quick.measure_peak = false;
+  const reports::Results measured = driver::measure_artifacts(recipe, artifacts, quick);
+  REQUIRE(measured.results.size() == 2);
+  for (const reports::VariantResult& r : measured.results) {
+    CAPTURE(r.device);
+    CAPTURE(r.note);
+    REQUIRE(r.accuracy);
+    CHECK(*r.accuracy->allclose);
+    CHECK(r.accuracy->max_abs_error == 0);
+  }
+  const reports::VariantResult& emulated = measured.results[0].device == "arm64-dotprod" ? measured.results[0] : measured.results[1];
+  CHECK(emulated.status == reports::RunStatus::emulated);
+  CHECK(emulated.note == "ran emulated by qemu-aarch64 (correctness only)");
 }
