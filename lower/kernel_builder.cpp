@@ -20,6 +20,7 @@
 #include "lower/llvm_object.h"
 #include "lower/lowering.h"
 #include "lower/ops/qnn.h"
+#include "lower/ops/qnn_conv2d.h"
 #include "lower/schedules/gpu.h"
 #include "lower/tensor_func.h"
 #include "support/diagnostic.h"
@@ -634,6 +635,10 @@ bool bf16_dot_for_host() {
 #else
   return false;
 #endif
+}
+
+bool has_int8_dot_product(const KernelTarget& target) {
+  return target.amx || qconv::QuadDot(parse_target(target.halide_target, false)).available;
 }
 
 int float_lanes(const std::string& halide_target) {

@@ -143,6 +143,13 @@ bool bf16_dot_for_host();
 // float32 lanes of one natural vector of a Halide target ("host" allowed).
 int float_lanes(const std::string& halide_target);
 
+// Whether int8 convolutions and dense layers compiled for `target` multiply
+// with an 8-bit dot product: VNNI on x86-64 (Halide's avx512_sapphirerapids),
+// the dot-product extension on 64-bit Arm (lower/ops/qnn_conv2d.h QuadDot),
+// or AMX tiles. Without one they multiply int16 pairs, usually no faster
+// than float32 (docs/quantization.md).
+bool has_int8_dot_product(const KernelTarget& target);
+
 std::string halide_version();
 std::string llvm_version();
 

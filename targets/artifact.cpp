@@ -154,13 +154,28 @@ class ArtifactBuilder {
     target_ = kernel_target(profile);
   }
 
+  // int8 products on a CPU without an 8-bit dot product run as int16 pairs:
+  // said, since a user who asks for int8 expects it to be faster.
+  std::optional<std::string> int8_speed_warning() const {
+    if (profile_.family != ScheduleFamily::x86 && profile_.family != ScheduleFamily::arm) return std::nullopt;
+    if (lower::has_int8_dot_product(target_)) return std::nullopt;
+    for (const lang::Function& f : m_.functions)
+      for (const lang::Binding& b : f.body)
+        if (b.is_op("qnn.conv2d") || b.is_op("qnn.dense") || b.is_op("qnn.batch_matmul"))
+          return "device " + profile_.name +
+                 ": no 8-bit dot product (VNNI on x86-64, the dot-product extension on arm64), so int8 convolutions "
+                 "and dense layers multiply int16 pairs, usually no faster than float32 (docs/quantization.md)";
+    return std::nullopt;
+  }
+
   ArtifactSummary build(const fs::path& out_dir) {
     ArtifactSummary summary;
     summary.prefix = c_identifier(options_.prefix.empty() ? options_.model_name : options_.prefix);
     StagingDirectory staging(out_dir, "artifact", options_.force);
     const fs::path out = staging.path();
 
-    if (const std::optional<std::string> w = generic_schedule_warning(profile_)) {
+    for (const std::optional<std::string>& w : {generic_schedule_warning(profile_), int8_speed_warning()}) {
+      if (!w) continue;
       if (const auto& say = options_.warning ? options_.warning : options_.progress) say(*w);
     }
     auto start = Clock::now();

@@ -575,3 +575,16 @@ def @main(%x: Tensor[(1, 2, 6, 261), uint8], %y: Tensor[(1, 3, 11, 130), int8], 
   (%0, %1, %2, %3)
 })");
 }
+
+// Which targets multiply int8 with an 8-bit dot product (the artifact builder
+// warns for int8 models on CPUs without one: targets/artifact.cpp).
+TEST_CASE("int8 dot products: VNNI, Arm's dot-product extension, AMX tiles") {
+  CHECK(lower::has_int8_dot_product(lower::KernelTarget{"x86-64-linux-avx512_sapphirerapids-avx512-avx2-fma-sse41"}));
+  CHECK(lower::has_int8_dot_product(lower::KernelTarget{"arm-64-linux-arm_dot_prod"}));
+  CHECK_FALSE(lower::has_int8_dot_product(lower::KernelTarget{"arm-64-linux"}));
+  CHECK_FALSE(lower::has_int8_dot_product(lower::KernelTarget{"x86-64-linux-avx512_skylake-avx512-avx2-fma-sse41"}));
+  CHECK_FALSE(lower::has_int8_dot_product(lower::KernelTarget{"x86-64-linux-avx2-fma-sse41"}));
+  lower::KernelTarget tiles{"x86-64-linux-avx2-fma-sse41"};
+  tiles.amx = true;
+  CHECK(lower::has_int8_dot_product(tiles));
+}
