@@ -132,7 +132,8 @@ Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::string& what,
   if (proto.has_raw_data()) {
     const std::string& raw = proto.raw_data();  // of the right length: check_tensor_proto
     if (!is_double) {
-      std::memcpy(t.mutable_bytes().data(), raw.data(), raw.size());
+      // (An empty tensor's bytes are null: memcpy must not be given them, even for 0 bytes.)
+      if (!raw.empty()) std::memcpy(t.mutable_bytes().data(), raw.data(), raw.size());
       return t;
     }
     for (size_t i = 0; i < count; ++i) {

@@ -7,6 +7,7 @@
 #include "lang/interpreter.h"
 #include "lang/pass.h"
 #include "support/diagnostic.h"
+#include "tests/lang/onnx_test_model.h"
 #include "tests/lang/test_util.h"
 
 namespace modelc::lang {
@@ -112,6 +113,29 @@ TEST_CASE("fuzz: softmax and log_softmax over an empty tensor touch nothing") {
   REQUIRE(out.size() == 2);
   CHECK(out[0].type().element_count() == 0);
   CHECK(out[1].type().element_count() == 0);
+}
+
+// An initializer of 0 elements (dims [0, 100000, 7]) with empty raw data:
+// its bytes were copied with memcpy from the empty tensor's null pointer
+// (undefined, seen by the sanitizer run only). It imports as an empty tensor.
+TEST_CASE("fuzz: an empty initializer with empty raw data imports as an empty tensor") {
+  TempDir tmp;
+  onnx::ModelProto m = empty_model({1});
+  onnx::TensorProto* w = m.mutable_graph()->add_initializer();
+  w->set_name("W");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : {0, 100000, 7}) w->add_dims(d);
+  w->set_raw_data("");
+  add_node(m.mutable_graph(), "Shape", "shape", {"W"}, "S");
+  add_node(m.mutable_graph(), "Identity", "keep", {"X"}, "Y");
+  add_tensor_value(m.mutable_graph()->mutable_output(), "Y", {1});
+  add_tensor_value(m.mutable_graph()->mutable_output(), "S", {3}, "", onnx::TensorProto::INT64);
+  const Module imported = import_onnx(save(m, tmp.path() / "empty_initializer.onnx"));
+  const std::vector<float> x{2.5f};
+  const std::vector<Tensor> out = evaluate_main(imported, std::vector<Tensor>{Tensor::from_floats({1}, x)});
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].values<float>()[0] == 2.5f);
+  CHECK(out[1].values<int64_t>()[1] == 100000);
 }
 
 }  // namespace
