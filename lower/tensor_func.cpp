@@ -68,6 +68,18 @@ TensorFunc define(const std::string& name, const lang::TensorType& type,
   return t;
 }
 
+Halide::Expr is_nan_bits(const Halide::Expr& x) {
+  const Halide::Type t = x.type();
+  if (!t.is_float() || (t.bits() != 32 && t.bits() != 64 && t.bits() != 16)) return Halide::is_nan(x);
+  // NaN: every exponent bit set and a nonzero mantissa, so above the infinity's bits once the sign is off.
+  const Halide::Type bits = Halide::UInt(t.bits(), t.lanes());
+  const uint64_t sign = uint64_t{1} << (t.bits() - 1);
+  const uint64_t infinity = t.bits() == 64 ? 0x7ff0000000000000ull : t.bits() == 32 ? 0x7f800000ull
+                            : t.is_bfloat() ? 0x7f80ull : 0x7c00ull;
+  const Halide::Expr u = Halide::reinterpret(bits, x);
+  return (u & Halide::Internal::make_const(bits, sign - 1)) > Halide::Internal::make_const(bits, infinity);
+}
+
 namespace {
 
 // float16 -> float32 in integer and float ops that vectorize on any CPU: the
@@ -89,11 +101,6 @@ Halide::Expr widen_float16(const Halide::Expr& half) {
   return Halide::reinterpret(Halide::Float(32), value | sign);
 }
 
-// NaN by its bits: Halide 14 folds is_nan() to false outside strict_float.
-Halide::Expr nan_by_bits(const Halide::Expr& x) {
-  const Halide::Expr bits = Halide::reinterpret(Halide::UInt(32), x);
-  return (bits & Halide::cast<uint32_t>(0x7fffffff)) > Halide::cast<uint32_t>(0x7f800000);
-}
 
 // erf_rational's P and Q, highest power of x^2 first.
 constexpr std::array<double, 7> kErfP{1.9638678239175533e-08, -1.9414935650274856e-06, 0.00014147418551146984,
@@ -129,7 +136,7 @@ Halide::Expr odd_rational(const Halide::Expr& x, float bound, const std::vector<
                           const std::vector<float>& q_high_first) {
   const Halide::Expr xc = Halide::clamp(x, -bound, bound);
   const Halide::Expr t = xc * xc;
-  return Halide::select(nan_by_bits(x), x, xc * horner(t, p_high_first) / horner(t, q_high_first));
+  return Halide::select(is_nan_bits(x), x, xc * horner(t, p_high_first) / horner(t, q_high_first));
 }
 
 // e^xc for xc already clamped to [-87.3, 88]: n = xc / ln 2 rounded to the
@@ -171,7 +178,7 @@ Halide::Expr exp_bounded(const Halide::Expr& x) {
   // not 1.2e-38 / sum, a subnormal that the next product meets on every
   // element: Intel cores take a microcode assist per such multiply (a GPT
   // layer's probabilities x V ran at 1 % of peak on a Xeon; AMD's do not).
-  return Halide::select(nan_by_bits(x), x, Halide::select(x < -87.3f, 0.f, e));
+  return Halide::select(is_nan_bits(x), x, Halide::select(x < -87.3f, 0.f, e));
 }
 
 Halide::Expr sigmoid_bounded(const Halide::Expr& x) {
@@ -179,19 +186,7 @@ Halide::Expr sigmoid_bounded(const Halide::Expr& x) {
   // result, 6e-39, is 0 in the tolerance of every check): no select for
   // the saturation, and one for NaN on the result instead of the argument.
   const Halide::Expr e = exp_of_clamped(Halide::clamp(-x, -87.3f, 88.0f), false);
-  return Halide::select(nan_by_bits(x), x, 1.f / (1.f + e));
-}
-
-Halide::Expr is_nan_bits(const Halide::Expr& x) {
-  const Halide::Type t = x.type();
-  if (!t.is_float() || (t.bits() != 32 && t.bits() != 64 && t.bits() != 16)) return Halide::is_nan(x);
-  // NaN: every exponent bit set and a nonzero mantissa, so above the infinity's bits once the sign is off.
-  const Halide::Type bits = Halide::UInt(t.bits(), t.lanes());
-  const uint64_t sign = uint64_t{1} << (t.bits() - 1);
-  const uint64_t infinity = t.bits() == 64 ? 0x7ff0000000000000ull : t.bits() == 32 ? 0x7f800000ull
-                            : t.is_bfloat() ? 0x7f80ull : 0x7c00ull;
-  const Halide::Expr u = Halide::reinterpret(bits, x);
-  return (u & Halide::Internal::make_const(bits, sign - 1)) > Halide::Internal::make_const(bits, infinity);
+  return Halide::select(is_nan_bits(x), x, 1.f / (1.f + e));
 }
 
 Halide::Expr silu_bounded(const Halide::Expr& x) {
