@@ -98,7 +98,7 @@ int32_t QuadDot::zero_point(int64_t x_zero_point) const {
 }
 
 Expr QuadDot::fill(int64_t x_zero_point) const {
-  return signed_input ? Expr(Halide::cast<int8_t>(zero_point(x_zero_point))) : Expr(Halide::cast<uint8_t>(static_cast<int32_t>(x_zero_point)));
+  return Halide::cast(signed_input ? Halide::Int(8) : Halide::UInt(8), zero_point(x_zero_point));
 }
 
 bool u8_times_symmetric_s8(std::span<const int64_t> kernel_zero_point, std::span<const TensorFunc> args) {
@@ -107,12 +107,12 @@ bool u8_times_symmetric_s8(std::span<const int64_t> kernel_zero_point, std::span
   return symmetric && args[0].type.dtype == lang::DType::uint8 && args[1].type.dtype == lang::DType::int8;
 }
 
-Func accumulator_start(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, int32_t x_zero_point, int C, int R,
+Func accumulator_start(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, const QuadDot& dot, int C, int R,
                        int S, const std::string& name) {
   Func start(name + "_start");
   Var k("k");
   Expr init = bias_of(args, k);
-  const int32_t zx = x_zero_point;
+  const int32_t zx = dot.zero_point(a.input_zero_point);
   if (zx != 0) {
     RDom rw(0, S, 0, R, 0, C, name + "_rw");
     init = init - zx * Halide::sum(Halide::cast<int32_t>(weight_at(args[1], a, rw.x, rw.y, rw.z, k)), name + "_wsum");
@@ -316,7 +316,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const std::vector<Var> acc_vars = G > 1 ? std::vector<Var>{ak, ag, ax, ay, an} : std::vector<Var>{ak, ax, ay, an};
   const Expr channel = G > 1 ? ag * T + ak : Expr(ak);
   // quads: the input's zero point, times the sum of each channel's weights, comes off the start.
-  Func start = accumulator_start(args, a, dot.zero_point(zx), CW, R, S, ctx.name);
+  Func start = accumulator_start(args, a, dot, CW, R, S, ctx.name);
   RDom rd(0, group, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
   acc(acc_vars) = quads ? start(channel) : bias_of(args, channel);
   const Expr q = rd.y * g.dw - g.pl;  // the tap's column is ax * sw + q: phase q mod sw
@@ -720,7 +720,7 @@ LoweredOp lower_flat(std::span<const TensorFunc> args, const LowerContext& ctx) 
 
   Func acc(ctx.name + "_acc"), sums(ctx.name + "_sums");
   Var ak("ak"), ap("ap"), an("an");
-  Func start = accumulator_start(args, a, dot.zero_point(a.input_zero_point), C, R, S, ctx.name);
+  Func start = accumulator_start(args, a, dot, C, R, S, ctx.name);
   RDom rd(0, 4, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
   acc(ak, ap, an) = start(ak);
   acc(ak, ap, an) += Halide::cast<int32_t>(xp(rd.x, ap + rd.z * g.dh * Wp + rd.y * g.dw, rd.w, an)) *

@@ -65,11 +65,11 @@ bool u8_times_symmetric_s8(std::span<const int64_t> kernel_zero_point, std::span
 
 // Where the sums of kernels that multiply the input as it is (zero point
 // included: the quads, the tiles) start, per output channel: the bias,
-// less the input's zero point as those kernels hold it (`x_zero_point`:
-// QuadDot::zero_point) times the sum of the channel's weights, vectorized
-// over channels when scheduled (as a scalar loop the weight sums of a 7x7
-// layer took as long as its products).
-Halide::Func accumulator_start(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, int32_t x_zero_point, int C,
+// less the input's zero point as `dot`'s kernels hold it (QuadDot::zero_point)
+// times the sum of the channel's weights, vectorized over channels when
+// scheduled (as a scalar loop the weight sums of a 7x7 layer took as long as
+// its products).
+Halide::Func accumulator_start(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, const QuadDot& dot, int C,
                                int R, int S, const std::string& name);
 
 // qnn.conv2d with groups > 1 (depthwise and grouped), in the form the target

@@ -73,7 +73,7 @@ LoweredOp lower_quads_amx(std::span<const TensorFunc> args, const LowerContext& 
                      {blocked, weight, Expr(blocks), Expr(Kp), Expr(R), Expr(S), Expr(g.sw), Expr(g.sh), Expr(g.dw),
                       Expr(g.dh), Expr(g.pl), Expr(g.pt)},
                      Halide::Int(32), {sx, sy, sk, sn}, Halide::NameMangling::C);
-  Func start = accumulator_start(args, a, static_cast<int32_t>(a.input_zero_point), C, R, S, ctx.name);
+  Func start = accumulator_start(args, a, QuadDot(ctx.target), C, R, S, ctx.name);
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return sums(v[3], v[2], v[1], v[0]) + start(v[1]); });
 
   const int64_t OH = out_type.shape[2], OW = out_type.shape[3];
@@ -164,7 +164,7 @@ LoweredOp lower_row_taps_amx(std::span<const TensorFunc> args, const LowerContex
   sums.define_extern("modelc_amx_conv_u8s8_row_taps",
                      {quads, taps, Expr(Kp), Expr(R), Expr(g.sw), Expr(g.sh), Expr(g.dh), Expr(g.pl), Expr(g.pt)},
                      Halide::Int(32), {sx, sy, sk, sn}, Halide::NameMangling::C);
-  Func start = accumulator_start(args, a, static_cast<int32_t>(a.input_zero_point), C, R, S, ctx.name);
+  Func start = accumulator_start(args, a, QuadDot(ctx.target), C, R, S, ctx.name);
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return sums(v[3], v[2], v[1], v[0]) + start(v[1]); });
 
   const int64_t OH = out_type.shape[2], OW = out_type.shape[3];

@@ -281,7 +281,7 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
     taps(t, x, j, yy, c, n) = row(x * g.sw + (j * 4 + t) * g.dw - g.pl, yy, c, n);
   }
   Func wq = kernel_row_quads(args, a, S, ctx.name);
-  Func start = accumulator_start(args, a, dot.zero_point(a.input_zero_point), 1, R, S, ctx.name);
+  Func start = accumulator_start(args, a, dot, 1, R, S, ctx.name);
 
   Func acc(ctx.name + "_acc");
   Var ax("ax"), ay("ay"), ak("ak"), an("an");
@@ -376,7 +376,7 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
   Func taps(ctx.name + "_taps");  // (t, q, j, channel, image)
   taps(t, q, j, c, n) = Halide::select(inside(t, q, j) != 0, flat(q + offset, c, n), zx);
   Func wq = kernel_row_quads(args, a, S, ctx.name);
-  Func start = accumulator_start(args, a, dot.zero_point(a.input_zero_point), 1, R, S, ctx.name);
+  Func start = accumulator_start(args, a, dot, 1, R, S, ctx.name);
 
   Func acc(ctx.name + "_acc");  // (flat output index, output channel, image)
   Var p("p"), k("k");
