@@ -39,15 +39,6 @@ spec::Recipe cnn_with_seed(const test::TempDir& tmp, int seed) {
   return quickstart_cnn(tmp, "cnn" + std::to_string(seed) + ".yaml", "seed: 7", "seed: " + std::to_string(seed));
 }
 
-// Measurement settings for tests: one thread, no peak, `repeats` runs over `rounds` rounds.
-driver::MeasureOptions quick_measure(int repeats, int rounds) {
-  driver::MeasureOptions quick;
-  quick.benchmark = {.warmup = 0, .repeats = repeats, .min_seconds = 0.0, .rounds = rounds};
-  quick.threads = 1;
-  quick.measure_peak = false;
-  return quick;
-}
-
 }  // namespace
 
 TEST_CASE("an artifact whose outputs differ from the reference fails and says which output") {
@@ -59,7 +50,7 @@ TEST_CASE("an artifact whose outputs differ from the reference fails and says wh
   const lang::Module right = driver::import_model(recipe);
   const std::vector<lang::Tensor> inputs = driver::benchmark_inputs(recipe, right);
 
-  const reports::Results measured = driver::measure_artifacts(recipe, {a}, quick_measure(2, 2));
+  const reports::Results measured = driver::measure_artifacts(recipe, {a}, test::quick_measure(2, 2));
   REQUIRE(measured.results.size() == 1);
   const reports::VariantResult& ok = measured.results.front();
   CHECK(ok.status == reports::RunStatus::ok);
@@ -145,7 +136,7 @@ TEST_CASE("an emulated run accepted within int8 rounding stays emulated and unti
                            0) == 0);
 
   // Measured as `bench` measures: the emulated row has no latency.
-  const reports::Results measured = driver::measure_artifacts(recipe, {a}, quick_measure(2, 1));
+  const reports::Results measured = driver::measure_artifacts(recipe, {a}, test::quick_measure(2, 1));
   REQUIRE(measured.results.size() == 1);
   CHECK(measured.results.front().status == reports::RunStatus::emulated);
   CHECK_FALSE(measured.results.front().latency);
@@ -221,7 +212,7 @@ TEST_CASE("a quantized variant is checked against the quantized reference and no
     // Weights of the convolutions and the dense layer in 2 bytes; the biases stay float32.
     if (a.variant.find("16") != std::string::npos) CHECK(a.summary.weight_bytes < artifacts[0].summary.weight_bytes * 0.55);
   }
-  driver::MeasureOptions quick = quick_measure(1, 1);
+  driver::MeasureOptions quick = test::quick_measure(1, 1);
   quick.time_reference = false;
   quick.sensitivity = true;  // as `modelc report` measures
   const reports::Results measured = driver::measure_artifacts(recipe, artifacts, quick);

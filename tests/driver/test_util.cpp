@@ -46,4 +46,12 @@ fs::path modelc_binary() {
   return bin;
 }
 
+driver::MeasureOptions quick_measure(int repeats, int rounds) {
+  driver::MeasureOptions quick;
+  quick.benchmark = {.warmup = 0, .repeats = repeats, .min_seconds = 0.0, .rounds = rounds};
+  quick.threads = 1;
+  quick.measure_peak = false;
+  return quick;
+}
+
 }  // namespace modelc::test

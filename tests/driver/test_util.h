@@ -1,10 +1,12 @@
 // Helpers shared by the driver tests: temporary folders, recipes written on
-// the fly, the shared models folder, and the modelc binary.
+// the fly, the shared models folder, the modelc binary, quick measurements.
 #pragma once
 
 #include <filesystem>
 #include <optional>
 #include <string>
+
+#include "driver/measure.h"
 
 namespace modelc::test {
 
@@ -27,5 +29,8 @@ std::filesystem::path source_root();
 std::optional<std::filesystem::path> shared_models();
 // The modelc executable under test ($MODELC_BINARY).
 std::filesystem::path modelc_binary();
+
+// Measurement settings for tests: one thread, no peak, `repeats` runs over `rounds` rounds.
+driver::MeasureOptions quick_measure(int repeats, int rounds);
 
 }  // namespace modelc::test

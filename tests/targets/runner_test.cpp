@@ -13,7 +13,6 @@
 
 #include "driver/evaluate.h"
 #include "driver/foreign_run.h"
-#include "driver/measure.h"
 #include "driver/pipeline.h"
 #include "lang/interpreter.h"
 #include "reports/accuracy.h"
@@ -169,11 +168,7 @@ TEST_CASE("int8 kernels for arm64 with dot products use sdot and udot and equal 
   CHECK(count["\tudot\t"] >= 4);
   CHECK(count["\t.byte\t"] == 0);
 
-  driver::MeasureOptions quick;
-  quick.benchmark = {.warmup = 0, .repeats = 1, .min_seconds = 0.0, .rounds = 1};
-  quick.threads = 1;
-  quick.measure_peak = false;
-  const reports::Results measured = driver::measure_artifacts(recipe, artifacts, quick);
+  const reports::Results measured = driver::measure_artifacts(recipe, artifacts, test::quick_measure(1, 1));
   REQUIRE(measured.results.size() == 2);
   for (const reports::VariantResult& r : measured.results) {
     CAPTURE(r.device);
