@@ -96,6 +96,7 @@ lang::QuantizeOptions quantize_options(const spec::Recipe& recipe, const lang::M
   o.skip = q["skip"].get<std::vector<std::string>>();  // Quantize and ReducePrecision
   if (o.mode != "int8") return o;
   o.per_channel_weights = q["weights"]["granularity"].get<std::string>() == "per-channel";
+  o.weight_bits = q["weights"]["bits"].get<int>();
   o.symmetric_activations = q["activations"]["symmetric"].get<bool>();
   const nlohmann::json& c = q["activations"]["calibration"];
   o.method = c["method"].get<std::string>();

@@ -641,6 +641,10 @@ bool has_int8_dot_product(const KernelTarget& target) {
   return target.amx || qconv::QuadDot(parse_target(target.halide_target, false)).available;
 }
 
+bool has_int8_byte_pairs(const KernelTarget& target) {
+  return qconv::QuadDot(parse_target(target.halide_target, false), 7).byte_pairs;
+}
+
 int float_lanes(const std::string& halide_target) {
   return parse_target(halide_target, true).natural_vector_size<float>();
 }

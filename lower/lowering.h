@@ -149,6 +149,9 @@ int float_lanes(const std::string& halide_target);
 // or AMX tiles. Without one they multiply int16 pairs, usually no faster
 // than float32 (docs/quantization.md).
 bool has_int8_dot_product(const KernelTarget& target);
+// Whether, without one, 7-bit weights (kernel_bits 7) let them multiply
+// uint8 by int8 in byte pairs instead: x86 with AVX2 (vpmaddubsw).
+bool has_int8_byte_pairs(const KernelTarget& target);
 
 std::string halide_version();
 std::string llvm_version();

@@ -30,13 +30,15 @@ double measure_fp32_peak(int threads);
 
 // The same for 8-bit integer dot products, with the instruction the
 // quantized kernels use on this CPU: vpdpbusd with AVX-512 VNNI, else
-// vpmaddwd (int16 pairs) plus a 32-bit add. GOP/s counts a multiply and an
-// add per product, as GFLOP/s does, so the two peaks compare directly.
+// vpmaddwd (int16 pairs) plus a 32-bit add, or with `byte_pairs` (weights of
+// 7 bits) vpmaddubsw, vpmaddwd with ones and a 32-bit add. GOP/s counts a
+// multiply and an add per product, as GFLOP/s does, so the peaks compare
+// directly.
 struct Int8Peak {
   std::string instruction;  // "avx512vnni vpdpbusd", "avx2 vpmaddwd", ...
   int threads = 0;
   double gops = 0;
 };
-Int8Peak measure_int8_peak_detail(int threads);
+Int8Peak measure_int8_peak_detail(int threads, bool byte_pairs = false);
 
 }  // namespace modelc::reports

@@ -17,6 +17,7 @@
 #include <set>
 
 #include "lang/cost.h"
+#include "lang/ops/qnn.h"
 #include "lower/lowering.h"
 #include "lower/memory_plan.h"
 #include "modelc_config.h"
@@ -159,12 +160,22 @@ class ArtifactBuilder {
   std::optional<std::string> int8_speed_warning() const {
     if (profile_.family != ScheduleFamily::x86 && profile_.family != ScheduleFamily::arm) return std::nullopt;
     if (lower::has_int8_dot_product(target_)) return std::nullopt;
+    // With AVX2, convolutions and dense layers whose weights fit 7 bits take
+    // byte pairs (vpmaddubsw); the rest multiply int16 pairs.
+    const bool byte_pairs = lower::has_int8_byte_pairs(target_);
     for (const lang::Function& f : m_.functions)
-      for (const lang::Binding& b : f.body)
-        if (b.is_op("qnn.conv2d") || b.is_op("qnn.dense") || b.is_op("qnn.batch_matmul"))
-          return "device " + profile_.name +
-                 ": no 8-bit dot product (VNNI on x86-64, the dot-product extension on arm64), so int8 convolutions "
-                 "and dense layers multiply int16 pairs, usually no faster than float32 (docs/quantization.md)";
+      for (const lang::Binding& b : f.body) {
+        int64_t bits = 8;
+        if (b.is_op("qnn.conv2d")) bits = lang::attrs_as<lang::QnnConv2DAttrs>(*b.attrs).kernel_bits;
+        else if (b.is_op("qnn.dense")) bits = lang::attrs_as<lang::QnnMatmulAttrs>(*b.attrs).kernel_bits;
+        else if (!b.is_op("qnn.batch_matmul") || byte_pairs) continue;
+        if (byte_pairs && bits <= 7) continue;
+        return "device " + profile_.name +
+               ": no 8-bit dot product (VNNI on x86-64, the dot-product extension on arm64), so int8 convolutions "
+               "and dense layers multiply int16 pairs, usually no faster than float32" +
+               std::string(byte_pairs ? "; quantization.weights.bits: 7 lets them multiply bytes in pairs (vpmaddubsw)" : "") +
+               " (docs/quantization.md)";
+      }
     return std::nullopt;
   }
 

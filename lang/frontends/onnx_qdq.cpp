@@ -270,7 +270,7 @@ class QdqWriter {
       return found->second.first;
     }
     const Tensor& w = imported_.module.constant(imported_.values.at(name).constant);
-    const Tensor q = quantize_weights(w, per_channel_, axis, scales);
+    const Tensor q = quantize_weights(w, per_channel_, axis, scales, o_.weight_bits);
     const auto data = q.values<int8_t>();
     const std::string wq = add_initializer(name + "_quantized", onnx::TensorProto::INT8, w.type().shape, data.data(), data.size());
     const std::vector<float> s(scales.begin(), scales.end());

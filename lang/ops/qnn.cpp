@@ -69,6 +69,13 @@ int64_t quantize_value(float x, float scale, int64_t zero_point, DType dtype) {
   return static_cast<int64_t>(q);
 }
 
+bool kernel_fits_bits(std::span<const int64_t> values, int64_t bits) {
+  const int64_t lo = -(int64_t{1} << (bits - 1)), hi = (int64_t{1} << (bits - 1)) - 1;
+  for (int64_t v : values)
+    if (v < lo || v > hi) return false;
+  return true;
+}
+
 namespace {
 
 using ops::type_error;
@@ -265,6 +272,19 @@ std::vector<int64_t> widened(const Tensor& t) {
   return out;
 }
 
+void check_kernel_bits(int64_t bits, DType weight) {
+  if (bits != 7 && bits != 8) type_error("kernel_bits must be 7 or 8, found " + std::to_string(bits));
+  if (bits == 7 && weight != DType::int8) type_error("kernel_bits=7 applies to int8 weights, found " + std::string(dtype_name(weight)));
+}
+
+// The reference implementations hold kernel_bits to its word: a weight
+// outside its range is an error, not a result the kernels would differ on.
+void expect_kernel_bits(std::span<const int64_t> w, int64_t bits) {
+  if (!kernel_fits_bits(w, bits))
+    throw Error("a weight lies outside the " + std::to_string(bits) + "-bit range that kernel_bits=" + std::to_string(bits) +
+                " promises");
+}
+
 int64_t kernel_zp(const std::vector<int64_t>& zps, int64_t channel) {
   return zps.size() == 1 ? zps[0] : zps[static_cast<size_t>(channel)];
 }
@@ -281,6 +301,7 @@ std::vector<TensorType> qnn_conv2d_type(std::span<const TensorType> args, const 
   expect_quantized(w, "weight", false);
   check_zero_point(a.input_zero_point, x.dtype, "input zero point");
   check_kernel_zero_points(a.kernel_zero_point, w.shape[0], w.dtype);
+  check_kernel_bits(a.kernel_bits, w.dtype);
   if (a.strides.size() != 2 || a.dilation.size() != 2 || a.padding.size() != 4)
     type_error("expects 2 strides, 2 dilations and 4 paddings");
   for (int64_t v : a.strides)
@@ -306,6 +327,7 @@ std::vector<Tensor> qnn_conv2d_reference(std::span<const Tensor> args, const Att
   const auto& ws = weight.type().shape;
   const auto& os = types[0].shape;
   const std::vector<int64_t> x = widened(args[0]), w = widened(weight);
+  expect_kernel_bits(w, a.kernel_bits);
   const std::vector<int64_t> bias = args.size() > 2 ? widened(args[2]) : std::vector<int64_t>(static_cast<size_t>(ws[0]), 0);
   const int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
   const int64_t K = ws[0], CG = ws[1], R = ws[2], S = ws[3], OH = os[2], OW = os[3];
@@ -360,6 +382,7 @@ std::vector<TensorType> qnn_dense_type(std::span<const TensorType> args, const A
                " expects " + std::to_string(w.shape[1]));
   check_zero_point(a.input_zero_point, args[0].dtype, "input zero point");
   check_kernel_zero_points(a.kernel_zero_point, w.shape[0], w.dtype);
+  check_kernel_bits(a.kernel_bits, w.dtype);
   check_bias(args, 2, w.shape[0]);
   return {TensorType{{args[0].shape[0], w.shape[0]}, DType::int32}};
 }
@@ -370,6 +393,7 @@ std::vector<Tensor> qnn_dense_reference(std::span<const Tensor> args, const Attr
   const std::vector<int64_t> x = widened(args[0]);
   const std::vector<int64_t> w = widened(a.kernel_layout == "NK" ? args[1]
                                                                  : transform_layout(args[1], Layout::parse(a.kernel_layout), Layout::parse("NK")));
+  expect_kernel_bits(w, a.kernel_bits);
   Tensor out(types[0]);
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {

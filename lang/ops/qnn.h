@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -126,6 +127,14 @@ inline constexpr int64_t kQnnQuadWeightBlock = 16;  // its output channels per b
 
 // qnn.conv2d: NCHW input, OIHW (or kQnnQuadWeightLayout) weights, NCHW int32
 // result; padding reads the input zero point (a real zero).
+// kernel_bits of qnn.conv2d and qnn.dense: 7 where every weight lies in
+// [-64, 63], which AlterOpLayout finds in a constant int8 weight (and sets 8
+// for any other): two products of such a weight and a uint8 input then sum
+// exactly in int16, so x86 CPUs without VNNI can multiply bytes in pairs
+// (vpmaddubsw, lower/ops/qnn_conv2d.h QuadDot). The reference
+// implementations check that the weights fit.
+bool kernel_fits_bits(std::span<const int64_t> values, int64_t bits);
+
 struct QnnConv2DAttrs : AttrsOf<QnnConv2DAttrs> {
   std::vector<int64_t> strides{1, 1};
   std::vector<int64_t> padding{0, 0, 0, 0};  // top, left, bottom, right
@@ -134,6 +143,7 @@ struct QnnConv2DAttrs : AttrsOf<QnnConv2DAttrs> {
   int64_t input_zero_point = 0;
   std::vector<int64_t> kernel_zero_point{0};  // one, or one per output channel
   std::string kernel_layout = "OIHW";         // or kQnnQuadWeightLayout, kQnnBlockedQuadWeightLayout (groups 1)
+  int64_t kernel_bits = 8;                    // 7 or 8: kernel_fits_bits
   template <typename V> void fields(V& v) {
     v("strides", strides);
     v("padding", padding);
@@ -142,6 +152,7 @@ struct QnnConv2DAttrs : AttrsOf<QnnConv2DAttrs> {
     v("input_zero_point", input_zero_point);
     v("kernel_zero_point", kernel_zero_point);
     v("kernel_layout", kernel_layout);
+    v("kernel_bits", kernel_bits);
   }
 };
 
@@ -157,10 +168,12 @@ struct QnnMatmulAttrs : AttrsOf<QnnMatmulAttrs> {
   int64_t input_zero_point = 0;
   std::vector<int64_t> kernel_zero_point{0};  // one, or one per output column (N)
   std::string kernel_layout = "NK";           // qnn.dense: or kQnnDenseQuadLayout
+  int64_t kernel_bits = 8;                    // 7 or 8: kernel_fits_bits
   template <typename V> void fields(V& v) {
     v("input_zero_point", input_zero_point);
     v("kernel_zero_point", kernel_zero_point);
     v("kernel_layout", kernel_layout);
+    v("kernel_bits", kernel_bits);
   }
 };
 

@@ -24,7 +24,9 @@
 // quads gets it as [K/4, N, 4] (kQnnDenseQuadLayout): AMX's tiles read it in
 // place, the paired form through its index, where it was repacked per call.
 // Both fold an input zero point into their bias where that is exact (no
-// padding): the kernels then add no weight sums per call.
+// padding): the kernels then add no weight sums per call. Every qnn.conv2d
+// and qnn.dense gets kernel_bits from its weight (7 where a constant int8
+// weight fits [-64, 63]: what AVX2's byte pairs need, lower/ops/qnn_conv2d.h).
 //
 // Assumes typed IR, before FuseOps (batch_matmul fuses its epilogue as dense
 // does). Weights shared by several dense ops are transposed once.
@@ -129,15 +131,42 @@ bool fold_input_zero_point(Module& m, const Binding& d, A& attrs, std::vector<Va
   return true;
 }
 
+// kernel_bits (lang/ops/qnn.h) as binding `d`'s weight shows it: 7 where it
+// is a constant int8 weight in [-64, 63], else 8 (also where a graph
+// claimed 7 of a weight that is not a constant).
+int64_t weight_bits(const Module& m, const Binding& d) {
+  if (d.args.size() < 2 || !d.args[1].is_constant() || !m.constant(d.args[1].constant).has_data()) return 8;
+  const Tensor& w = m.constant(d.args[1].constant);
+  if (w.type().dtype != DType::int8) return 8;
+  for (int8_t v : w.values<int8_t>())
+    if (v < -64 || v > 63) return 8;
+  return 7;
+}
+
+// Re-emits binding i, `d` (a qnn.conv2d or qnn.dense), with kernel_bits as
+// its weight shows it, if its attributes said otherwise; false if they did not.
+template <typename A>
+bool set_kernel_bits(const Module& m, FunctionBuilder& b, uint32_t i, const Binding& d) {
+  const int64_t bits = weight_bits(m, d);
+  if (attrs_as<A>(*d.attrs).kernel_bits == bits) return false;
+  auto attrs = std::make_shared<A>(attrs_as<A>(*d.attrs));
+  attrs->kernel_bits = bits;
+  std::vector<ValueRef> args;
+  for (const ValueRef& v : d.args) args.push_back(b.map(v));
+  b.replace(i, 0, b.emit(make_op_call(d.op->name, std::move(args), attrs, d.origin)));
+  return true;
+}
+
 // Re-emits binding i, `d` (a qnn.conv2d or qnn.dense with attrs A), with
 // its constant weight in `layout` (transformed from `from` once per weight,
 // shared through `packed`; nullptr: the weight as it is) and that
-// kernel_layout in its attributes, and its input zero point folded into its
-// bias where it can be.
+// kernel_layout and kernel_bits in its attributes, and its input zero point
+// folded into its bias where it can be.
 template <typename A>
 void repack_weight(Module& m, FunctionBuilder& b, uint32_t i, const Binding& d, const char* from, const char* layout,
                    std::map<std::string, std::string>& packed /* weight and layout -> packed */) {
   auto attrs = std::make_shared<A>(attrs_as<A>(*d.attrs));
+  attrs->kernel_bits = weight_bits(m, d);
   std::vector<ValueRef> args;
   for (const ValueRef& v : d.args) args.push_back(b.map(v));
   fold_input_zero_point(m, d, *attrs, args);
@@ -181,6 +210,8 @@ Module alter_op_layout(const Module& module, const PassContext& context) {
         repack_weight<QnnConv2DAttrs>(out, b, i, d, "OIHW", quad_layout(out, d, context), packed);
         continue;
       }
+      if (d.is_op("qnn.conv2d") && set_kernel_bits<QnnConv2DAttrs>(out, b, i, d)) continue;
+      if (d.is_op("qnn.dense") && set_kernel_bits<QnnMatmulAttrs>(out, b, i, d)) continue;
       const bool rows = d.is_op("nn.dense") && !d.types.empty() && d.types[0].rank() == 2 && d.types[0].shape[0] >= kMinRows;
       if (!rows || !d.args[1].is_constant() || !out.constant(d.args[1].constant).has_data()) {
         b.keep(i);

@@ -11,7 +11,7 @@
 //     calibration samples (lang/passes/quantize.h); every anchor input and
 //     chain result gets a range.
 //  3. Realize: weights per output channel (or per tensor), symmetric int8 at
-//     [-127, 127]; biases int32 at scale input_scale * weight_scale;
+//     [-127, 127] (or [-63, 63]: QuantizeOptions::weight_bits); biases int32 at scale input_scale * weight_scale;
 //     activations uint8 with a zero point (or symmetric int8). An anchor
 //     becomes qnn.quantize of its input (unless the input is already
 //     quantized: integer values flow from one quantized op to the next),
@@ -170,7 +170,7 @@ class Realizer {
     auto [it, inserted] = weights_.try_emplace(name);
     if (inserted) {
       std::vector<double> scales;
-      Tensor wq = quantize_weights(m_.constant(name), o_.per_channel_weights, 0, scales);
+      Tensor wq = quantize_weights(m_.constant(name), o_.per_channel_weights, 0, scales, o_.weight_bits);
       it->second = {m_.add_constant(name + "_int8", std::move(wq)), std::move(scales)};
     }
     return it->second;
@@ -327,9 +327,11 @@ QuantParams activation_quant_params(const ValueRange& r, bool symmetric) {
   return q;
 }
 
-Tensor quantize_weights(const Tensor& w, bool per_channel, int64_t axis, std::vector<double>& scales) {
+Tensor quantize_weights(const Tensor& w, bool per_channel, int64_t axis, std::vector<double>& scales, int bits) {
   const std::vector<int64_t>& shape = w.type().shape;
   if (axis < 0 || axis >= static_cast<int64_t>(shape.size())) throw Error("quantize_weights: axis out of range");
+  if (bits != 7 && bits != 8) throw Error("quantize_weights: weights take 7 or 8 bits, not " + std::to_string(bits));
+  const long long qmax = (1LL << (bits - 1)) - 1;
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= shape[static_cast<size_t>(d)];
   for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
@@ -343,13 +345,13 @@ Tensor quantize_weights(const Tensor& w, bool per_channel, int64_t axis, std::ve
         bound[static_cast<size_t>(k)] = std::max(bound[static_cast<size_t>(k)], std::fabs(static_cast<double>(v[at(o, k, i)])));
   if (!per_channel) std::fill(bound.begin(), bound.end(), K > 0 ? *std::max_element(bound.begin(), bound.end()) : 0.0);
   scales.clear();
-  for (double b : bound) scales.push_back(b > 0 ? b / 127.0 : 1.0);
+  for (double b : bound) scales.push_back(b > 0 ? b / static_cast<double>(qmax) : 1.0);
   Tensor out(TensorType{shape, DType::int8});
   auto q = out.mutable_values<int8_t>();
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t k = 0; k < K; ++k)
       for (int64_t i = 0; i < inner; ++i)
-        q[at(o, k, i)] = static_cast<int8_t>(std::clamp<long long>(std::llround(v[at(o, k, i)] / scales[static_cast<size_t>(k)]), -127, 127));
+        q[at(o, k, i)] = static_cast<int8_t>(std::clamp<long long>(std::llround(v[at(o, k, i)] / scales[static_cast<size_t>(k)]), -qmax, qmax));
   if (!per_channel) scales.resize(1);
   return out;
 }

@@ -22,6 +22,7 @@ struct ValueRange {
 struct QuantizeOptions {
   std::string mode = "none";           // none | int8 (Quantize) | bf16 | fp16 (ReducePrecision)
   bool per_channel_weights = true;     // else one scale per weight tensor
+  int weight_bits = 8;                 // 8: weights in [-127, 127]; 7: in [-63, 63]
   bool symmetric_activations = false;  // int8 with zero point 0; else uint8 with a zero point
   std::string method = "minmax";       // minmax | percentile | entropy
   double percentile = 99.99;
@@ -53,10 +54,11 @@ QuantParams activation_quant_params(const ValueRange& range, bool symmetric);
 // requantization's clamp.
 std::optional<std::pair<double, double>> activation_clamp(const Binding& b, const ValueRef& from);
 
-// Float32 weights to symmetric int8 in [-127, 127] with one scale per index
-// of `axis` (per_channel) or one in all; `scales` gets the scales (one when
-// not per channel). A channel of zeros gets scale 1.
-Tensor quantize_weights(const Tensor& w, bool per_channel, int64_t axis, std::vector<double>& scales);
+// Float32 weights to symmetric int8 in [-127, 127] (`bits` 8) or [-63, 63]
+// (`bits` 7) with one scale per index of `axis` (per_channel) or one in all;
+// `scales` gets the scales (one when not per channel). A channel of zeros
+// gets scale 1.
+Tensor quantize_weights(const Tensor& w, bool per_channel, int64_t axis, std::vector<double>& scales, int bits = 8);
 
 // Runs @main of `module` (typed) in the reference interpreter on every sample
 // and returns the range of each of `values` (values of @main) by `method`:

@@ -57,6 +57,7 @@ namespace qconv {
 using Halide::Expr;
 using Halide::Func;
 using Halide::RDom;
+using Halide::TailStrategy;
 using Halide::Var;
 
 Expr kernel_zero_point(const lang::QnnConv2DAttrs& a, const Expr& k, const std::string& name) {
@@ -84,9 +85,74 @@ Expr bias_of(std::span<const TensorFunc> args, const Expr& k) {
 
 bool has_vnni(const Halide::Target& t) { return t.has_feature(Halide::Target::AVX512_SapphireRapids); }
 
-QuadDot::QuadDot(const Halide::Target& t) {
+QuadDot::QuadDot(const Halide::Target& t, int64_t kernel_bits) {
   signed_input = t.arch == Halide::Target::ARM && t.bits == 64 && t.has_feature(Halide::Target::ARMDotProd);
-  available = has_vnni(t) || signed_input;
+  byte_pairs = t.arch == Halide::Target::X86 && t.has_feature(Halide::Target::AVX2) && !has_vnni(t) && kernel_bits <= 7;
+  available = has_vnni(t) || signed_input || byte_pairs;
+}
+
+QuadSums add_quad_products(Func acc, const std::vector<Var>& vars, const RDom& rd, const QuadDot& dot,
+                           const QuadOperands& operands, const std::string& name) {
+  std::vector<Expr> at(vars.begin(), vars.end());
+  if (!dot.byte_pairs) {
+    auto [x, w] = operands(rd.x, rd.y, rd.z, rd.w);
+    acc(at) += Halide::cast<int32_t>(x) * Halide::cast<int32_t>(w);
+    return {};
+  }
+  // pairs(j, vars..., s, r, p): members 2j and 2j + 1 of the quad at step
+  // (s, r, p), summed in int16 as Halide's saturating VectorReduce, which
+  // x86 emits as vpmaddubsw (the override of atomic's associativity check:
+  // the first add is to zero, the second cannot saturate with 7-bit
+  // weights). The ones are a Func so that the simplifier keeps the multiply
+  // that becomes vpmaddwd.
+  QuadSums sums{Func(name + "_pairs"), Func(name + "_ones"), RDom(0, 2, name + "_rj")};
+  Var j(name + "_j"), s(name + "_s"), r(name + "_r"), p(name + "_p");
+  const Halide::RVar rj = sums.members.x;
+  std::vector<Expr> pure{j};
+  pure.insert(pure.end(), at.begin(), at.end());
+  pure.insert(pure.end(), {s, r, p});
+  auto [x, w] = operands(2 * j + rj, s, r, p);
+  sums.pairs(pure) = Halide::cast<int16_t>(0);
+  sums.pairs(pure) = Halide::Internal::saturating_add(sums.pairs(pure), Halide::cast<int16_t>(x) * Halide::cast<int16_t>(w));
+  sums.ones(j) = Halide::cast<int16_t>(1);
+  std::vector<Expr> step{rd.x};
+  step.insert(step.end(), at.begin(), at.end());
+  step.insert(step.end(), {rd.y, rd.z, rd.w});
+  acc(at) += Halide::cast<int32_t>(sums.pairs(step)) * Halide::cast<int32_t>(sums.ones(rd.x));
+  return sums;
+}
+
+void schedule_tile_sums(Func acc, const RDom& rd, const Var& along, const Var& unrolled, int lanes, TailStrategy tail,
+                        QuadSums sums) {
+  Var b(along.name() + "b"), v(along.name() + "v");
+  acc.split(along, b, v, lanes, tail).vectorize(v).unroll(b).unroll(unrolled);
+  acc.update()
+      .split(along, b, v, lanes, tail)
+      .reorder(rd.x, v, b, unrolled, rd.y, rd.z, rd.w)
+      .atomic()
+      .vectorize(rd.x)
+      .vectorize(v)
+      .unroll(b)
+      .unroll(unrolled);
+  if (!sums.pairs.defined()) return;
+  // A vector of pairs per vector of sums, made where it is added: pairs (j)
+  // innermost, then `along`; the update's pair members (rj) inside them.
+  const std::vector<Var> pv = sums.pairs.args();
+  const Halide::RVar rj = sums.members.x;
+  Var po(along.name() + "po"), pi(along.name() + "pi");
+  std::vector<Halide::VarOrRVar> order{pv[0], pi};
+  for (size_t i = 1; i < pv.size(); ++i)
+    if (pv[i].name() != along.name()) order.emplace_back(pv[i]);
+  sums.pairs.compute_at(acc, b).split(along, po, pi, lanes, TailStrategy::RoundUp).reorder(order).vectorize(pv[0]).vectorize(pi);
+  order.insert(order.begin(), rj);
+  sums.pairs.update()
+      .split(along, po, pi, lanes, TailStrategy::RoundUp)
+      .reorder(order)
+      .atomic(true)
+      .vectorize(rj)
+      .vectorize(pv[0])
+      .vectorize(pi);
+  sums.ones.compute_root();
 }
 
 Expr QuadDot::input(const Expr& x) const {
@@ -181,27 +247,11 @@ GroupedTile grouped_tile(const Halide::Target& target, int64_t OW, int64_t KG) {
 bool grouped_quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
   if (a.groups <= 1 || a.kernel_layout == lang::kQnnBlockedQuadWeightLayout ||
       lang::qnn_conv2d_oihw_weight(args[1].type, a).shape[1] % 4 != 0 || ctx.producer ||
-      !QuadDot(ctx.target).available || !u8_times_symmetric_s8(a.kernel_zero_point, args))
+      !QuadDot(ctx.target, a.kernel_bits).available || !u8_times_symmetric_s8(a.kernel_zero_point, args))
     return false;
   const lang::TensorType& out = ctx.binding.types.at(0);
   const int64_t KG = out.shape[1] / a.groups;
   return grouped_tile(ctx.target, out.shape[3], KG).channels >= std::min<int64_t>(KG, 4);
-}
-
-// A register tile of sums: `along` in vectors of `lanes` (their blocks
-// unrolled) by `unrolled`, each step of the reduction (rd: the group's
-// channels, taps s and r, groups) one dot product of a group per vector.
-void schedule_tile_sums(Func acc, const RDom& rd, const Var& along, const Var& unrolled, int lanes, TailStrategy tail) {
-  Var b(along.name() + "b"), v(along.name() + "v");
-  acc.split(along, b, v, lanes, tail).vectorize(v).unroll(b).unroll(unrolled);
-  acc.update()
-      .split(along, b, v, lanes, tail)
-      .reorder(rd.x, v, b, unrolled, rd.y, rd.z, rd.w)
-      .atomic()
-      .vectorize(rd.x)
-      .vectorize(v)
-      .unroll(b)
-      .unroll(unrolled);
 }
 
 // ---- paired and quads: output channels or pixels vectorized ----
@@ -226,7 +276,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const bool blocked_weight = a.kernel_layout == lang::kQnnBlockedQuadWeightLayout;
   const Geometry g(a);
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
-  const QuadDot dot(ctx.target);
+  const QuadDot dot(ctx.target, a.kernel_bits);
   // A strided row's taps unrolled: each tap's column phase and offset are
   // then constants (computed in the loop, ResNet-18's 7x7 stride-2 stem
   // spent its time on the addresses of its loads).
@@ -317,13 +367,21 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const Expr channel = G > 1 ? ag * T + ak : Expr(ak);
   // quads: the input's zero point, times the sum of each channel's weights, comes off the start.
   Func start = accumulator_start(args, a, dot, CW, R, S, ctx.name);
-  RDom rd(0, group, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
+  RDom rd(0, quads ? dot.steps() : group, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
   acc(acc_vars) = quads ? start(channel) : bias_of(args, channel);
-  const Expr q = rd.y * g.dw - g.pl;  // the tap's column is ax * sw + q: phase q mod sw
-  const Expr row = subsampled ? Expr(ay) : g.iy(ay, rd.z);
-  const Expr pack = G > 1 ? (ag / tiles_per_group) * packs + rd.w : Expr(rd.w);
-  acc(acc_vars) += Halide::cast<int32_t>(xp(rd.x, ax + q / g.sw, q % g.sw, row, pack, an)) *
-                   Halide::cast<int32_t>(wp(rd.x, channel, rd.y, rd.z, rd.w));
+  const QuadOperands operands = [=](const Expr& member, const Expr& s, const Expr& r, const Expr& p) {
+    const Expr q = s * g.dw - g.pl;  // the tap's column is ax * sw + q: phase q mod sw
+    const Expr row = subsampled ? Expr(ay) : g.iy(ay, r);
+    const Expr pack = G > 1 ? (ag / tiles_per_group) * packs + p : p;
+    return std::pair<Expr, Expr>{xp(member, ax + q / g.sw, q % g.sw, row, pack, an), wp(member, channel, s, r, p)};
+  };
+  QuadSums sums;
+  if (quads) {
+    sums = add_quad_products(acc, acc_vars, rd, dot, operands, ctx.name);
+  } else {
+    auto [x, w] = operands(rd.x, rd.y, rd.z, rd.w);
+    acc(acc_vars) += Halide::cast<int32_t>(x) * Halide::cast<int32_t>(w);
+  }
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) {
     return G > 1 ? acc(v[1] % T, v[1] / T, v[3], v[2], v[0]) : acc(v[1], v[3], v[2], v[0]);
   });
@@ -335,7 +393,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   // group of one output channel's weights.
   auto pixel_sums = [=](const Func& f, const Var& at, int lanes, TailStrategy tail) mutable {
     acc.compute_at(f, at).reorder_storage(ax, ak, ay, an);
-    schedule_tile_sums(acc, rd, ax, ak, lanes, tail);
+    schedule_tile_sums(acc, rd, ax, ak, lanes, tail, sums);
   };
   // Copy i of the input's rows, made in `loop`, a loop over rows of one of
   // xp's stages (an input row, or a subsampled convolution's output row;
@@ -493,7 +551,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       // of the T input groups is broadcast once and used right away.
       acc.compute_at(out, xo);
       if (transposed) acc.store_in(Halide::MemoryType::Register);
-      schedule_tile_sums(acc, rd, ak, ax, lanes, TailStrategy::GuardWithIf);
+      schedule_tile_sums(acc, rd, ak, ax, lanes, TailStrategy::GuardWithIf, sums);
       if (unroll_taps) acc.update().unroll(rd.y);
     }
     operands_once(sc.vector_lanes, !pointwise_tasks);
@@ -701,7 +759,7 @@ LoweredOp lower_flat(std::span<const TensorFunc> args, const LowerContext& ctx) 
   const Geometry g(a);
   const int Wp = W + g.pl + static_cast<int>(a.padding[3]);
   const int64_t K = out_type.shape[1], OH = out_type.shape[2], OW = out_type.shape[3];
-  const QuadDot dot(ctx.target);
+  const QuadDot dot(ctx.target, a.kernel_bits);
   const Expr fill = dot.fill(a.input_zero_point);
 
   // The padded rows end to end: the zero point everywhere, then the image.
@@ -721,10 +779,14 @@ LoweredOp lower_flat(std::span<const TensorFunc> args, const LowerContext& ctx) 
   Func acc(ctx.name + "_acc"), sums(ctx.name + "_sums");
   Var ak("ak"), ap("ap"), an("an");
   Func start = accumulator_start(args, a, dot, C, R, S, ctx.name);
-  RDom rd(0, 4, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
+  RDom rd(0, dot.steps(), 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
   acc(ak, ap, an) = start(ak);
-  acc(ak, ap, an) += Halide::cast<int32_t>(xp(rd.x, ap + rd.z * g.dh * Wp + rd.y * g.dw, rd.w, an)) *
-                     Halide::cast<int32_t>(wp(rd.x, ak, rd.y, rd.z, rd.w));
+  const QuadSums quad_sums = add_quad_products(
+      acc, {ak, ap, an}, rd, dot,
+      [=](const Expr& member, const Expr& s, const Expr& r, const Expr& p) {
+        return std::pair<Expr, Expr>{xp(member, ap + r * g.dh * Wp + s * g.dw, p, an), wp(member, ak, s, r, p)};
+      },
+      ctx.name);
   sums(ak, ap, an) = acc(ak, ap, an);
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return sums(v[1], v[2] * Wp + v[3], v[0]); });
   const int64_t work = out_type.element_count() * C * R * S;
@@ -760,7 +822,7 @@ LoweredOp lower_flat(std::span<const TensorFunc> args, const LowerContext& ctx) 
         .unroll(sb)
         .unroll(sv[0]);
     acc.compute_at(sums, so).reorder_storage(ap, ak, an);
-    schedule_tile_sums(acc, rd, ap, ak, lanes, TailStrategy::RoundUp);
+    schedule_tile_sums(acc, rd, ap, ak, lanes, TailStrategy::RoundUp, quad_sums);
 
     // Weights (unless already in quads), the accumulators' starts and the
     // repacked input, once per call before the loops.
@@ -792,7 +854,7 @@ LoweredOp lower_qnn_conv2d(std::span<const TensorFunc> args, const LowerContext&
   // (or pairs): its stage is a schedule of Halide loops, not a tile kernel.
   if (ctx.amx && !ctx.producer && qnn_conv2d_on_amx(a, args[0].type, args[1].type))
     return row_taps_apply(a, args[0].type, args[1].type) ? lower_row_taps_amx(args, ctx) : lower_quads_amx(args, ctx);
-  if (QuadDot(ctx.target).available && quads_apply(a, args)) {
+  if (QuadDot(ctx.target, a.kernel_bits).available && quads_apply(a, args)) {
     const int lanes = ctx.target.natural_vector_size<float>();
     if (!ctx.producer && taps_in_quads_apply(a, args[0].type, args[1].type, ctx.binding.types.at(0), lanes))
       return lower_taps_in_quads(args, ctx);

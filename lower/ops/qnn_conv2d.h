@@ -4,8 +4,11 @@
 // grouped ones (lower/ops/qnn_depthwise.cpp).
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "lang/ops/qnn.h"
 #include "lower/tensor_func.h"
@@ -45,10 +48,22 @@ Halide::Expr bias_of(std::span<const TensorFunc> args, const Halide::Expr& k);
 // So on Arm the quads hold the uint8 input as int8 x - 128 (its top bit
 // flipped), and the input's zero point moves with it (zx - 128): the
 // accumulator's start, bias - zero point * sum(weights), then takes off both.
+//
+// On x86 with AVX2 but no VNNI, weights of 7 bits (kernel_bits, which
+// AlterOpLayout finds in the constant weight) make byte pairs exact: each
+// quad is two pairs of uint8 x int8 products summed into int16 (vpmaddubsw,
+// 32 products per instruction; 2 * 255 * 64 < 2^15, so it never saturates),
+// the two pairs into int32 by vpmaddwd with ones, then added: three
+// instructions per 32 products where int16 pairs (the form without a dot
+// product) take one per 16 and repack the input to twice its size.
 struct QuadDot {
   bool available = false;
   bool signed_input = false;  // Arm's sdot: the input as int8
-  explicit QuadDot(const Halide::Target& t);
+  bool byte_pairs = false;    // AVX2 with 7-bit weights: vpmaddubsw, then vpmaddwd
+  explicit QuadDot(const Halide::Target& t, int64_t kernel_bits = 8);
+  // The extent of the reduction over a quad's members: 4 (one dot product),
+  // or 2 byte pairs (add_quad_products).
+  int steps() const { return byte_pairs ? 2 : 4; }
   // A uint8 input value as the quads hold it.
   Halide::Expr input(const Halide::Expr& x) const;
   // The input's zero point as the quads hold it: the fill outside the image,
@@ -58,6 +73,32 @@ struct QuadDot {
 };
 
 bool has_vnni(const Halide::Target& t);
+
+// The uint8 input and int8 weight that a quads form multiplies as quad
+// member `member` (0-3) at step (s, r, p) of its reduction.
+using QuadOperands =
+    std::function<std::pair<Halide::Expr, Halide::Expr>(const Halide::Expr& member, const Halide::Expr& s,
+                                                        const Halide::Expr& r, const Halide::Expr& p)>;
+
+// Byte pairs' two stages, which schedule_tile_sums places (undefined Funcs
+// where the dot product takes a quad at once).
+struct QuadSums {
+  Halide::Func pairs, ones;
+  Halide::RDom members;  // a pair's two members (pairs' update)
+};
+
+// Adds to acc(vars) the products of a quad at each step of `rd` (x: the
+// quad's members in dot.steps(); y, z, w: the steps s, r, p): with a dot
+// product, acc += x * w over the members (vpdpbusd, sdot); with byte pairs,
+// acc += pairs(member pair) * 1, the pairs summed in int16 per step.
+QuadSums add_quad_products(Halide::Func acc, const std::vector<Halide::Var>& vars, const Halide::RDom& rd,
+                           const QuadDot& dot, const QuadOperands& operands, const std::string& name);
+
+// A register tile of sums: `along` in vectors of `lanes` (their blocks
+// unrolled) by `unrolled`, each step of the reduction (rd: the quad's or
+// pair's members, taps s and r, packs) one dot product per vector.
+void schedule_tile_sums(Halide::Func acc, const Halide::RDom& rd, const Halide::Var& along, const Halide::Var& unrolled,
+                        int lanes, Halide::TailStrategy tail, QuadSums sums = {});
 
 // uint8 input times int8 weights with zero points 0 (`kernel_zero_point` of
 // qnn.conv2d's or qnn.dense's attributes): what vpdpbusd multiplies.
