@@ -6,6 +6,7 @@
 
 #include "lang/interpreter.h"
 #include "lang/ops/qnn.h"
+#include "lang/passes/quantize.h"
 #include "lang/pass.h"
 #include "lang/text.h"
 #include "support/diagnostic.h"
@@ -105,4 +106,67 @@ TEST_CASE("the qnn type rules refuse mismatched parameters") {
   // Max pooling takes quantized values (their maximum is exact); averaging does not.
   CHECK_NOTHROW(type_check("%0 = nn.max_pool2d(%q, pool_size=[2, 2], strides=[2, 2], padding=[0, 0, 0, 0], dilation=[1, 1]);\n%0"));
   CHECK_THROWS_AS(type_check("%0 = nn.avg_pool2d(%q, pool_size=[2, 2], strides=[2, 2], padding=[0, 0, 0, 0], dilation=[1, 1]);\n%0"), Error);
+}
+
+// kernel_bits (lang/ops/qnn.h): AlterOpLayout records 7 for a constant int8
+// weight within [-64, 63] and 8 for one past it or a weight that is not a
+// constant (also where the text claimed 7); the type rule takes 7 or 8; the
+// reference refuses a weight the claim does not hold for.
+TEST_CASE("kernel_bits: found by AlterOpLayout in the constant weight, checked by the type rule and the reference") {
+  const auto bits_after = [](const std::string& conv_weight, const std::string& dense_weight) {
+    Module m = parse_module("const @w : Tensor[(2, 4, 1, 1), int8] = [" + conv_weight + "]\n" +
+                                "const @d : Tensor[(2, 4), int8] = [" + dense_weight + "]\n" + R"(
+def @main(%q: Tensor[(1, 4, 3, 3), uint8], %r: Tensor[(1, 4), uint8], %v: Tensor[(2, 4, 1, 1), int8]) {
+  %0 = qnn.conv2d(%q, @w, input_zero_point=0, kernel_zero_point=[0], kernel_bits=7);
+  %1 = qnn.dense(%r, @d, input_zero_point=3, kernel_zero_point=[0]);
+  %2 = qnn.conv2d(%q, %v, input_zero_point=0, kernel_zero_point=[0], kernel_bits=7);
+  (%0, %1, %2)
+})", "case.ir");
+    m = run_passes(m, {"InferType", "AlterOpLayout"}, PassContext{});
+    std::vector<int64_t> bits;
+    for (const Binding& b : m.main().body) {
+      if (b.is_op("qnn.conv2d")) bits.push_back(attrs_as<QnnConv2DAttrs>(*b.attrs).kernel_bits);
+      if (b.is_op("qnn.dense")) bits.push_back(attrs_as<QnnMatmulAttrs>(*b.attrs).kernel_bits);
+    }
+    return bits;
+  };
+  CHECK(bits_after("-64, 63, 0, 1, -1, 5, 63, -64", "1, 2, 3, -64, 63, 0, 0, 7") == std::vector<int64_t>{7, 7, 8});
+  CHECK(bits_after("-64, 63, 0, 1, -1, 5, 64, -64", "1, 2, 3, -65, 63, 0, 0, 7") == std::vector<int64_t>{8, 8, 8});
+
+  const auto typed = [](const std::string& attrs) {
+    Module m = parse_module("def @main(%q: Tensor[(1, 4, 3, 3), uint8], %v: Tensor[(2, 4, 1, 1), int8]) {\n"
+                            "  %0 = qnn.conv2d(%q, %v, input_zero_point=0, kernel_zero_point=[0]" + attrs + ");\n  %0\n}",
+                            "case.ir");
+    return run_passes(m, {"InferType"}, PassContext{});
+  };
+  CHECK_THROWS_AS(typed(", kernel_bits=6"), Error);
+  CHECK_THROWS_AS(typed(", kernel_bits=9"), Error);
+  const Module seven = typed(", kernel_bits=7");
+  Tensor q(TensorType{{1, 4, 3, 3}, DType::uint8});
+  Tensor w(TensorType{{2, 4, 1, 1}, DType::int8});
+  const int64_t fits[] = {1, -64, 63, 0, 2, 3, 4, 5};
+  for (size_t i = 0; i < 8; ++i) w.set_element(i, static_cast<double>(fits[i]));
+  CHECK_NOTHROW(evaluate_main(seven, std::vector<Tensor>{q, w}));
+  w.set_element(5, 64);
+  CHECK_THROWS_WITH_AS(evaluate_main(seven, std::vector<Tensor>{q, w}), doctest::Contains("kernel_bits=7"), Error);
+}
+
+TEST_CASE("quantize_weights: 8 bits in [-127, 127], 7 bits in [-63, 63], one scale per channel") {
+  Tensor w(TensorType{{2, 3}, DType::float32});
+  const float values[] = {1.0f, -0.5f, 0.25f, -2.0f, 0.0f, 1.0f};
+  for (size_t i = 0; i < 6; ++i) w.set_element(i, values[i]);
+  for (int bits : {8, 7}) {
+    CAPTURE(bits);
+    const int64_t qmax = bits == 8 ? 127 : 63;
+    std::vector<double> scales;
+    const Tensor q = quantize_weights(w, true, 0, scales, bits);
+    REQUIRE(scales.size() == 2);
+    CHECK(scales[0] == doctest::Approx(1.0 / static_cast<double>(qmax)));
+    CHECK(scales[1] == doctest::Approx(2.0 / static_cast<double>(qmax)));
+    CHECK(q.element_as_int(0) == qmax);
+    CHECK(q.element_as_int(3) == -qmax);
+    CHECK(q.element_as_int(5) == (qmax + 1) / 2);  // 1.0 / (2 / qmax), half to the nearest
+  }
+  std::vector<double> scales;
+  CHECK_THROWS_AS(quantize_weights(w, true, 0, scales, 6), Error);
 }

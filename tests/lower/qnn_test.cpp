@@ -576,6 +576,61 @@ def @main(%x: Tensor[(1, 2, 6, 261), uint8], %y: Tensor[(1, 3, 11, 130), int8], 
 })");
 }
 
+// Byte pairs (AVX2 without VNNI, weights of 7 bits: kernel_bits=7): each
+// quads form of qnn.conv2d, on operands at the extremes half the time (inputs
+// 255, weights -64 and 63: pair sums of -32640 and 32130, at the edge of
+// int16), equals the reference: channels vectorized (rows narrower than a
+// vector, tails), pixels vectorized with borders and a zero point, a strided
+// stem (taps in quads), padded rows end to end, grouped, and pointwise inside
+// a depthwise convolution.
+TEST_CASE("qnn.conv2d in byte pairs (vpmaddubsw) with 7-bit weights at the int16 limits") {
+  const auto extremes = [](const TensorType& type, std::mt19937& rng) {
+    Tensor t(type);
+    std::uniform_int_distribution<int> coin(0, 3), u8(0, 255), i7(-64, 63);
+    for (size_t i = 0; i < static_cast<size_t>(type.element_count()); ++i) {
+      const int c = coin(rng);
+      if (type.dtype == DType::uint8) t.set_element(i, c < 2 ? 255 : u8(rng));
+      else if (type.dtype == DType::int8) t.set_element(i, c == 0 ? -64 : c == 1 ? 63 : i7(rng));
+      else t.set_element(i, std::uniform_int_distribution<int>(-4096, 4096)(rng));
+    }
+    return t;
+  };
+  const std::string requantize =
+      "  %1 = qnn.requantize(%0, input_scale=[0.0001], input_zero_point=0, output_scale=1.5, output_zero_point=128, axis=1, "
+      "out_dtype=uint8);\n  (%0, %1)\n}";
+  const std::string cases[] = {
+      // channels vectorized: rows of 14, 40 channels (a tail of the tile)
+      R"(def @main(%x: Tensor[(1, 24, 3, 14), uint8], %w: Tensor[(6, 1, 1, 40, 4), int8], %b: Tensor[(40), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, input_zero_point=0, kernel_zero_point=[0], kernel_layout="IHWO4i", kernel_bits=7);
+)",
+      // pixels vectorized, 3x3 with borders and an input zero point
+      R"(def @main(%x: Tensor[(1, 8, 6, 21), uint8], %w: Tensor[(2, 3, 3, 20, 4), int8], %b: Tensor[(20), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1, input_zero_point=9, kernel_zero_point=[0], kernel_layout="IHWO4i", kernel_bits=7);
+)",
+      // a stem: 3 channels, 7x7, stride 2 (a row's taps packed with the channels)
+      R"(def @main(%x: Tensor[(1, 3, 9, 40), uint8], %w: Tensor[(16, 3, 7, 7), int8], %b: Tensor[(16), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[2, 2], padding=[3, 3, 3, 3], dilation=[1, 1], groups=1, input_zero_point=120, kernel_zero_point=[0], kernel_bits=7);
+)",
+      // padded rows laid end to end
+      R"(def @main(%x: Tensor[(1, 12, 40, 37), uint8], %w: Tensor[(3, 3, 3, 20, 4), int8], %b: Tensor[(20), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[1, 2, 1, 0], dilation=[1, 1], groups=1, input_zero_point=13, kernel_zero_point=[0], kernel_layout="IHWO4i", kernel_bits=7);
+)",
+      // grouped: two groups of 8 channels
+      R"(def @main(%x: Tensor[(1, 16, 9, 20), uint8], %w: Tensor[(24, 8, 3, 3), int8], %b: Tensor[(24), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=2, input_zero_point=5, kernel_zero_point=[0], kernel_bits=7);
+)"};
+  for (const std::string& text : cases) check_exact(text + requantize, 29, extremes, "x86-64-linux-avx-avx2-f16c-fma-sse41");
+  // pointwise computed inside the depthwise convolution that reads it
+  check_exact(R"(
+def @main(%x: Tensor[(1, 16, 12, 40), uint8], %w: Tensor[(4, 1, 1, 22, 4), int8], %b: Tensor[(22), int32], %d: Tensor[(22, 1, 3, 3), int8], %e: Tensor[(22), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, input_zero_point=0, kernel_zero_point=[0], kernel_layout="IHWO4i", kernel_bits=7);
+  %1 = qnn.requantize(%0, input_scale=[0.0003], input_zero_point=0, output_scale=0.05, output_zero_point=0, axis=1, out_dtype=uint8, out_min=0, out_max=120);
+  %2 = qnn.conv2d(%1, %d, %e, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=22, input_zero_point=0, kernel_zero_point=[0], kernel_bits=7);
+  %3 = qnn.requantize(%2, input_scale=[0.0004], input_zero_point=0, output_scale=0.03, output_zero_point=4, axis=1, out_dtype=uint8);
+  %3
+})", 31, extremes, "x86-64-linux-avx-avx2-f16c-fma-sse41");
+}
+
 // Which targets multiply int8 with an 8-bit dot product (the artifact builder
 // warns for int8 models on CPUs without one: targets/artifact.cpp).
 TEST_CASE("int8 dot products: VNNI, Arm's dot-product extension, AMX tiles") {
@@ -587,4 +642,10 @@ TEST_CASE("int8 dot products: VNNI, Arm's dot-product extension, AMX tiles") {
   lower::KernelTarget tiles{"x86-64-linux-avx2-fma-sse41"};
   tiles.amx = true;
   CHECK(lower::has_int8_dot_product(tiles));
+  // Without one, x86 with AVX2 multiplies 7-bit weights in byte pairs (vpmaddubsw).
+  CHECK(lower::has_int8_byte_pairs(lower::KernelTarget{"x86-64-linux-avx2-fma-sse41"}));
+  CHECK(lower::has_int8_byte_pairs(lower::KernelTarget{"x86-64-linux-avx512_skylake-avx512-avx2-fma-sse41"}));
+  CHECK_FALSE(lower::has_int8_byte_pairs(lower::KernelTarget{"x86-64-linux-sse41"}));
+  CHECK_FALSE(lower::has_int8_byte_pairs(lower::KernelTarget{"x86-64-linux-avx512_sapphirerapids-avx512-avx2-fma-sse41"}));
+  CHECK_FALSE(lower::has_int8_byte_pairs(lower::KernelTarget{"arm-64-linux"}));
 }

@@ -181,3 +181,74 @@ TEST_CASE("int8 kernels for arm64 with dot products use sdot and udot and equal 
   CHECK(emulated.status == reports::RunStatus::emulated);
   CHECK(emulated.note == "ran emulated by qemu-aarch64 (correctness only)");
 }
+
+// x86 with AVX2 but no VNNI (the x86-64-avx2 profile, also where the host has
+// VNNI): weights of 7 bits (quantization.weights.bits: 7) let the quads forms
+// of qnn.conv2d sum each quad as two uint8 x int8 byte pairs (vpmaddubsw, then
+// vpmaddwd with ones), which cannot saturate; 8-bit weights keep int16 pairs
+// and the warning that says so names the option. Both equal the integer
+// reference (ReLU6 and a padded input put inputs at 255 next to weights at
+// -64 and 63).
+TEST_CASE("int8 with 7-bit weights on AVX2 multiplies byte pairs with vpmaddubsw and equals the integer reference" *
+          doctest::skip(test::skip_unless(runs_here("x86-64-avx2")))) {
+  test::TempDir tmp;
+  const std::string layers = R"(
+      - {op: conv2d, name: stem, filters: 16, kernel: 7, stride: 2, padding: 3}
+      - {op: relu, name: stem_relu}
+      - {op: conv2d, name: conv3, filters: 24, kernel: 3, padding: same}
+      - {op: relu, name: conv3_relu}
+      - {op: conv2d, name: expand, filters: 48, kernel: 1}
+      - {op: relu6, name: expand_relu}
+      - {op: conv2d, name: depthwise, filters: 48, kernel: 3, groups: 48, padding: same}
+      - {op: relu6, name: depthwise_relu}
+      - {op: conv2d, name: grouped, filters: 80, kernel: 3, groups: 2, stride: 2, padding: 1}
+      - {op: relu, name: grouped_relu}
+      - {op: conv2d, name: pointwise, filters: 40, kernel: 1}
+      - {op: global_avg_pool, name: gap}
+      - {op: flatten, name: flat}
+      - {op: dense, name: logits, units: 70}
+)";
+  const spec::Recipe recipe = spec::load_recipe(tmp.write(
+      "recipe.yaml", "apiVersion: modelc/v1\nkind: Recipe\nmetadata: {name: byte_pairs, version: 1.0.0}\nmodel:\n"
+                     "  graph:\n    seed: 11\n    inputs: [{name: image, shape: [1, 3, 38, 38], dtype: float32}]\n"
+                     "    layers:" + layers + "    outputs: [logits]\n"
+                     "quantization:\n  mode: int8\n  activations: {calibration: {method: minmax, samples: 2, random_seed: 3}}\n"
+                     "targets:\n  avx2: {device: x86-64-avx2, threads: 1}\n"
+                     "variants:\n  quantization.weights.bits: [7, 8]\n"
+                     "report: {baselines: [reference]}\n"));
+  driver::CompileOptions options;
+  options.out_dir = tmp.path() / "out";
+  options.emit = {"asm"};
+  std::vector<std::string> warnings;
+  options.warning = [&warnings](const std::string& w) { warnings.push_back(w); };
+  const auto artifacts = driver::compile(recipe, options);
+  REQUIRE(artifacts.size() == 2);
+  // One warning, for the 8-bit weights, naming the option.
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("multiply int16 pairs") != std::string::npos);
+  CHECK(warnings[0].find("quantization.weights.bits: 7") != std::string::npos);
+
+  for (const driver::CompiledArtifact& a : artifacts) {
+    CAPTURE(a.variant);
+    int byte_pairs = 0, vnni = 0;
+    for (const fs::directory_entry& listing : fs::directory_iterator(a.directory / "kernels")) {
+      std::istringstream lines(read_text_file(listing.path()));
+      for (std::string line; std::getline(lines, line);) {
+        byte_pairs += line.find("\tvpmaddubsw\t") != std::string::npos;
+        vnni += line.find("\tvpdpbusd\t") != std::string::npos;
+      }
+    }
+    CHECK(vnni == 0);
+    if (a.variant == "7") CHECK(byte_pairs >= 40);  // every convolution but the depthwise one
+    else CHECK(byte_pairs == 0);
+  }
+  const reports::Results measured = driver::measure_artifacts(recipe, artifacts, test::quick_measure(1, 1));
+  REQUIRE(measured.results.size() == 2);
+  for (const reports::VariantResult& r : measured.results) {
+    CAPTURE(r.variant);
+    CAPTURE(r.note);
+    REQUIRE(r.accuracy);
+    CHECK(*r.accuracy->allclose);
+    CHECK(r.accuracy->max_abs_error == 0);
+  }
+}
