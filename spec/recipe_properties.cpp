@@ -48,6 +48,7 @@ std::vector<RecipeProperty> make_list() {
       reads("/quantization/mode", "lang/passes Quantize (int8), ReducePrecision (bf16, fp16; none: float32)"),
       reads("/quantization/weights", "driver/calibration, lang/passes Quantize"),
       reads("/quantization/weights/granularity", "lang/passes Quantize"),
+      reads("/quantization/weights/bits", "lang/passes Quantize"),
       only("/quantization/weights/symmetric", "lang/passes Quantize (weights are symmetric int8)", {"true"}),
       reads("/quantization/activations", "driver/calibration, lang/passes Quantize"),
       reads("/quantization/activations/symmetric", "lang/passes Quantize"),
