@@ -135,18 +135,22 @@ __attribute__((target("avx2"))) float pmaddwd_loop_avx2(int64_t iterations) {
 
 // Byte pairs (AVX2 without VNNI, 7-bit weights): vpmaddubsw (2 uint8 x int8
 // products per int16 lane), vpmaddwd with ones (two lanes into one int32),
-// then a 32-bit add: 32 products per three instructions.
+// then a 32-bit add: 32 products per three instructions. Each chain is
+// three instructions long (7 cycles on Zen 3), so it takes 14 accumulators
+// to keep two multiplies in flight per cycle (12 gave 139 GOP/s there, 14
+// 160; the kernels reached 148).
+constexpr int kAvx2BytePairAccumulators = 14;
 __attribute__((target("avx2"))) float pmaddubsw_loop_avx2(int64_t iterations) {
-  __m256i acc[kAvx2Accumulators];
-  for (int i = 0; i < kAvx2Accumulators; ++i) acc[i] = _mm256_set1_epi32(i);
+  __m256i acc[kAvx2BytePairAccumulators];
+  for (int i = 0; i < kAvx2BytePairAccumulators; ++i) acc[i] = _mm256_set1_epi32(i);
   const __m256i w = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
   for (int64_t n = 0; n < iterations; ++n) {
-#pragma GCC unroll 12
-    for (int i = 0; i < kAvx2Accumulators; ++i)
+#pragma GCC unroll 14
+    for (int i = 0; i < kAvx2BytePairAccumulators; ++i)
       acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(acc[i], w), ones));
   }
   __m256i sum = acc[0];
-  for (int i = 1; i < kAvx2Accumulators; ++i) sum = _mm256_add_epi32(sum, acc[i]);
+  for (int i = 1; i < kAvx2BytePairAccumulators; ++i) sum = _mm256_add_epi32(sum, acc[i]);
   return sum_int_lanes(sum);
 }
 
@@ -231,7 +235,7 @@ Loop best_int8_loop(bool byte_pairs) {
   if (byte_pairs && __builtin_cpu_supports("avx512bw"))
     return {"avx512bw vpmaddubsw byte pairs", pmaddubsw_loop_avx512, kAvx512Accumulators * 64 * 2.0};
   if (byte_pairs && __builtin_cpu_supports("avx2"))
-    return {"avx2 vpmaddubsw byte pairs", pmaddubsw_loop_avx2, kAvx2Accumulators * 32 * 2.0};
+    return {"avx2 vpmaddubsw byte pairs", pmaddubsw_loop_avx2, kAvx2BytePairAccumulators * 32 * 2.0};
   if (__builtin_cpu_supports("avx512bw")) return {"avx512bw vpmaddwd", pmaddwd_loop_avx512, kAvx512Accumulators * 32 * 2.0};
   if (__builtin_cpu_supports("avx2")) return {"avx2 vpmaddwd", pmaddwd_loop_avx2, kAvx2Accumulators * 16 * 2.0};
   return {"sse2 pmaddwd", pmaddwd_loop_sse, kSseAccumulators * 8 * 2.0};

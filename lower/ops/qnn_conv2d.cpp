@@ -94,36 +94,59 @@ QuadDot::QuadDot(const Halide::Target& t, int64_t kernel_bits) {
 QuadSums add_quad_products(Func acc, const std::vector<Var>& vars, const RDom& rd, const QuadDot& dot,
                            const QuadOperands& operands, const std::string& name) {
   std::vector<Expr> at(vars.begin(), vars.end());
+  std::vector<Expr> step;
+  for (int d = 1; d < rd.dimensions(); ++d) step.push_back(rd[d]);
   if (!dot.byte_pairs) {
-    auto [x, w] = operands(rd.x, rd.y, rd.z, rd.w);
+    auto [x, w] = operands(rd.x, step);
     acc(at) += Halide::cast<int32_t>(x) * Halide::cast<int32_t>(w);
     return {};
   }
-  // pairs(j, vars..., s, r, p): members 2j and 2j + 1 of the quad at step
-  // (s, r, p), summed in int16 as Halide's saturating VectorReduce, which
-  // x86 emits as vpmaddubsw (the override of atomic's associativity check:
-  // the first add is to zero, the second cannot saturate with 7-bit
-  // weights). The ones are a Func so that the simplifier keeps the multiply
-  // that becomes vpmaddwd.
+  // pairs(j, vars..., step...): members 2j and 2j + 1 of the quad at a step,
+  // summed in int16 as Halide's saturating VectorReduce, which x86 emits as
+  // vpmaddubsw (the override of atomic's associativity check: the first add
+  // is to zero, the second cannot saturate with 7-bit weights). The ones are
+  // a Func so that the simplifier keeps the multiply that becomes vpmaddwd.
   QuadSums sums{Func(name + "_pairs"), Func(name + "_ones"), RDom(0, 2, name + "_rj")};
-  Var j(name + "_j"), s(name + "_s"), r(name + "_r"), p(name + "_p");
-  const Halide::RVar rj = sums.members.x;
-  std::vector<Expr> pure{j};
+  Var j(name + "_j");
+  std::vector<Expr> pure{j}, pure_step;
   pure.insert(pure.end(), at.begin(), at.end());
-  pure.insert(pure.end(), {s, r, p});
-  auto [x, w] = operands(2 * j + rj, s, r, p);
+  for (size_t d = 0; d < step.size(); ++d) pure_step.push_back(Var(name + "_step" + std::to_string(d)));
+  pure.insert(pure.end(), pure_step.begin(), pure_step.end());
+  auto [x, w] = operands(2 * j + sums.members.x, pure_step);
   sums.pairs(pure) = Halide::cast<int16_t>(0);
   sums.pairs(pure) = Halide::Internal::saturating_add(sums.pairs(pure), Halide::cast<int16_t>(x) * Halide::cast<int16_t>(w));
   sums.ones(j) = Halide::cast<int16_t>(1);
-  std::vector<Expr> step{rd.x};
-  step.insert(step.end(), at.begin(), at.end());
-  step.insert(step.end(), {rd.y, rd.z, rd.w});
-  acc(at) += Halide::cast<int32_t>(sums.pairs(step)) * Halide::cast<int32_t>(sums.ones(rd.x));
+  std::vector<Expr> pair_at{rd.x};
+  pair_at.insert(pair_at.end(), at.begin(), at.end());
+  pair_at.insert(pair_at.end(), step.begin(), step.end());
+  acc(at) += Halide::cast<int32_t>(sums.pairs(pair_at)) * Halide::cast<int32_t>(sums.ones(rd.x));
   return sums;
 }
 
+void schedule_pairs(const QuadSums& sums, const Func& acc, const Var& at, const Var& along, int lanes) {
+  if (!sums.pairs.defined()) return;
+  // Pairs (j) innermost, then `along`; the update's pair members (rj) inside them.
+  Func pairs = sums.pairs, ones = sums.ones;
+  const std::vector<Var> pv = pairs.args();
+  const Halide::RVar rj = sums.members.x;
+  Var po(along.name() + "po"), pi(along.name() + "pi");
+  std::vector<Halide::VarOrRVar> order{pv[0], pi};
+  for (size_t i = 1; i < pv.size(); ++i)
+    if (pv[i].name() != along.name()) order.emplace_back(pv[i]);
+  pairs.compute_at(acc, at).split(along, po, pi, lanes, TailStrategy::RoundUp).reorder(order).vectorize(pv[0]).vectorize(pi);
+  order.insert(order.begin(), rj);
+  pairs.update()
+      .split(along, po, pi, lanes, TailStrategy::RoundUp)
+      .reorder(order)
+      .atomic(true)
+      .vectorize(rj)
+      .vectorize(pv[0])
+      .vectorize(pi);
+  ones.compute_root();
+}
+
 void schedule_tile_sums(Func acc, const RDom& rd, const Var& along, const Var& unrolled, int lanes, TailStrategy tail,
-                        QuadSums sums) {
+                        const QuadSums& sums) {
   Var b(along.name() + "b"), v(along.name() + "v");
   acc.split(along, b, v, lanes, tail).vectorize(v).unroll(b).unroll(unrolled);
   acc.update()
@@ -134,25 +157,7 @@ void schedule_tile_sums(Func acc, const RDom& rd, const Var& along, const Var& u
       .vectorize(v)
       .unroll(b)
       .unroll(unrolled);
-  if (!sums.pairs.defined()) return;
-  // A vector of pairs per vector of sums, made where it is added: pairs (j)
-  // innermost, then `along`; the update's pair members (rj) inside them.
-  const std::vector<Var> pv = sums.pairs.args();
-  const Halide::RVar rj = sums.members.x;
-  Var po(along.name() + "po"), pi(along.name() + "pi");
-  std::vector<Halide::VarOrRVar> order{pv[0], pi};
-  for (size_t i = 1; i < pv.size(); ++i)
-    if (pv[i].name() != along.name()) order.emplace_back(pv[i]);
-  sums.pairs.compute_at(acc, b).split(along, po, pi, lanes, TailStrategy::RoundUp).reorder(order).vectorize(pv[0]).vectorize(pi);
-  order.insert(order.begin(), rj);
-  sums.pairs.update()
-      .split(along, po, pi, lanes, TailStrategy::RoundUp)
-      .reorder(order)
-      .atomic(true)
-      .vectorize(rj)
-      .vectorize(pv[0])
-      .vectorize(pi);
-  sums.ones.compute_root();
+  schedule_pairs(sums, acc, b, along, lanes);
 }
 
 Expr QuadDot::input(const Expr& x) const {
@@ -369,7 +374,8 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   Func start = accumulator_start(args, a, dot, CW, R, S, ctx.name);
   RDom rd(0, quads ? dot.steps() : group, 0, S, 0, R, 0, packs, ctx.name + "_r");  // cg, s, r, cp
   acc(acc_vars) = quads ? start(channel) : bias_of(args, channel);
-  const QuadOperands operands = [=](const Expr& member, const Expr& s, const Expr& r, const Expr& p) {
+  const QuadOperands operands = [=](const Expr& member, const std::vector<Expr>& step) {
+    const Expr &s = step[0], &r = step[1], &p = step[2];
     const Expr q = s * g.dw - g.pl;  // the tap's column is ax * sw + q: phase q mod sw
     const Expr row = subsampled ? Expr(ay) : g.iy(ay, r);
     const Expr pack = G > 1 ? (ag / tiles_per_group) * packs + p : p;
@@ -379,7 +385,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   if (quads) {
     sums = add_quad_products(acc, acc_vars, rd, dot, operands, ctx.name);
   } else {
-    auto [x, w] = operands(rd.x, rd.y, rd.z, rd.w);
+    auto [x, w] = operands(rd.x, {rd.y, rd.z, rd.w});
     acc(acc_vars) += Halide::cast<int32_t>(x) * Halide::cast<int32_t>(w);
   }
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) {
@@ -783,7 +789,8 @@ LoweredOp lower_flat(std::span<const TensorFunc> args, const LowerContext& ctx) 
   acc(ak, ap, an) = start(ak);
   const QuadSums quad_sums = add_quad_products(
       acc, {ak, ap, an}, rd, dot,
-      [=](const Expr& member, const Expr& s, const Expr& r, const Expr& p) {
+      [=](const Expr& member, const std::vector<Expr>& step) {
+        const Expr &s = step[0], &r = step[1], &p = step[2];
         return std::pair<Expr, Expr>{xp(member, ap + r * g.dh * Wp + s * g.dw, p, an), wp(member, ak, s, r, p)};
       },
       ctx.name);

@@ -75,10 +75,10 @@ struct QuadDot {
 bool has_vnni(const Halide::Target& t);
 
 // The uint8 input and int8 weight that a quads form multiplies as quad
-// member `member` (0-3) at step (s, r, p) of its reduction.
-using QuadOperands =
-    std::function<std::pair<Halide::Expr, Halide::Expr>(const Halide::Expr& member, const Halide::Expr& s,
-                                                        const Halide::Expr& r, const Halide::Expr& p)>;
+// member `member` (0-3) at `step` of its reduction (the values of its
+// reduction's other dimensions: taps, rows, packs).
+using QuadOperands = std::function<std::pair<Halide::Expr, Halide::Expr>(const Halide::Expr& member,
+                                                                         const std::vector<Halide::Expr>& step)>;
 
 // Byte pairs' two stages, which schedule_tile_sums places (undefined Funcs
 // where the dot product takes a quad at once).
@@ -88,17 +88,21 @@ struct QuadSums {
 };
 
 // Adds to acc(vars) the products of a quad at each step of `rd` (x: the
-// quad's members in dot.steps(); y, z, w: the steps s, r, p): with a dot
-// product, acc += x * w over the members (vpdpbusd, sdot); with byte pairs,
-// acc += pairs(member pair) * 1, the pairs summed in int16 per step.
+// quad's members in dot.steps(); its other dimensions: the steps): with a
+// dot product, acc += x * w over the members (vpdpbusd, sdot); with byte
+// pairs, acc += pairs(member pair) * 1, the pairs summed in int16 per step.
 QuadSums add_quad_products(Halide::Func acc, const std::vector<Halide::Var>& vars, const Halide::RDom& rd,
                            const QuadDot& dot, const QuadOperands& operands, const std::string& name);
+
+// Byte pairs' stages (nothing without them), computed at `at` of acc's
+// update: a vector of pairs per vector of `lanes` sums along `along`.
+void schedule_pairs(const QuadSums& sums, const Halide::Func& acc, const Halide::Var& at, const Halide::Var& along, int lanes);
 
 // A register tile of sums: `along` in vectors of `lanes` (their blocks
 // unrolled) by `unrolled`, each step of the reduction (rd: the quad's or
 // pair's members, taps s and r, packs) one dot product per vector.
 void schedule_tile_sums(Halide::Func acc, const Halide::RDom& rd, const Halide::Var& along, const Halide::Var& unrolled,
-                        int lanes, Halide::TailStrategy tail, QuadSums sums = {});
+                        int lanes, Halide::TailStrategy tail, const QuadSums& sums = {});
 
 // uint8 input times int8 weights with zero points 0 (`kernel_zero_point` of
 // qnn.conv2d's or qnn.dense's attributes): what vpdpbusd multiplies.

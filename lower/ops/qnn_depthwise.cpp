@@ -192,7 +192,7 @@ LoweredOp lower_direct(std::span<const TensorFunc> args, const LowerContext& ctx
 // input channel per group, uint8 input, int8 weights with zero point 0, OIHW
 // weights, a VNNI target or Arm with the dot-product extension.
 bool depthwise_on_vnni(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
-  return QuadDot(ctx.target).available && a.groups != 1 && a.kernel_layout == "OIHW" &&
+  return QuadDot(ctx.target, a.kernel_bits).available && a.groups != 1 && a.kernel_layout == "OIHW" &&
          u8_times_symmetric_s8(a.kernel_zero_point, args) && args[1].type.shape[1] == 1 && args[0].type.shape[1] == a.groups;
 }
 
@@ -261,7 +261,7 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const auto [H, W, R, S, J, KG] = DepthwiseShape(args, a);
   const Geometry g(a);
-  const QuadDot dot(ctx.target);
+  const QuadDot dot(ctx.target, a.kernel_bits);
   const Expr zx = dot.fill(a.input_zero_point);
 
   Func staged = staged_input(args[0], ctx.name);
@@ -285,10 +285,14 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
 
   Func acc(ctx.name + "_acc");
   Var ax("ax"), ay("ay"), ak("ak"), an("an");
-  RDom rd(0, 4, 0, J, 0, R, ctx.name + "_r");  // t, j, r
+  RDom rd(0, dot.steps(), 0, J, 0, R, ctx.name + "_r");  // t, j, r
   acc(ax, ay, ak, an) = start(ak);
-  acc(ax, ay, ak, an) += Halide::cast<int32_t>(taps(rd.x, ax, rd.y, g.iy(ay, rd.z), ak / KG, an)) *
-                         Halide::cast<int32_t>(wq(rd.x, rd.y, rd.z, ak));
+  const QuadSums sums = add_quad_products(
+      acc, {ax, ay, ak, an}, rd, dot,
+      [=](const Expr& member, const std::vector<Expr>& step) {
+        return std::pair<Expr, Expr>{taps(member, ax, step[0], g.iy(ay, step[1]), ak / KG, an), wq(member, step[0], step[1], ak)};
+      },
+      ctx.name);
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[3], v[2], v[1], v[0]); });
 
   const int64_t out_w = out_type.shape[3], out_c = out_type.shape[1];
@@ -322,6 +326,7 @@ LoweredOp lower_depthwise_quads(std::span<const TensorFunc> args, const LowerCon
         .vectorize(ax, lanes, acc_tail)
         .unroll(ak)
         .unroll(rd.y);
+    schedule_pairs(sums, acc, ak, ax, lanes);
     schedule_staged_input(staged, s, out, co, &oy, folded_window_rows(R, g.dh, g.sh));
   };
   return with_staged_input({value, schedule, {}}, staged, ctx, KG == 1);
@@ -357,7 +362,7 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
   const lang::TensorType out_type = ctx.binding.types.at(0);
   const auto [H, W, R, S, J, KG] = DepthwiseShape(args, a);
   const Geometry g(a);
-  const QuadDot dot(ctx.target);
+  const QuadDot dot(ctx.target, a.kernel_bits);
   const Expr zx = dot.fill(a.input_zero_point);
 
   // The plane's bytes at their flat index, the zero point around them.
@@ -380,10 +385,14 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
 
   Func acc(ctx.name + "_acc");  // (flat output index, output channel, image)
   Var p("p"), k("k");
-  RDom rd(0, 4, 0, J, 0, R, ctx.name + "_r");  // t, j, r
+  RDom rd(0, dot.steps(), 0, J, 0, R, ctx.name + "_r");  // t, j, r
   acc(p, k, n) = start(k);
-  acc(p, k, n) += Halide::cast<int32_t>(taps(rd.x, p + (rd.z * g.dh - g.pt) * W, rd.y, k / KG, n)) *
-                  Halide::cast<int32_t>(wq(rd.x, rd.y, rd.z, k));
+  const QuadSums sums = add_quad_products(
+      acc, {p, k, n}, rd, dot,
+      [=](const Expr& member, const std::vector<Expr>& step) {
+        return std::pair<Expr, Expr>{taps(member, p + (step[1] * g.dh - g.pt) * W, step[0], k / KG, n), wq(member, step[0], step[1], k)};
+      },
+      ctx.name);
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[3] + v[2] * W, v[1], v[0]); });
 
   const int64_t out_c = out_type.shape[1];
@@ -418,6 +427,7 @@ LoweredOp lower_depthwise_flat(std::span<const TensorFunc> args, const LowerCont
         .vectorize(pi)
         .unroll(k)
         .unroll(rd.y);
+    schedule_pairs(sums, acc, k, p, lanes);
     schedule_staged_input(staged, s, out, co, nullptr, 0);
   };
   return with_staged_input({value, schedule, {}}, staged, ctx, KG == 1);

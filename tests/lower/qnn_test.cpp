@@ -629,6 +629,15 @@ def @main(%x: Tensor[(1, 16, 12, 40), uint8], %w: Tensor[(4, 1, 1, 22, 4), int8]
   %3 = qnn.requantize(%2, input_scale=[0.0004], input_zero_point=0, output_scale=0.03, output_zero_point=4, axis=1, out_dtype=uint8);
   %3
 })", 31, extremes, "x86-64-linux-avx-avx2-f16c-fma-sse41");
+  // depthwise: quads of a kernel row's taps over rows (stride 1 and 2), and over a whole 14 x 14 plane
+  for (const std::string& dw : {std::string("(1, 24, 11, 30), uint8], %w: Tensor[(24, 1, 3, 3), int8]) {\n"
+                                            "  %0 = qnn.conv2d(%x, %w, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=24"),
+                                std::string("(1, 24, 11, 30), uint8], %w: Tensor[(24, 1, 3, 3), int8]) {\n"
+                                            "  %0 = qnn.conv2d(%x, %w, strides=[2, 2], padding=[1, 0, 1, 1], dilation=[1, 1], groups=24"),
+                                std::string("(1, 16, 14, 14), uint8], %w: Tensor[(16, 1, 5, 5), int8]) {\n"
+                                            "  %0 = qnn.conv2d(%x, %w, strides=[1, 1], padding=[2, 2, 2, 2], dilation=[1, 1], groups=16")})
+    check_exact("def @main(%x: Tensor[" + dw + ", input_zero_point=7, kernel_zero_point=[0], kernel_bits=7);\n" + requantize, 37,
+                extremes, "x86-64-linux-avx-avx2-f16c-fma-sse41");
 }
 
 // Which targets multiply int8 with an 8-bit dot product (the artifact builder
