@@ -160,23 +160,26 @@ class ArtifactBuilder {
   std::optional<std::string> int8_speed_warning() const {
     if (profile_.family != ScheduleFamily::x86 && profile_.family != ScheduleFamily::arm) return std::nullopt;
     if (lower::has_int8_dot_product(target_)) return std::nullopt;
-    // With AVX2, convolutions and dense layers whose weights fit 7 bits take
-    // byte pairs (vpmaddubsw); the rest multiply int16 pairs.
+    // With AVX2, convolutions whose weights fit 7 bits take byte pairs
+    // (vpmaddubsw); matrix products (dense layers, batch_matmul) keep int16
+    // pairs, which a classifier over one row takes without being worth a
+    // warning (its weights stream once from memory).
     const bool byte_pairs = lower::has_int8_byte_pairs(target_);
+    bool convolutions = false, products = false;
     for (const lang::Function& f : m_.functions)
       for (const lang::Binding& b : f.body) {
-        int64_t bits = 8;
-        if (b.is_op("qnn.conv2d")) bits = lang::attrs_as<lang::QnnConv2DAttrs>(*b.attrs).kernel_bits;
-        else if (b.is_op("qnn.dense")) bits = lang::attrs_as<lang::QnnMatmulAttrs>(*b.attrs).kernel_bits;
-        else if (!b.is_op("qnn.batch_matmul") || byte_pairs) continue;
-        if (byte_pairs && bits <= 7) continue;
-        return "device " + profile_.name +
-               ": no 8-bit dot product (VNNI on x86-64, the dot-product extension on arm64), so int8 convolutions "
-               "and dense layers multiply int16 pairs, usually no faster than float32" +
-               std::string(byte_pairs ? "; quantization.weights.bits: 7 lets them multiply bytes in pairs (vpmaddubsw)" : "") +
-               " (docs/quantization.md)";
+        if (b.is_op("qnn.conv2d"))
+          convolutions = convolutions || !byte_pairs || lang::attrs_as<lang::QnnConv2DAttrs>(*b.attrs).kernel_bits > 7;
+        else if (b.is_op("qnn.batch_matmul") || b.is_op("qnn.dense"))
+          products = products || !byte_pairs || b.is_op("qnn.batch_matmul") || (!b.types.empty() && b.types[0].shape[0] >= 4);
       }
-    return std::nullopt;
+    if (!convolutions && !products) return std::nullopt;
+    const std::string what = convolutions && products ? "convolutions and dense layers" : convolutions ? "convolutions" : "matrix products";
+    return "device " + profile_.name +
+           ": no 8-bit dot product (VNNI on x86-64, the dot-product extension on arm64), so int8 " + what +
+           " multiply int16 pairs, usually no faster than float32" +
+           std::string(byte_pairs && convolutions ? "; quantization.weights.bits: 7 lets convolutions multiply bytes in pairs (vpmaddubsw)" : "") +
+           " (docs/quantization.md)";
   }
 
   ArtifactSummary build(const fs::path& out_dir) {
