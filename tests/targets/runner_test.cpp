@@ -34,6 +34,73 @@ std::string mlp_recipe(const std::string& devices) {
 
 bool runs_here(const char* device) { return targets::runs_here(targets::find_device_profile(device)).available; }
 
+// A network with each form of int8 convolution: a strided 7x7 stem (its
+// taps packed with the channels), a 3x3, a 1x1 computed inside the
+// depthwise one that reads it, grouped with stride 2, depthwise again, a
+// 1x1 and a classifier over one row (64 features: a whole step of the
+// one-row quads form); int8 with seeded minmax calibration.
+// `rest`: its targets and any more recipe lines.
+spec::Recipe int8_forms_recipe(test::TempDir& tmp, const std::string& name, const std::string& rest) {
+  const std::string layers = R"(
+      - {op: conv2d, name: stem, filters: 16, kernel: 7, stride: 2, padding: 3}
+      - {op: relu, name: stem_relu}
+      - {op: conv2d, name: conv3, filters: 24, kernel: 3, padding: same}
+      - {op: relu, name: conv3_relu}
+      - {op: conv2d, name: expand, filters: 48, kernel: 1}
+      - {op: relu6, name: expand_relu}
+      - {op: conv2d, name: depthwise, filters: 48, kernel: 3, groups: 48, padding: same}
+      - {op: relu6, name: depthwise_relu}
+      - {op: conv2d, name: grouped, filters: 80, kernel: 3, groups: 2, stride: 2, padding: 1}
+      - {op: relu, name: grouped_relu}
+      - {op: conv2d, name: depthwise2, filters: 80, kernel: 3, groups: 80, padding: same}
+      - {op: conv2d, name: pointwise, filters: 64, kernel: 1}
+      - {op: global_avg_pool, name: gap}
+      - {op: flatten, name: flat}
+      - {op: dense, name: logits, units: 70}
+)";
+  return spec::load_recipe(tmp.write(
+      "recipe.yaml", "apiVersion: modelc/v1\nkind: Recipe\nmetadata: {name: " + name + ", version: 1.0.0}\nmodel:\n"
+                     "  graph:\n    seed: 11\n    inputs: [{name: image, shape: [1, 3, 34, 34], dtype: float32}]\n"
+                     "    layers:" + layers + "    outputs: [logits]\n"
+                     "quantization:\n  mode: int8\n  activations: {calibration: {method: minmax, samples: 2, random_seed: 3}}\n" +
+                     rest + "report: {baselines: [reference]}\n"));
+}
+
+// The recipe's artifacts, with each kernel's listing (--emit asm); the
+// builder's warnings in `warnings`.
+std::vector<driver::CompiledArtifact> compile_with_listings(const spec::Recipe& recipe, test::TempDir& tmp,
+                                                            std::vector<std::string>& warnings) {
+  driver::CompileOptions options;
+  options.out_dir = tmp.path() / "out";
+  options.emit = {"asm"};
+  options.warning = [&warnings](const std::string& w) { warnings.push_back(w); };
+  return driver::compile(recipe, options);
+}
+
+// How many lines of an artifact's kernel listings hold each of `ops` ("\tsdot\t").
+std::map<std::string, int> count_listed(const driver::CompiledArtifact& artifact, const std::vector<std::string>& ops) {
+  std::map<std::string, int> count;
+  for (const fs::directory_entry& listing : fs::directory_iterator(artifact.directory / "kernels")) {
+    std::istringstream lines(read_text_file(listing.path()));
+    for (std::string line; std::getline(lines, line);)
+      for (const std::string& op : ops)
+        if (line.find(op) != std::string::npos) ++count[op];
+  }
+  return count;
+}
+
+// Each result's outputs equal the integer reference's exactly.
+void check_exact(const reports::Results& measured) {
+  for (const reports::VariantResult& r : measured.results) {
+    CAPTURE(r.variant);
+    CAPTURE(r.device);
+    CAPTURE(r.note);
+    REQUIRE(r.accuracy);
+    CHECK(*r.accuracy->allclose);
+    CHECK(r.accuracy->max_abs_error == 0);
+  }
+}
+
 }  // namespace
 
 // Tolerance against the reference interpreter: rtol 1e-4, atol 1e-5 (the
@@ -121,35 +188,10 @@ TEST_CASE("a CUDA artifact builds here, and its runner fails cleanly without an 
 TEST_CASE("int8 kernels for arm64 with dot products use sdot and udot and equal the integer reference" *
           doctest::skip(test::skip_unless(runs_here("arm64-dotprod")))) {
   test::TempDir tmp;
-  const std::string layers = R"(
-      - {op: conv2d, name: stem, filters: 16, kernel: 7, stride: 2, padding: 3}
-      - {op: relu, name: stem_relu}
-      - {op: conv2d, name: conv3, filters: 24, kernel: 3, padding: same}
-      - {op: relu, name: conv3_relu}
-      - {op: conv2d, name: expand, filters: 48, kernel: 1}
-      - {op: relu6, name: expand_relu}
-      - {op: conv2d, name: depthwise, filters: 48, kernel: 3, groups: 48, padding: same}
-      - {op: relu6, name: depthwise_relu}
-      - {op: conv2d, name: grouped, filters: 80, kernel: 3, groups: 2, stride: 2, padding: 1}
-      - {op: relu, name: grouped_relu}
-      - {op: conv2d, name: depthwise2, filters: 80, kernel: 3, groups: 80, padding: same}
-      - {op: global_avg_pool, name: gap}
-      - {op: flatten, name: flat}
-      - {op: dense, name: logits, units: 70}
-)";
-  const spec::Recipe recipe = spec::load_recipe(tmp.write(
-      "recipe.yaml", "apiVersion: modelc/v1\nkind: Recipe\nmetadata: {name: int8_forms, version: 1.0.0}\nmodel:\n"
-                     "  graph:\n    seed: 11\n    inputs: [{name: image, shape: [1, 3, 34, 34], dtype: float32}]\n"
-                     "    layers:" + layers + "    outputs: [logits]\n"
-                     "quantization:\n  mode: int8\n  activations: {calibration: {method: minmax, samples: 2, random_seed: 3}}\n"
-                     "targets:\n  arm: {device: arm64-dotprod, threads: 2}\n  host: {device: host, threads: 1}\n"
-                     "report: {baselines: [reference]}\n"));
-  driver::CompileOptions options;
-  options.out_dir = tmp.path() / "out";
-  options.emit = {"asm"};
+  const spec::Recipe recipe = int8_forms_recipe(
+      tmp, "int8_forms", "targets:\n  arm: {device: arm64-dotprod, threads: 2}\n  host: {device: host, threads: 1}\n");
   std::vector<std::string> warnings;
-  options.warning = [&warnings](const std::string& w) { warnings.push_back(w); };
-  const auto artifacts = driver::compile(recipe, options);
+  const auto artifacts = compile_with_listings(recipe, tmp, warnings);
   REQUIRE(artifacts.size() == 2);
   // No warning that int8 runs without a dot product for arm64-dotprod (the host's depends on its CPU).
   for (const std::string& w : warnings) CHECK(w.find("device arm64-dotprod") == std::string::npos);
@@ -157,26 +199,14 @@ TEST_CASE("int8 kernels for arm64 with dot products use sdot and udot and equal 
   REQUIRE(arm.device == "arm64-dotprod");
 
   // The dot products in the kernels' listings: sdot in the convolutions' forms, udot in the classifier's.
-  std::map<std::string, int> count;
-  for (const fs::directory_entry& listing : fs::directory_iterator(arm.directory / "kernels")) {
-    std::istringstream lines(read_text_file(listing.path()));
-    for (std::string line; std::getline(lines, line);)
-      for (const char* op : {"\tsdot\t", "\tudot\t", "\t.byte\t"})
-        if (line.find(op) != std::string::npos) ++count[op];
-  }
+  std::map<std::string, int> count = count_listed(arm, {"\tsdot\t", "\tudot\t", "\t.byte\t"});
   CHECK(count["\tsdot\t"] >= 20);
   CHECK(count["\tudot\t"] >= 4);
   CHECK(count["\t.byte\t"] == 0);
 
   const reports::Results measured = driver::measure_artifacts(recipe, artifacts, test::quick_measure(1, 1));
   REQUIRE(measured.results.size() == 2);
-  for (const reports::VariantResult& r : measured.results) {
-    CAPTURE(r.device);
-    CAPTURE(r.note);
-    REQUIRE(r.accuracy);
-    CHECK(*r.accuracy->allclose);
-    CHECK(r.accuracy->max_abs_error == 0);
-  }
+  check_exact(measured);
   const reports::VariantResult& emulated = measured.results[0].device == "arm64-dotprod" ? measured.results[0] : measured.results[1];
   CHECK(emulated.status == reports::RunStatus::emulated);
   CHECK(emulated.note == "ran emulated by qemu-aarch64 (correctness only)");
@@ -192,63 +222,24 @@ TEST_CASE("int8 kernels for arm64 with dot products use sdot and udot and equal 
 TEST_CASE("int8 with 7-bit weights on AVX2 multiplies byte pairs with vpmaddubsw and equals the integer reference" *
           doctest::skip(test::skip_unless(runs_here("x86-64-avx2")))) {
   test::TempDir tmp;
-  const std::string layers = R"(
-      - {op: conv2d, name: stem, filters: 16, kernel: 7, stride: 2, padding: 3}
-      - {op: relu, name: stem_relu}
-      - {op: conv2d, name: conv3, filters: 24, kernel: 3, padding: same}
-      - {op: relu, name: conv3_relu}
-      - {op: conv2d, name: expand, filters: 48, kernel: 1}
-      - {op: relu6, name: expand_relu}
-      - {op: conv2d, name: depthwise, filters: 48, kernel: 3, groups: 48, padding: same}
-      - {op: relu6, name: depthwise_relu}
-      - {op: conv2d, name: grouped, filters: 80, kernel: 3, groups: 2, stride: 2, padding: 1}
-      - {op: relu, name: grouped_relu}
-      - {op: conv2d, name: pointwise, filters: 40, kernel: 1}
-      - {op: global_avg_pool, name: gap}
-      - {op: flatten, name: flat}
-      - {op: dense, name: logits, units: 70}
-)";
-  const spec::Recipe recipe = spec::load_recipe(tmp.write(
-      "recipe.yaml", "apiVersion: modelc/v1\nkind: Recipe\nmetadata: {name: byte_pairs, version: 1.0.0}\nmodel:\n"
-                     "  graph:\n    seed: 11\n    inputs: [{name: image, shape: [1, 3, 38, 38], dtype: float32}]\n"
-                     "    layers:" + layers + "    outputs: [logits]\n"
-                     "quantization:\n  mode: int8\n  activations: {calibration: {method: minmax, samples: 2, random_seed: 3}}\n"
-                     "targets:\n  avx2: {device: x86-64-avx2, threads: 1}\n"
-                     "variants:\n  quantization.weights.bits: [7, 8]\n"
-                     "report: {baselines: [reference]}\n"));
-  driver::CompileOptions options;
-  options.out_dir = tmp.path() / "out";
-  options.emit = {"asm"};
+  const spec::Recipe recipe = int8_forms_recipe(tmp, "byte_pairs",
+                                                "targets:\n  avx2: {device: x86-64-avx2, threads: 1}\n"
+                                                "variants:\n  quantization.weights.bits: [7, 8]\n");
   std::vector<std::string> warnings;
-  options.warning = [&warnings](const std::string& w) { warnings.push_back(w); };
-  const auto artifacts = driver::compile(recipe, options);
+  const auto artifacts = compile_with_listings(recipe, tmp, warnings);
   REQUIRE(artifacts.size() == 2);
   // One warning, for the 8-bit weights, naming the option.
   REQUIRE(warnings.size() == 1);
   CHECK(warnings[0].find("multiply int16 pairs") != std::string::npos);
   CHECK(warnings[0].find("quantization.weights.bits: 7") != std::string::npos);
-
   for (const driver::CompiledArtifact& a : artifacts) {
     CAPTURE(a.variant);
-    int byte_pairs = 0, vnni = 0;
-    for (const fs::directory_entry& listing : fs::directory_iterator(a.directory / "kernels")) {
-      std::istringstream lines(read_text_file(listing.path()));
-      for (std::string line; std::getline(lines, line);) {
-        byte_pairs += line.find("\tvpmaddubsw\t") != std::string::npos;
-        vnni += line.find("\tvpdpbusd\t") != std::string::npos;
-      }
-    }
-    CHECK(vnni == 0);
-    if (a.variant == "7") CHECK(byte_pairs >= 40);  // every convolution but the depthwise one
-    else CHECK(byte_pairs == 0);
+    std::map<std::string, int> count = count_listed(a, {"\tvpmaddubsw\t", "\tvpdpbusd\t"});
+    CHECK(count["\tvpdpbusd\t"] == 0);
+    if (a.variant == "7") CHECK(count["\tvpmaddubsw\t"] >= 40);  // every convolution's kernel
+    else CHECK(count["\tvpmaddubsw\t"] == 0);
   }
   const reports::Results measured = driver::measure_artifacts(recipe, artifacts, test::quick_measure(1, 1));
   REQUIRE(measured.results.size() == 2);
-  for (const reports::VariantResult& r : measured.results) {
-    CAPTURE(r.variant);
-    CAPTURE(r.note);
-    REQUIRE(r.accuracy);
-    CHECK(*r.accuracy->allclose);
-    CHECK(r.accuracy->max_abs_error == 0);
-  }
+  check_exact(measured);
 }
