@@ -479,13 +479,14 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       // vectorized, a vector's lanes would read several groups.)
       const int lanes = G > 1 ? grouped.lanes : sc.vector_lanes;
       const bool whole = OW >= lanes;
-      RegisterTile tile = G > 1 ? RegisterTile{grouped.blocks, grouped.channels, 1} : register_tile(sc, lanes, OW / lanes, K);
+      RegisterTile tile = G > 1 ? RegisterTile{grouped.blocks, grouped.channels, 1}
+                                : register_tile(sc, lanes, OW / lanes, K, dot.pair_registers());
       // A row's last tile is shifted in and recomputes the overlap: with 3
       // vectors of 16 a 56-pixel row computed 96 pixels, with 2 (or 1) 64.
       // Fewer vectors where that computes fewer pixels (ResNet-18's 56 x 56
       // int8 layers, Zen 5: 44-49 % of the int8 peak with 3).
       if (const int fewer = least_covering_blocks(OW, lanes, tile.blocks); fewer < tile.blocks && sc.knobs.empty() && G == 1)
-        tile = register_tile(sc, lanes, fewer, K);
+        tile = register_tile(sc, lanes, fewer, K, dot.pair_registers());
       const int pixels = lanes * tile.blocks, channels = tile.pixels;
       const TailStrategy x_tail = whole ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
       out.split(v[3], xo, xi, pixels, x_tail)
@@ -523,7 +524,12 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       // 28 -> 14 layers took 2 x 14 tiles without, 2 x 7 with: 0.218 ->
       // 0.197 and 0.204 -> 0.176 ms (`--kernels`, alternated builds; what
       // `modelc tune` had found). With 4 left the second was 1.2x slower.
-      const int taps_registers = quads && unroll_taps ? 12 : 0;
+      // On AVX2 (16 registers) 12 left a tile of one vector, and byte pairs'
+      // two more none; with 4 ResNet-18's int8 14 -> 7 layer (byte pairs)
+      // takes a tile of 1 x 7 channel vectors x pixels, where 1 x 6 computed
+      // 12 pixels for 7: 1.52 -> 0.86 ms (`--kernels`, Zen 3).
+      const int taps_registers =
+          (quads && unroll_taps ? (register_file(sc.target).vector_registers > 16 ? 12 : 4) : 0) + dot.pair_registers();
       const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, K / lanes), OW, taps_registers);
       const int channels = lanes * tile.blocks;
       const TailStrategy k_tail = K >= channels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
@@ -803,7 +809,7 @@ LoweredOp lower_flat(std::span<const TensorFunc> args, const LowerContext& ctx) 
     Func out = sc.output;
     const int lanes = sc.vector_lanes;
     // B vectors of positions x T channels in registers, as the row form's.
-    const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, OW / lanes), K);
+    const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, OW / lanes), K, dot.pair_registers());
     const int pixels = lanes * tile.blocks, channels = tile.pixels;
     const FlatBlocks rows = flat_blocks(OH, OW, Wp, pixels, channels, kFlatScratchBytes);
     Var ko("ko"), ki("ki"), yo("yo"), yi("yi"), xo("xo"), xi("xi"), blocks("blocks");

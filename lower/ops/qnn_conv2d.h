@@ -64,6 +64,9 @@ struct QuadDot {
   // The extent of the reduction over a quad's members: 4 (one dot product),
   // or 2 byte pairs (add_quad_products).
   int steps() const { return byte_pairs ? 2 : 4; }
+  // Vector registers a register tile leaves to byte pairs: the ones and
+  // each product's pairs before they are added (vpdpbusd adds in place).
+  int pair_registers() const { return byte_pairs ? 2 : 0; }
   // A uint8 input value as the quads hold it.
   Halide::Expr input(const Halide::Expr& x) const;
   // The input's zero point as the quads hold it: the fill outside the image,
