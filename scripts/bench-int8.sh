@@ -8,9 +8,11 @@
 # may move a step, within the reported tolerance), and both timed in
 # interleaved rounds. Prints, per model, modelc's float32 and int8 rows and
 # int8's speed-up over float32. Not a test: figures compare only within one
-# run on one machine.
+# run on one machine. With --weight-bits 7 a third variant, int8 with 7-bit
+# weights (quantization.weights.bits: 7: byte pairs on AVX2 without VNNI,
+# docs/quantization.md), is built, checked and timed beside them.
 #
-#   sh scripts/bench-int8.sh [--families] [--threads N] [--rounds N] [MODEL ...]
+#   sh scripts/bench-int8.sh [--families] [--threads N] [--rounds N] [--weight-bits 7] [MODEL ...]
 #
 # MODEL: names to run (default: every model of the set). A model that fails
 # to build or to match its reference fails the script, after the others.
@@ -19,8 +21,13 @@ cd "$(dirname "$0")/.."
 families=0
 threads=1
 rounds=3
+include=""
 while [ $# -gt 0 ]; do
   case "$1" in
+    --weight-bits)
+      [ "$2" = 7 ] || { echo "bench-int8: --weight-bits takes 7 (8 is int8's default)" >&2; exit 2; }
+      include="
+  include: [{quantization.mode: int8, quantization.weights.bits: 7}]"; shift 2 ;;
     --families) families=1; shift ;;
     --threads) threads="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
@@ -70,12 +77,12 @@ quantization:
 targets:
   host: {device: host, threads: $threads}
 variants:
-  quantization.mode: [none, int8]
+  quantization.mode: [none, int8]$include
 report:
   baselines: [reference]
   benchmark: {warmup: 3, repeats: 10, min_seconds: 0.3, rounds: $rounds}
 RECIPE
-  echo "bench-int8: $name: building none and int8, checking against the reference, timing" >&2
+  echo "bench-int8: $name: building none and int8${include:+ (and 7-bit weights)}, checking against the reference, timing" >&2
   if ! "$modelc" -q bench "$dir/recipe.yaml" --no-reference -o "$dir/build" >"$dir/bench.txt" 2>&1; then
     sed "s/^/bench-int8: $name: /" "$dir/bench.txt" >&2
     echo "bench-int8: $name: FAILED" >&2
