@@ -160,25 +160,41 @@ class ArtifactBuilder {
   std::optional<std::string> int8_speed_warning() const {
     if (profile_.family != ScheduleFamily::x86 && profile_.family != ScheduleFamily::arm) return std::nullopt;
     if (lower::has_int8_dot_product(target_)) return std::nullopt;
-    // With AVX2, convolutions whose weights fit 7 bits take byte pairs
-    // (vpmaddubsw); matrix products (dense layers, batch_matmul) keep int16
-    // pairs, which a classifier over one row takes without being worth a
-    // warning (its weights stream once from memory).
+    // With AVX2, convolutions and dense layers whose weights fit 7 bits take
+    // byte pairs (vpmaddubsw, lower/ops/qnn_conv2d.h); products of two
+    // activations (batch_matmul) keep int16 pairs, and so does a classifier
+    // over one row without being worth a warning (its weights stream once
+    // from memory).
     const bool byte_pairs = lower::has_int8_byte_pairs(target_);
-    bool convolutions = false, products = false;
+    bool convolutions = false, dense = false, activations = false, seven_bits_help = false;
     for (const lang::Function& f : m_.functions)
       for (const lang::Binding& b : f.body) {
-        if (b.is_op("qnn.conv2d"))
-          convolutions = convolutions || !byte_pairs || lang::attrs_as<lang::QnnConv2DAttrs>(*b.attrs).kernel_bits > 7;
-        else if (b.is_op("qnn.batch_matmul") || b.is_op("qnn.dense"))
-          products = products || !byte_pairs || b.is_op("qnn.batch_matmul") || (!b.types.empty() && b.types[0].shape[0] >= 4);
+        if (b.is_op("qnn.conv2d")) {
+          const bool pairs = !byte_pairs || lang::attrs_as<lang::QnnConv2DAttrs>(*b.attrs).kernel_bits > 7;
+          convolutions = convolutions || pairs;
+          seven_bits_help = seven_bits_help || (byte_pairs && pairs);
+        } else if (b.is_op("qnn.dense") && !b.types.empty() && b.types[0].shape[0] >= 4) {
+          const auto& a = lang::attrs_as<lang::QnnMatmulAttrs>(*b.attrs);
+          const bool quads = a.kernel_layout == lang::kQnnDenseQuadLayout;  // AlterOpLayout's, for an int8 constant
+          dense = dense || !byte_pairs || !quads || a.kernel_bits > 7;
+          seven_bits_help = seven_bits_help || (byte_pairs && quads && a.kernel_bits > 7);
+        } else if (b.is_op("qnn.batch_matmul")) {
+          activations = true;
+        } else if (b.is_op("qnn.dense")) {
+          dense = dense || !byte_pairs;  // over few rows: worth saying only where nothing is faster
+        }
       }
-    if (!convolutions && !products) return std::nullopt;
-    const std::string what = convolutions && products ? "convolutions and dense layers" : convolutions ? "convolutions" : "matrix products";
+    std::vector<std::string> what;
+    if (convolutions) what.push_back("convolutions");
+    if (dense) what.push_back("dense layers");
+    if (activations) what.push_back("products of two activations (batch_matmul)");
+    if (what.empty()) return std::nullopt;
+    std::string listed = what[0];
+    for (size_t i = 1; i < what.size(); ++i) listed += (i + 1 == what.size() ? " and " : ", ") + what[i];
     return "device " + profile_.name +
-           ": no 8-bit dot product (VNNI on x86-64, the dot-product extension on arm64), so int8 " + what +
+           ": no 8-bit dot product (VNNI on x86-64, the dot-product extension on arm64), so int8 " + listed +
            " multiply int16 pairs, usually no faster than float32" +
-           std::string(byte_pairs && convolutions ? "; quantization.weights.bits: 7 lets convolutions multiply bytes in pairs (vpmaddubsw)" : "") +
+           std::string(seven_bits_help ? "; quantization.weights.bits: 7 lets convolutions and dense layers multiply bytes in pairs (vpmaddubsw)" : "") +
            " (docs/quantization.md)";
   }
 

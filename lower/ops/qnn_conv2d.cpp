@@ -149,9 +149,11 @@ void schedule_tile_sums(Func acc, const RDom& rd, const Var& along, const Var& u
                         const QuadSums& sums) {
   Var b(along.name() + "b"), v(along.name() + "v");
   acc.split(along, b, v, lanes, tail).vectorize(v).unroll(b).unroll(unrolled);
+  std::vector<Halide::VarOrRVar> order{rd.x, v, b, unrolled};  // then the steps (taps, packs), inner first
+  for (int d = 1; d < rd.dimensions(); ++d) order.emplace_back(rd[d]);
   acc.update()
       .split(along, b, v, lanes, tail)
-      .reorder(rd.x, v, b, unrolled, rd.y, rd.z, rd.w)
+      .reorder(order)
       .atomic()
       .vectorize(rd.x)
       .vectorize(v)

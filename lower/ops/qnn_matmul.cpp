@@ -1,11 +1,17 @@
 // Compute rules and schedules of qnn.dense and qnn.batch_matmul (8-bit
 // operands, int32 accumulators; lang/ops/qnn.h).
 //
-// qnn.dense over four rows or more repacks both operands, less their zero
-// points, into int16 pairs along K, as qnn.conv2d's paired form does (lower/ops/qnn_conv2d.cpp): a
-// vector of 8 output columns accumulates, per pair of K, a broadcast pair of
-// x times 16 weights, which is vpmaddwd; B vectors of columns x T rows stay in
-// registers; on AMX targets the tiles compute it (lower_qnn_dense_amx).
+// qnn.dense over four rows or more, uint8 x by int8 weights in quads
+// ([K/4, N, 4], AlterOpLayout's), on a target with an 8-bit dot product
+// (VNNI's vpdpbusd, Arm's sdot) or, with 7-bit weights, AVX2's byte pairs:
+// a vector of output columns adds, per quad of K, the broadcast quad of a
+// row of x times the columns' quads, as qnn.conv2d's quads form does with
+// output channels vectorized (lower/ops/qnn_conv2d.h: QuadDot). Otherwise
+// it repacks both operands, less their zero points, into int16 pairs along
+// K, as qnn.conv2d's paired form does: a vector of 8 output columns
+// accumulates, per pair of K, a broadcast pair of x times 16 weights, which
+// is vpmaddwd. Both keep B vectors of columns x T rows in registers; on AMX
+// targets the tiles compute it (lower_qnn_dense_amx).
 // qnn.batch_matmul (matrix products of two activations, rare in quantized
 // models) is a plain int32 product vectorized along N.
 #include "lang/ops/qnn.h"
@@ -179,11 +185,84 @@ LoweredOp lower_qnn_dense_amx(std::span<const TensorFunc> args, const LowerConte
   return {value, schedule, {}};
 }
 
+// The register tile of a product over rows whose N columns are vectorized:
+// B vectors of columns x T rows, the loops of `out` (m, n) split so, `acc`
+// (an, am) computed per tile, in parallel over tiles where worth it.
+// Returns the loop acc is computed at.
+Var tile_product_rows(Func out, const std::vector<Var>& v, const RegisterTile& tile, int lanes, int64_t M, int64_t N,
+                      bool parallel) {
+  const int columns = lanes * tile.blocks;
+  Var mo("mo"), mi("mi"), no("no"), ni("ni"), nb("nb"), nv("nv"), tiles("tiles");
+  out.split(v[1], no, ni, columns, N >= columns ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
+      .split(v[0], mo, mi, tile.pixels, M >= tile.pixels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
+      .split(ni, nb, nv, lanes, TailStrategy::GuardWithIf)
+      .reorder(nv, nb, mi, mo, no)
+      .vectorize(nv)
+      .unroll(nb)
+      .unroll(mi);
+  if (!parallel) return mo;
+  out.fuse(mo, no, tiles).parallel(tiles);
+  return tiles;
+}
+
+// qnn.dense over four rows or more in quads: uint8 x, int8 weights of zero
+// point 0 in [K/4, N, 4], on a target whose QuadDot takes the weight's bits.
+bool dense_quads_apply(const lang::QnnMatmulAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
+  return qconv::QuadDot(ctx.target, a.kernel_bits).available && a.kernel_layout == lang::kQnnDenseQuadLayout &&
+         qconv::u8_times_symmetric_s8(a.kernel_zero_point, args);
+}
+
+// Each step adds to a vector of columns the quad of x(., m), broadcast (32
+// bits), times the columns' quads (lanes x 4 contiguous bytes of the
+// weight): one vpdpbusd or sdot, or byte pairs' vpmaddubsw, vpmaddwd and add.
+// x keeps its zero point (vpdpbusd wants unsigned bytes; Arm's quads move x
+// to int8 and the zero point with it): the sums start at bias - zero point
+// x sum of the column's weights, which AlterOpLayout's folding into the bias
+// usually makes the bias alone. The operands are read as they are: x's rows
+// are contiguous along K, the weights' quads along N.
+LoweredOp lower_qnn_dense_quads(std::span<const TensorFunc> args, const LowerContext& ctx) {
+  const auto& a = attrs_as<lang::QnnMatmulAttrs>(*ctx.binding.attrs);
+  const lang::TensorType out_type = ctx.binding.types.at(0);
+  const int64_t M = out_type.shape[0], N = out_type.shape[1];
+  const int K = static_cast<int>(args[0].type.shape[1]);
+  const qconv::QuadDot dot(ctx.target, a.kernel_bits);
+  const TensorFunc x = args[0], w = args[1];
+  Func start(ctx.name + "_start");
+  Var j("j");
+  Expr init = args.size() > 2 ? Expr(Halide::cast<int32_t>(args[2].func(j))) : Expr(0);
+  if (const int32_t zx = dot.zero_point(a.input_zero_point); zx != 0) {
+    RDom rk(0, K, ctx.name + "_rk");
+    init = init - zx * Halide::sum(Halide::cast<int32_t>(dense_weight_at(w, a, rk, j)), ctx.name + "_wsum");
+  }
+  start(j) = init;
+  Func acc(ctx.name + "_acc");
+  Var an("an"), am("am");
+  RDom rd(0, dot.steps(), 0, K / 4, ctx.name + "_r");  // a quad's members (or pairs), quads
+  acc(an, am) = start(an);
+  const qconv::QuadOperands operands = [=](const Expr& member, const std::vector<Expr>& step) {
+    return std::pair<Expr, Expr>{dot.input(x.func(step[0] * 4 + member, am)), w.func(member, an, step[0])};
+  };
+  const qconv::QuadSums sums = qconv::add_quad_products(acc, {an, am}, rd, dot, operands, ctx.name);
+  TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return acc(v[1], v[0]); });
+
+  const bool parallel = worth_parallel(M * N * K);
+  ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
+    const int lanes = fitting_lanes(N, sc.vector_lanes);
+    const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, N / lanes), M, dot.pair_registers());
+    const Var at = tile_product_rows(sc.output, sc.output_vars, tile, lanes, M, N, parallel);
+    acc.compute_at(sc.output, at);
+    qconv::schedule_tile_sums(acc, rd, an, am, lanes, TailStrategy::GuardWithIf, sums);
+    start.compute_root().vectorize(j, fitting_lanes(N, lanes), TailStrategy::GuardWithIf);
+  };
+  return {value, schedule, {}};
+}
+
 LoweredOp lower_qnn_dense(std::span<const TensorFunc> args, const LowerContext& ctx) {
   const auto& a = attrs_as<lang::QnnMatmulAttrs>(*ctx.binding.attrs);
   const lang::TensorType out_type = ctx.binding.types.at(0);
   if (out_type.shape[0] < 4) return lower_qnn_dense_rows(args, ctx);
   if (ctx.amx && qnn_dense_on_amx(a, args[0].type, args[1].type, out_type)) return lower_qnn_dense_amx(args, ctx);
+  if (dense_quads_apply(a, args, ctx)) return lower_qnn_dense_quads(args, ctx);
   const int K = static_cast<int>(args[0].type.shape[1]);
   const int pairs = (K + 1) / 2;
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
@@ -211,19 +290,9 @@ LoweredOp lower_qnn_dense(std::span<const TensorFunc> args, const LowerContext& 
     const std::vector<Var>& v = sc.output_vars;  // m, n
     const int lanes = fitting_lanes(N, sc.vector_lanes);
     const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, N / lanes), M);
-    const int columns = lanes * tile.blocks;
-    Func out = sc.output;
-    Var mo("mo"), mi("mi"), no("no"), ni("ni"), nb("nb"), nv("nv"), tiles("tiles");
-    out.split(v[1], no, ni, columns, N >= columns ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
-        .split(v[0], mo, mi, tile.pixels, M >= tile.pixels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf)
-        .split(ni, nb, nv, lanes, TailStrategy::GuardWithIf)
-        .reorder(nv, nb, mi, mo, no)
-        .vectorize(nv)
-        .unroll(nb)
-        .unroll(mi);
-    if (parallel) out.fuse(mo, no, tiles).parallel(tiles);
+    const Var at = tile_product_rows(sc.output, v, tile, lanes, M, N, parallel);
     Var anb("anb"), anv("anv");
-    acc.compute_at(out, parallel ? tiles : mo).split(an, anb, anv, lanes, TailStrategy::GuardWithIf).vectorize(anv).unroll(anb).unroll(am);
+    acc.compute_at(sc.output, at).split(an, anb, anv, lanes, TailStrategy::GuardWithIf).vectorize(anv).unroll(anb).unroll(am);
     acc.update()
         .split(an, anb, anv, lanes, TailStrategy::GuardWithIf)
         .reorder(rd.x, anv, anb, am, rd.y)

@@ -620,6 +620,12 @@ TEST_CASE("qnn.conv2d in byte pairs (vpmaddubsw) with 7-bit weights at the int16
   %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=2, input_zero_point=5, kernel_zero_point=[0], kernel_bits=7);
 )"};
   for (const std::string& text : cases) check_exact(text + requantize, 29, extremes, "x86-64-linux-avx-avx2-f16c-fma-sse41");
+  // a dense layer over rows (weights in quads), columns off the vectors and rows off the tile, with and
+  // without an input zero point (which then comes off the sums' start)
+  for (const std::string zx : {"0", "9"})
+    check_exact(R"(def @main(%x: Tensor[(13, 40), uint8], %w: Tensor[(10, 20, 4), int8], %b: Tensor[(20), int32]) {
+  %0 = qnn.dense(%x, %w, %b, input_zero_point=)" + zx + R"(, kernel_zero_point=[0], kernel_layout="KN4k", kernel_bits=7);
+)" + requantize, 41, extremes, "x86-64-linux-avx-avx2-f16c-fma-sse41");
   // pointwise computed inside the depthwise convolution that reads it
   check_exact(R"(
 def @main(%x: Tensor[(1, 16, 12, 40), uint8], %w: Tensor[(4, 1, 1, 22, 4), int8], %b: Tensor[(22), int32], %d: Tensor[(22, 1, 3, 3), int8], %e: Tensor[(22), int32]) {

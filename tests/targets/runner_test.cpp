@@ -37,8 +37,9 @@ bool runs_here(const char* device) { return targets::runs_here(targets::find_dev
 // A network with each form of int8 convolution: a strided 7x7 stem (its
 // taps packed with the channels), a 3x3, a 1x1 computed inside the
 // depthwise one that reads it, grouped with stride 2, depthwise again, a
-// 1x1 and a classifier over one row (64 features: a whole step of the
-// one-row quads form); int8 with seeded minmax calibration.
+// 1x1, a dense layer over 16 rows (the quads form over rows) and a
+// classifier over one row (640 features: whole steps of the one-row quads
+// form); int8 with seeded minmax calibration.
 // `rest`: its targets and any more recipe lines.
 spec::Recipe int8_forms_recipe(test::TempDir& tmp, const std::string& name, const std::string& rest) {
   const std::string layers = R"(
@@ -54,8 +55,10 @@ spec::Recipe int8_forms_recipe(test::TempDir& tmp, const std::string& name, cons
       - {op: relu, name: grouped_relu}
       - {op: conv2d, name: depthwise2, filters: 80, kernel: 3, groups: 80, padding: same}
       - {op: conv2d, name: pointwise, filters: 64, kernel: 1}
-      - {op: global_avg_pool, name: gap}
-      - {op: flatten, name: flat}
+      - {op: reshape, name: rows, shape: [16, 324]}
+      - {op: dense, name: mix, units: 40}
+      - {op: relu, name: mix_relu}
+      - {op: reshape, name: flat, shape: [1, 640]}
       - {op: dense, name: logits, units: 70}
 )";
   return spec::load_recipe(tmp.write(
@@ -214,7 +217,7 @@ TEST_CASE("int8 kernels for arm64 with dot products use sdot and udot and equal 
 
 // x86 with AVX2 but no VNNI (the x86-64-avx2 profile, also where the host has
 // VNNI): weights of 7 bits (quantization.weights.bits: 7) let the quads forms
-// of qnn.conv2d sum each quad as two uint8 x int8 byte pairs (vpmaddubsw, then
+// of qnn.conv2d and qnn.dense over rows sum each quad as two uint8 x int8 byte pairs (vpmaddubsw, then
 // vpmaddwd with ones), which cannot saturate; 8-bit weights keep int16 pairs
 // and the warning that says so names the option. Both equal the integer
 // reference (ReLU6 and a padded input put inputs at 255 next to weights at
@@ -230,13 +233,13 @@ TEST_CASE("int8 with 7-bit weights on AVX2 multiplies byte pairs with vpmaddubsw
   REQUIRE(artifacts.size() == 2);
   // One warning, for the 8-bit weights, naming the option.
   REQUIRE(warnings.size() == 1);
-  CHECK(warnings[0].find("multiply int16 pairs") != std::string::npos);
+  CHECK(warnings[0].find("convolutions and dense layers multiply int16 pairs") != std::string::npos);
   CHECK(warnings[0].find("quantization.weights.bits: 7") != std::string::npos);
   for (const driver::CompiledArtifact& a : artifacts) {
     CAPTURE(a.variant);
     std::map<std::string, int> count = count_listed(a, {"\tvpmaddubsw\t", "\tvpdpbusd\t"});
     CHECK(count["\tvpdpbusd\t"] == 0);
-    if (a.variant == "7") CHECK(count["\tvpmaddubsw\t"] >= 40);  // every convolution's kernel
+    if (a.variant == "7") CHECK(count["\tvpmaddubsw\t"] >= 40);  // every convolution's kernel, the dense layer's
     else CHECK(count["\tvpmaddubsw\t"] == 0);
   }
   const reports::Results measured = driver::measure_artifacts(recipe, artifacts, test::quick_measure(1, 1));
