@@ -248,7 +248,15 @@ LoweredOp lower_qnn_dense_quads(std::span<const TensorFunc> args, const LowerCon
   const bool parallel = worth_parallel(M * N * K);
   ScheduleHook schedule = [=](const ScheduleContext& sc) mutable {
     const int lanes = fitting_lanes(N, sc.vector_lanes);
-    const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, N / lanes), M, dot.pair_registers());
+    // With AVX2's 16 registers, two more to an epilogue that computes a
+    // polynomial per element (GELU: erf as a rational function), whose
+    // temporaries otherwise spill accumulators: BERT's 128 x 1024 x 256
+    // projections with GELU in byte pairs 2.36 -> 2.10 ms together (tiles
+    // of 2 x 4, not 3 x 3), four more 2.47 (Zen 3, `--kernels`, two
+    // alternated rounds). int16 pairs' form was no faster so.
+    const int epilogue = register_file(sc.target).vector_registers <= 16 && sc.ops_per_element >= 8 ? 2 : 0;
+    const RegisterTile tile =
+        register_tile(sc, lanes, std::max<int64_t>(1, N / lanes), M, dot.pair_registers() + epilogue);
     const Var at = tile_product_rows(sc.output, sc.output_vars, tile, lanes, M, N, parallel);
     acc.compute_at(sc.output, at);
     qconv::schedule_tile_sums(acc, rd, an, am, lanes, TailStrategy::GuardWithIf, sums);
