@@ -150,7 +150,7 @@ lang::PassContext pass_context(const spec::Recipe& recipe) {
   ctx.limits = recipe.model.limits;
   // Host targets on AMX read int8 convolution weights in the one quad layout
   // their tile kernel takes (targets::device_profile: AMX is the host's only).
-  ctx.blocked_quad_weights = !lower::amx_for_host();
+  if (lower::amx_for_host()) ctx.quad_weight_block = 0;
   if (ctx.disabled.count("FuseOps"))
     throw Error(Diagnostic{Severity::error, recipe.locate("/optimize/disable"), "/optimize/disable",
                            "FuseOps cannot be disabled: kernels are built from the primitive functions it makes", {}});
@@ -169,14 +169,15 @@ OptimizedModule optimize(const lang::Module& module, const spec::Recipe& recipe,
                          const lang::QuantizeOptions* quantize) {
   lang::PassContext ctx = pass_context(recipe);
   ctx.activation_layout = layout;
-  // Blocks of 16 output channels' int8 quads are one vector of sums on
-  // AVX-512. With narrower vectors (AVX2's 8 lanes, Arm's 4: the layouts
-  // `auto` picks for them) Halide cannot prove a vector's channels k % 16
+  // Blocks of int8 quads hold a vector of sums: 16 output channels on
+  // AVX-512, 8 with AVX2's 8 lanes (the layouts `auto` picks for them). In
+  // blocks of 16 Halide could not prove a vector of 8 channels k % 16
   // consecutive, and AVX2's byte pairs gathered the weights a byte at a
-  // time (int8 ResNet-18 3.3x slower).
-  if (layout.size() > 5 && layout.starts_with("NCHW") && layout.ends_with("c") &&
-      std::atoi(layout.substr(4, layout.size() - 5).c_str()) < 16)
-    ctx.blocked_quad_weights = false;
+  // time (int8 ResNet-18 3.3x slower). None for Arm's 4.
+  if (layout.size() > 5 && layout.starts_with("NCHW") && layout.ends_with("c") && ctx.quad_weight_block != 0) {
+    const int lanes = std::atoi(layout.substr(4, layout.size() - 5).c_str());
+    ctx.quad_weight_block = lanes >= 16 ? 16 : lanes == 8 ? 8 : 0;
+  }
   ctx.after_pass = after_pass;
   ctx.quantize = quantize ? *quantize : quantize_options(recipe, module);
   // FuseOps belongs to lowering, not to the optimisation level: run it at every level.

@@ -58,10 +58,12 @@ struct PassContext {
   // The recipe's quantization block and calibration samples (Quantize).
   QuantizeOptions quantize;
   // AlterOpLayout packs the int8 weights of convolutions with rows narrower
-  // than a vector in blocks of 16 output channels (kQnnBlockedQuadWeightLayout).
-  // False where AMX tiles will read them: their kernel reads
-  // kQnnQuadWeightLayout (the driver decides from the host).
-  bool blocked_quad_weights = true;
+  // than a vector in blocks of this many output channels (16:
+  // kQnnBlockedQuadWeightLayout; 8: blocked_quad_weight_layout(8)), a
+  // vector of the kernel's sums. 0 where AMX tiles will read them (their
+  // kernel reads kQnnQuadWeightLayout) or vectors hold 4 (the driver
+  // decides from the host and the layout).
+  int64_t quad_weight_block = 16;
   // Called after each pass that ran, with its name and result.
   std::function<void(const std::string& pass, const Module& module)> after_pass;
 };

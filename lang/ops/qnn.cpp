@@ -507,20 +507,29 @@ void register_qnn_ops(OpRegistry& r) {
   register_anchors(r);
 }
 
+std::string blocked_quad_weight_layout(int64_t block) { return "OIHW" + std::to_string(block) + "o4i"; }
+
+int64_t blocked_quad_weight_block(const std::string& kernel_layout) {
+  for (const int64_t block : {int64_t{8}, kQnnQuadWeightBlock})
+    if (kernel_layout == blocked_quad_weight_layout(block)) return block;
+  return 0;
+}
+
 TensorType qnn_conv2d_oihw_weight(const TensorType& w, const QnnConv2DAttrs& a) {
   if (a.kernel_layout == "OIHW") {
     ops::expect_rank(w, 4, "weight (OIHW)");
     return w;
   }
-  if (a.kernel_layout == kQnnBlockedQuadWeightLayout) {
-    ops::expect_rank(w, 6, "weight (OIHW16o4i)");
-    if (w.shape[4] != kQnnQuadWeightBlock || w.shape[5] != 4 || a.groups != 1)
-      type_error("a weight in " + std::string(kQnnBlockedQuadWeightLayout) + " holds quads of input channels in blocks of 16 output channels, groups 1");
-    return TensorType{{w.shape[0] * kQnnQuadWeightBlock, w.shape[1] * 4, w.shape[2], w.shape[3]}, w.dtype};
+  if (const int64_t block = blocked_quad_weight_block(a.kernel_layout)) {
+    ops::expect_rank(w, 6, ("weight (" + a.kernel_layout + ")").c_str());
+    if (w.shape[4] != block || w.shape[5] != 4 || a.groups != 1)
+      type_error("a weight in " + a.kernel_layout + " holds quads of input channels in blocks of " + std::to_string(block) +
+                 " output channels, groups 1");
+    return TensorType{{w.shape[0] * block, w.shape[1] * 4, w.shape[2], w.shape[3]}, w.dtype};
   }
   if (a.kernel_layout != kQnnQuadWeightLayout)
-    type_error("kernel_layout must be OIHW, " + std::string(kQnnQuadWeightLayout) + " or " + kQnnBlockedQuadWeightLayout +
-               ", not " + a.kernel_layout);
+    type_error("kernel_layout must be OIHW, " + std::string(kQnnQuadWeightLayout) + ", " + blocked_quad_weight_layout(8) +
+               " or " + kQnnBlockedQuadWeightLayout + ", not " + a.kernel_layout);
   ops::expect_rank(w, 5, "weight (IHWO4i)");
   if (w.shape[4] != 4) type_error("a weight in " + std::string(kQnnQuadWeightLayout) + " holds quads of input channels");
   return TensorType{{w.shape[3], w.shape[0] * 4, w.shape[1], w.shape[2]}, w.dtype};

@@ -121,9 +121,15 @@ inline constexpr const char* kQnnQuadWeightLayout = "IHWO4i";
 // a task's block of channels reads its weights as one stream, where in
 // kQnnQuadWeightLayout each step of the reduction read 64 bytes of a
 // K * 4-byte row (ResNet-18's 7x7 layers: 2 KB apart, fetched from L3 at
-// 55 % of the int8 peak).
+// 55 % of the int8 peak). With 8 lanes of sums (AVX2's byte pairs) the
+// blocks hold 8 channels, [K/8, C/4, R, S, 8, 4] (OIHW8o4i): a vector of
+// sums then reads one block's lanes, which Halide can prove contiguous.
 inline constexpr const char* kQnnBlockedQuadWeightLayout = "OIHW16o4i";
 inline constexpr int64_t kQnnQuadWeightBlock = 16;  // its output channels per block
+// The blocked quad layout of `block` (8 or 16) output channels, and the
+// block of a kernel_layout (0 where it is not a blocked quad layout).
+std::string blocked_quad_weight_layout(int64_t block);
+int64_t blocked_quad_weight_block(const std::string& kernel_layout);
 
 // qnn.conv2d: NCHW input, OIHW (or kQnnQuadWeightLayout) weights, NCHW int32
 // result; padding reads the input zero point (a real zero).

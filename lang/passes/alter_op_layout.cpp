@@ -16,9 +16,10 @@
 // otherwise repacked the OIHW weight on every call (2.4 M bytes for each of
 // ResNet-18's last 3x3 layers). Where the kernel will vectorize output
 // channels (narrow output rows: quad_layout) and K fills blocks of 16, it gets
-// kQnnBlockedQuadWeightLayout ([K/16, C/4, R, S, 16, 4]) instead, so that a
-// block of channels reads its weights as one stream
-// (PassContext::blocked_quad_weights; not where AMX tiles read them).
+// kQnnBlockedQuadWeightLayout ([K/16, C/4, R, S, 16, 4]; with 8 lanes of sums,
+// blocks of 8: OIHW8o4i) instead, so that a block of channels reads its
+// weights as one stream (PassContext::quad_weight_block; not where AMX tiles
+// read them).
 //
 // qnn.dense over four rows or more with a constant int8 weight whose K fills
 // quads gets it as [K/4, N, 4] (kQnnDenseQuadLayout): AMX's tiles read it in
@@ -62,13 +63,21 @@ bool packs_quads(const Module& m, const Binding& d) {
 // so that storing outputs byte by byte, as channel vectors do, costs little
 // beside them. ResNet-18's 28 x 28 3x3 layers (1152 products) 0.42 -> 0.36 ms;
 // MobileNetV2's 28 x 28 1x1 layers (32-192) were 1.7x slower so.
-const char* quad_layout(const Module& m, const Binding& d, const PassContext& context) {
+int64_t weight_bits(const Module& m, const Binding& d);
+
+std::string quad_layout(const Module& m, const Binding& d, const PassContext& context) {
   const TensorType& w = m.constant(d.args[1].constant).type();  // OIHW
-  if (!context.blocked_quad_weights || attrs_as<QnnConv2DAttrs>(*d.attrs).groups != 1 || w.shape[0] % kQnnQuadWeightBlock != 0 || d.types.empty() || d.types[0].rank() != 4)
+  const int64_t block = context.quad_weight_block;
+  if (block == 0 || attrs_as<QnnConv2DAttrs>(*d.attrs).groups != 1 || w.shape[0] % block != 0 || d.types.empty() || d.types[0].rank() != 4)
     return kQnnQuadWeightLayout;
+  // 8 lanes without VNNI (AVX2) read the quads as they are only as byte
+  // pairs, with weights of 7 bits; with 8 bits the kernel repacks them into
+  // int16 pairs on each call, and the blocks gain it nothing (int8
+  // ResNet-18 on a Zen 3 core: no change beyond the noise of +-5 %).
+  if (block == 8 && weight_bits(m, d) > 7) return kQnnQuadWeightLayout;
   const int64_t width = d.types[0].shape[3], sums = w.shape[1] * w.shape[2] * w.shape[3];
-  const bool channels = width < kQnnQuadWeightBlock || (width < 2 * kQnnQuadWeightBlock && sums >= kBlockedMinSums);
-  return channels ? kQnnBlockedQuadWeightLayout : kQnnQuadWeightLayout;
+  const bool channels = width < block || (width < 2 * block && sums >= kBlockedMinSums);
+  return channels ? blocked_quad_weight_layout(block) : kQnnQuadWeightLayout;
 }
 
 // qnn.dense over four rows or more with a constant int8 [N, K] weight whose K
@@ -207,7 +216,7 @@ Module alter_op_layout(const Module& module, const PassContext& context) {
         continue;
       }
       if (packs_quads(out, d)) {
-        repack_weight<QnnConv2DAttrs>(out, b, i, d, "OIHW", quad_layout(out, d, context), packed);
+        repack_weight<QnnConv2DAttrs>(out, b, i, d, "OIHW", quad_layout(out, d, context).c_str(), packed);
         continue;
       }
       if (d.is_op("qnn.conv2d") && set_kernel_bits<QnnConv2DAttrs>(out, b, i, d)) continue;

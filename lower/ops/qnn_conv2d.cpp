@@ -23,7 +23,7 @@
 //    zero point (vpdpbusd wants unsigned bytes); the accumulator starts at
 //    bias - x_zero_point * sum(weights of the channel), which removes it.
 //    Output channels are vectorized where AlterOpLayout packed the weights in
-//    blocks of 16 channels (lang::kQnnBlockedQuadWeightLayout: narrow rows),
+//    blocks of a vector of channels (16, lang::kQnnBlockedQuadWeightLayout, or 8: narrow rows),
 //    each block's weights one stream through the reduction. Elsewhere, with
 //    rows of a vector or more, the quads vectorize output pixels
 //    instead (each 64-byte load holds 16 pixels' quads, each output
@@ -69,8 +69,8 @@ Expr kernel_zero_point(const lang::QnnConv2DAttrs& a, const Expr& k, const std::
 
 Expr quad_weight_at(const TensorFunc& w, const lang::QnnConv2DAttrs& a, const Expr& cg, const Expr& k, const Expr& s,
                     const Expr& r, const Expr& cp) {
-  constexpr int block = static_cast<int>(lang::kQnnQuadWeightBlock);
-  if (a.kernel_layout == lang::kQnnBlockedQuadWeightLayout) return w.func(cg, k % block, s, r, cp, k / block);
+  if (const int block = static_cast<int>(lang::blocked_quad_weight_block(a.kernel_layout)))
+    return w.func(cg, k % block, s, r, cp, k / block);
   return w.func(cg, k, s, r, cp);
 }
 
@@ -252,7 +252,7 @@ GroupedTile grouped_tile(const Halide::Target& target, int64_t OW, int64_t KG) {
 // vectorized on VNNI or sdot (not where no divisor of the group's channels gives a
 // tile of 4 channels or more).
 bool grouped_quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args, const LowerContext& ctx) {
-  if (a.groups <= 1 || a.kernel_layout == lang::kQnnBlockedQuadWeightLayout ||
+  if (a.groups <= 1 || lang::blocked_quad_weight_block(a.kernel_layout) != 0 ||
       lang::qnn_conv2d_oihw_weight(args[1].type, a).shape[1] % 4 != 0 || ctx.producer ||
       !QuadDot(ctx.target, a.kernel_bits).available || !u8_times_symmetric_s8(a.kernel_zero_point, args))
     return false;
@@ -280,7 +280,7 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   const bool packed_weight = a.kernel_layout != "OIHW";
   // Blocks of 16 output channels: AlterOpLayout's choice for rows narrower
   // than a vector, read with the output channels vectorized (below).
-  const bool blocked_weight = a.kernel_layout == lang::kQnnBlockedQuadWeightLayout;
+  const bool blocked_weight = lang::blocked_quad_weight_block(a.kernel_layout) != 0;
   const Geometry g(a);
   const int32_t zx = static_cast<int32_t>(a.input_zero_point);
   const QuadDot dot(ctx.target, a.kernel_bits);
@@ -753,7 +753,7 @@ constexpr int kFlatChannels = 8;  // the channels of a typical tile, for the cho
 bool flat_applies(const lang::QnnConv2DAttrs& a, const lang::TensorType& input, const lang::TensorType& weight,
                   const lang::TensorType& out, int lanes) {
   const auto ws = lang::qnn_conv2d_oihw_weight(weight, a).shape;
-  if (a.strides[0] != 1 || a.strides[1] != 1 || ws[2] * ws[3] == 1 || a.kernel_layout == lang::kQnnBlockedQuadWeightLayout)
+  if (a.strides[0] != 1 || a.strides[1] != 1 || ws[2] * ws[3] == 1 || lang::blocked_quad_weight_block(a.kernel_layout) != 0)
     return false;
   const int64_t OH = out.shape[2], OW = out.shape[3], Wp = input.shape[3] + a.padding[1] + a.padding[3];
   if (OW < lanes) return false;

@@ -1,6 +1,7 @@
 // Golden IR of every pass: tests/golden/passes/<Pass>/<case>.in holds a module,
 // <case>.out the module after running <Pass> (then InferType). Header comments
 // in the .in set the context: "# layout: NCHW16c", "# opt_level: 2" (default 3),
+// "# quad_weight_block: 8" (AlterOpLayout's blocks of int8 quads, default 16),
 // and "# tolerance: 1e-4" the numerical check's (default 1e-5, see below).
 // Each case is also run on random inputs before and after the pass through
 // the reference interpreter; the outputs must agree.
@@ -124,6 +125,8 @@ TEST_CASE("every pass's golden cases: the exact IR it produces, and the same num
     context.opt_level = 3;
     if (const std::string level = header_value(text, "opt_level"); !level.empty()) context.opt_level = std::stoi(level);
     if (const std::string layout = header_value(text, "layout"); !layout.empty()) context.activation_layout = layout;
+    if (const std::string block = header_value(text, "quad_weight_block"); !block.empty())
+      context.quad_weight_block = std::stoi(block);
     // `quantize: int8`: calibrate on four seeded standard-normal samples of @main's parameters.
     if (header_value(text, "quantize") == "int8") {
       context.quantize.mode = "int8";

@@ -615,6 +615,13 @@ TEST_CASE("qnn.conv2d in byte pairs (vpmaddubsw) with 7-bit weights at the int16
       R"(def @main(%x: Tensor[(1, 12, 40, 37), uint8], %w: Tensor[(3, 3, 3, 20, 4), int8], %b: Tensor[(20), int32]) {
   %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[1, 2, 1, 0], dilation=[1, 1], groups=1, input_zero_point=13, kernel_zero_point=[0], kernel_layout="IHWO4i", kernel_bits=7);
 )",
+      // channels vectorized, weights in blocks of 8 (OIHW8o4i): rows of 7, 3x3 with borders, and stride 2
+      R"(def @main(%x: Tensor[(1, 16, 7, 7), uint8], %w: Tensor[(3, 4, 3, 3, 8, 4), int8], %b: Tensor[(24), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1, input_zero_point=9, kernel_zero_point=[0], kernel_layout="OIHW8o4i", kernel_bits=7);
+)",
+      R"(def @main(%x: Tensor[(1, 16, 14, 13), uint8], %w: Tensor[(2, 4, 3, 3, 8, 4), int8], %b: Tensor[(16), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[2, 2], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1, input_zero_point=0, kernel_zero_point=[0], kernel_layout="OIHW8o4i", kernel_bits=7);
+)",
       // grouped: two groups of 8 channels
       R"(def @main(%x: Tensor[(1, 16, 9, 20), uint8], %w: Tensor[(24, 8, 3, 3), int8], %b: Tensor[(24), int32]) {
   %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=2, input_zero_point=5, kernel_zero_point=[0], kernel_bits=7);
