@@ -383,13 +383,8 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     const Expr pack = G > 1 ? (ag / tiles_per_group) * packs + p : p;
     return std::pair<Expr, Expr>{xp(member, ax + q / g.sw, q % g.sw, row, pack, an), wp(member, channel, s, r, p)};
   };
-  QuadSums sums;
-  if (quads) {
-    sums = add_quad_products(acc, acc_vars, rd, dot, operands, ctx.name);
-  } else {
-    auto [x, w] = operands(rd.x, {rd.y, rd.z, rd.w});
-    acc(acc_vars) += Halide::cast<int32_t>(x) * Halide::cast<int32_t>(w);
-  }
+  // (int16 pairs: the products of 8-bit weights' QuadDot, never byte pairs.)
+  const QuadSums sums = add_quad_products(acc, acc_vars, rd, quads ? dot : QuadDot(ctx.target, 8), operands, ctx.name);
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) {
     return G > 1 ? acc(v[1] % T, v[1] / T, v[3], v[2], v[0]) : acc(v[1], v[3], v[2], v[0]);
   });
