@@ -45,6 +45,22 @@ Expr dense_weight_at(const TensorFunc& w, const lang::QnnMatmulAttrs& a, const E
   return w.func(k, n);
 }
 
+// Where the sums of a product that multiplies x as it is (zero point
+// included: AMX's tiles, the quads) start, per output column j: the bias,
+// less x's zero point `zx` (as the kernel holds x) times the sum of the
+// column's weights.
+Func column_start(std::span<const TensorFunc> args, const lang::QnnMatmulAttrs& a, int32_t zx, int K, const std::string& name) {
+  Func start(name + "_start");
+  Var j("j");
+  Expr init = args.size() > 2 ? Expr(Halide::cast<int32_t>(args[2].func(j))) : Expr(0);
+  if (zx != 0) {
+    RDom rk(0, K, name + "_rk");
+    init = init - zx * Halide::sum(Halide::cast<int32_t>(dense_weight_at(args[1], a, rk, j)), name + "_wsum");
+  }
+  start(j) = init;
+  return start;
+}
+
 // Fewer than four rows (a classifier at batch 1): the product streams its
 // weights once, each row of W contiguous along K, so K is split into
 // vector-wide int32 partial sums per output, as the float dense kernel does,
@@ -155,14 +171,8 @@ LoweredOp lower_qnn_dense_amx(std::span<const TensorFunc> args, const LowerConte
   sums.define_extern("modelc_amx_conv_u8s8",
                      {blocked, quads, Expr(K / 64), Expr(Np), Expr(1), Expr(1), Expr(1), Expr(1), Expr(1), Expr(1), Expr(0), Expr(0)},
                      Halide::Int(32), {sx, sy, sk, sn}, Halide::NameMangling::C);
-  Func start(ctx.name + "_start");
-  Var j("j");
-  Expr init = args.size() > 2 ? Expr(Halide::cast<int32_t>(args[2].func(j))) : Expr(0);
-  if (zx != 0) {
-    RDom rk(0, K, ctx.name + "_rk");
-    init = init - zx * Halide::sum(Halide::cast<int32_t>(dense_weight_at(args[1], a, rk, j)), ctx.name + "_wsum");
-  }
-  start(j) = init;
+  Func start = column_start(args, a, zx, K, ctx.name);
+  const Var j = start.args()[0];
   TensorFunc value = define(ctx.name, out_type, [&](const std::vector<Var>& v) { return sums(v[0], 0, v[1], 0) + start(v[1]); });
 
   const int64_t work = int64_t{M} * N * K;
@@ -227,14 +237,8 @@ LoweredOp lower_qnn_dense_quads(std::span<const TensorFunc> args, const LowerCon
   const int K = static_cast<int>(args[0].type.shape[1]);
   const qconv::QuadDot dot(ctx.target, a.kernel_bits);
   const TensorFunc x = args[0], w = args[1];
-  Func start(ctx.name + "_start");
-  Var j("j");
-  Expr init = args.size() > 2 ? Expr(Halide::cast<int32_t>(args[2].func(j))) : Expr(0);
-  if (const int32_t zx = dot.zero_point(a.input_zero_point); zx != 0) {
-    RDom rk(0, K, ctx.name + "_rk");
-    init = init - zx * Halide::sum(Halide::cast<int32_t>(dense_weight_at(w, a, rk, j)), ctx.name + "_wsum");
-  }
-  start(j) = init;
+  Func start = column_start(args, a, dot.zero_point(a.input_zero_point), K, ctx.name);
+  const Var j = start.args()[0];
   Func acc(ctx.name + "_acc");
   Var an("an"), am("am");
   RDom rd(0, dot.steps(), 0, K / 4, ctx.name + "_r");  // a quad's members (or pairs), quads
