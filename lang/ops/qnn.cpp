@@ -527,9 +527,15 @@ TensorType qnn_conv2d_oihw_weight(const TensorType& w, const QnnConv2DAttrs& a) 
                  " output channels, groups 1");
     return TensorType{{w.shape[0] * block, w.shape[1] * 4, w.shape[2], w.shape[3]}, w.dtype};
   }
+  if (a.kernel_layout == kQnnBlockedPairWeightLayout) {
+    ops::expect_rank(w, 6, "weight (OIHW8o2i)");
+    if (w.shape[4] != kQnnPairWeightBlock || w.shape[5] != 2 || a.groups != 1)
+      type_error("a weight in " + a.kernel_layout + " holds pairs of input channels in blocks of 8 output channels, groups 1");
+    return TensorType{{w.shape[0] * kQnnPairWeightBlock, w.shape[1] * 2, w.shape[2], w.shape[3]}, w.dtype};
+  }
   if (a.kernel_layout != kQnnQuadWeightLayout)
     type_error("kernel_layout must be OIHW, " + std::string(kQnnQuadWeightLayout) + ", " + blocked_quad_weight_layout(8) +
-               " or " + kQnnBlockedQuadWeightLayout + ", not " + a.kernel_layout);
+               ", " + kQnnBlockedQuadWeightLayout + " or " + kQnnBlockedPairWeightLayout + ", not " + a.kernel_layout);
   ops::expect_rank(w, 5, "weight (IHWO4i)");
   if (w.shape[4] != 4) type_error("a weight in " + std::string(kQnnQuadWeightLayout) + " holds quads of input channels");
   return TensorType{{w.shape[3], w.shape[0] * 4, w.shape[1], w.shape[2]}, w.dtype};

@@ -131,6 +131,14 @@ inline constexpr int64_t kQnnQuadWeightBlock = 16;  // its output channels per b
 std::string blocked_quad_weight_layout(int64_t block);
 int64_t blocked_quad_weight_block(const std::string& kernel_layout);
 
+// 8-bit weights in pairs of input channels, blocks of 8 output channels,
+// [K/8, C/2, R, S, 8, 2]: what AVX2 without VNNI multiplies (int16 pairs,
+// vpmaddwd; lower/ops/qnn_conv2d.cpp), a step's 16 bytes, sign-extended,
+// one vector of 8 channels' pairs. AlterOpLayout packs them at compile time,
+// where the kernel had repacked every weight to int16 on each call.
+inline constexpr const char* kQnnBlockedPairWeightLayout = "OIHW8o2i";
+inline constexpr int64_t kQnnPairWeightBlock = 8;
+
 // qnn.conv2d: NCHW input, OIHW (or kQnnQuadWeightLayout) weights, NCHW int32
 // result; padding reads the input zero point (a real zero).
 // kernel_bits of qnn.conv2d and qnn.dense: 7 where every weight lies in
@@ -148,7 +156,7 @@ struct QnnConv2DAttrs : AttrsOf<QnnConv2DAttrs> {
   int64_t groups = 1;
   int64_t input_zero_point = 0;
   std::vector<int64_t> kernel_zero_point{0};  // one, or one per output channel
-  std::string kernel_layout = "OIHW";         // or kQnnQuadWeightLayout, kQnnBlockedQuadWeightLayout (groups 1)
+  std::string kernel_layout = "OIHW";         // or kQnnQuadWeightLayout, kQnnBlockedQuadWeightLayout, kQnnBlockedPairWeightLayout (groups 1)
   int64_t kernel_bits = 8;                    // 7 or 8: kernel_fits_bits
   template <typename V> void fields(V& v) {
     v("strides", strides);

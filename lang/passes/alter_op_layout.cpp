@@ -19,7 +19,10 @@
 // kQnnBlockedQuadWeightLayout ([K/16, C/4, R, S, 16, 4]; with 8 lanes of sums,
 // blocks of 8: OIHW8o4i) instead, so that a block of channels reads its
 // weights as one stream (PassContext::quad_weight_block; not where AMX tiles
-// read them).
+// read them). With 8 lanes and a weight of 8 bits (AVX2 without VNNI, whose
+// kernel multiplies int16 pairs) it gets kQnnBlockedPairWeightLayout ([K/8,
+// C/2, R, S, 8, 2]) whatever its rows: the kernel had repacked every weight
+// into int16 on each call (11 % of int8 ResNet-18's time on a Zen 3 core).
 //
 // qnn.dense over four rows or more with a constant int8 weight whose K fills
 // quads gets it as [K/4, N, 4] (kQnnDenseQuadLayout): AMX's tiles read it in
@@ -70,11 +73,10 @@ std::string quad_layout(const Module& m, const Binding& d, const PassContext& co
   const int64_t block = context.quad_weight_block;
   if (block == 0 || attrs_as<QnnConv2DAttrs>(*d.attrs).groups != 1 || w.shape[0] % block != 0 || d.types.empty() || d.types[0].rank() != 4)
     return kQnnQuadWeightLayout;
-  // 8 lanes without VNNI (AVX2) read the quads as they are only as byte
-  // pairs, with weights of 7 bits; with 8 bits the kernel repacks them into
-  // int16 pairs on each call, and the blocks gain it nothing (int8
-  // ResNet-18 on a Zen 3 core: no change beyond the noise of +-5 %).
-  if (block == 8 && weight_bits(m, d) > 7) return kQnnQuadWeightLayout;
+  // 8 lanes without VNNI (AVX2) multiply 8-bit weights in int16 pairs, which
+  // always vectorize output channels: the weights in blocks of pairs (with
+  // 7 bits, byte pairs read quads, below).
+  if (block == 8 && weight_bits(m, d) > 7) return kQnnBlockedPairWeightLayout;
   const int64_t width = d.types[0].shape[3], sums = w.shape[1] * w.shape[2] * w.shape[3];
   const bool channels = width < block || (width < 2 * block && sums >= kBlockedMinSums);
   return channels ? blocked_quad_weight_layout(block) : kQnnQuadWeightLayout;
@@ -184,7 +186,8 @@ void repack_weight(Module& m, FunctionBuilder& b, uint32_t i, const Binding& d, 
     auto found = packed.find(key);
     if (found == packed.end()) {
       const Tensor w = transform_layout(m.constant(d.args[1].constant), Layout::parse(from), Layout::parse(layout));
-      found = packed.emplace(key, m.add_constant(d.args[1].constant + "_quads", w)).first;
+      const bool pairs = std::string(layout) == kQnnBlockedPairWeightLayout;
+      found = packed.emplace(key, m.add_constant(d.args[1].constant + (pairs ? "_pairs" : "_quads"), w)).first;
     }
     attrs->kernel_layout = layout;
     args[1] = ValueRef::constant_named(found->second);

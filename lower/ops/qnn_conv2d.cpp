@@ -2,17 +2,20 @@
 // weights, int32 accumulators; lang/ops/qnn.h), groups 1, in these forms:
 //
 //  - paired (groups 1): the reduction runs over pairs of input channels. The
-//    input, less its zero point, and the weights, less theirs, are repacked
-//    per call into int16 with the two channels of a pair adjacent
-//    ((c2, x, y, c/2, n) and (c2, k, s, r, c/2)). The accumulator of a vector
+//    input, less its zero point, is repacked per call into int16 with the two
+//    channels of a pair adjacent ((c2, x, y, c/2, n)); the weights, less
+//    theirs, are read as int16 pairs (c2, k, s, r, c/2): sign-extended from
+//    the blocks of pairs AlterOpLayout packed at compile time
+//    (lang::kQnnBlockedPairWeightLayout, AVX2), else repacked per call in
+//    blocks of a vector of output channels. The accumulator of a vector
 //    of 8 (AVX2) output channels then adds, per pair, the products of one
 //    broadcast 32-bit input pair with 16 weights: Halide vectorizes the pair
 //    as a VectorReduce of int16 x int16 -> int32, which x86 emits as
 //    vpmaddwd (16 multiply-adds per instruction, no saturation: the
 //    operands are at most 9 bits). A register tile of B vectors of channels x
 //    T output pixels (lower/register_tile.h) stays in registers as in the
-//    float blocked convolution. Repacking costs one pass over the input and
-//    the weights per call, small beside the C*R*S multiply-adds per output.
+//    float blocked convolution. Repacking costs one pass over the input per
+//    call, small beside the C*R*S multiply-adds per output.
 //  - quads (groups 1, uint8 input, int8 weights with zero point 0, targets
 //    with VNNI: Halide 14 calls it avx512_sapphirerapids): four channels per
 //    step as uint8 x int8 -> int32, which is vpdpbusd; on Arm with the
@@ -76,6 +79,8 @@ Expr quad_weight_at(const TensorFunc& w, const lang::QnnConv2DAttrs& a, const Ex
 
 Expr weight_at(const TensorFunc& w, const lang::QnnConv2DAttrs& a, const Expr& s, const Expr& r, const Expr& c, const Expr& k) {
   if (a.kernel_layout == "OIHW") return w.func(s, r, c, k);
+  if (a.kernel_layout == lang::kQnnBlockedPairWeightLayout)
+    return w.func(c % 2, k % static_cast<int>(lang::kQnnPairWeightBlock), s, r, c / 2, k / static_cast<int>(lang::kQnnPairWeightBlock));
   return quad_weight_at(w, a, c % 4, k, s, r, c / 4);
 }
 
@@ -206,7 +211,7 @@ using lang::attrs_as;
 using namespace qconv;
 
 bool quads_apply(const lang::QnnConv2DAttrs& a, std::span<const TensorFunc> args) {
-  return a.groups == 1 && u8_times_symmetric_s8(a.kernel_zero_point, args);
+  return a.groups == 1 && a.kernel_layout != lang::kQnnBlockedPairWeightLayout && u8_times_symmetric_s8(a.kernel_zero_point, args);
 }
 
 // The most vectors of `lanes` pixels, at most `blocks`, whose tiles cover a
@@ -293,7 +298,16 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   // columns of a strided convolution split in sw phases so that a tap reads
   // consecutive output pixels' groups contiguously) and weights ((cg, k, s,
   // r, cp)), repacked.
-  Func xp(ctx.name + "_xp"), wp(ctx.name + "_wp");
+  Func xp(ctx.name + "_xp"), wp(ctx.name + "_wp"), wp_blocks(ctx.name + "_wpb");
+  // Int16 pairs from 8-bit weights that AlterOpLayout packed in pairs
+  // (lang::kQnnBlockedPairWeightLayout: AVX2 without VNNI) are read as they
+  // are: a step's 16 bytes of a block, sign-extended, are a vector of 8
+  // channels' pairs.
+  const bool paired_weight = a.kernel_layout == lang::kQnnBlockedPairWeightLayout;
+  // Else int16 pairs' weights are repacked per call, in blocks of a vector
+  // of output channels where the channels fill whole blocks (below).
+  const int vector_ints = ctx.target.natural_vector_size<int32_t>();
+  const int weight_block = !quads && !paired_weight && K % vector_ints == 0 ? vector_ints : 0;
   Var cg("cg"), xq("xq"), ph("ph"), y("y"), cp("cp"), n("n"), k("k"), s("s"), r("r");
   // Where a row's taps reach past either end of the input row, the repacked
   // row is written in two stages: the fill over the whole of it, then each
@@ -352,12 +366,28 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       const Expr value = args[0].func(Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), Halide::min(c, C - 1), n);
       xp(cg, xq, ph, y, cp, n) = inside_or(inside_x, inside_rest, repacked(value), fill);
     }
-    const Expr wv = Halide::cast<int32_t>(weight_at(args[1], a, s, r, Halide::min(c, CW - 1), k)) - kernel_zero_point(a, k, ctx.name + "_wzp");
+    const auto weight_value = [&](const Expr& channel) {
+      const Expr wv = Halide::cast<int32_t>(weight_at(args[1], a, s, r, Halide::min(c, CW - 1), channel)) -
+                      kernel_zero_point(a, channel, ctx.name + "_wzp");
+      return Halide::select(c < CW, Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), wv),
+                            Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), 0));
+    };
     // Quads from a weight already in quads (C % 4 == 0, zero points 0): read as they are.
     if (quads && packed_weight) wp(cg, k, s, r, cp) = quad_weight_at(args[1], a, cg, k, s, r, cp);
-    else
-      wp(cg, k, s, r, cp) = Halide::select(c < CW, Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), wv),
-                                           Halide::cast(quads ? Halide::Int(8) : Halide::Int(16), 0));
+    else if (paired_weight)
+      wp(cg, k, s, r, cp) = Halide::cast<int16_t>(Halide::cast<int32_t>(weight_at(args[1], a, s, r, cp * 2 + cg, k)) -
+                                                  kernel_zero_point(a, k, ctx.name + "_wzp"));
+    else if (weight_block > 0) {
+      // Int16 pairs stored in blocks of a vector of output channels
+      // (cg, k % block, s, r, cp, k / block): a tile's weights are then one
+      // stream through its whole reduction, where in (cg, k, s, r, cp) each
+      // step's 32 bytes lay 4 K bytes past the last (ResNet-18's 7 x 7 int8
+      // layers, 4.7 MB of pairs each, at a third of the pairs' peak).
+      Var kb("kb"), ki("ki");
+      wp_blocks(cg, ki, s, r, cp, kb) = weight_value(kb * weight_block + ki);
+      wp(cg, k, s, r, cp) = wp_blocks(cg, k % weight_block, s, r, cp, k / weight_block);
+    } else
+      wp(cg, k, s, r, cp) = weight_value(k);
   }
 
   Func acc(ctx.name + (G > 1 ? "_group_acc" : "_acc"));
@@ -414,7 +444,11 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   // false the repacked input, computed once per call before its loops.
   auto operands_once = [=](int lanes, bool repack) mutable {
     const std::vector<Var> wv = wp.args();
-    if (!(quads && packed_weight)) wp.compute_root().parallel(wv[4]).vectorize(wv[1], fitting_lanes(K, lanes), TailStrategy::GuardWithIf);
+    if (weight_block > 0) {
+      const std::vector<Var> bv = wp_blocks.args();  // cg, k % block, s, r, cp, k / block
+      wp_blocks.compute_root().parallel(bv[5]).vectorize(bv[1]).unroll(bv[0]).bound(bv[1], 0, weight_block);
+    } else if (!(quads && packed_weight) && !paired_weight)
+      wp.compute_root().parallel(wv[4]).vectorize(wv[1], fitting_lanes(K, lanes), TailStrategy::GuardWithIf);
     if (quads) start.compute_root().vectorize(start.args()[0], fitting_lanes(K, lanes), TailStrategy::GuardWithIf);
     if (!repack) return;
     // A vector of pixels per channel of a group, the group's channels unrolled

@@ -653,6 +653,42 @@ def @main(%x: Tensor[(1, 16, 12, 40), uint8], %w: Tensor[(4, 1, 1, 22, 4), int8]
                 extremes, "x86-64-linux-avx-avx2-f16c-fma-sse41");
 }
 
+// 8-bit weights in blocks of pairs (OIHW8o2i: what AlterOpLayout packs for
+// AVX2 without VNNI), read as they are and sign-extended into int16 pairs:
+// rows of 7 with borders, a channel tail of the tile (24 = 3 blocks), wide
+// rows, a strided 1x1 over 6 channels, a kernel zero point per channel, and
+// pointwise inside a depthwise convolution, on operands over their full
+// ranges; on AVX2 and on this host (VNNI reads such a weight as pairs too).
+TEST_CASE("qnn.conv2d with 8-bit weights in blocks of pairs (OIHW8o2i)") {
+  const std::string requantize =
+      "  %1 = qnn.requantize(%0, input_scale=[0.0001], input_zero_point=0, output_scale=1.5, output_zero_point=128, axis=1, "
+      "out_dtype=uint8);\n  (%0, %1)\n}";
+  const std::string cases[] = {
+      R"(def @main(%x: Tensor[(1, 16, 7, 7), uint8], %w: Tensor[(3, 8, 3, 3, 8, 2), int8], %b: Tensor[(24), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1, input_zero_point=9, kernel_zero_point=[0], kernel_layout="OIHW8o2i");
+)",
+      R"(def @main(%x: Tensor[(1, 8, 6, 21), uint8], %w: Tensor[(2, 4, 3, 3, 8, 2), int8], %b: Tensor[(16), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 2], padding=[1, 0, 1, 2], dilation=[1, 1], groups=1, input_zero_point=0, kernel_zero_point=[0], kernel_layout="OIHW8o2i");
+)",
+      R"(def @main(%x: Tensor[(1, 6, 9, 26), uint8], %w: Tensor[(2, 3, 1, 1, 8, 2), int8]) {
+  %0 = qnn.conv2d(%x, %w, strides=[2, 2], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, input_zero_point=200, kernel_zero_point=[0], kernel_layout="OIHW8o2i");
+)",
+      R"(def @main(%x: Tensor[(1, 4, 5, 12), uint8], %w: Tensor[(2, 2, 3, 3, 8, 2), int8], %b: Tensor[(16), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[2, 1], groups=1, input_zero_point=3, kernel_zero_point=[0, 1, -2, 3, 4, 5, 6, 7, -8, 9, 10, 11, 12, 13, 14, -15], kernel_layout="OIHW8o2i");
+)"};
+  for (const std::string& text : cases)
+    for (const std::string target : {"x86-64-linux-avx-avx2-f16c-fma-sse41", "host"}) check_exact(text + requantize, 43, full_range_tensor, target);
+  const std::string fused = R"(
+def @main(%x: Tensor[(1, 16, 12, 40), uint8], %w: Tensor[(3, 8, 1, 1, 8, 2), int8], %b: Tensor[(24), int32], %d: Tensor[(24, 1, 3, 3), int8]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, input_zero_point=0, kernel_zero_point=[0], kernel_layout="OIHW8o2i");
+  %1 = qnn.requantize(%0, input_scale=[0.0003], input_zero_point=0, output_scale=0.05, output_zero_point=0, axis=1, out_dtype=uint8, out_min=0, out_max=120);
+  %2 = qnn.conv2d(%1, %d, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=24, input_zero_point=0, kernel_zero_point=[0]);
+  %3 = qnn.requantize(%2, input_scale=[0.0004], input_zero_point=0, output_scale=0.03, output_zero_point=4, axis=1, out_dtype=uint8);
+  %3
+})";
+  for (const std::string target : {"x86-64-linux-avx-avx2-f16c-fma-sse41", "host"}) check_exact(fused, 47, full_range_tensor, target);
+}
+
 // Which targets multiply int8 with an 8-bit dot product (the artifact builder
 // warns for int8 models on CPUs without one: targets/artifact.cpp).
 TEST_CASE("int8 dot products: VNNI, Arm's dot-product extension, AMX tiles") {
