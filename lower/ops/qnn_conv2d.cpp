@@ -559,8 +559,13 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       // two more none; with 4 ResNet-18's int8 14 -> 7 layer (byte pairs)
       // takes a tile of 1 x 7 channel vectors x pixels, where 1 x 6 computed
       // 12 pixels for 7: 1.52 -> 0.86 ms (`--kernels`, Zen 3).
+      // Int16 pairs from weights in blocks of pairs hold each sign-extended
+      // weight vector in a register and need one more for vpmaddwd's product
+      // (it cannot add in place): int8 ResNet-18 35.0 -> 31.0 ms with it,
+      // 34.1 with two (`--kernels`, Zen 3, alternated).
       const int taps_registers =
-          (quads && unroll_taps ? (register_file(sc.target).vector_registers > 16 ? 12 : 4) : 0) + dot.pair_registers();
+          (quads && unroll_taps ? (register_file(sc.target).vector_registers > 16 ? 12 : 4) : 0) + dot.pair_registers() +
+          (paired_weight ? 1 : 0);
       const RegisterTile tile = register_tile(sc, lanes, std::max<int64_t>(1, K / lanes), OW, taps_registers);
       const int channels = lanes * tile.blocks;
       const TailStrategy k_tail = K >= channels ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
