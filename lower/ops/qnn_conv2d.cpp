@@ -305,9 +305,13 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   // channels' pairs.
   const bool paired_weight = a.kernel_layout == lang::kQnnBlockedPairWeightLayout;
   // Else int16 pairs' weights are repacked per call, in blocks of a vector
-  // of output channels where the channels fill whole blocks (below).
+  // of output channels where the channels fill whole blocks (below); so are
+  // pair blocks for a convolution computed inside a depthwise one, whose
+  // pixel vectors take each channel's pair as one broadcast 32-bit load (from
+  // the bytes: a load, a move, a sign extension and a broadcast).
   const int vector_ints = ctx.target.natural_vector_size<int32_t>();
-  const int weight_block = !quads && !paired_weight && K % vector_ints == 0 ? vector_ints : 0;
+  const int weight_block = !quads && (!paired_weight || ctx.producer) && K % vector_ints == 0 ? vector_ints : 0;
+  const bool pairs_widened = paired_weight && weight_block == lang::kQnnPairWeightBlock;  // the blocks as they are, in int16
   Var cg("cg"), xq("xq"), ph("ph"), y("y"), cp("cp"), n("n"), k("k"), s("s"), r("r");
   // Where a row's taps reach past either end of the input row, the repacked
   // row is written in two stages: the fill over the whole of it, then each
@@ -374,9 +378,6 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     };
     // Quads from a weight already in quads (C % 4 == 0, zero points 0): read as they are.
     if (quads && packed_weight) wp(cg, k, s, r, cp) = quad_weight_at(args[1], a, cg, k, s, r, cp);
-    else if (paired_weight)
-      wp(cg, k, s, r, cp) = Halide::cast<int16_t>(Halide::cast<int32_t>(weight_at(args[1], a, s, r, cp * 2 + cg, k)) -
-                                                  kernel_zero_point(a, k, ctx.name + "_wzp"));
     else if (weight_block > 0) {
       // Int16 pairs stored in blocks of a vector of output channels
       // (cg, k % block, s, r, cp, k / block): a tile's weights are then one
@@ -384,9 +385,17 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
       // step's 32 bytes lay 4 K bytes past the last (ResNet-18's 7 x 7 int8
       // layers, 4.7 MB of pairs each, at a third of the pairs' peak).
       Var kb("kb"), ki("ki");
-      wp_blocks(cg, ki, s, r, cp, kb) = weight_value(kb * weight_block + ki);
+      if (pairs_widened)
+        wp_blocks(cg, ki, s, r, cp, kb) =
+            Halide::cast<int16_t>(Halide::cast<int32_t>(args[1].func(cg, ki, s, r, cp, kb)) -
+                                  kernel_zero_point(a, kb * weight_block + ki, ctx.name + "_wzp"));
+      else
+        wp_blocks(cg, ki, s, r, cp, kb) = weight_value(kb * weight_block + ki);
       wp(cg, k, s, r, cp) = wp_blocks(cg, k % weight_block, s, r, cp, k / weight_block);
-    } else
+    } else if (paired_weight)
+      wp(cg, k, s, r, cp) = Halide::cast<int16_t>(Halide::cast<int32_t>(weight_at(args[1], a, s, r, cp * 2 + cg, k)) -
+                                                  kernel_zero_point(a, k, ctx.name + "_wzp"));
+    else
       wp(cg, k, s, r, cp) = weight_value(k);
   }
 
@@ -446,7 +455,10 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
     const std::vector<Var> wv = wp.args();
     if (weight_block > 0) {
       const std::vector<Var> bv = wp_blocks.args();  // cg, k % block, s, r, cp, k / block
-      wp_blocks.compute_root().parallel(bv[5]).vectorize(bv[1]).unroll(bv[0]).bound(bv[1], 0, weight_block);
+      wp_blocks.compute_root().parallel(bv[5]).bound(bv[0], 0, 2).bound(bv[1], 0, weight_block);
+      // The pair blocks widened: a block's step is one run of 16 bytes.
+      if (pairs_widened) wp_blocks.fuse(bv[0], bv[1], Var("pair_lanes")).vectorize(Var("pair_lanes"));
+      else wp_blocks.vectorize(bv[1]).unroll(bv[0]);
     } else if (!(quads && packed_weight) && !paired_weight)
       wp.compute_root().parallel(wv[4]).vectorize(wv[1], fitting_lanes(K, lanes), TailStrategy::GuardWithIf);
     if (quads) start.compute_root().vectorize(start.args()[0], fitting_lanes(K, lanes), TailStrategy::GuardWithIf);
