@@ -363,11 +363,14 @@ TensorType qnn_dense_nk_weight(const TensorType& w, const QnnMatmulAttrs& a) {
     ops::expect_rank(w, 2, "weight [units, in_features]");
     return w;
   }
-  if (a.kernel_layout != kQnnDenseQuadLayout)
-    type_error("kernel_layout '" + a.kernel_layout + "' is not NK or " + kQnnDenseQuadLayout);
-  if (w.rank() != 3 || w.shape[2] != 4)
-    type_error("a weight in " + std::string(kQnnDenseQuadLayout) + " is [in_features/4, units, 4], found " + w.str());
-  return TensorType{{w.shape[1], w.shape[0] * 4}, w.dtype};
+  const bool pairs = a.kernel_layout == kQnnDensePairLayout;
+  if (a.kernel_layout != kQnnDenseQuadLayout && !pairs)
+    type_error("kernel_layout '" + a.kernel_layout + "' is not NK, " + kQnnDenseQuadLayout + " or " + kQnnDensePairLayout);
+  const int64_t group = pairs ? 2 : 4;
+  if (w.rank() != 3 || w.shape[2] != group)
+    type_error("a weight in " + a.kernel_layout + " is [in_features/" + std::to_string(group) + ", units, " +
+               std::to_string(group) + "], found " + w.str());
+  return TensorType{{w.shape[1], w.shape[0] * group}, w.dtype};
 }
 
 namespace {

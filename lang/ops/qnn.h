@@ -175,13 +175,17 @@ struct QnnConv2DAttrs : AttrsOf<QnnConv2DAttrs> {
 // consecutive k of one column adjacent, what AMX's tiles and VNNI multiply
 // (lower/ops/qnn_matmul.cpp) where the [N, K] weight was repacked per call.
 inline constexpr const char* kQnnDenseQuadLayout = "KN4k";
+// The same in pairs of k, [K/2, N, 2], for 8-bit weights without an 8-bit
+// dot product (AVX2): int16 pairs' vpmaddwd multiplies a vector of 8
+// columns' pairs, 16 bytes sign-extended, where it repacked them per call.
+inline constexpr const char* kQnnDensePairLayout = "KN2k";
 
 // qnn.dense (x[M, K] . w[N, K]^T, or w in kQnnDenseQuadLayout) and
 // qnn.batch_matmul (x[..., M, K] . y[..., K, N]).
 struct QnnMatmulAttrs : AttrsOf<QnnMatmulAttrs> {
   int64_t input_zero_point = 0;
   std::vector<int64_t> kernel_zero_point{0};  // one, or one per output column (N)
-  std::string kernel_layout = "NK";           // qnn.dense: or kQnnDenseQuadLayout
+  std::string kernel_layout = "NK";           // qnn.dense: or kQnnDenseQuadLayout, kQnnDensePairLayout
   int64_t kernel_bits = 8;                    // 7 or 8: kernel_fits_bits
   template <typename V> void fields(V& v) {
     v("input_zero_point", input_zero_point);

@@ -26,7 +26,9 @@
 //
 // qnn.dense over four rows or more with a constant int8 weight whose K fills
 // quads gets it as [K/4, N, 4] (kQnnDenseQuadLayout): AMX's tiles read it in
-// place, the paired form through its index, where it was repacked per call.
+// place, the paired form through its index, where it was repacked per call;
+// with 8-bit weights on AVX2 (8 lanes, no 8-bit dot product) as [K/2, N, 2]
+// (kQnnDensePairLayout), which its int16 pairs read as they are.
 // Both fold an input zero point into their bias where that is exact (no
 // padding): the kernels then add no weight sums per call. Every qnn.conv2d
 // and qnn.dense gets kernel_bits from its weight (7 where a constant int8
@@ -187,7 +189,7 @@ void repack_weight(Module& m, FunctionBuilder& b, uint32_t i, const Binding& d, 
     auto found = packed.find(key);
     if (found == packed.end()) {
       const Tensor w = transform_layout(m.constant(d.args[1].constant), Layout::parse(from), Layout::parse(layout));
-      const bool pairs = std::string(layout) == kQnnBlockedPairWeightLayout;
+      const bool pairs = std::string(layout) == kQnnBlockedPairWeightLayout || std::string(layout) == kQnnDensePairLayout;
       found = packed.emplace(key, m.add_constant(d.args[1].constant + (pairs ? "_pairs" : "_quads"), w)).first;
     }
     attrs->kernel_layout = layout;
@@ -212,7 +214,9 @@ Module alter_op_layout(const Module& module, const PassContext& context) {
     for (uint32_t i = 0; i < fn.body.size(); ++i) {
       const Binding& d = fn.body[i];
       if (packs_dense_quads(out, d)) {
-        repack_weight<QnnMatmulAttrs>(out, b, i, d, "NK", kQnnDenseQuadLayout, dense_packed);
+        // 8-bit weights on AVX2 (8 lanes, no 8-bit dot product): int16 pairs.
+        const bool pairs = context.quad_weight_block == 8 && weight_bits(out, d) > 7;
+        repack_weight<QnnMatmulAttrs>(out, b, i, d, "NK", pairs ? kQnnDensePairLayout : kQnnDenseQuadLayout, dense_packed);
         continue;
       }
       if (folds_dense_rows(out, d)) {

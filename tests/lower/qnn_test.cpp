@@ -376,6 +376,22 @@ def @main(%x: Tensor[(6, 40), uint8], %w: Tensor[(10, 19, 4), int8], %b: Tensor[
 })");
 }
 
+// The same weights in pairs (KN2k, [K/2, N, 2]: what AlterOpLayout packs for
+// AVX2 without VNNI, read as int16 pairs as they are), columns off the
+// vectors, rows off the tile, an input zero point and kernel zero points per
+// column, and over two rows (the row form reads them through their index);
+// on AVX2 and on this host.
+TEST_CASE("qnn.dense with its weight in pairs (KN2k)") {
+  const std::string text = R"(
+def @main(%x: Tensor[(13, 40), uint8], %w: Tensor[(20, 19, 2), int8], %b: Tensor[(19), int32], %y: Tensor[(2, 40), uint8], %z: Tensor[(6, 40), uint8]) {
+  %0 = qnn.dense(%x, %w, %b, input_zero_point=12, kernel_zero_point=[0], kernel_layout="KN2k");
+  %1 = qnn.dense(%y, %w, input_zero_point=0, kernel_zero_point=[0], kernel_layout="KN2k");
+  %2 = qnn.dense(%z, %w, %b, input_zero_point=0, kernel_zero_point=[1, -2, 3, 0, 5, 6, -7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, -19], kernel_layout="KN2k");
+  (%0, %1, %2)
+})";
+  for (const std::string target : {"x86-64-linux-avx-avx2-f16c-fma-sse41", "host"}) check_exact(text, 53, full_range_tensor, target);
+}
+
 // Fewer than four rows, uint8 x int8 [N, K] with no zero points (a
 // classifier whose input zero point AlterOpLayout folded into its bias): on
 // VNNI the row dot products take four K per lane and step (vpdpbusd), with
