@@ -301,8 +301,14 @@ int available_threads() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
-constexpr double kSecondsPerRepetition = 0.05;
-constexpr int kRepetitions = 3;
+// Many short runs, the best kept: work on the other hardware thread of the
+// core (another tenant of the VM's host) takes issue slots from the integer
+// loops. With 3 runs of 50 ms the int16 pairs' peak read 106-120 GOP/s as
+// often as 150 on Zen 3 while another process ran (kernels then shown at
+// "115 %" of it); with 8 runs of 25 ms, 151-152 every time. The FMA loop
+// was not affected either way.
+constexpr double kSecondsPerRepetition = 0.025;
+constexpr int kRepetitions = 8;
 
 // The best of kRepetitions runs of `loop` on `threads` threads at once:
 // the sum of each thread's rate, in G(FL)OP/s.
