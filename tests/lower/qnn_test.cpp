@@ -672,10 +672,11 @@ def @main(%x: Tensor[(1, 16, 12, 40), uint8], %w: Tensor[(4, 1, 1, 22, 4), int8]
 // 8-bit weights in blocks of pairs (OIHW8o2i: what AlterOpLayout packs for
 // AVX2 without VNNI), read as they are and sign-extended into int16 pairs:
 // rows of 7 with borders, a channel tail of the tile (24 = 3 blocks), wide
-// rows, a strided 1x1 over 6 channels, a kernel zero point per channel, and
+// rows, a strided 1x1 over 6 channels, a 7x7 stem over 3 channels (OIHW:
+// taps packed in pairs), a kernel zero point per channel, and
 // pointwise inside a depthwise convolution, on operands over their full
 // ranges; on AVX2 and on this host (VNNI reads such a weight as pairs too).
-TEST_CASE("qnn.conv2d with 8-bit weights in blocks of pairs (OIHW8o2i)") {
+TEST_CASE("qnn.conv2d with 8-bit weights in int16 pairs: blocks of pairs (OIHW8o2i), taps in pairs") {
   const std::string requantize =
       "  %1 = qnn.requantize(%0, input_scale=[0.0001], input_zero_point=0, output_scale=1.5, output_zero_point=128, axis=1, "
       "out_dtype=uint8);\n  (%0, %1)\n}";
@@ -688,6 +689,10 @@ TEST_CASE("qnn.conv2d with 8-bit weights in blocks of pairs (OIHW8o2i)") {
 )",
       R"(def @main(%x: Tensor[(1, 6, 9, 26), uint8], %w: Tensor[(2, 3, 1, 1, 8, 2), int8]) {
   %0 = qnn.conv2d(%x, %w, strides=[2, 2], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1, input_zero_point=200, kernel_zero_point=[0], kernel_layout="OIHW8o2i");
+)",
+      // a stem (OIHW, 3 channels, 7x7, stride 2): a row's taps packed with the channels in pairs
+      R"(def @main(%x: Tensor[(1, 3, 9, 40), uint8], %w: Tensor[(16, 3, 7, 7), int8], %b: Tensor[(16), int32]) {
+  %0 = qnn.conv2d(%x, %w, %b, strides=[2, 2], padding=[3, 3, 3, 3], dilation=[1, 1], groups=1, input_zero_point=120, kernel_zero_point=[0]);
 )",
       R"(def @main(%x: Tensor[(1, 4, 5, 12), uint8], %w: Tensor[(2, 2, 3, 3, 8, 2), int8], %b: Tensor[(16), int32]) {
   %0 = qnn.conv2d(%x, %w, %b, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[2, 1], groups=1, input_zero_point=3, kernel_zero_point=[0, 1, -2, 3, 4, 5, 6, 7, -8, 9, 10, 11, 12, 13, 14, -15], kernel_layout="OIHW8o2i");
