@@ -651,12 +651,20 @@ LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx
   int blocks = 1;
   for (int b = 2; b <= 4; ++b)
     if (cover(b) * 4 <= fewest * 5) blocks = b;
-  const int pixels = lanes * blocks;
   // Channels per tile, which the consumer's blocks take: 4, and 8 where one
   // vector covers a row. A tile's sums are chains of dependent vpdpbusd, one
   // per vector and channel, and 4 chains left MobileNetV2's 14 -> 7 layer
   // waiting on them (the loads of 14-pixel rows a third of its time).
   const int channels = blocks == 1 && K >= 8 ? 8 : 4;
+  // Fewer vectors of pixels where the tile's sums, its pixel vectors, the
+  // broadcast and the pairs' products (vpmaddwd cannot add in place; byte
+  // pairs keep two) would not fit the registers: on AVX2's 16 a 4 x 4 tile
+  // spilled. MobileNetV2's fused int8 kernels (Zen 3, `--kernels`, two
+  // alternated rounds): 8-bit weights 4.42-4.46 -> 4.22-4.25 ms, 7-bit
+  // 2.74-2.76 -> 2.68-2.71.
+  const int extra = quads ? dot.pair_registers() : 1;
+  while (blocks > 1 && blocks * channels + blocks + 1 + extra > register_file(ctx.target).vector_registers) --blocks;
+  const int pixels = lanes * blocks;
   ProducerStage stage{[=](Func st) mutable {
                         const std::vector<Var> v = st.args();  // x, y, c, n
                         Var xo("pxo"), xi("pxi"), xb("pxb"), xv("pxv"), co("pco"), ci("pci");
