@@ -37,7 +37,6 @@
 // Assumes typed IR, before FuseOps (batch_matmul fuses its epilogue as dense
 // does). Weights shared by several dense ops are transposed once.
 #include <climits>
-#include <cstdlib>
 #include <map>
 #include <type_traits>
 
@@ -79,7 +78,7 @@ std::string quad_layout(const Module& m, const Binding& d, const PassContext& co
   // 8 lanes without VNNI (AVX2) multiply 8-bit weights in int16 pairs, which
   // always vectorize output channels: the weights in blocks of pairs (with
   // 7 bits, byte pairs read quads, below).
-  if (block == 8 && weight_bits(m, d) > 7) return std::getenv("MC_OLD") ? kQnnQuadWeightLayout : kQnnBlockedPairWeightLayout;
+  if (block == 8 && weight_bits(m, d) > 7) return kQnnBlockedPairWeightLayout;
   const int64_t width = d.types[0].shape[3], sums = w.shape[1] * w.shape[2] * w.shape[3];
   const bool channels = width < block || (width < 2 * block && sums >= kBlockedMinSums);
   return channels ? blocked_quad_weight_layout(block) : kQnnQuadWeightLayout;
