@@ -120,6 +120,27 @@ bool u8_times_symmetric_s8(std::span<const int64_t> kernel_zero_point, std::span
 Halide::Func accumulator_start(std::span<const TensorFunc> args, const lang::QnnConv2DAttrs& a, const QuadDot& dot, int C,
                                int R, int S, const std::string& name);
 
+// The most vectors of `lanes` pixels, at most `blocks`, whose tiles cover a
+// row of `width` pixels (the last tile shifted in) computing the fewest.
+int least_covering_blocks(int64_t width, int lanes, int blocks);
+
+// qnn.conv2d, groups 1 (or grouped quads), with the reduction over packs of
+// `group` input channels: 4 (quads: VNNI, sdot, AVX2's byte pairs) or 2
+// (int16 pairs), output channels or pixels vectorized (lower/ops/qnn_conv2d.cpp).
+LoweredOp lower_packed(std::span<const TensorFunc> args, const LowerContext& ctx, int group);
+
+// The forms that lay the input's rows out anew (lower/ops/qnn_conv2d_rows.cpp):
+// a kernel row's taps packed with few input channels in groups of `group`
+// (4: quads, 2: int16 pairs), where that saves a tenth of the products; and
+// stride-1 rows laid end to end with their padding, where that computes
+// fewer wasted positions than tiles over each row.
+bool taps_packed_apply(const lang::QnnConv2DAttrs& a, const lang::TensorType& input, const lang::TensorType& weight,
+                       const lang::TensorType& out, int lanes, int group);
+LoweredOp lower_taps_in_quads(std::span<const TensorFunc> args, const LowerContext& ctx, int group);
+bool flat_applies(const lang::QnnConv2DAttrs& a, const lang::TensorType& input, const lang::TensorType& weight,
+                  const lang::TensorType& out, int lanes);
+LoweredOp lower_flat(std::span<const TensorFunc> args, const LowerContext& ctx);
+
 // qnn.conv2d with groups > 1 (depthwise and grouped), in the form the target
 // and shape take (lower/ops/qnn_depthwise.cpp).
 LoweredOp lower_grouped(std::span<const TensorFunc> args, const LowerContext& ctx);
