@@ -78,6 +78,19 @@ RegisterTile choose_register_tile(const RegisterFile& all, int block_lanes, int6
   return best;
 }
 
+RegisterTile choose_register_tile_rows(const RegisterFile& registers, int block_lanes, int64_t channel_blocks,
+                                       int64_t width, int64_t height, int reserved) {
+  RegisterTile tile = choose_register_tile(registers, block_lanes, channel_blocks, width, reserved);
+  if (tile.pixels % 2 != 0 || height < 2) return tile;
+  const double one_row = edge_efficiency(width, tile.pixels);
+  const double two_rows = edge_efficiency(width, tile.pixels / 2) * edge_efficiency(height, 2);
+  if (two_rows > one_row + 1e-9) {
+    tile.efficiency *= two_rows / one_row;
+    tile.rows = 2;
+  }
+  return tile;
+}
+
 std::vector<RegisterTile> register_tile_candidates(const RegisterFile& registers, int block_lanes,
                                                    int64_t channel_blocks, int64_t pixels, int reserved) {
   const RegisterTile chosen = choose_register_tile(registers, block_lanes, channel_blocks, pixels, reserved);

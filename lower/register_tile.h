@@ -29,6 +29,7 @@ struct RegisterTile {
   int blocks = 1;  // B: vector-wide blocks of output channels (or columns)
   int pixels = 1;  // T: output pixels (or rows) sharing each weight vector
   double efficiency = 0;  // the model's estimate of the fraction of FMA peak, edges included
+  int rows = 1;  // output rows the T pixels span (T / rows consecutive pixels in each)
   std::string str() const;
 };
 
@@ -37,6 +38,15 @@ struct RegisterTile {
 // `reserved` vector registers left to values the model does not count.
 RegisterTile choose_register_tile(const RegisterFile& registers, int block_lanes, int64_t channel_blocks,
                                   int64_t pixels, int reserved = 0);
+
+// choose_register_tile's pick for an output `width` pixels wide and `height`
+// rows high, its T pixels taken from two rows (T / 2 of each) where that
+// covers the output with fewer recomputed pixels: 14 x 14 in tiles of 2 x 2
+// pixels instead of 4 + 4 + 4 + 4 per row, the last shifted onto two pixels
+// already computed. The same blocks and T (the register shape measured),
+// only arranged over two rows.
+RegisterTile choose_register_tile_rows(const RegisterFile& registers, int block_lanes, int64_t channel_blocks,
+                                       int64_t width, int64_t height, int reserved = 0);
 
 // Every tile that fits the registers and the output: first the one
 // choose_register_tile picks with `reserved` registers left to values the

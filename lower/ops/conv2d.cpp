@@ -112,9 +112,23 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
   // Weight vectors of the B blocks stay in registers while each of the T
   // input values is broadcast once and used right away: B + 1 registers
   // beside the accumulators (x inside kb would keep T broadcasts alive).
-  auto tile_loops = [=](Func f, const RegisterTile& tile) mutable {
+  auto tile_loops = [=](Func f, const RegisterTile& tile, int tile_rows = 1) mutable {
     const std::vector<Var> fv = f.args();
     Var xo("xo"), xi("xi"), bo("bo"), bi("bi");
+    if (tile_rows > 1) {
+      Var yo("yo"), yi("yi");
+      f.split(fv[1], xo, xi, tile.pixels / tile_rows, TailStrategy::ShiftInwards)
+          .split(fv[2], yo, yi, tile_rows, TailStrategy::ShiftInwards)
+          .split(fv[3], bo, bi, tile.blocks, TailStrategy::ShiftInwards)
+          .reorder(fv[0], xi, yi, bi, xo, yo, bo, fv[4])
+          .vectorize(fv[0])
+          .unroll(xi)
+          .unroll(yi)
+          .unroll(bi);
+      acc.compute_at(f, xo).vectorize(k).unroll(x).unroll(y).unroll(kb);
+      acc.update().reorder(k, kb, x, y, r.x, r.y, r.z, r.w).vectorize(k).unroll(kb).unroll(x).unroll(y);
+      return std::make_pair(bo, yo);
+    }
     f.split(fv[1], xo, xi, tile.pixels, TailStrategy::ShiftInwards)
         .split(fv[3], bo, bi, tile.blocks, TailStrategy::ShiftInwards)
         .reorder(fv[0], xi, bi, xo, fv[2], bo, fv[4])
@@ -123,33 +137,43 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
         .unroll(bi);
     acc.compute_at(f, xo).vectorize(k).unroll(x).unroll(kb);
     acc.update().reorder(k, kb, x, r.x, r.y, r.z, r.w).vectorize(k).unroll(kb).unroll(x);
-    return bo;
+    return std::make_pair(bo, fv[2]);
   };
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
-    const std::vector<Var>& v = s.output_vars;  // n, kb, y, x, k
     const int ko = static_cast<int>(out_type.shape[4]);
     // From an NCHW input (a stem), LLVM keeps two more vectors live than the
     // tile model counts: MobileNetV2's 3x3 stride-2 stem spilled with 2 x 14
     // and took 0.23-0.32 ms; 2 x 8 took 0.17-0.18 (EfficientNet-B0's stem
     // 0.38 -> 0.32 ms), measured with `modelc bench --kernels`.
-    const RegisterTile tile = register_tile(s, ko, out_type.shape[1], out_type.shape[3], blocked_input ? 0 : 2);
+    const int reserved = blocked_input ? 0 : 2;
+    RegisterTile tile = register_tile(s, ko, out_type.shape[1], out_type.shape[3], reserved);
+    // Without tuned knobs the tile may take its pixels from two rows where
+    // that recomputes fewer pixels at the row's end (lower/register_tile.h):
+    // MobileNetV2's 14 x 14 projections into 12 blocks, 3 x 4 in 2 x 2
+    // pixels, 0.52 -> 0.46 and 0.17 -> 0.15 ms (`--kernels`, Zen 3, one
+    // thread, alternated twice), the model 1 % (whole runs, noisy).
+    if (s.knobs.empty())
+      tile = choose_register_tile_rows(register_file(s.target), ko, out_type.shape[1], out_type.shape[3],
+                                       out_type.shape[2], reserved);
+    const int tile_rows = tile.rows;
     Func out = s.output;
     Var rows("rows");
-    const Var bo = tile_loops(out, tile);
+    const auto [bo, yrow] = tile_loops(out, tile, tile_rows);
     // Too few rows and channel tiles to share among threads (a 1-D
     // convolution, whose rows are one): strips of each row's pixel tiles
     // join them, at least four tiles a strip. A 1-D audio classifier's
     // 64-channel layers over 4000 and 1000 samples ran on one core.
-    const int64_t tile_rows = out_type.shape[2] * ((out_type.shape[1] + tile.blocks - 1) / tile.blocks);
-    const int64_t row_tiles = (out_type.shape[3] + tile.pixels - 1) / tile.pixels;
+    const int64_t row_tile_count =
+        (out_type.shape[2] + tile_rows - 1) / tile_rows * ((out_type.shape[1] + tile.blocks - 1) / tile.blocks);
+    const int64_t row_tiles = (out_type.shape[3] + tile.pixels / tile_rows - 1) / (tile.pixels / tile_rows);
     constexpr int64_t kTasks = 8;  // as parallel_tasks makes where there are that many iterations
     const int64_t strips =
-        tile_rows >= kTasks ? 1 : std::clamp<int64_t>((kTasks + tile_rows - 1) / tile_rows, 1, row_tiles / 4);
+        row_tile_count >= kTasks ? 1 : std::clamp<int64_t>((kTasks + row_tile_count - 1) / row_tile_count, 1, row_tiles / 4);
     Var strip("strip");
     if (strips > 1) {
       Var xo("xo"), xsi("xsi");
       out.split(xo, strip, xsi, static_cast<int>((row_tiles + strips - 1) / strips), TailStrategy::GuardWithIf)
-          .reorder(xsi, v[2], bo, strip);
+          .reorder(xsi, yrow, bo, strip);
       acc.compute_at(out, xsi);  // per tile, as tile_loops placed it
     }
     // rows: the row and channel-block tiles of one image (the batch is outside),
@@ -158,12 +182,12 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
     // when the channel tiles are outside, its rows of the input and every
     // weight when the rows are: the smaller of the two is read whole.
     if (weight.type.element_count() < input_elements) {
-      out.reorder(bo, v[2]).fuse(bo, v[2], rows);
+      out.reorder(bo, yrow).fuse(bo, yrow, rows);
     } else {
-      out.fuse(v[2], bo, rows);
+      out.fuse(yrow, bo, rows);
     }
     if (strips > 1) out.fuse(rows, strip, rows);
-    const int64_t row_count = tile_rows * strips;
+    const int64_t row_count = row_tile_count * strips;
     const Var row_loop = worth_parallel(work) ? parallel_tasks(out, rows, row_count, work / out_type.shape[0]) : rows;
     schedule_widened(weight, Halide::LoopLevel(out, row_loop), 0);  // the B blocks' weights, for a row of tiles
     if (pads) {
@@ -192,7 +216,7 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
   const RegisterFile registers = register_file(ctx.target);
   const RegisterTile tile = choose_register_tile(registers, static_cast<int>(out_type.shape[4]), out_type.shape[1],
                                                  out_type.shape[3], registers.vector_registers >= 32 ? 6 : 5);
-  ProducerStage stage{[=](Func stage) mutable { tile_loops(stage, tile); }, tile.blocks, work};
+  ProducerStage stage{[=](Func stage) mutable { tile_loops(stage, tile, 1); }, tile.blocks, work};
   return {value, schedule, {}, stage};
 }
 

@@ -14,6 +14,8 @@
 #include "lang/pass.h"
 #include "lang/text.h"
 #include "lower/lowering.h"
+#include "lower/register_tile.h"
+#include "lower/tensor_func.h"
 #include "tests/lower/jit_check.h"
 
 using namespace modelc;
@@ -798,4 +800,29 @@ def @main(%x: Tensor[(1, 8, 72, 72), float32]) {
     CHECK(count_op(m, "nn.conv2d_winograd") == 1);
     CHECK(check_primitives(m, 1e-4, 5e-4) >= 1);
   }
+}
+
+// Register tiles over two rows (lower/register_tile.h choose_register_tile_rows):
+// 40 output channels (5 blocks of 8) over 22 x 6 pixels, a width the tile's
+// 4 pixels do not divide, in tiles of 2 pixels of two rows; a 1 x 1 and a
+// padded 3 x 3 convolution, bias, activation and a residual add in their
+// epilogues. The picked tile takes two rows on this host (AVX2's 3 x 4 and
+// AVX-512's 5 x 4 alike), so the test runs that form.
+TEST_CASE("blocked convolutions in register tiles over two rows") {
+  const lower::RegisterFile host = lower::register_file(Halide::Target(lower::host_halide_target()));
+  REQUIRE(lower::choose_register_tile_rows(host, 8, 5, 22, 6).rows == 2);
+  const std::string block = R"(const @w1 : Tensor[(40, 16, 1, 1), float32] = elided("0")
+const @b1 : Tensor[(40), float32] = elided("0")
+const @w2 : Tensor[(40, 16, 3, 3), float32] = elided("0")
+
+def @main(%x: Tensor[(1, 16, 6, 22), float32]) {
+  %0 = nn.conv2d(%x, @w1, strides=[1, 1], padding=[0, 0, 0, 0], dilation=[1, 1], groups=1);
+  %1 = nn.bias_add(%0, @b1, axis=1);
+  %2 = nn.relu(%1);
+  %3 = nn.conv2d(%x, @w2, strides=[1, 1], padding=[1, 1, 1, 1], dilation=[1, 1], groups=1);
+  %4 = add(%3, %2);
+  (%4)
+}
+)";
+  for (const Module& m : check_whole_model(block, {"NCHW8c"})) CHECK(check_primitives(m) >= 2);
 }

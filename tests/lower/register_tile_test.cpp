@@ -67,3 +67,29 @@ TEST_CASE("register tiles: each loaded vector feeds three multiply-adds where th
   CHECK(choose_register_tile(avx512, 16, 7, 2).pixels == 2);
   CHECK(choose_register_tile(avx512, 16, 12, 1).pixels == 1);
 }
+
+TEST_CASE("register tiles over two rows: the same blocks and pixels, where two rows recompute fewer pixels") {
+  const RegisterFile avx2{16, 8}, avx512{32, 16};
+  // MobileNetV2's 14 x 14 projections (12 blocks of 8): 3 x 4 in one row
+  // recomputes 2 of every 14 pixels; 2 x 2 pixels of two rows none.
+  const RegisterTile t = choose_register_tile_rows(avx2, 8, 12, 14, 14);
+  CHECK(t.str() == choose_register_tile(avx2, 8, 12, 14).str());
+  CHECK(t.str() == "3x4");
+  CHECK(t.rows == 2);
+  CHECK(t.efficiency > choose_register_tile(avx2, 8, 12, 14).efficiency);
+  // A width the one-row tile divides, an odd T, an odd height, one row.
+  CHECK(choose_register_tile_rows(avx2, 8, 12, 28, 28).rows == 1);
+  CHECK(choose_register_tile_rows(avx2, 8, 12, 7, 7).rows == 1);
+  CHECK(choose_register_tile_rows(avx2, 8, 12, 14, 1).rows == 1);
+  for (const RegisterFile& f : {avx2, avx512}) {
+    for (int64_t w = 1; w <= 60; ++w) {
+      CAPTURE(w);
+      const RegisterTile one = choose_register_tile(f, 8, 5, w);
+      const RegisterTile two = choose_register_tile_rows(f, 8, 5, w, 6);
+      CHECK(two.blocks == one.blocks);
+      CHECK(two.pixels == one.pixels);
+      CHECK(two.efficiency >= one.efficiency);
+      if (two.rows == 2) CHECK(two.pixels % 2 == 0);
+    }
+  }
+}
