@@ -77,7 +77,7 @@ TEST_CASE("register tiles over two rows: the same blocks and pixels, where two r
   CHECK(t.str() == "3x4");
   CHECK(t.rows == 2);
   CHECK(t.efficiency > choose_register_tile(avx2, 8, 12, 14).efficiency);
-  // A width the one-row tile divides, an odd T, an odd height, one row.
+  // A width the one-row tile divides, 7 x 7 (two rows recompute more), one row high: one row.
   CHECK(choose_register_tile_rows(avx2, 8, 12, 28, 28).rows == 1);
   CHECK(choose_register_tile_rows(avx2, 8, 12, 7, 7).rows == 1);
   CHECK(choose_register_tile_rows(avx2, 8, 12, 14, 1).rows == 1);
