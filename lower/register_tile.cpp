@@ -80,7 +80,10 @@ RegisterTile choose_register_tile(const RegisterFile& all, int block_lanes, int6
 
 RegisterTile choose_register_tile_rows(const RegisterFile& registers, int block_lanes, int64_t channel_blocks,
                                        int64_t width, int64_t height, int reserved) {
-  RegisterTile tile = choose_register_tile(registers, block_lanes, channel_blocks, width, reserved);
+  return over_two_rows(choose_register_tile(registers, block_lanes, channel_blocks, width, reserved), width, height);
+}
+
+RegisterTile over_two_rows(RegisterTile tile, int64_t width, int64_t height) {
   if (tile.pixels % 2 != 0 || height < 2) return tile;
   const double one_row = edge_efficiency(width, tile.pixels);
   const double two_rows = edge_efficiency(width, tile.pixels / 2) * edge_efficiency(height, 2);

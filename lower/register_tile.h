@@ -47,6 +47,9 @@ RegisterTile choose_register_tile(const RegisterFile& registers, int block_lanes
 // only arranged over two rows.
 RegisterTile choose_register_tile_rows(const RegisterFile& registers, int block_lanes, int64_t channel_blocks,
                                        int64_t width, int64_t height, int reserved = 0);
+// The same, for a tile already picked over a row `width` pixels wide (the
+// template's, through lower/tensor_func.h register_tile).
+RegisterTile over_two_rows(RegisterTile tile, int64_t width, int64_t height);
 
 // Every tile that fits the registers and the output: first the one
 // choose_register_tile picks with `reserved` registers left to values the

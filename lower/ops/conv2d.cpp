@@ -112,32 +112,26 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
   // Weight vectors of the B blocks stay in registers while each of the T
   // input values is broadcast once and used right away: B + 1 registers
   // beside the accumulators (x inside kb would keep T broadcasts alive).
-  auto tile_loops = [=](Func f, const RegisterTile& tile, int tile_rows = 1) mutable {
+  // With tile.rows 2 the T pixels are T / 2 of two rows (y split as well).
+  // Returns the loops over block tiles and over (pairs of) rows.
+  auto tile_loops = [=](Func f, const RegisterTile& tile) mutable {
     const std::vector<Var> fv = f.args();
-    Var xo("xo"), xi("xi"), bo("bo"), bi("bi");
-    if (tile_rows > 1) {
-      Var yo("yo"), yi("yi");
-      f.split(fv[1], xo, xi, tile.pixels / tile_rows, TailStrategy::ShiftInwards)
-          .split(fv[2], yo, yi, tile_rows, TailStrategy::ShiftInwards)
-          .split(fv[3], bo, bi, tile.blocks, TailStrategy::ShiftInwards)
-          .reorder(fv[0], xi, yi, bi, xo, yo, bo, fv[4])
-          .vectorize(fv[0])
-          .unroll(xi)
-          .unroll(yi)
-          .unroll(bi);
-      acc.compute_at(f, xo).vectorize(k).unroll(x).unroll(y).unroll(kb);
-      acc.update().reorder(k, kb, x, y, r.x, r.y, r.z, r.w).vectorize(k).unroll(kb).unroll(x).unroll(y);
-      return std::make_pair(bo, yo);
+    Var xo("xo"), xi("xi"), bo("bo"), bi("bi"), yo("yo"), yi("yi");
+    f.split(fv[1], xo, xi, tile.pixels / tile.rows, TailStrategy::ShiftInwards)
+        .split(fv[3], bo, bi, tile.blocks, TailStrategy::ShiftInwards);
+    if (tile.rows > 1) {
+      f.split(fv[2], yo, yi, tile.rows, TailStrategy::ShiftInwards).reorder(fv[0], xi, yi, bi, xo, yo, bo, fv[4]).unroll(yi);
+    } else {
+      f.reorder(fv[0], xi, bi, xo, fv[2], bo, fv[4]);
     }
-    f.split(fv[1], xo, xi, tile.pixels, TailStrategy::ShiftInwards)
-        .split(fv[3], bo, bi, tile.blocks, TailStrategy::ShiftInwards)
-        .reorder(fv[0], xi, bi, xo, fv[2], bo, fv[4])
-        .vectorize(fv[0])
-        .unroll(xi)
-        .unroll(bi);
+    f.vectorize(fv[0]).unroll(xi).unroll(bi);
     acc.compute_at(f, xo).vectorize(k).unroll(x).unroll(kb);
-    acc.update().reorder(k, kb, x, r.x, r.y, r.z, r.w).vectorize(k).unroll(kb).unroll(x);
-    return std::make_pair(bo, fv[2]);
+    acc.update().reorder(k, kb, x, y, r.x, r.y, r.z, r.w).vectorize(k).unroll(kb).unroll(x);
+    if (tile.rows > 1) {
+      acc.unroll(y);
+      acc.update().unroll(y);
+    }
+    return std::make_pair(bo, tile.rows > 1 ? yo : fv[2]);
   };
   ScheduleHook schedule = [=](const ScheduleContext& s) mutable {
     const int ko = static_cast<int>(out_type.shape[4]);
@@ -152,13 +146,11 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
     // MobileNetV2's 14 x 14 projections into 12 blocks, 3 x 4 in 2 x 2
     // pixels, 0.52 -> 0.46 and 0.17 -> 0.15 ms (`--kernels`, Zen 3, one
     // thread, alternated twice), the model 1 % (whole runs, noisy).
-    if (s.knobs.empty())
-      tile = choose_register_tile_rows(register_file(s.target), ko, out_type.shape[1], out_type.shape[3],
-                                       out_type.shape[2], reserved);
+    if (s.knobs.empty()) tile = over_two_rows(tile, out_type.shape[3], out_type.shape[2]);
     const int tile_rows = tile.rows;
     Func out = s.output;
     Var rows("rows");
-    const auto [bo, yrow] = tile_loops(out, tile, tile_rows);
+    const auto [bo, yrow] = tile_loops(out, tile);
     // Too few rows and channel tiles to share among threads (a 1-D
     // convolution, whose rows are one): strips of each row's pixel tiles
     // join them, at least four tiles a strip. A 1-D audio classifier's
@@ -216,7 +208,7 @@ LoweredOp lower_conv2d_blocked(std::span<const TensorFunc> args, const LowerCont
   const RegisterFile registers = register_file(ctx.target);
   const RegisterTile tile = choose_register_tile(registers, static_cast<int>(out_type.shape[4]), out_type.shape[1],
                                                  out_type.shape[3], registers.vector_registers >= 32 ? 6 : 5);
-  ProducerStage stage{[=](Func stage) mutable { tile_loops(stage, tile, 1); }, tile.blocks, work};
+  ProducerStage stage{[=](Func stage) mutable { tile_loops(stage, tile); }, tile.blocks, work};
   return {value, schedule, {}, stage};
 }
 
