@@ -17,6 +17,7 @@
 #endif
 
 #include "lang/text.h"
+#include "lower/kernel_names.h"
 #include "lower/llvm_object.h"
 #include "lower/lowering.h"
 #include "lower/ops/qnn.h"
@@ -476,6 +477,9 @@ std::string kernel_cache_key(std::string_view kernel_hash) {
 void compile_kernel_object(const lang::Module& module, const lang::Function& primitive, const std::string& symbol,
                            const KernelTarget& target, const std::filesystem::path& object_path,
                            const std::filesystem::path* stmt_path) {
+  // Every name the kernel's pipeline gets, from its Funcs to its closures,
+  // depends on this kernel alone (lower/kernel_names.h).
+  const KernelNameScope names;
   const Halide::Target t = parse_target(target.halide_target, false);
   KernelPipeline kp = build_pipeline(module, primitive, t, symbol, target.knobs, nullptr, target.amx, target.bf16_dot);
   const std::string off = switched_off_features(t);
