@@ -82,6 +82,19 @@ std::string string_name(NameCounters& counters, const std::string& prefix) {
   return sanitized + "$" + std::to_string(count);
 }
 
+// A name from the thread's scope; outside one, from libHalide's definition
+// `halide`, or where that was not found (another Halide), from counters of
+// this process, since then every name of the process is made here.
+template <typename Namer, typename Prefix, typename Count>
+std::string name_with(Namer halide, const Count& count, const Prefix& prefix) {
+  if (active) return count(*active);
+  if (halide) return halide(prefix);
+  static NameCounters process;
+  static std::mutex lock;
+  const std::lock_guard<std::mutex> guard(lock);
+  return count(process);
+}
+
 }  // namespace
 
 KernelNameScope::KernelNameScope() {
@@ -100,25 +113,13 @@ KernelNameScope::~KernelNameScope() {
 namespace Halide::Internal {
 
 std::string unique_name(char prefix) {
-  using modelc::lower::active;
-  if (active) return modelc::lower::character_name(*active, prefix);
-  if (const auto halide = modelc::lower::halide_char_namer()) return halide(prefix);
-  // libHalide not found under that name (another Halide): this process's
-  // names all come from here, so a scope-free count of our own is unique.
-  static modelc::lower::NameCounters process;
-  static std::mutex lock;
-  const std::lock_guard<std::mutex> guard(lock);
-  return modelc::lower::character_name(process, prefix);
+  using namespace modelc::lower;
+  return name_with(halide_char_namer(), [&](NameCounters& counters) { return character_name(counters, prefix); }, prefix);
 }
 
 std::string unique_name(const std::string& prefix) {
-  using modelc::lower::active;
-  if (active) return modelc::lower::string_name(*active, prefix);
-  if (const auto halide = modelc::lower::halide_string_namer()) return halide(prefix);
-  static modelc::lower::NameCounters process;
-  static std::mutex lock;
-  const std::lock_guard<std::mutex> guard(lock);
-  return modelc::lower::string_name(process, prefix);
+  using namespace modelc::lower;
+  return name_with(halide_string_namer(), [&](NameCounters& counters) { return string_name(counters, prefix); }, prefix);
 }
 
 }  // namespace Halide::Internal
