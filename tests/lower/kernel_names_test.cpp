@@ -7,8 +7,6 @@
 #include <Halide.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <thread>
 
@@ -16,16 +14,12 @@
 #include "lang/text.h"
 #include "lower/kernel_names.h"
 #include "lower/lowering.h"
+#include "support/file_io.h"
 
 using namespace modelc;
 using namespace modelc::lang;
 
 namespace {
-
-std::string read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // A convolution with bias and ReLU whose parallel loops become closures:
 // functions of the object named by Halide.
@@ -106,11 +100,12 @@ TEST_CASE("Halide's names keep its three families apart inside a scope") {
 TEST_CASE("a kernel's object is the same whatever the process compiled before it and on any thread") {
   const Scratch scratch;
   const Module conv = fused(kConvolution), pool = fused(kPooling);
-  const lower::KernelTarget target{"x86-64-linux-avx2-fma-sse41"};
+  lower::KernelTarget target;
+  target.halide_target = "x86-64-linux-avx2-fma-sse41";
   const auto compile = [&](const Module& m, const std::string& name) {
     const auto object = scratch.dir / (name + ".o");
     lower::compile_kernel_object(m, primitive(m), "kernel", target, object, nullptr);
-    return read_bytes(object);
+    return read_text_file(object);  // the object's bytes
   };
   const std::string first = compile(conv, "first");
   REQUIRE(first.find("par_for") != std::string::npos);  // closures, named by Halide, are in it
